@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_RUNTIME_OPTIONS, type RuntimeOptions } from './runtime/session-factory.ts';
+import type { RunQueueOptions } from './runtime/run-queue.ts';
+
+export const BUNDLED_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models');
+
+export interface Limits {
+  /** Largest request body accepted over HTTP, and largest gRPC message. */
+  maxBodyBytes: number;
+  /** Largest number of elements in one KServe input tensor. */
+  maxTensorElements: number;
+  /** Longest text accepted by text endpoints, in characters. */
+  maxTextChars: number;
+}
+
+export interface ServerConfig {
+  modelsDir: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  runtime: RuntimeOptions;
+  queue: RunQueueOptions;
+  limits: Limits;
+  logLevel: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  modelsDir: BUNDLED_MODELS_DIR,
+  host: '0.0.0.0',
+  httpPort: 8000,
+  grpcPort: 8001,
+  runtime: DEFAULT_RUNTIME_OPTIONS,
+  queue: { maxConcurrent: 2, maxQueued: 256 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000 },
+  logLevel: 'info',
+};

@@ -1,0 +1,87 @@
+/**
+ * The model manifest (`manifest.json` in each model folder): what the model is, its ONNX graphs and
+ * their roles, how inputs are preprocessed, which tensors carry recurrent state between calls, and
+ * decoding defaults. Validated with zod at load; errors name the field.
+ */
+import { z } from 'zod';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "-" and "_"');
+const fileName = z
+  .string()
+  .min(1)
+  .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'must be a file inside the model folder');
+
+/** A tensor that carries recurrent state: fed as `input`, returned as `output`, zeros at start. */
+export const StateSpec = z.object({
+  input: z.string().min(1),
+  output: z.string().min(1),
+  /** The axis along which states of different sequences are stacked into one batch. */
+  batchAxis: z.number().int().nonnegative().default(0),
+});
+
+export const GraphSpec = z.object({
+  file: fileName,
+  /** What the graph does: `tagger`, `classifier`, `encoder`, `decoder_step`, `acoustic`, ... */
+  role: z.string().min(1),
+  states: z.array(StateSpec).default([]),
+});
+
+export const TextSpec = z.object({
+  tokenizer: z.literal('word'),
+  vocabulary: fileName,
+  /** Graph input names for each word feature the model takes. */
+  features: z.object({
+    words: z.string().min(1),
+    charNgrams: z.string().min(1).optional(),
+    shapes: z.string().min(1).optional(),
+  }),
+  charNgrams: z
+    .object({ n: z.number().int().positive(), buckets: z.number().int().min(2), max: z.number().int().positive() })
+    .optional(),
+  maxTokens: z.number().int().positive().default(256),
+});
+
+export const CrfDecoding = z.object({
+  kind: z.literal('crf'),
+  /** The graph output holding [batch, tokens, labels] emission scores. */
+  emissions: z.string().min(1),
+  /** JSON file with labels, transitions[from][to], start and end scores. */
+  transitions: fileName,
+});
+
+export const Decoding = z.discriminatedUnion('kind', [CrfDecoding]);
+
+export const TASKS = ['slot-filling', 'generic'] as const;
+
+export const Manifest = z
+  .object({
+    name,
+    version: z.string().regex(/^[0-9A-Za-z._-]+$/).default('1'),
+    task: z.enum(TASKS),
+    description: z.string().default(''),
+    graphs: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and "_"'), GraphSpec),
+    text: TextSpec.optional(),
+    decoding: Decoding.optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (Object.keys(m.graphs).length === 0) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'at least one graph is required' });
+    if (m.task === 'slot-filling') {
+      if (!m.text) ctx.addIssue({ code: 'custom', path: ['text'], message: 'slot-filling models need a text section' });
+      if (m.decoding?.kind !== 'crf') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'slot-filling models need crf decoding' });
+      if (!Object.values(m.graphs).some((g) => g.role === 'tagger'))
+        ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'slot-filling models need a graph with role "tagger"' });
+    }
+  });
+
+export type Manifest = z.infer<typeof Manifest>;
+export type GraphSpec = z.infer<typeof GraphSpec>;
+export type StateSpec = z.infer<typeof StateSpec>;
+export type TextSpec = z.infer<typeof TextSpec>;
+
+/** Parses a manifest; throws an Error whose message lists every problem as `field: reason`. */
+export function parseManifest(json: unknown): Manifest {
+  const result = Manifest.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  throw new Error(problems.join('; '));
+}

@@ -1,0 +1,39 @@
+import { Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import type { ServerContext } from '../context.ts';
+import { healthService } from './health-service.ts';
+import { kserveService } from './kserve-service.ts';
+import { loadProto } from './load-proto.ts';
+
+export interface GrpcHandle {
+  port: number;
+  close(): Promise<void>;
+}
+
+function service(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
+  const found = dotted.split('.').reduce<unknown>((o, k) => (o as GrpcObject)[k], pkg);
+  return found as ServiceClientConstructor;
+}
+
+export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
+  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto');
+  const server = new Server({
+    'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
+    'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
+  });
+  server.addService(service(pkg, 'inference.GRPCInferenceService').service, kserveService(ctx));
+  server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,26 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { asSeqserveError, type ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../observability/logger.ts';
+
+const GRPC_STATUS: Record<ErrorCode, status> = {
+  invalid_argument: status.INVALID_ARGUMENT,
+  not_found: status.NOT_FOUND,
+  payload_too_large: status.RESOURCE_EXHAUSTED,
+  resource_exhausted: status.RESOURCE_EXHAUSTED,
+  out_of_range: status.OUT_OF_RANGE,
+  failed_precondition: status.FAILED_PRECONDITION,
+  unavailable: status.UNAVAILABLE,
+  cancelled: status.CANCELLED,
+  deadline_exceeded: status.DEADLINE_EXCEEDED,
+  unauthenticated: status.UNAUTHENTICATED,
+  internal: status.INTERNAL,
+};
+
+/** The one gRPC error mapping: a SeqserveError (or anything thrown) as a gRPC status. */
+export function grpcError(err: unknown, log: Logger): Partial<ServiceError> {
+  const e = asSeqserveError(err);
+  if (e.code === 'internal') log.error({ err }, 'internal error');
+  const metadata = new Metadata();
+  if (e.retryAfterSeconds !== undefined) metadata.set('retry-after', String(e.retryAfterSeconds));
+  return { code: GRPC_STATUS[e.code], details: e.message, metadata };
+}

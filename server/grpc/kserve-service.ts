@@ -1,0 +1,82 @@
+/** `inference.GRPCInferenceService`: the KServe v2 gRPC API over the same repository as REST. */
+import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { asSeqserveError, SeqserveError } from '../core/errors.ts';
+import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../context.ts';
+import { decodeGrpcInfer, encodeGrpcInfer, type GrpcInferRequest } from '../kserve/grpc-codec.ts';
+import { infer } from '../kserve/infer.ts';
+import { modelMetadata } from '../kserve/model-metadata.ts';
+import { grpcError } from './grpc-status.ts';
+
+type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
+
+/** Wraps an async handler so every failure becomes one gRPC status through grpcError. */
+function unary<Req>(ctx: ServerContext, handler: (req: Req) => Promise<unknown> | unknown): Unary<Req> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => handler(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(grpcError(err, ctx.log)),
+      );
+  };
+}
+
+/** Most requests a ModelStreamInfer stream may have in flight before reading pauses. */
+const STREAM_WINDOW = 32;
+
+export function kserveService(ctx: ServerContext): UntypedServiceImplementation {
+  const { repository } = ctx;
+  const runInfer = async (req: GrpcInferRequest) => {
+    const graph = repository.graph(req.model_name, req.model_version || undefined);
+    const version = repository.model(graph.model).version;
+    const request = decodeGrpcInfer(req);
+    return encodeGrpcInfer(await ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
+  };
+  return {
+    ServerLive: unary(ctx, () => ({ live: true })),
+    ServerReady: unary(ctx, () => ({ ready: ctx.ready() })),
+    ModelReady: unary(ctx, (req: { name: string; version: string }) => {
+      try {
+        repository.graph(req.name, req.version || undefined);
+        return { ready: true };
+      } catch (err) {
+        if (err instanceof SeqserveError && err.code === 'unavailable') return { ready: false };
+        throw err;
+      }
+    }),
+    ServerMetadata: unary(ctx, () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS })),
+    ModelMetadata: unary(ctx, (req: { name: string; version: string }) => modelMetadata(repository, req.name, req.version || undefined)),
+    ModelInfer: unary(ctx, runInfer),
+    ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {
+      let inflight = 0;
+      let ended = false;
+      const finishIfDone = () => {
+        if (ended && inflight === 0) call.end();
+      };
+      call.on('data', (req: GrpcInferRequest) => {
+        inflight++;
+        if (inflight >= STREAM_WINDOW) call.pause();
+        runInfer(req)
+          .then(
+            (res) => ({ error_message: '', infer_response: res }),
+            (err: unknown) => ({ error_message: asSeqserveError(err).message, infer_response: { model_name: req.model_name, id: req.id } }),
+          )
+          .then((msg) => {
+            if (call.cancelled || call.destroyed) return;
+            // Resume reading only when the client has taken the response (backpressure).
+            call.write(msg, () => {
+              inflight--;
+              if (inflight < STREAM_WINDOW) call.resume();
+              finishIfDone();
+            });
+          })
+          .catch((err: unknown) => ctx.log.error({ err }, 'ModelStreamInfer write failed'));
+      });
+      call.on('end', () => {
+        ended = true;
+        finishIfDone();
+      });
+      call.on('error', (err) => ctx.log.debug({ err }, 'ModelStreamInfer stream error'));
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The HTTP API, built by a factory so tests can call `app.request(...)` without a socket.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId, type RequestIdVariables } from 'hono/request-id';
+import { SeqserveError } from '../core/errors.ts';
+import type { ServerContext } from '../context.ts';
+import { errorResponse } from './error-response.ts';
+import { kserveRoutes } from './routes/kserve.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { slotRoutes } from './routes/slots.ts';
+
+export type AppEnv = { Variables: RequestIdVariables };
+
+export function createApp(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    ctx.log.info(
+      { reqId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100 },
+      'http request',
+    );
+  });
+  app.use(
+    bodyLimit({
+      maxSize: ctx.config.limits.maxBodyBytes,
+      onError: (c) => errorResponse(c, new SeqserveError('payload_too_large', `body: larger than the limit of ${ctx.config.limits.maxBodyBytes} bytes`, { field: 'body' }), ctx.log),
+    }),
+  );
+  app.route('/', kserveRoutes(ctx));
+  app.route('/', slotRoutes(ctx));
+  app.route('/', metricsRoutes(ctx));
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => errorResponse(c, err, ctx.log));
+  return app;
+}

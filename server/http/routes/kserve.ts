@@ -1,0 +1,72 @@
+/**
+ * KServe v2 / Open Inference Protocol REST, plus Triton's model-repository extension
+ * (`/v2/repository/index`, `.../load`, `.../unload`).
+ */
+import { Hono, type Context } from 'hono';
+import { SeqserveError } from '../../core/errors.ts';
+import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../../context.ts';
+import { modelMetadata } from '../../kserve/model-metadata.ts';
+import { infer } from '../../kserve/infer.ts';
+import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
+
+export function kserveRoutes(ctx: ServerContext): Hono {
+  const app = new Hono();
+  const { repository } = ctx;
+
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => (ctx.ready() ? c.json({ ready: true }) : c.json({ ready: false, error: 'server is not ready' }, 503)));
+  app.get('/v2', (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS }));
+
+  const metadata = (c: Context) => c.json(modelMetadata(repository, c.req.param('model')!, c.req.param('version')));
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const ready = (c: Context) => {
+    const name = c.req.param('model')!;
+    const version = c.req.param('version');
+    try {
+      repository.graph(name, version);
+      return c.json({ name, ready: true });
+    } catch (err) {
+      if (err instanceof SeqserveError && err.code === 'unavailable') return c.json({ name, ready: false, error: err.message }, 400);
+      throw err;
+    }
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const inferHandler = async (c: Context) => {
+    const graph = repository.graph(c.req.param('model')!, c.req.param('version'));
+    const version = repository.model(graph.model).version;
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
+    const result = await ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }));
+    const encoded = encodeRestInfer(result);
+    if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
+    return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'application/octet-stream',
+      'Inference-Header-Content-Length': String(encoded.headerLength),
+    });
+  };
+  app.post('/v2/models/:model/infer', inferHandler);
+  app.post('/v2/models/:model/versions/:version/infer', inferHandler);
+
+  app.post('/v2/repository/index', async (c) => {
+    const known = new Set(repository.index().map((m) => m.name));
+    const found = await repository.scan();
+    const notLoaded = found.filter((n) => !known.has(n)).map((name) => ({ name, version: '', state: 'unloaded' }));
+    return c.json([...repository.index(), ...notLoaded].sort((a, b) => a.name.localeCompare(b.name)));
+  });
+  app.post('/v2/repository/models/:model/load', async (c) => {
+    const name = c.req.param('model');
+    if (!(await repository.scan()).includes(name)) throw new SeqserveError('not_found', `no model folder "${name}" with a manifest.json in the repository`, { field: 'model' });
+    await repository.load(name);
+    return c.json(repository.status(name));
+  });
+  app.post('/v2/repository/models/:model/unload', async (c) => {
+    const name = c.req.param('model');
+    await repository.unload(name);
+    return c.json(repository.status(name));
+  });
+  return app;
+}

@@ -1,0 +1,23 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { invalidArgument } from '../../core/errors.ts';
+import type { ServerContext } from '../../context.ts';
+import { resolveTaskModel } from '../../runtime/task-models.ts';
+import { readJson } from '../read-json.ts';
+
+/** `POST /v1/slots`: slot filling with character offsets. */
+export function slotRoutes(ctx: ServerContext): Hono {
+  const Body = z.object({
+    text: z.string({ error: 'must be a string' }).max(ctx.config.limits.maxTextChars, `must be at most ${ctx.config.limits.maxTextChars} characters`),
+    model: z.string().min(1).optional(),
+  });
+  const app = new Hono();
+  app.post('/v1/slots', async (c) => {
+    const body = await readJson(c, Body);
+    if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
+    const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
+    const result = await ctx.metrics.track(model.name, 'slots', () => model.slotFiller!.fill(body.text));
+    return c.json({ model: model.name, ...result });
+  });
+  return app;
+}

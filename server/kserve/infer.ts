@@ -1,0 +1,109 @@
+/**
+ * KServe v2 inference, independent of transport: both the REST handler and the gRPC service decode
+ * their wire format into an InferRequest, call `infer`, and encode the InferResult.
+ */
+import type { Tensor } from 'onnxruntime-common';
+import { SeqserveError, invalidArgument } from '../core/errors.ts';
+import type { LoadedGraph, TensorInfo } from '../runtime/loaded-graph.ts';
+import { isKServeDatatype, kserveDatatype } from './datatypes.ts';
+import { elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
+
+export interface InferInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  /** JSON `data` (flat or nested). */
+  data?: unknown;
+  /** Raw little-endian bytes (binary extension, gRPC raw_input_contents). */
+  raw?: Uint8Array;
+}
+
+export interface RequestedOutput {
+  name: string;
+  /** Binary tensor extension: return this output as raw bytes. */
+  binary?: boolean;
+}
+
+export interface InferRequest {
+  id?: string;
+  inputs: InferInput[];
+  outputs?: RequestedOutput[];
+  /** Return every output as raw bytes unless an output says otherwise. */
+  binaryOutputs?: boolean;
+}
+
+export interface InferOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  tensor: Tensor;
+  binary: boolean;
+}
+
+export interface InferResult {
+  modelName: string;
+  modelVersion: string;
+  id?: string;
+  outputs: InferOutput[];
+}
+
+export interface InferLimits {
+  /** Largest number of elements accepted in one input tensor. */
+  maxElements: number;
+}
+
+export function tensorMetadata(t: TensorInfo): { name: string; datatype: string; shape: number[] } {
+  return { name: t.name, datatype: kserveDatatype(t.type), shape: t.shape };
+}
+
+function checkInput(input: InferInput, index: number, expected: TensorInfo | undefined, limits: InferLimits, graph: LoadedGraph): Tensor {
+  const field = `inputs[${index}]`;
+  if (typeof input.name !== 'string' || !input.name) throw invalidArgument(`${field}.name`, 'is required');
+  if (!expected) throw invalidArgument(`${field}.name`, `"${input.name}" is not an input of ${graph.qualifiedName} (inputs: ${graph.inputNames.join(', ')})`);
+  const want = kserveDatatype(expected.type);
+  if (typeof input.datatype !== 'string' || !isKServeDatatype(input.datatype)) throw invalidArgument(`${field}.datatype`, `"${String(input.datatype)}" is not a KServe datatype`);
+  if (input.datatype !== want) throw invalidArgument(`${field}.datatype`, `input "${input.name}" takes ${want}, not ${input.datatype}`);
+  const shape = input.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidArgument(`${field}.shape`, 'must be an array of non-negative integers');
+  if (shape.length !== expected.shape.length) throw invalidArgument(`${field}.shape`, `input "${input.name}" has rank ${expected.shape.length} ([${expected.shape.join(', ')}]), not ${shape.length}`);
+  expected.shape.forEach((d, i) => {
+    if (d >= 0 && shape[i] !== d) throw invalidArgument(`${field}.shape`, `dimension ${i} of input "${input.name}" must be ${d}, not ${shape[i]}`);
+  });
+  const n = elementCount(shape);
+  if (n > limits.maxElements) throw invalidArgument(`${field}.shape`, `${n} elements is over the limit of ${limits.maxElements}`);
+  if (input.raw !== undefined) {
+    if (input.data !== undefined) throw invalidArgument(field, 'has both data and binary contents');
+    return tensorFromRaw(`${field}.data`, input.datatype, shape, input.raw);
+  }
+  if (input.data === undefined) throw invalidArgument(`${field}.data`, 'is required');
+  return tensorFromJson(`${field}.data`, input.datatype, shape, input.data);
+}
+
+export async function infer(graph: LoadedGraph, modelVersion: string, request: InferRequest, limits: InferLimits): Promise<InferResult> {
+  if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw invalidArgument('inputs', 'must be a non-empty array');
+  const feeds: Record<string, Tensor> = {};
+  request.inputs.forEach((input, i) => {
+    if (feeds[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
+    feeds[input?.name] = checkInput(input, i, graph.inputs.find((t) => t.name === input?.name), limits, graph);
+  });
+  const missing = graph.inputNames.filter((n) => !(n in feeds));
+  if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}`);
+  const requested = request.outputs?.length ? request.outputs : graph.outputNames.map((name) => ({ name, binary: undefined }));
+  requested.forEach((o, i) => {
+    if (!graph.outputNames.includes(o?.name)) throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
+  });
+  const results = await graph.run(feeds, requested.map((o) => o.name)).catch((err: unknown) => {
+    if (err instanceof SeqserveError) throw err;
+    // Shapes that pass the signature check can still disagree with each other inside the graph.
+    throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, { field: 'inputs' });
+  });
+  return {
+    modelName: graph.qualifiedName,
+    modelVersion,
+    ...(request.id ? { id: request.id } : {}),
+    outputs: requested.map((o) => {
+      const tensor = results[o.name];
+      return { name: o.name, datatype: kserveDatatype(tensor.type), shape: [...tensor.dims], tensor, binary: o.binary ?? request.binaryOutputs ?? false };
+    }),
+  };
+}

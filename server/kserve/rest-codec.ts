@@ -1,0 +1,106 @@
+/**
+ * KServe v2 REST encoding: JSON bodies, and the binary tensor extension (a JSON header of
+ * `Inference-Header-Content-Length` bytes followed by raw tensors in input order).
+ */
+import { z } from 'zod';
+import { invalidArgument } from '../core/errors.ts';
+import type { InferRequest, InferResult } from './infer.ts';
+import { tensorToJson, tensorToRaw } from './tensor-codec.ts';
+
+const Parameters = z.record(z.string(), z.unknown()).optional();
+
+const RestInferRequest = z.object({
+  id: z.string().optional(),
+  parameters: Parameters,
+  inputs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number().int().nonnegative()),
+        datatype: z.string().min(1),
+        parameters: Parameters,
+        data: z.unknown().optional(),
+      }),
+    )
+    .min(1),
+  outputs: z.array(z.object({ name: z.string().min(1), parameters: Parameters })).optional(),
+});
+
+function zodField(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || 'body';
+}
+
+/** Decodes a REST infer body (JSON, or JSON header + binary tensors) into an InferRequest. */
+export function decodeRestInfer(body: Uint8Array, headerLength: string | undefined): InferRequest {
+  let jsonBytes: Uint8Array = body;
+  let binary: Uint8Array = new Uint8Array(0);
+  if (headerLength !== undefined) {
+    const n = Number(headerLength);
+    if (!Number.isSafeInteger(n) || n < 0 || n > body.byteLength)
+      throw invalidArgument('Inference-Header-Content-Length', `must be an integer between 0 and the body size (${body.byteLength}), not "${headerLength}"`);
+    jsonBytes = body.subarray(0, n);
+    binary = body.subarray(n);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(jsonBytes));
+  } catch (err) {
+    throw invalidArgument('body', `malformed JSON: ${(err as Error).message}`);
+  }
+  const parsed = RestInferRequest.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidArgument(zodField(issue.path), issue.message);
+  }
+  const req = parsed.data;
+  let offset = 0;
+  const inputs = req.inputs.map((input, i) => {
+    const size = input.parameters?.binary_data_size;
+    if (size === undefined) return { name: input.name, datatype: input.datatype, shape: input.shape, data: input.data };
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalidArgument(`inputs[${i}].parameters.binary_data_size`, 'must be a non-negative integer');
+    if (input.data !== undefined) throw invalidArgument(`inputs[${i}]`, 'has both data and binary_data_size');
+    if (offset + size > binary.byteLength)
+      throw invalidArgument(`inputs[${i}].parameters.binary_data_size`, `declares ${size} bytes but only ${binary.byteLength - offset} binary bytes remain in the body`);
+    const raw = binary.subarray(offset, offset + size);
+    offset += size;
+    return { name: input.name, datatype: input.datatype, shape: input.shape, raw };
+  });
+  if (offset !== binary.byteLength) throw invalidArgument('body', `${binary.byteLength - offset} binary bytes after the last tensor are not claimed by any input`);
+  const binaryOutputs = req.parameters?.binary_data_output;
+  return {
+    ...(req.id !== undefined ? { id: req.id } : {}),
+    inputs,
+    ...(req.outputs
+      ? { outputs: req.outputs.map((o) => ({ name: o.name, ...(typeof o.parameters?.binary_data === 'boolean' ? { binary: o.parameters.binary_data } : {}) })) }
+      : {}),
+    ...(typeof binaryOutputs === 'boolean' ? { binaryOutputs } : {}),
+  };
+}
+
+export interface EncodedResponse {
+  body: Uint8Array | string;
+  /** Set when the body carries binary tensors after the JSON header. */
+  headerLength?: number;
+}
+
+export function encodeRestInfer(result: InferResult): EncodedResponse {
+  const blobs: Uint8Array[] = [];
+  const outputs = result.outputs.map((o) => {
+    const base = { name: o.name, datatype: o.datatype, shape: o.shape };
+    if (!o.binary) return { ...base, data: tensorToJson(o.tensor) };
+    const raw = tensorToRaw(o.tensor);
+    blobs.push(raw);
+    return { ...base, parameters: { binary_data_size: raw.byteLength } };
+  });
+  const json = JSON.stringify({ model_name: result.modelName, model_version: result.modelVersion, ...(result.id ? { id: result.id } : {}), outputs });
+  if (blobs.length === 0) return { body: json };
+  const header = new TextEncoder().encode(json);
+  const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
+  body.set(header, 0);
+  let off = header.byteLength;
+  for (const b of blobs) {
+    body.set(b, off);
+    off += b.byteLength;
+  }
+  return { body, headerLength: header.byteLength };
+}

@@ -1,0 +1,190 @@
+/**
+ * Conversions between KServe tensor encodings (JSON `data`, raw little-endian bytes) and ONNX
+ * Runtime tensors. Every check names the request field it is about.
+ */
+import { Tensor } from 'onnxruntime-common';
+import { invalidArgument } from '../core/errors.ts';
+import { ELEMENT_BYTES, INT_RANGE, KSERVE_TO_ORT, type KServeDatatype } from './datatypes.ts';
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Flattens nested row-major JSON arrays, checking that nesting agrees with the shape when nested. */
+function flatten(field: string, data: unknown, shape: readonly number[]): unknown[] {
+  if (!Array.isArray(data)) throw invalidArgument(field, 'must be an array');
+  if (!data.some(Array.isArray)) return data;
+  const out: unknown[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (Array.isArray(v)) {
+      if (depth >= shape.length || v.length !== shape[depth]) throw invalidArgument(field, `nested array does not match shape [${shape.join(', ')}]`);
+      for (const x of v) walk(x, depth + 1);
+    } else {
+      if (depth !== shape.length) throw invalidArgument(field, `nested array does not match shape [${shape.join(', ')}]`);
+      out.push(v);
+    }
+  };
+  walk(data, 0);
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >> shift;
+    if ((mant >> (shift - 1)) & 1) half += 1;
+    return sign | half;
+  }
+  let half = sign | (e << 10) | (mant >> 13);
+  if (mant & 0x1000) half += 1;
+  return half;
+}
+
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (mant / 1024);
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + mant / 1024);
+}
+
+/** Builds a tensor from JSON `data` (flat or nested row-major). */
+export function tensorFromJson(field: string, datatype: KServeDatatype, shape: number[], data: unknown): Tensor {
+  const values = flatten(field, data, shape);
+  const n = elementCount(shape);
+  if (values.length !== n) throw invalidArgument(field, `has ${values.length} elements but shape [${shape.join(', ')}] needs ${n}`);
+  const bad = (i: number, what: string) => invalidArgument(`${field}[${i}]`, `must be ${what} for datatype ${datatype}`);
+  const type = KSERVE_TO_ORT[datatype];
+  switch (datatype) {
+    case 'BYTES':
+      return new Tensor('string', values.map((v, i) => {
+        if (typeof v !== 'string') throw bad(i, 'a string');
+        return v;
+      }), shape);
+    case 'BOOL':
+      return new Tensor('bool', Uint8Array.from(values, (v, i) => {
+        if (typeof v !== 'boolean') throw bad(i, 'true or false');
+        return v ? 1 : 0;
+      }), shape);
+    case 'INT64':
+    case 'UINT64': {
+      const arr = datatype === 'INT64' ? new BigInt64Array(n) : new BigUint64Array(n);
+      values.forEach((v, i) => {
+        if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v))) throw bad(i, 'an integer');
+        const b = BigInt(v);
+        if (datatype === 'UINT64' ? b < 0n || b >= 2n ** 64n : b < -(2n ** 63n) || b >= 2n ** 63n) throw bad(i, 'an integer in range');
+        arr[i] = b;
+      });
+      return new Tensor(type, arr, shape);
+    }
+    case 'FP16':
+    case 'FP32':
+    case 'FP64': {
+      const nums = values.map((v, i) => {
+        if (typeof v !== 'number') throw bad(i, 'a number');
+        return v;
+      });
+      if (datatype === 'FP16') return new Tensor('float16', Uint16Array.from(nums, floatToHalf), shape);
+      return datatype === 'FP32' ? new Tensor('float32', Float32Array.from(nums), shape) : new Tensor('float64', Float64Array.from(nums), shape);
+    }
+    default: {
+      const [lo, hi] = INT_RANGE[datatype] ?? [0, 0];
+      const nums = values.map((v, i) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw bad(i, `an integer in [${lo}, ${hi}]`);
+        return v;
+      });
+      const ctor = { UINT8: Uint8Array, INT8: Int8Array, UINT16: Uint16Array, INT16: Int16Array, UINT32: Uint32Array, INT32: Int32Array }[datatype];
+      return new Tensor(type, ctor.from(nums), shape);
+    }
+  }
+}
+
+/** Builds a tensor from raw little-endian bytes (BYTES: 4-byte length + bytes per element). */
+export function tensorFromRaw(field: string, datatype: KServeDatatype, shape: number[], raw: Uint8Array): Tensor {
+  const n = elementCount(shape);
+  if (datatype === 'BYTES') {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const strings: string[] = [];
+    const decoder = new TextDecoder();
+    let off = 0;
+    while (off < raw.byteLength) {
+      if (off + 4 > raw.byteLength) throw invalidArgument(field, 'BYTES element is missing its 4-byte length');
+      const len = view.getUint32(off, true);
+      off += 4;
+      if (off + len > raw.byteLength) throw invalidArgument(field, `BYTES element ${strings.length} declares ${len} bytes but the data ends early`);
+      strings.push(decoder.decode(raw.subarray(off, off + len)));
+      off += len;
+    }
+    if (strings.length !== n) throw invalidArgument(field, `has ${strings.length} BYTES elements but shape [${shape.join(', ')}] needs ${n}`);
+    return new Tensor('string', strings, shape);
+  }
+  const size = ELEMENT_BYTES[datatype];
+  if (raw.byteLength !== n * size) throw invalidArgument(field, `has ${raw.byteLength} bytes but shape [${shape.join(', ')}] of ${datatype} needs ${n * size}`);
+  const copy = raw.slice().buffer; // aligned copy
+  const ctor = {
+    BOOL: Uint8Array,
+    UINT8: Uint8Array,
+    INT8: Int8Array,
+    UINT16: Uint16Array,
+    INT16: Int16Array,
+    FP16: Uint16Array,
+    UINT32: Uint32Array,
+    INT32: Int32Array,
+    FP32: Float32Array,
+    UINT64: BigUint64Array,
+    INT64: BigInt64Array,
+    FP64: Float64Array,
+  }[datatype];
+  return new Tensor(KSERVE_TO_ORT[datatype], new ctor(copy) as never, shape);
+}
+
+/** Flat JSON values of a tensor (INT64 as numbers, FP16 decoded, BOOL as booleans). */
+export function tensorToJson(t: Tensor): unknown[] {
+  const data = t.data;
+  switch (t.type) {
+    case 'bool':
+      return Array.from(data as Uint8Array, (v) => v !== 0);
+    case 'float16':
+      return Array.from(data as Uint16Array, halfToFloat);
+    case 'int64':
+    case 'uint64':
+      return Array.from(data as BigInt64Array, (v) => Number(v));
+    case 'string':
+      return [...(data as string[])];
+    default:
+      return Array.from(data as Float32Array);
+  }
+}
+
+/** Raw little-endian bytes of a tensor (BYTES: 4-byte length + bytes per element). */
+export function tensorToRaw(t: Tensor): Uint8Array {
+  if (t.type === 'string') {
+    const encoder = new TextEncoder();
+    const parts = (t.data as string[]).map((s) => encoder.encode(s));
+    const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.byteLength, 0));
+    const view = new DataView(out.buffer);
+    let off = 0;
+    for (const p of parts) {
+      view.setUint32(off, p.byteLength, true);
+      out.set(p, off + 4);
+      off += 4 + p.byteLength;
+    }
+    return out;
+  }
+  const data = t.data as ArrayBufferView;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,95 @@
+/** `seqserve serve`: parses flags, starts the server, stops it on SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+import type { ProviderName } from './runtime/session-factory.ts';
+import { startServer } from './start-server.ts';
+
+export const SERVE_USAGE = `seqserve serve [options]
+  --models DIR              model repository (default: the bundled models/)
+  --host HOST               listen address (default 0.0.0.0)
+  --http-port N             HTTP port (default 8000; 0 = ephemeral)
+  --grpc-port N             gRPC port (default 8001; 0 = ephemeral)
+  --providers LIST          execution providers in order of preference (default cuda,cpu)
+  --intra-op-threads N      ONNX Runtime intra-op threads per session (default 1)
+  --max-queue N             runs allowed to wait per graph before shedding load (default 256)
+  --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
+  --log-level LEVEL         trace|debug|info|warn|error (default info)`;
+
+function port(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${flag}: "${value}" is not a port number (0-65535)`);
+  return n;
+}
+
+function positive(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag}: "${value}" is not a positive integer`);
+  return n;
+}
+
+export function parseServeArgs(argv: string[]): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      models: { type: 'string' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'grpc-port': { type: 'string' },
+      providers: { type: 'string' },
+      'intra-op-threads': { type: 'string' },
+      'max-queue': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const providers = (values.providers ?? DEFAULT_CONFIG.runtime.providers.join(',')).split(',').map((p) => p.trim());
+  for (const p of providers) if (p !== 'cuda' && p !== 'cpu') throw new Error(`--providers: unknown execution provider "${p}" (use cuda, cpu)`);
+  const d = DEFAULT_CONFIG;
+  return {
+    ...d,
+    modelsDir: values.models ? path.resolve(values.models) : d.modelsDir,
+    host: values.host ?? d.host,
+    httpPort: port('http-port', values['http-port'], d.httpPort),
+    grpcPort: port('grpc-port', values['grpc-port'], d.grpcPort),
+    runtime: { ...d.runtime, providers: providers as ProviderName[], intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads) },
+    queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },
+    limits: { ...d.limits, maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes) },
+    logLevel: values['log-level'] ?? d.logLevel,
+  };
+}
+
+export async function serveMain(argv: string[]): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = parseServeArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${SERVE_USAGE}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  const server = await startServer(config, log);
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  serveMain(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`seqserve: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { asSeqserveError } from '../core/errors.ts';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Prometheus metrics of one server instance (its own registry, so tests can run several servers). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'seqserve_requests_total',
+    help: 'Requests by model, endpoint and outcome (ok or an error code).',
+    labelNames: ['model', 'endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'seqserve_request_duration_seconds',
+    help: 'Time from request parsed to response ready, by model and endpoint.',
+    labelNames: ['model', 'endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly queueDuration = new Histogram({
+    name: 'seqserve_queue_duration_seconds',
+    help: 'Time a run waited for its graph, by model graph.',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inferenceDuration = new Histogram({
+    name: 'seqserve_inference_duration_seconds',
+    help: 'ONNX Runtime run time, by model graph.',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: 'seqserve_inflight_requests',
+    help: 'Requests being served, by model and endpoint.',
+    labelNames: ['model', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly modelReady = new Gauge({
+    name: 'seqserve_model_ready',
+    help: '1 when the model is loaded and ready, 0 otherwise.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  /** Counts, times and tracks in-flight state of one request. */
+  async track<T>(model: string, endpoint: string, work: () => Promise<T>): Promise<T> {
+    const labels = { model, endpoint };
+    this.inflight.inc(labels);
+    const stop = this.requestDuration.startTimer(labels);
+    try {
+      const result = await work();
+      this.requests.inc({ ...labels, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      this.requests.inc({ ...labels, outcome: asSeqserveError(err).code });
+      throw err;
+    } finally {
+      stop();
+      this.inflight.dec(labels);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type * as ort from 'onnxruntime-node';
+import { Tensor } from 'onnxruntime-common';
+import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
+import type { GraphSpec } from '../core/manifest.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { RunQueue, type RunQueueOptions } from './run-queue.ts';
+
+export interface TensorInfo {
+  name: string;
+  type: ort.Tensor.Type;
+  /** Numbers for fixed dimensions, -1 for symbolic ones. */
+  shape: number[];
+}
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+  return meta.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) } : { name: m.name, type: 'float32', shape: [] },
+  );
+}
+
+/** One ONNX graph of a loaded model: its session, tensor signature and bounded run queue. */
+export class LoadedGraph implements GraphRunner {
+  readonly inputs: TensorInfo[];
+  readonly outputs: TensorInfo[];
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  private readonly queue: RunQueue;
+
+  constructor(
+    readonly model: string,
+    readonly name: string,
+    /** The name KServe clients address it by: `model.graph`. */
+    readonly qualifiedName: string,
+    readonly spec: GraphSpec,
+    readonly session: ort.InferenceSession,
+    private readonly metrics: Metrics,
+    queue: RunQueueOptions,
+  ) {
+    this.inputs = describe(session.inputMetadata);
+    this.outputs = describe(session.outputMetadata);
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  async run(feeds: TensorMap, outputs?: readonly string[]): Promise<TensorMap> {
+    return this.queue.run(async () => {
+      const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
+      try {
+        return (await (outputs ? this.session.run(feeds, outputs) : this.session.run(feeds))) as TensorMap;
+      } finally {
+        stop();
+      }
+    });
+  }
+
+  /** Runs the graph once on zeros (symbolic dimensions = 1) so the first real request is not slow. */
+  async warmUp(): Promise<void> {
+    const feeds: TensorMap = {};
+    for (const input of this.inputs) feeds[input.name] = zeros(input.type, input.shape.map((d) => (d < 0 ? 1 : d)));
+    await this.run(feeds);
+  }
+
+  async idle(): Promise<void> {
+    await this.queue.idle();
+  }
+
+  async release(): Promise<void> {
+    await this.idle();
+    await this.session.release();
+  }
+}
+
+export function zeros(type: ort.Tensor.Type, dims: number[]): Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  switch (type) {
+    case 'float32':
+      return new Tensor('float32', new Float32Array(n), dims);
+    case 'float64':
+      return new Tensor('float64', new Float64Array(n), dims);
+    case 'float16':
+      return new Tensor('float16', new Uint16Array(n), dims);
+    case 'int8':
+      return new Tensor('int8', new Int8Array(n), dims);
+    case 'uint8':
+      return new Tensor('uint8', new Uint8Array(n), dims);
+    case 'int16':
+      return new Tensor('int16', new Int16Array(n), dims);
+    case 'uint16':
+      return new Tensor('uint16', new Uint16Array(n), dims);
+    case 'int32':
+      return new Tensor('int32', new Int32Array(n), dims);
+    case 'uint32':
+      return new Tensor('uint32', new Uint32Array(n), dims);
+    case 'int64':
+      return new Tensor('int64', new BigInt64Array(n), dims);
+    case 'uint64':
+      return new Tensor('uint64', new BigUint64Array(n), dims);
+    case 'bool':
+      return new Tensor('bool', new Uint8Array(n), dims);
+    case 'string':
+      return new Tensor('string', new Array<string>(n).fill(''), dims);
+    default:
+      throw new Error(`cannot make a warm-up tensor of type ${type}`);
+  }
+}

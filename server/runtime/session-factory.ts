@@ -1,0 +1,93 @@
+/**
+ * The one place that creates ONNX Runtime sessions and chooses execution providers.
+ * Providers are tried in the configured order (default cuda, then cpu); a provider whose library
+ * cannot be loaded is marked unavailable, logged once, and skipped for every later model.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+
+/**
+ * The CUDA provider is a separate library that onnxruntime-node's installer adds only with
+ * ONNXRUNTIME_NODE_INSTALL=cuda12 (see Dockerfile). Without it, skip CUDA without a native error.
+ */
+export function cudaProviderMissing(): string | undefined {
+  const pkgDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const lib = path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+  return existsSync(lib) ? undefined : `${lib} is not installed (install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12)`;
+}
+
+export type ProviderName = 'cuda' | 'cpu';
+
+export interface RuntimeOptions {
+  providers: ProviderName[];
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
+  providers: ['cuda', 'cpu'],
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  graphOptimizationLevel: 'all',
+};
+
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  provider: ProviderName;
+}
+
+// Errors that mean "this provider cannot run here", as opposed to "this model is broken".
+const PROVIDER_UNAVAILABLE = /providers?_(shared|cuda)|failed to load (shared )?library|cuda|cudnn|not (compiled|built) with|unsupported execution provider/i;
+
+export class SessionFactory {
+  private readonly unavailable = new Map<ProviderName, string>();
+
+  constructor(
+    readonly options: RuntimeOptions,
+    private readonly log: Logger,
+  ) {
+    const missing = options.providers.includes('cuda') ? cudaProviderMissing() : undefined;
+    if (missing) this.markUnavailable('cuda', missing);
+  }
+
+  private markUnavailable(provider: ProviderName, reason: string): void {
+    this.unavailable.set(provider, reason);
+    const next = this.options.providers.find((p) => !this.unavailable.has(p));
+    this.log.warn({ provider, fallback: next, reason }, `execution provider ${provider} is not available; using ${next ?? 'nothing'}`);
+  }
+
+  /** Providers that failed to load, with the reason (for server metadata). */
+  unavailableProviders(): Record<string, string> {
+    return Object.fromEntries(this.unavailable);
+  }
+
+  async create(model: string | Uint8Array): Promise<CreatedSession> {
+    const { intraOpThreads, interOpThreads, graphOptimizationLevel } = this.options;
+    const candidates = this.options.providers.filter((p) => !this.unavailable.has(p));
+    if (candidates.length === 0) throw new Error(`no execution provider is available (configured: ${this.options.providers.join(', ')})`);
+    let lastError: unknown;
+    for (const provider of candidates) {
+      const options: ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        intraOpNumThreads: intraOpThreads,
+        interOpNumThreads: interOpThreads,
+        graphOptimizationLevel,
+        logSeverityLevel: 3,
+      };
+      try {
+        const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+        return { session, provider };
+      } catch (err) {
+        lastError = err;
+        const message = err instanceof Error ? err.message : String(err);
+        if (provider === 'cpu' || !PROVIDER_UNAVAILABLE.test(message)) throw err;
+        this.markUnavailable(provider, message.split('\n')[0].slice(0, 300));
+      }
+    }
+    throw lastError;
+  }
+}
