@@ -134,7 +134,7 @@ export function tensorFromRaw(field: string, datatype: KServeDatatype, shape: nu
   }
   const size = ELEMENT_BYTES[datatype];
   if (raw.byteLength !== n * size) throw invalidArgument(field, `has ${raw.byteLength} bytes but shape [${shape.join(', ')}] of ${datatype} needs ${n * size}`);
-  const copy = raw.slice().buffer; // aligned copy
+  const copy = new Uint8Array(raw).buffer; // an aligned copy (Buffer.slice would share a pooled buffer)
   const ctor = {
     BOOL: Uint8Array,
     UINT8: Uint8Array,

@@ -51,7 +51,7 @@ export class LoadedGraph implements GraphRunner {
     return this.queue.run(async () => {
       const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
       try {
-        return (await (outputs ? this.session.run(feeds, outputs) : this.session.run(feeds))) as TensorMap;
+        return (await (outputs ? this.session.run(feeds, outputs, { logSeverityLevel: 4 }) : this.session.run(feeds, { logSeverityLevel: 4 }))) as TensorMap;
       } finally {
         stop();
       }

@@ -76,7 +76,8 @@ export class SessionFactory {
         intraOpNumThreads: intraOpThreads,
         interOpNumThreads: interOpThreads,
         graphOptimizationLevel,
-        logSeverityLevel: 3,
+        // Errors reach callers as exceptions and our own logs; keep ONNX Runtime's native logger quiet.
+        logSeverityLevel: 4,
       };
       try {
         const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

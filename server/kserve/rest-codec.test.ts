@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { Tensor } from 'onnxruntime-common';
+import { SeqserveError } from '../core/errors.ts';
+import { decodeRestInfer, encodeRestInfer } from './rest-codec.ts';
+
+const enc = new TextEncoder();
+
+function binaryBody(header: object, ...blobs: Uint8Array[]): { body: Uint8Array; headerLength: string } {
+  const h = enc.encode(JSON.stringify(header));
+  const body = new Uint8Array(h.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
+  body.set(h);
+  let off = h.byteLength;
+  for (const b of blobs) {
+    body.set(b, off);
+    off += b.byteLength;
+  }
+  return { body, headerLength: String(h.byteLength) };
+}
+
+function errorOf(fn: () => unknown): SeqserveError {
+  try {
+    fn();
+  } catch (err) {
+    return err as SeqserveError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('KServe REST codec', () => {
+  it('decodes JSON tensors', () => {
+    const req = decodeRestInfer(enc.encode(JSON.stringify({ id: 'r1', inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] })), undefined);
+    expect(req).toEqual({ id: 'r1', inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] });
+  });
+
+  it('decodes binary tensors in input order', () => {
+    const a = new Uint8Array(new Float32Array([1, 2]).buffer);
+    const b = new Uint8Array(new Int32Array([7]).buffer);
+    const { body, headerLength } = binaryBody(
+      {
+        inputs: [
+          { name: 'a', shape: [2], datatype: 'FP32', parameters: { binary_data_size: 8 } },
+          { name: 'j', shape: [1], datatype: 'INT32', data: [3] },
+          { name: 'b', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } },
+        ],
+        outputs: [{ name: 'y', parameters: { binary_data: true } }],
+      },
+      a,
+      b,
+    );
+    const req = decodeRestInfer(body, headerLength);
+    expect([...(req.inputs[0].raw ?? [])]).toEqual([...a]);
+    expect(req.inputs[1].data).toEqual([3]);
+    expect([...(req.inputs[2].raw ?? [])]).toEqual([...b]);
+    expect(req.outputs).toEqual([{ name: 'y', binary: true }]);
+  });
+
+  it('rejects a binary payload shorter than declared, naming the input', () => {
+    const { body, headerLength } = binaryBody({ inputs: [{ name: 'a', shape: [4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, new Uint8Array(10));
+    const e = errorOf(() => decodeRestInfer(body, headerLength));
+    expect(e.code).toBe('invalid_argument');
+    expect(e.field).toBe('inputs[0].parameters.binary_data_size');
+  });
+
+  it('rejects malformed JSON, missing fields and a bad header length', () => {
+    expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": ['), undefined)).field).toBe('body');
+    expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": [{"name": "x", "datatype": "FP32"}]}'), undefined)).field).toBe('inputs[0].shape');
+    expect(errorOf(() => decodeRestInfer(enc.encode('{}'), '99')).field).toBe('Inference-Header-Content-Length');
+  });
+
+  it('encodes binary outputs after the JSON header', () => {
+    const tensor = new Tensor('float32', new Float32Array([1.5, 2.5]), [1, 2]);
+    const out = encodeRestInfer({ modelName: 'm', modelVersion: '1', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], tensor, binary: true }] });
+    const body = out.body as Uint8Array;
+    const header = JSON.parse(new TextDecoder().decode(body.subarray(0, out.headerLength)));
+    expect(header.outputs[0].parameters.binary_data_size).toBe(8);
+    expect([...new Float32Array(body.slice(out.headerLength).buffer)]).toEqual([1.5, 2.5]);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { SeqserveError } from '../core/errors.ts';
+import { floatToHalf, halfToFloat, tensorFromJson, tensorFromRaw, tensorToJson, tensorToRaw } from './tensor-codec.ts';
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SeqserveError);
+    return (err as SeqserveError).field;
+  }
+  throw new Error('expected an error');
+}
+
+describe('tensor codec', () => {
+  it('round-trips every datatype through JSON and raw bytes', () => {
+    const cases: [Parameters<typeof tensorFromJson>[1], unknown[]][] = [
+      ['BOOL', [true, false, true, true]],
+      ['UINT8', [0, 1, 254, 255]],
+      ['INT8', [-128, -1, 0, 127]],
+      ['UINT16', [0, 1, 65534, 65535]],
+      ['INT16', [-32768, 0, 1, 32767]],
+      ['UINT32', [0, 1, 2, 4294967295]],
+      ['INT32', [-2147483648, -1, 0, 2147483647]],
+      ['INT64', [-(2 ** 53) + 1, -1, 0, 2 ** 53 - 1]],
+      ['UINT64', [0, 1, 2, 2 ** 53 - 1]],
+      ['FP16', [0, 1.5, -2, 65504]],
+      ['FP32', [0.5, -1.25, 2 ** 40, 0]],
+      ['FP64', [Math.PI, -Math.E, 1e-300, 0]],
+      ['BYTES', ['', 'a', 'Zürich', 'x y']],
+    ];
+    for (const [dt, data] of cases) {
+      const t = tensorFromJson('inputs[0].data', dt, [2, 2], data);
+      expect(tensorToJson(t), dt).toEqual(data);
+      const back = tensorFromRaw('inputs[0]', dt, [2, 2], tensorToRaw(t).slice());
+      expect(tensorToJson(back), dt).toEqual(data);
+    }
+  });
+
+  it('accepts nested row-major arrays that match the shape', () => {
+    expect(tensorToJson(tensorFromJson('d', 'INT32', [2, 3], [[1, 2, 3], [4, 5, 6]]))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(fieldOf(() => tensorFromJson('d', 'INT32', [3, 2], [[1, 2, 3], [4, 5, 6]]))).toBe('d');
+  });
+
+  it('rejects wrong element counts, types and ranges, naming the field', () => {
+    expect(fieldOf(() => tensorFromJson('inputs[1].data', 'FP32', [2], [1]))).toBe('inputs[1].data');
+    expect(fieldOf(() => tensorFromJson('inputs[1].data', 'FP32', [2], [1, 'x']))).toBe('inputs[1].data[1]');
+    expect(fieldOf(() => tensorFromJson('d', 'INT8', [1], [128]))).toBe('d[0]');
+    expect(fieldOf(() => tensorFromJson('d', 'INT64', [1], [1.5]))).toBe('d[0]');
+    expect(fieldOf(() => tensorFromJson('d', 'BOOL', [1], [1]))).toBe('d[0]');
+    expect(fieldOf(() => tensorFromJson('d', 'FP32', [1], 'abc'))).toBe('d');
+  });
+
+  it('rejects raw payloads whose size does not match the shape', () => {
+    expect(fieldOf(() => tensorFromRaw('inputs[0]', 'FP32', [2, 2], new Uint8Array(15)))).toBe('inputs[0]');
+    const truncatedBytes = new Uint8Array([5, 0, 0, 0, 104, 105]);
+    expect(fieldOf(() => tensorFromRaw('inputs[0]', 'BYTES', [1], truncatedBytes))).toBe('inputs[0]');
+  });
+
+  it('converts half floats', () => {
+    for (const v of [0, 1, -1, 0.5, 2.5, 1024, 65504, 6.103515625e-5]) expect(halfToFloat(floatToHalf(v))).toBe(v);
+    expect(halfToFloat(floatToHalf(1e6))).toBe(Infinity);
+    expect(halfToFloat(floatToHalf(0.1))).toBeCloseTo(0.1, 3);
+  });
+});

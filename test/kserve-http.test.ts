@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+
+beforeAll(async () => {
+  server = await startTestServer({ limits: { maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000 } });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+async function post(path: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
+  return fetch(`${server.http}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+describe('KServe v2 REST', () => {
+  it('answers health, server and model metadata', async () => {
+    expect(await (await fetch(`${server.http}/v2/health/live`)).json()).toEqual({ live: true });
+    expect((await fetch(`${server.http}/v2/health/ready`)).status).toBe(200);
+    const meta = await (await fetch(`${server.http}/v2`)).json();
+    expect(meta.name).toBe('seqserve');
+    expect(meta.extensions).toContain('binary_tensor_data');
+    for (const name of ['slots', 'slots.tagger']) {
+      const m = await (await fetch(`${server.http}/v2/models/${name}`)).json();
+      expect(m.name).toBe('slots.tagger');
+      expect(m.platform).toBe('onnxruntime_onnx');
+      expect(m.inputs.map((i: { name: string }) => i.name).sort()).toEqual(['ngram_ids', 'shape_ids', 'word_ids']);
+      expect(m.outputs[0]).toMatchObject({ name: 'emissions', datatype: 'FP32' });
+      expect(m.parameters.execution_provider).toBe('cpu');
+    }
+    expect((await fetch(`${server.http}/v2/models/slots/versions/1/ready`)).status).toBe(200);
+    expect((await fetch(`${server.http}/v2/models/slots/versions/9`)).status).toBe(404);
+  });
+
+  it('infers with JSON tensors and returns what onnxruntime-node computes directly', async () => {
+    const inputs = slotTaggerInputs('I would like to arrive Taipei on November 2nd');
+    const res = await post('/v2/models/slots/infer', JSON.stringify({ id: 'req-7', inputs }));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ model_name: 'slots.tagger', model_version: '1', id: 'req-7' });
+    const expected = await directEmissions(inputs);
+    expect(body.outputs[0].shape).toEqual([1, 9, expected.length / 9]);
+    expect(body.outputs[0].data).toEqual(Array.from(expected));
+  });
+
+  it('infers with the binary tensor extension in both directions', async () => {
+    const inputs = slotTaggerInputs('leave Taipei on November 2nd');
+    const blobs = inputs.map((i) => new Uint8Array(BigInt64Array.from(i.data, BigInt).buffer));
+    const header = new TextEncoder().encode(
+      JSON.stringify({
+        inputs: inputs.map((i, k) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: blobs[k].byteLength } })),
+        outputs: [{ name: 'emissions', parameters: { binary_data: true } }],
+      }),
+    );
+    const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
+    body.set(header);
+    let off = header.byteLength;
+    for (const b of blobs) {
+      body.set(b, off);
+      off += b.byteLength;
+    }
+    const res = await post('/v2/models/slots.tagger/versions/1/infer', body, { 'Inference-Header-Content-Length': String(header.byteLength), 'content-type': 'application/octet-stream' });
+    expect(res.status).toBe(200);
+    const headerLength = Number(res.headers.get('inference-header-content-length'));
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const json = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerLength)));
+    const expected = await directEmissions(inputs);
+    expect(json.outputs[0].parameters.binary_data_size).toBe(expected.byteLength);
+    expect(new Float32Array(bytes.slice(headerLength).buffer)).toEqual(expected);
+  });
+
+  it('rejects bad requests with 4xx and a JSON error naming the problem', async () => {
+    const inputs = slotTaggerInputs('fly to Paris');
+    const cases: [string, string | Uint8Array, number, RegExp, Record<string, string>?][] = [
+      ['/v2/models/slots/infer', '{"inputs": [', 400, /body: malformed JSON/],
+      ['/v2/models/nope/infer', JSON.stringify({ inputs }), 404, /unknown model "nope"/],
+      ['/v2/models/slots.decoder/infer', JSON.stringify({ inputs }), 404, /no graph "decoder"/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], name: 'words' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.name: "words" is not an input/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], datatype: 'FP32' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.datatype: input "word_ids" takes INT64/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [3] }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.shape: input "word_ids" has rank 2/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [inputs[0], { ...inputs[1], shape: [1, 3, 5] }, inputs[2]] }), 400, /inputs\[1\]\.shape: dimension 2 of input "ngram_ids" must be 24/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.data: has 2 elements but shape \[1, 3\] needs 3/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [inputs[0]] }), 400, /missing input\(s\)/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs, outputs: [{ name: 'logits' }] }), 400, /outputs\[0\]\.name: "logits" is not an output/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [1, 2], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /ONNX Runtime rejected the inputs/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }),
+        400,
+        /binary_data_size: declares 24 bytes but only 0/,
+        { 'Inference-Header-Content-Length': String(JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }).length) },
+      ],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs, pad: 'x'.repeat(70 * 1024) }), 413, /larger than the limit/],
+    ];
+    for (const [path, body, status, message, headers] of cases) {
+      const res = await post(path, body, headers);
+      const json = await res.json();
+      expect({ path, status: res.status, error: json.error }).toMatchObject({ status, error: expect.stringMatching(message) });
+    }
+    // Still serving after all of that.
+    expect((await post('/v2/models/slots/infer', JSON.stringify({ inputs }))).status).toBe(200);
+  });
+
+  it('exports Prometheus metrics by model and outcome', async () => {
+    const text = await (await fetch(`${server.http}/metrics`)).text();
+    expect(text).toMatch(/seqserve_requests_total\{model="slots.tagger",endpoint="kserve_infer",outcome="ok"\} \d+/);
+    expect(text).toMatch(/seqserve_requests_total\{model="slots.tagger",endpoint="kserve_infer",outcome="invalid_argument"\} \d+/);
+    expect(text).toMatch(/seqserve_request_duration_seconds_bucket\{le="0.005",model="slots.tagger",endpoint="kserve_infer"\}/);
+    expect(text).toMatch(/seqserve_queue_duration_seconds_count\{model="slots.tagger"\} \d+/);
+    expect(text).toMatch(/seqserve_inflight_requests\{model="slots.tagger",endpoint="kserve_infer"\} 0/);
+    expect(text).toMatch(/seqserve_model_ready\{model="slots"\} 1/);
+  });
+
+  it('returns a request id and 404 JSON for unknown routes', async () => {
+    const res = await fetch(`${server.http}/v3/nothing`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toMatch(/no route/);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+});
