@@ -11,7 +11,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function post(path: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
+async function post(path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) {
   return fetch(`${server.http}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 }
 
@@ -73,7 +73,7 @@ describe('KServe v2 REST', () => {
 
   it('rejects bad requests with 4xx and a JSON error naming the problem', async () => {
     const inputs = slotTaggerInputs('fly to Paris');
-    const cases: [string, string | Uint8Array, number, RegExp, Record<string, string>?][] = [
+    const cases: [string, string | Uint8Array<ArrayBuffer>, number, RegExp, Record<string, string>?][] = [
       ['/v2/models/slots/infer', '{"inputs": [', 400, /body: malformed JSON/],
       ['/v2/models/nope/infer', JSON.stringify({ inputs }), 404, /unknown model "nope"/],
       ['/v2/models/slots.decoder/infer', JSON.stringify({ inputs }), 404, /no graph "decoder"/],

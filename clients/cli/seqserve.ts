@@ -1,0 +1,98 @@
+/**
+ * The seqserve command line: run the server, or talk to a running one over HTTP or gRPC.
+ *   seqserve serve [--models DIR] [--http-port N] [--grpc-port N] ...
+ *   seqserve models | health | load NAME | unload NAME
+ *   seqserve slots "I would like to arrive Taipei on November 2nd"
+ *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { serveMain, SERVE_USAGE } from '../../server/main.ts';
+import { SeqserveGrpcClient } from '../lib/grpc-client.ts';
+import { SeqserveHttpClient } from '../lib/http-client.ts';
+import type { ClientTensor } from '../lib/tensors.ts';
+
+const program = new Command('seqserve')
+  .description('seqserve: an inference server for recurrent, CTC and seq2seq models (ONNX)')
+  .addOption(new Option('--url <url>', 'HTTP address of a running server').env('SEQSERVE_URL').default('http://127.0.0.1:8000'))
+  .addOption(new Option('--grpc-address <host:port>', 'gRPC address of a running server').env('SEQSERVE_GRPC').default('127.0.0.1:8001'))
+  .addOption(new Option('--api-key <key>', 'API key sent as a Bearer token').env('SEQSERVE_API_KEY'));
+
+const http = () => {
+  const o = program.opts<{ url: string; apiKey?: string }>();
+  return new SeqserveHttpClient(o.url, o.apiKey ? { apiKey: o.apiKey } : {});
+};
+const print = (v: unknown): void => {
+  process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
+};
+
+program
+  .command('serve')
+  .description('start the server (flags: see `seqserve serve --help`)')
+  .helpOption(false)
+  .allowUnknownOption(true)
+  .argument('[flags...]')
+  .action(async (flags: string[]) => {
+    if (flags.includes('--help') || flags.includes('-h')) print(SERVE_USAGE);
+    else await serveMain(flags);
+  });
+
+program
+  .command('models')
+  .description('list the models of the repository with their state')
+  .action(async () => {
+    for (const m of await http().repositoryIndex()) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.version ? `v${m.version}` : ''}${m.reason ? `  ${m.reason}` : ''}`);
+  });
+
+program
+  .command('health')
+  .description('liveness and readiness of the server')
+  .action(async () => {
+    const c = http();
+    print({ live: await c.live(), ready: await c.ready().catch(() => false) });
+  });
+
+program.command('load <model>').description('load or reload a model from the repository').action(async (model: string) => print(await http().load(model)));
+program.command('unload <model>').description('unload a model').action(async (model: string) => print(await http().unload(model)));
+program.command('metadata <model>').description('KServe metadata of a model graph').action(async (model: string) => print(await http().modelMetadata(model)));
+
+program
+  .command('slots <text>')
+  .description('slot filling: print the slots found in TEXT')
+  .option('-m, --model <name>', 'slot-filling model to use')
+  .option('--json', 'print the whole response as JSON')
+  .action(async (text: string, o: { model?: string; json?: boolean }) => {
+    const r = await http().slots(text, o.model);
+    if (o.json) print(r);
+    else if (r.slots.length === 0) print('(no slots)');
+    else for (const s of r.slots) print(`${s.name.padEnd(22)} ${JSON.stringify(s.value).padEnd(20)} [${s.start}, ${s.end})  p=${s.confidence.toFixed(3)}`);
+  });
+
+program
+  .command('infer <model>')
+  .description('KServe inference with JSON tensors [{name, datatype, shape, data}]')
+  .option('--inputs <json>', 'the input tensors as a JSON array')
+  .option('--file <path>', 'read the input tensors from a JSON file')
+  .option('--output <name...>', 'outputs to return (default all)')
+  .option('--binary', 'use the binary tensor extension over HTTP')
+  .option('--grpc', 'use gRPC instead of HTTP')
+  .action(async (model: string, o: { inputs?: string; file?: string; output?: string[]; binary?: boolean; grpc?: boolean }) => {
+    const text = o.inputs ?? (o.file ? readFileSync(o.file, 'utf8') : undefined);
+    if (!text) throw new Error('give --inputs JSON or --file PATH');
+    const inputs = JSON.parse(text) as ClientTensor[];
+    if (o.grpc) {
+      const c = new SeqserveGrpcClient(program.opts<{ grpcAddress: string }>().grpcAddress);
+      try {
+        print(await c.infer(model, inputs, o.output ? { outputs: o.output } : {}));
+      } finally {
+        c.close();
+      }
+      return;
+    }
+    print(await http().infer(model, inputs, { ...(o.output ? { outputs: o.output } : {}), binary: o.binary ?? false }));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`seqserve: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,175 @@
+/**
+ * A typed client of seqserve's HTTP API (KServe v2 REST, repository, task endpoints). Uses fetch,
+ * so it runs in Node and in browsers.
+ */
+import { decodeRaw, encodeRaw, toPlain, type ClientTensor } from './tensors.ts';
+
+export class SeqserveHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SeqserveHttpError';
+  }
+}
+
+export interface SlotResult {
+  model: string;
+  tokens: string[];
+  tags: string[];
+  slots: { name: string; value: string; start: number; end: number; confidence: number }[];
+}
+
+export interface ModelStatus {
+  name: string;
+  version: string;
+  state: string;
+  reason?: string;
+}
+
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+  parameters?: Record<string, string>;
+}
+
+export interface InferOptions {
+  id?: string;
+  outputs?: string[];
+  /** Send inputs and receive outputs with the binary tensor extension. */
+  binary?: boolean;
+  version?: string;
+}
+
+export interface InferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: { name: string; datatype: string; shape: number[]; data: (number | boolean | string)[] }[];
+}
+
+export class SeqserveHttpClient {
+  private readonly base: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly options: { apiKey?: string; fetch?: typeof fetch } = {},
+  ) {
+    this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  private async request(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
+    const auth: Record<string, string> = this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {};
+    const res = await (this.options.fetch ?? fetch)(`${this.base}${path}`, { method, body, headers: { ...auth, ...headers } });
+    if (!res.ok) {
+      const text = await res.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {
+        /* not JSON */
+      }
+      throw new SeqserveHttpError(res.status, `${method} ${path}: ${res.status} ${message}`);
+    }
+    return res;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body), { 'content-type': 'application/json' });
+    return (await res.json()) as T;
+  }
+
+  async live(): Promise<boolean> {
+    return (await this.json<{ live: boolean }>('GET', '/v2/health/live')).live;
+  }
+
+  async ready(): Promise<boolean> {
+    return (await this.json<{ ready: boolean }>('GET', '/v2/health/ready')).ready;
+  }
+
+  serverMetadata(): Promise<{ name: string; version: string; extensions: string[] }> {
+    return this.json('GET', '/v2');
+  }
+
+  modelMetadata(model: string, version?: string): Promise<ModelMetadata> {
+    return this.json('GET', `/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`);
+  }
+
+  async modelReady(model: string): Promise<boolean> {
+    const res = await (this.options.fetch ?? fetch)(`${this.base}/v2/models/${encodeURIComponent(model)}/ready`);
+    return res.ok;
+  }
+
+  repositoryIndex(): Promise<ModelStatus[]> {
+    return this.json('POST', '/v2/repository/index');
+  }
+
+  load(model: string): Promise<ModelStatus> {
+    return this.json('POST', `/v2/repository/models/${encodeURIComponent(model)}/load`);
+  }
+
+  unload(model: string): Promise<ModelStatus> {
+    return this.json('POST', `/v2/repository/models/${encodeURIComponent(model)}/unload`);
+  }
+
+  slots(text: string, model?: string): Promise<SlotResult> {
+    return this.json('POST', '/v1/slots', model === undefined ? { text } : { text, model });
+  }
+
+  async metrics(): Promise<string> {
+    return (await this.request('GET', '/metrics')).text();
+  }
+
+  async infer(model: string, inputs: ClientTensor[], options: InferOptions = {}): Promise<InferResponse> {
+    const path = `/v2/models/${encodeURIComponent(model)}${options.version ? `/versions/${encodeURIComponent(options.version)}` : ''}/infer`;
+    const outputs = options.outputs?.map((name) => ({ name, ...(options.binary ? { parameters: { binary_data: true } } : {}) }));
+    if (!options.binary) {
+      return this.json('POST', path, {
+        ...(options.id ? { id: options.id } : {}),
+        inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: toPlain(t.data) })),
+        ...(outputs ? { outputs } : {}),
+      });
+    }
+    const blobs = inputs.map((t) => encodeRaw(t.datatype, t.data));
+    const header = new TextEncoder().encode(
+      JSON.stringify({
+        ...(options.id ? { id: options.id } : {}),
+        inputs: inputs.map((t, i) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: blobs[i].byteLength } })),
+        ...(outputs ? { outputs } : {}),
+        parameters: { binary_data_output: true },
+      }),
+    );
+    const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
+    body.set(header);
+    let off = header.byteLength;
+    for (const b of blobs) {
+      body.set(b, off);
+      off += b.byteLength;
+    }
+    const res = await this.request('POST', path, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const headerLength = Number(res.headers.get('inference-header-content-length') ?? bytes.byteLength);
+    const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerLength))) as InferResponse & {
+      outputs: { parameters?: { binary_data_size?: number } }[];
+    };
+    let pos = headerLength;
+    for (const o of parsed.outputs) {
+      const size = o.parameters?.binary_data_size;
+      if (size === undefined) continue;
+      o.data = decodeRaw(o.datatype, bytes.subarray(pos, pos + size));
+      pos += size;
+      delete o.parameters;
+    }
+    return parsed;
+  }
+}

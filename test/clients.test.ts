@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeqserveGrpcClient } from '../clients/lib/grpc-client.ts';
+import { SeqserveHttpClient, SeqserveHttpError } from '../clients/lib/http-client.ts';
+import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+const CLI = path.resolve(import.meta.dirname, '..', 'bin', 'seqserve.js');
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('TypeScript client library', () => {
+  it('infers over HTTP (JSON and binary) and gRPC with the same result as onnxruntime-node', async () => {
+    const inputs = slotTaggerInputs('fly from Boston to Denver on Monday');
+    const expected = Array.from(await directEmissions(inputs));
+    const http = new SeqserveHttpClient(server.http);
+    expect(await http.live()).toBe(true);
+    expect((await http.infer('slots', inputs)).outputs[0].data).toEqual(expected);
+    expect((await http.infer('slots', inputs, { binary: true, outputs: ['emissions'] })).outputs[0].data).toEqual(expected);
+    const grpc = new SeqserveGrpcClient(server.grpc);
+    try {
+      expect(await grpc.modelReady('slots')).toBe(true);
+      const r = await grpc.infer('slots', inputs, { id: 'c1' });
+      expect(r.id).toBe('c1');
+      expect(r.outputs[0].data).toEqual(expected);
+      const streamed = [];
+      for await (const s of grpc.streamInfer([{ model: 'slots', inputs, id: 'a' }, { model: 'none', inputs, id: 'b' }])) streamed.push(s);
+      expect(streamed.map((s) => ('error' in s ? `${s.id}:error` : s.id)).sort()).toEqual(['a', 'b:error']);
+    } finally {
+      grpc.close();
+    }
+  });
+
+  it('raises SeqserveHttpError with the server message', async () => {
+    const err = await new SeqserveHttpClient(server.http).slots('  ').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SeqserveHttpError);
+    expect((err as SeqserveHttpError).status).toBe(400);
+    expect((err as SeqserveHttpError).message).toMatch(/text: must not be empty/);
+  });
+});
+
+describe('seqserve CLI', () => {
+  const run = (...args: string[]) => promisify(execFile)('node', [CLI, '--url', server.http, '--grpc-address', server.grpc, ...args], { encoding: 'utf8' });
+
+  it('prints slots, models and gRPC inference results', async () => {
+    const slots = await run('slots', 'leave Taipei on November 2nd');
+    expect(slots.stdout).toMatch(/fromloc\.city_name\s+"Taipei"\s+\[6, 12\)/);
+    expect(slots.stdout).toMatch(/depart_date\s+"November 2nd"/);
+    expect((await run('models')).stdout).toMatch(/slots\s+ready\s+v1/);
+    const inputs = slotTaggerInputs('to Paris');
+    const infer = JSON.parse((await run('infer', 'slots', '--grpc', '--inputs', JSON.stringify(inputs))).stdout);
+    expect(infer.outputs[0].shape).toEqual([1, 2, infer.outputs[0].data.length / 2]);
+  });
+
+  it('exits non-zero with the server error', async () => {
+    const err = (await run('slots', '', '--model', 'nope').catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/seqserve: POST \/v1\/slots: 400 text: must not be empty/);
+  });
+});
