@@ -6,7 +6,13 @@
  *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
+import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../../server/config.ts';
+import { createLogger } from '../../server/observability/logger.ts';
+import { Metrics } from '../../server/observability/metrics.ts';
+import { ModelRepository } from '../../server/runtime/model-repository.ts';
+import { SessionFactory } from '../../server/runtime/session-factory.ts';
 import { serveMain, SERVE_USAGE } from '../../server/main.ts';
 import { SeqserveGrpcClient } from '../lib/grpc-client.ts';
 import { SeqserveHttpClient } from '../lib/http-client.ts';
@@ -35,6 +41,21 @@ program
   .action(async (flags: string[]) => {
     if (flags.includes('--help') || flags.includes('-h')) print(SERVE_USAGE);
     else await serveMain(flags);
+  });
+
+program
+  .command('check')
+  .description('load every model of a repository folder (validate, create sessions, warm up) and report')
+  .option('--models <dir>', 'model repository folder', BUNDLED_MODELS_DIR)
+  .action(async (o: { models: string }) => {
+    const log = createLogger('warn');
+    const metrics = new Metrics();
+    const repository = new ModelRepository({ root: path.resolve(o.models), sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics, queue: DEFAULT_CONFIG.queue });
+    await repository.loadAll();
+    const index = repository.index();
+    for (const m of index) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.reason ?? ''}`);
+    await repository.close();
+    if (index.length === 0 || index.some((m) => m.state !== 'ready')) process.exitCode = 1;
   });
 
 program

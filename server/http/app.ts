@@ -19,7 +19,8 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    ctx.log.info(
+    // Successful requests log at debug (a line per request costs latency); failures at info.
+    ctx.log[c.res.status >= 400 ? 'info' : 'debug'](
       { reqId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100 },
       'http request',
     );

@@ -1,0 +1,54 @@
+/** Latency statistics and machine description for benchmark reports. */
+import os from 'node:os';
+import { createRequire } from 'node:module';
+
+export function percentile(sortedMs: number[], p: number): number {
+  if (sortedMs.length === 0) return NaN;
+  const i = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
+  return sortedMs[i];
+}
+
+export interface LoadResult {
+  label: string;
+  concurrency: number;
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+/** Runs `task` `total` times with `concurrency` workers; records each latency in ms. */
+export async function runLoad(label: string, concurrency: number, total: number, task: () => Promise<unknown>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      const t0 = performance.now();
+      await task();
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { label, concurrency, requests: total, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: total / seconds };
+}
+
+export function machine(): string {
+  const require = createRequire(import.meta.url);
+  const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
+  return `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, onnxruntime-node ${ortVersion}`;
+}
+
+export function table(rows: LoadResult[], baseline?: (r: LoadResult) => LoadResult | undefined): string {
+  const lines = ['| path | concurrency | p50 ms | p99 ms | req/s | added p50 ms |', '|---|---:|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    const b = baseline?.(r);
+    const added = b && b !== r ? (r.p50 - b.p50).toFixed(3) : '—';
+    lines.push(`| ${r.label} | ${r.concurrency} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.perSecond.toFixed(0)} | ${added} |`);
+  }
+  return lines.join('\n');
+}
