@@ -1,4 +1,5 @@
 /** `inference.GRPCInferenceService`: the KServe v2 gRPC API over the same repository as REST. */
+import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asSeqserveError, SeqserveError } from '../core/errors.ts';
 import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../context.ts';
@@ -9,14 +10,28 @@ import { grpcError } from './grpc-status.ts';
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
 
-/** Wraps an async handler so every failure becomes one gRPC status through grpcError. */
-function unary<Req>(ctx: ServerContext, handler: (req: Req) => Promise<unknown> | unknown): Unary<Req> {
+/**
+ * Wraps an async handler so every failure becomes one gRPC status through grpcError, and logs the
+ * call with a request id (the client's `x-request-id` metadata, or a new one).
+ */
+function unary<Req>(ctx: ServerContext, method: string, handler: (req: Req) => Promise<unknown> | unknown): Unary<Req> {
   return (call, callback) => {
+    const reqId = String(call.metadata.get('x-request-id')[0] ?? randomUUID());
+    const started = performance.now();
+    const done = (code: number) =>
+      ctx.log[code === 0 ? 'debug' : 'info']({ reqId, method: `grpc ${method}`, code, ms: Math.round((performance.now() - started) * 100) / 100 }, 'grpc request');
     Promise.resolve()
       .then(() => handler(call.request))
       .then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(grpcError(err, ctx.log)),
+        (res) => {
+          done(0);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const status = grpcError(err, ctx.log);
+          done(status.code ?? 2);
+          callback(status);
+        },
       );
   };
 }
@@ -33,9 +48,9 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     return encodeGrpcInfer(await ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
   };
   return {
-    ServerLive: unary(ctx, () => ({ live: true })),
-    ServerReady: unary(ctx, () => ({ ready: ctx.ready() })),
-    ModelReady: unary(ctx, (req: { name: string; version: string }) => {
+    ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),
+    ServerReady: unary(ctx, 'ServerReady', () => ({ ready: ctx.ready() })),
+    ModelReady: unary(ctx, 'ModelReady', (req: { name: string; version: string }) => {
       try {
         repository.graph(req.name, req.version || undefined);
         return { ready: true };
@@ -44,9 +59,9 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
         throw err;
       }
     }),
-    ServerMetadata: unary(ctx, () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS })),
-    ModelMetadata: unary(ctx, (req: { name: string; version: string }) => modelMetadata(repository, req.name, req.version || undefined)),
-    ModelInfer: unary(ctx, runInfer),
+    ServerMetadata: unary(ctx, 'ServerMetadata', () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS })),
+    ModelMetadata: unary(ctx, 'ModelMetadata', (req: { name: string; version: string }) => modelMetadata(repository, req.name, req.version || undefined)),
+    ModelInfer: unary(ctx, 'ModelInfer', runInfer),
     ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {
       let inflight = 0;
       let ended = false;
