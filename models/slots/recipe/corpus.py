@@ -31,11 +31,16 @@ CITIES = [
     "Tallinn", "Kiev", "Minsk", "Glasgow", "Manchester", "Birmingham", "Liverpool", "Porto",
     "Seville", "Valencia", "Naples", "Venice", "Florence", "Bologna", "Turin", "Palermo",
 ]
+# Airports are codes or carry "airport"/"international", so a bare unseen name reads as a city.
 AIRPORTS = [
-    "JFK", "LaGuardia", "Newark airport", "O'Hare", "Heathrow", "Gatwick", "Narita", "Haneda",
-    "Taoyuan airport", "Songshan airport", "Changi", "Incheon", "Logan airport", "Dulles",
-    "Charles de Gaulle", "Orly", "Schiphol", "LAX", "SFO", "Midway", "Kansai airport",
-    "Pearson airport", "Sky Harbor", "Hartsfield airport", "Love Field",
+    "JFK", "LGA", "EWR", "ORD", "LHR", "LGW", "NRT", "HND", "TPE", "TSA", "SIN", "ICN", "BOS",
+    "IAD", "CDG", "AMS", "LAX", "SFO", "KIX", "YYZ", "ATL", "DFW", "SEA", "DEN", "MUC",
+    "Newark airport", "O'Hare airport", "Heathrow airport", "Gatwick airport", "Narita airport",
+    "Haneda airport", "Taoyuan airport", "Songshan airport", "Changi airport", "Incheon airport",
+    "Logan airport", "Dulles airport", "Charles de Gaulle airport", "Orly airport",
+    "Schiphol airport", "Midway airport", "Kansai airport", "Pearson airport",
+    "Hartsfield international airport", "Denver international", "Dallas Fort Worth international",
+    "Taoyuan international airport", "the airport", "the international airport",
 ]
 AIRLINES = [
     "China Airlines", "EVA Air", "Delta", "United", "American Airlines", "Southwest", "JetBlue",
@@ -95,26 +100,32 @@ CLAUSES = {
              "out of {x}", "leave {x}", "depart from {x}", "starting in {x}", "flying out of {x}",
              "that leaves {x}", "which departs from {x}", "originating in {x}", "i am in {x}",
              "i'm currently in {x}", "going from {x}", "leave from {x}", "take off from {x}"],
-    "to": ["to {x}", "arriving in {x}", "arrive {x}", "arrive in {x}", "arrive at {x}",
+    "to": ["to {x}", "arriving in {x}", "arrive {x}", "arrive in {x}", "arrive at {x}", "flying into {x}",
            "going to {x}", "heading to {x}", "flying to {x}", "landing in {x}", "get to {x}",
            "into {x}", "bound for {x}", "with destination {x}", "that arrives in {x}", "reach {x}",
            "get into {x}", "travel to {x}", "my destination is {x}", "fly into {x}", "land in {x}"],
-    "ddate": ["on {x}", "leaving on {x}", "departing on {x}", "that leaves on {x}", "{x}",
-              "leave on {x}", "depart {x}", "for {x}", "going out {x}", "departure date {x}"],
+    "ddate": ["leaving on {x}", "departing on {x}", "that leaves on {x}",
+              "leave on {x}", "depart {x}", "going out {x}", "departure date {x}"],
     "adate": ["arriving on {x}", "arrive on {x}", "arrive by {x}", "that arrives {x}",
               "getting there on {x}", "landing on {x}", "to be there by {x}", "arrival on {x}",
               "reach there on {x}", "land on {x}"],
-    "dtime": ["at {x}", "leaving at {x}", "departing at {x}", "in {x}", "around {x}", "after {x}",
-              "before {x}", "that leaves at {x}", "taking off at {x}", "departure time {x}"],
+    "dtime": ["leaving at {x}", "departing at {x}", "that leaves at {x}", "take off at {x}",
+              "departure time {x}", "leave around {x}"],
     "atime": ["arriving at {x}", "arriving before {x}", "that arrives by {x}", "arrive by {x}",
               "landing at {x}", "arrive around {x}", "getting in at {x}", "arrival time {x}",
               "arrive before {x}", "land by {x}"],
     "airline": ["on {x}", "with {x}", "flying {x}", "by {x}", "{x} flight", "operated by {x}",
-                "on a {x} plane", "using {x}"],
+                "on a {x} plane", "using {x}", "flying with {x}", "on a {x} flight"],
     "fromap": ["from {x}", "departing {x}", "leaving from {x}", "out of {x}"],
     "toap": ["to {x}", "arriving at {x}", "landing at {x}", "into {x}"],
     "class": ["in {x}", "{x}", "flying {x}", "a {x} seat", "with a {x} ticket"],
 }
+# Date and time phrasings without a verb take their role from the clause before them:
+# "arrive Taipei on November 2nd" is an arrival date, "leave Taipei on November 2nd" a departure.
+DATE_NEUTRAL = ["on {x}", "{x}", "for {x}"]
+TIME_NEUTRAL = ["at {x}", "in {x}", "around {x}", "after {x}", "before {x}", "by {x}"]
+ARRIVAL_CUES = ("arriv", "land", "reach", "get to", "get into", "fly into", "flying into", "getting there", "be there")
+
 OPENERS = [
     "i would like to fly", "i would like a flight", "i want to fly", "i need a flight",
     "show me flights", "show me the flights", "find me a flight", "book a flight",
@@ -133,18 +144,18 @@ CLOSERS = ["", "", "", "please", "thanks", "thank you", "if possible", "?", ".",
 # phrasings that share its words (e.g. "arriving in {x}" is trained, "arrive in {x}" is held out).
 HELD_OUT_CLAUSES = {
     "from": ["leaving from {x}", "going from {x}", "flying out of {x}"],
-    "to": ["arrive in {x}", "heading to {x}", "fly into {x}"],
+    "to": ["arrive in {x}", "flying into {x}", "fly into {x}"],
     "ddate": ["departing on {x}", "going out {x}"],
     "adate": ["landing on {x}", "reach there on {x}"],
-    "dtime": ["departing at {x}", "taking off at {x}"],
+    "dtime": ["departing at {x}", "take off at {x}"],
     "atime": ["landing at {x}", "land by {x}"],
-    "airline": ["operated by {x}", "using {x}"],
+    "airline": ["flying with {x}", "on a {x} flight"],
     "fromap": ["leaving from {x}"],
     "toap": ["landing at {x}"],
     "class": ["with a {x} ticket"],
 }
-HELD_OUT_OPENERS = ["i want a ticket", "could you book me a flight", "help me find a flight", "what are the flights",
-                    "my family needs tickets", "are there any flights", "reserve a flight"]
+HELD_OUT_OPENERS = ["i want a ticket", "what are the flights", "i would like a flight", "show me the flights",
+                    "get me a seat"]
 TEST_FRACTION_CITIES = 0.25
 
 
@@ -157,11 +168,26 @@ def split_templates(seed=1234):
     return held, openers, cities
 
 
+SYLLABLES = ["ka", "lo", "ri", "vin", "ton", "ber", "sa", "mar", "del", "go", "na", "qu", "zel", "por",
+             "ha", "ven", "li", "mo", "tra", "chi", "an", "dor", "es", "ku", "wa", "ly", "sten", "ov", "bu",
+             "rin", "ta", "pel", "ya", "nor", "cas", "fi", "jo", "ul", "ri", "em"]
+NAME_PATTERNS = ["{a}", "{a}", "{a}", "{a} {b}", "San {a}", "{a} City", "Port {a}", "{a} de {b}", "New {a}",
+                 "Saint {a}", "{a} Beach", "Las {a}", "{a} {b} {c}"]
+
+
+def pseudo_city(rng):
+    """A made-up place name, so the tagger learns city slots from context, not a list."""
+    word = lambda: "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()  # noqa: E731
+    return rng.choice(NAME_PATTERNS).format(a=word(), b=word(), c=word())
+
+
 def make_sentence(rng, split, held, held_openers, held_cities):
     test = split == "test"
 
     def pick_phrase(kind):
         phr = CLAUSES[kind]
+        if kind == "to" and rng.random() < 0.4:  # arrival verbs decide the role of later dates
+            phr = [p for p in phr if any(c in p for c in ARRIVAL_CUES)]
         pool = [p for i, p in enumerate(phr) if (i in held[kind]) == test] if test else \
             [p for i, p in enumerate(phr) if i not in held[kind]]
         if test and rng.random() < 0.5:  # test sentences mix held-out and ordinary phrasings
@@ -169,8 +195,9 @@ def make_sentence(rng, split, held, held_openers, held_cities):
         return rng.choice(pool)
 
     city_pool = [c for c in CITIES if (c in held_cities) == test]
+    city = lambda: pseudo_city(rng) if not test and rng.random() < 0.3 else rng.choice(city_pool)  # noqa: E731
     value = {
-        "from": lambda: rng.choice(city_pool), "to": lambda: rng.choice(city_pool),
+        "from": city, "to": city,
         "ddate": lambda: a_date(rng), "adate": lambda: a_date(rng), "dtime": lambda: a_time(rng),
         "atime": lambda: a_time(rng), "airline": lambda: rng.choice(AIRLINES),
         "fromap": lambda: rng.choice(AIRPORTS), "toap": lambda: rng.choice(AIRPORTS),
@@ -194,8 +221,15 @@ def make_sentence(rng, split, held, held_openers, held_cities):
     # Clauses that lead with a verb read best first; keep order mostly natural.
     if "from" in kinds and "to" in kinds and rng.random() < 0.7:
         kinds.remove("from"); kinds.insert(0, "from")
+    # Often a date or time directly follows the place it belongs to ("arrive Taipei on November 2nd").
+    places = [k for k in kinds if k in ("from", "to", "fromap", "toap")]
+    for when in [k for k in kinds if k in ("ddate", "adate", "dtime", "atime")]:
+        if places and rng.random() < 0.6:
+            kinds.remove(when)
+            kinds.insert(kinds.index(rng.choice(places)) + 1, when)
     used = set()
     segments = []
+    arrival = False  # whether the last verb in the sentence is about arriving
     openers = [o for i, o in enumerate(OPENERS) if (i in held_openers) == test] if test else \
         [o for i, o in enumerate(OPENERS) if i not in held_openers]
     opener = rng.choice(openers if not test or rng.random() < 0.6 else OPENERS)
@@ -203,6 +237,11 @@ def make_sentence(rng, split, held, held_openers, held_cities):
         segments.append((opener, None))
     for k in kinds:
         phrase = pick_phrase(k)
+        if k in ("ddate", "adate", "dtime", "atime") and rng.random() < 0.5:
+            phrase = rng.choice(DATE_NEUTRAL if k.endswith("date") else TIME_NEUTRAL)
+            k = ("a" if arrival else "d") + k[1:]
+        elif k in ("from", "to", "fromap", "toap", "ddate", "adate", "dtime", "atime"):
+            arrival = any(c in phrase for c in ARRIVAL_CUES)
         v = value[k]()
         while k in ("from", "to") and v in used:
             v = value[k]()
@@ -240,10 +279,20 @@ def to_example(segments):
     return {"text": text, "tokens": tokens, "tags": tags}
 
 
+def unseen_words(train, held, held_openers):
+    """Words of held-out phrasings/openers that training never shows (should be none)."""
+    seen = {t.lower() for e in train for t in e["tokens"]}
+    texts = [CLAUSES[k][i] for k, idx in held.items() for i in idx] + [OPENERS[i] for i in held_openers]
+    return sorted({w for t in texts for w, _, _ in tokenize(t.replace("{x}", "")) if w.lower() not in seen})
+
+
 def generate(n_train, n_test, seed=7):
     held, held_openers, held_cities = split_templates()
     rng = random.Random(seed)
     train = [to_example(make_sentence(rng, "train", held, held_openers, held_cities)) for _ in range(n_train)]
+    missing = unseen_words(train, held, held_openers)
+    if missing and n_train >= 5000:
+        print(f"warning: held-out templates use words training never shows: {missing}", flush=True)
     test = [to_example(make_sentence(rng, "test", held, held_openers, held_cities)) for _ in range(n_test)]
     # The lecture's sentences are always in the test split.
     lecture = [

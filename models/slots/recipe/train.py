@@ -33,7 +33,7 @@ class Emissions(nn.Module):
         self.word = nn.Embedding(vocab, dim_word, padding_idx=PAD)
         self.ngram = nn.Embedding(NGRAM_BUCKETS, dim_ngram, padding_idx=0)
         self.shape = nn.Embedding(8, dim_shape, padding_idx=0)
-        self.drop = nn.Dropout(0.25)
+        self.drop = nn.Dropout(0.3)
         self.lstm = nn.LSTM(dim_word + dim_ngram + dim_shape, hidden, num_layers=1,
                             batch_first=True, bidirectional=True)
         self.out = nn.Linear(2 * hidden, labels)
@@ -106,7 +106,7 @@ def batchify(examples, vocab_index, label_index, word_dropout=0.0, rng=None):
         w, g, s = featurise(e["tokens"], vocab_index)
         for t in range(len(w)):
             in_slot = e["tags"][t] != "O"
-            p = word_dropout * (3 if in_slot else 1)
+            p = word_dropout * (6 if in_slot else 1)
             W[b, t] = UNK if rng is not None and rng.random() < p else w[t]
             G[b, t, :len(g[t])] = torch.tensor(g[t])
             S[b, t] = s[t]
@@ -150,7 +150,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
     ap.add_argument("--smoke", action="store_true", help="tiny data and a few steps: checks the recipe runs")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--train-size", type=int, default=30000)
     ap.add_argument("--test-size", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=13)
