@@ -3,5 +3,6 @@ import { benchKserveSlots } from './kserve-slots.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
-const sections = [await benchKserveSlots(requests)];
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const sections = [await benchKserveSlots(requests, seconds)];
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

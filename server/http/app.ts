@@ -2,9 +2,7 @@
  * The HTTP API, built by a factory so tests can call `app.request(...)` without a socket.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
-import { SeqserveError } from '../core/errors.ts';
 import type { ServerContext } from '../context.ts';
 import { errorResponse } from './error-response.ts';
 import { kserveRoutes } from './routes/kserve.ts';
@@ -25,12 +23,6 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
       'http request',
     );
   });
-  app.use(
-    bodyLimit({
-      maxSize: ctx.config.limits.maxBodyBytes,
-      onError: (c) => errorResponse(c, new SeqserveError('payload_too_large', `body: larger than the limit of ${ctx.config.limits.maxBodyBytes} bytes`, { field: 'body' }), ctx.log),
-    }),
-  );
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', metricsRoutes(ctx));

@@ -1,12 +1,14 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
+import { readText } from './read-body.ts';
 
 /** Reads and validates a JSON body; errors name the offending field. */
-export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+export async function readJson<T>(c: Context, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
+  const text = await readText(c, maxBytes);
   let json: unknown;
   try {
-    json = JSON.parse(await c.req.text());
+    json = JSON.parse(text);
   } catch (err) {
     throw invalidArgument('body', `malformed JSON: ${(err as Error).message}`);
   }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
 import type { InferRequest, InferResult } from './infer.ts';
-import { tensorToJson, tensorToRaw } from './tensor-codec.ts';
+import { tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
 const Parameters = z.record(z.string(), z.unknown()).optional();
 
@@ -85,14 +85,16 @@ export interface EncodedResponse {
 
 export function encodeRestInfer(result: InferResult): EncodedResponse {
   const blobs: Uint8Array[] = [];
+  // Built as text so tensor data can be joined without an intermediate array (see tensorJsonText).
   const outputs = result.outputs.map((o) => {
-    const base = { name: o.name, datatype: o.datatype, shape: o.shape };
-    if (!o.binary) return { ...base, data: tensorToJson(o.tensor) };
+    const base = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1);
+    if (!o.binary) return `${base},"data":${tensorJsonText(o.tensor)}}`;
     const raw = tensorToRaw(o.tensor);
     blobs.push(raw);
-    return { ...base, parameters: { binary_data_size: raw.byteLength } };
+    return `${base},"parameters":{"binary_data_size":${raw.byteLength}}}`;
   });
-  const json = JSON.stringify({ model_name: result.modelName, model_version: result.modelVersion, ...(result.id ? { id: result.id } : {}), outputs });
+  const head = JSON.stringify({ model_name: result.modelName, model_version: result.modelVersion, ...(result.id ? { id: result.id } : {}) }).slice(0, -1);
+  const json = `${head},"outputs":[${outputs.join(',')}]}`;
   if (blobs.length === 0) return { body: json };
   const header = new TextEncoder().encode(json);
   const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));

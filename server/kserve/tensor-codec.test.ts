@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeqserveError } from '../core/errors.ts';
-import { floatToHalf, halfToFloat, tensorFromJson, tensorFromRaw, tensorToJson, tensorToRaw } from './tensor-codec.ts';
+import { Tensor } from 'onnxruntime-common';
+import { floatToHalf, halfToFloat, tensorFromJson, tensorFromRaw, tensorJsonText, tensorToJson, tensorToRaw } from './tensor-codec.ts';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -55,6 +56,13 @@ describe('tensor codec', () => {
     expect(fieldOf(() => tensorFromRaw('inputs[0]', 'FP32', [2, 2], new Uint8Array(15)))).toBe('inputs[0]');
     const truncatedBytes = new Uint8Array([5, 0, 0, 0, 104, 105]);
     expect(fieldOf(() => tensorFromRaw('inputs[0]', 'BYTES', [1], truncatedBytes))).toBe('inputs[0]');
+  });
+
+  it('writes JSON text equal to JSON.stringify, with null for non-finite values', () => {
+    const f = new Tensor('float32', new Float32Array([0.1, -2.5, 1e-7, 3]), [4]);
+    expect(JSON.parse(tensorJsonText(f))).toEqual(tensorToJson(f));
+    expect(tensorJsonText(new Tensor('float32', new Float32Array([1, NaN, Infinity]), [3]))).toBe('[1,null,null]');
+    expect(tensorJsonText(new Tensor('int64', new BigInt64Array([5n, -1n]), [2]))).toBe('[5,-1]');
   });
 
   it('converts half floats', () => {

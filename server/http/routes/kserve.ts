@@ -8,6 +8,7 @@ import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } fr
 import { modelMetadata } from '../../kserve/model-metadata.ts';
 import { infer } from '../../kserve/infer.ts';
 import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
+import { readBody } from '../read-body.ts';
 
 export function kserveRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
@@ -38,7 +39,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   const inferHandler = async (c: Context) => {
     const graph = repository.graph(c.req.param('model')!, c.req.param('version'));
     const version = repository.model(graph.model).version;
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
     const result = await ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }));
     const encoded = encodeRestInfer(result);

@@ -13,7 +13,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
   });
   const app = new Hono();
   app.post('/v1/slots', async (c) => {
-    const body = await readJson(c, Body);
+    const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
     const result = await ctx.metrics.track(model.name, 'slots', () => model.slotFiller!.fill(body.text));

@@ -1,13 +1,16 @@
-// Run before the tests: checks the Debian packages the test suite needs and, when running as root on
-// Debian (CI, fresh machines), installs the missing ones; otherwise says which to install.
+// Run before the tests (and, with the argument `bench`, before the benchmarks): checks the Debian
+// packages they need and, when running as root on Debian (CI, fresh machines), installs the missing
+// ones; otherwise says which to install.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const NEEDS = [
+const TEST_NEEDS = [
   { pkg: 'protobuf-compiler', ok: () => has('protoc', ['--version']) },
   { pkg: 'protobuf-compiler-grpc', ok: () => has('/usr/bin/grpc_python_plugin', ['--version'], true) },
   { pkg: 'python3-grpcio', ok: () => has('/usr/bin/python3', ['-c', 'import grpc']) },
   { pkg: 'python3-protobuf', ok: () => has('/usr/bin/python3', ['-c', 'import google.protobuf']) },
 ];
+const BENCH_NEEDS = [{ pkg: 'wrk', ok: () => has('wrk', ['--version'], true) }];
+const NEEDS = process.argv[2] === 'bench' ? BENCH_NEEDS : TEST_NEEDS;
 
 function has(cmd, args, anyExit = false) {
   const r = spawnSync(cmd, args, { stdio: 'ignore', input: '' });
@@ -18,10 +21,10 @@ const missing = NEEDS.filter((n) => !n.ok()).map((n) => n.pkg);
 if (missing.length > 0) {
   const root = process.getuid?.() === 0;
   if (!root || !has('apt-get', ['--version'])) {
-    console.error(`The tests need these Debian packages: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(`These Debian packages are needed: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}`);
     process.exit(1);
   }
-  console.log(`installing test dependencies: ${missing.join(' ')}`);
+  console.log(`installing: ${missing.join(' ')}`);
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
   execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }

@@ -1,0 +1,39 @@
+/** Runs wrk (a C load generator, Debian package `wrk`) against a URL and parses its latency report. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { LoadResult } from './stats.ts';
+
+function ms(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v;
+}
+
+export async function wrkLoad(label: string, url: string, body: Uint8Array, headers: Record<string, string>, concurrency: number, seconds: number): Promise<LoadResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wrk-'));
+  try {
+    writeFileSync(path.join(dir, 'body'), body);
+    const script = [
+      'wrk.method = "POST"',
+      ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
+      `local f = io.open("${path.join(dir, 'body')}", "rb")`,
+      'wrk.body = f:read("*a")',
+      'f:close()',
+    ].join('\n');
+    writeFileSync(path.join(dir, 'post.lua'), script);
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', path.join(dir, 'post.lua'), url]);
+    const pct = (p: string) => {
+      const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+      if (!m) throw new Error(`wrk output has no ${p}% line:\n${stdout}`);
+      return ms(m[1], m[2]);
+    };
+    const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
+    const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+    if (errors) throw new Error(`${label}: ${errors[1]} failed responses`);
+    return { label, concurrency, requests, seconds, p50: pct('50'), p99: pct('99'), perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
