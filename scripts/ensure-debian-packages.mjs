@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const TEST_NEEDS = [
+  { pkg: 'curl', ok: () => has('curl', ['--version']) },
   { pkg: 'protobuf-compiler', ok: () => has('protoc', ['--version']) },
   { pkg: 'protobuf-compiler-grpc', ok: () => has('/usr/bin/grpc_python_plugin', ['--version'], true) },
   { pkg: 'python3-grpcio', ok: () => has('/usr/bin/python3', ['-c', 'import grpc']) },

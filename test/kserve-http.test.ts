@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -111,6 +113,17 @@ describe('KServe v2 REST', () => {
     expect(text).toMatch(/seqserve_queue_duration_seconds_count\{model="slots.tagger"\} \d+/);
     expect(text).toMatch(/seqserve_inflight_requests\{model="slots.tagger",endpoint="kserve_infer"\} 0/);
     expect(text).toMatch(/seqserve_model_ready\{model="slots"\} 1/);
+  });
+
+  it('works with plain curl', async () => {
+    const inputs = slotTaggerInputs('leave Taipei on November 2nd');
+    const run = promisify(execFile);
+    const ready = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${server.http}/v2/models/slots/ready`]);
+    expect(ready.stdout).toBe('200');
+    const { stdout } = await run('curl', ['-s', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ inputs }), `${server.http}/v2/models/slots/infer`]);
+    expect(JSON.parse(stdout).outputs[0].data).toEqual(Array.from(await directEmissions(inputs)));
+    const slots = await run('curl', ['-s', '-d', '{"text": "I would like to arrive Taipei on November 2nd"}', `${server.http}/v1/slots`]);
+    expect(JSON.parse(slots.stdout).slots.map((s: { value: string }) => s.value)).toEqual(['Taipei', 'November 2nd']);
   });
 
   it('returns a request id and 404 JSON for unknown routes', async () => {
