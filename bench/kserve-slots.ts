@@ -12,28 +12,20 @@ import * as ort from 'onnxruntime-node';
 import { SeqserveGrpcClient } from '../clients/lib/grpc-client.ts';
 import { encodeRaw } from '../clients/lib/tensors.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { binaryBody } from '../server/core/kserve-binary.ts';
 import { PROTO_DIR } from '../server/grpc/load-proto.ts';
 import { slotTaggerInputs } from '../test/helpers/slot-features.ts';
 import { spawnServer } from './spawn-server.ts';
 import { runLoad, table, type LoadResult } from './stats.ts';
 import { wrkLoad } from './wrk.ts';
 
-function binaryBody(inputs: ReturnType<typeof slotTaggerInputs>): { body: Uint8Array; headerLength: number } {
+function binaryRequest(inputs: ReturnType<typeof slotTaggerInputs>): { body: Uint8Array; headerLength: number } {
   const blobs = inputs.map((i) => encodeRaw(i.datatype, i.data));
-  const header = new TextEncoder().encode(
-    JSON.stringify({
-      inputs: inputs.map((t, i) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: blobs[i].byteLength } })),
-      parameters: { binary_data_output: true },
-    }),
-  );
-  const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
-  body.set(header);
-  let off = header.byteLength;
-  for (const b of blobs) {
-    body.set(b, off);
-    off += b.byteLength;
-  }
-  return { body, headerLength: header.byteLength };
+  const header = {
+    inputs: inputs.map((t, i) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: blobs[i].byteLength } })),
+    parameters: { binary_data_output: true },
+  };
+  return binaryBody(header, blobs);
 }
 
 /** gRPC load from Python grpcio (C core), so the row measures the server rather than a JS client. */
@@ -56,7 +48,7 @@ export async function benchKserveSlots(requests: number, seconds: number): Promi
   const server = await spawnServer(['--providers', 'cpu']);
   const url = `http://127.0.0.1:${server.httpPort}/v2/models/slots/infer`;
   const json = new TextEncoder().encode(JSON.stringify({ inputs }));
-  const binary = binaryBody(inputs);
+  const binary = binaryRequest(inputs);
   const grpc = new SeqserveGrpcClient(`127.0.0.1:${server.grpcPort}`);
   const stubs = mkdtempSync(path.join(tmpdir(), 'bench-grpc-'));
   const kserveProto = path.join(PROTO_DIR, 'kserve');

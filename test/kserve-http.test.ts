@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryBody } from '../server/core/kserve-binary.ts';
 import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -50,20 +51,14 @@ describe('KServe v2 REST', () => {
   it('infers with the binary tensor extension in both directions', async () => {
     const inputs = slotTaggerInputs('leave Taipei on November 2nd');
     const blobs = inputs.map((i) => new Uint8Array(BigInt64Array.from(i.data, BigInt).buffer));
-    const header = new TextEncoder().encode(
-      JSON.stringify({
+    const { body, headerLength: sentHeaderLength } = binaryBody(
+      {
         inputs: inputs.map((i, k) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: blobs[k].byteLength } })),
         outputs: [{ name: 'emissions', parameters: { binary_data: true } }],
-      }),
+      },
+      blobs,
     );
-    const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
-    body.set(header);
-    let off = header.byteLength;
-    for (const b of blobs) {
-      body.set(b, off);
-      off += b.byteLength;
-    }
-    const res = await post('/v2/models/slots.tagger/versions/1/infer', body, { 'Inference-Header-Content-Length': String(header.byteLength), 'content-type': 'application/octet-stream' });
+    const res = await post('/v2/models/slots.tagger/versions/1/infer', body, { 'Inference-Header-Content-Length': String(sentHeaderLength), 'content-type': 'application/octet-stream' });
     expect(res.status).toBe(200);
     const headerLength = Number(res.headers.get('inference-header-content-length'));
     const bytes = new Uint8Array(await res.arrayBuffer());

@@ -2,6 +2,7 @@
  * A typed client of seqserve's HTTP API (KServe v2 REST, repository, task endpoints). Uses fetch,
  * so it runs in Node and in browsers.
  */
+import { binaryBody } from '../../server/core/kserve-binary.ts';
 import { decodeRaw, encodeRaw, toPlain, type ClientTensor } from './tensors.ts';
 
 export class SeqserveHttpError extends Error {
@@ -141,22 +142,16 @@ export class SeqserveHttpClient {
       });
     }
     const blobs = inputs.map((t) => encodeRaw(t.datatype, t.data));
-    const header = new TextEncoder().encode(
-      JSON.stringify({
+    const { body, headerLength: sentHeaderLength } = binaryBody(
+      {
         ...(options.id ? { id: options.id } : {}),
         inputs: inputs.map((t, i) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: blobs[i].byteLength } })),
         ...(outputs ? { outputs } : {}),
         parameters: { binary_data_output: true },
-      }),
+      },
+      blobs,
     );
-    const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
-    body.set(header);
-    let off = header.byteLength;
-    for (const b of blobs) {
-      body.set(b, off);
-      off += b.byteLength;
-    }
-    const res = await this.request('POST', path, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) });
+    const res = await this.request('POST', path, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(sentHeaderLength) });
     const bytes = new Uint8Array(await res.arrayBuffer());
     const headerLength = Number(res.headers.get('inference-header-content-length') ?? bytes.byteLength);
     const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerLength))) as InferResponse & {

@@ -1,3 +1,5 @@
+import { encodeBytesElements } from '../../server/core/kserve-binary.ts';
+
 /** Tensors as clients see them: a name, a KServe datatype, a shape and flat data. */
 export type TensorData = number[] | boolean[] | string[] | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
@@ -45,18 +47,7 @@ export function decodeRaw(datatype: string, raw: Uint8Array): (number | boolean 
 export function encodeRaw(datatype: string, data: TensorData): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const values = data as (number | boolean | string)[];
-  if (datatype === 'BYTES') {
-    const parts = values.map((s) => new TextEncoder().encode(String(s)));
-    const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.byteLength, 0));
-    const view = new DataView(out.buffer);
-    let off = 0;
-    for (const p of parts) {
-      view.setUint32(off, p.byteLength, true);
-      out.set(p, off + 4);
-      off += 4 + p.byteLength;
-    }
-    return out;
-  }
+  if (datatype === 'BYTES') return encodeBytesElements(values.map(String));
   const t = TYPED[datatype];
   if (!t) throw new Error(`cannot encode raw ${datatype}`);
   const out = new Uint8Array(values.length * t.bytes);

@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from 'onnxruntime-common';
 import { SeqserveError } from '../core/errors.ts';
+import { binaryBody } from '../core/kserve-binary.ts';
 import { decodeRestInfer, encodeRestInfer } from './rest-codec.ts';
 
 const enc = new TextEncoder();
 
-function binaryBody(header: object, ...blobs: Uint8Array[]): { body: Uint8Array; headerLength: string } {
-  const h = enc.encode(JSON.stringify(header));
-  const body = new Uint8Array(h.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
-  body.set(h);
-  let off = h.byteLength;
-  for (const b of blobs) {
-    body.set(b, off);
-    off += b.byteLength;
-  }
-  return { body, headerLength: String(h.byteLength) };
+function binaryBodyOf(header: object, ...blobs: Uint8Array[]): { body: Uint8Array; headerLength: string } {
+  const { body, headerLength } = binaryBody(header, blobs);
+  return { body, headerLength: String(headerLength) };
 }
 
 function errorOf(fn: () => unknown): SeqserveError {
@@ -35,7 +29,7 @@ describe('KServe REST codec', () => {
   it('decodes binary tensors in input order', () => {
     const a = new Uint8Array(new Float32Array([1, 2]).buffer);
     const b = new Uint8Array(new Int32Array([7]).buffer);
-    const { body, headerLength } = binaryBody(
+    const { body, headerLength } = binaryBodyOf(
       {
         inputs: [
           { name: 'a', shape: [2], datatype: 'FP32', parameters: { binary_data_size: 8 } },
@@ -55,7 +49,7 @@ describe('KServe REST codec', () => {
   });
 
   it('rejects a binary payload shorter than declared, naming the input', () => {
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'a', shape: [4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, new Uint8Array(10));
+    const { body, headerLength } = binaryBodyOf({ inputs: [{ name: 'a', shape: [4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, new Uint8Array(10));
     const e = errorOf(() => decodeRestInfer(body, headerLength));
     expect(e.code).toBe('invalid_argument');
     expect(e.field).toBe('inputs[0].parameters.binary_data_size');

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
+import { concatBytes } from '../core/kserve-binary.ts';
 import type { InferRequest, InferResult } from './infer.ts';
 import { tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
@@ -97,12 +98,5 @@ export function encodeRestInfer(result: InferResult): EncodedResponse {
   const json = `${head},"outputs":[${outputs.join(',')}]}`;
   if (blobs.length === 0) return { body: json };
   const header = new TextEncoder().encode(json);
-  const body = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
-  body.set(header, 0);
-  let off = header.byteLength;
-  for (const b of blobs) {
-    body.set(b, off);
-    off += b.byteLength;
-  }
-  return { body, headerLength: header.byteLength };
+  return { body: concatBytes([header, ...blobs]), headerLength: header.byteLength };
 }

@@ -4,6 +4,7 @@
  */
 import { Tensor } from 'onnxruntime-common';
 import { invalidArgument } from '../core/errors.ts';
+import { encodeBytesElements } from '../core/kserve-binary.ts';
 import { ELEMENT_BYTES, INT_RANGE, KSERVE_TO_ORT, type KServeDatatype } from './datatypes.ts';
 
 export function elementCount(shape: readonly number[]): number {
@@ -189,19 +190,7 @@ export function tensorToJson(t: Tensor): unknown[] {
 
 /** Raw little-endian bytes of a tensor (BYTES: 4-byte length + bytes per element). */
 export function tensorToRaw(t: Tensor): Uint8Array {
-  if (t.type === 'string') {
-    const encoder = new TextEncoder();
-    const parts = (t.data as string[]).map((s) => encoder.encode(s));
-    const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.byteLength, 0));
-    const view = new DataView(out.buffer);
-    let off = 0;
-    for (const p of parts) {
-      view.setUint32(off, p.byteLength, true);
-      out.set(p, off + 4);
-      off += 4 + p.byteLength;
-    }
-    return out;
-  }
+  if (t.type === 'string') return encodeBytesElements(t.data as string[]);
   const data = t.data as ArrayBufferView;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
