@@ -22,6 +22,19 @@ describe('manifest', () => {
     expect(m.graphs.step.states[0]).toEqual({ input: 'h_in', output: 'h_out', batchAxis: 1 });
   });
 
+  it('accepts a streaming speech recognizer and checks its chunk size', () => {
+    const asr = {
+      name: 'asr',
+      task: 'speech-recognition',
+      graphs: { acoustic: { file: 'a.onnx', role: 'acoustic', states: [{ input: 'state_in', output: 'state_out', batchAxis: 1 }] } },
+      audio: { sampleRate: 16000, input: 'samples', chunkSamples: 5120, contextSamples: 240, frameSamples: 320 },
+      decoding: { kind: 'ctc', logProbs: 'log_probs', alphabet: 'alphabet.json' },
+    };
+    expect(parseManifest(asr).decoding).toEqual({ kind: 'ctc', logProbs: 'log_probs', alphabet: 'alphabet.json', blank: 0 });
+    expect(() => parseManifest({ ...asr, audio: { ...asr.audio, chunkSamples: 5000 } })).toThrow(/audio\.chunkSamples: must be a whole number of frames/);
+    expect(() => parseManifest({ ...asr, decoding: undefined })).toThrow(/decoding: speech-recognition models need ctc decoding/);
+  });
+
   it('names every bad field', () => {
     expect(() => parseManifest({ ...good, graphs: { tagger: { role: 'tagger' } } })).toThrow(/graphs\.tagger\.file/);
     expect(() => parseManifest({ ...good, task: 'dance' })).toThrow(/^task:/);

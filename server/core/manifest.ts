@@ -24,6 +24,8 @@ export const GraphSpec = z.object({
   /** What the graph does: `tagger`, `classifier`, `encoder`, `decoder_step`, `acoustic`, ... */
   role: z.string().min(1),
   states: z.array(StateSpec).default([]),
+  /** Input shapes for the warm-up run at load, where 1 for every variable dimension won't do. */
+  warmupShapes: z.record(z.string(), z.array(z.number().int().nonnegative())).optional(),
 });
 
 export const TextSpec = z.object({
@@ -41,6 +43,28 @@ export const TextSpec = z.object({
   maxTokens: z.number().int().positive().default(256),
 });
 
+/** Raw audio fed to a streaming acoustic graph: chunks of samples plus left context. */
+export const AudioSpec = z.object({
+  sampleRate: z.number().int().min(8000).max(48000),
+  /** The graph input that takes float samples [batch, samples]. */
+  input: z.string().min(1),
+  /** Samples per streaming chunk (a whole number of output frames). */
+  chunkSamples: z.number().int().positive(),
+  /** Samples of the previous chunk prepended to each chunk (feature window overlap). */
+  contextSamples: z.number().int().nonnegative(),
+  /** Samples per output frame. */
+  frameSamples: z.number().int().positive(),
+});
+
+export const CtcDecoding = z.object({
+  kind: z.literal('ctc'),
+  /** The graph output holding [batch, frames, vocabulary] log-probabilities. */
+  logProbs: z.string().min(1),
+  /** JSON array of output symbols, index = label id. */
+  alphabet: fileName,
+  blank: z.number().int().nonnegative().default(0),
+});
+
 export const CrfDecoding = z.object({
   kind: z.literal('crf'),
   /** The graph output holding [batch, tokens, labels] emission scores. */
@@ -49,9 +73,9 @@ export const CrfDecoding = z.object({
   transitions: fileName,
 });
 
-export const Decoding = z.discriminatedUnion('kind', [CrfDecoding]);
+export const Decoding = z.discriminatedUnion('kind', [CrfDecoding, CtcDecoding]);
 
-export const TASKS = ['slot-filling', 'generic'] as const;
+export const TASKS = ['slot-filling', 'speech-recognition', 'generic'] as const;
 
 export const Manifest = z
   .object({
@@ -61,9 +85,16 @@ export const Manifest = z
     description: z.string().default(''),
     graphs: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and "_"'), GraphSpec),
     text: TextSpec.optional(),
+    audio: AudioSpec.optional(),
     decoding: Decoding.optional(),
   })
   .superRefine((m, ctx) => {
+    if (m.task === 'speech-recognition') {
+      if (!m.audio) ctx.addIssue({ code: 'custom', path: ['audio'], message: 'speech-recognition models need an audio section' });
+      if (m.decoding?.kind !== 'ctc') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'speech-recognition models need ctc decoding' });
+      if (m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0)
+        ctx.addIssue({ code: 'custom', path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' });
+    }
     if (Object.keys(m.graphs).length === 0) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'at least one graph is required' });
     if (m.task === 'slot-filling') {
       if (!m.text) ctx.addIssue({ code: 'custom', path: ['text'], message: 'slot-filling models need a text section' });
@@ -77,6 +108,7 @@ export type Manifest = z.infer<typeof Manifest>;
 export type GraphSpec = z.infer<typeof GraphSpec>;
 export type StateSpec = z.infer<typeof StateSpec>;
 export type TextSpec = z.infer<typeof TextSpec>;
+export type AudioSpec = z.infer<typeof AudioSpec>;
 
 /** Parses a manifest; throws an Error whose message lists every problem as `field: reason`. */
 export function parseManifest(json: unknown): Manifest {

@@ -58,10 +58,13 @@ export class LoadedGraph implements GraphRunner {
     });
   }
 
-  /** Runs the graph once on zeros (symbolic dimensions = 1) so the first real request is not slow. */
-  async warmUp(): Promise<void> {
+  /**
+   * Runs the graph once on zeros so the first real request is not slow: variable dimensions are 1
+   * unless `shapes` gives an input's whole shape.
+   */
+  async warmUp(shapes: Record<string, number[]> = {}): Promise<void> {
     const feeds: TensorMap = {};
-    for (const input of this.inputs) feeds[input.name] = zeros(input.type, input.shape.map((d) => (d < 0 ? 1 : d)));
+    for (const input of this.inputs) feeds[input.name] = zeros(input.type, shapes[input.name] ?? input.shape.map((d) => (d < 0 ? 1 : d)));
     await this.run(feeds);
   }
 

