@@ -51,46 +51,65 @@ interface Beam {
 
 const keyOf = (tokens: readonly number[]) => tokens.join(',');
 
-export function ctcPrefixBeamSearch(logProbs: ArrayLike<number>, steps: number, vocab: number, options: BeamOptions): CtcHypothesis[] {
-  const { beamWidth, blank } = options;
-  const floor = options.tokenLogProbFloor ?? -Infinity;
-  let beams: Beam[] = [{ tokens: [], blankEnding: 0, tokenEnding: -Infinity }];
-  for (let t = 0; t < steps; t++) {
-    const next = new Map<string, Beam>();
-    const get = (tokens: number[]): Beam => {
-      const k = keyOf(tokens);
-      let b = next.get(k);
-      if (!b) next.set(k, (b = { tokens, blankEnding: -Infinity, tokenEnding: -Infinity }));
-      return b;
-    };
-    const row = t * vocab;
-    for (const beam of beams) {
-      const total = logAddExp(beam.blankEnding, beam.tokenEnding);
-      // blank: prefix unchanged
-      const same = get(beam.tokens);
-      same.blankEnding = logAddExp(same.blankEnding, total + logProbs[row + blank]);
-      const last = beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : -1;
-      for (let v = 0; v < vocab; v++) {
-        if (v === blank) continue;
-        const p = logProbs[row + v];
-        if (p < floor) continue;
-        if (v === last) {
-          // repeat without a blank between collapses into the same prefix
-          same.tokenEnding = logAddExp(same.tokenEnding, beam.tokenEnding + p);
-          // after a blank, the repeat is a new token
-          if (beam.blankEnding > -Infinity) {
+/** Prefix beam search that takes frames as they arrive (streaming) and can be asked at any time. */
+export class CtcPrefixBeam {
+  private beams: Beam[] = [{ tokens: [], blankEnding: 0, tokenEnding: -Infinity }];
+
+  constructor(
+    private readonly vocab: number,
+    private readonly options: BeamOptions,
+  ) {}
+
+  push(logProbs: ArrayLike<number>, steps: number): void {
+    const { beamWidth, blank } = this.options;
+    const floor = this.options.tokenLogProbFloor ?? -Infinity;
+    const V = this.vocab;
+    for (let t = 0; t < steps; t++) {
+      const next = new Map<string, Beam>();
+      const get = (tokens: number[]): Beam => {
+        const k = keyOf(tokens);
+        let b = next.get(k);
+        if (!b) next.set(k, (b = { tokens, blankEnding: -Infinity, tokenEnding: -Infinity }));
+        return b;
+      };
+      const row = t * V;
+      for (const beam of this.beams) {
+        const total = logAddExp(beam.blankEnding, beam.tokenEnding);
+        // blank: prefix unchanged
+        const same = get(beam.tokens);
+        same.blankEnding = logAddExp(same.blankEnding, total + logProbs[row + blank]);
+        const last = beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : -1;
+        for (let v = 0; v < V; v++) {
+          if (v === blank) continue;
+          const p = logProbs[row + v];
+          if (p < floor) continue;
+          if (v === last) {
+            // repeat without a blank between collapses into the same prefix
+            same.tokenEnding = logAddExp(same.tokenEnding, beam.tokenEnding + p);
+            // after a blank, the repeat is a new token
+            if (beam.blankEnding > -Infinity) {
+              const ext = get([...beam.tokens, v]);
+              ext.tokenEnding = logAddExp(ext.tokenEnding, beam.blankEnding + p);
+            }
+          } else {
             const ext = get([...beam.tokens, v]);
-            ext.tokenEnding = logAddExp(ext.tokenEnding, beam.blankEnding + p);
+            ext.tokenEnding = logAddExp(ext.tokenEnding, total + p);
           }
-        } else {
-          const ext = get([...beam.tokens, v]);
-          ext.tokenEnding = logAddExp(ext.tokenEnding, total + p);
         }
       }
+      this.beams = [...next.values()]
+        .sort((a, b) => logAddExp(b.blankEnding, b.tokenEnding) - logAddExp(a.blankEnding, a.tokenEnding))
+        .slice(0, beamWidth);
     }
-    beams = [...next.values()]
-      .sort((a, b) => logAddExp(b.blankEnding, b.tokenEnding) - logAddExp(a.blankEnding, a.tokenEnding))
-      .slice(0, beamWidth);
   }
-  return beams.map((b) => ({ tokens: b.tokens, logProb: logAddExp(b.blankEnding, b.tokenEnding) }));
+
+  hypotheses(): CtcHypothesis[] {
+    return this.beams.map((b) => ({ tokens: b.tokens, logProb: logAddExp(b.blankEnding, b.tokenEnding) }));
+  }
+}
+
+export function ctcPrefixBeamSearch(logProbs: ArrayLike<number>, steps: number, vocab: number, options: BeamOptions): CtcHypothesis[] {
+  const beam = new CtcPrefixBeam(vocab, options);
+  beam.push(logProbs, steps);
+  return beam.hypotheses();
 }
