@@ -1,0 +1,125 @@
+/**
+ * One recognition stream: audio in at any sample rate → resampled to the model rate → fixed chunks
+ * (with left context) → one acoustic step per chunk through a shared step function (the batch
+ * scheduler on the server, a plain session in the browser) → CTC decoding with endpointing.
+ * The recurrent state of the stream lives here and is dropped with the stream.
+ */
+import { Tensor } from 'onnxruntime-common';
+import type { TensorMap } from '../graph-runner.ts';
+import type { AudioSpec } from '../manifest.ts';
+import { StreamingResampler } from '../audio/resampler.ts';
+import { CtcStreamDecoder, type EndpointRules, type Transcript } from './ctc-stream-decoder.ts';
+
+export interface AcousticModel {
+  audio: AudioSpec;
+  /** Graph output with [batch, frames, vocabulary] log-probabilities. */
+  logProbs: string;
+  alphabet: readonly string[];
+  blank: number;
+  /** Recurrent state tensors: input name, output name, zero-initialised shape for batch 1. */
+  states: { input: string; output: string; shape: number[] }[];
+  /** Runs one step of one stream (batch 1). */
+  step: (feeds: TensorMap) => Promise<TensorMap>;
+}
+
+export interface RecognizerOptions {
+  sampleRate: number;
+  beamWidth?: number;
+  rules?: EndpointRules;
+}
+
+export type RecognitionEvent = { type: 'partial'; transcript: Transcript } | { type: 'final'; transcript: Transcript; alternatives: { text: string; logProb: number }[] };
+
+export class RecognizerStream {
+  private readonly resampler: StreamingResampler;
+  private readonly decoder: CtcStreamDecoder;
+  private pending = new Float32Array(0);
+  private context: Float32Array;
+  private state: TensorMap;
+  private lastPartial = '';
+
+  constructor(
+    private readonly model: AcousticModel,
+    private readonly options: RecognizerOptions,
+  ) {
+    this.resampler = new StreamingResampler(options.sampleRate, model.audio.sampleRate);
+    this.context = new Float32Array(model.audio.contextSamples);
+    this.state = Object.fromEntries(model.states.map((s) => [s.input, new Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]));
+    this.decoder = new CtcStreamDecoder({
+      alphabet: model.alphabet,
+      blank: model.blank,
+      wordSeparator: ' ',
+      frameSeconds: model.audio.frameSamples / model.audio.sampleRate,
+      ...(options.rules ? { rules: options.rules } : {}),
+      beamWidth: options.beamWidth ?? 0,
+    });
+  }
+
+  /** Seconds of audio recognised so far. */
+  get seconds(): number {
+    return this.decoder.seconds;
+  }
+
+  /** Feeds samples (at the stream's sample rate); returns the events they produced. */
+  async push(samples: Float32Array): Promise<RecognitionEvent[]> {
+    const resampled = this.resampler.push(samples);
+    return this.consume(resampled, false);
+  }
+
+  /** Ends the stream: flushes buffered audio (padded with silence) and returns the last events. */
+  async end(): Promise<RecognitionEvent[]> {
+    return this.consume(this.resampler.end(), true);
+  }
+
+  private async consume(samples: Float32Array, last: boolean): Promise<RecognitionEvent[]> {
+    const merged = new Float32Array(this.pending.length + samples.length);
+    merged.set(this.pending);
+    merged.set(samples, this.pending.length);
+    const { chunkSamples, frameSamples } = this.model.audio;
+    const events: RecognitionEvent[] = [];
+    let offset = 0;
+    while (merged.length - offset >= chunkSamples || (last && merged.length - offset > 0)) {
+      const available = Math.min(chunkSamples, merged.length - offset);
+      const chunk = new Float32Array(chunkSamples);
+      chunk.set(merged.subarray(offset, offset + available));
+      offset += available;
+      const frames = Math.ceil(available / frameSamples);
+      events.push(...(await this.step(chunk, frames)));
+    }
+    this.pending = merged.slice(offset);
+    if (last) {
+      const alternatives = this.decoder.alternatives(5);
+      const t = this.decoder.finalize();
+      if (t.text) events.push({ type: 'final', transcript: t, alternatives });
+    }
+    return events;
+  }
+
+  private async step(chunk: Float32Array, validFrames: number): Promise<RecognitionEvent[]> {
+    const { contextSamples, input } = this.model.audio;
+    const samples = new Float32Array(contextSamples + chunk.length);
+    samples.set(this.context);
+    samples.set(chunk, contextSamples);
+    this.context = samples.slice(samples.length - contextSamples);
+    const out = await this.model.step({ [input]: new Tensor('float32', samples, [1, samples.length]), ...this.state });
+    this.state = Object.fromEntries(this.model.states.map((s) => [s.input, out[s.output]]));
+    const lp = out[this.model.logProbs];
+    const V = lp.dims[2];
+    const frames = Math.min(validFrames, lp.dims[1]);
+    const endpoint = this.decoder.accept((lp.data as Float32Array).subarray(0, frames * V), frames);
+    const events: RecognitionEvent[] = [];
+    if (endpoint) {
+      const alternatives = this.decoder.alternatives(5);
+      const t = this.decoder.finalize();
+      this.lastPartial = '';
+      if (t.text) events.push({ type: 'final', transcript: t, alternatives });
+    } else {
+      const p = this.decoder.partial();
+      if (p.text !== this.lastPartial) {
+        this.lastPartial = p.text;
+        events.push({ type: 'partial', transcript: p });
+      }
+    }
+    return events;
+  }
+}
