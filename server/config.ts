@@ -12,6 +12,8 @@ export interface Limits {
   maxTensorElements: number;
   /** Longest text accepted by text endpoints, in characters. */
   maxTextChars: number;
+  /** Longest audio accepted in one request, in seconds. */
+  maxAudioSeconds: number;
 }
 
 export interface ServerConfig {
@@ -32,6 +34,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600 },
   logLevel: 'info',
 };

@@ -8,6 +8,7 @@ import { errorResponse } from './error-response.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { slotRoutes } from './routes/slots.ts';
+import { transcriptionRoutes } from './routes/transcriptions.ts';
 
 export type AppEnv = { Variables: RequestIdVariables };
 
@@ -25,6 +26,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   });
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
+  app.route('/', transcriptionRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, ctx.log));

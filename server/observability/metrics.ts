@@ -39,6 +39,13 @@ export class Metrics {
     labelNames: ['model', 'endpoint'] as const,
     registers: [this.registry],
   });
+  readonly batchSize = new Histogram({
+    name: 'seqserve_batch_size',
+    help: 'Rows per batched run of a streaming or generation graph, by model graph.',
+    labelNames: ['model'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
   readonly modelReady = new Gauge({
     name: 'seqserve_model_ready',
     help: '1 when the model is loaded and ready, 0 otherwise.',

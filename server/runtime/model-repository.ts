@@ -9,6 +9,10 @@ import { SeqserveError, notFound } from '../core/errors.ts';
 import { parseManifest, type Manifest } from '../core/manifest.ts';
 import { loadSlotFiller } from '../core/slots/load-slot-filler.ts';
 import type { SlotFiller } from '../core/slots/slot-filler.ts';
+import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
+import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
+import { loadAcousticModel } from '../core/speech/load-acoustic-model.ts';
+import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph } from './loaded-graph.ts';
@@ -25,6 +29,7 @@ export interface LoadedModel {
   provider: ProviderName;
   graphs: Map<string, LoadedGraph>;
   slotFiller?: SlotFiller;
+  acoustic?: AcousticModel;
 }
 
 export interface ModelStatus {
@@ -46,6 +51,8 @@ interface Entry {
 
 export interface RepositoryOptions {
   root: string;
+  /** Most stream steps batched into one run of a streaming graph. */
+  maxBatch?: number;
   sessions: SessionFactory;
   log: Logger;
   metrics: Metrics;
@@ -218,6 +225,18 @@ export class ModelRepository {
       }
       const model: LoadedModel = { name, version: manifest.version, dir, manifest, provider, graphs };
       const runners = Object.fromEntries(graphs);
+      if (manifest.task === 'speech-recognition') {
+        const acousticGraph = [...graphs.values()].find((g) => g.spec.role === 'acoustic');
+        const inputShapes = Object.fromEntries((acousticGraph?.inputs ?? []).map((t) => [t.name, t.shape]));
+        const label = acousticGraph?.qualifiedName ?? name;
+        const makeStep = (runner: GraphRunner, batchAxes: Record<string, number>) => {
+          const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: this.options.maxBatch ?? 64, onRun: (n) => this.options.metrics.batchSize.observe({ model: label }, n) });
+          return (feeds: TensorMap) => scheduler.submit(feeds);
+        };
+        model.acoustic = await loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }).catch((err: Error) => {
+          throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
+        });
+      }
       if (manifest.task === 'slot-filling') {
         model.slotFiller = await loadSlotFiller(manifest, read, runners).catch((err: Error) => {
           throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);

@@ -1,0 +1,38 @@
+/** WAV files (PCM 8/16/24/32-bit or IEEE float, any rate and channel count) to mono float samples. */
+import wavefile from 'wavefile';
+import { downmix } from '../core/audio/pcm.ts';
+import { invalidArgument } from '../core/errors.ts';
+
+export interface DecodedAudio {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+const PCM = 1;
+const IEEE_FLOAT = 3;
+const EXTENSIBLE = 0xfffe;
+
+export function decodeWav(bytes: Uint8Array, field = 'file'): DecodedAudio {
+  const wav = new wavefile.WaveFile();
+  try {
+    wav.fromBuffer(bytes);
+  } catch (err) {
+    throw invalidArgument(field, `not a readable WAV file (${(err as Error).message})`);
+  }
+  const fmt = wav.fmt as { audioFormat: number; numChannels: number; sampleRate: number; bitsPerSample: number; subformat?: number[] };
+  const format = fmt.audioFormat === EXTENSIBLE ? (fmt.subformat?.[0] ?? PCM) : fmt.audioFormat;
+  if (format !== PCM && format !== IEEE_FLOAT) throw invalidArgument(field, `WAV encoding ${fmt.audioFormat} is not supported (use PCM or IEEE float)`);
+  if (fmt.sampleRate < 8000 || fmt.sampleRate > 48000) throw invalidArgument(field, `sample rate ${fmt.sampleRate} Hz is outside 8000-48000 Hz`);
+  if (fmt.numChannels < 1) throw invalidArgument(field, 'WAV file has no channels');
+  let raw: Float64Array;
+  try {
+    raw = wav.getSamples(true, Float64Array) as unknown as Float64Array;
+  } catch (err) {
+    throw invalidArgument(field, `WAV data cannot be read (${(err as Error).message})`);
+  }
+  const scale = format === IEEE_FLOAT ? 1 : 2 ** (fmt.bitsPerSample - 1);
+  const offset = format === PCM && fmt.bitsPerSample === 8 ? 128 : 0; // 8-bit PCM is unsigned
+  const samples = downmix(Float32Array.from(raw, (v) => (v - offset) / scale), fmt.numChannels);
+  if (samples.length === 0) throw invalidArgument(field, 'contains no audio');
+  return { samples, sampleRate: fmt.sampleRate };
+}

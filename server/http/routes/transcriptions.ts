@@ -1,0 +1,91 @@
+/**
+ * OpenAI-compatible `POST /v1/audio/transcriptions`: multipart `file` (WAV, any rate, mono or
+ * stereo, PCM or float) and `model`; `response_format` json | text | verbose_json; `stream=true`
+ * sends server-sent events `transcript.text.delta` / `transcript.text.done`.
+ */
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { invalidArgument } from '../../core/errors.ts';
+import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
+import type { ServerContext } from '../../context.ts';
+import { decodeWav } from '../../audio/decode-wav.ts';
+import { resolveTaskModel } from '../../runtime/task-models.ts';
+import { transcribeAudio } from '../../speech/transcribe.ts';
+import { readBody } from '../read-body.ts';
+
+const FORMATS = ['json', 'text', 'verbose_json'] as const;
+
+async function readForm(c: Context, limit: number): Promise<FormData> {
+  const type = c.req.header('content-type') ?? '';
+  if (!type.startsWith('multipart/form-data')) throw invalidArgument('body', 'must be multipart/form-data with a "file" part');
+  const body = await readBody(c, limit);
+  try {
+    return await new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': type } }).formData();
+  } catch (err) {
+    throw invalidArgument('body', `malformed multipart body (${(err as Error).message})`);
+  }
+}
+
+function verbose(finals: Transcript[], duration: number) {
+  return {
+    task: 'transcribe',
+    language: 'english',
+    duration: Math.round(duration * 1000) / 1000,
+    text: finals.map((t) => t.text).join(' '),
+    segments: finals.map((t, id) => ({ id, start: t.start, end: t.end, text: t.text, confidence: t.confidence })),
+    words: finals.flatMap((t) => t.words.map((w) => ({ word: w.word, start: round(w.start), end: round(w.end), confidence: w.confidence }))),
+  };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export function transcriptionRoutes(ctx: ServerContext): Hono {
+  const app = new Hono();
+  app.post('/v1/audio/transcriptions', async (c) => {
+    const form = await readForm(c, ctx.config.limits.maxBodyBytes);
+    const file = form.get('file');
+    if (!(file instanceof Blob)) throw invalidArgument('file', 'is required (a WAV file part)');
+    const modelName = form.get('model');
+    const format = String(form.get('response_format') ?? 'json');
+    if (!(FORMATS as readonly string[]).includes(format)) throw invalidArgument('response_format', `must be one of ${FORMATS.join(', ')}`);
+    const streamFlag = String(form.get('stream') ?? 'false');
+    if (!['true', 'false'].includes(streamFlag)) throw invalidArgument('stream', 'must be true or false');
+    const model = resolveTaskModel(ctx.repository, 'speech-recognition', typeof modelName === 'string' && modelName ? modelName : undefined);
+    const audio = decodeWav(new Uint8Array(await file.arrayBuffer()));
+    const duration = audio.samples.length / audio.sampleRate;
+    if (duration > ctx.config.limits.maxAudioSeconds) throw invalidArgument('file', `is ${duration.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
+    const acoustic = model.acoustic!;
+
+    if (streamFlag === 'true') {
+      return streamSSE(c, async (sse) => {
+        const abort = new AbortController();
+        sse.onAbort(() => abort.abort());
+        const finals: string[] = [];
+        let sent = '';
+        await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
+          for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, abort.signal)) {
+            const text = [...finals, e.transcript.text].filter(Boolean).join(' ');
+            if (e.type === 'final') finals.push(e.transcript.text);
+            // Deltas extend what was sent; a partial that revises earlier text is sent at the final.
+            if (text.startsWith(sent) && text.length > sent.length) {
+              await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.delta', delta: text.slice(sent.length) }) });
+              sent = text;
+            }
+          }
+        });
+        await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }) });
+      });
+    }
+
+    const finals = await ctx.metrics.track(model.name, 'transcriptions', async () => {
+      const out: Transcript[] = [];
+      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate)) if (e.type === 'final') out.push(e.transcript);
+      return out;
+    });
+    const text = finals.map((t) => t.text).join(' ');
+    if (format === 'text') return c.text(text);
+    if (format === 'verbose_json') return c.json(verbose(finals, duration));
+    return c.json({ text });
+  });
+  return app;
+}
