@@ -14,6 +14,8 @@ export interface Limits {
   maxTextChars: number;
   /** Longest audio accepted in one request, in seconds. */
   maxAudioSeconds: number;
+  /** Longest audio in one recognition stream, in seconds (then OUT_OF_RANGE). */
+  maxStreamSeconds: number;
 }
 
 export interface ServerConfig {
@@ -34,6 +36,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300 },
   logLevel: 'info',
 };

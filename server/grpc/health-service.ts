@@ -3,7 +3,7 @@ import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServi
 import { status } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
 
-export const KNOWN_SERVICES = new Set(['', 'inference.GRPCInferenceService', 'grpc.health.v1.Health']);
+export const KNOWN_SERVICES = new Set(['', 'inference.GRPCInferenceService', 'grpc.health.v1.Health', 'google.cloud.speech.v1.Speech']);
 
 function statusOf(ctx: ServerContext, service: string): string {
   if (!KNOWN_SERVICES.has(service)) return 'SERVICE_UNKNOWN';

