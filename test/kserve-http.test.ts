@@ -8,7 +8,7 @@ import { startTestServer } from './helpers/test-server.ts';
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000 } });
+  server = await startTestServer({ limits: { maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000, maxAudioSeconds: 60, maxStreamSeconds: 60 } });
 });
 afterAll(async () => {
   await server.close();
