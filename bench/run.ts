@@ -1,8 +1,12 @@
-/** `npm run bench`: runs every benchmark side by side on this machine and prints Markdown. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech picks one. */
 import { benchKserveSlots } from './kserve-slots.ts';
+import { benchSpeechStreams } from './speech-streams.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const sections = [await benchKserveSlots(requests, seconds)];
+const only = process.env.BENCH_ONLY;
+const sections: string[] = [];
+if (!only || only === 'kserve') sections.push(await benchKserveSlots(requests, seconds));
+if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

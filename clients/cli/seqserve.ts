@@ -90,6 +90,26 @@ program
   });
 
 program
+  .command('transcribe <wav>')
+  .description('speech recognition of a WAV file (any rate, mono or stereo)')
+  .option('-m, --model <name>', 'speech-recognition model to use')
+  .option('--stream', 'print the text as it is recognised')
+  .option('--json', 'print segments and word times as JSON')
+  .action(async (file: string, o: { model?: string; stream?: boolean; json?: boolean }) => {
+    const wav = new Uint8Array(readFileSync(file));
+    const opts = o.model ? { model: o.model } : {};
+    if (o.stream) {
+      for await (const e of http().transcribeStream(wav, opts)) {
+        if (e.type === 'delta') process.stdout.write(e.text);
+        else process.stdout.write('\n');
+      }
+      return;
+    }
+    const r = await http().transcribe(wav, { ...opts, format: 'verbose_json' });
+    print(o.json ? r : r.text);
+  });
+
+program
   .command('infer <model>')
   .description('KServe inference with JSON tensors [{name, datatype, shape, data}]')
   .option('--inputs <json>', 'the input tensors as a JSON array')

@@ -22,6 +22,13 @@ export interface SlotResult {
   slots: { name: string; value: string; start: number; end: number; confidence: number }[];
 }
 
+export interface TranscriptionResult {
+  text: string;
+  duration?: number;
+  segments?: { id: number; start: number; end: number; text: string; confidence: number }[];
+  words?: { word: string; start: number; end: number; confidence: number }[];
+}
+
 export interface ModelStatus {
   name: string;
   version: string;
@@ -125,6 +132,46 @@ export class SeqserveHttpClient {
 
   slots(text: string, model?: string): Promise<SlotResult> {
     return this.json('POST', '/v1/slots', model === undefined ? { text } : { text, model });
+  }
+
+  /** OpenAI-compatible transcription of a WAV file (`verbose_json`: segments and word times). */
+  async transcribe(wav: Uint8Array, options: { model?: string; format?: 'json' | 'text' | 'verbose_json' } = {}): Promise<TranscriptionResult> {
+    const res = await this.request('POST', '/v1/audio/transcriptions', this.transcriptionForm(wav, { ...options, format: options.format ?? 'verbose_json' }));
+    return (options.format === 'text' ? { text: await res.text() } : await res.json()) as TranscriptionResult;
+  }
+
+  /** Streaming transcription: yields text deltas as the server recognises them, then the whole text. */
+  async *transcribeStream(wav: Uint8Array, options: { model?: string } = {}): AsyncGenerator<{ type: 'delta' | 'done'; text: string }> {
+    const form = this.transcriptionForm(wav, options);
+    form.set('stream', 'true');
+    const res = await this.request('POST', '/v1/audio/transcriptions', form);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trim())
+          .join('');
+        if (!data) continue;
+        const e = JSON.parse(data) as { type: string; delta?: string; text?: string };
+        if (e.type === 'transcript.text.delta') yield { type: 'delta', text: e.delta ?? '' };
+        if (e.type === 'transcript.text.done') yield { type: 'done', text: e.text ?? '' };
+      }
+    }
+  }
+
+  private transcriptionForm(wav: Uint8Array, options: { model?: string; format?: string }): FormData {
+    const form = new FormData();
+    form.set('file', new Blob([wav as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'audio.wav');
+    if (options.model) form.set('model', options.model);
+    if (options.format) form.set('response_format', options.format);
+    return form;
   }
 
   async metrics(): Promise<string> {
