@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import speech from '@google-cloud/speech';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { decodeWav } from '../server/audio/decode-wav.ts';
+import { loadProto } from '../server/grpc/load-proto.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+const SAMPLE_DIR = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample');
+const sample = readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { file: string; text: string });
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+
+beforeAll(async () => {
+  server = await startTestServer({ limits: { maxBodyBytes: 16 << 20, maxTensorElements: 1 << 22, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 20 } });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** 16-bit PCM of a held-out WAV (LINEAR16), optionally repeated. */
+function pcm16(file: string, repeat = 1): Buffer {
+  const wav = readFileSync(path.join(SAMPLE_DIR, file));
+  const samples = decodeWav(wav).samples;
+  const out = Buffer.alloc(samples.length * 2 * repeat);
+  for (let r = 0; r < repeat; r++) samples.forEach((v, i) => out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), (r * samples.length + i) * 2));
+  return out;
+}
+
+const config = { encoding: 'LINEAR16' as const, sampleRateHertz: 16000, languageCode: 'en-US', enableWordTimeOffsets: true, maxAlternatives: 2 };
+
+function googleClient() {
+  return new speech.SpeechClient({ apiEndpoint: '127.0.0.1', port: server.grpcPort, sslCreds: credentials.createInsecure() } as never);
+}
+
+describe('Google Cloud Speech v1 API', () => {
+  it('the official @google-cloud/speech client streams a WAV and gets interim and final results with word times', async () => {
+    const client = googleClient();
+    const responses: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = client
+        .streamingRecognize({ config, interimResults: true })
+        .on('data', (r: unknown) => responses.push(r))
+        .on('error', reject)
+        .on('end', () => resolve());
+      const audio = pcm16(sample[0].file);
+      for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
+      stream.end();
+    });
+    await client.close();
+    const results = responses.flatMap((r) => r.results);
+    const finals = results.filter((r) => r.isFinal);
+    expect(finals.length).toBeGreaterThan(0);
+    expect(results.some((r) => !r.isFinal && typeof r.stability === 'number')).toBe(true);
+    const alt = finals[0].alternatives[0];
+    expect(alt.transcript.length).toBeGreaterThan(0);
+    expect(alt.confidence).toBeGreaterThan(0);
+    expect(alt.words.length).toBe(alt.transcript.split(' ').length);
+    expect(Number(alt.words[0].endTime.seconds) + alt.words[0].endTime.nanos / 1e9).toBeGreaterThan(Number(alt.words[0].startTime.seconds) + alt.words[0].startTime.nanos / 1e9);
+    expect(finals[0].resultEndTime).toBeTruthy();
+  });
+
+  it('the official client recognizes with the unary Recognize call, at 8 kHz too', async () => {
+    const client = googleClient();
+    const [wav] = await client.recognize({ config, audio: { content: readFileSync(path.join(SAMPLE_DIR, sample[1].file)) } });
+    expect(wav.results?.length).toBeGreaterThan(0);
+    // Resampled server-side: 8 kHz PCM of the same utterance.
+    const pcm = pcm16(sample[1].file);
+    const down = Buffer.alloc(Math.floor(pcm.length / 4) * 2);
+    for (let i = 0; i < down.length / 2; i++) down.writeInt16LE(pcm.readInt16LE(i * 4), i * 2);
+    const [narrow] = await client.recognize({ config: { ...config, sampleRateHertz: 8000 }, audio: { content: down } });
+    expect(narrow.results?.[0]?.alternatives?.[0]?.transcript?.length ?? 0).toBeGreaterThan(0);
+    await client.close();
+  });
+
+  it('sends END_OF_SINGLE_UTTERANCE and ends the stream with single_utterance', async () => {
+    const client = googleClient();
+    const responses: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = client
+        .streamingRecognize({ config, singleUtterance: true })
+        .on('data', (r: unknown) => responses.push(r))
+        .on('error', reject)
+        .on('end', () => resolve());
+      // Two utterances separated by 2 s of silence: only the first is recognised.
+      const audio = Buffer.concat([pcm16(sample[2].file), Buffer.alloc(64000), pcm16(sample[3].file)]);
+      for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
+      stream.end();
+    });
+    await client.close();
+    expect(responses.some((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE')).toBe(true);
+    expect(responses.flatMap((r) => r.results).filter((r) => r.isFinal)).toHaveLength(1);
+  });
+
+  describe('bad streams get clear status codes', () => {
+    const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
+    const stream = (writes: object[]) =>
+      new Promise<ServiceError | undefined>((resolve) => {
+        const client = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
+        const call = client.StreamingRecognize();
+        call.on('data', () => undefined);
+        call.on('error', (err: ServiceError) => {
+          client.close();
+          resolve(err);
+        });
+        call.on('end', () => {
+          client.close();
+          resolve(undefined);
+        });
+        for (const w of writes) call.write(w);
+        call.end();
+      });
+    const cfg = (c: object) => ({ streaming_config: { config: { encoding: 'LINEAR16', sample_rate_hertz: 16000, ...c } } });
+
+    it('audio before config, bad encoding or rate, oversize messages, unknown model', async () => {
+      const cases: [object[], status, RegExp][] = [
+        [[{ audio_content: Buffer.alloc(320) }], status.INVALID_ARGUMENT, /first request must carry streaming_config/],
+        [[cfg({ encoding: 'MP3' })], status.INVALID_ARGUMENT, /encoding: MP3 is not supported/],
+        [[cfg({ sample_rate_hertz: 96000 })], status.INVALID_ARGUMENT, /sample_rate_hertz: must be between 8000 and 48000/],
+        [[cfg({}), { audio_content: Buffer.alloc(30000) }], status.INVALID_ARGUMENT, /audio_content: 30000 bytes is over the limit/],
+        [[cfg({ model: 'nope' })], status.NOT_FOUND, /unknown model "nope"/],
+        [[cfg({}), cfg({})], status.INVALID_ARGUMENT, /streaming_config: may only be sent in the first request/],
+      ];
+      for (const [writes, code, message] of cases) {
+        const err = await stream(writes);
+        expect({ code: err?.code, details: err?.details }).toMatchObject({ code, details: expect.stringMatching(message) });
+      }
+    });
+
+    it('a stream longer than the limit ends with OUT_OF_RANGE', async () => {
+      const chunk = Buffer.alloc(16000); // 0.5 s of silence
+      const err = await stream([cfg({}), ...Array.from({ length: 42 }, () => ({ audio_content: chunk }))]);
+      expect(err?.code).toBe(status.OUT_OF_RANGE);
+      expect(err?.details).toMatch(/longer than the limit of 20 s/);
+      expect(await server.context.repository.model('asr')).toBeTruthy();
+    });
+  });
+});

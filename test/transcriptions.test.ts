@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { ctcGreedy } from '../server/core/decode/ctc.ts';
+import { RecognizerStream } from '../server/core/speech/recognizer-stream.ts';
+import { decodeWav } from '../server/audio/decode-wav.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
+const SAMPLE_DIR = path.join(ASR_DIR, 'heldout-sample');
+const sample = readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { file: string; text: string; voice: string; greedy: string });
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let client: OpenAI;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  client = new OpenAI({ baseURL: `${server.http}/v1`, apiKey: 'not-needed' });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function editDistance<T>(a: T[], b: T[]): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = d[j];
+      d[j] = cur;
+    }
+  }
+  return d[b.length];
+}
+
+const wav = (file: string) => readFileSync(path.join(SAMPLE_DIR, file));
+
+describe('speech recognition model and /v1/audio/transcriptions', () => {
+  it('the official openai client transcribes a WAV file as the training recipe decoded it', async () => {
+    for (const item of sample.slice(0, 3)) {
+      const r = await client.audio.transcriptions.create({ file: await toFile(wav(item.file), item.file), model: 'asr' });
+      // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed) agree.
+      const greedy = item.greedy.split(' ').filter(Boolean).join(' ');
+      expect(editDistance([...r.text], [...greedy])).toBeLessThanOrEqual(Math.ceil(greedy.length * 0.05));
+    }
+  });
+
+  it('streams transcript deltas over SSE to the openai client', async () => {
+    const item = sample[1];
+    const stream = await client.audio.transcriptions.create({ file: await toFile(wav(item.file), item.file), model: 'asr', stream: true });
+    const types: string[] = [];
+    let deltas = '';
+    let done = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'transcript.text.delta') deltas += event.delta;
+      if (event.type === 'transcript.text.done') done = event.text;
+    }
+    expect(types.at(-1)).toBe('transcript.text.done');
+    expect(types.filter((t) => t === 'transcript.text.delta').length).toBeGreaterThan(0);
+    expect(done.length).toBeGreaterThan(0);
+    expect(deltas.length).toBeGreaterThan(0);
+  });
+
+  it('returns words with times in verbose_json', async () => {
+    const item = sample[2];
+    const form = new FormData();
+    form.set('file', new Blob([wav(item.file)]), item.file);
+    form.set('response_format', 'verbose_json');
+    const r = await (await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form })).json();
+    expect(r.segments.length).toBeGreaterThan(0);
+    expect(r.words.length).toBeGreaterThan(0);
+    for (const w of r.words) expect(w.end).toBeGreaterThan(w.start);
+    expect(r.words.map((w: { start: number }) => w.start)).toEqual([...r.words.map((w: { start: number }) => w.start)].sort((a: number, b: number) => a - b));
+    expect(r.duration).toBeCloseTo(decodeWav(wav(item.file)).samples.length / 16000, 2);
+  });
+
+  it('the seqserve CLI transcribes, also streaming', async () => {
+    const cli = path.resolve(import.meta.dirname, '..', 'bin', 'seqserve.js');
+    const file = path.join(SAMPLE_DIR, sample[0].file);
+    const run = (...args: string[]) => promisify(execFile)('node', [cli, '--url', server.http, 'transcribe', file, ...args], { encoding: 'utf8' });
+    const plain = (await run()).stdout.trim();
+    expect(plain.length).toBeGreaterThan(0);
+    expect((await run('--stream')).stdout.trim()).toBe(plain);
+  });
+
+  it('rejects bad input with 400/404 naming the field', async () => {
+    const post = async (parts: Record<string, Blob | string>) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(parts)) form.set(k, v);
+      const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    expect(await post({ model: 'asr' })).toMatchObject({ status: 400, error: expect.stringMatching(/^file: is required/) });
+    expect(await post({ file: new Blob(['RIFF....WAVEjunk']) })).toMatchObject({ status: 400, error: expect.stringMatching(/^file: not a readable WAV/) });
+    expect(await post({ file: new Blob([wav(sample[0].file)]), model: 'nope' })).toMatchObject({ status: 404 });
+    expect(await post({ file: new Blob([wav(sample[0].file)]), response_format: 'srt' })).toMatchObject({ status: 400, error: expect.stringMatching(/^response_format/) });
+    const plain = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: 'hello' });
+    expect(plain.status).toBe(400);
+  });
+
+  it('decodes the same text chunk by chunk as in one call over the whole utterance', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(ASR_DIR, 'manifest.json'), 'utf8'));
+    const alphabet = JSON.parse(readFileSync(path.join(ASR_DIR, 'alphabet.json'), 'utf8')) as string[];
+    const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
+    const session = await ort.InferenceSession.create(path.join(ASR_DIR, 'acoustic.onnx'));
+    const stateShape = [2, 1, 256];
+    const model = server.context.repository.model('asr').acoustic!;
+    try {
+      for (const item of sample.slice(0, 4)) {
+        const audio = decodeWav(wav(item.file)).samples;
+        const frames = Math.ceil(audio.length / frameSamples);
+        const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
+        whole.set(audio, contextSamples);
+        const out = await session.run({
+          samples: new ort.Tensor('float32', whole, [1, whole.length]),
+          state_in: new ort.Tensor('float32', new Float32Array(stateShape.reduce((a, b) => a * b)), stateShape),
+        });
+        const V = alphabet.length;
+        const greedy = ctcGreedy(out.log_probs.data as Float32Array, frames, V, 0).tokens.map((t) => alphabet[t]).join('');
+        const wholeText = greedy.split(' ').filter(Boolean).join(' ');
+        const stream = new RecognizerStream(model, { sampleRate: 16000 });
+        const events = [];
+        for (let i = 0; i < audio.length; i += 1000) events.push(...(await stream.push(audio.subarray(i, i + 1000))));
+        events.push(...(await stream.end()));
+        const streamed = events.filter((e) => e.type === 'final').map((e) => e.transcript.text).join(' ');
+        expect(streamed).toBe(wholeText);
+      }
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('meets the model card on the committed held-out sample (greedy WER through the HTTP API)', async () => {
+    const metrics = JSON.parse(readFileSync(path.join(ASR_DIR, 'metrics.json'), 'utf8'));
+    const card = readFileSync(path.join(ASR_DIR, 'README.md'), 'utf8');
+    let errors = 0;
+    let words = 0;
+    const results = await Promise.all(
+      sample.map(async (item) => {
+        const form = new FormData();
+        form.set('file', new Blob([wav(item.file)]), item.file);
+        return { item, text: ((await (await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form })).json()) as { text: string }).text };
+      }),
+    );
+    for (const { item, text } of results) {
+      errors += editDistance(item.text.split(' '), text.split(' ').filter(Boolean));
+      words += item.text.split(' ').length;
+    }
+    const wer = errors / words;
+    expect(wer).toBeCloseTo(metrics.heldout_sample.wer, 2);
+    expect(card).toContain(`${(metrics.heldout_sample.wer * 100).toFixed(1)} %`);
+  });
+});
