@@ -126,7 +126,7 @@ export async function benchSpeechStreams(): Promise<string> {
   const server = await spawnServer(['--providers', 'cpu']);
   try {
     lines.push('| concurrent real-time gRPC streams (10 s each) | interim p50 ms | interim p95 ms | responses | errors |', '|---:|---:|---:|---:|---:|');
-    for (const streams of [25, 50, 100, 150]) {
+    for (const streams of [25, 50, 100, 150, 200, 300]) {
       const r = await grpcLoad(server.grpcPort, clips, streams, 10);
       lines.push(`| ${streams} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.responses} | ${r.errors} |`);
     }

@@ -11,7 +11,7 @@ import { RecognizerStream, type RecognitionEvent } from '../core/speech/recogniz
 import type { ServerContext } from '../context.ts';
 import { decodeWav } from '../audio/decode-wav.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import { transcribeAudio } from '../speech/transcribe.ts';
+import { beamWidthFor, transcribeAudio } from '../speech/transcribe.ts';
 import { grpcError } from './grpc-status.ts';
 
 /** Google's limit on audio per streaming request. */
@@ -104,7 +104,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
             single = req.streaming_config?.single_utterance ?? false;
             interim = req.streaming_config?.interim_results ?? false;
             const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
-            stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, beamWidth: Math.max(8, config.max_alternatives) });
+            stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, beamWidth: beamWidthFor(config.max_alternatives) });
             return;
           }
           if (!stream || !config) throw invalidArgument('streaming_config', 'the first request must carry streaming_config, before any audio_content');
@@ -168,7 +168,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
         if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
         const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
         const results = [];
-        for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate)) {
+        for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, config.max_alternatives)) {
           if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
         }
         return { results, total_billed_time: duration(Math.ceil(seconds)) };
