@@ -132,6 +132,22 @@ describe('Google Cloud Speech v1 API', () => {
       }
     });
 
+    it('a client that vanishes mid-stream frees its stream', async () => {
+      const client = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
+      const call = client.StreamingRecognize();
+      call.on('error', () => undefined);
+      call.on('data', () => undefined);
+      call.write(cfg({}));
+      for (let i = 0; i < 5; i++) call.write({ audio_content: pcm16(sample[0].file).subarray(i * 6400, (i + 1) * 6400) });
+      const active = async () => (await server.context.metrics.activeStreams.get()).values.find((v) => v.labels.api === 'google_speech')?.value ?? 0;
+      for (let i = 0; i < 50 && (await active()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await active()).toBe(1);
+      call.cancel();
+      for (let i = 0; i < 100 && (await active()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await active()).toBe(0);
+      client.close();
+    });
+
     it('a stream longer than the limit ends with OUT_OF_RANGE', async () => {
       const chunk = Buffer.alloc(16000); // 0.5 s of silence
       const err = await stream([cfg({}), ...Array.from({ length: 42 }, () => ({ audio_content: chunk }))]);

@@ -70,6 +70,7 @@ function commonPrefix(a: string, b: string): number {
 export function speechService(ctx: ServerContext): UntypedServiceImplementation {
   return {
     StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) => {
+      let streamModel: string | undefined; // set while the stream holds recognizer state
       const run = async () => {
         let config: RecognitionConfig | undefined;
         let single = false;
@@ -104,6 +105,8 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
             single = req.streaming_config?.single_utterance ?? false;
             interim = req.streaming_config?.interim_results ?? false;
             const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
+            streamModel = model.name;
+            ctx.metrics.activeStreams.inc({ model: model.name, api: 'google_speech' });
             stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, beamWidth: beamWidthFor(config.max_alternatives) });
             return;
           }
@@ -144,9 +147,17 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
         if (stream && !done) await send(await stream.end());
         ctx.metrics.requests.inc({ model: config.model || 'default', endpoint: 'speech_streaming', outcome: 'ok' });
       };
+      const release = () => {
+        if (streamModel) ctx.metrics.activeStreams.dec({ model: streamModel, api: 'google_speech' });
+        streamModel = undefined;
+      };
       run().then(
-        () => call.end(),
+        () => {
+          release();
+          if (!call.cancelled) call.end();
+        },
         (err: unknown) => {
+          release();
           if (call.cancelled) return;
           const status = grpcError(err, ctx.log);
           ctx.metrics.requests.inc({ model: 'speech', endpoint: 'speech_streaming', outcome: err instanceof SeqserveError ? err.code : 'internal' });

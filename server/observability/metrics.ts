@@ -46,6 +46,12 @@ export class Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+  readonly activeStreams = new Gauge({
+    name: 'seqserve_active_streams',
+    help: 'Open streams holding recognizer or generation state, by model and API.',
+    labelNames: ['model', 'api'] as const,
+    registers: [this.registry],
+  });
   readonly modelReady = new Gauge({
     name: 'seqserve_model_ready',
     help: '1 when the model is loaded and ready, 0 otherwise.',
