@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
 import { concatBytes } from '../core/kserve-binary.ts';
+import { parseJson } from '../core/parse-json.ts';
 import type { InferRequest, InferResult } from './infer.ts';
 import { tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
@@ -27,10 +28,6 @@ const RestInferRequest = z.object({
   outputs: z.array(z.object({ name: z.string().min(1), parameters: Parameters })).optional(),
 });
 
-function zodField(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || 'body';
-}
-
 /** Decodes a REST infer body (JSON, or JSON header + binary tensors) into an InferRequest. */
 export function decodeRestInfer(body: Uint8Array, headerLength: string | undefined): InferRequest {
   let jsonBytes: Uint8Array = body;
@@ -42,18 +39,7 @@ export function decodeRestInfer(body: Uint8Array, headerLength: string | undefin
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(jsonBytes));
-  } catch (err) {
-    throw invalidArgument('body', `malformed JSON: ${(err as Error).message}`);
-  }
-  const parsed = RestInferRequest.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalidArgument(zodField(issue.path), issue.message);
-  }
-  const req = parsed.data;
+  const req = parseJson(new TextDecoder().decode(jsonBytes), RestInferRequest);
   let offset = 0;
   const inputs = req.inputs.map((input, i) => {
     const size = input.parameters?.binary_data_size;
