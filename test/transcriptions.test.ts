@@ -99,9 +99,13 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
       const form = new FormData();
       for (const [k, v] of Object.entries(parts)) form.set(k, v);
       const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
-      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+      const body = (await res.json()) as { error: { message: string; type: string; param: string | null } };
+      expect(body.error.type).toBe(res.status === 404 ? 'not_found_error' : 'invalid_request_error');
+      return { status: res.status, error: body.error.message, param: body.error.param };
     };
-    expect(await post({ model: 'asr' })).toMatchObject({ status: 400, error: expect.stringMatching(/^file: is required/) });
+    expect(await post({ model: 'asr' })).toMatchObject({ status: 400, error: expect.stringMatching(/^file: is required/), param: 'file' });
+    expect(await post({ file: new Blob([wav(sample[0].file)]), decoder: 'fancy' })).toMatchObject({ status: 400, param: 'decoder' });
+    expect(await post({ file: new Blob([wav(sample[0].file)]), hotwords: 'x'.repeat(101) })).toMatchObject({ status: 400, param: 'hotwords' });
     expect(await post({ file: new Blob(['RIFF....WAVEjunk']) })).toMatchObject({ status: 400, error: expect.stringMatching(/^file: not a readable WAV/) });
     expect(await post({ file: new Blob([wav(sample[0].file)]), model: 'nope' })).toMatchObject({ status: 404 });
     expect(await post({ file: new Blob([wav(sample[0].file)]), response_format: 'srt' })).toMatchObject({ status: 400, error: expect.stringMatching(/^response_format/) });
@@ -114,8 +118,8 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     const alphabet = JSON.parse(readFileSync(path.join(ASR_DIR, 'alphabet.json'), 'utf8')) as string[];
     const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
     const session = await ort.InferenceSession.create(path.join(ASR_DIR, 'acoustic.onnx'));
-    const stateShape = [2, 1, 256];
     const model = server.context.repository.model('asr').acoustic!;
+    const zeroStates = Object.fromEntries(model.states.map((s) => [s.input, new ort.Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]));
     try {
       for (const item of sample.slice(0, 4)) {
         const audio = decodeWav(wav(item.file)).samples;
@@ -124,7 +128,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
         whole.set(audio, contextSamples);
         const out = await session.run({
           samples: new ort.Tensor('float32', whole, [1, whole.length]),
-          state_in: new ort.Tensor('float32', new Float32Array(stateShape.reduce((a, b) => a * b)), stateShape),
+          ...zeroStates,
         });
         const V = alphabet.length;
         const greedy = ctcGreedy(out.log_probs.data as Float32Array, frames, V, 0).tokens.map((t) => alphabet[t]).join('');

@@ -63,6 +63,16 @@ export const CtcDecoding = z.object({
   /** JSON array of output symbols, index = label id. */
   alphabet: fileName,
   blank: z.number().int().nonnegative().default(0),
+  /** CTC prefix beam search: width, whether it is the default decoder, and an optional word n-gram LM for shallow fusion. */
+  beam: z
+    .object({
+      width: z.number().int().min(1).max(256).default(8),
+      default: z.boolean().default(false),
+      lm: z.object({ file: fileName, alpha: z.number().nonnegative(), beta: z.number() }).optional(),
+      /** Bonus per character of a hotword phrase (natural-log units) at boost 0; Google's `boost` adds to it. */
+      hotwordBonus: z.number().nonnegative().default(1.5),
+    })
+    .optional(),
 });
 
 export const CrfDecoding = z.object({
@@ -75,7 +85,32 @@ export const CrfDecoding = z.object({
 
 export const Decoding = z.discriminatedUnion('kind', [CrfDecoding, CtcDecoding]);
 
-export const TASKS = ['slot-filling', 'speech-recognition', 'generic'] as const;
+/**
+ * Autoregressive generation with an encoder graph (run once per request) and a decoder-step graph
+ * (run once per token for all active sequences together). Encoder outputs named in `memory` are fed
+ * to every decoder step under the same names, [batch, source, ...]; `initialStates` maps decoder
+ * state inputs to the encoder outputs that initialise them.
+ */
+export const GenerationSpec = z.object({
+  vocab: fileName,
+  tokenizer: z.literal('spelled-words'),
+  bos: z.number().int().nonnegative(),
+  eos: z.number().int().nonnegative(),
+  pad: z.number().int().nonnegative(),
+  unk: z.number().int().nonnegative().default(3),
+  /** Token that starts each turn of the conversation by role (chat models). */
+  roles: z.object({ user: z.number().int().nonnegative(), assistant: z.number().int().nonnegative() }).optional(),
+  maxSourceTokens: z.number().int().positive().default(256),
+  maxNewTokens: z.number().int().positive().default(64),
+  encoder: z.object({
+    input: z.string().min(1),
+    memory: z.array(z.string().min(1)).min(1),
+    initialStates: z.record(z.string(), z.string()).default({}),
+  }),
+  decoder: z.object({ prevToken: z.string().min(1), logits: z.string().min(1), attention: z.string().min(1).optional() }),
+});
+
+export const TASKS = ['slot-filling', 'speech-recognition', 'chat', 'generic'] as const;
 
 export const Manifest = z
   .object({
@@ -87,6 +122,7 @@ export const Manifest = z
     text: TextSpec.optional(),
     audio: AudioSpec.optional(),
     decoding: Decoding.optional(),
+    generation: GenerationSpec.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.task === 'speech-recognition') {
@@ -94,6 +130,11 @@ export const Manifest = z
       if (m.decoding?.kind !== 'ctc') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'speech-recognition models need ctc decoding' });
       if (m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0)
         ctx.addIssue({ code: 'custom', path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' });
+    }
+    if (m.task === 'chat') {
+      if (!m.generation) ctx.addIssue({ code: 'custom', path: ['generation'], message: 'chat models need a generation section' });
+      for (const role of ['encoder', 'decoder_step'])
+        if (!Object.values(m.graphs).some((g) => g.role === role)) ctx.addIssue({ code: 'custom', path: ['graphs'], message: `chat models need a graph with role "${role}"` });
     }
     if (Object.keys(m.graphs).length === 0) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'at least one graph is required' });
     if (m.task === 'slot-filling') {
@@ -109,6 +150,7 @@ export type GraphSpec = z.infer<typeof GraphSpec>;
 export type StateSpec = z.infer<typeof StateSpec>;
 export type TextSpec = z.infer<typeof TextSpec>;
 export type AudioSpec = z.infer<typeof AudioSpec>;
+export type GenerationSpec = z.infer<typeof GenerationSpec>;
 
 /** Parses a manifest; throws an Error whose message lists every problem as `field: reason`. */
 export function parseManifest(json: unknown): Manifest {

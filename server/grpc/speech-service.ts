@@ -11,7 +11,8 @@ import { RecognizerStream, type RecognitionEvent } from '../core/speech/recogniz
 import type { ServerContext } from '../context.ts';
 import { decodeWav } from '../audio/decode-wav.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import { beamWidthFor, transcribeAudio } from '../speech/transcribe.ts';
+import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
+import { transcribeAudio } from '../speech/transcribe.ts';
 import { grpcError } from './grpc-status.ts';
 
 /** Google's limit on audio per streaming request. */
@@ -26,6 +27,7 @@ interface RecognitionConfig {
   enable_word_confidence: boolean;
   audio_channel_count: number;
   model: string;
+  speech_contexts: { phrases: string[]; boost: number }[];
 }
 
 interface StreamingRequest {
@@ -44,7 +46,20 @@ function checkConfig(config: RecognitionConfig | null | undefined, field: string
   if (config.encoding !== 'LINEAR16') throw invalidArgument(`${field}.encoding`, `${config.encoding} is not supported; send LINEAR16`);
   if (!(config.sample_rate_hertz >= 8000 && config.sample_rate_hertz <= 48000)) throw invalidArgument(`${field}.sample_rate_hertz`, `must be between 8000 and 48000, not ${config.sample_rate_hertz}`);
   if (config.audio_channel_count > 1) throw invalidArgument(`${field}.audio_channel_count`, 'only mono audio is supported in a stream');
+  const phrases = (config.speech_contexts ?? []).flatMap((c) => c.phrases ?? []);
+  if (phrases.length > MAX_PHRASES) throw invalidArgument(`${field}.speech_contexts`, `${phrases.length} phrases is over the limit of ${MAX_PHRASES}`);
+  const long = phrases.findIndex((p) => p.length > MAX_PHRASE_CHARS);
+  if (long >= 0) throw invalidArgument(`${field}.speech_contexts`, `phrase ${long} is over ${MAX_PHRASE_CHARS} characters`);
   return config;
+}
+
+const MAX_PHRASES = 5000;
+const MAX_PHRASE_CHARS = 100;
+
+/** The decoder a config asks for: alternatives from the beam, speech_contexts phrases as hotwords. */
+function decodingRequest(config: RecognitionConfig): DecodingRequest {
+  const hotwords = (config.speech_contexts ?? []).flatMap((c) => (c.phrases ?? []).map((phrase) => ({ phrase, boost: c.boost })));
+  return { alternatives: config.max_alternatives || 1, hotwords };
 }
 
 function alternatives(t: Transcript, extra: { text: string; logProb: number }[], config: RecognitionConfig) {
@@ -107,7 +122,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
             const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
             streamModel = model.name;
             ctx.metrics.activeStreams.inc({ model: model.name, api: 'google_speech' });
-            stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, beamWidth: beamWidthFor(config.max_alternatives) });
+            stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.acoustic!, decodingRequest(config)) });
             return;
           }
           if (!stream || !config) throw invalidArgument('streaming_config', 'the first request must carry streaming_config, before any audio_content');
@@ -179,7 +194,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
         if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
         const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
         const results = [];
-        for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, config.max_alternatives)) {
+        for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, decodingRequest(config))) {
           if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
         }
         return { results, total_billed_time: duration(Math.ceil(seconds)) };

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { asSeqserveError, type ErrorCode } from '../core/errors.ts';
+import { asSeqserveError, type ErrorCode, type SeqserveError } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
 const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -21,11 +21,28 @@ export function httpStatus(code: ErrorCode): ContentfulStatusCode {
   return HTTP_STATUS[code];
 }
 
-/** The one HTTP error body: `{"error": "..."}`; internal errors are logged, never sent with a stack. */
+/** OpenAI-compatible endpoints answer errors in OpenAI's shape. */
+const OPENAI_PATHS = /^\/v1\/(chat|models|audio|captions|speech-qa)(\/|$)/;
+
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/** The error body for a SeqserveError: KServe's `{"error": "..."}`, or OpenAI's `{"error": {message, type, param, code}}`. */
+export function errorBody(path: string, e: SeqserveError): object {
+  const message = e.code === 'internal' ? `internal error: ${e.message}` : e.message;
+  if (!OPENAI_PATHS.test(path)) return { error: message };
+  return { error: { message, type: openAiType(HTTP_STATUS[e.code]), param: e.field ?? null, code: e.code } };
+}
+
+/** The one HTTP error response; internal errors are logged, never sent with a stack. */
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   const e = asSeqserveError(err);
   if (e.code === 'internal') log.error({ err, reqId: c.get('requestId') }, 'internal error');
-  const body = { error: e.code === 'internal' ? `internal error: ${e.message}` : e.message };
+  const body = errorBody(c.req.path, e);
   if (e.retryAfterSeconds !== undefined) c.header('Retry-After', String(e.retryAfterSeconds));
   return c.json(body, HTTP_STATUS[e.code]);
 }

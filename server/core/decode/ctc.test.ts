@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ctcGreedy, ctcPrefixBeamSearch } from './ctc.ts';
+import { NgramLm } from './ngram-lm.ts';
+import { CombinedScorer, HotwordScorer, WordLmScorer } from './prefix-scorers.ts';
+import { scoreAll, TINY_ARPA } from './scorer-test-fixtures.ts';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -77,5 +80,47 @@ describe('CTC decoding', () => {
     expect(hyps).toHaveLength(3);
     expect(hyps[0].logProb).toBeGreaterThanOrEqual(hyps[1].logProb);
     expect(hyps[1].logProb).toBeGreaterThanOrEqual(hyps[2].logProb);
+  });
+});
+
+describe('CTC prefix beam search with a scorer (LM fusion, hotwords)', () => {
+  it('ranks every labelling by exact acoustic log-probability plus the scorer total, like brute force', () => {
+    const alphabet = ['<blank>', ' ', 'a', 'b'];
+    const scorer = new CombinedScorer([
+      new WordLmScorer(NgramLm.fromArpa(TINY_ARPA), alphabet, 1, { alpha: 0.8, beta: 1.5 }),
+      new HotwordScorer([{ phrase: 'ab', boost: 0.7 }], alphabet, 1),
+    ]);
+    const rnd = seeded(21);
+    for (const T of [2, 3, 5]) {
+      const V = alphabet.length;
+      const lp = randomLogProbs(T, V, rnd);
+      const exact = bruteForce(lp, T, V, 0);
+      const hyps = ctcPrefixBeamSearch(lp, T, V, { beamWidth: 100_000, blank: 0, scorer });
+      expect(hyps.length).toBe(exact.size);
+      for (const h of hyps) {
+        const tokens = h.tokens;
+        expect(h.logProb).toBeCloseTo(Math.log(exact.get(tokens.join(','))!), 9);
+        expect(h.score).toBeCloseTo(h.logProb + scoreAll(scorer, tokens), 9);
+      }
+      const best = [...exact].map(([k, p]) => ({ k, s: Math.log(p) + scoreAll(scorer, k ? k.split(',').map(Number) : []) })).sort((a, b) => b.s - a.s)[0];
+      expect(hyps[0].tokens.join(',')).toBe(best.k);
+    }
+  });
+
+  it('a language model turns the acoustically best spelling into the known word', () => {
+    const alphabet = ['<blank>', ' ', 'a', 'b'];
+    const lm = NgramLm.fromArpa('\\data\\\n\\1-grams:\n-3 <unk>\n-0.5 </s>\n-0.5 ab\n-99 <s>\n\\end\\\n');
+    // frames: a (0.9), then b vs a almost tied with a slight preference for "a"
+    const rows = [
+      [0.05, 0.01, 0.9, 0.04],
+      [0.1, 0.01, 0.46, 0.43],
+    ];
+    const lp = rows.flatMap((r) => r.map(Math.log));
+    const plain = ctcPrefixBeamSearch(lp, 2, 4, { beamWidth: 8, blank: 0 });
+    const fused = ctcPrefixBeamSearch(lp, 2, 4, { beamWidth: 8, blank: 0, scorer: new WordLmScorer(lm, alphabet, 1, { alpha: 1, beta: 0 }) });
+    const text = (t: number[]) => t.map((i) => alphabet[i]).join('');
+    expect(text(plain[0].tokens)).toBe('a');
+    expect(text(fused[0].tokens)).toBe('ab');
+    expect(fused[0].frames).toEqual([0, 1]);
   });
 });

@@ -67,3 +67,42 @@ describe('CtcStreamDecoder', () => {
     expect(Math.exp(alts[0].logProb)).toBeCloseTo(0.55, 4);
   });
 });
+
+describe('CtcStreamDecoder with a scored beam', () => {
+  /** "h?" then "i" where the second letter is a near-tie between 'a' (0.5) and 'i' (0.45). */
+  function ambiguous(): Float32Array {
+    const V = ALPHABET.length;
+    const rows = ['h', '?', '_', ' ', 'h', 'i'];
+    const out = new Float32Array(rows.length * V).fill(Math.log(0.01));
+    rows.forEach((c, t) => {
+      if (c === '?') {
+        out[t * V + 2] = Math.log(0.5);
+        out[t * V + 4] = Math.log(0.45);
+      } else out[t * V + (c === '_' ? 0 : ALPHABET.indexOf(c))] = Math.log(0.95);
+    });
+    return out;
+  }
+
+  it('a hotword turns the acoustically second-best spelling into the phrase, with its word times', async () => {
+    const { HotwordScorer } = await import('../decode/prefix-scorers.ts');
+    const greedy = decoder();
+    greedy.accept(ambiguous(), 6);
+    expect(greedy.finalize().text).toBe('ha hi');
+    const boosted = decoder({ beamWidth: 8, scorer: new HotwordScorer([{ phrase: 'hi', boost: 1 }], ALPHABET, 1) });
+    boosted.accept(ambiguous(), 6);
+    const t = boosted.finalize();
+    expect(t.text).toBe('hi hi');
+    expect(t.words[0]).toMatchObject({ word: 'hi', start: 0, end: 2 * FRAME });
+    expect(t.words[1].start).toBeCloseTo(4 * FRAME, 10);
+  });
+
+  it('a word language model picks the known word, and partials come from the beam', async () => {
+    const { NgramLm } = await import('../decode/ngram-lm.ts');
+    const { WordLmScorer } = await import('../decode/prefix-scorers.ts');
+    const lm = NgramLm.fromArpa('\\data\\\n\\1-grams:\n-4 <unk>\n-0.3 hi\n-0.5 </s>\n-99 <s>\n\\end\\\n');
+    const d = decoder({ beamWidth: 8, scorer: new WordLmScorer(lm, ALPHABET, 1, { alpha: 1, beta: 0 }) });
+    d.accept(ambiguous(), 6);
+    expect(d.partial().text).toBe('hi hi');
+    expect(d.alternatives(2)[0].text).toBe('hi hi');
+  });
+});

@@ -4,6 +4,7 @@
  * a blank or word-separator frame counts as silence.
  */
 import { CtcPrefixBeam } from '../decode/ctc.ts';
+import type { PrefixScorer } from '../decode/prefix-scorers.ts';
 
 export interface WordTiming {
   word: string;
@@ -41,8 +42,12 @@ export interface CtcStreamOptions {
   wordSeparator: string;
   frameSeconds: number;
   rules?: EndpointRules;
-  /** Keep a prefix beam of this width alongside greedy decoding (for alternatives); 0 = off. */
+  /**
+   * Prefix beam width; 0 = greedy only. With a beam, transcripts (text, words, times) come from its
+   * best hypothesis, ranked with the scorer (LM fusion, hotwords) if one is given; endpointing stays greedy.
+   */
   beamWidth?: number;
+  scorer?: PrefixScorer;
 }
 
 interface Emission {
@@ -70,7 +75,9 @@ export class CtcStreamDecoder {
 
   private newBeam(): CtcPrefixBeam | undefined {
     const width = this.options.beamWidth ?? 0;
-    return width > 0 ? new CtcPrefixBeam(this.options.alphabet.length, { beamWidth: width, blank: this.options.blank, tokenLogProbFloor: Math.log(1e-4) }) : undefined;
+    if (width <= 0) return undefined;
+    const { alphabet, blank, scorer } = this.options;
+    return new CtcPrefixBeam(alphabet.length, { beamWidth: width, blank, tokenLogProbFloor: Math.log(1e-4), ...(scorer ? { scorer } : {}) });
   }
 
   /** Seconds of audio decoded so far in the stream. */
@@ -106,8 +113,14 @@ export class CtcStreamDecoder {
     return spoke ? silence >= this.rules.silenceAfterSpeech : silence >= this.rules.silenceWithoutSpeech;
   }
 
-  /** The utterance so far (greedy). */
-  partial(): Transcript {
+  /** The utterance so far: the beam's best hypothesis when a beam runs, else the greedy path. */
+  partial(final = false): Transcript {
+    if (!this.beam) return this.transcript(this.emissions);
+    const [best] = this.beam.hypotheses(final);
+    return this.transcript(best.tokens.map((label, i) => ({ label, frame: this.utteranceStart + best.frames[i], prob: best.probs[i] })));
+  }
+
+  private transcript(emissions: readonly Emission[]): Transcript {
     const fs = this.options.frameSeconds;
     const words: WordTiming[] = [];
     let current: Emission[] = [];
@@ -118,7 +131,7 @@ export class CtcStreamDecoder {
       words.push({ word, start: current[0].frame * fs, end: (current[current.length - 1].frame + 1) * fs, confidence: round(confidence) });
       current = [];
     };
-    for (const e of this.emissions) {
+    for (const e of emissions) {
       if (e.label === this.separator) flush();
       else current.push(e);
     }
@@ -133,7 +146,7 @@ export class CtcStreamDecoder {
     const sep = this.options.wordSeparator;
     const seen = new Set<string>();
     const out: { text: string; logProb: number }[] = [];
-    for (const h of this.beam.hypotheses()) {
+    for (const h of this.beam.hypotheses(true)) {
       const text = h.tokens
         .map((l) => this.options.alphabet[l])
         .join('')
@@ -150,7 +163,7 @@ export class CtcStreamDecoder {
 
   /** Ends the current utterance: returns it and starts the next one at the current frame. */
   finalize(): Transcript {
-    const t = this.partial();
+    const t = this.partial(true);
     this.utteranceStart = this.frame;
     this.lastSpeechFrame = this.frame - 1;
     this.emissions = [];

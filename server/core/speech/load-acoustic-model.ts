@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NgramLm } from '../decode/ngram-lm.ts';
 import { SeqserveError } from '../errors.ts';
 import type { GraphRunner, TensorMap } from '../graph-runner.ts';
 import type { Manifest } from '../manifest.ts';
@@ -34,5 +35,20 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     batchAxes[s.output] = s.batchAxis;
     return { input: s.input, output: s.output, shape: shape.map((d, i) => (i === s.batchAxis ? 1 : Math.max(d, 1))) };
   });
-  return { audio, logProbs: decoding.logProbs, alphabet: alphabet.data, blank: decoding.blank, states, step: options.makeStep(runner, batchAxes) };
+  const beam = decoding.beam;
+  let lm: AcousticModel['lm'];
+  if (beam?.lm) {
+    const text = new TextDecoder().decode(await read(beam.lm.file));
+    lm = { model: NgramLm.fromArpa(text, beam.lm.file), alpha: beam.lm.alpha, beta: beam.lm.beta };
+  }
+  return {
+    audio,
+    logProbs: decoding.logProbs,
+    alphabet: alphabet.data,
+    blank: decoding.blank,
+    states,
+    step: options.makeStep(runner, batchAxes),
+    beam: { width: beam?.width ?? 8, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
+    ...(lm ? { lm } : {}),
+  };
 }

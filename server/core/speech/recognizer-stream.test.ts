@@ -12,6 +12,7 @@ const FRAME = 320;
  */
 function fakeModel(): AcousticModel & { steps: number } {
   const model = {
+    beam: { width: 8, byDefault: false, hotwordBonus: 1.5 },
     steps: 0,
     audio: { sampleRate: 16000, input: 'samples', chunkSamples: 2560, contextSamples: 240, frameSamples: FRAME },
     logProbs: 'log_probs',

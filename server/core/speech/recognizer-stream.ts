@@ -8,6 +8,8 @@ import { Tensor } from 'onnxruntime-common';
 import type { TensorMap } from '../graph-runner.ts';
 import type { AudioSpec } from '../manifest.ts';
 import { StreamingResampler } from '../audio/resampler.ts';
+import type { NgramLm } from '../decode/ngram-lm.ts';
+import type { PrefixScorer } from '../decode/prefix-scorers.ts';
 import { CtcStreamDecoder, type EndpointRules, type Transcript } from './ctc-stream-decoder.ts';
 
 export interface AcousticModel {
@@ -20,11 +22,17 @@ export interface AcousticModel {
   states: { input: string; output: string; shape: number[] }[];
   /** Runs one step of one stream (batch 1). */
   step: (feeds: TensorMap) => Promise<TensorMap>;
+  /** Beam-search settings from the manifest (width, whether it is the default decoder, hotword bonus). */
+  beam: { width: number; byDefault: boolean; hotwordBonus: number };
+  /** Word n-gram LM for shallow fusion, if the model ships one. */
+  lm?: { model: NgramLm; alpha: number; beta: number };
 }
 
 export interface RecognizerOptions {
   sampleRate: number;
+  /** Prefix beam width (0 = greedy) and the scorer it ranks with; see decodingFor(). */
   beamWidth?: number;
+  scorer?: PrefixScorer;
   rules?: EndpointRules;
 }
 
@@ -52,6 +60,7 @@ export class RecognizerStream {
       frameSeconds: model.audio.frameSamples / model.audio.sampleRate,
       ...(options.rules ? { rules: options.rules } : {}),
       beamWidth: options.beamWidth ?? 0,
+      ...(options.scorer ? { scorer: options.scorer } : {}),
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * OpenAI-compatible `POST /v1/audio/transcriptions`: multipart `file` (WAV, any rate, mono or
  * stereo, PCM or float) and `model`; `response_format` json | text | verbose_json; `stream=true`
- * sends server-sent events `transcript.text.delta` / `transcript.text.done`.
+ * sends server-sent events `transcript.text.delta` / `transcript.text.done`. Extensions: `decoder`
+ * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -11,6 +12,7 @@ import type { ServerContext } from '../../context.ts';
 import { decodeWav } from '../../audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../speech/transcribe.ts';
+import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { readBody } from '../read-body.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json'] as const;
@@ -37,6 +39,22 @@ function verbose(finals: Transcript[], duration: number) {
   };
 }
 
+const MAX_HOTWORDS = 1000;
+const MAX_HOTWORD_CHARS = 100;
+
+/** Extensions beyond OpenAI's fields: `decoder` (greedy | beam) and `hotwords` (repeated form field) to favour phrases. */
+function decodingRequest(form: FormData): DecodingRequest {
+  const decoder = form.get('decoder');
+  if (decoder !== null && decoder !== 'greedy' && decoder !== 'beam') throw invalidArgument('decoder', 'must be greedy or beam');
+  const hotwords = [...form.getAll('hotwords'), ...form.getAll('hotwords[]')].map((h) => {
+    if (typeof h !== 'string') throw invalidArgument('hotwords', 'must be text fields');
+    if (h.length > MAX_HOTWORD_CHARS) throw invalidArgument('hotwords', `a phrase is over ${MAX_HOTWORD_CHARS} characters`);
+    return { phrase: h };
+  });
+  if (hotwords.length > MAX_HOTWORDS) throw invalidArgument('hotwords', `${hotwords.length} phrases is over the limit of ${MAX_HOTWORDS}`);
+  return { hotwords, ...(decoder ? { decoder } : {}) };
+}
+
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export function transcriptionRoutes(ctx: ServerContext): Hono {
@@ -55,6 +73,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const duration = audio.samples.length / audio.sampleRate;
     if (duration > ctx.config.limits.maxAudioSeconds) throw invalidArgument('file', `is ${duration.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
     const acoustic = model.acoustic!;
+    const decoding = decodingRequest(form);
 
     if (streamFlag === 'true') {
       return streamSSE(c, async (sse) => {
@@ -63,7 +82,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
         const finals: string[] = [];
         let sent = '';
         await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
-          for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, abort.signal)) {
+          for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, abort.signal, decoding)) {
             const text = [...finals, e.transcript.text].filter(Boolean).join(' ');
             if (e.type === 'final') finals.push(e.transcript.text);
             // Deltas extend what was sent; a partial that revises earlier text is sent at the final.
@@ -79,7 +98,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
 
     const finals = await ctx.metrics.track(model.name, 'transcriptions', async () => {
       const out: Transcript[] = [];
-      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate)) if (e.type === 'final') out.push(e.transcript);
+      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, undefined, decoding)) if (e.type === 'final') out.push(e.transcript);
       return out;
     });
     const text = finals.map((t) => t.text).join(' ');

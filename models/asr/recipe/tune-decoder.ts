@@ -1,0 +1,117 @@
+/**
+ * Runs seqserve's CTC decoders on the exported recognizer: greedy, prefix beam, and beam with
+ * word n-gram LM fusion, whose weights (alpha, beta) are chosen on the dev split. Reports WER/CER on
+ * the held-out test split into metrics.json and the chosen beam settings into manifest.json.
+ *
+ *   node --import tsx models/asr/recipe/tune-decoder.ts --model models/asr --eval DIR   (DIR/{dev,test}/transcripts.jsonl + wavs)
+ * (decoder_eval.py prepares DIR and calls this; --quick tries one weight pair, for smoke runs.)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { decodeWav } from '../../../server/audio/decode-wav.ts';
+import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.ts';
+import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
+import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false } } });
+const modelDir = values.model!;
+const evalDir = values.eval!;
+const width = Number(values.width);
+const manifest = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8'));
+const alphabet = JSON.parse(readFileSync(path.join(modelDir, 'alphabet.json'), 'utf8')) as string[];
+const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
+const V = alphabet.length;
+const SEP = alphabet.indexOf(' ');
+
+interface Utterance {
+  text: string;
+  logProbs: Float32Array;
+  frames: number;
+}
+
+async function logProbsOf(split: string): Promise<Utterance[]> {
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'acoustic.onnx'), { intraOpNumThreads: 2 });
+  const states = Object.fromEntries(
+    manifest.graphs.acoustic.states.map((s: { input: string }) => {
+      const dims = session.inputMetadata.find((m) => m.name === s.input);
+      const shape = (dims && 'shape' in dims ? dims.shape : []).map((d) => (typeof d === 'number' ? d : 1));
+      return [s.input, new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape)];
+    }),
+  );
+  const items = readFileSync(path.join(evalDir, split, 'transcripts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; text: string });
+  const out: Utterance[] = [];
+  for (const item of items) {
+    const audio = decodeWav(readFileSync(path.join(evalDir, split, item.file))).samples;
+    const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
+    whole.set(audio, contextSamples);
+    const res = await session.run({ samples: new ort.Tensor('float32', whole, [1, whole.length]), ...states });
+    out.push({ text: item.text, logProbs: res.log_probs.data as Float32Array, frames: Math.ceil(audio.length / frameSamples) });
+  }
+  await session.release();
+  return out;
+}
+
+function editDistance<T>(a: readonly T[], b: readonly T[]): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = d[j];
+      d[j] = cur;
+    }
+  }
+  return d[b.length];
+}
+
+const textOf = (tokens: number[]) => tokens.map((t) => alphabet[t]).join('').split(' ').filter(Boolean).join(' ');
+
+function score(utts: Utterance[], decode: (u: Utterance) => number[]) {
+  let we = 0, w = 0, ce = 0, c = 0;
+  for (const u of utts) {
+    const hyp = textOf(decode(u));
+    we += editDistance(u.text.split(' '), hyp.split(' ').filter(Boolean));
+    w += u.text.split(' ').length;
+    ce += editDistance([...u.text], [...hyp]);
+    c += u.text.length;
+  }
+  return { wer: Math.round((we / w) * 1e4) / 1e4, cer: Math.round((ce / c) * 1e4) / 1e4, utterances: utts.length };
+}
+
+const lm = NgramLm.fromArpa(readFileSync(path.join(modelDir, 'lm.arpa'), 'utf8'), 'lm.arpa');
+const greedy = (u: Utterance) => ctcGreedy(u.logProbs, u.frames, V, 0).tokens;
+const beam = (alpha?: number, beta?: number) => (u: Utterance) =>
+  ctcPrefixBeamSearch(u.logProbs, u.frames, V, {
+    beamWidth: width,
+    blank: 0,
+    tokenLogProbFloor: Math.log(1e-4),
+    ...(alpha === undefined ? {} : { scorer: new WordLmScorer(lm, alphabet, SEP, { alpha, beta: beta! }) }),
+  })[0].tokens;
+
+const dev = await logProbsOf('dev');
+const test = await logProbsOf('test');
+const grid: { alpha: number; beta: number; wer: number }[] = [];
+for (const alpha of values.quick ? [0.5] : [0.2, 0.4, 0.6, 0.8, 1.0, 1.3]) {
+  for (const beta of values.quick ? [1] : [0, 0.5, 1, 2, 3]) {
+    grid.push({ alpha, beta, wer: score(dev, beam(alpha, beta)).wer });
+  }
+}
+grid.sort((a, b) => a.wer - b.wer);
+const best = grid[0];
+const devGreedy = score(dev, greedy);
+const results = {
+  width,
+  dev: { greedy: devGreedy, beamLm: { alpha: best.alpha, beta: best.beta, wer: best.wer } },
+  test: { greedy: score(test, greedy), beam: score(test, beam()), beamLm: score(test, beam(best.alpha, best.beta)) },
+};
+console.log(JSON.stringify(results, null, 2));
+
+const metricsFile = path.join(modelDir, 'metrics.json');
+const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
+metrics.decoders = { ...results, command: 'node --import tsx models/asr/recipe/tune-decoder.ts (run by decoder_eval.py)' };
+writeFileSync(metricsFile, JSON.stringify(metrics, null, 2) + '\n');
+manifest.decoding.beam = { width, default: best.wer < devGreedy.wer, lm: { file: 'lm.arpa', alpha: best.alpha, beta: best.beta }, hotwordBonus: 1.5 };
+writeFileSync(path.join(modelDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -1,0 +1,36 @@
+/**
+ * Which CTC decoder a recognition request gets: greedy (cheapest; partials and endpointing always
+ * use it) or a prefix beam with the model's language model and the request's hotwords.
+ */
+import { CombinedScorer, HotwordScorer, type PrefixScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
+import type { AcousticModel } from './recognizer-stream.ts';
+
+export interface DecodingRequest {
+  /** Alternatives wanted (beam search gives them). */
+  alternatives?: number;
+  /** Phrases to favour, with an optional boost each (Google's speech_contexts). */
+  hotwords?: { phrase: string; boost?: number }[];
+  /** Force a decoder; by default the manifest decides (`decoding.beam.default`), and hotwords or alternatives > 1 need the beam. */
+  decoder?: 'greedy' | 'beam';
+}
+
+export interface DecodingChoice {
+  beamWidth: number;
+  scorer?: PrefixScorer;
+}
+
+export function decodingFor(model: AcousticModel, request: DecodingRequest = {}): DecodingChoice {
+  const alternatives = request.alternatives ?? 1;
+  const hotwords = (request.hotwords ?? []).filter((h) => h.phrase.trim());
+  const wantsBeam = request.decoder ? request.decoder === 'beam' : model.beam.byDefault || alternatives > 1 || hotwords.length > 0;
+  if (!wantsBeam) return { beamWidth: 0 };
+  const separator = model.alphabet.indexOf(' ');
+  const scorers: PrefixScorer[] = [];
+  if (model.lm && separator >= 0) scorers.push(new WordLmScorer(model.lm.model, model.alphabet, separator, model.lm));
+  if (hotwords.length > 0 && separator >= 0) {
+    scorers.push(new HotwordScorer(hotwords.map((h) => ({ phrase: h.phrase, boost: model.beam.hotwordBonus + Math.max(0, h.boost ?? 0) * 0.1 })), model.alphabet, separator));
+  }
+  const beamWidth = Math.max(model.beam.width, alternatives * 2);
+  if (scorers.length === 0) return { beamWidth };
+  return { beamWidth, scorer: scorers.length === 1 ? scorers[0] : new CombinedScorer(scorers) };
+}
