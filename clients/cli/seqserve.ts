@@ -3,10 +3,12 @@
  *   seqserve serve [--models DIR] [--http-port N] [--grpc-port N] ...
  *   seqserve models | health | load NAME | unload NAME
  *   seqserve slots "I would like to arrive Taipei on November 2nd"
+ *   seqserve chat [--message "i want to fly to tokyo" ...]
  *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../../server/config.ts';
 import { createLogger } from '../../server/observability/logger.ts';
@@ -15,7 +17,7 @@ import { ModelRepository } from '../../server/runtime/model-repository.ts';
 import { SessionFactory } from '../../server/runtime/session-factory.ts';
 import { serveMain, SERVE_USAGE } from '../../server/main.ts';
 import { SeqserveGrpcClient } from '../lib/grpc-client.ts';
-import { SeqserveHttpClient } from '../lib/http-client.ts';
+import { type ChatMessage, SeqserveHttpClient } from '../lib/http-client.ts';
 import type { ClientTensor } from '../lib/tensors.ts';
 
 const program = new Command('seqserve')
@@ -87,6 +89,42 @@ program
     if (o.json) print(r);
     else if (r.slots.length === 0) print('(no slots)');
     else for (const s of r.slots) print(`${s.name.padEnd(22)} ${JSON.stringify(s.value).padEnd(20)} [${s.start}, ${s.end})  p=${s.confidence.toFixed(3)}`);
+  });
+
+program
+  .command('chat')
+  .description('chat with a seq2seq chat model, streaming tokens as they come (interactive unless --message)')
+  .option('-m, --model <name>', 'chat model to use')
+  .option('--message <text...>', 'user turns to send in order, printing each reply (no prompt)')
+  .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', '0')
+  .option('--seed <n>', 'sampling seed')
+  .option('--max-tokens <n>', 'longest reply in tokens')
+  .action(async (o: { model?: string; message?: string[]; temperature: string; seed?: string; maxTokens?: string }) => {
+    const client = http();
+    const options = { temperature: Number(o.temperature), ...(o.model ? { model: o.model } : {}), ...(o.seed ? { seed: Number(o.seed) } : {}), ...(o.maxTokens ? { max_tokens: Number(o.maxTokens) } : {}) };
+    const history: ChatMessage[] = [];
+    const turn = async (text: string) => {
+      history.push({ role: 'user', content: text });
+      let reply = '';
+      for await (const e of client.chatStream(history, options)) {
+        if (e.type === 'delta') {
+          reply += e.text;
+          process.stdout.write(e.text);
+        }
+      }
+      process.stdout.write('\n');
+      history.push({ role: 'assistant', content: reply });
+    };
+    if (o.message) {
+      for (const m of o.message) await turn(m);
+      return;
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
+    rl.prompt();
+    for await (const line of rl) {
+      if (line.trim()) await turn(line.trim());
+      rl.prompt();
+    }
   });
 
 program

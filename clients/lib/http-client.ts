@@ -66,6 +66,39 @@ export interface InferResponse {
   outputs: { name: string; datatype: string; shape: number[]; data: (number | boolean | string)[] }[];
 }
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export type ChatOptions = Record<string, unknown> & { model?: string; temperature?: number; max_tokens?: number; seed?: number };
+
+export interface ChatResult {
+  text: string;
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/** The `data:` payloads of a server-sent-events response body. */
+async function* sseData(res: Response): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('');
+      if (data) yield data;
+    }
+  }
+}
+
 export class SeqserveHttpClient {
   private readonly base: string;
 
@@ -145,23 +178,29 @@ export class SeqserveHttpClient {
     const form = this.transcriptionForm(wav, options);
     form.set('stream', 'true');
     const res = await this.request('POST', '/v1/audio/transcriptions', form);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const data = event
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('');
-        if (!data) continue;
-        const e = JSON.parse(data) as { type: string; delta?: string; text?: string };
-        if (e.type === 'transcript.text.delta') yield { type: 'delta', text: e.delta ?? '' };
-        if (e.type === 'transcript.text.done') yield { type: 'done', text: e.text ?? '' };
+    for await (const data of sseData(res)) {
+      const e = JSON.parse(data) as { type: string; delta?: string; text?: string };
+      if (e.type === 'transcript.text.delta') yield { type: 'delta', text: e.delta ?? '' };
+      if (e.type === 'transcript.text.done') yield { type: 'done', text: e.text ?? '' };
+    }
+  }
+
+  /** A chat reply (OpenAI chat completions); `options` takes any of its parameters (temperature, max_tokens, seed, ...). */
+  async chat(messages: ChatMessage[], options: ChatOptions = {}): Promise<ChatResult> {
+    const res = await this.json<{ choices: { message: { content: string }; finish_reason: string }[]; usage: ChatResult['usage'] }>('POST', '/v1/chat/completions', { ...options, messages, stream: false });
+    return { text: res.choices[0]?.message.content ?? '', finishReason: res.choices[0]?.finish_reason ?? 'stop', usage: res.usage };
+  }
+
+  /** A streamed chat reply: text deltas as tokens are generated, then the finish reason. */
+  async *chatStream(messages: ChatMessage[], options: ChatOptions = {}): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'finish'; reason: string }> {
+    const res = await this.request('POST', '/v1/chat/completions', JSON.stringify({ ...options, messages, stream: true }), { 'content-type': 'application/json' });
+    for await (const data of sseData(res)) {
+      if (data === '[DONE]') return;
+      const chunk = JSON.parse(data) as { choices?: { delta: { content?: string }; finish_reason: string | null }[]; error?: { message: string } };
+      if (chunk.error) throw new SeqserveHttpError(500, chunk.error.message);
+      for (const c of chunk.choices ?? []) {
+        if (c.delta.content) yield { type: 'delta', text: c.delta.content };
+        if (c.finish_reason) yield { type: 'finish', reason: c.finish_reason };
       }
     }
   }

@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
+import { generationService } from './generation-service.ts';
 import { healthService } from './health-service.ts';
 import { kserveService } from './kserve-service.ts';
 import { speechService } from './speech-service.ts';
@@ -16,7 +17,7 @@ function service(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
-  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto');
+  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto');
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
     'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
@@ -24,6 +25,7 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   server.addService(service(pkg, 'inference.GRPCInferenceService').service, kserveService(ctx));
   server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));
   server.addService(service(pkg, 'google.cloud.speech.v1.Speech').service, speechService(ctx));
+  server.addService(service(pkg, 'seqserve.v1.Generation').service, generationService(ctx));
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
 import type { ServerContext } from '../context.ts';
 import { errorResponse } from './error-response.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { slotRoutes } from './routes/slots.ts';
@@ -27,6 +28,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));
+  app.route('/', chatRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, ctx.log));

@@ -46,6 +46,27 @@ export class Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+  readonly activeSequences = new Gauge({
+    name: 'seqserve_active_sequences',
+    help: 'Sequences in the decoding batch of a generation model (beams and choices count one each).',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly waitingRequests = new Gauge({
+    name: 'seqserve_waiting_requests',
+    help: 'Generation requests waiting for a row in the decoding batch.',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly generatedTokens = new Counter({
+    name: 'seqserve_generated_tokens_total',
+    help: 'Tokens generated, by model.',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
   readonly activeStreams = new Gauge({
     name: 'seqserve_active_streams',
     help: 'Open streams holding recognizer or generation state, by model and API.',

@@ -12,6 +12,8 @@ import type { SlotFiller } from '../core/slots/slot-filler.ts';
 import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import { loadAcousticModel } from '../core/speech/load-acoustic-model.ts';
+import { GenerationEngine } from '../core/generation/generation-engine.ts';
+import { loadSeq2SeqModel } from '../core/generation/seq2seq-model.ts';
 import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -30,6 +32,7 @@ export interface LoadedModel {
   graphs: Map<string, LoadedGraph>;
   slotFiller?: SlotFiller;
   acoustic?: AcousticModel;
+  generator?: GenerationEngine;
 }
 
 export interface ModelStatus {
@@ -53,6 +56,8 @@ export interface RepositoryOptions {
   root: string;
   /** Most stream steps batched into one run of a streaming graph. */
   maxBatch?: number;
+  /** Most sequences a generation model decodes together (more wait for a row). */
+  maxSequences?: number;
   sessions: SessionFactory;
   log: Logger;
   metrics: Metrics;
@@ -235,6 +240,19 @@ export class ModelRepository {
         };
         model.acoustic = await loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }).catch((err: Error) => {
           throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
+        });
+      }
+      if (manifest.task === 'chat') {
+        const seq2seq = await loadSeq2SeqModel(manifest, read, runners).catch((err: Error) => {
+          throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
+        });
+        const decoderName = [...graphs.values()].find((g) => g.spec.role === 'decoder_step')?.qualifiedName ?? name;
+        const metrics = this.options.metrics;
+        model.generator = new GenerationEngine(seq2seq, {
+          maxRows: this.options.maxSequences ?? 256,
+          maxWaiting: this.options.queue.maxQueued,
+          onIteration: (n) => metrics.batchSize.observe({ model: decoderName }, n),
+          onActive: (n) => metrics.activeSequences.set({ model: name }, n),
         });
       }
       if (manifest.task === 'slot-filling') {

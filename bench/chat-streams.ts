@@ -1,0 +1,144 @@
+/**
+ * Chat generation throughput: aggregate tokens/s and time to first token at 1, 8, 32 and 128
+ * concurrent streaming requests (SSE over loopback, each client sending its next request as soon
+ * as one ends), the same requests one at a time, and raw onnxruntime-node running the same
+ * batched decoder steps in-process (no server, no scheduler).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';
+import { spawnServer } from './spawn-server.ts';
+import { percentile } from './stats.ts';
+
+const MODEL_DIR = path.resolve(import.meta.dirname, '..', 'models', 'chat');
+
+const PROMPTS = [
+  'i want to fly from taipei to tokyo on march 3rd',
+  'book a flight from lisbon to oslo for next friday',
+  'i need a ticket from chicago to denver on the 12th of may',
+  'hello there',
+  'are there any flights from paris to rome on july 4th',
+  'i want to fly to berlin',
+];
+
+interface Run {
+  label: string;
+  concurrency: number;
+  tokens: number;
+  seconds: number;
+  ttft: number[];
+}
+
+async function streamOnce(url: string, prompt: string): Promise<{ tokens: number; ttft: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: prompt }], stream: true, temperature: 0 }),
+  });
+  let ttft = NaN;
+  let tokens = 0;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const line = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+      const c = JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] };
+      if (c.choices[0]?.delta.content !== undefined && c.choices[0].delta.content !== '') {
+        if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+        tokens++;
+      }
+    }
+  }
+  return { tokens, ttft };
+}
+
+async function closedLoop(url: string, concurrency: number, seconds: number, label: string): Promise<Run> {
+  const ttft: number[] = [];
+  let tokens = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const r = await streamOnce(url, PROMPTS[i++ % PROMPTS.length]);
+        tokens += r.tokens;
+        ttft.push(r.ttft);
+      }
+    }),
+  );
+  return { label, concurrency, tokens, seconds: (performance.now() - started) / 1000, ttft: ttft.sort((a, b) => a - b) };
+}
+
+/** Raw onnxruntime-node: `batch` rows of greedy decoder steps in one process, no server. */
+async function rawBatched(batch: number, steps: number): Promise<number> {
+  const vocab = JSON.parse(readFileSync(path.join(MODEL_DIR, 'vocab.json'), 'utf8')) as string[];
+  const tok = new SpelledWordTokenizer(vocab, 3, new Set([0, 1, 2, 3, 4, 5]));
+  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+  const encoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'encoder.onnx'), opts);
+  const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'decoder.onnx'), opts);
+  const sources = Array.from({ length: batch }, (_, i) => [4, ...tok.encode(PROMPTS[i % PROMPTS.length])]);
+  const S = Math.max(...sources.map((s) => s.length));
+  const ids = new BigInt64Array(batch * S);
+  sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
+  const enc = await encoder.run({ src_tokens: new ort.Tensor('int64', ids, [batch, S]) });
+  let h = enc.h0;
+  let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(1n), [batch]);
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) {
+    const out = await decoder.run({ prev_token: prev, h_in: h, memory: enc.memory, keys: enc.keys, src_mask: enc.src_mask });
+    h = out.h_out;
+    const logits = out.logits.data as Float32Array;
+    const V = out.logits.dims[1];
+    const next = new BigInt64Array(batch);
+    for (let b = 0; b < batch; b++) {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+      next[b] = BigInt(best);
+    }
+    prev = new ort.Tensor('int64', next, [batch]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await encoder.release();
+  await decoder.release();
+  return (batch * steps) / seconds;
+}
+
+export async function benchChatStreams(seconds = Number(process.env.BENCH_CHAT_SECONDS ?? 8)): Promise<string> {
+  const server = await spawnServer(['--intra-op-threads', '1']);
+  const url = `http://127.0.0.1:${server.httpPort}`;
+  const runs: Run[] = [];
+  try {
+    await closedLoop(url, 4, 1, 'warm-up');
+    for (const c of [1, 8, 32, 128]) runs.push(await closedLoop(url, c, seconds, 'concurrent'));
+  } finally {
+    await server.stop();
+  }
+  const oneAtATime = runs[0];
+  const raw32 = await rawBatched(32, 200);
+  const raw1 = await rawBatched(1, 200);
+  const rate = (r: Run) => r.tokens / r.seconds;
+  const rows = runs.map(
+    (r) =>
+      `| ${r.concurrency} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(oneAtATime)).toFixed(1)}× | ${percentile(r.ttft, 50).toFixed(1)} | ${percentile(r.ttft, 99).toFixed(1)} | ${r.ttft.length} |`,
+  );
+  const at32 = runs.find((r) => r.concurrency === 32)!;
+  return [
+    '### Chat generation (`chat` model, streaming SSE over loopback, greedy)',
+    '',
+    `Closed loop for ${seconds} s per row: each client sends its next request when the last one ends. "One at a time" is the concurrency-1 row.`,
+    '',
+    '| concurrent streams | tokens/s (aggregate) | vs one at a time | TTFT p50 ms | TTFT p99 ms | requests |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Raw onnxruntime-node in-process, same decoder, greedy steps (1 intra-op thread): batch 32 → ${raw32.toFixed(0)} tokens/s, batch 1 → ${raw1.toFixed(0)} tokens/s.`,
+    `At 32 concurrent streams the server reaches ${((rate(at32) / raw32) * 100).toFixed(0)} % of the raw batched rate and ${(rate(at32) / rate(oneAtATime)).toFixed(1)}× the one-at-a-time rate.`,
+  ].join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * OpenAI chat-completion requests: the schema (with seqserve's extensions) and the translation of
+ * `messages` into the encoder input of a seq2seq chat model (role token + words per turn, the most
+ * recent turns that fit). Used by the HTTP route and the gRPC service.
+ */
+import { z } from 'zod';
+import { invalidArgument } from '../core/errors.ts';
+import type { GenerateRequest } from '../core/generation/generation-engine.ts';
+import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
+
+const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
+const Content = z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, ImagePart]), { error: 'must be a string or an array of content parts' })]);
+
+export const Message = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant'], { error: 'must be one of system, developer, user, assistant' }),
+  content: Content,
+  name: z.string().optional(),
+});
+
+export const ChatCompletionRequest = z.object({
+  model: z.string().min(1).optional(),
+  messages: z.array(Message, { error: 'must be an array of messages' }).min(1, 'must contain at least one message'),
+  max_tokens: z.number().int().positive('must be at least 1').nullish(),
+  max_completion_tokens: z.number().int().positive('must be at least 1').nullish(),
+  temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
+  top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
+  top_k: z.number().int().nonnegative().nullish(),
+  n: z.number().int().min(1).max(8, 'must be at most 8').nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4, 'at most 4 stop sequences')]).nullish(),
+  seed: z.number().int().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20, 'must be at most 20').nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  user: z.string().optional(),
+  // seqserve extensions
+  repetition_penalty: z.number().positive().nullish(),
+  beam_width: z.number().int().min(1).max(16, 'must be at most 16').nullish(),
+  length_penalty: z.number().min(0).max(2).nullish(),
+  include_attention: z.boolean().nullish(),
+});
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/** The text of a message's content; image parts are refused by text-only models. */
+function textOf(m: z.infer<typeof Message>, index: number): string {
+  if (typeof m.content === 'string') return m.content;
+  return m.content
+    .map((p, j) => {
+      if (p.type === 'image_url') throw invalidArgument(`messages[${index}].content[${j}]`, 'this model does not take images');
+      return p.text;
+    })
+    .join(' ');
+}
+
+/** Encoder tokens for the conversation: the most recent user/assistant turns that fit; system turns are not part of the model's input. */
+export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionRequest['messages']): { tokens: number[]; sourcePieces: string[] } {
+  const { spec, tokenizer } = model;
+  if (!messages.some((m) => m.role === 'user')) throw invalidArgument('messages', 'must contain a user message');
+  const turns: number[][] = [];
+  let total = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role !== 'user' && m.role !== 'assistant') continue;
+    const role = spec.roles ? [m.role === 'user' ? spec.roles.user : spec.roles.assistant] : [];
+    const turn = [...role, ...tokenizer.encode(textOf(m, i))];
+    if (total + turn.length > spec.maxSourceTokens) {
+      if (turns.length === 0) throw invalidArgument(`messages[${i}].content`, `is ${turn.length} tokens long; the model accepts at most ${spec.maxSourceTokens}`);
+      break;
+    }
+    turns.unshift(turn);
+    total += turn.length;
+  }
+  const tokens = turns.flat();
+  if (tokens.length === 0 || tokens.every((t) => t === spec.roles?.user || t === spec.roles?.assistant)) throw invalidArgument('messages', 'contain no text the model can read');
+  return { tokens, sourcePieces: tokens.map((t) => tokenizer.vocab[t]) };
+}
+
+/** The engine request for an API request (limits checked here, with OpenAI's parameter names). */
+export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[], signal?: AbortSignal): GenerateRequest {
+  const limit = model.spec.maxNewTokens;
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? limit;
+  if (maxTokens > limit) throw invalidArgument(body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', `must be at most ${limit} for this model`);
+  if (body.top_logprobs && !body.logprobs) throw invalidArgument('top_logprobs', 'needs logprobs: true');
+  const beamWidth = body.beam_width ?? 1;
+  const n = body.n ?? 1;
+  if (beamWidth > 1 && n > beamWidth) throw invalidArgument('n', `must not exceed beam_width (${beamWidth})`);
+  const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  return {
+    source,
+    maxNewTokens: maxTokens,
+    sampling: { temperature: body.temperature ?? 1, topK: body.top_k ?? 0, topP: body.top_p ?? 1, repetitionPenalty: body.repetition_penalty ?? 1 },
+    ...(body.seed != null ? { seed: body.seed } : {}),
+    n,
+    ...(beamWidth > 1 ? { beamWidth, lengthPenalty: body.length_penalty ?? 0.6 } : {}),
+    stop: stop.filter(Boolean),
+    attention: body.include_attention ?? false,
+    topLogprobs: body.logprobs ? Math.max(body.top_logprobs ?? 0, 0) : 0,
+    ...(signal ? { signal } : {}),
+  };
+}

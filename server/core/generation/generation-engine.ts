@@ -1,0 +1,484 @@
+/**
+ * The generation engine: encoder once per request (requests that arrive together share one padded
+ * encoder run), then decoder steps for every active sequence of every request together, one
+ * batched graph call per iteration (continuous batching: sequences join after their encoder run and
+ * leave when they finish, between iterations). Each request is an async iterator of events;
+ * abandoning it (return(), or its AbortSignal) removes its rows before the next iteration, and a
+ * consumer that stops reading is parked out of the batch until it reads again (backpressure).
+ */
+import { Tensor } from 'onnxruntime-common';
+import { invalidArgument, SeqserveError } from '../errors.ts';
+import type { TensorMap } from '../graph-runner.ts';
+import { beamScore, beamSearchDone, beamStep, type BeamHypothesis } from './beam-search.ts';
+import { DecodeBatch, type RowData } from './decode-batch.ts';
+import { chooseToken, GREEDY, logSoftmax, type SamplingParams, SeededRandom, topTokens } from './sampling.ts';
+import type { Seq2SeqModel } from './seq2seq-model.ts';
+import { StopStrings } from './stop-strings.ts';
+
+export interface GenerateRequest {
+  /** Encoder input token ids (not empty, at most the model's maxSourceTokens). */
+  source: number[];
+  maxNewTokens: number;
+  sampling?: SamplingParams;
+  seed?: number;
+  /** Independent choices (sampled, or the n best beams). */
+  n?: number;
+  /** > 1: beam search of this width (tokens are sent when it ends). */
+  beamWidth?: number;
+  /** GNMT length-penalty alpha for beam search. */
+  lengthPenalty?: number;
+  stop?: string[];
+  /** Attention over the source per generated token. */
+  attention?: boolean;
+  /** Alternatives per token to report with their log-probabilities. */
+  topLogprobs?: number;
+  signal?: AbortSignal;
+}
+
+export interface TokenEvent {
+  type: 'token';
+  choice: number;
+  token: number;
+  /** The token's text as the tokenizer spells it. */
+  piece: string;
+  /** Text released by this token (stop strings may hold text back). */
+  delta: string;
+  logProb: number;
+  top?: { token: number; piece: string; logProb: number }[];
+  attention?: number[];
+}
+
+export interface FinishEvent {
+  type: 'finish';
+  choice: number;
+  reason: 'stop' | 'length';
+  text: string;
+  /** Tokens generated for this choice. */
+  tokens: number;
+  /** Text still held back for a stop string that did not complete. */
+  delta: string;
+}
+
+export type GenerationEvent = TokenEvent | FinishEvent;
+
+export interface EngineOptions {
+  /** Most sequences decoded together; more wait for a free row. */
+  maxRows: number;
+  /** Most requests waiting to start; more are refused (RESOURCE_EXHAUSTED). */
+  maxWaiting: number;
+  /** Events buffered per request before it is parked out of the batch. */
+  highWater?: number;
+  /** Called after each decoder iteration with its batch size. */
+  onIteration?: (rows: number) => void;
+  /** Called when the number of active sequences changes. */
+  onActive?: (sequences: number) => void;
+}
+
+/** One generated sequence (a sampled choice or a live beam) that owns a batch row. */
+interface Row {
+  request: Job;
+  index: number; // which of the job's rows
+}
+
+interface Choice {
+  tokens: number[];
+  stops: StopStrings;
+  done: boolean;
+  random?: SeededRandom;
+}
+
+class Job {
+  readonly events: GenerationEvent[] = [];
+  readonly rows: Row[] = [];
+  choices: Choice[] = [];
+  beams: BeamHypothesis[] = [];
+  finishedBeams: BeamHypothesis[] = [];
+  cancelled = false;
+  parked: { index: number; data: RowData }[] | undefined;
+  failed: unknown;
+  ended = false;
+  wake: (() => void) | undefined;
+  sourceLength = 0;
+  constructor(readonly req: GenerateRequest) {}
+
+  push(e: GenerationEvent): void {
+    this.events.push(e);
+    this.notify();
+  }
+
+  notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
+export class GenerationEngine {
+  private readonly batch: DecodeBatch<Row>;
+  private waiting: Job[] = [];
+  private running = false;
+  private readonly highWater: number;
+
+  constructor(
+    readonly model: Seq2SeqModel,
+    private readonly options: EngineOptions,
+  ) {
+    this.batch = new DecodeBatch<Row>(Object.fromEntries(Object.entries(model.states).map(([k, v]) => [k, v.batchAxis])));
+    this.highWater = options.highWater ?? 64;
+  }
+
+  /** Sequences in the decoding batch now. */
+  get activeSequences(): number {
+    return this.batch.size;
+  }
+
+  get waitingRequests(): number {
+    return this.waiting.length;
+  }
+
+  /** Starts generating; the iterator yields events until every choice has finished. */
+  generate(req: GenerateRequest): AsyncIterableIterator<GenerationEvent> {
+    const { spec } = this.model;
+    if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
+    if (req.source.length > spec.maxSourceTokens) throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
+    if (this.waiting.length >= this.options.maxWaiting) throw new SeqserveError('resource_exhausted', `${this.waiting.length} requests are already waiting for this model`, { retryAfterSeconds: 1 });
+    const job = new Job(req);
+    this.waiting.push(job);
+    const onAbort = () => this.cancel(job);
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) this.cancel(job);
+    this.kick();
+    const self = this;
+    const iterator: AsyncIterableIterator<GenerationEvent> = {
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+      async next(): Promise<IteratorResult<GenerationEvent>> {
+        for (;;) {
+          if (job.failed !== undefined) {
+            req.signal?.removeEventListener('abort', onAbort);
+            throw job.failed;
+          }
+          const e = job.events.shift();
+          if (e) {
+            if (job.parked && job.events.length < self.highWater / 2) self.unpark(job);
+            return { value: e, done: false };
+          }
+          if (job.ended || job.cancelled) {
+            req.signal?.removeEventListener('abort', onAbort);
+            if (job.cancelled && !job.ended) throw new SeqserveError('cancelled', 'the request was cancelled');
+            return { value: undefined, done: true };
+          }
+          if (job.parked) self.unpark(job);
+          await new Promise<void>((resolve) => (job.wake = resolve));
+        }
+      },
+      async return(): Promise<IteratorResult<GenerationEvent>> {
+        self.cancel(job);
+        req.signal?.removeEventListener('abort', onAbort);
+        return { value: undefined, done: true };
+      },
+    };
+    return iterator;
+  }
+
+  private cancel(job: Job): void {
+    if (job.ended) return;
+    job.cancelled = true;
+    this.waiting = this.waiting.filter((j) => j !== job);
+    job.parked = undefined;
+    job.notify();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+      if (this.waiting.length > 0 || this.batch.size > 0) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    await Promise.resolve(); // requests made in the same tick start together
+    while (this.waiting.length > 0 || this.batch.size > 0) {
+      this.dropCancelled();
+      await this.admit();
+      this.dropCancelled();
+      if (this.batch.size === 0) {
+        if (this.waiting.length === 0) break;
+        continue;
+      }
+      await this.step();
+    }
+  }
+
+  private dropCancelled(): void {
+    for (let r = this.batch.size - 1; r >= 0; r--) {
+      if (this.batch.owner(r).request.cancelled) this.removeRow(r);
+    }
+  }
+
+  private removeRow(r: number): void {
+    const row = this.batch.owner(r);
+    row.request.rows.splice(row.request.rows.indexOf(row), 1);
+    this.batch.remove(r);
+    this.options.onActive?.(this.batch.size);
+  }
+
+  /** Encodes waiting requests that fit (one padded encoder run) and adds their rows. */
+  private async admit(): Promise<void> {
+    const free = this.options.maxRows - this.batch.size;
+    const jobs: Job[] = [];
+    let rows = 0;
+    while (this.waiting.length > 0) {
+      const job = this.waiting[0];
+      const need = job.parked ? job.parked.length : this.rowsOf(job.req);
+      if (rows + need > free && (jobs.length > 0 || this.batch.size > 0)) break;
+      this.waiting.shift();
+      if (job.parked) {
+        const parked = job.parked;
+        job.parked = undefined;
+        for (const p of parked) this.addRow(job, p.data, p.index);
+        continue;
+      }
+      jobs.push(job);
+      rows += need;
+    }
+    if (jobs.length === 0) return;
+    let encoded: RowData[];
+    try {
+      encoded = await this.encode(jobs.map((j) => j.req.source));
+    } catch (err) {
+      for (const j of jobs) this.fail(j, err);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      if (job.cancelled) return;
+      this.start(job, encoded[i]);
+    });
+  }
+
+  private rowsOf(req: GenerateRequest): number {
+    return (req.beamWidth ?? 1) > 1 ? req.beamWidth! : (req.n ?? 1);
+  }
+
+  private start(job: Job, data: RowData): void {
+    const req = job.req;
+    job.sourceLength = req.source.length;
+    if ((req.beamWidth ?? 1) > 1) {
+      // a row per beam from the start; rows beyond the live beams are carried along and ignored
+      job.beams = [{ tokens: [], logProb: 0, tokenLogProbs: [], finished: false }];
+      for (let i = 0; i < req.beamWidth!; i++) this.addRow(job, data);
+      return;
+    }
+    const n = req.n ?? 1;
+    for (let i = 0; i < n; i++) {
+      job.choices.push({ tokens: [], stops: new StopStrings(req.stop ?? []), done: false, ...(req.seed !== undefined || (req.sampling?.temperature ?? 0) > 0 ? { random: new SeededRandom((req.seed ?? Math.floor(Math.random() * 2 ** 31)) + i * 7919) } : {}) });
+      this.addRow(job, data);
+    }
+  }
+
+  private addRow(job: Job, data: RowData, index = job.rows.length): void {
+    const row: Row = { request: job, index };
+    job.rows.push(row);
+    this.batch.add(row, data);
+    this.options.onActive?.(this.batch.size);
+  }
+
+  /** One padded encoder run for several sources; returns each one's memory and initial state. */
+  private async encode(sources: number[][]): Promise<RowData[]> {
+    const { spec, encoder } = this.model;
+    const S = Math.max(...sources.map((s) => s.length));
+    const ids = new BigInt64Array(sources.length * S).fill(BigInt(spec.pad));
+    sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
+    const out = await encoder.run({ [spec.encoder.input]: new Tensor('int64', ids, [sources.length, S]) });
+    return sources.map((s, i) => {
+      const memory: TensorMap = {};
+      for (const name of spec.encoder.memory) {
+        const t = out[name];
+        const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);
+        const data = (t.data as Float32Array).slice(i * S * inner, (i * S + s.length) * inner);
+        memory[name] = new Tensor('float32', data, [1, s.length, ...t.dims.slice(2)]);
+      }
+      const states: TensorMap = {};
+      for (const [input, output] of Object.entries(spec.encoder.initialStates)) {
+        const t = out[output];
+        const axis = this.model.states[input].batchAxis;
+        states[input] = rowOf(t, axis, i);
+      }
+      return { memory, states };
+    });
+  }
+
+  private async step(): Promise<void> {
+    const { spec, decoder } = this.model;
+    const n = this.batch.size;
+    const prev = new BigInt64Array(n);
+    for (let r = 0; r < n; r++) prev[r] = BigInt(this.lastToken(this.batch.owner(r)));
+    let out: TensorMap;
+    try {
+      out = await decoder.run({ [spec.decoder.prevToken]: new Tensor('int64', prev, [n]), ...this.batch.feeds() });
+    } catch (err) {
+      const jobs = new Set<Job>();
+      for (let r = 0; r < n; r++) jobs.add(this.batch.owner(r).request);
+      for (const j of jobs) this.fail(j, err);
+      return;
+    }
+    this.options.onIteration?.(n);
+    this.batch.updateStates(Object.fromEntries(Object.entries(this.model.states).map(([input, s]) => [input, out[s.output]])));
+    const logits = out[spec.decoder.logits];
+    const V = logits.dims[1];
+    const attention = spec.decoder.attention ? out[spec.decoder.attention] : undefined;
+    const padded = this.batch.paddedLength;
+    // rows of each job in this iteration, in batch order
+    const byJob = new Map<Job, number[]>();
+    for (let r = 0; r < n; r++) {
+      const job = this.batch.owner(r).request;
+      if (!byJob.has(job)) byJob.set(job, []);
+      byJob.get(job)!.push(r);
+    }
+    const remove: number[] = [];
+    for (const [job, rows] of byJob) {
+      if (job.cancelled) {
+        remove.push(...rows);
+        continue;
+      }
+      const logitRow = (r: number) => (logits.data as Float32Array).subarray(r * V, (r + 1) * V);
+      const attnRow = (r: number) => (attention ? Array.from((attention.data as Float32Array).subarray(r * padded, r * padded + this.batch.sourceLength(r))) : undefined);
+      if (job.beams.length > 0) remove.push(...this.beamIteration(job, rows, logitRow));
+      else remove.push(...this.sampleIteration(job, rows, logitRow, attnRow));
+    }
+    for (const r of remove.sort((a, b) => b - a)) this.removeRow(r);
+    for (const job of byJob.keys()) {
+      if (!job.ended && !job.cancelled && job.rows.length > 0 && job.events.length >= this.highWater) this.park(job);
+    }
+  }
+
+  private lastToken(row: Row): number {
+    const job = row.request;
+    if (job.beams.length > 0) {
+      const t = job.beams[row.index]?.tokens;
+      return t && t.length ? t[t.length - 1] : this.model.spec.bos;
+    }
+    const t = job.choices[row.index].tokens;
+    return t.length ? t[t.length - 1] : this.model.spec.bos;
+  }
+
+  /** Sampling/greedy: one token per live choice; returns rows to remove. */
+  private sampleIteration(job: Job, rows: number[], logitRow: (r: number) => Float32Array, attnRow: (r: number) => number[] | undefined): number[] {
+    const { spec, tokenizer } = this.model;
+    const req = job.req;
+    const remove: number[] = [];
+    for (const r of rows) {
+      const owner = this.batch.owner(r);
+      const choice = job.choices[owner.index];
+      const picked = chooseToken(logitRow(r), req.sampling ?? GREEDY, choice.tokens, choice.random);
+      const finish = (reason: 'stop' | 'length') => {
+        choice.done = true;
+        job.push({ type: 'finish', choice: owner.index, reason, text: choice.stops.finalText(), tokens: choice.tokens.length, delta: choice.stops.flush() });
+        remove.push(r);
+      };
+      if (picked.token === spec.eos) {
+        finish('stop');
+        continue;
+      }
+      choice.tokens.push(picked.token);
+      const delta = choice.stops.update(tokenizer.decode(choice.tokens));
+      const event: TokenEvent = { type: 'token', choice: owner.index, token: picked.token, piece: piece(tokenizer.vocab, picked.token), delta, logProb: picked.logProb };
+      if (req.topLogprobs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: piece(tokenizer.vocab, t.token) }));
+      if (req.attention) event.attention = attnRow(r);
+      job.push(event);
+      if (choice.stops.stopped) finish('stop');
+      else if (choice.tokens.length >= req.maxNewTokens) finish('length');
+    }
+    if (job.choices.every((c) => c.done)) this.end(job);
+    return remove;
+  }
+
+  /** Beam search: one beam step over the job's rows; reorders their states; returns rows to remove. */
+  private beamIteration(job: Job, rows: number[], logitRow: (r: number) => Float32Array): number[] {
+    const req = job.req;
+    const width = req.beamWidth!;
+    const alpha = req.lengthPenalty ?? 0.6;
+    const rowOfBeam = rows.slice().sort((a, b) => this.batch.owner(a).index - this.batch.owner(b).index);
+    const result = beamStep(job.beams, rowOfBeam.map((r) => logSoftmax(logitRow(r))), width, this.model.spec.eos, req.maxNewTokens);
+    job.finishedBeams.push(...result.finished);
+    job.beams = result.live.map((l) => l.hypothesis);
+    const remove: number[] = [];
+    if (beamSearchDone(job.finishedBeams, job.beams, width, alpha, req.maxNewTokens)) {
+      remove.push(...rows);
+      this.finishBeams(job, alpha);
+      return remove;
+    }
+    // beam i continues the state of its parent's row
+    const live = result.live.length;
+    this.batch.reorderStates(rowOfBeam.slice(0, live), result.live.map((l) => rowOfBeam[l.parent]));
+    return remove;
+  }
+
+  private finishBeams(job: Job, alpha: number): void {
+    const { tokenizer } = this.model;
+    const n = job.req.n ?? 1;
+    const ranked = [...job.finishedBeams, ...job.beams].sort((a, b) => beamScore(b, alpha) - beamScore(a, alpha)).slice(0, n);
+    ranked.forEach((h, choice) => {
+      const stops = new StopStrings(job.req.stop ?? []);
+      const tokens: number[] = [];
+      let reason: 'stop' | 'length' = h.tokens.length >= job.req.maxNewTokens ? 'length' : 'stop';
+      for (let i = 0; i < h.tokens.length && !stops.stopped; i++) {
+        tokens.push(h.tokens[i]);
+        const delta = stops.update(tokenizer.decode(tokens));
+        job.push({ type: 'token', choice, token: h.tokens[i], piece: piece(tokenizer.vocab, h.tokens[i]), delta, logProb: h.tokenLogProbs[i] });
+      }
+      if (stops.stopped) reason = 'stop';
+      job.push({ type: 'finish', choice, reason, text: stops.finalText(), tokens: tokens.length, delta: stops.flush() });
+    });
+    job.beams = [];
+    job.finishedBeams = [];
+    job.choices = [];
+    this.end(job);
+  }
+
+  private end(job: Job): void {
+    job.ended = true;
+    job.notify();
+  }
+
+  private fail(job: Job, err: unknown): void {
+    job.failed = err;
+    job.cancelled = true;
+    job.notify();
+  }
+
+  /** Takes a job whose consumer is not reading out of the batch, keeping its rows' data. */
+  private park(job: Job): void {
+    const rows: number[] = [];
+    for (let r = 0; r < this.batch.size; r++) if (this.batch.owner(r).request === job) rows.push(r);
+    job.parked = rows.map((r) => ({ index: this.batch.owner(r).index, data: this.batch.extract(r) }));
+    for (const r of rows.sort((a, b) => b - a)) this.removeRow(r);
+  }
+
+  private unpark(job: Job): void {
+    if (!job.parked || this.waiting.includes(job)) return;
+    this.waiting.unshift(job);
+    this.kick();
+  }
+}
+
+function piece(vocab: readonly string[], token: number): string {
+  const t = vocab[token] ?? '';
+  return t.length === 2 && (t[0] === '@' || t[0] === '#') ? t[1] : t;
+}
+
+/** Row i of a batched tensor along `axis`, as a batch-1 tensor. */
+function rowOf(t: Tensor, axis: number, i: number): Tensor {
+  const dims = t.dims;
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const B = dims[axis];
+  const data = t.data as Float32Array;
+  const out = new Float32Array(outer * inner);
+  for (let o = 0; o < outer; o++) out.set(data.subarray((o * B + i) * inner, (o * B + i + 1) * inner), o * inner);
+  return new Tensor('float32', out, dims.map((d, k) => (k === axis ? 1 : d)));
+}

@@ -1,0 +1,101 @@
+/**
+ * `seqserve.v1.Generation/Generate`: server-streaming chat generation with the same engine,
+ * parameters and limits as POST /v1/chat/completions. A cancelled call stops its decoding.
+ */
+import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ChatCompletionRequest, generateRequest, promptTokens } from '../chat/chat-request.ts';
+import { invalidArgument } from '../core/errors.ts';
+import { fieldName } from '../core/parse-json.ts';
+import type { ServerContext } from '../context.ts';
+import { resolveTaskModel } from '../runtime/task-models.ts';
+import { grpcError } from './grpc-status.ts';
+
+interface GenerateRequestMessage {
+  model: string;
+  messages: { role: string; content: string }[];
+  max_tokens: number;
+  temperature?: number;
+  top_p?: number;
+  top_k: number;
+  n: number;
+  stop: string[];
+  seed?: string;
+  top_logprobs: number;
+  repetition_penalty?: number;
+  beam_width: number;
+  length_penalty?: number;
+  include_attention: boolean;
+  [oneof: `_${string}`]: string | undefined;
+}
+
+/** proto3 `optional` fields arrive with a `_name` oneof telling whether they were set. */
+function optional<T>(req: GenerateRequestMessage, name: keyof GenerateRequestMessage & string): T | undefined {
+  return req[`_${name}`] === name ? (req[name] as T) : undefined;
+}
+
+function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
+  const seed = optional<string>(req, 'seed');
+  const body = {
+    ...(req.model ? { model: req.model } : {}),
+    messages: req.messages,
+    ...(req.max_tokens ? { max_tokens: req.max_tokens } : {}),
+    temperature: optional<number>(req, 'temperature'),
+    top_p: optional<number>(req, 'top_p'),
+    top_k: req.top_k || undefined,
+    n: req.n || undefined,
+    stop: req.stop.length ? req.stop : undefined,
+    seed: seed === undefined ? undefined : Number(seed),
+    logprobs: req.top_logprobs > 0 || undefined,
+    top_logprobs: req.top_logprobs || undefined,
+    repetition_penalty: optional<number>(req, 'repetition_penalty'),
+    beam_width: req.beam_width || undefined,
+    length_penalty: optional<number>(req, 'length_penalty'),
+    include_attention: req.include_attention,
+  };
+  const parsed = ChatCompletionRequest.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidArgument(fieldName(issue.path), issue.message);
+  }
+  return parsed.data;
+}
+
+export function generationService(ctx: ServerContext): UntypedServiceImplementation {
+  return {
+    Generate: (call: ServerWritableStream<GenerateRequestMessage, unknown>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      const run = async () => {
+        const body = toChatRequest(call.request);
+        const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
+        const engine = loaded.generator!;
+        const { tokens } = promptTokens(engine.model, body.messages);
+        const request = generateRequest(engine.model, body, tokens, abort.signal);
+        const write = (msg: object) => new Promise<void>((resolve) => (call.write(msg) ? resolve() : call.once('drain', () => resolve())));
+        await ctx.metrics.track(loaded.name, 'grpc_generate', async () => {
+          let completion = 0;
+          const counts = new Map<number, number>();
+          for await (const e of engine.generate(request)) {
+            if (abort.signal.aborted) break;
+            if (e.type === 'token') {
+              completion++;
+              counts.set(e.choice, (counts.get(e.choice) ?? 0) + 1);
+              await write({ choice: e.choice, delta: e.delta, token: e.piece, logprob: e.logProb, top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })), attention: e.attention ?? [] });
+            } else {
+              await write({ choice: e.choice, delta: e.delta, finish_reason: e.reason, prompt_tokens: tokens.length, completion_tokens: counts.get(e.choice) ?? 0 });
+            }
+          }
+          ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
+        });
+      };
+      run().then(
+        () => {
+          if (!call.cancelled) call.end();
+        },
+        (err: unknown) => {
+          if (!call.cancelled) call.emit('error', grpcError(err, ctx.log));
+        },
+      );
+    },
+  };
+}

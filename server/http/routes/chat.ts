@@ -1,0 +1,115 @@
+/**
+ * OpenAI-compatible `POST /v1/chat/completions` (non-streaming and `stream: true` server-sent
+ * events) and `GET /v1/models`. Extensions: `top_k`, `repetition_penalty`, `beam_width`,
+ * `length_penalty`, and `include_attention` (each choice carries the attention over the source
+ * tokens for every generated token).
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { asSeqserveError } from '../../core/errors.ts';
+import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
+import type { ServerContext } from '../../context.ts';
+import { ChatCompletionRequest, generateRequest, promptTokens } from '../../chat/chat-request.ts';
+import { resolveTaskModel } from '../../runtime/task-models.ts';
+import { errorBody } from '../error-response.ts';
+import { readJson } from '../read-json.ts';
+
+function logprobEntry(e: TokenEvent, withTop: boolean) {
+  const bytes = (s: string) => [...new TextEncoder().encode(s)];
+  return {
+    token: e.piece,
+    logprob: e.logProb,
+    bytes: bytes(e.piece),
+    top_logprobs: withTop ? (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb, bytes: bytes(t.piece) })) : [],
+  };
+}
+
+export function chatRoutes(ctx: ServerContext): Hono {
+  const app = new Hono();
+
+  app.get('/v1/models', (c) => {
+    const data = ctx.repository.readyModels().map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: 'seqserve', task: m.manifest.task }));
+    return c.json({ object: 'list', data });
+  });
+
+  app.get('/v1/models/:model', (c) => {
+    const m = ctx.repository.model(c.req.param('model'));
+    return c.json({ id: m.name, object: 'model', created: 0, owned_by: 'seqserve', task: m.manifest.task });
+  });
+
+  app.post('/v1/chat/completions', async (c) => {
+    const body = await readJson(c, ChatCompletionRequest, ctx.config.limits.maxBodyBytes);
+    const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
+    const engine = loaded.generator!;
+    const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
+    const abort = new AbortController();
+    const request = generateRequest(engine.model, body, tokens, abort.signal);
+    const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id, created, model: loaded.name, system_fingerprint: `seqserve-${loaded.name}-${loaded.version}` };
+    const n = request.n ?? 1;
+    const withLogprobs = body.logprobs ?? false;
+    const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
+
+    if (body.stream) {
+      const events = engine.generate(request); // validation errors surface before the stream starts
+      return streamSSE(c, async (sse) => {
+        sse.onAbort(() => abort.abort());
+        let completion = 0;
+        try {
+          await ctx.metrics.track(loaded.name, 'chat_stream', async () => {
+            const chunk = (choices: object[], extra: object = {}) => sse.writeSSE({ data: JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...extra }) });
+            for (let i = 0; i < n; i++) await chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+            for await (const e of events) {
+              if (e.type === 'token') {
+                completion++;
+                const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e, true)] } : null, finish_reason: null };
+                if (request.attention) choice.attention = e.attention ?? null;
+                await chunk([choice]);
+              } else {
+                if (e.delta) await chunk([{ index: e.choice, delta: { content: e.delta }, logprobs: null, finish_reason: null }]);
+                await chunk([{ index: e.choice, delta: {}, logprobs: null, finish_reason: e.reason }]);
+              }
+            }
+            if (body.stream_options?.include_usage) {
+              await chunk([], { usage: { prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion } });
+            }
+          });
+          await sse.writeSSE({ data: '[DONE]' });
+        } catch (err) {
+          if (!abort.signal.aborted) await sse.writeSSE({ data: JSON.stringify(errorBody(c.req.path, asSeqserveError(err))) });
+        } finally {
+          countTokens(completion);
+          await events.return?.();
+        }
+      });
+    }
+
+    c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    const result = await ctx.metrics.track(loaded.name, 'chat', async () => {
+      const choices = Array.from({ length: n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
+      const events: AsyncIterable<GenerationEvent> = engine.generate(request);
+      for await (const e of events) {
+        if (e.type === 'token') choices[e.choice].tokens.push(e);
+        else choices[e.choice].finish = e;
+      }
+      return choices;
+    });
+    const completion = result.reduce((a, ch) => a + ch.tokens.length, 0);
+    countTokens(completion);
+    return c.json({
+      ...base,
+      object: 'chat.completion',
+      choices: result.map((ch, index) => ({
+        index,
+        message: { role: 'assistant', content: ch.finish?.text ?? '', refusal: null },
+        logprobs: withLogprobs ? { content: ch.tokens.map((t) => logprobEntry(t, true)) } : null,
+        finish_reason: ch.finish?.reason ?? 'stop',
+        ...(request.attention ? { attention: { source_tokens: sourcePieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } } : {}),
+      })),
+      usage: { prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion },
+    });
+  });
+  return app;
+}
