@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import speech from '@google-cloud/speech';
+import { wordErrors } from '../server/core/text/edit-distance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { decodeWav } from '../server/audio/decode-wav.ts';
@@ -78,6 +79,23 @@ describe('Google Cloud Speech v1 API', () => {
     await client.close();
   });
 
+  it('speech_contexts phrases act as hotwords in the beam: boosting the spoken words brings fewer errors', async () => {
+    const client = googleClient();
+    const words = (t: string) => t.split(' ').filter(Boolean);
+    let plain = 0;
+    let boosted = 0;
+    for (const item of sample.slice(0, 6)) {
+      const audio = { content: readFileSync(path.join(SAMPLE_DIR, item.file)) };
+      const text = (r: { results?: { alternatives?: { transcript?: string | null }[] | null }[] | null }) => (r.results ?? []).map((x) => x.alternatives?.[0]?.transcript ?? '').join(' ');
+      const [a] = await client.recognize({ config, audio });
+      const [b] = await client.recognize({ config: { ...config, speechContexts: [{ phrases: words(item.text), boost: 10 }] }, audio });
+      plain += wordErrors(item.text, text(a));
+      boosted += wordErrors(item.text, text(b));
+    }
+    expect(boosted).toBeLessThan(plain);
+    await client.close();
+  });
+
   it('sends END_OF_SINGLE_UTTERANCE and ends the stream with single_utterance', async () => {
     const client = googleClient();
     const responses: any[] = [];
@@ -125,6 +143,7 @@ describe('Google Cloud Speech v1 API', () => {
         [[cfg({}), { audio_content: Buffer.alloc(30000) }], status.INVALID_ARGUMENT, /audio_content: 30000 bytes is over the limit/],
         [[cfg({ model: 'nope' })], status.NOT_FOUND, /unknown model "nope"/],
         [[cfg({}), cfg({})], status.INVALID_ARGUMENT, /streaming_config: may only be sent in the first request/],
+        [[cfg({ speech_contexts: [{ phrases: ['x'.repeat(101)] }] })], status.INVALID_ARGUMENT, /speech_contexts: phrase 0 is over 100 characters/],
       ];
       for (const [writes, code, message] of cases) {
         const err = await stream(writes);

@@ -137,9 +137,17 @@ program
     const wav = new Uint8Array(readFileSync(file));
     const opts = o.model ? { model: o.model } : {};
     if (o.stream) {
+      // On a terminal the utterance in progress is shown and rewritten in place; finished text stays.
+      const tty = process.stdout.isTTY;
       for await (const e of http().transcribeStream(wav, opts)) {
-        if (e.type === 'delta') process.stdout.write(e.text);
-        else process.stdout.write('\n');
+        if (tty) {
+          if (e.type === 'partial') process.stdout.write(`\r\x1b[2K… ${e.text}`);
+          if (e.type === 'delta') process.stdout.write(`\r\x1b[2K${e.text.trim()}\n`);
+          if (e.type === 'done') process.stdout.write('\r\x1b[2K');
+        } else {
+          if (e.type === 'delta') process.stdout.write(e.text);
+          if (e.type === 'done') process.stdout.write('\n');
+        }
       }
       return;
     }

@@ -173,13 +173,17 @@ export class SeqserveHttpClient {
     return (options.format === 'text' ? { text: await res.text() } : await res.json()) as TranscriptionResult;
   }
 
-  /** Streaming transcription: yields text deltas as the server recognises them, then the whole text. */
-  async *transcribeStream(wav: Uint8Array, options: { model?: string } = {}): AsyncGenerator<{ type: 'delta' | 'done'; text: string }> {
+  /**
+   * Streaming transcription: `partial` is the utterance being recognised (each replaces the last),
+   * `delta` appends a finished utterance, `done` is the whole text.
+   */
+  async *transcribeStream(wav: Uint8Array, options: { model?: string } = {}): AsyncGenerator<{ type: 'partial' | 'delta' | 'done'; text: string }> {
     const form = this.transcriptionForm(wav, options);
     form.set('stream', 'true');
     const res = await this.request('POST', '/v1/audio/transcriptions', form);
     for await (const data of sseData(res)) {
       const e = JSON.parse(data) as { type: string; delta?: string; text?: string };
+      if (e.type === 'transcript.text.partial') yield { type: 'partial', text: e.text ?? '' };
       if (e.type === 'transcript.text.delta') yield { type: 'delta', text: e.delta ?? '' };
       if (e.type === 'transcript.text.done') yield { type: 'done', text: e.text ?? '' };
     }

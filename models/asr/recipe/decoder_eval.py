@@ -65,7 +65,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--train-size", type=int, default=12000)
+    ap.add_argument("--train-size", type=int, default=8000)
     ap.add_argument("--test-size", type=int, default=400)
     ap.add_argument("--dev-size", type=int, default=200)
     a = ap.parse_args()

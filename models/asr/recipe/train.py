@@ -31,8 +31,6 @@ from text_corpus import ALPHABET  # noqa: E402
 WIN, HOP, NFFT, MELS = 400, 160, 512, 80
 CONTEXT = WIN - HOP           # samples of left context each chunk carries
 SUBSAMPLE = 3                 # feature frames stacked per output frame (33 frames/s)
-KERNEL = 3                    # causal convolution width over output frames
-KERNEL2, STRIDE = 4, 2        # the strided convolution: the GRU runs at half the output frame rate
 CHUNK_FRAMES = 8              # output frames per streaming chunk (240 ms)
 CHUNK = CHUNK_FRAMES * SUBSAMPLE * HOP
 
@@ -71,47 +69,24 @@ class LogMel(nn.Module):
 
 
 class Acoustic(nn.Module):
-    """Log-mel → causal convolution → strided causal convolution (halves the rate) → one GRU layer
-    at 16.7 steps/s, each step emitting two 30 ms output frames of character log-probabilities.
-
-    Every layer is causal: the convolutions keep their trailing input frames as explicit state
-    (zeros at the start of a stream, the same as causal zero padding), the GRU keeps its hidden state.
-    Halving the GRU's rate halves the cost of training, which is bound by the recurrence.
-    """
-
-    def __init__(self, conv=384, hidden=320, vocab=len(ALPHABET) + 1):
+    def __init__(self, hidden=256, layers=2, vocab=len(ALPHABET) + 1):
         super().__init__()
-        self.hidden, self.vocab = hidden, vocab
+        self.layers, self.hidden = layers, hidden
         self.features = LogMel()
         self.norm = nn.LayerNorm(MELS)
-        self.conv1 = nn.Conv1d(MELS * SUBSAMPLE, conv, KERNEL)
-        self.conv2 = nn.Conv1d(conv, conv, KERNEL2, stride=STRIDE)
-        self.conv_norm = nn.LayerNorm(conv)
-        self.gru = nn.GRU(conv, hidden, 1, batch_first=True)
-        self.drop = nn.Dropout(0.1)
-        self.out = nn.Linear(hidden, vocab * STRIDE)
+        self.proj = nn.Linear(MELS * SUBSAMPLE, hidden)
+        self.gru = nn.GRU(hidden, hidden, layers, batch_first=True, dropout=0.1)
+        self.out = nn.Linear(hidden, vocab)
 
-    def forward(self, samples, conv1_state, conv2_state, gru_state):
+    def forward(self, samples, state):
         f = self.norm(self.features(samples))
         b, t, _ = f.shape
-        f = f[:, : t - t % SUBSAMPLE].reshape(b, t // SUBSAMPLE, MELS * SUBSAMPLE).transpose(1, 2)
-        x1 = torch.cat([conv1_state, f], 2)
-        h1 = torch.relu(self.conv1(x1))
-        x2 = torch.cat([conv2_state, h1], 2)
-        h2 = self.drop(self.conv_norm(torch.relu(self.conv2(x2)).transpose(1, 2)))
-        y, gru_state = self.gru(h2, gru_state)
-        logits = self.out(self.drop(y))
-        logits = logits.reshape(b, logits.shape[1] * STRIDE, self.vocab)
-        return (torch.log_softmax(logits, -1), x1[:, :, x1.shape[2] - (KERNEL - 1):],
-                x2[:, :, x2.shape[2] - (KERNEL2 - STRIDE):], gru_state)
+        f = f[:, : t - t % SUBSAMPLE].reshape(b, t // SUBSAMPLE, MELS * SUBSAMPLE)
+        y, state = self.gru(torch.relu(self.proj(f)), state)
+        return torch.log_softmax(self.out(y), -1), state
 
     def zero_state(self, batch):
-        return (torch.zeros(batch, MELS * SUBSAMPLE, KERNEL - 1), torch.zeros(batch, self.conv1.out_channels, KERNEL2 - STRIDE),
-                torch.zeros(1, batch, self.hidden))
-
-    def run(self, samples):
-        """Whole utterances from a zero state: log-probabilities only."""
-        return self(samples, *self.zero_state(samples.shape[0]))[0]
+        return torch.zeros(self.layers, batch, self.hidden)
 
 
 def encode(text):
@@ -124,8 +99,7 @@ def frames_of(n_samples):
 
 
 def batch_audio(audio, rng=None, noise=False):
-    frames = max(frames_of(len(a)) for a in audio)
-    n = (frames + frames % STRIDE) * HOP * SUBSAMPLE  # whole GRU steps
+    n = max(frames_of(len(a)) for a in audio) * HOP * SUBSAMPLE
     x = torch.zeros(len(audio), CONTEXT + n)
     for i, a in enumerate(audio):
         w = torch.from_numpy(a.astype(np.float32) / 32768.0)
@@ -166,7 +140,7 @@ def evaluate(model, audio, texts, batch=32):
     with torch.no_grad():
         for i in range(0, len(audio), batch):
             a = audio[i:i + batch]
-            lp = model.run(batch_audio(a))
+            lp, _ = model(batch_audio(a), model.zero_state(len(a)))
             for j, utt in enumerate(a):
                 hyp = greedy(lp[j], frames_of(len(utt)))
                 ref = texts[i + j]
@@ -183,10 +157,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
     ap.add_argument("--smoke", action="store_true", help="tiny data and a few steps: checks the recipe runs")
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--train-size", type=int, default=12000)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--train-size", type=int, default=8000)
     ap.add_argument("--test-size", type=int, default=400)
-    ap.add_argument("--minutes", type=float, default=43, help="stop training after this many minutes")
+    ap.add_argument("--minutes", type=float, default=42, help="stop training after this many minutes")
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
     if args.smoke:
@@ -206,52 +180,39 @@ def main():
           f"synthesis took {time.time() - started:.0f}s", flush=True)
 
     model = Acoustic()
-    print(f"parameters: {sum(p.numel() for p in model.parameters()):,}", flush=True)
-    max_lr = 2e-3
-    opt = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    bs = 64
+    bs = 32
     order = sorted(range(len(train_audio)), key=lambda i: len(train_audio[i]))
     batches = [order[i:i + bs] for i in range(0, len(order), bs)]
     total = len(batches) * args.epochs
-    train_start = time.time()
-    budget = max(60.0, started + args.minutes * 60 - train_start)
-
-    def progress_fraction():
-        """Whichever ends first, the epochs or the time budget, ends the learning-rate schedule."""
-        return max(step / total, (time.time() - train_start) / budget)
-
-    step, done = 0, False
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.5e-3, total_steps=total, pct_start=0.15)
+    step, deadline = 0, started + args.minutes * 60
     for epoch in range(args.epochs):
         rng.shuffle(batches)
         run = None
         for idx in batches:
-            p = progress_fraction()
-            if p >= 1:
-                done = True
-                break
-            for g in opt.param_groups:  # short warm-up, then cosine decay to zero
-                g["lr"] = max_lr * min(1.0, p / 0.05) * 0.5 * (1 + math.cos(math.pi * p))
             audio = [train_audio[i] for i in idx]
             x = batch_audio(audio, rng, noise=True)
-            lp = model.run(x)
+            lp, _ = model(x, model.zero_state(len(idx)))
             targets = [torch.tensor(encode(train_texts[i])) for i in idx]
             loss = ctc(lp.transpose(0, 1), torch.cat(targets), torch.tensor([frames_of(len(a)) for a in audio]),
                        torch.tensor([len(t) for t in targets]))
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            step += 1
+            opt.step(); sched.step(); step += 1
             run = loss.item() if run is None else 0.97 * run + 0.03 * loss.item()
-            if step % 50 == 0:
+            if step % 50 == 0 or step == total:
                 el = time.time() - started
-                print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total} ctc {run:.3f} lr {opt.param_groups[0]['lr']:.2e} "
-                      f"elapsed {el:.0f}s", flush=True)
+                print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total} ctc {run:.3f} elapsed {el:.0f}s "
+                      f"eta {el / step * (total - step):.0f}s", flush=True)
+            if time.time() > deadline:
+                break
         m, _ = evaluate(model, test_audio[:100], test_texts[:100])
         print(f"epoch {epoch + 1} held-out (first 100): {m}", flush=True)
-        if done or progress_fraction() >= 1:
-            print("schedule finished", flush=True)
+        if time.time() > deadline:
+            print("time budget reached; stopping", flush=True)
             break
 
     metrics, hyps = evaluate(model, test_audio, test_texts)
@@ -290,24 +251,20 @@ def write_wav(path, pcm):
 def export(model, out):
     model.eval()
     samples = torch.zeros(1, CONTEXT + CHUNK)
-    states = ["conv1", "conv2", "gru"]
-    axes = {"samples": {0: "batch", 1: "samples"}, "log_probs": {0: "batch", 1: "frames"}}
-    for name in states:
-        axes[f"{name}_state_in"] = axes[f"{name}_state_out"] = {1 if name == "gru" else 0: "batch"}
     torch.onnx.export(
-        model, (samples, *model.zero_state(1)), os.path.join(out, "acoustic.onnx"), opset_version=17,
-        input_names=["samples"] + [f"{n}_state_in" for n in states],
-        output_names=["log_probs"] + [f"{n}_state_out" for n in states], dynamic_axes=axes)
+        model, (samples, model.zero_state(1)), os.path.join(out, "acoustic.onnx"), opset_version=17,
+        input_names=["samples", "state_in"], output_names=["log_probs", "state_out"],
+        dynamic_axes={"samples": {0: "batch", 1: "samples"}, "state_in": {1: "batch"},
+                      "log_probs": {0: "batch", 1: "frames"}, "state_out": {1: "batch"}})
     with open(os.path.join(out, "alphabet.json"), "w") as f:
         json.dump(["<blank>"] + list(ALPHABET), f)
     manifest = {
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",
-        "description": "Streaming character CTC recognizer: log-mel in the graph, two causal convolutions, a GRU at 16.7 steps/s emitting two 30 ms frames each (33 frames/s).",
+        "description": "Streaming character CTC recognizer: log-mel in the graph, 2-layer GRU, 33 frames/s.",
         "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic",
-                                "states": [{"input": f"{n}_state_in", "output": f"{n}_state_out", "batchAxis": 1 if n == "gru" else 0}
-                                           for n in states]}},
+                                "states": [{"input": "state_in", "output": "state_out", "batchAxis": 1}]}},
         "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
                   "frameSamples": HOP * SUBSAMPLE},
         "decoding": {"kind": "ctc", "logProbs": "log_probs", "alphabet": "alphabet.json", "blank": 0},

@@ -30,7 +30,7 @@ import torch.nn as nn  # noqa: E402
 from dialogues import CITIES, examples, generate  # noqa: E402
 from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures  # noqa: E402
 
-MAX_SOURCE = 160   # tokens of conversation history the encoder sees (the most recent ones)
+MAX_SOURCE = 100   # tokens of conversation history the encoder sees (the most recent ones)
 MAX_REPLY = 48     # tokens the decoder may produce
 
 
@@ -187,7 +187,7 @@ def main():
     ap.add_argument("--dialogues", type=int, default=8000)
     ap.add_argument("--test-dialogues", type=int, default=400)
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--minutes", type=float, default=25)
+    ap.add_argument("--minutes", type=float, default=38)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     if args.smoke:

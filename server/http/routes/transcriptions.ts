@@ -1,7 +1,8 @@
 /**
  * OpenAI-compatible `POST /v1/audio/transcriptions`: multipart `file` (WAV, any rate, mono or
  * stereo, PCM or float) and `model`; `response_format` json | text | verbose_json; `stream=true`
- * sends server-sent events `transcript.text.delta` / `transcript.text.done`. Extensions: `decoder`
+ * sends server-sent events `transcript.text.delta` (one per finished utterance) / `transcript.text.done`,
+ * plus `transcript.text.partial` (the utterance in progress, replaced by each). Extensions: `decoder`
  * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
 import { Hono, type Context } from 'hono';
@@ -80,16 +81,17 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
         const abort = new AbortController();
         sse.onAbort(() => abort.abort());
         const finals: string[] = [];
-        let sent = '';
         await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
           for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, abort.signal, decoding)) {
-            const text = [...finals, e.transcript.text].filter(Boolean).join(' ');
-            if (e.type === 'final') finals.push(e.transcript.text);
-            // Deltas extend what was sent; a partial that revises earlier text is sent at the final.
-            if (text.startsWith(sent) && text.length > sent.length) {
-              await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.delta', delta: text.slice(sent.length) }) });
-              sent = text;
+            // Deltas are append-only, so they carry finished utterances; the utterance being
+            // recognised (which the beam may still revise) goes out as a seqserve extension event.
+            if (e.type === 'partial') {
+              await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.partial', text: e.transcript.text }) });
+              continue;
             }
+            if (!e.transcript.text) continue;
+            await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text }) });
+            finals.push(e.transcript.text);
           }
         });
         await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }) });
