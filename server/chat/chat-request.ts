@@ -55,25 +55,24 @@ function textOf(m: z.infer<typeof Message>, index: number): string {
     .join(' ');
 }
 
-/** Encoder tokens for the conversation: the most recent user/assistant turns that fit; system turns are not part of the model's input. */
+/** Encoder tokens for the conversation: its most recent maxSourceTokens tokens (the last message must fit whole); system turns are not part of the model's input. */
 export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionRequest['messages']): { tokens: number[]; sourcePieces: string[] } {
   const { spec, tokenizer } = model;
   if (!messages.some((m) => m.role === 'user')) throw invalidArgument('messages', 'must contain a user message');
   const turns: number[][] = [];
   let total = 0;
-  for (let i = messages.length - 1; i >= 0; i--) {
+  for (let i = messages.length - 1; i >= 0 && total < spec.maxSourceTokens; i--) {
     const m = messages[i];
     if (m.role !== 'user' && m.role !== 'assistant') continue;
     const role = spec.roles ? [m.role === 'user' ? spec.roles.user : spec.roles.assistant] : [];
     const turn = [...role, ...tokenizer.encode(textOf(m, i))];
-    if (total + turn.length > spec.maxSourceTokens) {
-      if (turns.length === 0) throw invalidArgument(`messages[${i}].content`, `is ${turn.length} tokens long; the model accepts at most ${spec.maxSourceTokens}`);
-      break;
-    }
+    if (turns.length === 0 && turn.length > spec.maxSourceTokens) throw invalidArgument(`messages[${i}].content`, `is ${turn.length} tokens long; the model accepts at most ${spec.maxSourceTokens}`);
     turns.unshift(turn);
     total += turn.length;
   }
-  const tokens = turns.flat();
+  // the most recent tokens, as the model was trained (an older turn may be cut at its start)
+  const all = turns.flat();
+  const tokens = all.slice(Math.max(0, all.length - spec.maxSourceTokens));
   if (tokens.length === 0 || tokens.every((t) => t === spec.roles?.user || t === spec.roles?.assistant)) throw invalidArgument('messages', 'contain no text the model can read');
   return { tokens, sourcePieces: tokens.map((t) => tokenizer.vocab[t]) };
 }

@@ -6,8 +6,9 @@ token's embedding, the encoder GRU's output there and at the position before), k
 (memory projected for attention), src_mask [B, S] float, h0 [1, B, H] (initial decoder state).
 The GRU reads left to right, so right padding does not change the valid positions: requests of
 different lengths can share one padded encoder run.
-Decoder step (decoder.onnx): prev_token [B] int64, h_in [1, B, H], memory, keys, src_mask →
-logits [B, V], h_out [1, B, H], attention [B, S].
+src_ids [B, S] (the source token ids as floats, for copying).
+Decoder step (decoder.onnx): prev_token [B] int64, h_in [1, B, H], memory, keys, src_mask, src_ids →
+logits [B, V] (log-probabilities of the mix of generating and copying), h_out [1, B, H], attention [B, S].
 
 Full run:  npm run recipe -- chat              (writes models/chat/)
 Smoke run: npm run recipe -- chat --smoke --out /tmp/chat-smoke
@@ -43,9 +44,13 @@ def source_ids(tok, history):
 
 
 class Seq2Seq(nn.Module):
+    """GRU encoder, GRU decoder with Luong attention and a copy (pointer-generator) output: the next
+    token's distribution mixes the vocabulary softmax with the attention over the source tokens, so
+    names the model never saw are copied character by character from the conversation."""
+
     def __init__(self, vocab, emb=128, hidden=256, attn=256):
         super().__init__()
-        self.hidden = hidden
+        self.hidden, self.vocab = hidden, vocab
         self.embed = nn.Embedding(vocab, emb, padding_idx=PAD)
         self.encoder = nn.GRU(emb, hidden, batch_first=True)
         self.memory_dim = emb + 2 * hidden
@@ -55,6 +60,7 @@ class Seq2Seq(nn.Module):
         self.query = nn.Linear(hidden, attn, bias=False)
         self.combine = nn.Linear(hidden + self.memory_dim, hidden)
         self.out = nn.Linear(hidden, vocab)
+        self.gate = nn.Linear(hidden + self.memory_dim + emb, 1)
         self.drop = nn.Dropout(0.1)
 
     def encode(self, src):
@@ -66,21 +72,32 @@ class Seq2Seq(nn.Module):
         keys = self.key(memory)
         pooled = (memory * mask.unsqueeze(2)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
         h0 = torch.tanh(self.init(pooled)).unsqueeze(0)
-        return memory, keys, mask, h0
+        return memory, keys, mask, h0, src.float()
 
-    def attend(self, h, memory, keys, mask):
-        """h [B, T, H] → attentional states [B, T, H], attention [B, T, S]."""
+    def output(self, h, prev_emb, memory, keys, mask, src_ids):
+        """Decoder states h [B, T, H] → log-probabilities [B, T, V] and attention [B, T, S]."""
         scores = torch.bmm(self.query(h), keys.transpose(1, 2))
         scores = scores.masked_fill(mask.unsqueeze(1) == 0, -1e4)
         attn = torch.softmax(scores, -1)
         context = torch.bmm(attn, memory)
-        return torch.tanh(self.combine(torch.cat([h, context], 2))), attn
+        state = torch.tanh(self.combine(torch.cat([h, context], 2)))
+        p_gen = torch.sigmoid(self.gate(torch.cat([state, context, prev_emb], 2)))
+        vocab_p = torch.softmax(self.out(self.drop(state)), -1)
+        one_hot = (src_ids.unsqueeze(2) == torch.arange(self.vocab, dtype=src_ids.dtype)).float()  # [B, S, V]
+        copy_p = torch.bmm(attn, one_hot)
+        return torch.log(p_gen * vocab_p + (1 - p_gen) * copy_p + 1e-9), attn
 
     def forward(self, src, prev):
-        memory, keys, mask, h0 = self.encode(src)
-        h, _ = self.decoder(self.drop(self.embed(prev)), h0)
-        state, _ = self.attend(self.drop(h), memory, keys, mask)
-        return self.out(self.drop(state))
+        memory, keys, mask, h0, src_ids = self.encode(src)
+        e = self.drop(self.embed(prev))
+        h, _ = self.decoder(e, h0)
+        return self.output(self.drop(h), e, memory, keys, mask, src_ids)[0]
+
+    def step(self, prev, h_in, memory, keys, mask, src_ids):
+        e = self.embed(prev).unsqueeze(1)
+        h, h_out = self.decoder(e, h_in)
+        logp, attn = self.output(h, e, memory, keys, mask, src_ids)
+        return logp[:, 0], h_out, attn[:, 0]
 
 
 class EncoderGraph(nn.Module):
@@ -97,10 +114,8 @@ class DecoderStep(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, prev_token, h_in, memory, keys, src_mask):
-        h, h_out = self.m.decoder(self.m.embed(prev_token).unsqueeze(1), h_in)
-        state, attn = self.m.attend(h, memory, keys, src_mask)
-        return self.m.out(state)[:, 0], h_out, attn[:, 0]
+    def forward(self, prev_token, h_in, memory, keys, src_mask, src_ids):
+        return self.m.step(prev_token, h_in, memory, keys, src_mask, src_ids)
 
 
 def pad(seqs, value=PAD):
@@ -114,14 +129,13 @@ def greedy_replies(model, tok, histories, batch=128):
     with torch.no_grad():
         for i in range(0, len(histories), batch):
             src = pad([source_ids(tok, h) for h in histories[i:i + batch]])
-            memory, keys, mask, h = model.encode(src)
+            memory, keys, mask, h, src_ids = model.encode(src)
             prev = torch.full((src.shape[0],), BOS, dtype=torch.long)
             done = torch.zeros(src.shape[0], dtype=torch.bool)
             ids = [[] for _ in range(src.shape[0])]
             for _ in range(MAX_REPLY):
-                y, h = model.decoder(model.embed(prev).unsqueeze(1), h)
-                state, _ = model.attend(y, memory, keys, mask)
-                prev = model.out(state)[:, 0].argmax(-1)
+                logp, h, _ = model.step(prev, h, memory, keys, mask, src_ids)
+                prev = logp.argmax(-1)
                 for j, t in enumerate(prev.tolist()):
                     if not done[j]:
                         if t == EOS:
@@ -165,7 +179,7 @@ def evaluate(model, tok, data):
         for i in range(0, len(data), 128):
             src, prev, tgt = make_batch(tok, data[i:i + 128])
             logits = model(src, prev)
-            nll += nn.functional.cross_entropy(logits.transpose(1, 2), tgt, ignore_index=PAD, reduction="sum").item()
+            nll += nn.functional.nll_loss(logits.transpose(1, 2), tgt, ignore_index=PAD, reduction="sum").item()
             n += (tgt != PAD).sum().item()
     model.train()
     return {"exact_match": round(exact, 4), "bleu4": round(bleu4(refs, hyps), 4), "perplexity": round(math.exp(nll / n), 4),
@@ -187,7 +201,7 @@ def main():
     ap.add_argument("--dialogues", type=int, default=8000)
     ap.add_argument("--test-dialogues", type=int, default=400)
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--minutes", type=float, default=38)
+    ap.add_argument("--minutes", type=float, default=36)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     if args.smoke:
@@ -227,7 +241,7 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = max_lr * min(1.0, p / 0.05) * 0.5 * (1 + math.cos(math.pi * p))
             src, prev, tgt = make_batch(tok, [train[i] for i in idx])
-            loss = nn.functional.cross_entropy(model(src, prev).transpose(1, 2), tgt, ignore_index=PAD)
+            loss = nn.functional.nll_loss(model(src, prev).transpose(1, 2), tgt, ignore_index=PAD)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 2.0)
@@ -267,19 +281,19 @@ def write_sample(out, tok, test, hyps, n=200):
 def export(model, out, vocab):
     model.eval()
     src = torch.tensor([[USER, 7, 8, 9]], dtype=torch.long)
+    src_axes = {0: "batch", 1: "source"}
     torch.onnx.export(EncoderGraph(model), (src,), os.path.join(out, "encoder.onnx"), opset_version=17,
-                      input_names=["src_tokens"], output_names=["memory", "keys", "src_mask", "h0"],
-                      dynamic_axes={"src_tokens": {0: "batch", 1: "source"}, "memory": {0: "batch", 1: "source"},
-                                    "keys": {0: "batch", 1: "source"}, "src_mask": {0: "batch", 1: "source"},
-                                    "h0": {1: "batch"}})
-    memory, keys, mask, h0 = model.encode(src)
+                      input_names=["src_tokens"], output_names=["memory", "keys", "src_mask", "h0", "src_ids"],
+                      dynamic_axes={"src_tokens": src_axes, "memory": src_axes, "keys": src_axes, "src_mask": src_axes,
+                                    "src_ids": src_axes, "h0": {1: "batch"}})
+    memory, keys, mask, h0, src_ids = model.encode(src)
     prev = torch.tensor([BOS], dtype=torch.long)
-    torch.onnx.export(DecoderStep(model), (prev, h0, memory, keys, mask), os.path.join(out, "decoder.onnx"),
-                      opset_version=17, input_names=["prev_token", "h_in", "memory", "keys", "src_mask"],
+    torch.onnx.export(DecoderStep(model), (prev, h0, memory, keys, mask, src_ids), os.path.join(out, "decoder.onnx"),
+                      opset_version=17, input_names=["prev_token", "h_in", "memory", "keys", "src_mask", "src_ids"],
                       output_names=["logits", "h_out", "attention"],
-                      dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "memory": {0: "batch", 1: "source"},
-                                    "keys": {0: "batch", 1: "source"}, "src_mask": {0: "batch", 1: "source"},
-                                    "logits": {0: "batch"}, "h_out": {1: "batch"}, "attention": {0: "batch", 1: "source"}})
+                      dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "memory": src_axes,
+                                    "keys": src_axes, "src_mask": src_axes, "src_ids": src_axes,
+                                    "logits": {0: "batch"}, "h_out": {1: "batch"}, "attention": src_axes})
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(vocab, f)
     write_fixtures(Tokenizer(vocab), os.path.join(out, "tokenizer-fixtures.jsonl"))
@@ -287,7 +301,7 @@ def export(model, out, vocab):
         "name": "chat",
         "version": "1",
         "task": "chat",
-        "description": "Ticket-booking assistant: GRU encoder-decoder with Luong attention over the conversation.",
+        "description": "Ticket-booking assistant: GRU encoder-decoder with Luong attention and a copy mechanism over the conversation.",
         "graphs": {
             "encoder": {"file": "encoder.onnx", "role": "encoder"},
             "decoder": {"file": "decoder.onnx", "role": "decoder_step",
@@ -298,7 +312,8 @@ def export(model, out, vocab):
             "tokenizer": "spelled-words",
             "bos": BOS, "eos": EOS, "pad": PAD, "roles": {"user": USER, "assistant": ASSISTANT},
             "maxSourceTokens": MAX_SOURCE, "maxNewTokens": MAX_REPLY,
-            "encoder": {"input": "src_tokens", "memory": ["memory", "keys", "src_mask"], "initialStates": {"h_in": "h0"}},
+            "encoder": {"input": "src_tokens", "memory": ["memory", "keys", "src_mask", "src_ids"],
+                        "initialStates": {"h_in": "h0"}},
             "decoder": {"prevToken": "prev_token", "logits": "logits", "attention": "attention"},
         },
     }

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { asSeqserveError } from '../../core/errors.ts';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
@@ -14,6 +13,7 @@ import { ChatCompletionRequest, generateRequest, promptTokens } from '../../chat
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { errorBody } from '../error-response.ts';
 import { readJson } from '../read-json.ts';
+import { sseResponse } from '../sse.ts';
 
 function logprobEntry(e: TokenEvent, withTop: boolean) {
   const bytes = (s: string) => [...new TextEncoder().encode(s)];
@@ -54,31 +54,38 @@ export function chatRoutes(ctx: ServerContext): Hono {
 
     if (body.stream) {
       const events = engine.generate(request); // validation errors surface before the stream starts
-      return streamSSE(c, async (sse) => {
-        sse.onAbort(() => abort.abort());
+      // chunks share everything but their choices: the JSON around them is built once
+      const head = JSON.stringify({ ...base, object: 'chat.completion.chunk' }).slice(0, -1) + ',"choices":[';
+      const chunk = (choice: string, tail = ']}') => head + choice + tail;
+      const plain = (index: number, content: string) => `{"index":${index},"delta":{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}`;
+      return sseResponse(c, async (sink) => {
+        sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
         let completion = 0;
         try {
           await ctx.metrics.track(loaded.name, 'chat_stream', async () => {
-            const chunk = (choices: object[], extra: object = {}) => sse.writeSSE({ data: JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...extra }) });
-            for (let i = 0; i < n; i++) await chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+            for (let i = 0; i < n; i++) await sink.send(chunk(`{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`));
             for await (const e of events) {
               if (e.type === 'token') {
                 completion++;
+                if (!withLogprobs && !request.attention) {
+                  await sink.send(chunk(plain(e.choice, e.delta)));
+                  continue;
+                }
                 const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e, true)] } : null, finish_reason: null };
                 if (request.attention) choice.attention = e.attention ?? null;
-                await chunk([choice]);
+                await sink.send(chunk(JSON.stringify(choice)));
               } else {
-                if (e.delta) await chunk([{ index: e.choice, delta: { content: e.delta }, logprobs: null, finish_reason: null }]);
-                await chunk([{ index: e.choice, delta: {}, logprobs: null, finish_reason: e.reason }]);
+                if (e.delta) await sink.send(chunk(plain(e.choice, e.delta)));
+                await sink.send(chunk(`{"index":${e.choice},"delta":{},"logprobs":null,"finish_reason":"${e.reason}"}`));
               }
             }
             if (body.stream_options?.include_usage) {
-              await chunk([], { usage: { prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion } });
+              await sink.send(chunk('', `],"usage":${JSON.stringify({ prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion })}}`));
             }
           });
-          await sse.writeSSE({ data: '[DONE]' });
+          await sink.send('[DONE]');
         } catch (err) {
-          if (!abort.signal.aborted) await sse.writeSSE({ data: JSON.stringify(errorBody(c.req.path, asSeqserveError(err))) });
+          if (!abort.signal.aborted) await sink.send(JSON.stringify(errorBody(c.req.path, asSeqserveError(err))));
         } finally {
           countTokens(completion);
           await events.return?.();
