@@ -93,7 +93,7 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
   let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(1n), [batch]);
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) {
-    const out = await decoder.run({ prev_token: prev, h_in: h, memory: enc.memory, keys: enc.keys, src_mask: enc.src_mask });
+    const out = await decoder.run({ prev_token: prev, h_in: h, memory: enc.memory, keys: enc.keys, src_mask: enc.src_mask, src_ids: enc.src_ids });
     h = out.h_out;
     const logits = out.logits.data as Float32Array;
     const V = out.logits.dims[1];
