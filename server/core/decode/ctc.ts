@@ -55,20 +55,31 @@ export interface BeamHypothesis extends CtcHypothesis {
   probs: number[];
 }
 
-interface Beam {
-  tokens: number[];
-  frames: number[];
-  probs: number[];
-  blankEnding: number; // log P(prefix, alignment ends in blank)
-  tokenEnding: number; // log P(prefix, alignment ends in its last token)
-  state: unknown; // scorer state
-  bonus: number; // scorer score so far
+/** A node of the prefix tree: one token after its parent prefix, with what the beam knows of it. */
+interface Prefix {
+  parent: Prefix | undefined;
+  token: number;
+  /** Frame at which the token was first emitted, and its frame probability. */
+  frame: number;
+  prob: number;
+  children: Map<number, Prefix> | undefined;
+  state: unknown; // scorer state after this prefix
+  bonus: number; // scorer score of the whole prefix
 }
 
-const keyOf = (tokens: readonly number[]) => tokens.join(',');
+interface Beam {
+  prefix: Prefix;
+  blankEnding: number; // log P(prefix, alignment ends in blank)
+  tokenEnding: number; // log P(prefix, alignment ends in its last token)
+}
+
 const total = (b: Beam) => logAddExp(b.blankEnding, b.tokenEnding);
 
-/** Prefix beam search that takes frames as they arrive (streaming) and can be asked at any time. */
+/**
+ * Prefix beam search that takes frames as they arrive (streaming) and can be asked at any time.
+ * Prefixes are nodes of a tree, so merging the paths that reach the same prefix is a map lookup on
+ * the node, and no token arrays are copied while searching.
+ */
 export class CtcPrefixBeam {
   private beams: Beam[];
   private frame = 0;
@@ -77,39 +88,44 @@ export class CtcPrefixBeam {
     private readonly vocab: number,
     private readonly options: BeamOptions,
   ) {
-    this.beams = [{ tokens: [], frames: [], probs: [], blankEnding: 0, tokenEnding: -Infinity, state: options.scorer?.initial(), bonus: 0 }];
+    const root: Prefix = { parent: undefined, token: -1, frame: -1, prob: 1, children: undefined, state: options.scorer?.initial(), bonus: 0 };
+    this.beams = [{ prefix: root, blankEnding: 0, tokenEnding: -Infinity }];
+  }
+
+  private child(prefix: Prefix, token: number, p: number, live: ReadonlySet<Prefix>, next: ReadonlyMap<Prefix, Beam>): Prefix {
+    let c = prefix.children?.get(token);
+    if (c && !live.has(c) && !next.has(c)) {
+      // a prefix that left the beam and comes back: its token is emitted now
+      c.frame = this.frame;
+      c.prob = Math.exp(p);
+    }
+    if (!c) {
+      const scored = this.options.scorer ? this.options.scorer.extend(prefix.state, token) : { state: undefined, score: 0 };
+      c = { parent: prefix, token, frame: this.frame, prob: Math.exp(p), children: undefined, state: scored.state, bonus: prefix.bonus + scored.score };
+      (prefix.children ??= new Map()).set(token, c);
+    }
+    return c;
   }
 
   push(logProbs: ArrayLike<number>, steps: number): void {
-    const { beamWidth, blank, scorer } = this.options;
+    const { beamWidth, blank } = this.options;
     const floor = this.options.tokenLogProbFloor ?? -Infinity;
     const V = this.vocab;
     for (let t = 0; t < steps; t++, this.frame++) {
-      const next = new Map<string, Beam>();
+      const next = new Map<Prefix, Beam>();
+      const live = new Set(this.beams.map((b) => b.prefix));
+      const at = (prefix: Prefix): Beam => {
+        let b = next.get(prefix);
+        if (!b) next.set(prefix, (b = { prefix, blankEnding: -Infinity, tokenEnding: -Infinity }));
+        return b;
+      };
       const row = t * V;
-      const same = (beam: Beam): Beam => {
-        const k = keyOf(beam.tokens);
-        let b = next.get(k);
-        if (!b) next.set(k, (b = { ...beam, blankEnding: -Infinity, tokenEnding: -Infinity }));
-        return b;
-      };
-      const extend = (beam: Beam, v: number, p: number): Beam => {
-        const tokens = [...beam.tokens, v];
-        const k = keyOf(tokens);
-        let b = next.get(k);
-        if (!b) {
-          const scored = scorer ? scorer.extend(beam.state, v) : { state: undefined, score: 0 };
-          b = { tokens, frames: [...beam.frames, this.frame], probs: [...beam.probs, Math.exp(p)], blankEnding: -Infinity, tokenEnding: -Infinity, state: scored.state, bonus: beam.bonus + scored.score };
-          next.set(k, b);
-        }
-        return b;
-      };
       for (const beam of this.beams) {
         const all = total(beam);
         // blank: prefix unchanged
-        const unchanged = same(beam);
+        const unchanged = at(beam.prefix);
         unchanged.blankEnding = logAddExp(unchanged.blankEnding, all + logProbs[row + blank]);
-        const last = beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : -1;
+        const last = beam.prefix.token;
         for (let v = 0; v < V; v++) {
           if (v === blank) continue;
           const p = logProbs[row + v];
@@ -119,16 +135,16 @@ export class CtcPrefixBeam {
             unchanged.tokenEnding = logAddExp(unchanged.tokenEnding, beam.tokenEnding + p);
             // after a blank, the repeat is a new token
             if (beam.blankEnding > -Infinity) {
-              const ext = extend(beam, v, p);
+              const ext = at(this.child(beam.prefix, v, p, live, next));
               ext.tokenEnding = logAddExp(ext.tokenEnding, beam.blankEnding + p);
             }
           } else {
-            const ext = extend(beam, v, p);
+            const ext = at(this.child(beam.prefix, v, p, live, next));
             ext.tokenEnding = logAddExp(ext.tokenEnding, all + p);
           }
         }
       }
-      this.beams = [...next.values()].sort((a, b) => total(b) + b.bonus - (total(a) + a.bonus)).slice(0, beamWidth);
+      this.beams = [...next.values()].sort((a, b) => total(b) + b.prefix.bonus - (total(a) + a.prefix.bonus)).slice(0, beamWidth);
     }
   }
 
@@ -136,9 +152,20 @@ export class CtcPrefixBeam {
   hypotheses(final = false): BeamHypothesis[] {
     const scorer = this.options.scorer;
     const out = this.beams.map((b) => {
+      const tokens: number[] = [];
+      const frames: number[] = [];
+      const probs: number[] = [];
+      for (let n: Prefix | undefined = b.prefix; n?.parent; n = n.parent) {
+        tokens.push(n.token);
+        frames.push(n.frame);
+        probs.push(n.prob);
+      }
+      tokens.reverse();
+      frames.reverse();
+      probs.reverse();
       const logProb = total(b);
-      const end = final && scorer ? scorer.finish(b.state) : 0;
-      return { tokens: b.tokens, frames: b.frames, probs: b.probs, logProb, score: logProb + b.bonus + end };
+      const end = final && scorer ? scorer.finish(b.prefix.state) : 0;
+      return { tokens, frames, probs, logProb, score: logProb + b.prefix.bonus + end };
     });
     return out.sort((a, b) => b.score - a.score);
   }
