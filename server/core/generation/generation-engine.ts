@@ -8,6 +8,7 @@
  */
 import { Tensor } from 'onnxruntime-common';
 import { invalidArgument, SeqserveError } from '../errors.ts';
+import { splitAlong } from '../batching/tensor-batch.ts';
 import type { TensorMap } from '../graph-runner.ts';
 import { beamScore, beamSearchDone, beamStep, type BeamHypothesis } from './beam-search.ts';
 import { DecodeBatch, type RowData } from './decode-batch.ts';
@@ -294,6 +295,11 @@ export class GenerationEngine {
     const ids = new BigInt64Array(sources.length * S).fill(BigInt(spec.pad));
     sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
     const out = await encoder.run({ [spec.encoder.input]: new Tensor('int64', ids, [sources.length, S]) });
+    // each initial state split into one batch-1 tensor per source
+    const initial = Object.entries(spec.encoder.initialStates).map(([input, output]) => ({
+      input,
+      rows: splitAlong(out[output], this.model.states[input].batchAxis, sources.map(() => 1)),
+    }));
     return sources.map((s, i) => {
       const memory: TensorMap = {};
       for (const name of spec.encoder.memory) {
@@ -302,12 +308,7 @@ export class GenerationEngine {
         const data = (t.data as Float32Array).slice(i * S * inner, (i * S + s.length) * inner);
         memory[name] = new Tensor('float32', data, [1, s.length, ...t.dims.slice(2)]);
       }
-      const states: TensorMap = {};
-      for (const [input, output] of Object.entries(spec.encoder.initialStates)) {
-        const t = out[output];
-        const axis = this.model.states[input].batchAxis;
-        states[input] = rowOf(t, axis, i);
-      }
+      const states: TensorMap = Object.fromEntries(initial.map(({ input, rows }) => [input, rows[i]]));
       return { memory, states };
     });
   }
@@ -386,8 +387,8 @@ export class GenerationEngine {
       }
       choice.tokens.push(picked.token);
       const delta = choice.stops.update(tokenizer.decode(choice.tokens));
-      const event: TokenEvent = { type: 'token', choice: owner.index, token: picked.token, piece: piece(tokenizer.vocab, picked.token), delta, logProb: picked.logProb };
-      if (req.topLogprobs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: piece(tokenizer.vocab, t.token) }));
+      const event: TokenEvent = { type: 'token', choice: owner.index, token: picked.token, piece: tokenizer.piece(picked.token), delta, logProb: picked.logProb };
+      if (req.topLogprobs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: tokenizer.piece(t.token) }));
       if (req.attention) event.attention = attnRow(r);
       job.push(event);
       if (choice.stops.stopped) finish('stop');
@@ -429,7 +430,7 @@ export class GenerationEngine {
       for (let i = 0; i < h.tokens.length && !stops.stopped; i++) {
         tokens.push(h.tokens[i]);
         const delta = stops.update(tokenizer.decode(tokens));
-        job.push({ type: 'token', choice, token: h.tokens[i], piece: piece(tokenizer.vocab, h.tokens[i]), delta, logProb: h.tokenLogProbs[i] });
+        job.push({ type: 'token', choice, token: h.tokens[i], piece: tokenizer.piece(h.tokens[i]), delta, logProb: h.tokenLogProbs[i] });
       }
       if (stops.stopped) reason = 'stop';
       job.push({ type: 'finish', choice, reason, text: stops.finalText(), tokens: tokens.length, delta: stops.flush() });
@@ -464,21 +465,4 @@ export class GenerationEngine {
     this.waiting.unshift(job);
     this.kick();
   }
-}
-
-function piece(vocab: readonly string[], token: number): string {
-  const t = vocab[token] ?? '';
-  return t.length === 2 && (t[0] === '@' || t[0] === '#') ? t[1] : t;
-}
-
-/** Row i of a batched tensor along `axis`, as a batch-1 tensor. */
-function rowOf(t: Tensor, axis: number, i: number): Tensor {
-  const dims = t.dims;
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const B = dims[axis];
-  const data = t.data as Float32Array;
-  const out = new Float32Array(outer * inner);
-  for (let o = 0; o < outer; o++) out.set(data.subarray((o * B + i) * inner, (o * B + i + 1) * inner), o * inner);
-  return new Tensor('float32', out, dims.map((d, k) => (k === axis ? 1 : d)));
 }

@@ -42,6 +42,12 @@ export class SpelledWordTokenizer {
     return t.length === 2 && (t[0] === '@' || t[0] === '#');
   }
 
+  /** How one token reads on its own: a word, punctuation, or the letter a spelling token stands for. */
+  piece(id: number): string {
+    const t = this.vocab[id] ?? '';
+    return this.isChar(t) ? t[1] : t;
+  }
+
   decode(ids: readonly number[]): string {
     const pieces: { text: string; spelled: boolean }[] = [];
     for (const id of ids) {
