@@ -56,15 +56,10 @@ function checkConfig(config: RecognitionConfig | null | undefined, field: string
 const MAX_PHRASES = 5000;
 const MAX_PHRASE_CHARS = 100;
 
-/**
- * The decoder a config asks for: alternatives from the beam, speech_contexts phrases as hotwords.
- * Live streams decode greedily unless they ask for alternatives or hotwords: the beam with the LM
- * costs ~10× more CPU per frame and would cut the number of real-time streams a machine serves.
- */
+/** The decoder a config asks for: alternatives from the beam, speech_contexts phrases as hotwords. */
 function decodingRequest(config: RecognitionConfig, live = false): DecodingRequest {
   const hotwords = (config.speech_contexts ?? []).flatMap((c) => (c.phrases ?? []).map((phrase) => ({ phrase, boost: c.boost })));
-  const alternatives = config.max_alternatives || 1;
-  return { alternatives, hotwords, ...(live && alternatives <= 1 && hotwords.length === 0 ? { decoder: 'greedy' as const } : {}) };
+  return { alternatives: config.max_alternatives || 1, hotwords, live };
 }
 
 function alternatives(t: Transcript, extra: { text: string; logProb: number }[], config: RecognitionConfig) {

@@ -12,6 +12,12 @@ export interface DecodingRequest {
   hotwords?: { phrase: string; boost?: number }[];
   /** Force a decoder; by default the manifest decides (`decoding.beam.default`), and hotwords or alternatives > 1 need the beam. */
   decoder?: 'greedy' | 'beam';
+  /**
+   * A live stream (audio arriving in real time): greedy unless it asks for alternatives or hotwords,
+   * whatever the manifest's default — the beam with an LM costs several times more CPU per frame and
+   * would cut the number of real-time streams a machine serves.
+   */
+  live?: boolean;
 }
 
 export interface DecodingChoice {
@@ -22,7 +28,8 @@ export interface DecodingChoice {
 export function decodingFor(model: AcousticModel, request: DecodingRequest = {}): DecodingChoice {
   const alternatives = request.alternatives ?? 1;
   const hotwords = (request.hotwords ?? []).filter((h) => h.phrase.trim());
-  const wantsBeam = request.decoder ? request.decoder === 'beam' : model.beam.byDefault || alternatives > 1 || hotwords.length > 0;
+  const byDefault = model.beam.byDefault && !request.live;
+  const wantsBeam = request.decoder ? request.decoder === 'beam' : byDefault || alternatives > 1 || hotwords.length > 0;
   if (!wantsBeam) return { beamWidth: 0 };
   const separator = model.alphabet.indexOf(' ');
   const scorers: PrefixScorer[] = [];
