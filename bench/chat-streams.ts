@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { sseData } from '../clients/lib/http-client.ts';
 import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';
 import { spawnServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
@@ -40,20 +41,12 @@ async function streamOnce(url: string, prompt: string): Promise<{ tokens: number
   });
   let ttft = NaN;
   let tokens = 0;
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const line = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      // a cheap test instead of JSON.parse: the client shares the 2 cores with the server
-      const at = line.indexOf('"delta":{"content":"');
-      if (at >= 0 && line[at + 20] !== '"') {
-        if (Number.isNaN(ttft)) ttft = performance.now() - t0;
-        tokens++;
-      }
+  for await (const data of sseData(res)) {
+    // a cheap test instead of JSON.parse: the client shares the 2 cores with the server
+    const at = data.indexOf('"delta":{"content":"');
+    if (at >= 0 && data[at + 20] !== '"') {
+      if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+      tokens++;
     }
   }
   return { tokens, ttft };

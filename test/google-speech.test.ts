@@ -39,20 +39,24 @@ function googleClient() {
   return new speech.SpeechClient({ apiEndpoint: '127.0.0.1', port: server.grpcPort, sslCreds: credentials.createInsecure() } as never);
 }
 
+/** Streams LINEAR16 audio in 8000-byte messages through the official client; resolves with every response. */
+function streamAudio(client: ReturnType<typeof googleClient>, request: object, audio: Buffer): Promise<any[]> {
+  const responses: any[] = [];
+  return new Promise((resolve, reject) => {
+    const stream = client
+      .streamingRecognize(request as never)
+      .on('data', (r: unknown) => responses.push(r))
+      .on('error', reject)
+      .on('end', () => resolve(responses));
+    for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
+    stream.end();
+  });
+}
+
 describe('Google Cloud Speech v1 API', () => {
   it('the official @google-cloud/speech client streams a WAV and gets interim and final results with word times', async () => {
     const client = googleClient();
-    const responses: any[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const stream = client
-        .streamingRecognize({ config, interimResults: true })
-        .on('data', (r: unknown) => responses.push(r))
-        .on('error', reject)
-        .on('end', () => resolve());
-      const audio = pcm16(sample[0].file);
-      for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
-      stream.end();
-    });
+    const responses = await streamAudio(client, { config, interimResults: true }, pcm16(sample[0].file));
     await client.close();
     const results = responses.flatMap((r) => r.results);
     const finals = results.filter((r) => r.isFinal);
@@ -98,18 +102,9 @@ describe('Google Cloud Speech v1 API', () => {
 
   it('sends END_OF_SINGLE_UTTERANCE and ends the stream with single_utterance', async () => {
     const client = googleClient();
-    const responses: any[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const stream = client
-        .streamingRecognize({ config, singleUtterance: true })
-        .on('data', (r: unknown) => responses.push(r))
-        .on('error', reject)
-        .on('end', () => resolve());
-      // Two utterances separated by 2 s of silence: only the first is recognised.
-      const audio = Buffer.concat([pcm16(sample[2].file), Buffer.alloc(64000), pcm16(sample[3].file)]);
-      for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
-      stream.end();
-    });
+    // Two utterances separated by 2 s of silence: only the first is recognised.
+    const audio = Buffer.concat([pcm16(sample[2].file), Buffer.alloc(64000), pcm16(sample[3].file)]);
+    const responses = await streamAudio(client, { config, singleUtterance: true }, audio);
     await client.close();
     expect(responses.some((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE')).toBe(true);
     expect(responses.flatMap((r) => r.results).filter((r) => r.isFinal)).toHaveLength(1);

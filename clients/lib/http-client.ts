@@ -80,7 +80,7 @@ export interface ChatResult {
 }
 
 /** The `data:` payloads of a server-sent-events response body. */
-async function* sseData(res: Response): AsyncGenerator<string> {
+export async function* sseData(res: Response): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -15,13 +15,21 @@ export interface SseSink {
   readonly signal: AbortSignal;
 }
 
-export function sseResponse(c: Context, produce: (sink: SseSink) => Promise<void>): Response | Promise<Response> {
+/**
+ * Streams what `produce` sends. If it fails, the stream ends; `onError` hears why unless the client
+ * had gone already.
+ */
+export function sseResponse(c: Context, produce: (sink: SseSink) => Promise<void>, onError: (err: unknown) => void = () => undefined): Response | Promise<Response> {
   const abort = new AbortController();
+  const run = (sink: SseSink) =>
+    produce(sink).catch((err: unknown) => {
+      if (!abort.signal.aborted) onError(err);
+    });
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (!outgoing) {
     return streamSSE(c, async (sse) => {
       sse.onAbort(() => abort.abort());
-      await produce({ send: (data) => sse.writeSSE({ data }), signal: abort.signal });
+      await run({ send: (data) => sse.writeSSE({ data }), signal: abort.signal });
     });
   }
   const requestId = c.get('requestId') as string | undefined;
@@ -49,7 +57,7 @@ export function sseResponse(c: Context, produce: (sink: SseSink) => Promise<void
         outgoing.on('close', done);
       }
     });
-  void produce({ send, signal: abort.signal }).finally(() => {
+  void run({ send, signal: abort.signal }).finally(() => {
     if (!outgoing.destroyed) outgoing.end();
   });
   return RESPONSE_ALREADY_SENT;

@@ -15,13 +15,13 @@ import { errorBody } from '../error-response.ts';
 import { readJson } from '../read-json.ts';
 import { sseResponse } from '../sse.ts';
 
-function logprobEntry(e: TokenEvent, withTop: boolean) {
+function logprobEntry(e: TokenEvent) {
   const bytes = (s: string) => [...new TextEncoder().encode(s)];
   return {
     token: e.piece,
     logprob: e.logProb,
     bytes: bytes(e.piece),
-    top_logprobs: withTop ? (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb, bytes: bytes(t.piece) })) : [],
+    top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb, bytes: bytes(t.piece) })),
   };
 }
 
@@ -71,7 +71,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
                   await sink.send(chunk(plain(e.choice, e.delta)));
                   continue;
                 }
-                const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e, true)] } : null, finish_reason: null };
+                const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e)] } : null, finish_reason: null };
                 if (request.attention) choice.attention = e.attention ?? null;
                 await sink.send(chunk(JSON.stringify(choice)));
               } else {
@@ -111,7 +111,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
       choices: result.map((ch, index) => ({
         index,
         message: { role: 'assistant', content: ch.finish?.text ?? '', refusal: null },
-        logprobs: withLogprobs ? { content: ch.tokens.map((t) => logprobEntry(t, true)) } : null,
+        logprobs: withLogprobs ? { content: ch.tokens.map((t) => logprobEntry(t)) } : null,
         finish_reason: ch.finish?.reason ?? 'stop',
         ...(request.attention ? { attention: { source_tokens: sourcePieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } } : {}),
       })),

@@ -6,7 +6,6 @@
  * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
 import { Hono, type Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
@@ -15,6 +14,7 @@ import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../speech/transcribe.ts';
 import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { readBody } from '../read-body.ts';
+import { sseResponse } from '../sse.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json'] as const;
 
@@ -77,25 +77,27 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const decoding = decodingRequest(form);
 
     if (streamFlag === 'true') {
-      return streamSSE(c, async (sse) => {
-        const abort = new AbortController();
-        sse.onAbort(() => abort.abort());
-        const finals: string[] = [];
-        await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
-          for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, abort.signal, decoding)) {
-            // Deltas are append-only, so they carry finished utterances; the utterance being
-            // recognised (which the beam may still revise) goes out as a seqserve extension event.
-            if (e.type === 'partial') {
-              await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.partial', text: e.transcript.text }) });
-              continue;
+      return sseResponse(
+        c,
+        async (sink) => {
+          const finals: string[] = [];
+          await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
+            for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, sink.signal, decoding)) {
+              // Deltas are append-only, so they carry finished utterances; the utterance being
+              // recognised (which the beam may still revise) goes out as a seqserve extension event.
+              if (e.type === 'partial') {
+                await sink.send(JSON.stringify({ type: 'transcript.text.partial', text: e.transcript.text }));
+                continue;
+              }
+              if (!e.transcript.text) continue;
+              await sink.send(JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text }));
+              finals.push(e.transcript.text);
             }
-            if (!e.transcript.text) continue;
-            await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text }) });
-            finals.push(e.transcript.text);
-          }
-        });
-        await sse.writeSSE({ data: JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }) });
-      });
+          });
+          await sink.send(JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }));
+        },
+        (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'transcription stream failed'),
+      );
     }
 
     const finals = await ctx.metrics.track(model.name, 'transcriptions', async () => {
