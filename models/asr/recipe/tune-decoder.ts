@@ -15,6 +15,7 @@ import { decodeWav } from '../../../server/audio/decode-wav.ts';
 import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.ts';
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
 import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
+import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
 import { editDistance } from '../../../server/core/text/edit-distance.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false } } });
@@ -47,7 +48,7 @@ async function logProbsOf(dir: string): Promise<Utterance[]> {
   for (const item of items) {
     const audio = decodeWav(readFileSync(path.join(dir, item.file))).samples;
     const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
-    whole.set(audio, contextSamples);
+    whole.set(streamDither()(audio), contextSamples); // as the server's recognizer streams do
     const res = await session.run({ samples: new ort.Tensor('float32', whole, [1, whole.length]), ...states });
     out.push({ text: item.text, logProbs: res.log_probs.data as Float32Array, frames: Math.ceil(audio.length / frameSamples) });
   }

@@ -3,22 +3,9 @@
  * top-k, top-p), log-softmax, greedy choice, and seeded sampling. Plain arrays in, plain arrays out.
  */
 
-/** A small seeded generator (mulberry32): same seed, same sequence, in the server and the browser. */
-export class SeededRandom {
-  private state: number;
+import type { SeededRandom } from '../random.ts';
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
+export { SeededRandom } from '../random.ts';
 
 export interface SamplingParams {
   /** 0 = greedy. */

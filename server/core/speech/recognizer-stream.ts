@@ -10,6 +10,7 @@ import type { AudioSpec } from '../manifest.ts';
 import { StreamingResampler } from '../audio/resampler.ts';
 import type { NgramLm } from '../decode/ngram-lm.ts';
 import type { PrefixScorer } from '../decode/prefix-scorers.ts';
+import { SeededRandom } from '../random.ts';
 import { CtcStreamDecoder, type EndpointRules, type Transcript } from './ctc-stream-decoder.ts';
 
 export interface AcousticModel {
@@ -26,6 +27,26 @@ export interface AcousticModel {
   beam: { width: number; byDefault: boolean; hotwordBonus: number };
   /** Word n-gram LM for shallow fusion, if the model ships one. */
   lm?: { model: NgramLm; alpha: number; beta: number };
+}
+
+/** Standard deviation of the dither added to samples in [-1, 1]: one step of 16-bit audio. */
+const DITHER = 1 / 32768;
+const DITHER_SEED = 0x5eed;
+
+/**
+ * The dither a recognizer stream adds to its samples (at the model's rate), as a function fed the
+ * audio in order: adds noise of one 16-bit step, as Kaldi's dither does. Digital silence (exact
+ * zeros, as in padded or generated audio) gives log-mel features the model never heard, and it
+ * hallucinates letters there; any real recording's noise floor is far above this. Seeded, so the
+ * same audio gives the same transcript however it is chunked (and offline tools can match it).
+ */
+export function streamDither(): (samples: Float32Array) => Float32Array {
+  const noise = new SeededRandom(DITHER_SEED);
+  return (samples) => {
+    const out = new Float32Array(samples.length); // never the caller's own array
+    for (let i = 0; i < samples.length; i++) out[i] = samples[i] + DITHER * noise.gaussian();
+    return out;
+  };
 }
 
 export interface RecognizerOptions {
@@ -45,6 +66,7 @@ export class RecognizerStream {
   private context: Float32Array;
   private state: TensorMap;
   private lastPartial = '';
+  private readonly dither = streamDither();
 
   constructor(
     private readonly model: AcousticModel,
@@ -71,14 +93,14 @@ export class RecognizerStream {
 
   /** Feeds samples (at the stream's sample rate); returns the events they produced. */
   async push(samples: Float32Array): Promise<RecognitionEvent[]> {
-    const resampled = this.resampler.push(samples);
-    return this.consume(resampled, false);
+    return this.consume(this.dither(this.resampler.push(samples)), false);
   }
 
   /** Ends the stream: flushes buffered audio (padded with silence) and returns the last events. */
   async end(): Promise<RecognitionEvent[]> {
-    return this.consume(this.resampler.end(), true);
+    return this.consume(this.dither(this.resampler.end()), true);
   }
+
 
   private async consume(samples: Float32Array, last: boolean): Promise<RecognitionEvent[]> {
     const merged = new Float32Array(this.pending.length + samples.length);
