@@ -24,10 +24,12 @@ from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+from bleu import bleu4  # noqa: E402
 from dialogues import CITIES, examples, generate  # noqa: E402
 from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures  # noqa: E402
 
@@ -149,25 +151,6 @@ def greedy_replies(model, tok, histories, batch=128):
     return out
 
 
-def bleu4(refs, hyps):
-    """Corpus BLEU-4 (Papineni et al.) over word tokens, with the brevity penalty."""
-    match, total, ref_len, hyp_len = [0] * 4, [0] * 4, 0, 0
-    for r, h in zip(refs, hyps):
-        r, h = words(r), words(h)
-        ref_len += len(r)
-        hyp_len += len(h)
-        for n in range(1, 5):
-            rc = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
-            hc = Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
-            match[n - 1] += sum(min(c, rc[g]) for g, c in hc.items())
-            total[n - 1] += max(0, len(h) - n + 1)
-    if min(match) == 0:
-        return 0.0
-    logp = sum(math.log(m / t) for m, t in zip(match, total)) / 4
-    bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(1, hyp_len))
-    return bp * math.exp(logp)
-
-
 def evaluate(model, tok, data):
     histories = [h for h, _ in data]
     refs = [r for _, r in data]
@@ -182,7 +165,7 @@ def evaluate(model, tok, data):
             nll += nn.functional.nll_loss(logits.transpose(1, 2), tgt, ignore_index=PAD, reduction="sum").item()
             n += (tgt != PAD).sum().item()
     model.train()
-    return {"exact_match": round(exact, 4), "bleu4": round(bleu4(refs, hyps), 4), "perplexity": round(math.exp(nll / n), 4),
+    return {"exact_match": round(exact, 4), "bleu4": round(bleu4([words(r) for r in refs], [words(h) for h in hyps]), 4), "perplexity": round(math.exp(nll / n), 4),
             "turns": len(data)}, hyps
 
 
