@@ -16,6 +16,8 @@ export interface Limits {
   maxAudioSeconds: number;
   /** Longest audio in one recognition stream, in seconds (then OUT_OF_RANGE). */
   maxStreamSeconds: number;
+  /** Largest image accepted (width x height), checked before its pixels are decoded. */
+  maxImagePixels: number;
 }
 
 export interface ServerConfig {
@@ -36,6 +38,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096 },
   logLevel: 'info',
 };

@@ -15,6 +15,7 @@ export const SERVE_USAGE = `seqserve serve [options]
   --intra-op-threads N      ONNX Runtime intra-op threads per session (default 1)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
+  --max-image-pixels N      largest image accepted, width x height (default 16777216)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -43,6 +44,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'intra-op-threads': { type: 'string' },
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'max-image-pixels': { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -58,7 +60,11 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     grpcPort: port('grpc-port', values['grpc-port'], d.grpcPort),
     runtime: { ...d.runtime, providers: providers as ProviderName[], intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads) },
     queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },
-    limits: { ...d.limits, maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes) },
+    limits: {
+      ...d.limits,
+      maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes),
+      maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
+    },
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }

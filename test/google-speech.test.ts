@@ -4,7 +4,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import speech from '@google-cloud/speech';
 import { wordErrors } from '../server/core/text/edit-distance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/audio/decode-wav.ts';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -18,7 +18,7 @@ const sample = readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { maxBodyBytes: 16 << 20, maxTensorElements: 1 << 22, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 20 } });
+  server = await startTestServer({ limits: { ...DEFAULT_CONFIG.limits, maxStreamSeconds: 20 } });
 });
 afterAll(async () => {
   await server.close();

@@ -1,3 +1,4 @@
+import { DEFAULT_CONFIG } from '../server/config.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { startTestServer } from './helpers/test-server.ts';
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000, maxAudioSeconds: 60, maxStreamSeconds: 60 } });
+  server = await startTestServer({ limits: { ...DEFAULT_CONFIG.limits, maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000, maxAudioSeconds: 60, maxStreamSeconds: 60 } });
 });
 afterAll(async () => {
   await server.close();

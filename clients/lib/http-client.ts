@@ -73,6 +73,42 @@ export interface ChatMessage {
 
 export type ChatOptions = Record<string, unknown> & { model?: string; temperature?: number; max_tokens?: number; seed?: number };
 
+export interface CaptionToken {
+  token: string;
+  logprob: number;
+  top_logprobs?: { token: string; logprob: number }[];
+  /** Attention over the image regions (row-major over `attention_grid`), with `include_attention`. */
+  attention?: number[];
+}
+
+export interface CaptionResult {
+  caption: string;
+  finish_reason: 'stop' | 'length';
+  tokens: CaptionToken[];
+  attention_grid?: [number, number] | null;
+  model: string;
+}
+
+export type CaptionOptions = Record<string, unknown> & { model?: string; include_attention?: boolean; temperature?: number; max_tokens?: number };
+
+export interface SpeechQaResult {
+  model: string;
+  transcript: string;
+  sentences: string[];
+  question_text: string;
+  answer: string;
+  choices: string[];
+  choice_index: number;
+  choice_scores: number[];
+  hops: number[][];
+}
+
+export type SpeechQaEvent =
+  | { type: 'story.partial' | 'story.sentence'; sentence: number; text: string }
+  | { type: 'question'; text: string; spoken: boolean }
+  | { type: 'answer.token'; token: string; logprob: number }
+  | ({ type: 'result' } & SpeechQaResult);
+
 export interface ChatResult {
   text: string;
   finishReason: string;
@@ -116,7 +152,9 @@ export class SeqserveHttpClient {
       const text = await res.text();
       let message = text;
       try {
-        message = (JSON.parse(text) as { error?: string }).error ?? text;
+        // KServe endpoints answer {"error": "..."}; OpenAI-style ones {"error": {"message": "..."}}
+        const error = (JSON.parse(text) as { error?: string | { message?: string } }).error;
+        message = (typeof error === 'string' ? error : error?.message) ?? text;
       } catch {
         /* not JSON */
       }
@@ -207,6 +245,55 @@ export class SeqserveHttpClient {
         if (c.finish_reason) yield { type: 'finish', reason: c.finish_reason };
       }
     }
+  }
+
+  /** The caption of an image (PNG, JPEG, ...) from POST /v1/captions. */
+  async caption(image: Uint8Array, options: CaptionOptions = {}): Promise<CaptionResult> {
+    return (await (await this.request('POST', '/v1/captions', this.captionForm(image, options))).json()) as CaptionResult;
+  }
+
+  /** A streamed caption: each token as it is generated, then the whole caption. */
+  async *captionStream(image: Uint8Array, options: CaptionOptions = {}): AsyncGenerator<({ type: 'token'; delta: string } & CaptionToken) | { type: 'done'; caption: string; finish_reason: string }> {
+    const res = await this.request('POST', '/v1/captions', this.captionForm(image, { ...options, stream: true }));
+    for await (const data of sseData(res)) {
+      const e = JSON.parse(data) as { type: string; error?: { message: string } } & Record<string, unknown>;
+      if (e.type === 'error') throw new Error(e.error?.message ?? 'caption stream failed');
+      if (e.type === 'caption.token') yield { ...(e as unknown as CaptionToken & { delta: string }), type: 'token' };
+      if (e.type === 'caption.done') yield { type: 'done', caption: String(e.caption), finish_reason: String(e.finish_reason) };
+    }
+  }
+
+  /** Spoken QA: a story (WAV), a question (text, or WAV), and 2-4 answer choices. */
+  async speechQa(story: Uint8Array, question: { text: string } | { audio: Uint8Array }, choices: string[], options: { model?: string } = {}): Promise<SpeechQaResult> {
+    return (await (await this.request('POST', '/v1/speech-qa', this.speechQaForm(story, question, choices, options))).json()) as SpeechQaResult;
+  }
+
+  /** Spoken QA as it happens: story sentences as they are recognised, the question, the answer, the result. */
+  async *speechQaStream(story: Uint8Array, question: { text: string } | { audio: Uint8Array }, choices: string[], options: { model?: string } = {}): AsyncGenerator<SpeechQaEvent> {
+    const form = this.speechQaForm(story, question, choices, options);
+    form.set('stream', 'true');
+    for await (const data of sseData(await this.request('POST', '/v1/speech-qa', form))) {
+      const e = JSON.parse(data) as SpeechQaEvent | { type: 'error'; error: { message: string } };
+      if (e.type === 'error') throw new Error(e.error.message);
+      yield e;
+    }
+  }
+
+  private speechQaForm(story: Uint8Array, question: { text: string } | { audio: Uint8Array }, choices: string[], options: { model?: string }): FormData {
+    const form = new FormData();
+    form.set('story', new Blob([story as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'story.wav');
+    if ('text' in question) form.set('question', question.text);
+    else form.set('question', new Blob([question.audio as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'question.wav');
+    for (const c of choices) form.append('choices[]', c);
+    if (options.model) form.set('model', options.model);
+    return form;
+  }
+
+  private captionForm(image: Uint8Array, options: CaptionOptions): FormData {
+    const form = new FormData();
+    form.set('image', new Blob([image as Uint8Array<ArrayBuffer>]), 'image');
+    for (const [k, v] of Object.entries(options)) if (v !== undefined && v !== null) form.set(k, String(v));
+    return form;
   }
 
   private transcriptionForm(wav: Uint8Array, options: { model?: string; format?: string }): FormData {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
-import type { GenerateRequest } from '../core/generation/generation-engine.ts';
+import type { GenerateRequest, ImageSource } from '../core/generation/generation-engine.ts';
 import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -78,7 +78,7 @@ export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionReques
 }
 
 /** The engine request for an API request (limits checked here, with OpenAI's parameter names). */
-export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[], signal?: AbortSignal): GenerateRequest {
+export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[] | ImageSource, signal?: AbortSignal): GenerateRequest {
   const limit = model.spec.maxNewTokens;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? limit;
   if (maxTokens > limit) throw invalidArgument(body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', `must be at most ${limit} for this model`);

@@ -56,6 +56,16 @@ export const AudioSpec = z.object({
   frameSamples: z.number().int().positive(),
 });
 
+/** An image fed to an encoder graph: resized to width x height RGB, then (pixel - mean) / std per channel, [3, height, width]. */
+export const ImageSpec = z.object({
+  width: z.number().int().min(1).max(4096),
+  height: z.number().int().min(1).max(4096),
+  mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1]),
+  /** Rows and columns of the encoder's region grid (attention over regions is row-major over it). */
+  grid: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+});
+
 export const CtcDecoding = z.object({
   kind: z.literal('ctc'),
   /** The graph output holding [batch, frames, vocabulary] log-probabilities. */
@@ -110,7 +120,29 @@ export const GenerationSpec = z.object({
   decoder: z.object({ prevToken: z.string().min(1), logits: z.string().min(1), attention: z.string().min(1).optional() }),
 });
 
-export const TASKS = ['slot-filling', 'speech-recognition', 'chat', 'generic'] as const;
+/**
+ * A memory network answering questions about a story (spoken QA): its graph's tensor names, the
+ * answer vocabulary, and how sentences become hashed word ids (server/core/qa/memory-features.ts).
+ */
+export const MemorySpec = z.object({
+  /** Graph inputs: story [batch, maxSentences, maxWords, ids] and question [batch, maxWords, ids], int64. */
+  story: z.string().min(1),
+  question: z.string().min(1),
+  /** Graph outputs: answer log-probabilities [batch, answers] and attention per hop [batch, hops, maxSentences]. */
+  answer: z.string().min(1),
+  hops: z.string().min(1),
+  /** JSON array of answer words, index = answer id. */
+  answers: fileName,
+  maxSentences: z.number().int().positive(),
+  maxWords: z.number().int().positive(),
+  wordIds: z.object({ buckets: z.number().int().min(2), n: z.number().int().positive(), maxNgrams: z.number().int().positive() }),
+  /** The speech-recognition model that transcribes stories and spoken questions by default. */
+  recognizer: z.string().min(1),
+  /** Trailing silence (seconds) that ends a story sentence. */
+  sentencePauseSeconds: z.number().positive().max(5).default(0.5),
+});
+
+export const TASKS = ['slot-filling', 'speech-recognition', 'chat', 'caption', 'speech-qa', 'generic'] as const;
 
 export const Manifest = z
   .object({
@@ -121,8 +153,10 @@ export const Manifest = z
     graphs: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and "_"'), GraphSpec),
     text: TextSpec.optional(),
     audio: AudioSpec.optional(),
+    image: ImageSpec.optional(),
     decoding: Decoding.optional(),
     generation: GenerationSpec.optional(),
+    memory: MemorySpec.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.task === 'speech-recognition') {
@@ -131,11 +165,16 @@ export const Manifest = z
       if (m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0)
         ctx.addIssue({ code: 'custom', path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' });
     }
-    if (m.task === 'chat') {
-      if (!m.generation) ctx.addIssue({ code: 'custom', path: ['generation'], message: 'chat models need a generation section' });
+    if (m.task === 'chat' || m.task === 'caption') {
+      if (!m.generation) ctx.addIssue({ code: 'custom', path: ['generation'], message: `${m.task} models need a generation section` });
       for (const role of ['encoder', 'decoder_step'])
-        if (!Object.values(m.graphs).some((g) => g.role === role)) ctx.addIssue({ code: 'custom', path: ['graphs'], message: `chat models need a graph with role "${role}"` });
+        if (!Object.values(m.graphs).some((g) => g.role === role)) ctx.addIssue({ code: 'custom', path: ['graphs'], message: `${m.task} models need a graph with role "${role}"` });
     }
+    if (m.task === 'speech-qa') {
+      if (!m.memory) ctx.addIssue({ code: 'custom', path: ['memory'], message: 'speech-qa models need a memory section' });
+      if (!Object.values(m.graphs).some((g) => g.role === 'memory_network')) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'speech-qa models need a graph with role "memory_network"' });
+    }
+    if (m.task === 'caption' && !m.image) ctx.addIssue({ code: 'custom', path: ['image'], message: 'caption models need an image section' });
     if (Object.keys(m.graphs).length === 0) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'at least one graph is required' });
     if (m.task === 'slot-filling') {
       if (!m.text) ctx.addIssue({ code: 'custom', path: ['text'], message: 'slot-filling models need a text section' });
@@ -150,6 +189,8 @@ export type GraphSpec = z.infer<typeof GraphSpec>;
 export type StateSpec = z.infer<typeof StateSpec>;
 export type TextSpec = z.infer<typeof TextSpec>;
 export type AudioSpec = z.infer<typeof AudioSpec>;
+export type ImageSpec = z.infer<typeof ImageSpec>;
+export type MemorySpec = z.infer<typeof MemorySpec>;
 export type GenerationSpec = z.infer<typeof GenerationSpec>;
 
 /** Parses a manifest; throws an Error whose message lists every problem as `field: reason`. */

@@ -1,6 +1,7 @@
 /**
- * `seqserve.v1.Generation/Generate`: server-streaming chat generation with the same engine,
- * parameters and limits as POST /v1/chat/completions. A cancelled call stops its decoding.
+ * `seqserve.v1.Generation`: server-streaming chat generation (`Generate`) and image captions
+ * (`Caption`) with the same engines, parameters and limits as POST /v1/chat/completions and
+ * POST /v1/captions. A cancelled call stops its decoding.
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ChatCompletionRequest, generateRequest, promptTokens } from '../chat/chat-request.ts';
@@ -8,7 +9,9 @@ import { invalidArgument } from '../core/errors.ts';
 import { fieldName } from '../core/parse-json.ts';
 import type { ServerContext } from '../context.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import { grpcError } from './grpc-status.ts';
+import { serveStream } from './server-stream.ts';
+import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
+import { decodeImage } from '../images/decode-image.ts';
 
 interface GenerateRequestMessage {
   model: string;
@@ -29,8 +32,8 @@ interface GenerateRequestMessage {
 }
 
 /** proto3 `optional` fields arrive with a `_name` oneof telling whether they were set. */
-function optional<T>(req: GenerateRequestMessage, name: keyof GenerateRequestMessage & string): T | undefined {
-  return req[`_${name}`] === name ? (req[name] as T) : undefined;
+function optional<T>(req: GenerateRequestMessage | CaptionRequestMessage, name: string): T | undefined {
+  return req[`_${name}`] === name ? ((req as unknown as Record<string, unknown>)[name] as T) : undefined;
 }
 
 function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
@@ -60,23 +63,51 @@ function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
   return parsed.data;
 }
 
+interface CaptionRequestMessage {
+  model: string;
+  image: Buffer;
+  max_tokens: number;
+  temperature?: number;
+  top_p?: number;
+  top_k: number;
+  seed?: string;
+  beam_width: number;
+  length_penalty?: number;
+  top_logprobs: number;
+  include_attention: boolean;
+  [oneof: `_${string}`]: string | undefined;
+}
+
+function toCaptionOptions(req: CaptionRequestMessage): CaptionOptions {
+  const seed = optional<string>(req, 'seed');
+  return validateCaptionOptions({
+    ...(req.model ? { model: req.model } : {}),
+    ...(req.max_tokens ? { max_tokens: req.max_tokens } : {}),
+    temperature: optional<number>(req, 'temperature'),
+    top_p: optional<number>(req, 'top_p'),
+    top_k: req.top_k || undefined,
+    seed: seed === undefined ? undefined : Number(seed),
+    beam_width: req.beam_width || undefined,
+    length_penalty: optional<number>(req, 'length_penalty'),
+    top_logprobs: req.top_logprobs || undefined,
+    include_attention: req.include_attention,
+  });
+}
+
 export function generationService(ctx: ServerContext): UntypedServiceImplementation {
   return {
-    Generate: (call: ServerWritableStream<GenerateRequestMessage, unknown>) => {
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
-      const run = async () => {
+    Generate: (call: ServerWritableStream<GenerateRequestMessage, unknown>) =>
+      serveStream(call, ctx, async (write, signal) => {
         const body = toChatRequest(call.request);
         const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
         const engine = loaded.generator!;
         const { tokens } = promptTokens(engine.model, body.messages);
-        const request = generateRequest(engine.model, body, tokens, abort.signal);
-        const write = (msg: object) => new Promise<void>((resolve) => (call.write(msg) ? resolve() : call.once('drain', () => resolve())));
+        const request = generateRequest(engine.model, body, tokens, signal);
         await ctx.metrics.track(loaded.name, 'grpc_generate', async () => {
           let completion = 0;
           const counts = new Map<number, number>();
           for await (const e of engine.generate(request)) {
-            if (abort.signal.aborted) break;
+            if (signal.aborted) break;
             if (e.type === 'token') {
               completion++;
               counts.set(e.choice, (counts.get(e.choice) ?? 0) + 1);
@@ -87,15 +118,27 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
           }
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
         });
-      };
-      run().then(
-        () => {
-          if (!call.cancelled) call.end();
-        },
-        (err: unknown) => {
-          if (!call.cancelled) call.emit('error', grpcError(err, ctx.log));
-        },
-      );
-    },
+      }),
+    Caption: (call: ServerWritableStream<CaptionRequestMessage, unknown>) =>
+      serveStream(call, ctx, async (write, signal) => {
+        const options = toCaptionOptions(call.request);
+        const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
+        const engine = loaded.generator!;
+        const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
+        const request = captionRequest(engine.model, options, image, signal);
+        await ctx.metrics.track(loaded.name, 'grpc_caption', async () => {
+          let completion = 0;
+          for await (const e of engine.generate(request)) {
+            if (signal.aborted) break;
+            if (e.type === 'token') {
+              completion++;
+              await write({ delta: e.delta, token: e.piece, logprob: e.logProb, top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })), attention: e.attention ?? [] });
+            } else {
+              await write({ delta: e.delta, finish_reason: e.reason, caption: e.text, completion_tokens: completion });
+            }
+          }
+          ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
+        });
+      }),
   };
 }

@@ -9,6 +9,8 @@ import { chatRoutes } from './routes/chat.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { slotRoutes } from './routes/slots.ts';
+import { captionRoutes } from './routes/captions.ts';
+import { speechQaRoutes } from './routes/speech-qa.ts';
 import { transcriptionRoutes } from './routes/transcriptions.ts';
 
 export type AppEnv = { Variables: RequestIdVariables };
@@ -29,6 +31,8 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));
   app.route('/', chatRoutes(ctx));
+  app.route('/', captionRoutes(ctx));
+  app.route('/', speechQaRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, ctx.log));

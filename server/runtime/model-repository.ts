@@ -15,6 +15,7 @@ import { loadAcousticModel } from '../core/speech/load-acoustic-model.ts';
 import { GenerationEngine } from '../core/generation/generation-engine.ts';
 import { loadSeq2SeqModel } from '../core/generation/seq2seq-model.ts';
 import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
+import { loadMemoryNetwork, type MemoryNetwork } from '../core/qa/memory-network.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph } from './loaded-graph.ts';
@@ -33,6 +34,7 @@ export interface LoadedModel {
   slotFiller?: SlotFiller;
   acoustic?: AcousticModel;
   generator?: GenerationEngine;
+  memory?: MemoryNetwork;
 }
 
 export interface ModelStatus {
@@ -238,14 +240,10 @@ export class ModelRepository {
           const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: this.options.maxBatch ?? 64, onRun: (n) => this.options.metrics.batchSize.observe({ model: label }, n) });
           return (feeds: TensorMap) => scheduler.submit(feeds);
         };
-        model.acoustic = await loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }).catch((err: Error) => {
-          throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
-        });
+        model.acoustic = await inModelDir(dir, loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }));
       }
-      if (manifest.task === 'chat') {
-        const seq2seq = await loadSeq2SeqModel(manifest, read, runners).catch((err: Error) => {
-          throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
-        });
+      if (manifest.task === 'chat' || manifest.task === 'caption') {
+        const seq2seq = await inModelDir(dir, loadSeq2SeqModel(manifest, read, runners));
         const decoderName = [...graphs.values()].find((g) => g.spec.role === 'decoder_step')?.qualifiedName ?? name;
         const metrics = this.options.metrics;
         model.generator = new GenerationEngine(seq2seq, {
@@ -255,10 +253,11 @@ export class ModelRepository {
           onActive: (n) => metrics.activeSequences.set({ model: name }, n),
         });
       }
+      if (manifest.task === 'speech-qa') {
+        model.memory = await inModelDir(dir, loadMemoryNetwork(manifest, read, runners));
+      }
       if (manifest.task === 'slot-filling') {
-        model.slotFiller = await loadSlotFiller(manifest, read, runners).catch((err: Error) => {
-          throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
-        });
+        model.slotFiller = await inModelDir(dir, loadSlotFiller(manifest, read, runners));
       }
       return model;
     } catch (err) {
@@ -266,6 +265,13 @@ export class ModelRepository {
       throw err;
     }
   }
+}
+
+/** Names the model folder in a loader's error (the loaders name the file inside it). */
+function inModelDir<T>(dir: string, loading: Promise<T>): Promise<T> {
+  return loading.catch((err: Error) => {
+    throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
+  });
 }
 
 /** Warm-up shapes: the manifest's own, and one streaming chunk for an audio input. */

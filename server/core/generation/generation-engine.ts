@@ -16,9 +16,15 @@ import { chooseToken, GREEDY, logSoftmax, type SamplingParams, SeededRandom, top
 import type { Seq2SeqModel } from './seq2seq-model.ts';
 import { StopStrings } from './stop-strings.ts';
 
+/** A preprocessed image for an image encoder: [channels, height, width] float pixels. */
+export interface ImageSource {
+  pixels: Float32Array;
+  dims: readonly [number, number, number];
+}
+
 export interface GenerateRequest {
-  /** Encoder input token ids (not empty, at most the model's maxSourceTokens). */
-  source: number[];
+  /** Encoder input: token ids (not empty, at most the model's maxSourceTokens), or an image. */
+  source: number[] | ImageSource;
   maxNewTokens: number;
   sampling?: SamplingParams;
   seed?: number;
@@ -99,7 +105,6 @@ class Job {
   failed: unknown;
   ended = false;
   wake: (() => void) | undefined;
-  sourceLength = 0;
   constructor(readonly req: GenerateRequest) {}
 
   push(e: GenerationEvent): void {
@@ -140,8 +145,11 @@ export class GenerationEngine {
   /** Starts generating; the iterator yields events until every choice has finished. */
   generate(req: GenerateRequest): AsyncIterableIterator<GenerationEvent> {
     const { spec } = this.model;
-    if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
-    if (req.source.length > spec.maxSourceTokens) throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
+    if (Array.isArray(req.source) === Boolean(this.model.image)) throw invalidArgument('model', `this model encodes ${this.model.image ? 'images' : 'text'}`);
+    if (Array.isArray(req.source)) {
+      if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
+      if (req.source.length > spec.maxSourceTokens) throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
+    }
     if (this.waiting.length >= this.options.maxWaiting) throw new SeqserveError('resource_exhausted', `${this.waiting.length} requests are already waiting for this model`, { retryAfterSeconds: 1 });
     const job = new Job(req);
     this.waiting.push(job);
@@ -267,7 +275,6 @@ export class GenerationEngine {
 
   private start(job: Job, data: RowData): void {
     const req = job.req;
-    job.sourceLength = req.source.length;
     if ((req.beamWidth ?? 1) > 1) {
       // a row per beam from the start; rows beyond the live beams are carried along and ignored
       job.beams = [{ tokens: [], logProb: 0, tokenLogProbs: [], finished: false }];
@@ -288,25 +295,46 @@ export class GenerationEngine {
     this.options.onActive?.(this.batch.size);
   }
 
+  /** The encoder's input for several sources: padded token ids, or stacked images (all of one size). */
+  private encoderInput(sources: (number[] | ImageSource)[]): Tensor {
+    const { spec } = this.model;
+    if (sources.every((s) => Array.isArray(s))) {
+      const S = Math.max(...sources.map((s) => s.length));
+      const ids = new BigInt64Array(sources.length * S).fill(BigInt(spec.pad));
+      sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
+      return new Tensor('int64', ids, [sources.length, S]);
+    }
+    const images = sources as ImageSource[];
+    const dims = images[0].dims;
+    const size = dims[0] * dims[1] * dims[2];
+    const pixels = new Float32Array(images.length * size);
+    images.forEach((img, i) => {
+      if (img.pixels.length !== size || img.dims.some((d, j) => d !== dims[j])) throw invalidArgument('image', `images in one encoder run must all be ${dims.join('x')}`);
+      pixels.set(img.pixels, i * size);
+    });
+    return new Tensor('float32', pixels, [images.length, ...dims]);
+  }
+
   /** One padded encoder run for several sources; returns each one's memory and initial state. */
-  private async encode(sources: number[][]): Promise<RowData[]> {
+  private async encode(sources: (number[] | ImageSource)[]): Promise<RowData[]> {
     const { spec, encoder } = this.model;
-    const S = Math.max(...sources.map((s) => s.length));
-    const ids = new BigInt64Array(sources.length * S).fill(BigInt(spec.pad));
-    sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
-    const out = await encoder.run({ [spec.encoder.input]: new Tensor('int64', ids, [sources.length, S]) });
+    const input = this.encoderInput(sources);
+    const out = await encoder.run({ [spec.encoder.input]: input });
+    // memory rows are as long as their source (tokens), or the encoder's output length (image regions)
+    const S = Array.isArray(sources[0]) ? input.dims[1] : out[spec.encoder.memory[0]].dims[1];
     // each initial state split into one batch-1 tensor per source
     const initial = Object.entries(spec.encoder.initialStates).map(([input, output]) => ({
       input,
       rows: splitAlong(out[output], this.model.states[input].batchAxis, sources.map(() => 1)),
     }));
     return sources.map((s, i) => {
+      const length = Array.isArray(s) ? s.length : S;
       const memory: TensorMap = {};
       for (const name of spec.encoder.memory) {
         const t = out[name];
         const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);
-        const data = (t.data as Float32Array).slice(i * S * inner, (i * S + s.length) * inner);
-        memory[name] = new Tensor('float32', data, [1, s.length, ...t.dims.slice(2)]);
+        const data = (t.data as Float32Array).slice(i * S * inner, (i * S + length) * inner);
+        memory[name] = new Tensor('float32', data, [1, length, ...t.dims.slice(2)]);
       }
       const states: TensorMap = Object.fromEntries(initial.map(({ input, rows }) => [input, rows[i]]));
       return { memory, states };

@@ -5,12 +5,14 @@
 import { z } from 'zod';
 import { SeqserveError } from '../errors.ts';
 import type { GraphRunner } from '../graph-runner.ts';
-import type { GenerationSpec, Manifest } from '../manifest.ts';
+import type { GenerationSpec, ImageSpec, Manifest } from '../manifest.ts';
 import { readJsonFile, type ReadModelFile } from '../model-files.ts';
 import { SpelledWordTokenizer } from '../text/spelled-word-tokenizer.ts';
 
 export interface Seq2SeqModel {
   spec: GenerationSpec;
+  /** Set for image encoders: how images are preprocessed into the encoder input. */
+  image?: ImageSpec;
   tokenizer: SpelledWordTokenizer;
   encoder: GraphRunner;
   decoder: GraphRunner;
@@ -44,5 +46,5 @@ export async function loadSeq2SeqModel(manifest: Manifest, read: ReadModelFile, 
   for (const input of Object.keys(spec.encoder.initialStates)) {
     if (!states[input]) throw new SeqserveError('failed_precondition', `manifest.json: generation.encoder.initialStates: "${input}" is not a state of graph "${decoder.name}"`);
   }
-  return { spec, tokenizer: new SpelledWordTokenizer(vocab.data, spec.unk, specials), encoder: encoder.runner, decoder: decoder.runner, states };
+  return { spec, ...(manifest.image ? { image: manifest.image } : {}), tokenizer: new SpelledWordTokenizer(vocab.data, spec.unk, specials), encoder: encoder.runner, decoder: decoder.runner, states };
 }

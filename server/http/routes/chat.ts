@@ -2,15 +2,16 @@
  * OpenAI-compatible `POST /v1/chat/completions` (non-streaming and `stream: true` server-sent
  * events) and `GET /v1/models`. Extensions: `top_k`, `repetition_penalty`, `beam_width`,
  * `length_penalty`, and `include_attention` (each choice carries the attention over the source
- * tokens for every generated token).
+ * tokens for every generated token). A message with an image part (OpenAI vision input, a data: URL)
+ * is answered by a caption model with the image's caption.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { asSeqserveError } from '../../core/errors.ts';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
-import { ChatCompletionRequest, generateRequest, promptTokens } from '../../chat/chat-request.ts';
-import { resolveTaskModel } from '../../runtime/task-models.ts';
+import { ChatCompletionRequest } from '../../chat/chat-request.ts';
+import { chatGeneration } from '../../chat/chat-source.ts';
 import { errorBody } from '../error-response.ts';
 import { readJson } from '../read-json.ts';
 import { sseResponse } from '../sse.ts';
@@ -40,11 +41,8 @@ export function chatRoutes(ctx: ServerContext): Hono {
 
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJson(c, ChatCompletionRequest, ctx.config.limits.maxBodyBytes);
-    const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
-    const engine = loaded.generator!;
-    const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
     const abort = new AbortController();
-    const request = generateRequest(engine.model, body, tokens, abort.signal);
+    const { loaded, engine, request, promptTokens, sourcePieces } = await chatGeneration(ctx, body, abort.signal);
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: loaded.name, system_fingerprint: `seqserve-${loaded.name}-${loaded.version}` };
@@ -80,7 +78,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
               }
             }
             if (body.stream_options?.include_usage) {
-              await sink.send(chunk('', `],"usage":${JSON.stringify({ prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion })}}`));
+              await sink.send(chunk('', `],"usage":${JSON.stringify({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion })}}`));
             }
           });
           await sink.send('[DONE]');
@@ -115,7 +113,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
         finish_reason: ch.finish?.reason ?? 'stop',
         ...(request.attention ? { attention: { source_tokens: sourcePieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } } : {}),
       })),
-      usage: { prompt_tokens: tokens.length, completion_tokens: completion, total_tokens: tokens.length + completion },
+      usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
     });
   });
   return app;

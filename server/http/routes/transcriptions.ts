@@ -5,7 +5,7 @@
  * plus `transcript.text.partial` (the utterance in progress, replaced by each). Extensions: `decoder`
  * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
@@ -13,21 +13,10 @@ import { decodeWav } from '../../audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../speech/transcribe.ts';
 import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
-import { readBody } from '../read-body.ts';
+import { readForm } from '../read-form.ts';
 import { sseResponse } from '../sse.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json'] as const;
-
-async function readForm(c: Context, limit: number): Promise<FormData> {
-  const type = c.req.header('content-type') ?? '';
-  if (!type.startsWith('multipart/form-data')) throw invalidArgument('body', 'must be multipart/form-data with a "file" part');
-  const body = await readBody(c, limit);
-  try {
-    return await new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': type } }).formData();
-  } catch (err) {
-    throw invalidArgument('body', `malformed multipart body (${(err as Error).message})`);
-  }
-}
 
 function verbose(finals: Transcript[], duration: number) {
   return {
@@ -61,7 +50,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export function transcriptionRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
   app.post('/v1/audio/transcriptions', async (c) => {
-    const form = await readForm(c, ctx.config.limits.maxBodyBytes);
+    const form = await readForm(c, ctx.config.limits.maxBodyBytes, 'a "file" part');
     const file = form.get('file');
     if (!(file instanceof Blob)) throw invalidArgument('file', 'is required (a WAV file part)');
     const modelName = form.get('model');

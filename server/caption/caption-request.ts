@@ -1,0 +1,106 @@
+/**
+ * Caption requests: the options shared by `POST /v1/captions` (JSON or multipart) and the gRPC
+ * Caption call, their translation into a generation-engine request, and the result collected from
+ * the engine's events. Captions default to greedy decoding (temperature 0).
+ */
+import { z } from 'zod';
+import { invalidArgument } from '../core/errors.ts';
+import type { GenerateRequest, GenerationEvent, ImageSource, TokenEvent } from '../core/generation/generation-engine.ts';
+import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
+import { fieldName } from '../core/parse-json.ts';
+
+export const CaptionOptions = z.object({
+  model: z.string().min(1).optional(),
+  max_tokens: z.number().int().positive('must be at least 1').nullish(),
+  temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
+  top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
+  top_k: z.number().int().nonnegative().nullish(),
+  seed: z.number().int().nullish(),
+  beam_width: z.number().int().min(1).max(16, 'must be at most 16').nullish(),
+  length_penalty: z.number().min(0).max(2).nullish(),
+  top_logprobs: z.number().int().min(0).max(20, 'must be at most 20').nullish(),
+  include_attention: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+});
+export type CaptionOptions = z.infer<typeof CaptionOptions>;
+
+/** JSON body: the options plus `image` (base64, or a data: URL). */
+export const CaptionJsonBody = CaptionOptions.extend({ image: z.string({ error: 'is required (base64 or a data: URL)' }).min(1, 'is empty') });
+
+const NUMBER_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'beam_width', 'length_penalty', 'top_logprobs'] as const;
+const BOOLEAN_FIELDS = ['include_attention', 'stream'] as const;
+
+/** Options from multipart text fields ("0.5", "true"): converted, then validated like JSON. */
+export function captionOptionsFromForm(form: FormData): CaptionOptions {
+  const raw: Record<string, unknown> = {};
+  const text = (name: string) => {
+    const v = form.get(name);
+    if (v !== null && typeof v !== 'string') throw invalidArgument(name, 'must be a text field');
+    return v;
+  };
+  const model = text('model');
+  if (model) raw.model = model;
+  for (const name of NUMBER_FIELDS) {
+    const v = text(name);
+    if (v === null || v === '') continue;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw invalidArgument(name, `"${v}" is not a number`);
+    raw[name] = n;
+  }
+  for (const name of BOOLEAN_FIELDS) {
+    const v = text(name);
+    if (v === null || v === '') continue;
+    if (v !== 'true' && v !== 'false') throw invalidArgument(name, 'must be true or false');
+    raw[name] = v === 'true';
+  }
+  return validateCaptionOptions(raw);
+}
+
+export function validateCaptionOptions(raw: unknown): CaptionOptions {
+  const parsed = CaptionOptions.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw invalidArgument(fieldName(issue.path), issue.message);
+}
+
+export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: ImageSource, signal?: AbortSignal): GenerateRequest {
+  const limit = model.spec.maxNewTokens;
+  const maxTokens = o.max_tokens ?? limit;
+  if (maxTokens > limit) throw invalidArgument('max_tokens', `must be at most ${limit} for this model`);
+  const beamWidth = o.beam_width ?? 1;
+  return {
+    source: image,
+    maxNewTokens: maxTokens,
+    sampling: { temperature: o.temperature ?? 0, topK: o.top_k ?? 0, topP: o.top_p ?? 1, repetitionPenalty: 1 },
+    ...(o.seed != null ? { seed: o.seed } : {}),
+    ...(beamWidth > 1 ? { beamWidth, lengthPenalty: o.length_penalty ?? 0.6 } : {}),
+    attention: o.include_attention ?? false,
+    topLogprobs: o.top_logprobs ?? 0,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** A token as the caption APIs report it. */
+export function captionToken(e: TokenEvent, attention: boolean): Record<string, unknown> {
+  return {
+    token: e.piece,
+    logprob: e.logProb,
+    ...(e.top ? { top_logprobs: e.top.map((t) => ({ token: t.piece, logprob: t.logProb })) } : {}),
+    ...(attention ? { attention: e.attention ?? [] } : {}),
+  };
+}
+
+export interface CaptionResult {
+  caption: string;
+  finishReason: 'stop' | 'length';
+  tokens: TokenEvent[];
+}
+
+export async function collectCaption(events: AsyncIterable<GenerationEvent>): Promise<CaptionResult> {
+  const tokens: TokenEvent[] = [];
+  for await (const e of events) {
+    if (e.type === 'token') tokens.push(e);
+    else return { caption: e.text, finishReason: e.reason, tokens };
+  }
+  return { caption: '', finishReason: 'stop', tokens };
+}

@@ -1,0 +1,54 @@
+/**
+ * What a chat-completion request generates from: the conversation's text for a chat model, or, when
+ * a message carries an image (OpenAI vision input: an `image_url` part holding a data: URL), that
+ * image for a caption model. Shared by the HTTP route and the gRPC service.
+ */
+import { invalidArgument } from '../core/errors.ts';
+import type { GenerateRequest } from '../core/generation/generation-engine.ts';
+import type { GenerationEngine } from '../core/generation/generation-engine.ts';
+import type { ServerContext } from '../context.ts';
+import { decodeImage, imageBytesFromText } from '../images/decode-image.ts';
+import type { LoadedModel } from '../runtime/model-repository.ts';
+import { resolveTaskModel } from '../runtime/task-models.ts';
+import { type ChatCompletionRequest, generateRequest, promptTokens } from './chat-request.ts';
+
+export interface ChatGeneration {
+  loaded: LoadedModel;
+  engine: GenerationEngine;
+  request: GenerateRequest;
+  /** Encoder positions the prompt took (tokens, or image regions). */
+  promptTokens: number;
+  /** A label per encoder position, for attention: source tokens, or "r{row}c{col}" image regions. */
+  sourcePieces: string[];
+}
+
+/** The last image part of the conversation, with its field name for errors. */
+function lastImage(messages: ChatCompletionRequest['messages']): { url: string; field: string } | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const content = messages[i].content;
+    if (typeof content === 'string') continue;
+    for (let j = content.length - 1; j >= 0; j--) {
+      const part = content[j];
+      if (part.type === 'image_url') return { url: part.image_url.url, field: `messages[${i}].content[${j}].image_url.url` };
+    }
+  }
+  return undefined;
+}
+
+export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest, signal: AbortSignal): Promise<ChatGeneration> {
+  const image = lastImage(body.messages);
+  if (!image) {
+    const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
+    const engine = loaded.generator!;
+    const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
+    return { loaded, engine, request: generateRequest(engine.model, body, tokens, signal), promptTokens: tokens.length, sourcePieces };
+  }
+  if (body.model !== undefined && ctx.repository.model(body.model).manifest.task !== 'caption') throw invalidArgument(image.field, `model "${body.model}" does not take images; use a caption model`);
+  const loaded = resolveTaskModel(ctx.repository, 'caption', body.model);
+  const engine = loaded.generator!;
+  const spec = engine.model.image!;
+  const pixels = await decodeImage(imageBytesFromText(image.url, image.field), spec, ctx.config.limits.maxImagePixels, image.field);
+  const [rows, cols] = spec.grid ?? [1, 1];
+  const regions = Array.from({ length: rows * cols }, (_, k) => `r${Math.floor(k / cols)}c${k % cols}`);
+  return { loaded, engine, request: generateRequest(engine.model, body, pixels, signal), promptTokens: regions.length, sourcePieces: regions };
+}

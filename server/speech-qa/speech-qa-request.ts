@@ -1,0 +1,46 @@
+/**
+ * Resolving a spoken-QA request into the pipeline's input: the speech-qa model, its recognizer, the
+ * decoded story (and question) audio within the audio limit, and the choices. Shared by HTTP and gRPC.
+ */
+import { invalidArgument } from '../core/errors.ts';
+import type { ServerContext } from '../context.ts';
+import { decodeWav, type DecodedAudio } from '../audio/decode-wav.ts';
+import type { LoadedModel } from '../runtime/model-repository.ts';
+import { resolveTaskModel } from '../runtime/task-models.ts';
+import type { SpeechQaInput } from './spoken-qa.ts';
+
+export interface SpeechQaParts {
+  model?: string;
+  /** A speech-recognition model to use instead of the one the speech-qa model names. */
+  recognizer?: string;
+  story: Uint8Array | undefined;
+  question: { text: string } | { audio: Uint8Array } | undefined;
+  choices: string[];
+}
+
+const MAX_QUESTION_CHARS = 500;
+
+export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal?: AbortSignal): { loaded: LoadedModel; input: SpeechQaInput } {
+  const loaded = resolveTaskModel(ctx.repository, 'speech-qa', parts.model);
+  const memory = loaded.memory!;
+  const recognizerName = parts.recognizer ?? (ctx.repository.readyModels().some((m) => m.name === memory.spec.recognizer) ? memory.spec.recognizer : undefined);
+  const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName).acoustic!;
+  const audio = (bytes: Uint8Array, field: string): DecodedAudio => {
+    const decoded = decodeWav(bytes, field);
+    const seconds = decoded.samples.length / decoded.sampleRate;
+    if (seconds > ctx.config.limits.maxAudioSeconds) throw invalidArgument(field, `is ${seconds.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
+    return decoded;
+  };
+  if (!parts.story || parts.story.length === 0) throw invalidArgument('story', 'is required (a WAV file part)');
+  const story = audio(parts.story, 'story');
+  if (!parts.question) throw invalidArgument('question', 'is required (text, or a WAV file part)');
+  let question: SpeechQaInput['question'];
+  if ('text' in parts.question) {
+    if (!parts.question.text.trim()) throw invalidArgument('question', 'is empty');
+    if (parts.question.text.length > MAX_QUESTION_CHARS) throw invalidArgument('question', `is over ${MAX_QUESTION_CHARS} characters`);
+    question = { text: parts.question.text };
+  } else {
+    question = { audio: audio(parts.question.audio, 'question') };
+  }
+  return { loaded, input: { memory, recognizer, story, question, choices: parts.choices, ...(signal ? { signal } : {}) } };
+}

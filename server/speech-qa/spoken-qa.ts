@@ -1,0 +1,88 @@
+/**
+ * Spoken question answering (the lecture's TOEFL-style pipeline): the speech recognizer transcribes
+ * the story (a sentence ends at a pause) and a spoken question, the memory network answers, and
+ * the choice most similar to the answer is picked. Events come in order: story partials and
+ * sentences as recognition proceeds, the question's text, the answer token, then the result.
+ */
+import { SeqserveError } from '../core/errors.ts';
+import { DEFAULT_ENDPOINT_RULES } from '../core/speech/ctc-stream-decoder.ts';
+import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
+import { scoreChoices, validateChoices } from '../core/qa/choice-scores.ts';
+import type { MemoryNetwork } from '../core/qa/memory-network.ts';
+import type { DecodedAudio } from '../audio/decode-wav.ts';
+import { transcribeAudio } from '../speech/transcribe.ts';
+
+export interface SpeechQaResult {
+  /** The story as recognised, one sentence per pause. */
+  transcript: string;
+  sentences: string[];
+  question_text: string;
+  answer: string;
+  choices: string[];
+  choice_index: number;
+  choice_scores: number[];
+  /** Per hop of the memory network, attention over `sentences`. */
+  hops: number[][];
+}
+
+export type SpeechQaEvent =
+  | { type: 'story.partial'; sentence: number; text: string }
+  | { type: 'story.sentence'; sentence: number; text: string }
+  | { type: 'question'; text: string; spoken: boolean }
+  | { type: 'answer.token'; token: string; logprob: number }
+  | { type: 'result'; result: SpeechQaResult };
+
+export interface SpeechQaInput {
+  memory: MemoryNetwork;
+  recognizer: AcousticModel;
+  story: DecodedAudio;
+  question: { text: string } | { audio: DecodedAudio };
+  choices: string[];
+  signal?: AbortSignal;
+}
+
+export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerator<SpeechQaEvent> {
+  const { memory, recognizer, story, choices, signal } = input;
+  validateChoices(choices);
+  const rules = { ...DEFAULT_ENDPOINT_RULES, silenceAfterSpeech: memory.spec.sentencePauseSeconds };
+  const sentences: string[] = [];
+  for await (const e of transcribeAudio(recognizer, story.samples, story.sampleRate, signal, {}, rules)) {
+    if (!e.transcript.text) continue;
+    if (e.type === 'partial') {
+      yield { type: 'story.partial', sentence: sentences.length, text: e.transcript.text };
+      continue;
+    }
+    sentences.push(e.transcript.text);
+    if (sentences.length > memory.spec.maxSentences) throw new SeqserveError('invalid_argument', `story: has over ${memory.spec.maxSentences} sentences; the model reads at most ${memory.spec.maxSentences}`, { field: 'story' });
+    yield { type: 'story.sentence', sentence: sentences.length - 1, text: e.transcript.text };
+  }
+  if (sentences.length === 0) throw new SeqserveError('invalid_argument', 'story: no speech was recognised in the audio', { field: 'story' });
+  let questionText: string;
+  if ('text' in input.question) {
+    questionText = input.question.text;
+  } else {
+    const heard: string[] = [];
+    for await (const e of transcribeAudio(recognizer, input.question.audio.samples, input.question.audio.sampleRate, signal)) if (e.type === 'final' && e.transcript.text) heard.push(e.transcript.text);
+    questionText = heard.join(' ');
+    if (!questionText) throw new SeqserveError('invalid_argument', 'question: no speech was recognised in the audio', { field: 'question' });
+  }
+  yield { type: 'question', text: questionText, spoken: !('text' in input.question) };
+  if (signal?.aborted) throw new SeqserveError('cancelled', 'the client went away');
+  const answered = await memory.answer(sentences, questionText);
+  const best = memory.answers.indexOf(answered.answer);
+  yield { type: 'answer.token', token: answered.answer, logprob: Math.log(answered.probs[best]) };
+  const { scores, best: choiceIndex } = scoreChoices(memory.answers, answered.probs, choices);
+  yield {
+    type: 'result',
+    result: {
+      transcript: sentences.join('. ') + '.',
+      sentences,
+      question_text: questionText,
+      answer: answered.answer,
+      choices,
+      choice_index: choiceIndex,
+      choice_scores: scores,
+      hops: answered.hops,
+    },
+  };
+}
