@@ -7,11 +7,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
-import { loadProto } from '../server/grpc/load-proto.ts';
+import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const CHAT_DIR = path.join(BUNDLED_MODELS_DIR, 'chat');
@@ -159,17 +158,8 @@ describe('chat completions (openai client)', () => {
 
 describe('gRPC seqserve.v1.Generation', () => {
   it('streams the same reply as the HTTP API, and maps bad input to INVALID_ARGUMENT', async () => {
-    const pkg = loadProto('seqserve/v1/generation.proto');
-    const Generation = (pkg.seqserve as never as { v1: { Generation: ServiceClientConstructor } }).v1.Generation;
-    const stub = new Generation(server.grpc, credentials.createInsecure());
-    const run = (req: object) =>
-      new Promise<{ messages: { delta: string; finish_reason: string }[]; error?: { code: number; details: string } }>((resolve) => {
-        const messages: { delta: string; finish_reason: string }[] = [];
-        const call = (stub as unknown as { Generate: (r: object) => NodeJS.EventEmitter }).Generate(req);
-        call.on('data', (m: { delta: string; finish_reason: string }) => messages.push(m));
-        call.on('end', () => resolve({ messages }));
-        call.on('error', (e: { code: number; details: string }) => resolve({ messages, error: e }));
-      });
+    const { stub, close } = seqserveStub('seqserve/v1/generation.proto', 'Generation', server.grpc);
+    const run = (req: object) => serverStream<{ delta: string; finish_reason: string }>(stub, 'Generate', req);
     const ok = await run({ messages: booking, temperature: 0 });
     expect(ok.messages.map((m) => m.delta).join('')).toBe(await greedyReply(booking));
     expect(ok.messages.at(-1)!.finish_reason).toBe('stop');
@@ -177,7 +167,7 @@ describe('gRPC seqserve.v1.Generation', () => {
     expect(bad.error).toMatchObject({ code: 3, details: expect.stringMatching(/^max_tokens/) });
     const none = await run({ messages: [] });
     expect(none.error?.code).toBe(3);
-    stub.close();
+    close();
   });
 });
 

@@ -156,6 +156,53 @@ program
   });
 
 program
+  .command('caption <image>')
+  .description('caption an image (PNG, JPEG, WebP, GIF), streaming the words as they come')
+  .option('-m, --model <name>', 'caption model to use')
+  .option('--json', 'print the whole response (tokens, log-probabilities, attention) as JSON')
+  .option('--attention', 'with --json: include the attention over image regions per token')
+  .action(async (file: string, o: { model?: string; json?: boolean; attention?: boolean }) => {
+    const image = new Uint8Array(readFileSync(file));
+    const opts = { ...(o.model ? { model: o.model } : {}), ...(o.attention ? { include_attention: true } : {}) };
+    if (o.json) {
+      print(await http().caption(image, opts));
+      return;
+    }
+    for await (const e of http().captionStream(image, opts)) {
+      if (e.type === 'token') process.stdout.write(e.delta);
+      else process.stdout.write('\n');
+    }
+  });
+
+program
+  .command('ask')
+  .description('spoken question answering: a story (WAV), a question (text or WAV) and answer choices')
+  .requiredOption('--story <wav>', 'the story, spoken (sentences separated by pauses)')
+  .option('--question <text>', 'the question as text')
+  .option('--question-audio <wav>', 'the question, spoken')
+  .option('--choice <text...>', 'an answer choice (2-4)')
+  .option('-m, --model <name>', 'speech-qa model to use')
+  .option('--json', 'print the whole result (transcript, scores, memory hops) as JSON')
+  .action(async (o: { story: string; question?: string; questionAudio?: string; choice?: string[]; model?: string; json?: boolean }) => {
+    if (!o.question === !o.questionAudio) throw new Error('give --question or --question-audio');
+    const question = o.question ? { text: o.question } : { audio: new Uint8Array(readFileSync(o.questionAudio!)) };
+    const story = new Uint8Array(readFileSync(o.story));
+    const opts = o.model ? { model: o.model } : {};
+    if (o.json) {
+      print(await http().speechQa(story, question, o.choice ?? [], opts));
+      return;
+    }
+    for await (const e of http().speechQaStream(story, question, o.choice ?? [], opts)) {
+      if (e.type === 'story.sentence') process.stdout.write(`story:    ${e.text}\n`);
+      if (e.type === 'question') process.stdout.write(`question: ${e.text}\n`);
+      if (e.type === 'answer.token') process.stdout.write(`answer:   ${e.token}\n`);
+      if (e.type === 'result') {
+        e.choices.forEach((c, i) => process.stdout.write(`${i === e.choice_index ? '→' : ' '} ${c.padEnd(24)} ${(e.choice_scores[i] * 100).toFixed(1)} %\n`));
+      }
+    }
+  });
+
+program
   .command('infer <model>')
   .description('KServe inference with JSON tensors [{name, datatype, shape, data}]')
   .option('--inputs <json>', 'the input tensors as a JSON array')

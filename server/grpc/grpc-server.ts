@@ -4,6 +4,7 @@ import { generationService } from './generation-service.ts';
 import { healthService } from './health-service.ts';
 import { kserveService } from './kserve-service.ts';
 import { speechService } from './speech-service.ts';
+import { speechQaService } from './speech-qa-service.ts';
 import { loadProto } from './load-proto.ts';
 
 export interface GrpcHandle {
@@ -17,7 +18,7 @@ function service(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
-  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto');
+  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto', 'seqserve/v1/speech_qa.proto');
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
     'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
@@ -26,6 +27,7 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));
   server.addService(service(pkg, 'google.cloud.speech.v1.Speech').service, speechService(ctx));
   server.addService(service(pkg, 'seqserve.v1.Generation').service, generationService(ctx));
+  server.addService(service(pkg, 'seqserve.v1.SpeechQa').service, speechQaService(ctx));
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -37,7 +37,7 @@ def synth_one(job):
                          capture_output=True, check=True).stdout
     rng = random.Random(seed)
     lead, trail = rng.uniform(0.05, 0.5), rng.uniform(0.1, 0.6)
-    raw = subprocess.run(["sox", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16",
+    raw = subprocess.run(["sox", "-R", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16",
                           "-c", "1", "-", "pad", f"{lead:.2f}", f"{trail:.2f}"],
                          input=wav, capture_output=True, check=True).stdout
     return np.frombuffer(raw, dtype=np.int16)

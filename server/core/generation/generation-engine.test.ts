@@ -184,3 +184,45 @@ describe('GenerationEngine', () => {
     expect(() => engine.generate({ source: ids('a'), maxNewTokens: 1 })).toThrow(expect.objectContaining({ code: 'resource_exhausted' }));
   });
 });
+
+/** The copy model behind an image encoder: "pixels" [1, 1, W] hold the token ids to copy. */
+function imageCopyModel(calls: { encoder: number[]; decoder: number[] }): Seq2SeqModel {
+  const text = copyModel(calls);
+  const encoder: GraphRunner = {
+    inputNames: ['image'],
+    outputNames: ['memory', 'mask', 'h0'],
+    async run(feeds: TensorMap) {
+      const [B, , , W] = feeds.image.dims;
+      const ids = BigInt64Array.from(feeds.image.data as Float32Array, (x) => BigInt(x));
+      return text.encoder.run({ src: new Tensor('int64', ids, [B, W]) });
+    },
+  };
+  return { ...text, spec: { ...text.spec, encoder: { ...text.spec.encoder, input: 'image' } }, image: { width: 3, height: 1, mean: [0, 0, 0], std: [1, 1, 1] }, encoder };
+}
+
+describe('GenerationEngine with an image encoder', () => {
+  const image = (ids: number[]) => ({ pixels: Float32Array.from(ids), dims: [1, 1, ids.length] as const });
+
+  it('encodes images arriving together in one run and decodes each', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    const engine = new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 });
+    const [a, b] = await Promise.all([collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })), collect(engine.generate({ source: image([9, 10, 6]), maxNewTokens: 8 }))]);
+    expect(calls.encoder).toEqual([2]);
+    expect(a.at(-1)).toMatchObject({ type: 'finish', text: 'a b c' });
+    expect(b.at(-1)).toMatchObject({ type: 'finish', text: 'd e a' });
+  });
+
+  it('refuses text for an image model, and text models refuse images', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    expect(() => new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: [6, 7], maxNewTokens: 4 })).toThrow(/model: this model encodes images/);
+    expect(() => new GenerationEngine(copyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: image([6]), maxNewTokens: 4 })).toThrow(/model: this model encodes text/);
+  });
+
+  it('fails requests whose images differ in size within one encoder run', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    const engine = new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 });
+    const results = await Promise.allSettled([collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })), collect(engine.generate({ source: image([9, 10]), maxNewTokens: 8 }))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/image: images in one encoder run must all be 1x1x3/);
+  });
+});
