@@ -1,4 +1,5 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption picks one. */
+import { benchCaptionQa } from './caption-qa.ts';
 import { benchChatStreams } from './chat-streams.ts';
 import { benchKserveSlots } from './kserve-slots.ts';
 import { benchSpeechStreams } from './speech-streams.ts';
@@ -11,4 +12,5 @@ const sections: string[] = [];
 if (!only || only === 'kserve') sections.push(await benchKserveSlots(requests, seconds));
 if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 if (!only || only === 'chat') sections.push(await benchChatStreams());
+if (!only || only === 'caption') sections.push(await benchCaptionQa());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);
