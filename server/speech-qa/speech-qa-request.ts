@@ -3,6 +3,7 @@
  * decoded story (and question) audio within the audio limit, and the choices. Shared by HTTP and gRPC.
  */
 import { invalidArgument } from '../core/errors.ts';
+import { validateChoices } from '../core/qa/choice-scores.ts';
 import type { ServerContext } from '../context.ts';
 import { decodeWav, type DecodedAudio } from '../audio/decode-wav.ts';
 import type { LoadedModel } from '../runtime/model-repository.ts';
@@ -31,6 +32,7 @@ export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal
     if (seconds > ctx.config.limits.maxAudioSeconds) throw invalidArgument(field, `is ${seconds.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
     return decoded;
   };
+  validateChoices(parts.choices); // before any streaming starts, so bad choices get a plain 400
   if (!parts.story || parts.story.length === 0) throw invalidArgument('story', 'is required (a WAV file part)');
   const story = audio(parts.story, 'story');
   if (!parts.question) throw invalidArgument('question', 'is required (text, or a WAV file part)');

@@ -8,6 +8,7 @@ import { SeqserveError } from '../core/errors.ts';
 import { DEFAULT_ENDPOINT_RULES } from '../core/speech/ctc-stream-decoder.ts';
 import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
 import { scoreChoices, validateChoices } from '../core/qa/choice-scores.ts';
+import { memoryWords } from '../core/qa/memory-features.ts';
 import type { MemoryNetwork } from '../core/qa/memory-network.ts';
 import type { DecodedAudio } from '../audio/decode-wav.ts';
 import { transcribeAudio } from '../speech/transcribe.ts';
@@ -41,12 +42,23 @@ export interface SpeechQaInput {
   signal?: AbortSignal;
 }
 
+const SMALL_WORDS = new Set(['the', 'a', 'an', 'to', 'in', 'is', 'of', 'and', 'at', 'on', 'it']);
+
+/** Distinct content words of some texts, as hotword phrases for the recognizer (at most 200). */
+export function biasWords(texts: readonly string[]): string[] {
+  const words = new Set<string>();
+  for (const t of texts) for (const w of memoryWords(t)) if (w.length > 2 && !SMALL_WORDS.has(w)) words.add(w);
+  return [...words].slice(0, 200);
+}
+
 export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerator<SpeechQaEvent> {
   const { memory, recognizer, story, choices, signal } = input;
   validateChoices(choices);
   const rules = { ...DEFAULT_ENDPOINT_RULES, silenceAfterSpeech: memory.spec.sentencePauseSeconds };
+  // contextual biasing: the words of the choices (and of a written question) are likely in the story
+  const bias = { hotwords: biasWords([...choices, ...('text' in input.question ? [input.question.text] : [])]).map((phrase) => ({ phrase })) };
   const sentences: string[] = [];
-  for await (const e of transcribeAudio(recognizer, story.samples, story.sampleRate, signal, {}, rules)) {
+  for await (const e of transcribeAudio(recognizer, story.samples, story.sampleRate, signal, bias, rules)) {
     if (!e.transcript.text) continue;
     if (e.type === 'partial') {
       yield { type: 'story.partial', sentence: sentences.length, text: e.transcript.text };
@@ -62,7 +74,9 @@ export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerato
     questionText = input.question.text;
   } else {
     const heard: string[] = [];
-    for await (const e of transcribeAudio(recognizer, input.question.audio.samples, input.question.audio.sampleRate, signal)) if (e.type === 'final' && e.transcript.text) heard.push(e.transcript.text);
+    for await (const e of transcribeAudio(recognizer, input.question.audio.samples, input.question.audio.sampleRate, signal, { hotwords: biasWords([...choices, ...sentences]).map((phrase) => ({ phrase })) })) {
+      if (e.type === 'final' && e.transcript.text) heard.push(e.transcript.text);
+    }
     questionText = heard.join(' ');
     if (!questionText) throw new SeqserveError('invalid_argument', 'question: no speech was recognised in the audio', { field: 'question' });
   }

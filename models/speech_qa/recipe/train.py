@@ -107,16 +107,24 @@ def recognised_sentences(work, voices, seed, limit=None):
 
 
 class MemN2N(nn.Module):
-    """End-to-end memory network (Sukhbaatar et al. 2015) with adjacent weight tying, position
-    encoding of words, temporal encoding of sentences, and bag-of-hashed-ids word embeddings."""
+    """End-to-end memory network (Sukhbaatar et al. 2015): adjacent weight tying, position encoding
+    of words, temporal encoding of sentences, bag-of-hashed-ids word embeddings (initialised small,
+    as in the paper: with N(0, 1) the sums saturate the attention and it does not learn), and an
+    MLP answer head over the final state, the last hop's read and its product with the question."""
 
     def __init__(self, answers, dim=64, hops=HOPS):
         super().__init__()
         self.hops = hops
         self.embed = nn.ModuleList([nn.Embedding(BUCKETS, dim, padding_idx=0) for _ in range(hops + 1)])
+        for e in self.embed:  # small, as in the paper: a word sums ~8 ids and a sentence ~6 words
+            nn.init.normal_(e.weight, std=0.05)
+            with torch.no_grad():
+                e.weight[0].zero_()
         self.temporal = nn.ParameterList([nn.Parameter(torch.randn(MAX_SENTENCES, dim) * 0.1) for _ in range(hops + 1)])
         self.hop_map = nn.Linear(dim, dim, bias=False)
-        self.answer = nn.Linear(dim, answers)
+        # answer from the final controller state and how the question matches what the last hop
+        # read (yes/no questions compare a place in the question with the place read)
+        self.answer = nn.Sequential(nn.Linear(3 * dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, answers))
         j = torch.arange(1, MAX_WORDS + 1, dtype=torch.float).unsqueeze(1) / MAX_WORDS
         k = torch.arange(1, dim + 1, dtype=torch.float).unsqueeze(0) / dim
         self.register_buffer("position", (1 - j) - k * (1 - 2 * j))  # [W, dim]
@@ -128,7 +136,7 @@ class MemN2N(nn.Module):
 
     def forward(self, story, question):
         mask = (story.sum((-1, -2)) > 0)  # [B, S]
-        u = self.sentences(self.embed[0], question)
+        u = q = self.sentences(self.embed[0], question)
         hops = []
         for k in range(self.hops):
             m = self.sentences(self.embed[k], story) + self.temporal[k]
@@ -136,8 +144,9 @@ class MemN2N(nn.Module):
             scores = torch.bmm(m, u.unsqueeze(2)).squeeze(2).masked_fill(~mask, -1e4)
             p = torch.softmax(scores, -1)
             hops.append(p)
-            u = self.hop_map(u) + torch.bmm(p.unsqueeze(1), c).squeeze(1)
-        return torch.log_softmax(self.answer(u), -1), torch.stack(hops, 1)
+            o = torch.bmm(p.unsqueeze(1), c).squeeze(1)
+            u = self.hop_map(u) + o
+        return torch.log_softmax(self.answer(torch.cat([u, o, q * o], 1)), -1), torch.stack(hops, 1)
 
 
 def tensors(examples):
