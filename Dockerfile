@@ -25,6 +25,10 @@ COPY server ./server
 COPY clients ./clients
 COPY proto ./proto
 COPY models ./models
+COPY web ./web
+COPY scripts ./scripts
+# the web demo's bundle (esbuild comes with tsx)
+RUN node scripts/build-web.mjs
 
 ENV NODE_ENV=production
 EXPOSE 8000 8001

@@ -12,6 +12,8 @@ const TEST_NEEDS = [
   // the spoken-QA test re-creates its spoken stories as the recipe made them
   { pkg: 'espeak-ng', ok: () => has('espeak-ng', ['--version']) },
   { pkg: 'sox', ok: () => has('sox', ['--version']) },
+  // the web demo's tests drive Debian's Chromium headless
+  { pkg: 'chromium', ok: () => has('/usr/bin/chromium', ['--version']) },
 ];
 const BENCH_NEEDS = [{ pkg: 'wrk', ok: () => has('wrk', ['--version'], true) }];
 const NEEDS = process.argv[2] === 'bench' ? BENCH_NEEDS : TEST_NEEDS;

@@ -12,6 +12,7 @@ import { slotRoutes } from './routes/slots.ts';
 import { captionRoutes } from './routes/captions.ts';
 import { speechQaRoutes } from './routes/speech-qa.ts';
 import { modelFileRoutes } from './routes/model-files.ts';
+import { webRoutes } from './routes/web.ts';
 import { transcriptionRoutes } from './routes/transcriptions.ts';
 
 export type AppEnv = { Variables: RequestIdVariables };
@@ -35,6 +36,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.route('/', captionRoutes(ctx));
   app.route('/', speechQaRoutes(ctx));
   app.route('/', modelFileRoutes(ctx));
+  app.route('/', webRoutes());
   app.route('/', metricsRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, ctx.log));
