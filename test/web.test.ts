@@ -1,14 +1,16 @@
 /**
  * The web demo and client library in headless Chromium (Debian's, driven by playwright-core): the
  * page loads cross-origin isolated with no console errors; in-page chat (onnxruntime-web) streams
- * the server's greedy reply; in-page slot filling equals the server's; both modes work from the UI.
+ * the server's greedy reply; in-page slot filling and captioning equal the server's; both modes work
+ * from the UI.
  * Screenshots go to test-output/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
@@ -67,7 +69,22 @@ describe('web demo and client library (Chromium)', () => {
     expect(got.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('captions an image in the page as the server does', async () => {
+    const png = readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png'));
+    const expected = (await new SeqserveHttpClient(server.http).caption(new Uint8Array(png))).caption;
+    const got = await page.evaluate(async () => {
+      const { loadWebModel } = (window as unknown as { seqserve: { loadWebModel: (u: string, m: string) => Promise<{ caption: (b: Blob) => AsyncIterable<{ delta: string }> }> } }).seqserve;
+      const blob = await (await fetch('/v1/models/caption/files/heldout-sample/000.png')).blob();
+      let text = '';
+      for await (const t of (await loadWebModel(location.origin, 'caption')).caption(blob)) text += t.delta;
+      return text;
+    });
+    expect(got).toBe(expected);
+  }, 60_000);
+
   it('works from the UI in both modes', async () => {
+    const png = path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '001.png');
+    const caption = (await new SeqserveHttpClient(server.http).caption(new Uint8Array(readFileSync(png)))).caption;
     const reply = (await new SeqserveHttpClient(server.http).chat([{ role: 'user', content: PROMPT }], { temperature: 0 })).text;
     for (const mode of ['page', 'server']) {
       await page.check(`input[name=mode][value=${mode}]`);
@@ -75,6 +92,10 @@ describe('web demo and client library (Chromium)', () => {
       await page.waitForFunction((want) => document.getElementById('chat-log')!.textContent === want, reply, { timeout: 30_000 });
       await page.click('#slots-form button');
       await page.waitForSelector('#slots-out mark.slot', { timeout: 30_000 });
+      await page.setInputFiles('#caption-file', png);
+      await page.evaluate(() => (document.getElementById('caption-out')!.textContent = ''));
+      await page.click('#caption-form button');
+      await page.waitForFunction((want) => document.getElementById('caption-out')!.textContent === want, caption, { timeout: 30_000 });
       await page.screenshot({ path: path.join(OUT, `web-${mode}.png`), fullPage: true });
       await page.evaluate(() => (document.getElementById('slots-out')!.textContent = ''));
     }

@@ -1,4 +1,4 @@
-/** The demo page: chat and slot filling, in the page (onnxruntime-web) or on the server. */
+/** The demo page: chat, slot filling and captioning, in the page (onnxruntime-web) or on the server. */
 import { loadWebModel, type WebModel } from '../clients/web/seqserve-web.ts';
 
 const base = location.origin;
@@ -68,6 +68,30 @@ $('slots-form').addEventListener('submit', (ev) => {
       out.append(text.slice(pos));
     } catch (err) {
       status(`slot filling failed: ${(err as Error).message}`);
+    }
+  })();
+});
+
+$('caption-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const file = $<HTMLInputElement>('caption-file').files?.[0];
+  const out = $('caption-out');
+  if (!file) {
+    status('choose an image first');
+    return;
+  }
+  out.textContent = '';
+  void (async () => {
+    try {
+      if (mode() === 'page') {
+        for await (const t of (await inPage('caption')).caption(file)) out.textContent += t.delta;
+      } else {
+        const form = new FormData();
+        form.set('image', file);
+        out.textContent = ((await (await fetch(`${base}/v1/captions`, { method: 'POST', body: form })).json()) as { caption: string }).caption;
+      }
+    } catch (err) {
+      status(`captioning failed: ${(err as Error).message}`);
     }
   })();
 });

@@ -7,13 +7,16 @@
  *   const model = await loadWebModel('https://seqserve.example', 'chat');
  *   for await (const delta of model.chat([{ role: 'user', content: 'hello' }], { temperature: 0 })) ...
  *   const { slots } = await (await loadWebModel(url, 'slots')).slots('fly to Denver on Monday');
+ *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
  */
 import * as ort from 'onnxruntime-web';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/chat/chat-request.ts';
-import { GenerationEngine } from '../../server/core/generation/generation-engine.ts';
+import { captionRequest } from '../../server/caption/caption-request.ts';
+import { GenerationEngine, type ImageSource } from '../../server/core/generation/generation-engine.ts';
+import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
 import type { GraphRunner, TensorMap } from '../../server/core/graph-runner.ts';
-import { parseManifest, type Manifest } from '../../server/core/manifest.ts';
+import { parseManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
 import { loadSlotFiller } from '../../server/core/slots/load-slot-filler.ts';
 import type { SlotFillingResult } from '../../server/core/slots/slot-filler.ts';
 
@@ -49,10 +52,31 @@ function runner(session: ort.InferenceSession): GraphRunner {
   };
 }
 
+/** Image pixels as a canvas draws them: stretched to the model's size on white, RGBA. */
+async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise<ImageSource> {
+  const bitmap = image instanceof Blob ? await createImageBitmap(image) : image;
+  const canvas = new OffscreenCanvas(spec.width, spec.height);
+  const g = canvas.getContext('2d')!;
+  g.fillStyle = '#ffffff';
+  g.fillRect(0, 0, spec.width, spec.height);
+  g.drawImage(bitmap, 0, 0, spec.width, spec.height);
+  return imageTensor(g.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, 4, spec);
+}
+
+export interface CaptionToken {
+  token: string;
+  delta: string;
+  logprob: number;
+  /** Attention over the image regions (row-major over the manifest's grid). */
+  attention?: number[];
+}
+
 export interface WebModel {
   name: string;
   manifest: Manifest;
   slots(text: string): Promise<SlotFillingResult>;
+  /** Caption tokens as they are generated (greedy unless options say otherwise). */
+  caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<CaptionToken>;
   chat(messages: ChatCompletionRequest['messages'], options?: Partial<ChatCompletionRequest>): AsyncGenerator<string>;
   release(): Promise<void>;
 }
@@ -68,7 +92,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   }
   const runners = Object.fromEntries([...sessions].map(([k, s]) => [k, runner(s)]));
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
-  const seq2seq = manifest.task === 'chat' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
+  const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
   const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: 32, maxWaiting: 32 }) : undefined;
   const need = <T>(x: T | undefined, what: string): T => {
     if (x === undefined) throw new Error(`model "${name}" is a ${manifest.task} model; it cannot do ${what}`);
@@ -78,8 +102,16 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     name,
     manifest,
     slots: (text) => need(slotFiller, 'slot filling').fill(text),
+    async *caption(image, opts = {}) {
+      const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
+      const pixels = await canvasPixels(image, e.model.image!);
+      const request = captionRequest(e.model, { temperature: opts.temperature ?? 0, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), include_attention: opts.includeAttention ?? false }, pixels);
+      for await (const ev of e.generate(request)) {
+        if (ev.type === 'token') yield { token: ev.piece, delta: ev.delta, logprob: ev.logProb, ...(ev.attention ? { attention: ev.attention } : {}) };
+      }
+    },
     async *chat(messages, opts = {}) {
-      const e = need(engine, 'chat');
+      const e = need(manifest.task === 'chat' ? engine : undefined, 'chat');
       const { tokens } = promptTokens(e.model, messages);
       for await (const ev of e.generate(generateRequest(e.model, { messages, ...opts } as ChatCompletionRequest, tokens))) {
         if (ev.type === 'token' && ev.delta) yield ev.delta;
