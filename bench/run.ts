@@ -1,4 +1,5 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption|wasm picks one. */
+import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchCaptionQa } from './caption-qa.ts';
 import { benchChatStreams } from './chat-streams.ts';
 import { benchKserveSlots } from './kserve-slots.ts';
@@ -13,4 +14,5 @@ if (!only || only === 'kserve') sections.push(await benchKserveSlots(requests, s
 if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 if (!only || only === 'chat') sections.push(await benchChatStreams());
 if (!only || only === 'caption') sections.push(await benchCaptionQa());
+if (!only || only === 'wasm') sections.push(await benchWasmVsNative());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);
