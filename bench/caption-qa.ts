@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
+import { argmax } from '../server/core/generation/sampling.ts';
 import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { decodeWav } from '../server/audio/decode-wav.ts';
@@ -45,7 +46,9 @@ async function closedLoop(client: SeqserveHttpClient, images: Uint8Array[], conc
 /** Raw onnxruntime-node: captions of `batch` images at a time (greedy, until every one ends). */
 async function rawCaptions(pngs: Uint8Array[], batch: number, rounds: number): Promise<number> {
   const { default: sharp } = await import('sharp');
-  const spec = parseManifest(JSON.parse(readFileSync(path.join(CAPTION_DIR, 'manifest.json'), 'utf8'))).image!;
+  const manifest = parseManifest(JSON.parse(readFileSync(path.join(CAPTION_DIR, 'manifest.json'), 'utf8')));
+  const spec = manifest.image!;
+  const { bos, eos } = manifest.generation!;
   const pixels = await Promise.all(
     pngs.map(async (p) => {
       const { data, info } = await sharp(p).removeAlpha().resize(spec.width, spec.height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
@@ -64,7 +67,7 @@ async function rawCaptions(pngs: Uint8Array[], batch: number, rounds: number): P
     const enc = await encoder.run({ image: new ort.Tensor('float32', input, [batch, 3, spec.height, spec.width]) });
     let h = enc.h0;
     let c = enc.c0;
-    let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(1n), [batch]);
+    let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(bos)), [batch]);
     const done = new Array<boolean>(batch).fill(false);
     for (let s = 0; s < 24 && done.some((d) => !d); s++) {
       const out = await decoder.run({ prev_token: prev, h_in: h, c_in: c, memory: enc.memory, keys: enc.keys });
@@ -74,10 +77,9 @@ async function rawCaptions(pngs: Uint8Array[], batch: number, rounds: number): P
       const V = out.logits.dims[1];
       const next = new BigInt64Array(batch);
       for (let b = 0; b < batch; b++) {
-        let best = 0;
-        for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+        const best = argmax(logits.subarray(b * V, (b + 1) * V));
         next[b] = BigInt(best);
-        if (best === 2) done[b] = true;
+        if (best === eos) done[b] = true;
       }
       prev = new ort.Tensor('int64', next, [batch]);
     }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { sseData } from '../clients/lib/http-client.ts';
+import { argmax } from '../server/core/generation/sampling.ts';
 import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';
 import { spawnServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
@@ -91,11 +92,7 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
     const logits = out.logits.data as Float32Array;
     const V = out.logits.dims[1];
     const next = new BigInt64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
-      next[b] = BigInt(best);
-    }
+    for (let b = 0; b < batch; b++) next[b] = BigInt(argmax(logits.subarray(b * V, (b + 1) * V)));
     prev = new ort.Tensor('int64', next, [batch]);
   }
   const seconds = (performance.now() - t0) / 1000;

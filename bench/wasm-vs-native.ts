@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { parseManifest } from '../server/core/manifest.ts';
-import { SeededRandom } from '../server/core/random.ts';
+import { randomFeeds, webFeeds } from '../test/helpers/graph-feeds.ts';
 import { percentile } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
@@ -18,23 +18,6 @@ const CASES: { label: string; model: string; graph: string }[] = [
   { label: 'chat decoder step', model: 'chat', graph: 'decoder' },
   { label: 'caption decoder step', model: 'caption', graph: 'decoder' },
 ];
-
-function feedsFor(session: ortNode.InferenceSession, audio: { input: string; samples: number } | undefined): Record<string, ortNode.Tensor> {
-  const random = new SeededRandom(3);
-  const dims: Record<string, number> = {};
-  const feeds: Record<string, ortNode.Tensor> = {};
-  for (const meta of session.inputMetadata) {
-    if (!meta.isTensor) continue;
-    let shape = meta.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : (dims[String(d)] ??= i === 0 ? 1 : 12)));
-    if (audio && meta.name === audio.input) shape = [1, audio.samples];
-    const n = shape.reduce((a, b) => a * b, 1);
-    feeds[meta.name] =
-      meta.type === 'int64'
-        ? new ortNode.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(random.next() * 4))), shape)
-        : new ortNode.Tensor('float32', Float32Array.from({ length: n }, () => 0.3 * random.gaussian()), shape);
-  }
-  return feeds;
-}
 
 async function time(run: () => Promise<unknown>, n: number): Promise<number[]> {
   for (let i = 0; i < 20; i++) await run();
@@ -56,10 +39,10 @@ export async function benchWasmVsNative(n = Number(process.env.BENCH_WASM_RUNS ?
     const file = path.join(dir, manifest.graphs[c.graph].file);
     const node = await ortNode.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     const web = await ortWeb.InferenceSession.create(file);
-    const feeds = feedsFor(node, manifest.audio ? { input: manifest.audio.input, samples: manifest.audio.contextSamples + manifest.audio.chunkSamples } : undefined);
-    const webFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ortWeb.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]));
+    const feeds = randomFeeds(node, manifest, { seed: 3, batch: 1, length: 12 });
+    const forWeb = webFeeds(feeds);
     const native = await time(() => node.run(feeds), n);
-    const wasm = await time(() => web.run(webFeeds), n);
+    const wasm = await time(() => web.run(forWeb), n);
     rows.push(`| ${c.label} | ${percentile(native, 50).toFixed(3)} | ${percentile(wasm, 50).toFixed(3)} | ${(percentile(wasm, 50) / percentile(native, 50)).toFixed(1)}× | ${percentile(wasm, 99).toFixed(3)} |`);
     await node.release();
     await web.release();

@@ -8,8 +8,8 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
-import { parseManifest, type Manifest } from '../server/core/manifest.ts';
-import { SeededRandom } from '../server/core/random.ts';
+import { parseManifest } from '../server/core/manifest.ts';
+import { randomFeeds, webFeeds } from './helpers/graph-feeds.ts';
 
 ortWeb.env.wasm.numThreads = 1;
 
@@ -17,22 +17,6 @@ const models = readdirSync(BUNDLED_MODELS_DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory() && !d.name.startsWith('_'))
   .map((d) => d.name)
   .filter((name) => readdirSync(path.join(BUNDLED_MODELS_DIR, name)).includes('manifest.json'));
-
-/** Inputs from the graph's metadata: symbolic dims fixed per name, small ids for integers, seeded noise for floats. */
-function inputsFor(session: ortNode.InferenceSession, manifest: Manifest): Record<string, ortNode.Tensor> {
-  const random = new SeededRandom(7);
-  const dims: Record<string, number> = {};
-  const feeds: Record<string, ortNode.Tensor> = {};
-  for (const meta of session.inputMetadata) {
-    if (!meta.isTensor) continue;
-    let shape = meta.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : (dims[String(d)] ??= i === 0 ? 2 : 5)));
-    if (manifest.audio && meta.name === manifest.audio.input) shape = [shape[0], manifest.audio.contextSamples + manifest.audio.chunkSamples];
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (meta.type === 'int64') feeds[meta.name] = new ortNode.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(random.next() * 4))), shape);
-    else feeds[meta.name] = new ortNode.Tensor('float32', Float32Array.from({ length: n }, () => 0.3 * random.gaussian()), shape);
-  }
-  return feeds;
-}
 
 describe('onnxruntime-web (wasm) vs onnxruntime-node', () => {
   for (const name of models) {
@@ -44,9 +28,9 @@ describe('onnxruntime-web (wasm) vs onnxruntime-node', () => {
         const node = await ortNode.InferenceSession.create(file);
         const web = await ortWeb.InferenceSession.create(file);
         try {
-          const feeds = inputsFor(node, manifest);
+          const feeds = randomFeeds(node, manifest, { seed: 7, batch: 2, length: 5 });
           const expected = await node.run(feeds);
-          const got = await web.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ortWeb.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)])));
+          const got = await web.run(webFeeds(feeds));
           let varying = 0; // outputs that are not constant: the comparison means something
           for (const out of node.outputNames) {
             const a = expected[out].data as Float32Array;

@@ -20,7 +20,7 @@ export function webRoutes(): Hono {
   };
   for (const p of ['/', '/web/*', '/ort/*']) app.use(p, isolated);
   app.get('/', serveStatic({ path: path.join(relative('web'), 'index.html') }));
-  app.get('/web/*', serveStatic({ root: relative('dist'), rewriteRequestPath: (p) => p.replace(/^\/web\//, '/web/') }));
+  app.get('/web/*', serveStatic({ root: relative('dist') })); // /web/app.js → dist/web/app.js
   app.get('/ort/*', serveStatic({ root: relative('node_modules/onnxruntime-web/dist'), rewriteRequestPath: (p) => p.replace(/^\/ort\//, '/') }));
   return app;
 }
