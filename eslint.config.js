@@ -12,4 +12,12 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
     },
   },
+  {
+    // the core runs in the browser too: nothing from Node, no native bindings
+    files: ['server/core/**/*.ts'],
+    ignores: ['server/core/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'onnxruntime-node', 'sharp', 'pino', 'hono', '@hono/*', '@grpc/*', 'protobufjs'], message: 'server/core is shared with the browser: import only runtime-agnostic modules' }] }],
+    },
+  },
 );

@@ -11,7 +11,7 @@ import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { argmax } from '../server/core/generation/sampling.ts';
 import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { parseManifest } from '../server/core/manifest.ts';
-import { decodeWav } from '../server/audio/decode-wav.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { spawnServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
-import { decodeWav } from '../server/audio/decode-wav.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { BatchScheduler } from '../server/core/batching/batch-scheduler.ts';
 import type { TensorMap } from '../server/core/graph-runner.ts';
 import { RecognizerStream, type AcousticModel } from '../server/core/speech/recognizer-stream.ts';

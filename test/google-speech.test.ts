@@ -5,7 +5,7 @@ import speech from '@google-cloud/speech';
 import { wordErrors } from '../server/core/text/edit-distance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
-import { decodeWav } from '../server/audio/decode-wav.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { startTestServer } from './helpers/test-server.ts';
 

@@ -5,7 +5,7 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
 import { resolveSpeechQa } from '../speech-qa/speech-qa-request.ts';
-import { answerSpokenQuestion } from '../speech-qa/spoken-qa.ts';
+import { answerSpokenQuestion } from '../core/qa/spoken-qa.ts';
 import { serveStream } from './server-stream.ts';
 
 interface AskRequestMessage {

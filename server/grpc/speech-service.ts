@@ -9,10 +9,10 @@ import { invalidArgument, SeqserveError } from '../core/errors.ts';
 import type { Transcript } from '../core/speech/ctc-stream-decoder.ts';
 import { RecognizerStream, type RecognitionEvent } from '../core/speech/recognizer-stream.ts';
 import type { ServerContext } from '../context.ts';
-import { decodeWav } from '../audio/decode-wav.ts';
+import { decodeWav } from '../core/audio/decode-wav.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
-import { transcribeAudio } from '../speech/transcribe.ts';
+import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
 import { grpcError } from './grpc-status.ts';
 
 /** Google's limit on audio per streaming request. */

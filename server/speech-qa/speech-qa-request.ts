@@ -5,10 +5,10 @@
 import { invalidArgument } from '../core/errors.ts';
 import { validateChoices } from '../core/qa/choice-scores.ts';
 import type { ServerContext } from '../context.ts';
-import { decodeWav, type DecodedAudio } from '../audio/decode-wav.ts';
+import { decodeWav, type DecodedAudio } from '../core/audio/decode-wav.ts';
 import type { LoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import type { SpeechQaInput } from './spoken-qa.ts';
+import type { SpeechQaInput } from '../core/qa/spoken-qa.ts';
 
 export interface SpeechQaParts {
   model?: string;

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { decodeWav } from '../../../server/audio/decode-wav.ts';
+import { decodeWav } from '../../../server/core/audio/decode-wav.ts';
 import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.ts';
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
 import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';

@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
 import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
-import { answerSpokenQuestion, type SpeechQaResult } from '../../speech-qa/spoken-qa.ts';
+import { answerSpokenQuestion, type SpeechQaResult } from '../../core/qa/spoken-qa.ts';
 import { readForm } from '../read-form.ts';
 import { sseResponse } from '../sse.ts';
 

@@ -1,7 +1,7 @@
 /** WAV files (PCM 8/16/24/32-bit or IEEE float, any rate and channel count) to mono float samples. */
 import wavefile from 'wavefile';
-import { downmix } from '../core/audio/pcm.ts';
-import { invalidArgument } from '../core/errors.ts';
+import { downmix } from './pcm.ts';
+import { invalidArgument } from '../errors.ts';
 
 export interface DecodedAudio {
   samples: Float32Array;

@@ -4,14 +4,14 @@
  * the choice most similar to the answer is picked. Events come in order: story partials and
  * sentences as recognition proceeds, the question's text, the answer token, then the result.
  */
-import { SeqserveError } from '../core/errors.ts';
-import { DEFAULT_ENDPOINT_RULES } from '../core/speech/ctc-stream-decoder.ts';
-import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
-import { scoreChoices, validateChoices } from '../core/qa/choice-scores.ts';
-import { memoryWords } from '../core/qa/memory-features.ts';
-import type { MemoryNetwork } from '../core/qa/memory-network.ts';
+import { SeqserveError } from '../errors.ts';
+import { DEFAULT_ENDPOINT_RULES } from '../speech/ctc-stream-decoder.ts';
+import type { AcousticModel } from '../speech/recognizer-stream.ts';
+import { scoreChoices, validateChoices } from './choice-scores.ts';
+import { memoryWords } from './memory-features.ts';
+import type { MemoryNetwork } from './memory-network.ts';
 import type { DecodedAudio } from '../audio/decode-wav.ts';
-import { transcribeAudio } from '../speech/transcribe.ts';
+import { transcribeAudio } from '../speech/transcribe-audio.ts';
 
 export interface SpeechQaResult {
   /** The story as recognised, one sentence per pause. */

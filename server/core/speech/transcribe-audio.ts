@@ -1,8 +1,8 @@
 /** Recognition of a whole audio file as a stream of events (partials while it runs, then finals). */
-import { SeqserveError } from '../core/errors.ts';
-import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
-import type { EndpointRules } from '../core/speech/ctc-stream-decoder.ts';
-import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../core/speech/recognizer-stream.ts';
+import { SeqserveError } from '../errors.ts';
+import { decodingFor, type DecodingRequest } from './decoding-choice.ts';
+import type { EndpointRules } from './ctc-stream-decoder.ts';
+import { RecognizerStream, type AcousticModel, type RecognitionEvent } from './recognizer-stream.ts';
 
 /** Audio pushed into the recognizer per await, so partial results flow and other work interleaves. */
 const PUSH_SECONDS = 0.5;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
-import { SeqserveError } from '../core/errors.ts';
+import { SeqserveError } from '../errors.ts';
 import { decodeWav } from './decode-wav.ts';
 
 function wavBytes(channels: number, rate: number, bitDepth: string, samples: number[][]): Uint8Array {
