@@ -106,6 +106,13 @@ describe('chat completions (openai client)', () => {
       expect(row).toHaveLength(att.source_tokens.length);
       expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 3);
     }
+    // streamed: the first chunk names the source tokens, each content chunk carries its weights
+    const streamed = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, temperature: 0, include_attention: true, stream: true }) });
+    const chunks = (await streamed.text()).split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { choices: { source_tokens?: string[]; attention?: number[]; delta: { content?: string } }[] });
+    expect(chunks[0].choices[0].source_tokens).toEqual(att.source_tokens);
+    const weighted = chunks.filter((ch) => ch.choices[0]?.attention);
+    expect(weighted).toHaveLength(att.output_tokens.length);
+    expect(weighted[0].choices[0].attention).toHaveLength(att.source_tokens.length);
   });
 
   it('beam search (extension) returns the n best replies', async () => {

@@ -9,7 +9,7 @@ import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
 import { editDistance } from '../server/core/text/edit-distance.ts';
 import { RecognizerStream, streamDither } from '../server/core/speech/recognizer-stream.ts';
-import { decodeWav } from '../server/audio/decode-wav.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
@@ -50,9 +50,11 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     const types: string[] = [];
     let deltas = '';
     let done = '';
+    const words: { word: string; start: number; end: number }[] = [];
     for await (const event of stream) {
       types.push(event.type);
       if (event.type === 'transcript.text.delta') deltas += event.delta;
+      if (event.type === 'transcript.text.delta') words.push(...(event as unknown as { words: typeof words }).words); // seqserve extension
       if (event.type === 'transcript.text.done') done = event.text;
     }
     expect(types.at(-1)).toBe('transcript.text.done');
@@ -60,6 +62,8 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     expect((types as string[]).filter((t) => t === 'transcript.text.partial').length).toBeGreaterThan(0); // seqserve extension
     expect(done.length).toBeGreaterThan(0);
     expect(deltas).toBe(done); // deltas are append-only: they add up to the final text
+    expect(words.map((w) => w.word).join(' ')).toBe(done);
+    for (const w of words) expect(w.end).toBeGreaterThan(w.start);
   });
 
   it('returns words with times in verbose_json', async () => {

@@ -61,7 +61,9 @@ export function chatRoutes(ctx: ServerContext): Hono {
         let completion = 0;
         try {
           await ctx.metrics.track(loaded.name, 'chat_stream', async () => {
-            for (let i = 0; i < n; i++) await sink.send(chunk(`{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`));
+            // with include_attention, the first chunk of each choice names the source tokens the weights are over
+            const sources = request.attention ? `,"source_tokens":${JSON.stringify(sourcePieces)}` : '';
+            for (let i = 0; i < n; i++) await sink.send(chunk(`{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null${sources}}`));
             for await (const e of events) {
               if (e.type === 'token') {
                 completion++;

@@ -2,16 +2,17 @@
  * OpenAI-compatible `POST /v1/audio/transcriptions`: multipart `file` (WAV, any rate, mono or
  * stereo, PCM or float) and `model`; `response_format` json | text | verbose_json; `stream=true`
  * sends server-sent events `transcript.text.delta` (one per finished utterance) / `transcript.text.done`,
- * plus `transcript.text.partial` (the utterance in progress, replaced by each). Extensions: `decoder`
+ * plus `transcript.text.partial` (the utterance in progress, replaced by each); each delta also carries
+ * the utterance's `words` with start/end seconds (an extension). Extensions: `decoder`
  * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
 import { Hono } from 'hono';
 import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
-import { decodeWav } from '../../audio/decode-wav.ts';
+import { decodeWav } from '../../core/audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
-import { transcribeAudio } from '../../speech/transcribe.ts';
+import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
 import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { readForm } from '../read-form.ts';
 import { sseResponse } from '../sse.ts';
@@ -79,7 +80,8 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
                 continue;
               }
               if (!e.transcript.text) continue;
-              await sink.send(JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text }));
+              const words = e.transcript.words.map((w) => ({ word: w.word, start: round(w.start), end: round(w.end), confidence: w.confidence }));
+              await sink.send(JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text, words }));
               finals.push(e.transcript.text);
             }
           });
