@@ -12,6 +12,19 @@ export class Metrics {
     labelNames: ['model', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Model files served to clients that run models themselves (browsers): 200 sent, 304 revalidated from their cache. */
+  readonly modelFileResponses = new Counter({
+    name: 'seqserve_model_file_responses_total',
+    help: 'Responses of GET /v1/models/{model}/files/{file} by model and status (200 sent, 304 not modified).',
+    labelNames: ['model', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly modelFileBytes = new Counter({
+    name: 'seqserve_model_file_bytes_total',
+    help: 'Bytes of model files sent by GET /v1/models/{model}/files/{file}, by model.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
   readonly requestDuration = new Histogram({
     name: 'seqserve_request_duration_seconds',
     help: 'Time from request parsed to response ready, by model and endpoint.',

@@ -41,7 +41,12 @@ export function modelFileRoutes(ctx: ServerContext): Hono {
       'cross-origin-resource-policy': 'same-origin',
     };
     const match = c.req.header('if-none-match');
-    if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) return c.body(null, 304, headers);
+    if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
+      ctx.metrics.modelFileResponses.inc({ model, status: '304' });
+      return c.body(null, 304, headers);
+    }
+    ctx.metrics.modelFileResponses.inc({ model, status: '200' });
+    ctx.metrics.modelFileBytes.inc({ model }, found.size);
     const body = Readable.toWeb(createReadStream(found.path)) as ReadableStream<Uint8Array>;
     return c.body(body, 200, { ...headers, 'content-length': String(found.size) });
   });
