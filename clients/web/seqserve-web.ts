@@ -1,47 +1,81 @@
 /**
  * seqserve's web client: loads a model from a seqserve server's repository endpoint
  * (`GET /v1/models/{model}/files/{file}`) and runs it in the page with onnxruntime-web (wasm),
- * through the very same core modules the server uses (manifest, tokenizers, CRF decoding,
- * generation engine). Only the ONNX Runtime binding differs.
+ * through the very same core modules the server uses (manifest, tokenizers, CTC decoders and the
+ * streaming recognizer, CRF decoding, generation engine, memory network). Only the ONNX Runtime
+ * binding differs.
  *
- *   const model = await loadWebModel('https://seqserve.example', 'chat');
- *   for await (const delta of model.chat([{ role: 'user', content: 'hello' }], { temperature: 0 })) ...
+ *   const chat = await loadWebModel('https://seqserve.example', 'chat');
+ *   for await (const delta of chat.chat([{ role: 'user', content: 'hello' }], { temperature: 0 })) ...
  *   const { slots } = await (await loadWebModel(url, 'slots')).slots('fly to Denver on Monday');
  *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
+ *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  */
 import * as ort from 'onnxruntime-web';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/chat/chat-request.ts';
 import { captionRequest } from '../../server/caption/caption-request.ts';
+import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { GenerationEngine, type ImageSource } from '../../server/core/generation/generation-engine.ts';
-import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
 import type { GraphRunner, TensorMap } from '../../server/core/graph-runner.ts';
+import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { parseManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
+import { loadMemoryNetwork, type MemoryNetwork } from '../../server/core/qa/memory-network.ts';
+import { answerSpokenQuestion, type SpeechQaEvent } from '../../server/core/qa/spoken-qa.ts';
 import { loadSlotFiller } from '../../server/core/slots/load-slot-filler.ts';
 import type { SlotFillingResult } from '../../server/core/slots/slot-filler.ts';
+import { decodingFor, type DecodingRequest } from '../../server/core/speech/decoding-choice.ts';
+import { loadAcousticModel } from '../../server/core/speech/load-acoustic-model.ts';
+import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../server/core/speech/recognizer-stream.ts';
+import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
+import { fetchModelFile, modelFileUrl } from './model-files.ts';
+
+export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
+export type { DecodedAudio, RecognitionEvent, SpeechQaEvent, SlotFillingResult };
 
 export interface WebModelOptions {
   /** Where onnxruntime-web's .wasm files are served (seqserve serves them at /ort/). */
   wasmPaths?: string;
   /** Keep downloaded files in the Cache API for offline use (default true where available). */
   cache?: boolean;
+  /**
+   * Run image encoders (the captioning CNN) on WebGPU where the browser has it (default false).
+   * Recurrent graphs (LSTM, GRU) always run on wasm: onnxruntime-web has no WebGPU kernels for them,
+   * and per-step copies between GPU and CPU would cost more than the step.
+   */
+  webgpu?: boolean;
+  /**
+   * wasm threads per session (they need a cross-origin isolated page, as seqserve serves it);
+   * onnxruntime-web's default is half the cores, at most 4. Set before the first model loads.
+   */
+  numThreads?: number;
 }
 
-const CACHE_NAME = 'seqserve-models-v1';
+export interface ModelToken {
+  token: string;
+  delta: string;
+  logprob: number;
+  /** Attention over the source (chat: source tokens; captioning: image regions, row-major over the manifest's grid). */
+  attention?: number[];
+}
 
-/** A model file: revalidated with the server (ETag, 304 when unchanged); from the Cache API when offline. */
-async function fetchModelFile(url: string, useCache: boolean): Promise<Uint8Array> {
-  const cache = useCache && typeof caches !== 'undefined' ? await caches.open(CACHE_NAME) : undefined;
-  try {
-    const res = await fetch(url, { cache: 'no-cache' });
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-    if (cache) await cache.put(url, res.clone());
-    return new Uint8Array(await res.arrayBuffer());
-  } catch (err) {
-    const cached = await cache?.match(url);
-    if (cached) return new Uint8Array(await cached.arrayBuffer());
-    throw err;
-  }
+export interface WebModel {
+  name: string;
+  manifest: Manifest;
+  slots(text: string): Promise<SlotFillingResult>;
+  /** Caption tokens as they are generated (greedy unless options say otherwise). */
+  caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<ModelToken>;
+  /** Reply text deltas as they are generated. */
+  chat(messages: ChatCompletionRequest['messages'], options?: Partial<ChatCompletionRequest>): AsyncGenerator<string>;
+  /** The source tokens the chat model reads, and its reply token by token with attention over them. */
+  chatTokens(messages: ChatCompletionRequest['messages'], options?: Partial<ChatCompletionRequest>): { sourceTokens: string[]; tokens: AsyncGenerator<ModelToken> };
+  /** Recognition of a whole recording: partials as it proceeds, a final per utterance (with word timings). */
+  transcribe(audio: DecodedAudio, options?: DecodingRequest & { signal?: AbortSignal }): AsyncGenerator<RecognitionEvent>;
+  /** A live recognition stream (e.g. the microphone) for audio at `sampleRate`: push() blocks as they come, end() at the end. */
+  recognizer(sampleRate: number, options?: DecodingRequest): RecognizerStream;
+  /** Spoken QA: the story (and a spoken question) recognised by the manifest's recognizer model, loaded from the same server. */
+  speechQa(story: DecodedAudio, question: string | DecodedAudio, choices: string[], options?: { signal?: AbortSignal }): AsyncGenerator<SpeechQaEvent>;
+  release(): Promise<void>;
 }
 
 function runner(session: ort.InferenceSession): GraphRunner {
@@ -63,44 +97,46 @@ async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise
   return imageTensor(g.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, 4, spec);
 }
 
-export interface CaptionToken {
-  token: string;
-  delta: string;
-  logprob: number;
-  /** Attention over the image regions (row-major over the manifest's grid). */
-  attention?: number[];
-}
-
-export interface WebModel {
-  name: string;
-  manifest: Manifest;
-  slots(text: string): Promise<SlotFillingResult>;
-  /** Caption tokens as they are generated (greedy unless options say otherwise). */
-  caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<CaptionToken>;
-  chat(messages: ChatCompletionRequest['messages'], options?: Partial<ChatCompletionRequest>): AsyncGenerator<string>;
-  release(): Promise<void>;
+function inputShapes(session: ort.InferenceSession): Record<string, number[]> {
+  return Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : []]));
 }
 
 export async function loadWebModel(baseUrl: string, name: string, options: WebModelOptions = {}): Promise<WebModel> {
   ort.env.wasm.wasmPaths = options.wasmPaths ?? `${baseUrl}/ort/`;
+  if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
   const useCache = options.cache ?? true;
-  const read = (file: string) => fetchModelFile(`${baseUrl}/v1/models/${encodeURIComponent(name)}/files/${file.split('/').map(encodeURIComponent).join('/')}`, useCache);
+  const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache);
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(await read('manifest.json'))));
   const sessions = new Map<string, ort.InferenceSession>();
+  const gpu = options.webgpu === true && typeof navigator !== 'undefined' && 'gpu' in navigator;
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
-    sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
+    const providers = gpu && manifest.image && graph.role === 'encoder' ? ['webgpu', 'wasm'] : ['wasm'];
+    sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: providers }));
   }
   const runners = Object.fromEntries([...sessions].map(([k, s]) => [k, runner(s)]));
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
   const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
   const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: 32, maxWaiting: 32 }) : undefined;
+  let acoustic: AcousticModel | undefined;
+  if (manifest.task === 'speech-recognition') {
+    const graph = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic')?.[0];
+    const shapes = graph ? inputShapes(sessions.get(graph)!) : {};
+    // in the page, each stream runs its own steps as they come (no other streams to batch with)
+    acoustic = await loadAcousticModel(manifest, read, runners, { inputShapes: shapes, makeStep: (r) => (feeds) => r.run(feeds) });
+  }
+  const memory: MemoryNetwork | undefined = manifest.task === 'speech-qa' ? await loadMemoryNetwork(manifest, read, runners) : undefined;
+  let recognizerModel: Promise<WebModel & { acoustic: AcousticModel }> | undefined;
+
   const need = <T>(x: T | undefined, what: string): T => {
     if (x === undefined) throw new Error(`model "${name}" is a ${manifest.task} model; it cannot do ${what}`);
     return x;
   };
-  return {
+  const chatEngine = () => need(manifest.task === 'chat' ? engine : undefined, 'chat');
+
+  const model: WebModel & { acoustic?: AcousticModel } = {
     name,
     manifest,
+    ...(acoustic ? { acoustic } : {}),
     slots: (text) => need(slotFiller, 'slot filling').fill(text),
     async *caption(image, opts = {}) {
       const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
@@ -111,15 +147,38 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
       }
     },
     async *chat(messages, opts = {}) {
-      const e = need(manifest.task === 'chat' ? engine : undefined, 'chat');
-      const { tokens } = promptTokens(e.model, messages);
-      for await (const ev of e.generate(generateRequest(e.model, { messages, ...opts } as ChatCompletionRequest, tokens))) {
-        if (ev.type === 'token' && ev.delta) yield ev.delta;
-        if (ev.type === 'finish' && ev.delta) yield ev.delta;
+      for await (const t of model.chatTokens(messages, opts).tokens) if (t.delta) yield t.delta;
+    },
+    chatTokens(messages, opts = {}) {
+      const e = chatEngine();
+      const { tokens, sourcePieces } = promptTokens(e.model, messages);
+      const events = e.generate(generateRequest(e.model, { messages, ...opts } as ChatCompletionRequest, tokens));
+      async function* run(): AsyncGenerator<ModelToken> {
+        for await (const ev of events) {
+          if (ev.type === 'token') yield { token: ev.piece, delta: ev.delta, logprob: ev.logProb, ...(ev.attention ? { attention: ev.attention } : {}) };
+          else if (ev.delta) yield { token: '', delta: ev.delta, logprob: 0 }; // text a stop string held back
+        }
       }
+      return { sourceTokens: sourcePieces, tokens: run() };
+    },
+    transcribe(audio, opts = {}) {
+      const { signal, ...decoding } = opts;
+      return transcribeAudio(need(acoustic, 'speech recognition'), audio.samples, audio.sampleRate, signal, decoding);
+    },
+    recognizer(sampleRate, opts = {}) {
+      const a = need(acoustic, 'speech recognition');
+      return new RecognizerStream(a, { sampleRate, ...decodingFor(a, { live: true, ...opts }) });
+    },
+    async *speechQa(story, question, choices, opts = {}) {
+      const m = need(memory, 'spoken question answering');
+      recognizerModel ??= loadWebModel(baseUrl, m.spec.recognizer, options) as Promise<WebModel & { acoustic: AcousticModel }>;
+      const recognizer = (await recognizerModel).acoustic;
+      yield* answerSpokenQuestion({ memory: m, recognizer, story, question: typeof question === 'string' ? { text: question } : { audio: question }, choices, ...(opts.signal ? { signal: opts.signal } : {}) });
     },
     async release() {
       for (const s of sessions.values()) await s.release();
+      if (recognizerModel) await (await recognizerModel).release();
     },
   };
+  return model;
 }

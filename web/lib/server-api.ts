@@ -1,0 +1,44 @@
+/** The demo's "on the server" mode: seqserve's HTTP APIs, with server-sent events read as they arrive. */
+import { base } from './page.ts';
+
+/** The JSON data of each server-sent event of a response, until `[DONE]` or the end. */
+export async function* sseData<T>(res: Response): AsyncGenerator<T> {
+  if (!res.ok) throw new Error(await errorText(res));
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let at;
+      while ((at = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, at);
+        buffer = buffer.slice(at + 2);
+        const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        if (!data) continue;
+        if (data === '[DONE]') return;
+        yield JSON.parse(data) as T;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+export async function errorText(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } | string };
+  const message = typeof body.error === 'string' ? body.error : body.error?.message;
+  return `HTTP ${res.status}${message ? `: ${message}` : ''}`;
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(await errorText(res));
+  return (await res.json()) as T;
+}
+
+export function postStream<T>(path: string, body: FormData | object): Promise<AsyncGenerator<T>> {
+  const init: RequestInit = body instanceof FormData ? { method: 'POST', body } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  return fetch(`${base}${path}`, init).then((res) => sseData<T>(res));
+}
