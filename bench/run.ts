@@ -1,5 +1,6 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption|wasm picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption|wasm|page picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
+import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
 import { benchChatStreams } from './chat-streams.ts';
 import { benchKserveSlots } from './kserve-slots.ts';
@@ -15,4 +16,5 @@ if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 if (!only || only === 'chat') sections.push(await benchChatStreams());
 if (!only || only === 'caption') sections.push(await benchCaptionQa());
 if (!only || only === 'wasm') sections.push(await benchWasmVsNative());
+if (!only || only === 'page') sections.push(await benchInPage());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

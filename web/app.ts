@@ -2,6 +2,7 @@
  * The demo page: chat, speech recognition, captioning, spoken QA and slot filling, each computed in
  * the page (onnxruntime-web, through clients/web) or by the server's HTTP APIs.
  */
+import * as ort from 'onnxruntime-web/wasm';
 import { loadWebModel, decodeAudioFile } from '../clients/web/seqserve-web.ts';
 import { captionView } from './views/caption-view.ts';
 import { chatView } from './views/chat-view.ts';
@@ -22,6 +23,6 @@ if ('serviceWorker' in navigator) {
   });
 }
 
-// for tests and other scripts on the page
-Object.assign(window, { seqserve: { loadWebModel, decodeAudioFile } });
+// for tests, benchmarks and other scripts on the page
+Object.assign(window, { seqserve: { loadWebModel, decodeAudioFile, ort } });
 document.body.dataset.ready = 'true';

@@ -5,13 +5,17 @@
  * streaming recognizer, CRF decoding, generation engine, memory network). Only the ONNX Runtime
  * binding differs.
  *
+ * It uses onnxruntime-web's plain wasm build, not the WebGPU one: onnxruntime-web has no WebGPU
+ * kernels for LSTM/GRU, and on CPU the WebGPU-enabled build ran these graphs 1.3-2.8x slower
+ * (`BENCH_ONLY=page npm run bench`).
+ *
  *   const chat = await loadWebModel('https://seqserve.example', 'chat');
  *   for await (const delta of chat.chat([{ role: 'user', content: 'hello' }], { temperature: 0 })) ...
  *   const { slots } = await (await loadWebModel(url, 'slots')).slots('fly to Denver on Monday');
  *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  */
-import * as ort from 'onnxruntime-web';
+import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/chat/chat-request.ts';
 import { captionRequest } from '../../server/caption/caption-request.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
@@ -38,12 +42,6 @@ export interface WebModelOptions {
   wasmPaths?: string;
   /** Keep downloaded files in the Cache API for offline use (default true where available). */
   cache?: boolean;
-  /**
-   * Run image encoders (the captioning CNN) on WebGPU where the browser has it (default false).
-   * Recurrent graphs (LSTM, GRU) always run on wasm: onnxruntime-web has no WebGPU kernels for them,
-   * and per-step copies between GPU and CPU would cost more than the step.
-   */
-  webgpu?: boolean;
   /**
    * wasm threads per session (they need a cross-origin isolated page, as seqserve serves it);
    * onnxruntime-web's default is half the cores, at most 4. Set before the first model loads.
@@ -108,10 +106,8 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache);
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(await read('manifest.json'))));
   const sessions = new Map<string, ort.InferenceSession>();
-  const gpu = options.webgpu === true && typeof navigator !== 'undefined' && 'gpu' in navigator;
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
-    const providers = gpu && manifest.image && graph.role === 'encoder' ? ['webgpu', 'wasm'] : ['wasm'];
-    sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: providers }));
+    sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
   }
   const runners = Object.fromEntries([...sessions].map(([k, s]) => [k, runner(s)]));
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
