@@ -28,6 +28,11 @@ export interface ServerConfig {
   runtime: RuntimeOptions;
   queue: RunQueueOptions;
   limits: Limits;
+  /**
+   * Origins whose web apps may call the HTTP API and fetch model files (CORS), e.g.
+   * `https://app.example`; `*` for any. Empty (the default): only the server's own origin (the demo).
+   */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -39,5 +44,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
   limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096 },
+  corsOrigins: [],
   logLevel: 'info',
 };

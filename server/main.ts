@@ -16,6 +16,8 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
+  --cors-origins LIST       origins allowed to call the API and fetch model files from
+                            their web apps (comma-separated, or *; default none)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -45,6 +47,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
+      'cors-origins': { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -65,6 +68,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes),
       maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
     },
+    corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }

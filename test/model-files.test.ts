@@ -72,3 +72,29 @@ describe('GET /v1/models/{model}/files/{file}', () => {
     expect((await get('/v1/models/slots/files/recipe')).status).toBe(404); // a folder
   });
 });
+
+describe('CORS for web apps on other origins', () => {
+  it('is off by default: no allow-origin header, files same-origin only', async () => {
+    const res = await get('/v1/models/slots/files/manifest.json', { origin: 'http://app.example' });
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+  });
+
+  it('allows the configured origins only, preflight included', async () => {
+    const open = await startTestServer({ modelsDir: root, corsOrigins: ['http://app.example'] });
+    try {
+      const file = await fetch(`${open.http}/v1/models/slots/files/manifest.json`, { headers: { origin: 'http://app.example' } });
+      expect(file.headers.get('access-control-allow-origin')).toBe('http://app.example');
+      expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect(file.headers.get('access-control-expose-headers')).toContain('etag');
+      const preflight = await fetch(`${open.http}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+      const other = await fetch(`${open.http}/v1/models/slots/files/manifest.json`, { headers: { origin: 'http://evil.example' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await open.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@
  * The HTTP API, built by a factory so tests can call `app.request(...)` without a socket.
  */
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
 import type { ServerContext } from '../context.ts';
 import { errorResponse } from './error-response.ts';
@@ -29,6 +30,18 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
       'http request',
     );
   });
+  const origins = ctx.config.corsOrigins;
+  if (origins.length > 0) {
+    app.use(
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type', 'if-none-match', 'inference-header-content-length'],
+        exposeHeaders: ['etag', 'x-request-id', 'retry-after', 'inference-header-content-length'],
+        maxAge: 600,
+      }),
+    );
+  }
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));

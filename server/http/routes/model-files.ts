@@ -38,7 +38,8 @@ export function modelFileRoutes(ctx: ServerContext): Hono {
       etag,
       'cache-control': 'public, no-cache',
       'content-type': TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream',
-      'cross-origin-resource-policy': 'same-origin',
+      // other origins' pages (cross-origin isolated ones too) may embed the files when CORS allows them
+      'cross-origin-resource-policy': ctx.config.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin',
     };
     const match = c.req.header('if-none-match');
     if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
