@@ -33,6 +33,8 @@ export interface ServerConfig {
    * `https://app.example`; `*` for any. Empty (the default): only the server's own origin (the demo).
    */
   corsOrigins: string[];
+  /** API keys clients must send (`authorization: Bearer <key>`); empty: no authentication. */
+  apiKeys: string[];
   logLevel: string;
 }
 
@@ -45,5 +47,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   queue: { maxConcurrent: 2, maxQueued: 256 },
   limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096 },
   corsOrigins: [],
+  apiKeys: [],
   logLevel: 'info',
 };

@@ -1,6 +1,7 @@
 /** `seqserve serve`: parses flags, starts the server, stops it on SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { ApiKeys } from './security/api-keys.ts';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import type { ProviderName } from './runtime/session-factory.ts';
@@ -18,6 +19,9 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
   --cors-origins LIST       origins allowed to call the API and fetch model files from
                             their web apps (comma-separated, or *; default none)
+  --api-keys-file FILE      require one of these API keys (one per line) as
+                            "authorization: Bearer <key>" on HTTP and gRPC; keys can
+                            also come from SEQSERVE_API_KEYS (comma-separated)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -48,6 +52,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
       'cors-origins': { type: 'string' },
+      'api-keys-file': { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -69,6 +74,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
     },
     corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
+    apiKeys: ApiKeys.load(values['api-keys-file']),
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }

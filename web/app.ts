@@ -10,6 +10,10 @@ import { qaView } from './views/qa-view.ts';
 import { slotsView } from './views/slots-view.ts';
 import { speechView } from './views/speech-view.ts';
 
+// an API key typed earlier in this tab
+const savedKey = sessionStorage.getItem('seqserve-api-key');
+if (savedKey) (document.getElementById('api-key') as HTMLInputElement).value = savedKey;
+
 chatView();
 speechView();
 captionView();

@@ -9,16 +9,17 @@ export function modelFileUrl(baseUrl: string, model: string, file: string): stri
   return `${baseUrl}/v1/models/${encodeURIComponent(model)}/files/${file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-export async function fetchModelFile(url: string, useCache: boolean): Promise<Uint8Array> {
+export async function fetchModelFile(url: string, useCache: boolean, apiKey?: string): Promise<Uint8Array> {
   const cache = useCache && typeof caches !== 'undefined' ? await caches.open(MODEL_CACHE) : undefined;
   let res: Response;
   try {
-    res = await fetch(url, { cache: 'no-cache' });
+    res = await fetch(url, { cache: 'no-cache', ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}) });
   } catch (err) {
     const cached = await cache?.match(url);
     if (cached) return new Uint8Array(await cached.arrayBuffer());
     throw new Error(`${url}: the server cannot be reached and the file is not cached (${(err as Error).message})`);
   }
+  if (res.status === 401) throw new Error(`${url}: the server needs an API key (HTTP 401)`);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   if (cache) await cache.put(url, res.clone());
   return new Uint8Array(await res.arrayBuffer());

@@ -47,6 +47,8 @@ export interface WebModelOptions {
    * onnxruntime-web's default is half the cores, at most 4. Set before the first model loads.
    */
   numThreads?: number;
+  /** Sent as `authorization: Bearer <key>` when the server requires API keys. */
+  apiKey?: string;
 }
 
 export interface ModelToken {
@@ -103,7 +105,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   ort.env.wasm.wasmPaths = options.wasmPaths ?? `${baseUrl}/ort/`;
   if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
   const useCache = options.cache ?? true;
-  const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache);
+  const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache, options.apiKey);
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(await read('manifest.json'))));
   const sessions = new Map<string, ort.InferenceSession>();
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {

@@ -6,6 +6,8 @@ import { kserveService } from './kserve-service.ts';
 import { speechService } from './speech-service.ts';
 import { speechQaService } from './speech-qa-service.ts';
 import { loadProto } from './load-proto.ts';
+import { ApiKeys } from '../security/api-keys.ts';
+import { grpcAuthInterceptor } from '../security/grpc-auth.ts';
 
 export interface GrpcHandle {
   port: number;
@@ -22,6 +24,7 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
     'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
+    interceptors: [grpcAuthInterceptor(new ApiKeys(ctx.config.apiKeys))],
   });
   server.addService(service(pkg, 'inference.GRPCInferenceService').service, kserveService(ctx));
   server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));

@@ -5,6 +5,8 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
 import type { ServerContext } from '../context.ts';
+import { ApiKeys } from '../security/api-keys.ts';
+import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { kserveRoutes } from './routes/kserve.ts';
@@ -42,6 +44,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
       }),
     );
   }
+  app.use(httpAuth(new ApiKeys(ctx.config.apiKeys)));
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));

@@ -13,6 +13,19 @@ export function status(text: string): void {
   $('status').textContent = text;
 }
 
+/** The API key typed into the page (kept for this tab only), for servers that require one. */
+export function apiKey(): string | undefined {
+  const input = document.getElementById('api-key') as HTMLInputElement | null;
+  const key = input?.value.trim();
+  if (key) sessionStorage.setItem('seqserve-api-key', key);
+  return key || undefined;
+}
+
+export function authHeaders(): Record<string, string> {
+  const key = apiKey();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
 export type Mode = 'page' | 'server';
 export const mode = (): Mode => (document.querySelector<HTMLInputElement>('input[name=mode]:checked')?.value ?? 'page') as Mode;
 
@@ -23,7 +36,7 @@ export function inPage(name: string): Promise<WebModel> {
   let model = models.get(name);
   if (!model) {
     status(`loading the ${name} model into the page…`);
-    model = loadWebModel(base, name).catch((err: Error) => {
+    model = loadWebModel(base, name, { ...(apiKey() ? { apiKey: apiKey() } : {}) }).catch((err: Error) => {
       models.delete(name);
       throw new Error(`the ${name} model cannot run in this browser: ${err.message}`);
     });

@@ -1,5 +1,5 @@
 /** The demo's "on the server" mode: seqserve's HTTP APIs, with server-sent events read as they arrive. */
-import { base } from './page.ts';
+import { authHeaders, base } from './page.ts';
 
 /** The JSON data of each server-sent event of a response, until `[DONE]` or the end. */
 export async function* sseData<T>(res: Response): AsyncGenerator<T> {
@@ -29,16 +29,17 @@ export async function* sseData<T>(res: Response): AsyncGenerator<T> {
 export async function errorText(res: Response): Promise<string> {
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } | string };
   const message = typeof body.error === 'string' ? body.error : body.error?.message;
+  if (res.status === 401) return `the server needs an API key: enter it above (HTTP 401${message ? `: ${message}` : ''})`;
   return `HTTP ${res.status}${message ? `: ${message}` : ''}`;
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(await errorText(res));
   return (await res.json()) as T;
 }
 
 export function postStream<T>(path: string, body: FormData | object): Promise<AsyncGenerator<T>> {
-  const init: RequestInit = body instanceof FormData ? { method: 'POST', body } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const init: RequestInit = body instanceof FormData ? { method: 'POST', headers: authHeaders(), body } : { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) };
   return fetch(`${base}${path}`, init).then((res) => sseData<T>(res));
 }

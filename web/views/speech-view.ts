@@ -3,7 +3,7 @@
  * utterances, and the recognised words' CTC timings over the waveform.
  */
 import { captureMicrophone, decodeAudioFile, type DecodedAudio, type MicrophoneCapture, type RecognitionEvent } from '../../clients/web/seqserve-web.ts';
-import { $, action, base, inPage, mode, status } from '../lib/page.ts';
+import { $, action, authHeaders, base, inPage, mode, status } from '../lib/page.ts';
 import { postStream } from '../lib/server-api.ts';
 import { uploadable, wavBlob } from '../lib/wav-upload.ts';
 import { drawWaveform, type TimedWord } from '../render/waveform.ts';
@@ -121,7 +121,7 @@ export function speechView(): void {
     action('speech recognition', () => transcribeFile(file));
   });
   $('speech-sample').addEventListener('click', () => {
-    action('speech recognition of the sample', async () => transcribeFile(await (await fetch(`${base}/v1/models/asr/files/heldout-sample/000.wav`)).blob()));
+    action('speech recognition of the sample', async () => transcribeFile(await (await fetch(`${base}/v1/models/asr/files/heldout-sample/000.wav`, { headers: authHeaders() })).blob()));
   });
   let session: MicrophoneSession | undefined;
   const button = $<HTMLButtonElement>('speech-mic');
