@@ -33,6 +33,8 @@ export interface ServerConfig {
    * `https://app.example`; `*` for any. Empty (the default): only the server's own origin (the demo).
    */
   corsOrigins: string[];
+  /** On shutdown (SIGTERM), how long in-flight requests and streams may take to finish before they are cut. */
+  shutdownGraceSeconds: number;
   /** API keys clients must send (`authorization: Bearer <key>`); empty: no authentication. */
   apiKeys: string[];
   logLevel: string;
@@ -48,5 +50,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096 },
   corsOrigins: [],
   apiKeys: [],
+  shutdownGraceSeconds: 30,
   logLevel: 'info',
 };

@@ -22,6 +22,8 @@ export const SERVE_USAGE = `seqserve serve [options]
   --api-keys-file FILE      require one of these API keys (one per line) as
                             "authorization: Bearer <key>" on HTTP and gRPC; keys can
                             also come from SEQSERVE_API_KEYS (comma-separated)
+  --shutdown-grace N        on SIGTERM/SIGINT, seconds in-flight requests and streams may
+                            take to finish (new work is refused meanwhile; default 30)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -35,6 +37,12 @@ function positive(flag: string, value: string | undefined, fallback: number): nu
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag}: "${value}" is not a positive integer`);
+  return n;
+}
+
+function nonNegative(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: "${value}" is not a number of seconds`);
   return n;
 }
 
@@ -53,6 +61,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-image-pixels': { type: 'string' },
       'cors-origins': { type: 'string' },
       'api-keys-file': { type: 'string' },
+      'shutdown-grace': { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -75,6 +84,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     },
     corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
     apiKeys: ApiKeys.load(values['api-keys-file']),
+    shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }
@@ -90,7 +100,7 @@ export async function serveMain(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   const server = await startServer(config, log);
   const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: refusing new work, letting in-flight requests finish');
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

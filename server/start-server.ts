@@ -2,6 +2,7 @@
  * Starts seqserve: loads the model repository, then serves HTTP and gRPC. Used by main.ts and by
  * the integration tests (ports 0 = ephemeral; the bound ports are returned and logged).
  */
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ServerConfig } from './config.ts';
@@ -17,7 +18,12 @@ export interface RunningServer {
   httpPort: number;
   grpcPort: number;
   context: ServerContext;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: readiness turns false and new work is refused (HTTP 503, gRPC UNAVAILABLE);
+   * in-flight requests and streams finish for up to `graceSeconds` (default: the configuration's),
+   * then whatever is left is cut; then the models are released.
+   */
+  close(graceSeconds?: number): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -33,6 +39,15 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
   });
+  // HTTP exchanges in flight (SSE streams included: a response counts until it is closed)
+  let httpInFlight = 0;
+  let httpIdle: (() => void) | undefined;
+  http.on('request', (_req, res: ServerResponse) => {
+    httpInFlight++;
+    res.once('close', () => {
+      if (--httpInFlight === 0) httpIdle?.();
+    });
+  });
   let grpc: GrpcHandle;
   try {
     grpc = await startGrpcServer(context, config.host, config.grpcPort);
@@ -47,9 +62,23 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     httpPort,
     grpcPort: grpc.port,
     context,
-    async close() {
-      ready = false;
-      await Promise.all([new Promise<void>((resolve) => http.close(() => resolve())), grpc.close()]);
+    async close(graceSeconds = config.shutdownGraceSeconds) {
+      ready = false; // readiness probes fail, new requests are refused (see createApp)
+      const deadline = graceSeconds * 1000;
+      const httpDrained = new Promise<void>((resolve) => {
+        http.close(() => resolve()); // stops accepting; idle keep-alive connections close now
+        httpIdle = () => (http as Server).closeIdleConnections();
+        if (httpInFlight === 0) httpIdle();
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), deadline)));
+      const drained = Promise.all([httpDrained, grpc.close(deadline)]);
+      if ((await Promise.race([drained, cut])) === 'cut') {
+        log.warn({ httpInFlight, graceSeconds }, 'shutdown grace period over: cutting the requests still running');
+        (http as Server).closeAllConnections();
+        await drained;
+      }
+      clearTimeout(timer);
       await repository.close();
     },
   };

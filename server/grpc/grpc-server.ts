@@ -11,7 +11,8 @@ import { grpcAuthInterceptor } from '../security/grpc-auth.ts';
 
 export interface GrpcHandle {
   port: number;
-  close(): Promise<void>;
+  /** Refuses new calls, lets running ones finish for up to `graceMs`, then cancels the rest. */
+  close(graceMs?: number): Promise<void>;
 }
 
 function service(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
@@ -36,9 +37,9 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   });
   return {
     port: bound,
-    close: () =>
+    close: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
 import type { ServerContext } from '../context.ts';
+import { SeqserveError } from '../core/errors.ts';
 import { ApiKeys } from '../security/api-keys.ts';
 import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
@@ -45,6 +46,14 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
     );
   }
   app.use(httpAuth(new ApiKeys(ctx.config.apiKeys)));
+  // shutting down: health answers (not ready), new work is refused so in-flight work can finish
+  app.use(async (c, next) => {
+    if (!ctx.ready() && !c.req.path.startsWith('/v2/health/')) {
+      c.header('Connection', 'close');
+      throw new SeqserveError('unavailable', 'the server is shutting down; retry on another instance', { retryAfterSeconds: 1 });
+    }
+    await next();
+  });
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));
