@@ -18,6 +18,12 @@ export interface Limits {
   maxStreamSeconds: number;
   /** Largest image accepted (width x height), checked before its pixels are decoded. */
   maxImagePixels: number;
+  /** Requests (one response each) running at once per model; more are refused with 429 / RESOURCE_EXHAUSTED. */
+  maxRequestsPerModel: number;
+  /** Streams (SSE, gRPC streams) open at once per model; more are refused with 429 / RESOURCE_EXHAUSTED. */
+  maxStreamsPerModel: number;
+  /** Seconds an HTTP request may take before it is stopped with 504 (0: no limit). Streams are bounded by their own limits. */
+  requestTimeoutSeconds: number;
 }
 
 export interface ServerConfig {
@@ -47,7 +53,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
   corsOrigins: [],
   apiKeys: [],
   shutdownGraceSeconds: 30,

@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config.ts';
+import type { Admission } from './runtime/admission.ts';
 import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { ModelRepository } from './runtime/model-repository.ts';
@@ -10,6 +11,8 @@ export interface ServerContext {
   repository: ModelRepository;
   sessions: SessionFactory;
   metrics: Metrics;
+  /** Per-model limits on requests and streams open at once. */
+  admission: Admission;
   log: Logger;
   /** False while starting and shutting down. */
   ready: () => boolean;

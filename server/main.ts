@@ -17,6 +17,9 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
+  --max-requests N          requests running at once per model (default 256)
+  --max-streams N           streams open at once per model (default 1024)
+  --request-timeout N       seconds an HTTP request may take, then 504 (default 120; 0 = none)
   --cors-origins LIST       origins allowed to call the API and fetch model files from
                             their web apps (comma-separated, or *; default none)
   --api-keys-file FILE      require one of these API keys (one per line) as
@@ -59,6 +62,9 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
+      'max-requests': { type: 'string' },
+      'max-streams': { type: 'string' },
+      'request-timeout': { type: 'string' },
       'cors-origins': { type: 'string' },
       'api-keys-file': { type: 'string' },
       'shutdown-grace': { type: 'string' },
@@ -81,6 +87,9 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       ...d.limits,
       maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes),
       maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
+      maxRequestsPerModel: positive('max-requests', values['max-requests'], d.limits.maxRequestsPerModel),
+      maxStreamsPerModel: positive('max-streams', values['max-streams'], d.limits.maxStreamsPerModel),
+      requestTimeoutSeconds: values['request-timeout'] === undefined ? d.limits.requestTimeoutSeconds : nonNegative('request-timeout', values['request-timeout']),
     },
     corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
     apiKeys: ApiKeys.load(values['api-keys-file']),

@@ -11,6 +11,7 @@ import { startGrpcServer, type GrpcHandle } from './grpc/grpc-server.ts';
 import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { Admission } from './runtime/admission.ts';
 import { ModelRepository } from './runtime/model-repository.ts';
 import { SessionFactory } from './runtime/session-factory.ts';
 
@@ -31,7 +32,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const metrics = new Metrics();
   const sessions = new SessionFactory(config.runtime, log);
   const repository = new ModelRepository({ root: config.modelsDir, sessions, log, metrics, queue: config.queue });
-  const context: ServerContext = { config, repository, sessions, metrics, log, ready: () => ready };
+  const admission = new Admission(
+    config.limits,
+    (model, kind, open) => metrics.openWork.set({ model, kind }, open),
+    (model, kind) => metrics.rejected.inc({ model, reason: `too_many_${kind}s` }),
+  );
+  const context: ServerContext = { config, repository, sessions, metrics, admission, log, ready: () => ready };
   log.info({ modelsDir: config.modelsDir, providers: config.runtime.providers }, 'loading models');
   await repository.loadAll();
   const app = createApp(context);

@@ -103,7 +103,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.generator!;
         const { tokens } = promptTokens(engine.model, body.messages);
         const request = generateRequest(engine.model, body, tokens, signal);
-        await ctx.metrics.track(loaded.name, 'grpc_generate', async () => {
+        await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'grpc_generate', async () => {
           let completion = 0;
           const counts = new Map<number, number>();
           for await (const e of engine.generate(request)) {
@@ -117,7 +117,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
             }
           }
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        });
+        }), 'stream');
       }),
     Caption: (call: ServerWritableStream<CaptionRequestMessage, unknown>) =>
       serveStream(call, ctx, async (write, signal) => {
@@ -126,7 +126,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.generator!;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image, signal);
-        await ctx.metrics.track(loaded.name, 'grpc_caption', async () => {
+        await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'grpc_caption', async () => {
           let completion = 0;
           for await (const e of engine.generate(request)) {
             if (signal.aborted) break;
@@ -138,7 +138,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
             }
           }
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        });
+        }), 'stream');
       }),
   };
 }

@@ -45,7 +45,7 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     const graph = repository.graph(req.model_name, req.model_version || undefined);
     const version = repository.model(graph.model).version;
     const request = decodeGrpcInfer(req);
-    return encodeGrpcInfer(await ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
+    return encodeGrpcInfer(await ctx.admission.run(graph.model, () => ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }))));
   };
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),

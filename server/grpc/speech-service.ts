@@ -86,6 +86,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
   return {
     StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) => {
       let streamModel: string | undefined; // set while the stream holds recognizer state
+      let leaveAdmission: (() => void) | undefined; // the stream's place under the model's stream limit
       const run = async () => {
         let config: RecognitionConfig | undefined;
         let single = false;
@@ -120,6 +121,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
             single = req.streaming_config?.single_utterance ?? false;
             interim = req.streaming_config?.interim_results ?? false;
             const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
+            leaveAdmission = ctx.admission.enter(model.name, 'stream');
             streamModel = model.name;
             ctx.metrics.activeStreams.inc({ model: model.name, api: 'google_speech' });
             stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.acoustic!, decodingRequest(config, true)) });
@@ -165,6 +167,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
       const release = () => {
         if (streamModel) ctx.metrics.activeStreams.dec({ model: streamModel, api: 'google_speech' });
         streamModel = undefined;
+        leaveAdmission?.();
       };
       run().then(
         () => {
@@ -193,11 +196,13 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
         const seconds = audio.samples.length / audio.sampleRate;
         if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
         const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
-        const results = [];
-        for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, decodingRequest(config))) {
-          if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
-        }
-        return { results, total_billed_time: duration(Math.ceil(seconds)) };
+        return ctx.admission.run(model.name, async () => {
+          const results = [];
+          for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, decodingRequest(config))) {
+            if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
+          }
+          return { results, total_billed_time: duration(Math.ceil(seconds)) };
+        });
       };
       ctx.metrics.track('speech', 'speech_recognize', run).then(
         (res) => callback(null, res),

@@ -9,6 +9,7 @@ import { SeqserveError } from '../core/errors.ts';
 import { ApiKeys } from '../security/api-keys.ts';
 import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
+import { requestDeadline } from './request-signal.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -19,7 +20,7 @@ import { modelFileRoutes } from './routes/model-files.ts';
 import { webRoutes } from './routes/web.ts';
 import { transcriptionRoutes } from './routes/transcriptions.ts';
 
-export type AppEnv = { Variables: RequestIdVariables };
+export type AppEnv = { Variables: RequestIdVariables & { deadline?: AbortSignal } };
 
 export function createApp(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -54,6 +55,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
     }
     await next();
   });
+  app.use(requestDeadline(ctx.config.limits.requestTimeoutSeconds));
   app.route('/', kserveRoutes(ctx));
   app.route('/', slotRoutes(ctx));
   app.route('/', transcriptionRoutes(ctx));

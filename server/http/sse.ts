@@ -17,14 +17,16 @@ export interface SseSink {
 
 /**
  * Streams what `produce` sends. If it fails, the stream ends; `onError` hears why unless the client
- * had gone already.
+ * had gone already. `onDone` runs once the producer has finished, however it finished.
  */
-export function sseResponse(c: Context, produce: (sink: SseSink) => Promise<void>, onError: (err: unknown) => void = () => undefined): Response | Promise<Response> {
+export function sseResponse(c: Context, produce: (sink: SseSink) => Promise<void>, onError: (err: unknown) => void = () => undefined, onDone: () => void = () => undefined): Response | Promise<Response> {
   const abort = new AbortController();
   const run = (sink: SseSink) =>
-    produce(sink).catch((err: unknown) => {
-      if (!abort.signal.aborted) onError(err);
-    });
+    produce(sink)
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) onError(err);
+      })
+      .finally(onDone);
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (!outgoing) {
     return streamSSE(c, async (sse) => {

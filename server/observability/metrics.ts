@@ -12,6 +12,18 @@ export class Metrics {
     labelNames: ['model', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly openWork = new Gauge({
+    name: 'seqserve_open_work',
+    help: 'Requests and streams open per model (admission control), by kind (request | stream).',
+    labelNames: ['model', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'seqserve_rejected_total',
+    help: 'Work refused to shed load (429 / RESOURCE_EXHAUSTED), by model and reason (too_many_requests, too_many_streams, queue_full).',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
   /** Model files served to clients that run models themselves (browsers): 200 sent, 304 revalidated from their cache. */
   readonly modelFileResponses = new Counter({
     name: 'seqserve_model_file_responses_total',
@@ -103,7 +115,9 @@ export class Metrics {
       this.requests.inc({ ...labels, outcome: 'ok' });
       return result;
     } catch (err) {
-      this.requests.inc({ ...labels, outcome: asSeqserveError(err).code });
+      const code = asSeqserveError(err).code;
+      this.requests.inc({ ...labels, outcome: code });
+      if (code === 'resource_exhausted') this.rejected.inc({ model, reason: 'queue_full' });
       throw err;
     } finally {
       stop();

@@ -218,11 +218,35 @@ describe('GenerationEngine with an image encoder', () => {
     expect(() => new GenerationEngine(copyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: image([6]), maxNewTokens: 4 })).toThrow(/model: this model encodes text/);
   });
 
-  it('fails requests whose images differ in size within one encoder run', async () => {
+  it('encodes images of different sizes that arrive together one by one, instead of failing them', async () => {
     const calls = { encoder: [] as number[], decoder: [] as number[] };
     const engine = new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 });
     const results = await Promise.allSettled([collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })), collect(engine.generate({ source: image([9, 10]), maxNewTokens: 8 }))]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/image: images in one encoder run must all be 1x1x3/);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(calls.encoder).toEqual([1, 1]); // the stacked run was refused before the runtime; each went alone
+  });
+
+  it('isolates a fault: a request whose input trips the decoder or the encoder fails alone, the others in its batch finish', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    const model = copyModel(calls);
+    const E = VOCAB.indexOf('e');
+    const D = VOCAB.indexOf('d');
+    const decoder = model.decoder;
+    const encoder = model.encoder;
+    // the runtime refuses a step fed the token "e", and an encoder run of a source holding "d"
+    const batches = { encoder: [] as number[], decoder: [] as number[] };
+    model.decoder = { ...decoder, run: async (feeds: TensorMap) => (batches.decoder.push(feeds.prev.dims[0]), (feeds.prev.data as BigInt64Array).includes(BigInt(E)) ? Promise.reject(new Error('indices element out of data bounds')) : decoder.run(feeds)) };
+    model.encoder = { ...encoder, run: async (feeds: TensorMap) => (batches.encoder.push(feeds.src.dims[0]), (feeds.src.data as BigInt64Array).includes(BigInt(D)) ? Promise.reject(new Error('bad source')) : encoder.run(feeds)) };
+    const engine = new GenerationEngine(model, { maxRows: 8, maxWaiting: 8 });
+    const outcome = (source: string) =>
+      collect(engine.generate({ source: ids(source), maxNewTokens: 10 })).then(
+        (events) => (events.at(-1) as { text: string }).text,
+        (err: Error) => `failed: ${err.message}`,
+      );
+    const results = await Promise.all([outcome('a b c .'), outcome('a e c .'), outcome('c b a .'), outcome('b d .'), outcome('a a .')]);
+    expect(results).toEqual(['a b c.', 'failed: indices element out of data bounds', 'c b a.', 'failed: bad source', 'a a.']);
+    expect(engine.activeSequences).toBe(0);
+    expect(batches.encoder[0]).toBe(5); // they were batched together, then encoded alone
+    expect(Math.max(...calls.decoder)).toBeGreaterThan(1); // the survivors kept decoding in one batch
   });
 });

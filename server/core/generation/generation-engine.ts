@@ -121,6 +121,7 @@ class Job {
 
 export class GenerationEngine {
   private readonly batch: DecodeBatch<Row>;
+  private readonly stateAxes: Record<string, number>;
   private waiting: Job[] = [];
   private running = false;
   private readonly highWater: number;
@@ -129,7 +130,8 @@ export class GenerationEngine {
     readonly model: Seq2SeqModel,
     private readonly options: EngineOptions,
   ) {
-    this.batch = new DecodeBatch<Row>(Object.fromEntries(Object.entries(model.states).map(([k, v]) => [k, v.batchAxis])));
+    this.stateAxes = Object.fromEntries(Object.entries(model.states).map(([k, v]) => [k, v.batchAxis]));
+    this.batch = new DecodeBatch<Row>(this.stateAxes);
     this.highWater = options.highWater ?? 64;
   }
 
@@ -260,7 +262,16 @@ export class GenerationEngine {
     try {
       encoded = await this.encode(jobs.map((j) => j.req.source));
     } catch (err) {
-      for (const j of jobs) this.fail(j, err);
+      // fault isolation: encode each request alone, so only the one that trips the runtime fails
+      if (jobs.length === 1) return this.fail(jobs[0], err);
+      for (const job of jobs) {
+        try {
+          const [alone] = await this.encode([job.req.source]);
+          if (!job.cancelled) this.start(job, alone);
+        } catch (own) {
+          this.fail(job, own);
+        }
+      }
       return;
     }
     jobs.forEach((job, i) => {
@@ -350,9 +361,7 @@ export class GenerationEngine {
     try {
       out = await decoder.run({ [spec.decoder.prevToken]: new Tensor('int64', prev, [n]), ...this.batch.feeds() });
     } catch (err) {
-      const jobs = new Set<Job>();
-      for (let r = 0; r < n; r++) jobs.add(this.batch.owner(r).request);
-      for (const j of jobs) this.fail(j, err);
+      await this.isolateFault(err);
       return;
     }
     this.options.onIteration?.(n);
@@ -467,6 +476,34 @@ export class GenerationEngine {
     job.finishedBeams = [];
     job.choices = [];
     this.end(job);
+  }
+
+  /**
+   * A batched decoder step failed. Each request's rows are run alone to find the requests whose own
+   * input trips the runtime: those fail, the others stay in the batch, and the next iteration runs
+   * their step again (their states were not updated). If no request fails alone, all of them fail.
+   */
+  private async isolateFault(err: unknown): Promise<void> {
+    const { spec, decoder } = this.model;
+    const rowsOf = new Map<Job, number[]>();
+    for (let r = 0; r < this.batch.size; r++) {
+      const job = this.batch.owner(r).request;
+      rowsOf.set(job, [...(rowsOf.get(job) ?? []), r]);
+    }
+    if (rowsOf.size === 1) return this.fail([...rowsOf.keys()][0], err);
+    let failed = 0;
+    for (const [job, rows] of rowsOf) {
+      const probe = new DecodeBatch<Row>(this.stateAxes, rows.length);
+      for (const r of rows) probe.add(this.batch.owner(r), this.batch.extract(r));
+      const prev = BigInt64Array.from(rows, (r) => BigInt(this.lastToken(this.batch.owner(r))));
+      try {
+        await decoder.run({ [spec.decoder.prevToken]: new Tensor('int64', prev, [rows.length]), ...probe.feeds() });
+      } catch (own) {
+        this.fail(job, own);
+        failed++;
+      }
+    }
+    if (failed === 0) for (const job of rowsOf.keys()) this.fail(job, err);
   }
 
   private end(job: Job): void {

@@ -14,6 +14,7 @@ import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { readText } from '../read-body.ts';
 import { readForm } from '../read-form.ts';
+import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
 
 async function readCaptionBody(c: Context, maxBytes: number): Promise<{ options: CaptionOptions; bytes: Uint8Array }> {
@@ -44,7 +45,14 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
 
     if (options.stream) {
-      const events = engine.generate(request);
+      const leave = ctx.admission.enter(loaded.name, 'stream'); // before the engine takes the request
+      let events: ReturnType<typeof engine.generate>;
+      try {
+        events = engine.generate(request);
+      } catch (err) {
+        leave();
+        throw err;
+      }
       return sseResponse(c, async (sink) => {
         sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
         let tokens = 0;
@@ -65,11 +73,11 @@ export function captionRoutes(ctx: ServerContext): Hono {
           countTokens(tokens);
           await events.return?.();
         }
-      });
+      }, undefined, leave);
     }
 
-    c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.metrics.track(loaded.name, 'caption', () => collectCaption(engine.generate(request)));
+    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
+    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'caption', () => collectCaption(engine.generate(request))));
     countTokens(result.tokens.length);
     return c.json({
       ...base,

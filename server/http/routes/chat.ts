@@ -14,6 +14,7 @@ import { ChatCompletionRequest } from '../../chat/chat-request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
 import { errorBody } from '../error-response.ts';
 import { readJson } from '../read-json.ts';
+import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
 
 function logprobEntry(e: TokenEvent) {
@@ -51,7 +52,14 @@ export function chatRoutes(ctx: ServerContext): Hono {
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
 
     if (body.stream) {
-      const events = engine.generate(request); // validation errors surface before the stream starts
+      const leave = ctx.admission.enter(loaded.name, 'stream'); // before the engine takes the request
+      let events: AsyncIterableIterator<GenerationEvent>;
+      try {
+        events = engine.generate(request); // validation errors surface before the stream starts
+      } catch (err) {
+        leave();
+        throw err;
+      }
       // chunks share everything but their choices: the JSON around them is built once
       const head = JSON.stringify({ ...base, object: 'chat.completion.chunk' }).slice(0, -1) + ',"choices":[';
       const chunk = (choice: string, tail = ']}') => head + choice + tail;
@@ -90,11 +98,11 @@ export function chatRoutes(ctx: ServerContext): Hono {
           countTokens(completion);
           await events.return?.();
         }
-      });
+      }, undefined, leave);
     }
 
-    c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.metrics.track(loaded.name, 'chat', async () => {
+    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
+    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'chat', async () => {
       const choices = Array.from({ length: n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
       const events: AsyncIterable<GenerationEvent> = engine.generate(request);
       for await (const e of events) {
@@ -102,7 +110,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
         else choices[e.choice].finish = e;
       }
       return choices;
-    });
+    }));
     const completion = result.reduce((a, ch) => a + ch.tokens.length, 0);
     countTokens(completion);
     return c.json({

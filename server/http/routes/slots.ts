@@ -16,7 +16,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const result = await ctx.metrics.track(model.name, 'slots', () => model.slotFiller!.fill(body.text));
+    const result = await ctx.admission.run(model.name, () => ctx.metrics.track(model.name, 'slots', () => model.slotFiller!.fill(body.text)));
     return c.json({ model: model.name, ...result });
   });
   return app;

@@ -11,6 +11,7 @@ import type { ServerContext } from '../../context.ts';
 import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
 import { answerSpokenQuestion, type SpeechQaResult } from '../../core/qa/spoken-qa.ts';
 import { readForm } from '../read-form.ts';
+import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
 
 async function partsOf(form: FormData): Promise<SpeechQaParts & { stream: boolean }> {
@@ -48,7 +49,8 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
     const abort = new AbortController();
     const { loaded, input } = resolveSpeechQa(ctx, parts, abort.signal);
     if (parts.stream) {
-      const events = answerSpokenQuestion(input);
+      const leave = ctx.admission.enter(loaded.name, 'stream');
+      const events = answerSpokenQuestion(input); // lazy: nothing runs before the stream starts
       return sseResponse(c, async (sink) => {
         sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
         try {
@@ -63,14 +65,14 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
         } finally {
           await events.return(undefined);
         }
-      });
+      }, undefined, leave);
     }
-    c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.metrics.track(loaded.name, 'speech_qa', async () => {
+    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
+    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'speech_qa', async () => {
       let out: SpeechQaResult | undefined;
       for await (const e of answerSpokenQuestion(input)) if (e.type === 'result') out = e.result;
       return out!;
-    });
+    }));
     return c.json({ model: loaded.name, ...result });
   });
   return app;

@@ -15,6 +15,7 @@ import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
 import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { readForm } from '../read-form.ts';
+import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json'] as const;
@@ -67,6 +68,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const decoding = decodingRequest(form);
 
     if (streamFlag === 'true') {
+      const leave = ctx.admission.enter(model.name, 'stream');
       return sseResponse(
         c,
         async (sink) => {
@@ -88,14 +90,15 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
           await sink.send(JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }));
         },
         (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'transcription stream failed'),
+        leave,
       );
     }
 
-    const finals = await ctx.metrics.track(model.name, 'transcriptions', async () => {
+    const finals = await ctx.admission.run(model.name, () => ctx.metrics.track(model.name, 'transcriptions', async () => {
       const out: Transcript[] = [];
-      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, undefined, decoding)) if (e.type === 'final') out.push(e.transcript);
+      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, requestSignal(c), decoding)) if (e.type === 'final') out.push(e.transcript);
       return out;
-    });
+    }));
     const text = finals.map((t) => t.text).join(' ');
     if (format === 'text') return c.text(text);
     if (format === 'verbose_json') return c.json(verbose(finals, duration));
