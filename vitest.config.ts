@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    execArgv: ['--expose-gc'], // memory-bound tests measure the heap after a full collection
     reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
