@@ -4,6 +4,7 @@
  * decoding defaults. Validated with zod at load; errors name the field.
  */
 import { z } from 'zod';
+import { SeqserveError } from './errors.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "-" and "_"');
 const fileName = z
@@ -198,5 +199,5 @@ export function parseManifest(json: unknown): Manifest {
   const result = Manifest.safeParse(json);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new Error(problems.join('; '));
+  throw new SeqserveError('failed_precondition', problems.join('; '));
 }

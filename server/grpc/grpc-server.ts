@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
 import { generationService } from './generation-service.ts';
 import { healthService } from './health-service.ts';
@@ -6,6 +6,7 @@ import { kserveService } from './kserve-service.ts';
 import { speechService } from './speech-service.ts';
 import { speechQaService } from './speech-qa-service.ts';
 import { loadProto } from './load-proto.ts';
+import { malformedMessageInterceptor, tolerantDeserializers } from './malformed-messages.ts';
 import { ApiKeys } from '../security/api-keys.ts';
 import { grpcAuthInterceptor } from '../security/grpc-auth.ts';
 
@@ -15,9 +16,9 @@ export interface GrpcHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-function service(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
-  const found = dotted.split('.').reduce<unknown>((o, k) => (o as GrpcObject)[k], pkg);
-  return found as ServiceClientConstructor;
+function service(pkg: GrpcObject, dotted: string): { service: ServiceDefinition } {
+  const found = dotted.split('.').reduce<unknown>((o, k) => (o as GrpcObject)[k], pkg) as ServiceClientConstructor;
+  return { service: tolerantDeserializers(found.service) };
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
@@ -25,7 +26,7 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
     'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
-    interceptors: [grpcAuthInterceptor(new ApiKeys(ctx.config.apiKeys))],
+    interceptors: [grpcAuthInterceptor(new ApiKeys(ctx.config.apiKeys)), malformedMessageInterceptor],
   });
   server.addService(service(pkg, 'inference.GRPCInferenceService').service, kserveService(ctx));
   server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));
