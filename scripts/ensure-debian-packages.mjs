@@ -12,6 +12,8 @@ const TEST_NEEDS = [
   // the spoken-QA test re-creates its spoken stories as the recipe made them
   { pkg: 'espeak-ng', ok: () => has('espeak-ng', ['--version']) },
   { pkg: 'sox', ok: () => has('sox', ['--version']) },
+  // the fault-isolation test builds its faulty fixture model with onnx
+  { pkg: 'python3-onnx', ok: () => has('/usr/bin/python3', ['-c', 'import onnx']) },
   // the web demo's tests drive Debian's Chromium headless
   { pkg: 'chromium', ok: () => has('/usr/bin/chromium', ['--version']) },
 ];

@@ -17,6 +17,10 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
+  --max-audio-seconds N     longest audio in one request (default 600)
+  --max-stream-seconds N    longest audio in one recognition stream (default 300)
+  --max-text-chars N        longest text accepted by text endpoints (default 10000)
+  --max-tensor-elements N   largest KServe input tensor, in elements (default 4194304)
   --max-requests N          requests running at once per model (default 256)
   --max-streams N           streams open at once per model (default 1024)
   --request-timeout N       seconds an HTTP request may take, then 504 (default 120; 0 = none)
@@ -62,6 +66,10 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
+      'max-audio-seconds': { type: 'string' },
+      'max-stream-seconds': { type: 'string' },
+      'max-text-chars': { type: 'string' },
+      'max-tensor-elements': { type: 'string' },
       'max-requests': { type: 'string' },
       'max-streams': { type: 'string' },
       'request-timeout': { type: 'string' },
@@ -87,6 +95,10 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       ...d.limits,
       maxBodyBytes: positive('max-body-bytes', values['max-body-bytes'], d.limits.maxBodyBytes),
       maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
+      maxAudioSeconds: positive('max-audio-seconds', values['max-audio-seconds'], d.limits.maxAudioSeconds),
+      maxStreamSeconds: positive('max-stream-seconds', values['max-stream-seconds'], d.limits.maxStreamSeconds),
+      maxTextChars: positive('max-text-chars', values['max-text-chars'], d.limits.maxTextChars),
+      maxTensorElements: positive('max-tensor-elements', values['max-tensor-elements'], d.limits.maxTensorElements),
       maxRequestsPerModel: positive('max-requests', values['max-requests'], d.limits.maxRequestsPerModel),
       maxStreamsPerModel: positive('max-streams', values['max-streams'], d.limits.maxStreamsPerModel),
       requestTimeoutSeconds: values['request-timeout'] === undefined ? d.limits.requestTimeoutSeconds : nonNegative('request-timeout', values['request-timeout']),

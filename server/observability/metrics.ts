@@ -12,6 +12,18 @@ export class Metrics {
     labelNames: ['model', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Where queue depths come from (the model repository, once it exists). */
+  queueDepths: () => Iterable<[graph: string, depth: number]> = () => [];
+  readonly queueDepth = new Gauge({
+    name: 'seqserve_queue_depth',
+    help: 'Runs waiting in each graph\'s run queue (bounded by --max-queue; beyond it work is shed).',
+    labelNames: ['graph'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.queueDepth.reset();
+      for (const [graph, depth] of this.queueDepths()) this.queueDepth.set({ graph }, depth);
+    },
+  });
   readonly openWork = new Gauge({
     name: 'seqserve_open_work',
     help: 'Requests and streams open per model (admission control), by kind (request | stream).',
