@@ -16,6 +16,8 @@ export interface Limits {
   maxAudioSeconds: number;
   /** Longest audio in one recognition stream, in seconds (then OUT_OF_RANGE). */
   maxStreamSeconds: number;
+  /** Largest audio_content of one streaming request (Google's limit is 25 KB). */
+  maxAudioMessageBytes: number;
   /** Largest image accepted (width x height), checked before its pixels are decoded. */
   maxImagePixels: number;
   /** Requests (one response each) running at once per model; more are refused with 429 / RESOURCE_EXHAUSTED. */
@@ -53,7 +55,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxAudioMessageBytes: 25 * 1024, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
   corsOrigins: [],
   apiKeys: [],
   shutdownGraceSeconds: 30,

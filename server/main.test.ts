@@ -5,8 +5,8 @@ import { parseServeArgs } from './main.ts';
 describe('seqserve serve options', () => {
   it('defaults to safe limits and takes every limit from a flag', () => {
     expect(parseServeArgs([]).limits).toEqual(DEFAULT_CONFIG.limits);
-    const c = parseServeArgs(['--max-audio-seconds', '30', '--max-stream-seconds', '60', '--max-text-chars', '500', '--max-tensor-elements', '1000', '--max-requests', '4', '--max-streams', '8', '--request-timeout', '2.5', '--max-body-bytes', '1024', '--max-image-pixels', '4096', '--shutdown-grace', '0', '--cors-origins', 'http://a.example, http://b.example']);
-    expect(c.limits).toEqual({ maxBodyBytes: 1024, maxTensorElements: 1000, maxTextChars: 500, maxAudioSeconds: 30, maxStreamSeconds: 60, maxImagePixels: 4096, maxRequestsPerModel: 4, maxStreamsPerModel: 8, requestTimeoutSeconds: 2.5 });
+    const c = parseServeArgs(['--max-audio-seconds', '30', '--max-stream-seconds', '60', '--max-audio-message', '3200', '--max-text-chars', '500', '--max-tensor-elements', '1000', '--max-requests', '4', '--max-streams', '8', '--request-timeout', '2.5', '--max-body-bytes', '1024', '--max-image-pixels', '4096', '--shutdown-grace', '0', '--cors-origins', 'http://a.example, http://b.example']);
+    expect(c.limits).toEqual({ maxBodyBytes: 1024, maxTensorElements: 1000, maxTextChars: 500, maxAudioSeconds: 30, maxStreamSeconds: 60, maxAudioMessageBytes: 3200, maxImagePixels: 4096, maxRequestsPerModel: 4, maxStreamsPerModel: 8, requestTimeoutSeconds: 2.5 });
     expect(c.shutdownGraceSeconds).toBe(0);
     expect(c.corsOrigins).toEqual(['http://a.example', 'http://b.example']);
   });

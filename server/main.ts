@@ -19,6 +19,7 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
   --max-audio-seconds N     longest audio in one request (default 600)
   --max-stream-seconds N    longest audio in one recognition stream (default 300)
+  --max-audio-message N     largest audio_content bytes of one streaming request (default 25600)
   --max-text-chars N        longest text accepted by text endpoints (default 10000)
   --max-tensor-elements N   largest KServe input tensor, in elements (default 4194304)
   --max-requests N          requests running at once per model (default 256)
@@ -68,6 +69,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-image-pixels': { type: 'string' },
       'max-audio-seconds': { type: 'string' },
       'max-stream-seconds': { type: 'string' },
+      'max-audio-message': { type: 'string' },
       'max-text-chars': { type: 'string' },
       'max-tensor-elements': { type: 'string' },
       'max-requests': { type: 'string' },
@@ -97,6 +99,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       maxImagePixels: positive('max-image-pixels', values['max-image-pixels'], d.limits.maxImagePixels),
       maxAudioSeconds: positive('max-audio-seconds', values['max-audio-seconds'], d.limits.maxAudioSeconds),
       maxStreamSeconds: positive('max-stream-seconds', values['max-stream-seconds'], d.limits.maxStreamSeconds),
+      maxAudioMessageBytes: positive('max-audio-message', values['max-audio-message'], d.limits.maxAudioMessageBytes),
       maxTextChars: positive('max-text-chars', values['max-text-chars'], d.limits.maxTextChars),
       maxTensorElements: positive('max-tensor-elements', values['max-tensor-elements'], d.limits.maxTensorElements),
       maxRequestsPerModel: positive('max-requests', values['max-requests'], d.limits.maxRequestsPerModel),

@@ -16,7 +16,6 @@ import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
 import { grpcError } from './grpc-status.ts';
 
 /** Google's limit on audio per streaming request. */
-export const MAX_AUDIO_MESSAGE_BYTES = 25 * 1024;
 
 interface RecognitionConfig {
   encoding: string;
@@ -129,7 +128,8 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
           }
           if (!stream || !config) throw invalidArgument('streaming_config', 'the first request must carry streaming_config, before any audio_content');
           const audio = req.audio_content ?? new Uint8Array(0);
-          if (audio.byteLength > MAX_AUDIO_MESSAGE_BYTES) throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${MAX_AUDIO_MESSAGE_BYTES} bytes per request`);
+          const maxMessage = ctx.config.limits.maxAudioMessageBytes;
+          if (audio.byteLength > maxMessage) throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${maxMessage} bytes per request`);
           if (audio.byteLength % 2 !== 0) throw invalidArgument('audio_content', 'LINEAR16 audio must have an even number of bytes');
           bytes += audio.byteLength;
           if (bytes / 2 / config.sample_rate_hertz > maxSeconds) throw new SeqserveError('out_of_range', `the stream is longer than the limit of ${maxSeconds} s of audio`);
