@@ -8,6 +8,7 @@ import { ChatCompletionRequest, generateRequest, promptTokens } from '../chat/ch
 import { invalidArgument } from '../core/errors.ts';
 import { fieldName } from '../core/parse-json.ts';
 import type { ServerContext } from '../context.ts';
+import { trackedWork } from '../runtime/tracked-work.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { serveStream } from './server-stream.ts';
 import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
@@ -103,7 +104,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.generator!;
         const { tokens } = promptTokens(engine.model, body.messages);
         const request = generateRequest(engine.model, body, tokens, signal);
-        await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'grpc_generate', async () => {
+        await trackedWork(ctx, loaded.name, 'grpc_generate', async () => {
           let completion = 0;
           const counts = new Map<number, number>();
           for await (const e of engine.generate(request)) {
@@ -117,7 +118,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
             }
           }
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        }), 'stream');
+        }, { kind: 'stream' });
       }),
     Caption: (call: ServerWritableStream<CaptionRequestMessage, unknown>) =>
       serveStream(call, ctx, async (write, signal) => {
@@ -126,7 +127,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.generator!;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image, signal);
-        await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'grpc_caption', async () => {
+        await trackedWork(ctx, loaded.name, 'grpc_caption', async () => {
           let completion = 0;
           for await (const e of engine.generate(request)) {
             if (signal.aborted) break;
@@ -138,7 +139,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
             }
           }
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        }), 'stream');
+        }, { kind: 'stream' });
       }),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
+import { trackedWork } from '../runtime/tracked-work.ts';
 import { resolveSpeechQa } from '../speech-qa/speech-qa-request.ts';
 import { answerSpokenQuestion } from '../core/qa/spoken-qa.ts';
 import { serveStream } from './server-stream.ts';
@@ -25,7 +26,7 @@ export function speechQaService(ctx: ServerContext): UntypedServiceImplementatio
         const req = call.request;
         const question = req.question === 'question_wav' ? { audio: new Uint8Array(req.question_wav!) } : req.question === 'question_text' ? { text: req.question_text! } : undefined;
         const { loaded, input } = resolveSpeechQa(ctx, { ...(req.model ? { model: req.model } : {}), ...(req.recognizer ? { recognizer: req.recognizer } : {}), story: new Uint8Array(req.story_wav), question, choices: req.choices }, signal);
-        await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'grpc_speech_qa', async () => {
+        await trackedWork(ctx, loaded.name, 'grpc_speech_qa', async () => {
           for await (const e of answerSpokenQuestion(input)) {
             if (e.type === 'story.partial') await write({ story_partial: { sentence: e.sentence, text: e.text } });
             else if (e.type === 'story.sentence') await write({ story_sentence: { sentence: e.sentence, text: e.text } });
@@ -33,7 +34,7 @@ export function speechQaService(ctx: ServerContext): UntypedServiceImplementatio
             else if (e.type === 'answer.token') await write({ answer_token: { token: e.token, logprob: e.logprob } });
             else await write({ result: { model: loaded.name, ...e.result, hops: e.result.hops.map((attention) => ({ attention })) } });
           }
-        }), 'stream');
+        }, { kind: 'stream' });
       }),
   };
 }

@@ -9,6 +9,7 @@ import { Hono, type Context } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import { parseJson } from '../../core/parse-json.ts';
 import type { ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../caption/caption-request.ts';
 import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
@@ -77,7 +78,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
     }
 
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'caption', () => collectCaption(engine.generate(request))));
+    const result = await trackedWork(ctx, loaded.name, 'caption', () => collectCaption(engine.generate(request)));
     countTokens(result.tokens.length);
     return c.json({
       ...base,

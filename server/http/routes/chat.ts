@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { asSeqserveError } from '../../core/errors.ts';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { ChatCompletionRequest } from '../../chat/chat-request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
 import { errorBody } from '../error-response.ts';
@@ -102,7 +103,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
     }
 
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'chat', async () => {
+    const result = await trackedWork(ctx, loaded.name, 'chat', async () => {
       const choices = Array.from({ length: n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
       const events: AsyncIterable<GenerationEvent> = engine.generate(request);
       for await (const e of events) {
@@ -110,7 +111,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
         else choices[e.choice].finish = e;
       }
       return choices;
-    }));
+    });
     const completion = result.reduce((a, ch) => a + ch.tokens.length, 0);
     countTokens(completion);
     return c.json({

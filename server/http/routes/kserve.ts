@@ -5,6 +5,7 @@
 import { Hono, type Context } from 'hono';
 import { SeqserveError } from '../../core/errors.ts';
 import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { modelMetadata } from '../../kserve/model-metadata.ts';
 import { infer } from '../../kserve/infer.ts';
 import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
@@ -41,7 +42,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const version = repository.model(graph.model).version;
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
-    const result = await ctx.admission.run(graph.model, () => ctx.metrics.track(graph.qualifiedName, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
+    const result = await trackedWork(ctx, graph.model, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }), { label: graph.qualifiedName });
     const encoded = encodeRestInfer(result);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { readJson } from '../read-json.ts';
 
@@ -16,7 +17,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const result = await ctx.admission.run(model.name, () => ctx.metrics.track(model.name, 'slots', () => model.slotFiller!.fill(body.text)));
+    const result = await trackedWork(ctx, model.name, 'slots', () => model.slotFiller!.fill(body.text));
     return c.json({ model: model.name, ...result });
   });
   return app;

@@ -8,6 +8,7 @@
 import { Hono } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
 import { answerSpokenQuestion, type SpeechQaResult } from '../../core/qa/spoken-qa.ts';
 import { readForm } from '../read-form.ts';
@@ -68,11 +69,11 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
       }, undefined, leave);
     }
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await ctx.admission.run(loaded.name, () => ctx.metrics.track(loaded.name, 'speech_qa', async () => {
+    const result = await trackedWork(ctx, loaded.name, 'speech_qa', async () => {
       let out: SpeechQaResult | undefined;
       for await (const e of answerSpokenQuestion(input)) if (e.type === 'result') out = e.result;
       return out!;
-    }));
+    });
     return c.json({ model: loaded.name, ...result });
   });
   return app;

@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
+import { trackedWork } from '../../runtime/tracked-work.ts';
 import { decodeWav } from '../../core/audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
@@ -94,11 +95,11 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
       );
     }
 
-    const finals = await ctx.admission.run(model.name, () => ctx.metrics.track(model.name, 'transcriptions', async () => {
+    const finals = await trackedWork(ctx, model.name, 'transcriptions', async () => {
       const out: Transcript[] = [];
       for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, requestSignal(c), decoding)) if (e.type === 'final') out.push(e.transcript);
       return out;
-    }));
+    });
     const text = finals.map((t) => t.text).join(' ');
     if (format === 'text') return c.text(text);
     if (format === 'verbose_json') return c.json(verbose(finals, duration));
