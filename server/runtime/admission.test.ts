@@ -21,6 +21,14 @@ describe('Admission', () => {
     await expect(a.run('chat', async () => 7)).resolves.toBe(7);
     await expect(a.run('chat', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(a.count('chat', 'request')).toBe(0);
+    // start(): a begin that throws gives its place back
+    expect(() => a.start('asr', 'stream', () => { throw new Error('bad request'); })).toThrow('bad request');
+    expect(a.count('asr', 'stream')).toBe(0);
+    const opened = a.start('asr', 'stream', () => 'started');
+    expect(opened.value).toBe('started');
+    expect(a.count('asr', 'stream')).toBe(1);
+    opened.leave();
+    expect(a.count('asr', 'stream')).toBe(0);
     expect(rejected).toEqual(['chat/stream', 'chat/request']);
   });
 });

@@ -49,6 +49,20 @@ export class Admission {
     };
   }
 
+  /**
+   * Takes a stream's place, then starts it with `begin` (which may refuse it by throwing: the place
+   * is given back). Returns what `begin` returned and the function that gives the place back.
+   */
+  start<T>(model: string, kind: WorkKind, begin: () => T): { value: T; leave: () => void } {
+    const leave = this.enter(model, kind);
+    try {
+      return { value: begin(), leave };
+    } catch (err) {
+      leave();
+      throw err;
+    }
+  }
+
   /** Runs one request (or a stream served in one call) of a model inside its limit. */
   async run<T>(model: string, work: () => Promise<T>, kind: WorkKind = 'request'): Promise<T> {
     const leave = this.enter(model, kind);

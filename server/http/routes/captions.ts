@@ -46,14 +46,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
 
     if (options.stream) {
-      const leave = ctx.admission.enter(loaded.name, 'stream'); // before the engine takes the request
-      let events: ReturnType<typeof engine.generate>;
-      try {
-        events = engine.generate(request);
-      } catch (err) {
-        leave();
-        throw err;
-      }
+      const { value: events, leave } = ctx.admission.start(loaded.name, 'stream', () => engine.generate(request));
       return sseResponse(c, async (sink) => {
         sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
         let tokens = 0;

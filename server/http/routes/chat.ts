@@ -53,14 +53,8 @@ export function chatRoutes(ctx: ServerContext): Hono {
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
 
     if (body.stream) {
-      const leave = ctx.admission.enter(loaded.name, 'stream'); // before the engine takes the request
-      let events: AsyncIterableIterator<GenerationEvent>;
-      try {
-        events = engine.generate(request); // validation errors surface before the stream starts
-      } catch (err) {
-        leave();
-        throw err;
-      }
+      // the place is taken before the engine takes the request; validation errors surface before the stream starts
+      const { value: events, leave } = ctx.admission.start(loaded.name, 'stream', () => engine.generate(request));
       // chunks share everything but their choices: the JSON around them is built once
       const head = JSON.stringify({ ...base, object: 'chat.completion.chunk' }).slice(0, -1) + ',"choices":[';
       const chunk = (choice: string, tail = ']}') => head + choice + tail;
