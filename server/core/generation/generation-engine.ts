@@ -370,13 +370,7 @@ export class GenerationEngine {
     const V = logits.dims[1];
     const attention = spec.decoder.attention ? out[spec.decoder.attention] : undefined;
     const padded = this.batch.paddedLength;
-    // rows of each job in this iteration, in batch order
-    const byJob = new Map<Job, number[]>();
-    for (let r = 0; r < n; r++) {
-      const job = this.batch.owner(r).request;
-      if (!byJob.has(job)) byJob.set(job, []);
-      byJob.get(job)!.push(r);
-    }
+    const byJob = this.rowsByJob();
     const remove: number[] = [];
     for (const [job, rows] of byJob) {
       if (job.cancelled) {
@@ -485,11 +479,7 @@ export class GenerationEngine {
    */
   private async isolateFault(err: unknown): Promise<void> {
     const { spec, decoder } = this.model;
-    const rowsOf = new Map<Job, number[]>();
-    for (let r = 0; r < this.batch.size; r++) {
-      const job = this.batch.owner(r).request;
-      rowsOf.set(job, [...(rowsOf.get(job) ?? []), r]);
-    }
+    const rowsOf = this.rowsByJob();
     if (rowsOf.size === 1) return this.fail([...rowsOf.keys()][0], err);
     let failed = 0;
     for (const [job, rows] of rowsOf) {
@@ -504,6 +494,18 @@ export class GenerationEngine {
       }
     }
     if (failed === 0) for (const job of rowsOf.keys()) this.fail(job, err);
+  }
+
+  /** The rows of each job in the batch now, in batch order. */
+  private rowsByJob(): Map<Job, number[]> {
+    const byJob = new Map<Job, number[]>();
+    for (let r = 0; r < this.batch.size; r++) {
+      const job = this.batch.owner(r).request;
+      const rows = byJob.get(job);
+      if (rows) rows.push(r);
+      else byJob.set(job, [r]);
+    }
+    return byJob;
   }
 
   private end(job: Job): void {
