@@ -15,8 +15,6 @@ import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choic
 import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
 import { grpcError } from './grpc-status.ts';
 
-/** Google's limit on audio per streaming request. */
-
 interface RecognitionConfig {
   encoding: string;
   sample_rate_hertz: number;
