@@ -1,28 +1,13 @@
 /** The demo's "on the server" mode: seqserve's HTTP APIs, with server-sent events read as they arrive. */
+import { sseData as ssePayloads } from '../../clients/lib/http-client.ts';
 import { authHeaders, base } from './page.ts';
 
-/** The JSON data of each server-sent event of a response, until `[DONE]` or the end. */
+/** The JSON data of each server-sent event of a response (read by the client library), until `[DONE]` or the end. */
 export async function* sseData<T>(res: Response): AsyncGenerator<T> {
   if (!res.ok) throw new Error(await errorText(res));
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      let at;
-      while ((at = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, at);
-        buffer = buffer.slice(at + 2);
-        const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-        if (!data) continue;
-        if (data === '[DONE]') return;
-        yield JSON.parse(data) as T;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  for await (const data of ssePayloads(res)) {
+    if (data === '[DONE]') return;
+    yield JSON.parse(data) as T;
   }
 }
 
