@@ -11,7 +11,7 @@ import { sseData } from '../clients/lib/http-client.ts';
 import { argmax } from '../server/core/generation/sampling.ts';
 import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile } from './stats.ts';
+import { percentile, runFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const MODEL_DIR = path.join(MODELS, 'chat');
@@ -56,19 +56,12 @@ async function streamOnce(url: string, prompt: string): Promise<{ tokens: number
 async function closedLoop(url: string, concurrency: number, seconds: number, label: string): Promise<Run> {
   const ttft: number[] = [];
   let tokens = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const r = await streamOnce(url, PROMPTS[i++ % PROMPTS.length]);
-        tokens += r.tokens;
-        ttft.push(r.ttft);
-      }
-    }),
-  );
-  return { label, concurrency, tokens, seconds: (performance.now() - started) / 1000, ttft: ttft.sort((a, b) => a - b) };
+  const elapsed = await runFor(concurrency, seconds, async (i) => {
+    const r = await streamOnce(url, PROMPTS[i % PROMPTS.length]);
+    tokens += r.tokens;
+    ttft.push(r.ttft);
+  });
+  return { label, concurrency, tokens, seconds: elapsed, ttft: ttft.sort((a, b) => a - b) };
 }
 
 /** Raw onnxruntime-node: `batch` rows of greedy decoder steps in one process, no server. */

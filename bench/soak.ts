@@ -14,7 +14,7 @@ import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { slotTaggerInputs } from '../test/helpers/slot-features.ts';
 import { spawnServer } from './spawn-server.ts';
-import { machine, percentile } from './stats.ts';
+import { machine, percentile, runFor } from './stats.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CALIBRATE_SECONDS = Number(process.env.SOAK_CALIBRATE_SECONDS ?? 8);
@@ -103,19 +103,13 @@ function speechOnce(s: Stats, k: number, paced: boolean): Promise<number> {
   });
 }
 
-/** Closed loop with `workers` workers for `seconds`: completed work per second. */
+/** Closed loop with `workers` workers for `seconds`: completed work per second (a call's result, or 1). */
 async function closedLoop(workers: number, seconds: number, once: (i: number) => Promise<number | void>): Promise<number> {
-  const end = performance.now() + seconds * 1000;
   let units = 0;
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (performance.now() < end) {
-        const done = await once(i++); // (not `units += await ...`: that reads units before the await)
-        units += done ?? 1;
-      }
-    }),
-  );
+  await runFor(workers, seconds, async (i) => {
+    const done = await once(i); // (not `units += await ...`: that reads units before the await)
+    units += done ?? 1;
+  });
   return units / seconds;
 }
 

@@ -37,6 +37,23 @@ export async function runLoad(label: string, concurrency: number, total: number,
   return { label, concurrency, requests: total, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: total / seconds };
 }
 
+/**
+ * Runs `task` with `concurrency` workers, each calling it again as soon as it returns, until
+ * `seconds` have passed (calls already started finish). `i` counts calls across workers. Returns
+ * the wall-clock seconds taken.
+ */
+export async function runFor(concurrency: number, seconds: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) await task(i++);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
 export function machine(): string {
   const require = createRequire(import.meta.url);
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
