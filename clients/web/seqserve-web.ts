@@ -35,7 +35,7 @@ import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
 
 export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
-export type { DecodedAudio, RecognitionEvent, SpeechQaEvent, SlotFillingResult };
+export type { DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
 
 export interface WebModelOptions {
   /** Where onnxruntime-web's .wasm files are served (seqserve serves them at /ort/). */

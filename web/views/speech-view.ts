@@ -2,7 +2,7 @@
  * Speech recognition from a file or the microphone: interim text as recognition proceeds, finished
  * utterances, and the recognised words' CTC timings over the waveform.
  */
-import { captureMicrophone, decodeAudioFile, type DecodedAudio, type MicrophoneCapture, type RecognitionEvent } from '../../clients/web/seqserve-web.ts';
+import { captureMicrophone, decodeAudioFile, type DecodedAudio, type MicrophoneCapture, type RecognitionEvent, type RecognizerStream } from '../../clients/web/seqserve-web.ts';
 import { $, action, authHeaders, base, inPage, mode, status } from '../lib/page.ts';
 import { postStream } from '../lib/server-api.ts';
 import { uploadable, wavBlob } from '../lib/wav-upload.ts';
@@ -73,26 +73,17 @@ class MicrophoneSession {
   private readonly view = new TranscriptView();
   private readonly inPage = mode() === 'page';
 
+  private stream?: RecognizerStream;
+
   async start(): Promise<void> {
     const model = this.inPage ? await inPage('asr') : undefined;
-    let stream: ReturnType<NonNullable<typeof model>['recognizer']> | undefined;
     this.capture = await captureMicrophone((samples, rate) => {
       this.blocks.push(samples);
       if (!model) return;
-      stream ??= model.recognizer(rate);
-      const s = stream;
-      this.work = this.work.then(async () => this.view.page(await s.push(samples)));
+      const stream = (this.stream ??= model.recognizer(rate));
+      this.work = this.work.then(async () => this.view.page(await stream.push(samples)));
     });
-    this.finish = async () => {
-      if (stream) {
-        const s = stream;
-        this.work = this.work.then(async () => this.view.page(await s.end()));
-      }
-      await this.work;
-    };
   }
-
-  private finish: () => Promise<void> = async () => undefined;
 
   async stop(): Promise<void> {
     const rate = this.capture?.sampleRate ?? 16_000;
@@ -104,8 +95,11 @@ class MicrophoneSession {
       at += b.length;
     }
     const audio = { samples, sampleRate: rate };
-    if (this.inPage) await this.finish();
-    else if (samples.length > 0) await this.view.server(wavBlob(audio));
+    if (this.inPage) {
+      const stream = this.stream;
+      if (stream) this.work = this.work.then(async () => this.view.page(await stream.end()));
+      await this.work;
+    } else if (samples.length > 0) await this.view.server(wavBlob(audio));
     this.view.draw(audio);
   }
 }
