@@ -3,6 +3,7 @@
  * so it runs in Node and in browsers.
  */
 import { binaryBody } from '../../server/core/kserve-binary.ts';
+import type { SpeechQaResult as CoreSpeechQaResult } from '../../server/core/qa/spoken-qa.ts';
 import { decodeRaw, encodeRaw, toPlain, type ClientTensor } from './tensors.ts';
 
 export class SeqserveHttpError extends Error {
@@ -91,17 +92,8 @@ export interface CaptionResult {
 
 export type CaptionOptions = Record<string, unknown> & { model?: string; include_attention?: boolean; temperature?: number; max_tokens?: number };
 
-export interface SpeechQaResult {
-  model: string;
-  transcript: string;
-  sentences: string[];
-  question_text: string;
-  answer: string;
-  choices: string[];
-  choice_index: number;
-  choice_scores: number[];
-  hops: number[][];
-}
+/** The /v1/speech-qa response: the pipeline's result (the core's type, as the browser client uses it too) and the model. */
+export type SpeechQaResult = CoreSpeechQaResult & { model: string };
 
 export type SpeechQaEvent =
   | { type: 'story.partial' | 'story.sentence'; sentence: number; text: string }
