@@ -406,7 +406,7 @@ export class GenerationEngine {
     for (const r of rows) {
       const owner = this.batch.owner(r);
       const choice = job.choices[owner.index];
-      const picked = chooseToken(logitRow(r), req.sampling ?? GREEDY, choice.tokens, choice.random);
+      const picked = chooseToken(logitRow(r), req.sampling ?? GREEDY, choice.tokens, choice.random, Boolean(req.topLogprobs));
       const finish = (reason: 'stop' | 'length') => {
         choice.done = true;
         job.push({ type: 'finish', choice: owner.index, reason, text: choice.stops.finalText(), tokens: choice.tokens.length, delta: choice.stops.flush() });
@@ -419,7 +419,7 @@ export class GenerationEngine {
       choice.tokens.push(picked.token);
       const delta = choice.stops.update(tokenizer.decode(choice.tokens));
       const event: TokenEvent = { type: 'token', choice: owner.index, token: picked.token, piece: tokenizer.piece(picked.token), delta, logProb: picked.logProb };
-      if (req.topLogprobs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: tokenizer.piece(t.token) }));
+      if (req.topLogprobs && picked.logProbs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: tokenizer.piece(t.token) }));
       if (req.attention) event.attention = attnRow(r);
       job.push(event);
       if (choice.stops.stopped) finish('stop');

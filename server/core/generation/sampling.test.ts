@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRepetitionPenalty, applyTopK, applyTopP, argmax, chooseToken, GREEDY, logSoftmax, SeededRandom, topTokens } from './sampling.ts';
+import { applyRepetitionPenalty, applyTopK, applyTopP, argmax, chooseToken, GREEDY, logSoftmax, logSumExp, SeededRandom, topTokens } from './sampling.ts';
 
 describe('logits processors', () => {
   it('log-softmax normalises and keeps order', () => {
@@ -45,6 +45,14 @@ describe('chooseToken', () => {
     const c = chooseToken(logits, GREEDY, [], undefined);
     expect(c.token).toBe(1);
     expect(c.logProb).toBeCloseTo(logSoftmax(logits)[1], 12);
+    expect(c.logProbs).toBeUndefined();
+    // the whole row only when asked for (top_logprobs), the same with or without a random source
+    expect(Array.from(chooseToken(logits, GREEDY, [], new SeededRandom(1), true).logProbs!)).toEqual(Array.from(logSoftmax(logits)));
+  });
+
+  it('logSumExp is the log-softmax normaliser, stable for large logits', () => {
+    expect(logSumExp([0, 1, 0.5, -1])).toBeCloseTo(Math.log(1 + Math.E + Math.exp(0.5) + Math.exp(-1)), 12);
+    expect(logSumExp([1000, 1000])).toBeCloseTo(1000 + Math.log(2), 9);
   });
 
   it('samples reproducibly from a seed, matching the distribution', () => {

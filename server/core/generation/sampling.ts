@@ -31,6 +31,15 @@ export function logSoftmax(logits: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/** ln Σ exp(logits): the log-softmax normaliser, without allocating the whole row. */
+export function logSumExp(logits: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return max + Math.log(sum);
+}
+
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
@@ -69,24 +78,34 @@ export interface Choice {
   token: number;
   /** ln P(token) under the model's distribution (before sampling adjustments, as OpenAI's logprobs). */
   logProb: number;
-  /** The model's log-probabilities of every token (for top_logprobs). */
-  logProbs: Float64Array;
+  /** The model's log-probabilities of every token (for top_logprobs), when asked for. */
+  logProbs?: Float64Array;
 }
 
-/** Picks the next token: greedy when temperature is 0, else a sample from the processed distribution. */
-export function chooseToken(logits: ArrayLike<number>, params: SamplingParams, generated: readonly number[], random: SeededRandom | undefined): Choice {
+/**
+ * Picks the next token: greedy when temperature is 0, else a sample from the processed distribution.
+ * `wantLogProbs` also returns the whole row of log-probabilities (for top_logprobs); without it, plain
+ * greedy decoding makes no copy of the row.
+ */
+export function chooseToken(logits: ArrayLike<number>, params: SamplingParams, generated: readonly number[], random: SeededRandom | undefined, wantLogProbs = false): Choice {
+  const greedy = params.temperature <= 0 || !random;
+  if (greedy && params.repetitionPenalty === 1) {
+    const token = argmax(logits);
+    return { token, logProb: logits[token] - logSumExp(logits), ...(wantLogProbs ? { logProbs: logSoftmax(logits) } : {}) };
+  }
   const modelLogProbs = logSoftmax(logits);
   const x = Float64Array.from(logits);
   applyRepetitionPenalty(x, generated, params.repetitionPenalty);
-  if (params.temperature <= 0 || !random) {
+  if (greedy) {
     const token = argmax(x);
     return { token, logProb: modelLogProbs[token], logProbs: modelLogProbs };
   }
   for (let i = 0; i < x.length; i++) x[i] /= params.temperature;
+  const rnd = random as SeededRandom;
   applyTopK(x, params.topK);
   applyTopP(x, params.topP);
   const probs = logSoftmax(x);
-  let u = random.next();
+  let u = rnd.next();
   let token = argmax(probs);
   for (let i = 0; i < probs.length; i++) {
     const p = Math.exp(probs[i]);
