@@ -76,11 +76,14 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
   const ids = new BigInt64Array(batch * S);
   sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
   const enc = await encoder.run({ src_tokens: new ort.Tensor('int64', ids, [batch, S]) });
+  // the encoder outputs the decoder reads every step, as the manifest names them
+  const manifest = JSON.parse(readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as { generation: { encoder: { memory: string[] } } };
+  const memory = Object.fromEntries(manifest.generation.encoder.memory.map((name) => [name, enc[name]]));
   let h = enc.h0;
   let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(1n), [batch]);
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) {
-    const out = await decoder.run({ prev_token: prev, h_in: h, memory: enc.memory, keys: enc.keys, src_mask: enc.src_mask, src_ids: enc.src_ids });
+    const out = await decoder.run({ prev_token: prev, h_in: h, ...memory });
     h = out.h_out;
     const logits = out.logits.data as Float32Array;
     const V = out.logits.dims[1];
