@@ -97,6 +97,8 @@ export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest
     stop: stop.filter(Boolean),
     attention: body.include_attention ?? false,
     topLogprobs: body.logprobs ? Math.max(body.top_logprobs ?? 0, 0) : 0,
+    // OpenAI reports log-probabilities only when asked; without them greedy decoding skips a pass over the vocabulary
+    logProbs: body.logprobs ?? false,
     ...(signal ? { signal } : {}),
   };
 }

@@ -49,7 +49,7 @@ function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
     n: req.n || undefined,
     stop: req.stop.length ? req.stop : undefined,
     seed: seed === undefined ? undefined : Number(seed),
-    logprobs: req.top_logprobs > 0 || undefined,
+    logprobs: true, // every streamed token carries its log-probability
     top_logprobs: req.top_logprobs || undefined,
     repetition_penalty: optional<number>(req, 'repetition_penalty'),
     beam_width: req.beam_width || undefined,

@@ -95,6 +95,10 @@ describe('GenerationEngine', () => {
     expect(tokens[0].logProb).toBeLessThan(0);
     expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop', text: 'a b c.', tokens: 4 });
     expect(engine.activeSequences).toBe(0);
+    // a request that does not want log-probabilities gets the same tokens without them
+    const plain = (await collect(engine.generate({ source: ids('a b c .'), maxNewTokens: 10, logProbs: false }))).filter((e) => e.type === 'token');
+    expect(plain.map((e) => e.piece)).toEqual(['a', 'b', 'c', '.']);
+    expect(plain.every((e) => Number.isNaN(e.logProb))).toBe(true);
   });
 
   it('batches the encoder runs and decoder steps of concurrent requests of different lengths', async () => {

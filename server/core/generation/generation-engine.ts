@@ -39,6 +39,8 @@ export interface GenerateRequest {
   attention?: boolean;
   /** Alternatives per token to report with their log-probabilities. */
   topLogprobs?: number;
+  /** Each token's log-probability (default true); false leaves TokenEvent.logProb NaN and saves a pass over the vocabulary per token. */
+  logProbs?: boolean;
   signal?: AbortSignal;
 }
 
@@ -79,6 +81,15 @@ export interface EngineOptions {
   onIteration?: (rows: number) => void;
   /** Called when the number of active sequences changes. */
   onActive?: (sequences: number) => void;
+}
+
+/** What one decoder iteration produced, row-major over the batch. */
+interface StepOutput {
+  logits: Float32Array;
+  vocab: number;
+  attention: Float32Array | undefined;
+  /** The source length attention rows are padded to. */
+  padded: number;
 }
 
 /** One generated sequence (a sampled choice or a live beam) that owns a batch row. */
@@ -367,9 +378,12 @@ export class GenerationEngine {
     this.options.onIteration?.(n);
     this.batch.updateStates(Object.fromEntries(Object.entries(this.model.states).map(([input, s]) => [input, out[s.output]])));
     const logits = out[spec.decoder.logits];
-    const V = logits.dims[1];
-    const attention = spec.decoder.attention ? out[spec.decoder.attention] : undefined;
-    const padded = this.batch.paddedLength;
+    const step: StepOutput = {
+      logits: logits.data as Float32Array,
+      vocab: logits.dims[1],
+      attention: spec.decoder.attention ? (out[spec.decoder.attention].data as Float32Array) : undefined,
+      padded: this.batch.paddedLength,
+    };
     const byJob = this.rowsByJob();
     const remove: number[] = [];
     for (const [job, rows] of byJob) {
@@ -377,10 +391,8 @@ export class GenerationEngine {
         remove.push(...rows);
         continue;
       }
-      const logitRow = (r: number) => (logits.data as Float32Array).subarray(r * V, (r + 1) * V);
-      const attnRow = (r: number) => (attention ? Array.from((attention.data as Float32Array).subarray(r * padded, r * padded + this.batch.sourceLength(r))) : undefined);
-      if (job.beams.length > 0) remove.push(...this.beamIteration(job, rows, logitRow));
-      else remove.push(...this.sampleIteration(job, rows, logitRow, attnRow));
+      if (job.beams.length > 0) this.beamIteration(job, rows, step, remove);
+      else this.sampleIteration(job, rows, step, remove);
     }
     for (const r of remove.sort((a, b) => b - a)) this.removeRow(r);
     for (const job of byJob.keys()) {
@@ -398,56 +410,58 @@ export class GenerationEngine {
     return t.length ? t[t.length - 1] : this.model.spec.bos;
   }
 
-  /** Sampling/greedy: one token per live choice; returns rows to remove. */
-  private sampleIteration(job: Job, rows: number[], logitRow: (r: number) => Float32Array, attnRow: (r: number) => number[] | undefined): number[] {
+  /** Sampling/greedy: one token per live choice; adds the rows that finished to `remove`. */
+  private sampleIteration(job: Job, rows: number[], step: StepOutput, remove: number[]): void {
     const { spec, tokenizer } = this.model;
     const req = job.req;
-    const remove: number[] = [];
+    const { vocab, logits, attention, padded } = step;
     for (const r of rows) {
-      const owner = this.batch.owner(r);
-      const choice = job.choices[owner.index];
-      const picked = chooseToken(logitRow(r), req.sampling ?? GREEDY, choice.tokens, choice.random, Boolean(req.topLogprobs));
-      const finish = (reason: 'stop' | 'length') => {
-        choice.done = true;
-        job.push({ type: 'finish', choice: owner.index, reason, text: choice.stops.finalText(), tokens: choice.tokens.length, delta: choice.stops.flush() });
-        remove.push(r);
-      };
+      const index = this.batch.owner(r).index;
+      const choice = job.choices[index];
+      const picked = chooseToken(logits.subarray(r * vocab, (r + 1) * vocab), req.sampling ?? GREEDY, choice.tokens, choice.random, Boolean(req.topLogprobs), req.logProbs ?? true);
       if (picked.token === spec.eos) {
-        finish('stop');
+        this.finishChoice(job, index, 'stop');
+        remove.push(r);
         continue;
       }
       choice.tokens.push(picked.token);
       const delta = choice.stops.update(tokenizer.decode(choice.tokens));
-      const event: TokenEvent = { type: 'token', choice: owner.index, token: picked.token, piece: tokenizer.piece(picked.token), delta, logProb: picked.logProb };
+      const event: TokenEvent = { type: 'token', choice: index, token: picked.token, piece: tokenizer.piece(picked.token), delta, logProb: picked.logProb };
       if (req.topLogprobs && picked.logProbs) event.top = topTokens(picked.logProbs, req.topLogprobs).map((t) => ({ ...t, piece: tokenizer.piece(t.token) }));
-      if (req.attention) event.attention = attnRow(r);
+      if (req.attention && attention) event.attention = Array.from(attention.subarray(r * padded, r * padded + this.batch.sourceLength(r)));
       job.push(event);
-      if (choice.stops.stopped) finish('stop');
-      else if (choice.tokens.length >= req.maxNewTokens) finish('length');
+      if (choice.stops.stopped || choice.tokens.length >= req.maxNewTokens) {
+        this.finishChoice(job, index, choice.stops.stopped ? 'stop' : 'length');
+        remove.push(r);
+      }
     }
     if (job.choices.every((c) => c.done)) this.end(job);
-    return remove;
   }
 
-  /** Beam search: one beam step over the job's rows; reorders their states; returns rows to remove. */
-  private beamIteration(job: Job, rows: number[], logitRow: (r: number) => Float32Array): number[] {
+  private finishChoice(job: Job, index: number, reason: 'stop' | 'length'): void {
+    const choice = job.choices[index];
+    choice.done = true;
+    job.push({ type: 'finish', choice: index, reason, text: choice.stops.finalText(), tokens: choice.tokens.length, delta: choice.stops.flush() });
+  }
+
+  /** Beam search: one beam step over the job's rows; reorders their states; adds the rows of a finished search to `remove`. */
+  private beamIteration(job: Job, rows: number[], step: StepOutput, remove: number[]): void {
     const req = job.req;
     const width = req.beamWidth!;
     const alpha = req.lengthPenalty ?? 0.6;
+    const { logits, vocab } = step;
     const rowOfBeam = rows.slice().sort((a, b) => this.batch.owner(a).index - this.batch.owner(b).index);
-    const result = beamStep(job.beams, rowOfBeam.map((r) => logSoftmax(logitRow(r))), width, this.model.spec.eos, req.maxNewTokens);
+    const result = beamStep(job.beams, rowOfBeam.map((r) => logSoftmax(logits.subarray(r * vocab, (r + 1) * vocab))), width, this.model.spec.eos, req.maxNewTokens);
     job.finishedBeams.push(...result.finished);
     job.beams = result.live.map((l) => l.hypothesis);
-    const remove: number[] = [];
     if (beamSearchDone(job.finishedBeams, job.beams, width, alpha, req.maxNewTokens)) {
       remove.push(...rows);
       this.finishBeams(job, alpha);
-      return remove;
+      return;
     }
     // beam i continues the state of its parent's row
     const live = result.live.length;
     this.batch.reorderStates(rowOfBeam.slice(0, live), result.live.map((l) => rowOfBeam[l.parent]));
-    return remove;
   }
 
   private finishBeams(job: Job, alpha: number): void {

@@ -85,13 +85,18 @@ export interface Choice {
 /**
  * Picks the next token: greedy when temperature is 0, else a sample from the processed distribution.
  * `wantLogProbs` also returns the whole row of log-probabilities (for top_logprobs); without it, plain
- * greedy decoding makes no copy of the row.
+ * greedy decoding makes no copy of the row, and without `wantLogProb` it does not compute the chosen
+ * token's log-probability either (NaN).
  */
-export function chooseToken(logits: ArrayLike<number>, params: SamplingParams, generated: readonly number[], random: SeededRandom | undefined, wantLogProbs = false): Choice {
+export function chooseToken(logits: ArrayLike<number>, params: SamplingParams, generated: readonly number[], random: SeededRandom | undefined, wantLogProbs = false, wantLogProb = true): Choice {
   const greedy = params.temperature <= 0 || !random;
   if (greedy && params.repetitionPenalty === 1) {
     const token = argmax(logits);
-    return { token, logProb: logits[token] - logSumExp(logits), ...(wantLogProbs ? { logProbs: logSoftmax(logits) } : {}) };
+    if (wantLogProbs) {
+      const logProbs = logSoftmax(logits);
+      return { token, logProb: logProbs[token], logProbs };
+    }
+    return { token, logProb: wantLogProb ? logits[token] - logSumExp(logits) : NaN };
   }
   const modelLogProbs = logSoftmax(logits);
   const x = Float64Array.from(logits);
