@@ -35,13 +35,18 @@ const wav = (file: string) => readFileSync(path.join(SAMPLE_DIR, file));
 
 describe('speech recognition model and /v1/audio/transcriptions', () => {
   it('the official openai client transcribes a WAV file as the training recipe decoded it', async () => {
-    for (const item of sample.slice(0, 3)) {
+    let differences = 0;
+    let chars = 0;
+    for (const item of sample.slice(0, 10)) {
       // `decoder` is a seqserve extension the openai client passes through as a form field.
       const r = await client.audio.transcriptions.create({ file: await toFile(wav(item.file), item.file), model: 'asr', decoder: 'greedy' } as never);
-      // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed) agree.
       const greedy = item.greedy.split(' ').filter(Boolean).join(' ');
-      expect(editDistance([...r.text], [...greedy])).toBeLessThanOrEqual(Math.ceil(greedy.length * 0.05));
+      differences += editDistance([...r.text], [...greedy]);
+      chars += greedy.length;
     }
+    // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed, with the
+    // recognizer's dither of one 16-bit step) agree but for the odd letter where the model hesitates.
+    expect(differences / chars).toBeLessThanOrEqual(0.03);
   });
 
   it('streams transcript deltas over SSE to the openai client', async () => {

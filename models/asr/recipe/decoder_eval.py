@@ -32,6 +32,16 @@ def corpus(seed, train_size, test_size):
     return texts[:test_size], texts[test_size:test_size + train_size]
 
 
+def training_texts(seed, train_size, test_size, extra_size):
+    """(test, train): corpus()'s split plus extra_size more generated sentences for training only
+    (a second draw of the generators, minus every test sentence and every sentence already in train)."""
+    test, train = corpus(seed, train_size, test_size)
+    if extra_size:
+        seen = set(test) | set(train)
+        train = train + [t for t in corpus(seed + 200, extra_size, 0)[1] if t not in seen]
+    return test, train
+
+
 def write_split(directory, name, texts, audio):
     os.makedirs(os.path.join(directory, name), exist_ok=True)
     with open(os.path.join(directory, name, "transcripts.jsonl"), "w") as f:
@@ -45,8 +55,8 @@ def write_split(directory, name, texts, audio):
             f.write(json.dumps({"file": file, "text": t}) + "\n")
 
 
-def run(out, seed, train_size, test_size, dev_size=200, test_audio=None):
-    test_texts, train_texts = corpus(seed, train_size, test_size)
+def run(out, seed, train_size, test_size, dev_size=200, test_audio=None, extra_size=0):
+    test_texts, train_texts = training_texts(seed, train_size, test_size, extra_size)
     with open(os.path.join(out, "lm.arpa"), "w") as f:
         f.write(build_arpa(train_texts, order=3))
     seen = set(test_texts) | set(train_texts)
@@ -67,6 +77,7 @@ if __name__ == "__main__":
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--train-size", type=int, default=8000)
     ap.add_argument("--test-size", type=int, default=400)
+    ap.add_argument("--extra-size", type=int, default=24000)
     ap.add_argument("--dev-size", type=int, default=200)
     a = ap.parse_args()
-    run(a.out, a.seed, a.train_size, a.test_size, a.dev_size)
+    run(a.out, a.seed, a.train_size, a.test_size, a.dev_size, extra_size=a.extra_size)

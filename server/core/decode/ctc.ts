@@ -163,6 +163,9 @@ export class CtcPrefixBeam {
       tokens.reverse();
       frames.reverse();
       probs.reverse();
+      // a prefix that left the beam and came back is re-timed to its return, possibly after the
+      // token that follows it was first emitted: a token is emitted no later than its successor
+      for (let i = frames.length - 2; i >= 0; i--) if (frames[i] > frames[i + 1]) frames[i] = frames[i + 1];
       const logProb = total(b);
       const end = final && scorer ? scorer.finish(b.prefix.state) : 0;
       return { tokens, frames, probs, logProb, score: logProb + b.prefix.bonus + end };
