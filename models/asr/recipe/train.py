@@ -18,11 +18,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from training import optimizer_step, smoothed  # noqa: E402
 
 import decoder_eval  # noqa: E402
 from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise  # noqa: E402
@@ -244,12 +246,8 @@ def train_worker(rank, world, args, deadline, port):
             targets = [torch.tensor(encode(train_texts[i])) for i in idx]
             loss = ctc(lp.transpose(0, 1), torch.cat(targets), torch.tensor([frames_of(len(w)) for w in waves]),
                        torch.tensor([len(t) for t in targets]))
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            run = smoothed(run, optimizer_step(model, opt, loss, 5.0), 0.97)
             step += 1
-            run = loss.item() if run is None else 0.97 * run + 0.03 * loss.item()
             if rank == 0 and step % 100 == 0:
                 print(f"epoch {epoch} step {step} ctc {run:.3f} lr {opt.param_groups[0]['lr']:.2e} "
                       f"elapsed {time.time() - started:.0f}s of {budget:.0f}s", flush=True)

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+from training import optimizer_step, smoothed  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bleu import bleu4  # noqa: E402
@@ -229,12 +230,8 @@ def main():
             prev = pad([[BOS] + c for c in caps])
             tgt = pad([c + [EOS] for c in caps])
             loss = nn.functional.nll_loss(model(to_input(pixels), prev).transpose(1, 2), tgt, ignore_index=PAD)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 2.0)
-            opt.step()
+            run = smoothed(run, optimizer_step(model, opt, loss, 2.0), 0.95)
             step += 1
-            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
             if step % 100 == 0:
                 print(f"step {step} loss {run:.4f} lr {opt.param_groups[0]['lr']:.5f} elapsed {time.time() - started:.0f}s", flush=True)
             if step % 500 == 0:

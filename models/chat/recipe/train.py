@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+from training import optimizer_step, smoothed  # noqa: E402
 
 import fast_graphs  # noqa: E402
 from bleu import bleu4  # noqa: E402
@@ -229,12 +230,8 @@ def main():
                 g["lr"] = max_lr * min(1.0, p / 0.05) * 0.5 * (1 + math.cos(math.pi * p))
             src, prev, tgt = make_batch(tok, [train[i] for i in idx])
             loss = nn.functional.nll_loss(model(src, prev).transpose(1, 2), tgt, ignore_index=PAD)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 2.0)
-            opt.step()
+            run = smoothed(run, optimizer_step(model, opt, loss, 2.0), 0.95)
             step += 1
-            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
             if step % 100 == 0:
                 print(f"epoch {epoch + 1} step {step}/{total} loss {run:.4f} elapsed {time.time() - started:.0f}s", flush=True)
         m, _ = evaluate(model, tok, test[:300])
