@@ -30,11 +30,13 @@ import wave
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
 sys.path.insert(0, os.path.join(ROOT, "models", "asr", "recipe"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+from training import optimizer_step, smoothed  # noqa: E402
 
 from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids  # noqa: E402
 from stories import ANSWERS, TASKS, sentence_texts, stories  # noqa: E402
@@ -279,12 +281,8 @@ def main():
             batch = [noisy(train[j], table, rng, 0.6) if rng.random() < 0.7 else train[j] for j in order[i:i + bs]]
             story, question, answer = tensors(batch)
             loss = nn.functional.nll_loss(model(story, question)[0], answer)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 40.0)
-            opt.step()
+            run = smoothed(run, optimizer_step(model, opt, loss, 40.0), 0.98)
             step += 1
-            run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
             if step % 500 == 0:
                 print(f"epoch {epoch} step {step} loss {run:.4f} elapsed {time.time() - started:.0f}s", flush=True)
         print(f"epoch {epoch}: clean held-out {accuracy(model, test)}", flush=True)
