@@ -125,6 +125,31 @@ describe('GenerationEngine', () => {
     expect(Math.max(...calls.decoder)).toBe(2);
   });
 
+  it('under load, newcomers share an encoder run, waiting at most admitWait iterations', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    const late: Promise<GenerationEvent[]>[] = [];
+    let iterations = 0;
+    const engine: GenerationEngine = new GenerationEngine(copyModel(calls), {
+      maxRows: 64,
+      maxWaiting: 64,
+      admitWait: 3,
+      onIteration: () => {
+        iterations++;
+        if (iterations === 2 || iterations === 3) late.push(collect(engine.generate({ source: ids('b b'), maxNewTokens: 20 })));
+        if (iterations === 8) late.push(collect(engine.generate({ source: ids('c'), maxNewTokens: 20 })));
+      },
+    });
+    const busy = Array.from({ length: 16 }, () => collect(engine.generate({ source: ids('a a a a a a a a a a a a'), maxNewTokens: 20 })));
+    await Promise.all(busy);
+    const texts = (await Promise.all(late)).map((events) => (events.at(-1) as { text: string }).text);
+    expect(texts).toEqual(['b b', 'b b', 'c']);
+    // 16 busy rows: the two that came after iterations 2 and 3 were encoded together (16 / 8 = 2 waiting),
+    // the lone one that came after iteration 8 waited 3 iterations and joined in iteration 12
+    expect(calls.encoder).toEqual([16, 2, 1]);
+    expect(calls.decoder.slice(0, 4)).toEqual([16, 16, 16, 18]);
+    expect(calls.decoder.indexOf(17)).toBe(11);
+  });
+
   it('stops at max tokens (length) and at stop strings (not emitted)', async () => {
     const engine = new GenerationEngine(copyModel({ encoder: [], decoder: [] }), { maxRows: 8, maxWaiting: 8 });
     const a = await collect(engine.generate({ source: ids('a b c d e'), maxNewTokens: 2 }));

@@ -77,6 +77,14 @@ export interface EngineOptions {
   maxWaiting: number;
   /** Events buffered per request before it is parked out of the batch. */
   highWater?: number;
+  /**
+   * Most decoder iterations a new request waits for others to share its encoder run while the
+   * batch is busy (default 4). An encoder run costs about as much as a decoder step of the whole
+   * batch, and little more for several sources than for one, so under load newcomers are encoded
+   * together: when `active / 8` of them wait, or when the first has waited this long. With fewer
+   * than 8 active sequences a newcomer is encoded at once.
+   */
+  admitWait?: number;
   /** Called after each decoder iteration with its batch size. */
   onIteration?: (rows: number) => void;
   /** Called when the number of active sequences changes. */
@@ -112,6 +120,8 @@ class Job {
   beams: BeamHypothesis[] = [];
   finishedBeams: BeamHypothesis[] = [];
   cancelled = false;
+  /** The engine iteration at which the request started waiting. */
+  queuedAt = 0;
   parked: { index: number; data: RowData }[] | undefined;
   failed: unknown;
   ended = false;
@@ -135,6 +145,7 @@ export class GenerationEngine {
   private readonly stateAxes: Record<string, number>;
   private waiting: Job[] = [];
   private running = false;
+  private iteration = 0;
   private readonly highWater: number;
 
   constructor(
@@ -165,6 +176,7 @@ export class GenerationEngine {
     }
     if (this.waiting.length >= this.options.maxWaiting) throw new SeqserveError('resource_exhausted', `${this.waiting.length} requests are already waiting for this model`, { retryAfterSeconds: 1 });
     const job = new Job(req);
+    job.queuedAt = this.iteration;
     this.waiting.push(job);
     const onAbort = () => this.cancel(job);
     req.signal?.addEventListener('abort', onAbort, { once: true });
@@ -226,7 +238,7 @@ export class GenerationEngine {
     await Promise.resolve(); // requests made in the same tick start together
     while (this.waiting.length > 0 || this.batch.size > 0) {
       this.dropCancelled();
-      await this.admit();
+      if (this.admitNow()) await this.admit();
       this.dropCancelled();
       if (this.batch.size === 0) {
         if (this.waiting.length === 0) break;
@@ -234,6 +246,14 @@ export class GenerationEngine {
       }
       await this.step();
     }
+  }
+
+  /** Whether to encode waiting requests before this iteration (see EngineOptions.admitWait). */
+  private admitNow(): boolean {
+    if (this.waiting.length === 0) return false;
+    if (this.batch.size === 0 || this.waiting.some((j) => j.parked)) return true; // parked jobs need no encoder run
+    if (this.waiting.length >= Math.max(1, Math.floor(this.batch.size / 8))) return true;
+    return this.iteration - this.waiting[0].queuedAt >= (this.options.admitWait ?? 4);
   }
 
   private dropCancelled(): void {
@@ -364,6 +384,7 @@ export class GenerationEngine {
   }
 
   private async step(): Promise<void> {
+    this.iteration++;
     const { spec, decoder } = this.model;
     const n = this.batch.size;
     const prev = new BigInt64Array(n);
