@@ -18,6 +18,9 @@ import { percentile, runFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const MODEL_DIR = path.join(MODELS, 'chat');
+/** Sessions as the benchmarked server runs them (`--intra-op-threads 1`). */
+const SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+const chatManifest = () => parseManifest(JSON.parse(readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')));
 
 const PROMPTS = [
   'i want to fly from taipei to tokyo on march 3rd',
@@ -71,17 +74,15 @@ async function closedLoop(url: string, concurrency: number, seconds: number, lab
 async function rawBatched(batch: number, steps: number): Promise<number> {
   const vocab = JSON.parse(readFileSync(path.join(MODEL_DIR, 'vocab.json'), 'utf8')) as string[];
   const tok = new SpelledWordTokenizer(vocab, 3, new Set([0, 1, 2, 3, 4, 5]));
-  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-  const encoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'encoder.onnx'), opts);
-  const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'decoder.onnx'), opts);
+  const encoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'encoder.onnx'), SESSION_OPTIONS);
+  const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'decoder.onnx'), SESSION_OPTIONS);
   const sources = Array.from({ length: batch }, (_, i) => [4, ...tok.encode(PROMPTS[i % PROMPTS.length])]);
   const S = Math.max(...sources.map((s) => s.length));
   const ids = new BigInt64Array(batch * S);
   sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
   const enc = await encoder.run({ src_tokens: new ort.Tensor('int64', ids, [batch, S]) });
   // the encoder outputs the decoder reads every step, as the manifest names them
-  const manifest = JSON.parse(readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as { generation: { encoder: { memory: string[] } } };
-  const memory = Object.fromEntries(manifest.generation.encoder.memory.map((name) => [name, enc[name]]));
+  const memory = Object.fromEntries(chatManifest().generation!.encoder.memory.map((name) => [name, enc[name]]));
   let h = enc.h0;
   let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(1n), [batch]);
   const t0 = performance.now();
@@ -106,9 +107,8 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
  * batching, sampling, detokenizing) costs from what the HTTP path adds.
  */
 async function engineInProcess(concurrency: number, seconds: number): Promise<number> {
-  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')));
-  const sessions = Object.fromEntries(await Promise.all(Object.entries(manifest.graphs).map(async ([name, g]) => [name, await ort.InferenceSession.create(path.join(MODEL_DIR, g.file), opts)] as const)));
+  const manifest = chatManifest();
+  const sessions = Object.fromEntries(await Promise.all(Object.entries(manifest.graphs).map(async ([name, g]) => [name, await ort.InferenceSession.create(path.join(MODEL_DIR, g.file), SESSION_OPTIONS)] as const)));
   const runners = Object.fromEntries(Object.entries(sessions).map(([name, s]) => [name, { inputNames: s.inputNames, outputNames: s.outputNames, run: (feeds: Record<string, ort.Tensor>) => s.run(feeds) }]));
   const model = await loadSeq2SeqModel(manifest, async (file) => readFileSync(path.join(MODEL_DIR, file)), runners);
   const engine = new GenerationEngine(model, { maxRows: 256, maxWaiting: 1024 });
