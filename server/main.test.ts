@@ -11,9 +11,16 @@ describe('seqserve serve options', () => {
     expect(c.corsOrigins).toEqual(['http://a.example', 'http://b.example']);
   });
 
+  it('runs generation encoders in worker threads unless told not to', () => {
+    expect(parseServeArgs([]).runtime.encoderWorkers).toBe(true);
+    expect(parseServeArgs(['--encoder-workers', 'off']).runtime.encoderWorkers).toBe(false);
+    expect(parseServeArgs(['--encoder-workers', 'on']).runtime.encoderWorkers).toBe(true);
+  });
+
   it('refuses bad values naming the flag', () => {
     expect(() => parseServeArgs(['--max-streams', '0'])).toThrow(/--max-streams/);
     expect(() => parseServeArgs(['--request-timeout', '-1'])).toThrow(/--request-timeout/);
     expect(() => parseServeArgs(['--max-audio-seconds', 'lots'])).toThrow(/--max-audio-seconds/);
+    expect(() => parseServeArgs(['--encoder-workers', 'yes'])).toThrow(/--encoder-workers: "yes" is not on or off/);
   });
 });

@@ -14,6 +14,8 @@ export const SERVE_USAGE = `seqserve serve [options]
   --grpc-port N             gRPC port (default 8001; 0 = ephemeral)
   --providers LIST          execution providers in order of preference (default cuda,cpu)
   --intra-op-threads N      ONNX Runtime intra-op threads per session (default 1)
+  --encoder-workers on|off  run chat and caption encoders in worker threads, beside
+                            the decoding loop (default on)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
@@ -48,6 +50,12 @@ function positive(flag: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+function onOff(flag: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value !== 'on' && value !== 'off') throw new Error(`--${flag}: "${value}" is not on or off`);
+  return value === 'on';
+}
+
 function nonNegative(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: "${value}" is not a number of seconds`);
@@ -64,6 +72,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'grpc-port': { type: 'string' },
       providers: { type: 'string' },
       'intra-op-threads': { type: 'string' },
+      'encoder-workers': { type: 'string' },
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
@@ -91,7 +100,12 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     host: values.host ?? d.host,
     httpPort: port('http-port', values['http-port'], d.httpPort),
     grpcPort: port('grpc-port', values['grpc-port'], d.grpcPort),
-    runtime: { ...d.runtime, providers: providers as ProviderName[], intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads) },
+    runtime: {
+      ...d.runtime,
+      providers: providers as ProviderName[],
+      intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads),
+      encoderWorkers: onOff('encoder-workers', values['encoder-workers'], d.runtime.encoderWorkers),
+    },
     queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },
     limits: {
       ...d.limits,

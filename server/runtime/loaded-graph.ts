@@ -63,9 +63,7 @@ export class LoadedGraph implements GraphRunner {
    * unless `shapes` gives an input's whole shape.
    */
   async warmUp(shapes: Record<string, number[]> = {}): Promise<void> {
-    const feeds: TensorMap = {};
-    for (const input of this.inputs) feeds[input.name] = zeros(input.type, shapes[input.name] ?? input.shape.map((d) => (d < 0 ? 1 : d)));
-    await this.run(feeds);
+    await this.run(warmUpFeeds(this.inputs, shapes));
   }
 
   async idle(): Promise<void> {
@@ -76,6 +74,13 @@ export class LoadedGraph implements GraphRunner {
     await this.idle();
     await this.session.release();
   }
+}
+
+/** Zeros for every input: variable dimensions are 1 unless `shapes` gives an input's whole shape. */
+export function warmUpFeeds(inputs: readonly TensorInfo[], shapes: Record<string, number[]> = {}): TensorMap {
+  const feeds: TensorMap = {};
+  for (const input of inputs) feeds[input.name] = zeros(input.type, shapes[input.name] ?? input.shape.map((d) => (d < 0 ? 1 : d)));
+  return feeds;
 }
 
 export function zeros(type: ort.Tensor.Type, dims: number[]): Tensor {

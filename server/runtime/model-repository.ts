@@ -18,7 +18,8 @@ import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
 import { loadMemoryNetwork, type MemoryNetwork } from '../core/qa/memory-network.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { LoadedGraph } from './loaded-graph.ts';
+import { LoadedGraph, warmUpFeeds } from './loaded-graph.ts';
+import { WorkerGraphRunner } from './worker-graph-runner.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
 
@@ -35,6 +36,8 @@ export interface LoadedModel {
   acoustic?: AcousticModel;
   generator?: GenerationEngine;
   memory?: MemoryNetwork;
+  /** Graphs that also run in worker threads (released with the model). */
+  workers: WorkerGraphRunner[];
 }
 
 export interface ModelStatus {
@@ -209,6 +212,7 @@ export class ModelRepository {
     }
     if (manifest.name !== name) throw new Error(`${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
     const graphs = new Map<string, LoadedGraph>();
+    const workers: WorkerGraphRunner[] = [];
     let provider: ProviderName = 'cpu';
     try {
       for (const [graphName, spec] of Object.entries(manifest.graphs)) {
@@ -230,8 +234,8 @@ export class ModelRepository {
           throw new Error(`${file}: warm-up run of graph "${graphName}" failed: ${err.message.split('\n')[0]}`);
         });
       }
-      const model: LoadedModel = { name, version: manifest.version, dir, manifest, provider, graphs };
-      const runners = Object.fromEntries(graphs);
+      const model: LoadedModel = { name, version: manifest.version, dir, manifest, provider, graphs, workers };
+      const runners: Record<string, GraphRunner> = Object.fromEntries(graphs);
       if (manifest.task === 'speech-recognition') {
         const acousticGraph = [...graphs.values()].find((g) => g.spec.role === 'acoustic');
         const inputShapes = Object.fromEntries((acousticGraph?.inputs ?? []).map((t) => [t.name, t.shape]));
@@ -243,6 +247,22 @@ export class ModelRepository {
         model.acoustic = await inModelDir(dir, loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }));
       }
       if (manifest.task === 'chat' || manifest.task === 'caption') {
+        // the encoder runs in a worker thread, beside the decoding loop (the main thread keeps its
+        // session for KServe requests)
+        const encoder = [...graphs.values()].find((g) => g.spec.role === 'encoder');
+        if (encoder && this.options.sessions.options.encoderWorkers) {
+          const file = path.join(dir, encoder.spec.file);
+          const worker = await WorkerGraphRunner.start(encoder.qualifiedName, await read(encoder.spec.file), this.options.sessions.sessionOptions(provider), (s) =>
+            this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
+          ).catch((err: Error) => {
+            throw new Error(`${file}: ${err.message}`);
+          });
+          workers.push(worker);
+          await worker.run(warmUpFeeds(encoder.inputs, warmupShapes(manifest, encoder.spec))).catch((err: Error) => {
+            throw new Error(`${file}: warm-up run of graph "${encoder.name}" in its worker failed: ${err.message.split('\n')[0]}`);
+          });
+          runners[encoder.name] = worker;
+        }
         const seq2seq = await inModelDir(dir, loadSeq2SeqModel(manifest, read, runners));
         const decoderName = [...graphs.values()].find((g) => g.spec.role === 'decoder_step')?.qualifiedName ?? name;
         const metrics = this.options.metrics;
@@ -261,7 +281,7 @@ export class ModelRepository {
       }
       return model;
     } catch (err) {
-      await Promise.all([...graphs.values()].map((g) => g.release().catch(() => undefined)));
+      await Promise.all([...graphs.values(), ...workers].map((g) => g.release().catch(() => undefined)));
       throw err;
     }
   }
@@ -282,5 +302,5 @@ function warmupShapes(manifest: Manifest, spec: Manifest['graphs'][string]): Rec
 }
 
 async function releaseModel(model: LoadedModel): Promise<void> {
-  await Promise.all([...model.graphs.values()].map((g) => g.release()));
+  await Promise.all([...model.graphs.values(), ...model.workers].map((g) => g.release()));
 }

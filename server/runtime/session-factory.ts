@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   intraOpThreads: number;
   interOpThreads: number;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Run the encoder graphs of generation models in a worker thread, beside the decoding loop. */
+  encoderWorkers: boolean;
 }
 
 export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
@@ -33,6 +35,7 @@ export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
   intraOpThreads: 1,
   interOpThreads: 1,
   graphOptimizationLevel: 'all',
+  encoderWorkers: true,
 };
 
 export interface CreatedSession {
@@ -65,20 +68,25 @@ export class SessionFactory {
     return Object.fromEntries(this.unavailable);
   }
 
-  async create(model: string | Uint8Array): Promise<CreatedSession> {
+  /** The session options for one provider (also what a worker thread creates its copy of a session with). */
+  sessionOptions(provider: ProviderName): ort.InferenceSession.SessionOptions {
     const { intraOpThreads, interOpThreads, graphOptimizationLevel } = this.options;
+    return {
+      executionProviders: [provider],
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: interOpThreads,
+      graphOptimizationLevel,
+      // Errors reach callers as exceptions and our own logs; keep ONNX Runtime's native logger quiet.
+      logSeverityLevel: 4,
+    };
+  }
+
+  async create(model: string | Uint8Array): Promise<CreatedSession> {
     const candidates = this.options.providers.filter((p) => !this.unavailable.has(p));
     if (candidates.length === 0) throw new Error(`no execution provider is available (configured: ${this.options.providers.join(', ')})`);
     let lastError: unknown;
     for (const provider of candidates) {
-      const options: ort.InferenceSession.SessionOptions = {
-        executionProviders: [provider],
-        intraOpNumThreads: intraOpThreads,
-        interOpNumThreads: interOpThreads,
-        graphOptimizationLevel,
-        // Errors reach callers as exceptions and our own logs; keep ONNX Runtime's native logger quiet.
-        logSeverityLevel: 4,
-      };
+      const options = this.sessionOptions(provider);
       try {
         const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
         return { session, provider };

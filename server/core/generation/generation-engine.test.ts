@@ -12,13 +12,14 @@ const EOS = 2;
  * A fake copy model: the encoder passes token ids through as memory; the decoder's state counts
  * steps and its logits point (strongly) at the source token at that position, then at EOS.
  */
-function copyModel(calls: { encoder: number[]; decoder: number[] }, stepDelayMs = 0): Seq2SeqModel {
+function copyModel(calls: { encoder: number[]; decoder: number[] }, stepDelayMs = 0, encoderGate?: (B: number) => Promise<void>): Seq2SeqModel {
   const encoder: GraphRunner = {
     inputNames: ['src'],
     outputNames: ['memory', 'mask', 'h0'],
     async run(feeds: TensorMap) {
       const [B, S] = feeds.src.dims;
       calls.encoder.push(B);
+      if (encoderGate) await encoderGate(B);
       const ids = feeds.src.data as BigInt64Array;
       const memory = Float32Array.from(ids, Number);
       const mask = Float32Array.from(ids, (x) => (x === 0n ? 0 : 1));
@@ -125,6 +126,26 @@ describe('GenerationEngine', () => {
     expect(Math.max(...calls.decoder)).toBe(2);
   });
 
+  it('keeps decoding the batch while an encoder run is in flight', async () => {
+    const calls = { encoder: [] as number[], decoder: [] as number[] };
+    let stepsDuringEncode = -1;
+    // the second request's encoder run ends only after the batch has stepped 3 times (or 500 ms)
+    const gate = async () => {
+      if (calls.encoder.length < 2) return;
+      const from = calls.decoder.length;
+      const deadline = Date.now() + 500;
+      while (calls.decoder.length - from < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      stepsDuringEncode = calls.decoder.length - from;
+    };
+    const engine = new GenerationEngine(copyModel(calls, 1, gate), { maxRows: 64, maxWaiting: 64 });
+    const first = collect(engine.generate({ source: ids('a a a a a a a a a a a a'), maxNewTokens: 20 }));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await collect(engine.generate({ source: ids('b b'), maxNewTokens: 20 }));
+    expect((second.at(-1) as { text: string }).text).toBe('b b');
+    expect((await first).filter((e) => e.type === 'token')).toHaveLength(12);
+    expect(stepsDuringEncode).toBe(3);
+  });
+
   it('under load, newcomers share an encoder run, waiting at most admitWait iterations', async () => {
     const calls = { encoder: [] as number[], decoder: [] as number[] };
     const late: Promise<GenerationEvent[]>[] = [];
@@ -143,11 +164,12 @@ describe('GenerationEngine', () => {
     await Promise.all(busy);
     const texts = (await Promise.all(late)).map((events) => (events.at(-1) as { text: string }).text);
     expect(texts).toEqual(['b b', 'b b', 'c']);
-    // 16 busy rows: the two that came after iterations 2 and 3 were encoded together (16 / 8 = 2 waiting),
-    // the lone one that came after iteration 8 waited 3 iterations and joined in iteration 12
+    // 16 busy rows: the two that came after iterations 2 and 3 were encoded together (16 / 8 = 2 waiting)
+    // while iteration 4 ran, and joined in iteration 5; the lone one that came after iteration 8 waited
+    // 3 iterations, was encoded during iteration 12 and joined in iteration 13
     expect(calls.encoder).toEqual([16, 2, 1]);
-    expect(calls.decoder.slice(0, 4)).toEqual([16, 16, 16, 18]);
-    expect(calls.decoder.indexOf(17)).toBe(11);
+    expect(calls.decoder.slice(0, 5)).toEqual([16, 16, 16, 16, 18]);
+    expect(calls.decoder.indexOf(17)).toBe(12);
   });
 
   it('stops at max tokens (length) and at stop strings (not emitted)', async () => {

@@ -2,7 +2,10 @@
  * The generation engine: encoder once per request (requests that arrive together share one padded
  * encoder run), then decoder steps for every active sequence of every request together, one
  * batched graph call per iteration (continuous batching: sequences join after their encoder run and
- * leave when they finish, between iterations). Each request is an async iterator of events;
+ * leave when they finish, between iterations). An encoder run does not hold up the batch: it runs
+ * while the decoder iterates (in parallel when the encoder's runner works off the event loop, as
+ * the server's worker-thread runner does), one run at a time, and its sequences join at the next
+ * iteration after it ends. Each request is an async iterator of events;
  * abandoning it (return(), or its AbortSignal) removes its rows before the next iteration, and a
  * consumer that stops reading is parked out of the batch until it reads again (backpressure).
  */
@@ -144,6 +147,12 @@ export class GenerationEngine {
   private readonly batch: DecodeBatch<Row>;
   private readonly stateAxes: Record<string, number>;
   private waiting: Job[] = [];
+  /** Encoder runs in flight (at most one) and the batch rows their requests will take. */
+  private encoding = 0;
+  private reservedRows = 0;
+  /** Encoded requests that join the batch at the start of the next iteration. */
+  private encoded: { job: Job; data: RowData }[] = [];
+  private wakeLoop: (() => void) | undefined;
   private running = false;
   private iteration = 0;
   private readonly highWater: number;
@@ -236,16 +245,22 @@ export class GenerationEngine {
 
   private async loop(): Promise<void> {
     await Promise.resolve(); // requests made in the same tick start together
-    while (this.waiting.length > 0 || this.batch.size > 0) {
+    while (this.waiting.length > 0 || this.batch.size > 0 || this.encoding > 0 || this.encoded.length > 0) {
       this.dropCancelled();
-      if (this.admitNow()) await this.admit();
-      this.dropCancelled();
+      this.joinEncoded();
+      if (this.admitNow()) this.admit();
       if (this.batch.size === 0) {
-        if (this.waiting.length === 0) break;
+        if (this.encoding > 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        else if (this.waiting.length === 0 && this.encoded.length === 0) break;
         continue;
       }
       await this.step();
     }
+  }
+
+  /** Adds the rows of requests whose encoder run has ended (between iterations only). */
+  private joinEncoded(): void {
+    for (const { job, data } of this.encoded.splice(0)) if (!job.cancelled) this.start(job, data);
   }
 
   /** Whether to encode waiting requests before this iteration (see EngineOptions.admitWait). */
@@ -269,15 +284,19 @@ export class GenerationEngine {
     this.options.onActive?.(this.batch.size);
   }
 
-  /** Encodes waiting requests that fit (one padded encoder run) and adds their rows. */
-  private async admit(): Promise<void> {
-    const free = this.options.maxRows - this.batch.size;
+  /**
+   * Rejoins parked requests, and starts one encoder run for the waiting requests that fit (unless
+   * one is in flight); their rows are reserved until the run ends.
+   */
+  private admit(): void {
+    const free = this.options.maxRows - this.batch.size - this.reservedRows;
     const jobs: Job[] = [];
     let rows = 0;
     while (this.waiting.length > 0) {
       const job = this.waiting[0];
+      if (!job.parked && this.encoding > 0) break;
       const need = job.parked ? job.parked.length : this.rowsOf(job.req);
-      if (rows + need > free && (jobs.length > 0 || this.batch.size > 0)) break;
+      if (rows + need > free && (jobs.length > 0 || this.batch.size > 0 || this.reservedRows > 0)) break;
       this.waiting.shift();
       if (job.parked) {
         const parked = job.parked;
@@ -289,26 +308,36 @@ export class GenerationEngine {
       rows += need;
     }
     if (jobs.length === 0) return;
+    this.encoding++;
+    this.reservedRows += rows;
+    void this.encodeJobs(jobs).finally(() => {
+      this.encoding--;
+      this.reservedRows -= rows;
+      const wake = this.wakeLoop;
+      this.wakeLoop = undefined;
+      wake?.();
+      this.kick();
+    });
+  }
+
+  /** One padded encoder run for `jobs`; if it fails, each request alone, so only those that trip the runtime fail. */
+  private async encodeJobs(jobs: Job[]): Promise<void> {
     let encoded: RowData[];
     try {
       encoded = await this.encode(jobs.map((j) => j.req.source));
     } catch (err) {
-      // fault isolation: encode each request alone, so only the one that trips the runtime fails
       if (jobs.length === 1) return this.fail(jobs[0], err);
       for (const job of jobs) {
         try {
           const [alone] = await this.encode([job.req.source]);
-          if (!job.cancelled) this.start(job, alone);
+          this.encoded.push({ job, data: alone });
         } catch (own) {
           this.fail(job, own);
         }
       }
       return;
     }
-    jobs.forEach((job, i) => {
-      if (job.cancelled) return;
-      this.start(job, encoded[i]);
-    });
+    jobs.forEach((job, i) => this.encoded.push({ job, data: encoded[i] }));
   }
 
   private rowsOf(req: GenerateRequest): number {
