@@ -2,19 +2,21 @@
  * Chat generation throughput: aggregate tokens/s and time to first token at 1, 8, 32 and 128
  * concurrent streaming requests (SSE over loopback, each client sending its next request as soon
  * as one ends), the same requests one at a time, and raw onnxruntime-node running the same
- * batched decoder steps in-process (no server, no scheduler).
+ * batched decoder steps in-process (no server, no scheduler). Each row also reports the CPU time
+ * per token of the server's main thread, of its other threads, and of the load generator, which
+ * shares the machine's cores with the server.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { sseData } from '../clients/lib/http-client.ts';
 import { GenerationEngine } from '../server/core/generation/generation-engine.ts';
 import { argmax } from '../server/core/generation/sampling.ts';
 import { loadSeq2SeqModel } from '../server/core/generation/seq2seq-model.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile, runFor } from './stats.ts';
+import { percentile, processCpu, runFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const MODEL_DIR = path.join(MODELS, 'chat');
@@ -37,37 +39,65 @@ interface Run {
   tokens: number;
   seconds: number;
   ttft: number[];
+  /** CPU µs per token: the server's main thread, its other threads, the load generator. */
+  cpu?: { main: number; others: number; client: number };
 }
 
-async function streamOnce(url: string, prompt: string): Promise<{ tokens: number; ttft: number }> {
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+const CONTENT = '"delta":{"content":"';
+
+/**
+ * One streaming chat request with node:http, counting content deltas as the bytes arrive (a scan for
+ * the delta's key instead of parsing each event: the load generator shares the 2 cores with the
+ * server, and undici fetch with an SSE parser cost ~3x more CPU per token).
+ */
+function streamOnce(url: string, prompt: string): Promise<{ tokens: number; ttft: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ messages: [{ role: 'user', content: prompt }], stream: true, temperature: 0 }),
+  const body = JSON.stringify({ messages: [{ role: 'user', content: prompt }], stream: true, temperature: 0 });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(new Error(`chat request failed with HTTP ${res.statusCode}`));
+      }
+      let ttft = NaN;
+      let tokens = 0;
+      let tail = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const text = tail + chunk;
+        let from = 0;
+        for (let at = text.indexOf(CONTENT); at >= 0 && at + CONTENT.length < text.length; at = text.indexOf(CONTENT, from)) {
+          if (text[at + CONTENT.length] !== '"') {
+            if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+            tokens++;
+          }
+          from = at + CONTENT.length + 1;
+        }
+        tail = text.slice(Math.max(from, text.length - CONTENT.length));
+      });
+      res.on('end', () => resolve({ tokens, ttft }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  let ttft = NaN;
-  let tokens = 0;
-  for await (const data of sseData(res)) {
-    // a cheap test instead of JSON.parse: the client shares the 2 cores with the server
-    const at = data.indexOf('"delta":{"content":"');
-    if (at >= 0 && data[at + 20] !== '"') {
-      if (Number.isNaN(ttft)) ttft = performance.now() - t0;
-      tokens++;
-    }
-  }
-  return { tokens, ttft };
 }
 
-async function closedLoop(url: string, concurrency: number, seconds: number, label: string): Promise<Run> {
+async function closedLoop(url: string, concurrency: number, seconds: number, label: string, serverPid?: number): Promise<Run> {
   const ttft: number[] = [];
   let tokens = 0;
+  const server0 = serverPid ? processCpu(serverPid) : undefined;
+  const client0 = process.cpuUsage();
   const elapsed = await runFor(concurrency, seconds, async (i) => {
     const r = await streamOnce(url, PROMPTS[i % PROMPTS.length]);
     tokens += r.tokens;
     ttft.push(r.ttft);
   });
-  return { label, concurrency, tokens, seconds: elapsed, ttft: ttft.sort((a, b) => a - b) };
+  const client = process.cpuUsage(client0);
+  const server1 = serverPid ? processCpu(serverPid) : undefined;
+  const cpu = server0 && server1 && tokens > 0 ? { main: ((server1.main - server0.main) * 1e6) / tokens, others: ((server1.others - server0.others) * 1e6) / tokens, client: (client.user + client.system) / tokens } : undefined;
+  return { label, concurrency, tokens, seconds: elapsed, ttft: ttft.sort((a, b) => a - b), ...(cpu ? { cpu } : {}) };
 }
 
 /** Raw onnxruntime-node: `batch` rows of greedy decoder steps in one process, no server. */
@@ -123,37 +153,42 @@ async function engineInProcess(concurrency: number, seconds: number): Promise<nu
 }
 
 export async function benchChatStreams(seconds = Number(process.env.BENCH_CHAT_SECONDS ?? 8)): Promise<string> {
-  const server = await spawnServer(['--intra-op-threads', '1', '--models', MODELS]);
-  const url = `http://127.0.0.1:${server.httpPort}`;
   const runs: Run[] = [];
-  try {
-    await closedLoop(url, 4, 1, 'warm-up');
-    for (const c of [1, 8, 32, 128]) runs.push(await closedLoop(url, c, seconds, 'concurrent'));
-  } finally {
-    await server.stop();
-  }
+  const serve = async (label: string, extra: string[], concurrencies: number[]) => {
+    const server = await spawnServer(['--intra-op-threads', '1', '--models', MODELS, ...extra]);
+    const url = `http://127.0.0.1:${server.httpPort}`;
+    try {
+      await closedLoop(url, 4, 1, 'warm-up');
+      for (const c of concurrencies) runs.push(await closedLoop(url, c, seconds, label, server.child.pid));
+    } finally {
+      await server.stop();
+    }
+  };
+  await serve('encoder in a worker thread', [], [1, 8, 32, 128]);
+  await serve('encoder on the main thread (`--encoder-workers off`)', ['--encoder-workers', 'off'], [32]);
   const oneAtATime = runs[0];
   const engine32 = await engineInProcess(32, seconds);
   const engine1 = await engineInProcess(1, seconds);
   const raw32 = await rawBatched(32, 200);
   const raw1 = await rawBatched(1, 200);
   const rate = (r: Run) => r.tokens / r.seconds;
+  const us = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(0));
   const rows = runs.map(
     (r) =>
-      `| ${r.concurrency} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(oneAtATime)).toFixed(1)}× | ${percentile(r.ttft, 50).toFixed(1)} | ${percentile(r.ttft, 99).toFixed(1)} | ${r.ttft.length} |`,
+      `| ${r.label} | ${r.concurrency} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(oneAtATime)).toFixed(1)}× | ${percentile(r.ttft, 50).toFixed(1)} | ${percentile(r.ttft, 99).toFixed(1)} | ${r.ttft.length} | ${us(r.cpu?.main)} | ${us(r.cpu?.others)} | ${us(r.cpu?.client)} |`,
   );
   const at32 = runs.find((r) => r.concurrency === 32)!;
   return [
     '### Chat generation (`chat` model, streaming SSE over loopback, greedy)',
     '',
-    `Closed loop for ${seconds} s per row: each client sends its next request when the last one ends. "One at a time" is the concurrency-1 row.`,
+    `Closed loop for ${seconds} s per row: each client sends its next request when the last one ends. "One at a time" is the first concurrency-1 row. CPU columns: µs of CPU time per generated token in the server's main thread, in its other threads (the encoder worker, ONNX Runtime, GC), and in the load generator (this process, on the same cores).`,
     '',
-    '| concurrent streams | tokens/s (aggregate) | vs one at a time | TTFT p50 ms | TTFT p99 ms | requests |',
-    '|---:|---:|---:|---:|---:|---:|',
+    '| server | concurrent streams | tokens/s (aggregate) | vs one at a time | TTFT p50 ms | TTFT p99 ms | requests | main µs/token | other threads µs/token | client µs/token |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `Raw onnxruntime-node in-process, same decoder, greedy steps (1 intra-op thread): batch 32 → ${raw32.toFixed(0)} tokens/s, batch 1 → ${raw1.toFixed(0)} tokens/s.`,
-    `The generation engine in-process (no HTTP, same prompts, closed loop): 32 consumers → ${engine32.toFixed(0)} tokens/s, 1 consumer → ${engine1.toFixed(0)} tokens/s.`,
+    `The generation engine in-process (no HTTP, same prompts, closed loop, encoder on the same thread): 32 consumers → ${engine32.toFixed(0)} tokens/s, 1 consumer → ${engine1.toFixed(0)} tokens/s.`,
     `At 32 concurrent streams the server reaches ${((rate(at32) / raw32) * 100).toFixed(0)} % of the raw batched rate and ${(rate(at32) / rate(oneAtATime)).toFixed(1)}× the one-at-a-time rate.`,
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 /** Latency statistics and machine description for benchmark reports. */
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 
@@ -68,4 +69,28 @@ export function table(rows: LoadResult[], baseline?: (r: LoadResult) => LoadResu
     lines.push(`| ${r.label} | ${r.concurrency} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.perSecond.toFixed(0)} | ${added} |`);
   }
   return lines.join('\n');
+}
+
+/** CPU seconds a process has used so far, its main thread apart from its other threads (Linux /proc; undefined elsewhere). */
+export function processCpu(pid: number): { main: number; others: number } | undefined {
+  try {
+    const tick = 0.01; // USER_HZ = 100 on Linux
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) * tick; // utime + stime
+      if (tid === String(pid)) main += seconds;
+      else others += seconds;
+    }
+    return { main, others };
+  } catch {
+    return undefined;
+  }
 }
