@@ -99,6 +99,34 @@ class Acoustic(nn.Module):
         return torch.zeros(self.layers, batch, self.hidden)
 
 
+def load_onnx_weights(model, path):
+    """Sets `model`'s weights from an acoustic.onnx this recipe exported (to continue training it).
+
+    The exporter keeps LayerNorm and biases by name, stores Linear weights transposed for MatMul, and
+    reorders GRU gates from PyTorch's (r, z, n) to ONNX's (z, r, h), biases as [input | recurrent].
+    """
+    import onnx
+    from onnx import numpy_helper
+    graph = onnx.load(path).graph
+    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    matmuls = [n.input[1] for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits and n.input[1] != "features.mel"]
+    grus = [n for n in graph.node if n.op_type == "GRU"]
+    assert len(matmuls) == 2 and len(grus) == model.layers, f"{path}: not an acoustic graph of this recipe"
+    h = model.hidden
+    torch_order = lambda x: torch.cat([x[h:2 * h], x[:h], x[2 * h:]])  # noqa: E731  (z, r, h) -> (r, z, n)
+    state = {"norm.weight": inits["norm.weight"], "norm.bias": inits["norm.bias"],
+             "proj.weight": inits[matmuls[0]].t(), "proj.bias": inits["proj.bias"],
+             "out.weight": inits[matmuls[1]].t(), "out.bias": inits["out.bias"]}
+    for layer, node in enumerate(grus):
+        w, r, b = (inits[node.input[i]][0] for i in (1, 2, 3))
+        state[f"gru.weight_ih_l{layer}"] = torch_order(w)
+        state[f"gru.weight_hh_l{layer}"] = torch_order(r)
+        state[f"gru.bias_ih_l{layer}"] = torch_order(b[:3 * h])
+        state[f"gru.bias_hh_l{layer}"] = torch_order(b[3 * h:])
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("features.") for k in missing), (missing, unexpected)
+
+
 def encode(text):
     return [ALPHABET.index(c) + 1 for c in text]
 
@@ -217,6 +245,8 @@ def train_worker(rank, world, args, deadline, port):
     rng = random.Random(args.seed * 100 + rank)
     train_audio, train_texts = DATA["train_audio"], DATA["train_texts"]
     model = Acoustic()
+    if args.init:
+        load_onnx_weights(model, args.init)
     ddp = DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
@@ -276,6 +306,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--init", help="continue training the weights of this acoustic.onnx (exported by this recipe)")
     args = ap.parse_args()
     if args.smoke:
         args.train_size, args.extra_size, args.test_size, args.max_steps, args.batch = 64, 0, 16, 3, 8
@@ -324,12 +355,13 @@ def main():
             name = f"{i:03d}.wav"
             write_wav(os.path.join(sample_dir, name), test_audio[i])
             f.write(json.dumps({"file": name, "text": test_texts[i], "voice": test_voices[i], "greedy": hyps[i]}) + "\n")
+    command = "npm run recipe -- asr" + (f" --init {args.init} --lr {args.lr:g}" if args.init else "")
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout": metrics, "heldout_sample": sample_metrics, "train_utterances": len(train_audio),
                    "train_hours": round(hours, 2), "epochs_run": saved["epochs"], "steps": saved["steps"],
                    "examples_seen": saved["examples"], "processes": args.processes, "seed": args.seed,
                    "held_out_voices": {"bases": HELD_OUT_BASES, "variants": HELD_OUT_VARIANTS},
-                   "train_seconds": round(time.time() - started), "command": "npm run recipe -- asr"}, f, indent=2)
+                   "train_seconds": round(time.time() - started), "command": command}, f, indent=2)
     # Greedy vs beam vs beam + word LM with seqserve's own decoders; LM weights chosen on a dev split.
     decoder_eval.run(args.out, args.seed, args.train_size, args.test_size, dev_size=16 if args.smoke else 200,
                      test_audio=test_audio, extra_size=args.extra_size)
