@@ -213,13 +213,16 @@ export class ModelRepository {
     if (manifest.name !== name) throw new Error(`${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
     const graphs = new Map<string, LoadedGraph>();
     const workers: WorkerGraphRunner[] = [];
+    const graphBytes = new Map<string, Uint8Array>(); // kept while loading: a worker thread creates its own session from them
     let provider: ProviderName = 'cpu';
     try {
       for (const [graphName, spec] of Object.entries(manifest.graphs)) {
         const file = path.join(dir, spec.file);
         let created;
         try {
-          created = await this.options.sessions.create(await read(spec.file));
+          const bytes = await read(spec.file);
+          graphBytes.set(graphName, bytes);
+          created = await this.options.sessions.create(bytes);
         } catch (err) {
           throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
         }
@@ -252,7 +255,7 @@ export class ModelRepository {
         const encoder = [...graphs.values()].find((g) => g.spec.role === 'encoder');
         if (encoder && this.options.sessions.options.encoderWorkers) {
           const file = path.join(dir, encoder.spec.file);
-          const worker = await WorkerGraphRunner.start(encoder.qualifiedName, await read(encoder.spec.file), this.options.sessions.sessionOptions(provider), (s) =>
+          const worker = await WorkerGraphRunner.start(encoder.qualifiedName, graphBytes.get(encoder.name)!, this.options.sessions.sessionOptions(provider), (s) =>
             this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
           ).catch((err: Error) => {
             throw new Error(`${file}: ${err.message}`);
