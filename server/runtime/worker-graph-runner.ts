@@ -92,24 +92,31 @@ export class WorkerGraphRunner implements GraphRunner {
       const worker = new Worker(WORKER_FILE, { workerData: { model: this.model, options: this.options } });
       worker.unref();
       const fail = (err: Error) => {
+        worker.off('message', onFirstMessage);
+        worker.off('error', fail);
+        worker.off('exit', onExit);
         this.starting = undefined;
         reject(new SeqserveError('unavailable', `${this.name}: graph worker could not start: ${err.message}`));
       };
-      worker.once('message', (msg: WorkerMessage) => {
-        worker.removeAllListeners('error');
-        if (msg.type === 'ready') {
-          this.worker = worker;
-          this.starting = undefined;
-          this.inputNames = msg.inputNames;
-          this.outputNames = msg.outputNames;
-          this.listen(worker);
-          resolve(worker);
-        } else {
-          void worker.terminate();
+      const onExit = (code: number) => fail(new Error(`the worker exited with code ${code}`));
+      const onFirstMessage = (msg: WorkerMessage) => {
+        if (msg.type !== 'ready') {
           fail(new Error(msg.type === 'failed' ? msg.message : 'unexpected first message'));
+          void worker.terminate();
+          return;
         }
-      });
+        worker.off('error', fail);
+        worker.off('exit', onExit);
+        this.worker = worker;
+        this.starting = undefined;
+        this.inputNames = msg.inputNames;
+        this.outputNames = msg.outputNames;
+        this.listen(worker);
+        resolve(worker);
+      };
+      worker.once('message', onFirstMessage);
       worker.once('error', fail);
+      worker.once('exit', onExit);
     });
   }
 
