@@ -355,17 +355,34 @@ def main():
             name = f"{i:03d}.wav"
             write_wav(os.path.join(sample_dir, name), test_audio[i])
             f.write(json.dumps({"file": name, "text": test_texts[i], "voice": test_voices[i], "greedy": hyps[i]}) + "\n")
-    command = "npm run recipe -- asr" + (f" --init {args.init} --lr {args.lr:g}" if args.init else "")
+    command = "npm run recipe -- asr" + (f" --init {args.init} --lr {args.lr:g}" if args.init else "") + \
+        (f" --minutes {args.minutes:g}" if args.minutes != 40 else "")
+    lineage = continued_from(args.init) if args.init else []
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout": metrics, "heldout_sample": sample_metrics, "train_utterances": len(train_audio),
                    "train_hours": round(hours, 2), "epochs_run": saved["epochs"], "steps": saved["steps"],
                    "examples_seen": saved["examples"], "processes": args.processes, "seed": args.seed,
                    "held_out_voices": {"bases": HELD_OUT_BASES, "variants": HELD_OUT_VARIANTS},
-                   "train_seconds": round(time.time() - started), "command": command}, f, indent=2)
+                   "train_seconds": round(time.time() - started), "command": command,
+                   "examples_seen_total": saved["examples"] + sum(r.get("examples_seen", 0) for r in lineage),
+                   "continued_from": lineage}, f, indent=2)
     # Greedy vs beam vs beam + word LM with seqserve's own decoders; LM weights chosen on a dev split.
     decoder_eval.run(args.out, args.seed, args.train_size, args.test_size, dev_size=16 if args.smoke else 200,
                      test_audio=test_audio, extra_size=args.extra_size)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def continued_from(init):
+    """The runs behind an --init model, oldest first, from the metrics.json beside it (if any): what
+    each run did and where it got, so a model trained in several runs records all of them."""
+    path = os.path.join(os.path.dirname(os.path.abspath(init)), "metrics.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        parent = json.load(f)
+    run = {k: parent[k] for k in ("command", "steps", "examples_seen", "train_seconds") if k in parent}
+    run["heldout_greedy_wer"] = parent["heldout"]["wer"]
+    return parent.get("continued_from", []) + [run]
 
 
 def write_wav(path, pcm):
