@@ -308,6 +308,7 @@ def main():
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--init", help="continue training the weights of this acoustic.onnx (exported by this recipe)")
     args = ap.parse_args()
+    command = command_line(ap, args)
     if args.smoke:
         args.train_size, args.extra_size, args.test_size, args.max_steps, args.batch = 64, 0, 16, 3, 8
     torch.manual_seed(args.seed)
@@ -355,8 +356,6 @@ def main():
             name = f"{i:03d}.wav"
             write_wav(os.path.join(sample_dir, name), test_audio[i])
             f.write(json.dumps({"file": name, "text": test_texts[i], "voice": test_voices[i], "greedy": hyps[i]}) + "\n")
-    command = "npm run recipe -- asr" + (f" --init {args.init} --lr {args.lr:g}" if args.init else "") + \
-        (f" --minutes {args.minutes:g}" if args.minutes != 40 else "")
     lineage = continued_from(args.init) if args.init else []
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout": metrics, "heldout_sample": sample_metrics, "train_utterances": len(train_audio),
@@ -370,6 +369,16 @@ def main():
     decoder_eval.run(args.out, args.seed, args.train_size, args.test_size, dev_size=16 if args.smoke else 200,
                      test_audio=test_audio, extra_size=args.extra_size)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def command_line(parser, args):
+    """The command that reruns this run: every option that differs from its default."""
+    parts = ["npm run recipe -- asr"]
+    for name, value in vars(args).items():
+        if value != parser.get_default(name):
+            flag = "--" + name.replace("_", "-")
+            parts.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(parts)
 
 
 def continued_from(init):
