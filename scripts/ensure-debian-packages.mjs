@@ -1,38 +1,74 @@
-// Run before the tests (and, with the argument `bench`, before the benchmarks): checks the Debian
-// packages they need and, when running as root on Debian (CI, fresh machines), installs the missing
-// ones; otherwise says which to install.
+// The one list of Debian packages the project needs, by purpose, and the installer for them.
+//   node scripts/ensure-debian-packages.mjs [recipes] [test] [bench]   (default: test)
+// `.ci/run` asks for `recipes test`, `npm test` for `test`, `npm run bench` for `bench`. Each package
+// is checked by what it provides; when running as root on Debian (CI, fresh machines) the missing
+// ones are installed with apt, otherwise they are named. Any Python module a recipe or test
+// imports must come from a package here (`../shared/tools/check-ci-debian-deps` checks it in CI).
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const TEST_NEEDS = [
-  { pkg: 'curl', ok: () => has('curl', ['--version']) },
-  { pkg: 'protobuf-compiler', ok: () => has('protoc', ['--version']) },
-  { pkg: 'protobuf-compiler-grpc', ok: () => has('/usr/bin/grpc_python_plugin', ['--version'], true) },
-  { pkg: 'python3-grpcio', ok: () => has('/usr/bin/python3', ['-c', 'import grpc']) },
-  { pkg: 'python3-protobuf', ok: () => has('/usr/bin/python3', ['-c', 'import google.protobuf']) },
-  // the spoken-QA test re-creates its spoken stories as the recipe made them
-  { pkg: 'espeak-ng', ok: () => has('espeak-ng', ['--version']) },
-  { pkg: 'sox', ok: () => has('sox', ['--version']) },
-  // the fault-isolation test builds its faulty fixture model with onnx
-  { pkg: 'python3-onnx', ok: () => has('/usr/bin/python3', ['-c', 'import onnx']) },
-  // the web demo's tests drive Debian's Chromium headless
-  { pkg: 'chromium', ok: () => has('/usr/bin/chromium', ['--version']) },
-];
-const BENCH_NEEDS = [{ pkg: 'wrk', ok: () => has('wrk', ['--version'], true) }];
-const NEEDS = process.argv[2] === 'bench' ? BENCH_NEEDS : TEST_NEEDS;
+const python = (module) => () => has('/usr/bin/python3', ['-c', `import ${module}`]);
+const command = (cmd, args = ['--version'], anyExit = false) => () => has(cmd, args, anyExit);
+const installed = (pkg) => () => spawnSync('dpkg-query', ['-W', '-f', '${Status}', pkg], { encoding: 'utf8' }).stdout?.endsWith(' installed');
+
+export const PACKAGES = {
+  // the training recipes (models/*/recipe), smoke-run by CI, run with /usr/bin/python3
+  recipes: [
+    { pkg: 'python3-torch', ok: python('torch') },
+    { pkg: 'python3-numpy', ok: python('numpy') },
+    { pkg: 'python3-onnx', ok: python('onnx') },
+    { pkg: 'python3-pil', ok: python('PIL') }, // caption recipe: scenes drawn with Pillow
+    // Debian's torch is 60x slower at sgemm without it (it does not depend on it)
+    { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
+    { pkg: 'espeak-ng', ok: command('espeak-ng') }, // asr / speech_qa recipes speak their data
+    { pkg: 'sox', ok: command('sox') },
+  ],
+  test: [
+    { pkg: 'curl', ok: command('curl') },
+    // the cross-implementation gRPC test generates Python stubs from the KServe proto
+    { pkg: 'protobuf-compiler', ok: command('protoc') },
+    { pkg: 'protobuf-compiler-grpc', ok: command('/usr/bin/grpc_python_plugin', ['--version'], true) },
+    { pkg: 'python3-grpcio', ok: python('grpc') },
+    { pkg: 'python3-protobuf', ok: python('google.protobuf') },
+    // the spoken-QA test re-creates its spoken stories as the recipe made them
+    { pkg: 'espeak-ng', ok: command('espeak-ng') },
+    { pkg: 'sox', ok: command('sox') },
+    // test fixtures: faulty and third-party models are exported at test time
+    { pkg: 'python3-onnx', ok: python('onnx') },
+    { pkg: 'python3-torch', ok: python('torch') },
+    { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
+    // the web demo's tests drive Debian's Chromium headless
+    { pkg: 'chromium', ok: command('/usr/bin/chromium') },
+  ],
+  bench: [{ pkg: 'wrk', ok: command('wrk', ['--version'], true) }],
+};
 
 function has(cmd, args, anyExit = false) {
   const r = spawnSync(cmd, args, { stdio: 'ignore', input: '' });
   return !r.error && (anyExit || r.status === 0);
 }
 
-const missing = NEEDS.filter((n) => !n.ok()).map((n) => n.pkg);
+const groups = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
+for (const g of groups) {
+  if (!PACKAGES[g]) {
+    console.error(`unknown package group "${g}" (groups: ${Object.keys(PACKAGES).join(', ')})`);
+    process.exit(2);
+  }
+}
+const wanted = [...new Map(groups.flatMap((g) => PACKAGES[g]).map((n) => [n.pkg, n])).values()];
+const missing = wanted.filter((n) => !n.ok()).map((n) => n.pkg);
 if (missing.length > 0) {
   const root = process.getuid?.() === 0;
   if (!root || !has('apt-get', ['--version'])) {
-    console.error(`These Debian packages are needed: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(`These Debian packages are needed: ${missing.join(' ')}\n  sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
     process.exit(1);
   }
-  console.log(`installing: ${missing.join(' ')}`);
-  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  console.log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const still = wanted.filter((n) => !n.ok()).map((n) => n.pkg);
+  if (still.length) {
+    console.error(`installed, but these still fail their check: ${still.join(' ')}`);
+    process.exit(1);
+  }
 }
