@@ -2,8 +2,8 @@
 // place beside the main thread's event loop instead of on it. Plain JavaScript: worker threads do
 // not inherit the TypeScript loader. The main-thread side is worker-graph-runner.ts, which defines
 // the messages: workerData { model: Uint8Array, options: SessionOptions }; in { id, feeds }; out
-// { type: 'ready' | 'failed' | 'result', ... }. Tensors travel as { type, data, dims }; outputs'
-// buffers are transferred, not copied.
+// { type: 'ready' (inputNames, outputNames, inputMetadata) | 'failed' | 'result', ... }. Tensors
+// travel as { type, data, dims }; outputs' buffers are transferred, not copied.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
@@ -15,7 +15,9 @@ const message = (err) => (err instanceof Error ? err.message : String(err));
 let session;
 try {
   session = await ort.InferenceSession.create(workerData.model, workerData.options);
-  port.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+  // plain copies of the input metadata: the main thread checks every feed against it before posting it
+  const inputMetadata = session.inputMetadata.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
+  port.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata });
 } catch (err) {
   port.postMessage({ type: 'failed', message: message(err) });
 }

@@ -1,5 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
+import { checkFeeds, signatureFromMetadata, type GraphSignature } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import type { GraphSpec } from '../core/manifest.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -10,12 +11,12 @@ export interface TensorInfo {
   type: ort.Tensor.Type;
   /** Numbers for fixed dimensions, -1 for symbolic ones. */
   shape: number[];
+  /** The symbolic name of each dimension as the graph declares it (`batch`), undefined where fixed or unnamed. */
+  dimNames: (string | undefined)[];
 }
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return meta.map((m) =>
-    m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) } : { name: m.name, type: 'float32', shape: [] },
-  );
+  return signatureFromMetadata(meta).map((t) => ({ name: t.name, type: t.type as ort.Tensor.Type, shape: [...t.shape], dimNames: [...(t.dimNames ?? [])] }));
 }
 
 /** One ONNX graph of a loaded model: its session, tensor signature and bounded run queue. */
@@ -24,6 +25,8 @@ export class LoadedGraph implements GraphRunner {
   readonly outputs: TensorInfo[];
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** What every run's feeds are checked against before they reach the session. */
+  readonly signature: GraphSignature;
   private readonly queue: RunQueue;
 
   constructor(
@@ -40,6 +43,7 @@ export class LoadedGraph implements GraphRunner {
     this.outputs = describe(session.outputMetadata);
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
+    this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states };
     this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
   }
 
@@ -47,7 +51,9 @@ export class LoadedGraph implements GraphRunner {
     return this.queue.depth;
   }
 
+  /** Runs the graph; feeds that do not fit its signature are refused (invalid_argument) before the session sees them. */
   async run(feeds: TensorMap, outputs?: readonly string[]): Promise<TensorMap> {
+    checkFeeds(this.signature, feeds);
     return this.queue.run(async () => {
       const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
       try {

@@ -255,8 +255,12 @@ export class ModelRepository {
         const encoder = [...graphs.values()].find((g) => g.spec.role === 'encoder');
         if (encoder && this.options.sessions.options.encoderWorkers) {
           const file = path.join(dir, encoder.spec.file);
-          const worker = await WorkerGraphRunner.start(encoder.qualifiedName, graphBytes.get(encoder.name)!, this.options.sessions.sessionOptions(provider), (s) =>
-            this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
+          const worker = await WorkerGraphRunner.start(
+            encoder.qualifiedName,
+            graphBytes.get(encoder.name)!,
+            this.options.sessions.sessionOptions(provider),
+            (s) => this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
+            encoder.spec.states,
           ).catch((err: Error) => {
             throw new Error(`${file}: ${err.message}`);
           });

@@ -56,6 +56,24 @@ describe('WorkerGraphRunner', () => {
     expect(ok.h0).toBeDefined();
   });
 
+  it('refuses a zero-size feed on the main thread, before the worker (and its runtime) sees it', async () => {
+    const posted: unknown[] = [];
+    const worker = (runner as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m: unknown) => (posted.push(m), post(m));
+    try {
+      // INT64 [1, 0] into the GRU encoder aborts onnxruntime-node's process
+      await expect(runner.run({ src_tokens: new Tensor('int64', new BigInt64Array(0), [1, 0]) })).rejects.toSatisfy(
+        (e: unknown) => e instanceof SeqserveError && e.code === 'invalid_argument' && /chat\.encoder: input "src_tokens" axis 1 has length 0/.test(e.message),
+      );
+      await expect(runner.run({ src_tokens: new Tensor('int64', new BigInt64Array(0), [0, 4]) })).rejects.toThrow(/input "src_tokens" axis 0 has length 0/);
+      expect(posted).toEqual([]);
+    } finally {
+      worker.postMessage = post;
+    }
+    expect((await runner.run({ src_tokens: tokens([[4, 9]]) })).h0.dims).toEqual([1, 1, 256]);
+  });
+
   it('fails the runs in flight when its worker dies, then starts a new worker', async () => {
     // a long run (16 x 100 tokens, several ms), so the worker is still at it when it dies
     const pending = runner.run({ src_tokens: tokens(Array.from({ length: 16 }, () => Array.from({ length: 100 }, (_, i) => 10 + (i % 50)))) });

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
 import { SeqserveError } from '../core/errors.ts';
+import { checkFeeds, signatureFromMetadata, type GraphSignature, type ValueMetadataLike } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 
 interface WireTensor {
@@ -19,7 +20,7 @@ interface WireTensor {
 }
 
 type WorkerMessage =
-  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'ready'; inputNames: string[]; outputNames: string[]; inputMetadata: ValueMetadataLike[] }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; outputs?: Record<string, WireTensor>; error?: string };
 
@@ -38,6 +39,8 @@ export class WorkerGraphRunner implements GraphRunner {
   private released = false;
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
+  /** The worker session's inputs (with the manifest's states): feeds are checked against it on this thread, before they are posted. */
+  signature: GraphSignature;
 
   private constructor(
     /** For messages: `model.graph`. */
@@ -45,11 +48,23 @@ export class WorkerGraphRunner implements GraphRunner {
     private readonly model: Uint8Array,
     private readonly options: ort.InferenceSession.SessionOptions,
     private readonly onRun: (seconds: number) => void,
-  ) {}
+    private readonly states: GraphSignature['states'],
+  ) {
+    this.signature = { name, inputs: [], states };
+  }
 
-  /** Starts the worker and creates its session; rejects if the session cannot be created. */
-  static async start(name: string, model: Uint8Array, options: ort.InferenceSession.SessionOptions, onRun: (seconds: number) => void = () => undefined): Promise<WorkerGraphRunner> {
-    const runner = new WorkerGraphRunner(name, model, options, onRun);
+  /**
+   * Starts the worker and creates its session; rejects if the session cannot be created. `states`
+   * are the graph's manifest states (their batch axes are checked to agree).
+   */
+  static async start(
+    name: string,
+    model: Uint8Array,
+    options: ort.InferenceSession.SessionOptions,
+    onRun: (seconds: number) => void = () => undefined,
+    states: GraphSignature['states'] = [],
+  ): Promise<WorkerGraphRunner> {
+    const runner = new WorkerGraphRunner(name, model, options, onRun, states);
     await runner.ready();
     return runner;
   }
@@ -57,6 +72,8 @@ export class WorkerGraphRunner implements GraphRunner {
   async run(feeds: TensorMap): Promise<TensorMap> {
     if (this.released) throw new SeqserveError('unavailable', `${this.name}: the graph was unloaded`);
     const worker = await this.ready();
+    // a feed the runtime would abort the process on (a zero-length axis) or refuse is refused here, not in the worker
+    checkFeeds(this.signature, feeds);
     const wire: Record<string, WireTensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       const data = t.data as Tensor.DataType;
@@ -111,6 +128,7 @@ export class WorkerGraphRunner implements GraphRunner {
         this.starting = undefined;
         this.inputNames = msg.inputNames;
         this.outputNames = msg.outputNames;
+        this.signature = { name: this.name, inputs: signatureFromMetadata(msg.inputMetadata), states: this.states };
         this.listen(worker);
         resolve(worker);
       };

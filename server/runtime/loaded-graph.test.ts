@@ -1,0 +1,60 @@
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Tensor } from 'onnxruntime-common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeqserveError } from '../core/errors.ts';
+import { GraphSpec } from '../core/manifest.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { LoadedGraph, zeros } from './loaded-graph.ts';
+
+const MODELS = path.resolve(import.meta.dirname, '../../models');
+const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 } as const;
+const QUEUE = { maxConcurrent: 1, maxQueued: 8 };
+
+const invalid = (pattern: RegExp) => (e: unknown) => e instanceof SeqserveError && e.code === 'invalid_argument' && pattern.test(e.message);
+
+describe('LoadedGraph: feeds are checked before the session runs', () => {
+  let encoder: LoadedGraph;
+  let decoder: LoadedGraph;
+  beforeAll(async () => {
+    const metrics = new Metrics();
+    const load = async (file: string, graph: string, spec: object) =>
+      new LoadedGraph('chat', graph, `chat.${graph}`, GraphSpec.parse(spec), await ort.InferenceSession.create(path.join(MODELS, 'chat', file), OPTIONS), metrics, QUEUE);
+    encoder = await load('encoder.onnx', 'encoder', { file: 'encoder.onnx', role: 'encoder' });
+    decoder = await load('decoder.onnx', 'decoder', { file: 'decoder.onnx', role: 'decoder_step', states: [{ input: 'h_in', output: 'h_out', batchAxis: 1 }] });
+  });
+  afterAll(async () => {
+    await encoder?.release();
+    await decoder?.release();
+  });
+
+  it('keeps -1 for symbolic dimensions and their names beside', () => {
+    expect(encoder.inputs).toEqual([{ name: 'src_tokens', type: 'int64', shape: [-1, -1], dimNames: ['batch', 'source'] }]);
+    expect(decoder.signature.states).toEqual([{ input: 'h_in', output: 'h_out', batchAxis: 1 }]);
+  });
+
+  it('refuses an axis of length 0 (onnxruntime-node would abort the process), then still runs', async () => {
+    // INT64 [1, 0] into the GRU encoder: the process used to die with "terminate called without an active exception"
+    await expect(encoder.run({ src_tokens: zeros('int64', [1, 0]) })).rejects.toSatisfy(invalid(/^chat\.encoder: input "src_tokens" axis 1 has length 0; every axis must be at least 1$/));
+    await expect(encoder.run({ src_tokens: zeros('int64', [0, 3]) })).rejects.toSatisfy(invalid(/input "src_tokens" axis 0 has length 0/));
+    const ok = await encoder.run({ src_tokens: new Tensor('int64', new BigInt64Array([4n, 9n]), [1, 2]) });
+    expect(ok.h0.dims).toEqual([1, 1, 256]);
+  });
+
+  it('refuses decoder states whose batch disagrees with the other inputs, naming both', async () => {
+    const feeds = { ...decoderFeeds(decoder, 2, 3), h_in: zeros('float32', [1, 1, 256]) };
+    await expect(decoder.run(feeds)).rejects.toSatisfy(invalid(/inputs "prev_token" \(axis 0 = 2\) and "h_in" \(axis 1 = 1\) share the batch dimension "batch" but disagree/));
+    const out = await decoder.run(decoderFeeds(decoder, 2, 3));
+    expect(out.h_out.dims).toEqual([1, 2, 256]);
+  });
+
+  it('refuses a warm-up shape with a zero-length axis with a message', async () => {
+    await expect(encoder.warmUp({ src_tokens: [1, 0] })).rejects.toSatisfy(invalid(/input "src_tokens" axis 1 has length 0/));
+    await expect(encoder.warmUp()).resolves.toBeUndefined();
+  });
+});
+
+/** Zeros for every decoder input at this batch and source length. */
+function decoderFeeds(graph: LoadedGraph, batch: number, source: number): Record<string, Tensor> {
+  return Object.fromEntries(graph.inputs.map((t) => [t.name, zeros(t.type, t.shape.map((d, i) => (d >= 0 ? d : t.dimNames[i] === 'source' ? source : batch)))]));
+}
