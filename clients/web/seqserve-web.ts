@@ -21,7 +21,7 @@ import { captionRequest } from '../../server/caption/caption-request.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { GenerationEngine, type ImageSource } from '../../server/core/generation/generation-engine.ts';
 import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
-import type { GraphRunner, TensorMap } from '../../server/core/graph-runner.ts';
+import type { GraphRunner } from '../../server/core/graph-runner.ts';
 import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { parseManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
 import { loadMemoryNetwork, type MemoryNetwork } from '../../server/core/qa/memory-network.ts';
@@ -33,6 +33,7 @@ import { loadAcousticModel } from '../../server/core/speech/load-acoustic-model.
 import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../server/core/speech/recognizer-stream.ts';
 import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
+import { webGraphRunner } from './web-graph-runner.ts';
 
 export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
 export type { DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
@@ -78,14 +79,6 @@ export interface WebModel {
   release(): Promise<void>;
 }
 
-function runner(session: ort.InferenceSession): GraphRunner {
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    run: (feeds: TensorMap) => session.run(feeds as Record<string, ort.Tensor>) as Promise<TensorMap>,
-  };
-}
-
 /** Image pixels as a canvas draws them: stretched to the model's size on white, RGBA. */
 async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise<ImageSource> {
   const bitmap = image instanceof Blob ? await createImageBitmap(image) : image;
@@ -111,7 +104,8 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
     sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
   }
-  const runners = Object.fromEntries([...sessions].map(([k, s]) => [k, runner(s)]));
+  // every run's feeds are checked against the graph's signature before onnxruntime-web sees them
+  const runners: Record<string, GraphRunner> = Object.fromEntries([...sessions].map(([k, s]) => [k, webGraphRunner(s, `${name}.${k}`, manifest.graphs[k].states)]));
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
   const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
   const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: 32, maxWaiting: 32 }) : undefined;
