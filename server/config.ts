@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNTIME_OPTIONS, type RuntimeOptions } from './runtime/session-factory.ts';
 import type { RunQueueOptions } from './runtime/run-queue.ts';
+import type { ApiKey } from './security/api-keys.ts';
 
 export const BUNDLED_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models');
 
@@ -28,6 +29,8 @@ export interface Limits {
   requestTimeoutSeconds: number;
 }
 
+export type ModelControl = 'none' | 'explicit';
+
 export interface ServerConfig {
   modelsDir: string;
   host: string;
@@ -43,8 +46,17 @@ export interface ServerConfig {
   corsOrigins: string[];
   /** On shutdown (SIGTERM), how long in-flight requests and streams may take to finish before they are cut. */
   shutdownGraceSeconds: number;
-  /** API keys clients must send (`authorization: Bearer <key>`); empty: no authentication. */
-  apiKeys: string[];
+  /**
+   * API keys clients must send (`authorization: Bearer <key>`); empty: no authentication. Plain strings
+   * are keys without the admin marker; only `admin` keys may load and unload models.
+   */
+  apiKeys: (string | ApiKey)[];
+  /**
+   * Model control (as Triton's `--model-control-mode`): `none` serves the models found at start-up and
+   * refuses load/unload requests; `explicit` lets clients (admin keys, when keys are configured) load
+   * and unload models at run time.
+   */
+  modelControl: ModelControl;
   logLevel: string;
 }
 
@@ -58,6 +70,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxAudioMessageBytes: 25 * 1024, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
   corsOrigins: [],
   apiKeys: [],
+  modelControl: 'none',
   shutdownGraceSeconds: 30,
   logLevel: 'info',
 };

@@ -17,6 +17,12 @@ describe('seqserve serve options', () => {
     expect(parseServeArgs(['--encoder-workers', 'on']).runtime.encoderWorkers).toBe(true);
   });
 
+  it('refuses model load and unload unless --model-control explicit', () => {
+    expect(parseServeArgs([]).modelControl).toBe('none');
+    expect(parseServeArgs(['--model-control', 'explicit']).modelControl).toBe('explicit');
+    expect(() => parseServeArgs(['--model-control', 'poll'])).toThrow(/--model-control: "poll" is not none or explicit/);
+  });
+
   it('refuses bad values naming the flag', () => {
     expect(() => parseServeArgs(['--max-streams', '0'])).toThrow(/--max-streams/);
     expect(() => parseServeArgs(['--request-timeout', '-1'])).toThrow(/--request-timeout/);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { ApiKeys } from './security/api-keys.ts';
-import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { DEFAULT_CONFIG, type ModelControl, type ServerConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import type { ProviderName } from './runtime/session-factory.ts';
 import { startServer } from './start-server.ts';
@@ -31,7 +31,12 @@ export const SERVE_USAGE = `seqserve serve [options]
                             their web apps (comma-separated, or *; default none)
   --api-keys-file FILE      require one of these API keys (one per line) as
                             "authorization: Bearer <key>" on HTTP and gRPC; keys can
-                            also come from SEQSERVE_API_KEYS (comma-separated)
+                            also come from SEQSERVE_API_KEYS (comma-separated). A key
+                            followed by the word admin ("<key> admin") may also load
+                            and unload models
+  --model-control MODE      none: serve the models found at start-up, refuse load and
+                            unload requests (503); explicit: allow them (only to admin
+                            keys when API keys are configured) (default none)
   --shutdown-grace N        on SIGTERM/SIGINT, seconds in-flight requests and streams may
                             take to finish (new work is refused meanwhile; default 30)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
@@ -62,6 +67,12 @@ function nonNegative(flag: string, value: string): number {
   return n;
 }
 
+function modelControl(value: string | undefined, fallback: ModelControl): ModelControl {
+  if (value === undefined) return fallback;
+  if (value !== 'none' && value !== 'explicit') throw new Error(`--model-control: "${value}" is not none or explicit`);
+  return value;
+}
+
 export function parseServeArgs(argv: string[]): ServerConfig {
   const { values } = parseArgs({
     args: argv,
@@ -86,6 +97,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'request-timeout': { type: 'string' },
       'cors-origins': { type: 'string' },
       'api-keys-file': { type: 'string' },
+      'model-control': { type: 'string' },
       'shutdown-grace': { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -122,6 +134,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     },
     corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
     apiKeys: ApiKeys.load(values['api-keys-file']),
+    modelControl: modelControl(values['model-control'], d.modelControl),
     shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),
     logLevel: values['log-level'] ?? d.logLevel,
   };

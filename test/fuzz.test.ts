@@ -28,8 +28,8 @@ let server: Awaited<ReturnType<typeof startTestServer>>;
 let app: ReturnType<typeof createApp>;
 
 beforeAll(async () => {
-  // small generation limits keep each accepted request short
-  server = await startTestServer({ limits: { ...DEFAULT_CONFIG.limits, maxAudioSeconds: 30 } });
+  // small generation limits keep each accepted request short; explicit model control so the load route parses its request
+  server = await startTestServer({ limits: { ...DEFAULT_CONFIG.limits, maxAudioSeconds: 30 }, modelControl: 'explicit' });
   app = createApp(server.context); // the same app, called without a socket
 });
 afterAll(async () => {

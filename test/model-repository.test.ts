@@ -6,7 +6,8 @@ import { SLOTS_DIR } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 // A repository with the real slot model beside broken ones: each broken model fails alone with the
-// file, field and reason; the good one keeps serving; models reload and unload at run time.
+// file, field and reason; the good one keeps serving; models reload and unload at run time (the
+// server runs with --model-control explicit; test/model-control.test.ts covers the default).
 let root: string;
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
   cpSync(SLOTS_DIR, path.join(root, 'no-vocab'), { recursive: true });
   rmSync(path.join(root, 'no-vocab', 'vocab.json'));
   writeFileSync(path.join(root, 'no-vocab', 'manifest.json'), JSON.stringify({ ...slotManifest(), name: 'no-vocab' }));
-  server = await startTestServer({ modelsDir: root });
+  server = await startTestServer({ modelsDir: root, modelControl: 'explicit' });
 });
 afterAll(async () => {
   await server.close();

@@ -75,8 +75,8 @@ program
     print({ live: await c.live(), ready: await c.ready().catch(() => false) });
   });
 
-program.command('load <model>').description('load or reload a model from the repository').action(async (model: string) => print(await http().load(model)));
-program.command('unload <model>').description('unload a model').action(async (model: string) => print(await http().unload(model)));
+program.command('load <model>').description('load or reload a model from the repository (the server must run with --model-control explicit; with API keys, an admin key)').action(async (model: string) => print(await http().load(model)));
+program.command('unload <model>').description('unload a model (the server must run with --model-control explicit; with API keys, an admin key)').action(async (model: string) => print(await http().unload(model)));
 program.command('metadata <model>').description('KServe metadata of a model graph').action(async (model: string) => print(await http().modelMetadata(model)));
 
 program

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'cancelled'
   | 'deadline_exceeded'
   | 'unauthenticated'
+  | 'permission_denied'
   | 'internal';
 
 export interface ErrorDetails {

@@ -13,6 +13,7 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
   cancelled: status.CANCELLED,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
   internal: status.INTERNAL,
 };
 

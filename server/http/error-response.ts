@@ -8,6 +8,7 @@ const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   out_of_range: 400,
   failed_precondition: 400,
   unauthenticated: 401,
+  permission_denied: 403,
   not_found: 404,
   payload_too_large: 413,
   resource_exhausted: 429,
@@ -26,6 +27,7 @@ const OPENAI_PATHS = /^\/v1\/(chat|models|audio|captions|speech-qa)(\/|$)/;
 
 function openAiType(status: number): string {
   if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';
   return status >= 500 ? 'server_error' : 'invalid_request_error';

@@ -1,6 +1,7 @@
 /**
  * KServe v2 / Open Inference Protocol REST, plus Triton's model-repository extension
- * (`/v2/repository/index`, `.../load`, `.../unload`).
+ * (`/v2/repository/index`, `.../load`, `.../unload`). Load and unload are refused unless the server
+ * runs with `--model-control explicit`, and, when API keys are configured, need an admin key.
  */
 import { Hono, type Context } from 'hono';
 import { SeqserveError } from '../../core/errors.ts';
@@ -10,6 +11,7 @@ import { modelMetadata } from '../../kserve/model-metadata.ts';
 import { infer } from '../../kserve/infer.ts';
 import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
 import { readBody } from '../read-body.ts';
+import { requireAdmin } from '../../security/http-auth.ts';
 
 export function kserveRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
@@ -59,13 +61,23 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const notLoaded = found.filter((n) => !known.has(n)).map((name) => ({ name, version: '', state: 'unloaded' }));
     return c.json([...repository.index(), ...notLoaded].sort((a, b) => a.name.localeCompare(b.name)));
   });
+  /** Load and unload change what every client gets: opt-in (`--model-control explicit`) and, with API keys, admin keys only. */
+  const modelControl = (c: Context, action: 'load' | 'unload') => {
+    requireAdmin(c, `${action}ing a model`);
+    if (ctx.config.modelControl !== 'explicit') {
+      // Triton answers the same status (UNAVAILABLE / 503) when its model control mode is not explicit
+      throw new SeqserveError('unavailable', `model control is off: this server does not ${action} models on request; start it with --model-control explicit to allow it`);
+    }
+  };
   app.post('/v2/repository/models/:model/load', async (c) => {
+    modelControl(c, 'load');
     const name = c.req.param('model');
     if (!(await repository.scan()).includes(name)) throw new SeqserveError('not_found', `no model folder "${name}" with a manifest.json in the repository`, { field: 'model' });
     await repository.load(name);
     return c.json(repository.status(name));
   });
   app.post('/v2/repository/models/:model/unload', async (c) => {
+    modelControl(c, 'unload');
     const name = c.req.param('model');
     await repository.unload(name);
     return c.json(repository.status(name));
