@@ -1,11 +1,12 @@
-import { Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { loadPackageDefinition, Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
 import { generationService } from './generation-service.ts';
 import { healthService } from './health-service.ts';
 import { kserveService } from './kserve-service.ts';
 import { speechService } from './speech-service.ts';
 import { speechQaService } from './speech-qa-service.ts';
-import { loadProto } from './load-proto.ts';
+import { loadProtoDefinition } from './load-proto.ts';
 import { malformedMessageInterceptor, tolerantDeserializers } from './malformed-messages.ts';
 import { ApiKeys } from '../security/api-keys.ts';
 import { grpcAuthInterceptor } from '../security/grpc-auth.ts';
@@ -22,7 +23,8 @@ function service(pkg: GrpcObject, dotted: string): { service: ServiceDefinition 
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
-  const pkg = loadProto('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto', 'seqserve/v1/speech_qa.proto');
+  const definition = loadProtoDefinition('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto', 'seqserve/v1/speech_qa.proto');
+  const pkg = loadPackageDefinition(definition);
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
     'grpc.max_send_message_length': ctx.config.limits.maxBodyBytes,
@@ -33,6 +35,8 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   server.addService(service(pkg, 'google.cloud.speech.v1.Speech').service, speechService(ctx));
   server.addService(service(pkg, 'seqserve.v1.Generation').service, generationService(ctx));
   server.addService(service(pkg, 'seqserve.v1.SpeechQa').service, speechQaService(ctx));
+  // grpc.reflection v1 and v1alpha: grpcurl and similar tools list and call the services without the .proto files
+  new ReflectionService(definition).addToServer(server);
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -1,12 +1,16 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 export const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 
 /** Loads .proto files from proto/ with snake_case field names and 64-bit integers as strings. */
 export function loadProto(...files: string[]): GrpcObject {
-  const definition = loadSync(files, { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return loadPackageDefinition(definition);
+  return loadPackageDefinition(loadProtoDefinition(...files));
+}
+
+/** The package definition itself (descriptors included), e.g. for server reflection. */
+export function loadProtoDefinition(...files: string[]): PackageDefinition {
+  return loadSync(files, { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
 }
