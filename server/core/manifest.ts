@@ -1,51 +1,63 @@
 /**
  * The model manifest (`manifest.json` in each model folder): what the model is, its ONNX graphs and
  * their roles, how inputs are preprocessed, which tensors carry recurrent state between calls, and
- * decoding defaults. Validated with zod at load; errors name the field.
+ * decoding defaults. Validated with zod at load; errors name the field. Every object is strict: an
+ * unknown key is an error naming the closest known key (a typo must not leave a default in place).
+ * docs/manifest.schema.json is generated from this schema (`npm run schema`).
  */
 import { z } from 'zod';
 import { SeqserveError } from './errors.ts';
+import { editDistance } from './text/edit-distance.ts';
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "-" and "_"');
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'model names are lower case: letters, digits, "-" and "_"');
 const fileName = z
   .string()
   .min(1)
   .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'must be a file inside the model folder');
 
 /** A tensor that carries recurrent state: fed as `input`, returned as `output`, zeros at start. */
-export const StateSpec = z.object({
-  input: z.string().min(1),
-  output: z.string().min(1),
-  /** The axis along which states of different sequences are stacked into one batch. */
-  batchAxis: z.number().int().nonnegative().default(0),
+export const StateSpec = z
+  .strictObject({
+    input: z.string().min(1).describe('the graph input that takes the state (zeros at the start of a sequence)'),
+    output: z.string().min(1).describe('the graph output that returns the next state'),
+    /** The axis along which states of different sequences are stacked into one batch. */
+    batchAxis: z.number().int().nonnegative().default(0).describe('the axis along which states of different sequences are stacked into one batch (1 for PyTorch RNN states [layers, batch, hidden])'),
+  })
+  .describe('a tensor that carries recurrent state between calls');
+
+export const GraphSpec = z.strictObject({
+  file: fileName.describe('the ONNX file, relative to the model folder'),
+  /** What the graph does; each task accepts its own roles (TASK_ROLES). */
+  role: z.string().min(1).describe('what the graph does; the roles a task accepts are listed in README ("Serving your own PyTorch model")'),
+  states: z.array(StateSpec).default([]).describe('recurrent state pairs of the graph'),
+  /**
+   * Input shapes for the warm-up run at load, where 1 for every variable dimension won't do (e.g. a
+   * convolution over time that needs at least 3 steps): input name -> whole shape. No zero
+   * dimensions: a zero-size tensor is refused.
+   */
+  warmupShapes: z
+    .record(z.string(), z.array(z.number().int().positive('dimensions are at least 1 (a zero-size tensor is refused)')))
+    .optional()
+    .describe('input shapes for the warm-up run at load (input name -> whole shape), where 1 for every variable dimension will not do'),
 });
 
-export const GraphSpec = z.object({
-  file: fileName,
-  /** What the graph does: `tagger`, `classifier`, `encoder`, `decoder_step`, `acoustic`, ... */
-  role: z.string().min(1),
-  states: z.array(StateSpec).default([]),
-  /** Input shapes for the warm-up run at load, where 1 for every variable dimension won't do. */
-  warmupShapes: z.record(z.string(), z.array(z.number().int().nonnegative())).optional(),
-});
-
-export const TextSpec = z.object({
+export const TextSpec = z.strictObject({
   tokenizer: z.literal('word'),
   vocabulary: fileName,
   /** Graph input names for each word feature the model takes. */
-  features: z.object({
+  features: z.strictObject({
     words: z.string().min(1),
     charNgrams: z.string().min(1).optional(),
     shapes: z.string().min(1).optional(),
   }),
   charNgrams: z
-    .object({ n: z.number().int().positive(), buckets: z.number().int().min(2), max: z.number().int().positive() })
+    .strictObject({ n: z.number().int().positive(), buckets: z.number().int().min(2), max: z.number().int().positive() })
     .optional(),
   maxTokens: z.number().int().positive().default(256),
 });
 
 /** Raw audio fed to a streaming acoustic graph: chunks of samples plus left context. */
-export const AudioSpec = z.object({
+export const AudioSpec = z.strictObject({
   sampleRate: z.number().int().min(8000).max(48000),
   /** The graph input that takes float samples [batch, samples]. */
   input: z.string().min(1),
@@ -58,7 +70,7 @@ export const AudioSpec = z.object({
 });
 
 /** An image fed to an encoder graph: resized to width x height RGB, then (pixel - mean) / std per channel, [3, height, width]. */
-export const ImageSpec = z.object({
+export const ImageSpec = z.strictObject({
   width: z.number().int().min(1).max(4096),
   height: z.number().int().min(1).max(4096),
   mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
@@ -67,7 +79,7 @@ export const ImageSpec = z.object({
   grid: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
 });
 
-export const CtcDecoding = z.object({
+export const CtcDecoding = z.strictObject({
   kind: z.literal('ctc'),
   /** The graph output holding [batch, frames, vocabulary] log-probabilities. */
   logProbs: z.string().min(1),
@@ -76,17 +88,17 @@ export const CtcDecoding = z.object({
   blank: z.number().int().nonnegative().default(0),
   /** CTC prefix beam search: width, whether it is the default decoder, and an optional word n-gram LM for shallow fusion. */
   beam: z
-    .object({
+    .strictObject({
       width: z.number().int().min(1).max(256).default(8),
       default: z.boolean().default(false),
-      lm: z.object({ file: fileName, alpha: z.number().nonnegative(), beta: z.number() }).optional(),
+      lm: z.strictObject({ file: fileName, alpha: z.number().nonnegative(), beta: z.number() }).optional(),
       /** Bonus per character of a hotword phrase (natural-log units) at boost 0; Google's `boost` adds to it. */
       hotwordBonus: z.number().nonnegative().default(1.5),
     })
     .optional(),
 });
 
-export const CrfDecoding = z.object({
+export const CrfDecoding = z.strictObject({
   kind: z.literal('crf'),
   /** The graph output holding [batch, tokens, labels] emission scores. */
   emissions: z.string().min(1),
@@ -102,7 +114,7 @@ export const Decoding = z.discriminatedUnion('kind', [CrfDecoding, CtcDecoding])
  * to every decoder step under the same names, [batch, source, ...]; `initialStates` maps decoder
  * state inputs to the encoder outputs that initialise them.
  */
-export const GenerationSpec = z.object({
+export const GenerationSpec = z.strictObject({
   vocab: fileName,
   tokenizer: z.literal('spelled-words'),
   bos: z.number().int().nonnegative(),
@@ -110,22 +122,22 @@ export const GenerationSpec = z.object({
   pad: z.number().int().nonnegative(),
   unk: z.number().int().nonnegative().default(3),
   /** Token that starts each turn of the conversation by role (chat models). */
-  roles: z.object({ user: z.number().int().nonnegative(), assistant: z.number().int().nonnegative() }).optional(),
+  roles: z.strictObject({ user: z.number().int().nonnegative(), assistant: z.number().int().nonnegative() }).optional(),
   maxSourceTokens: z.number().int().positive().default(256),
   maxNewTokens: z.number().int().positive().default(64),
-  encoder: z.object({
+  encoder: z.strictObject({
     input: z.string().min(1),
     memory: z.array(z.string().min(1)).min(1),
     initialStates: z.record(z.string(), z.string()).default({}),
   }),
-  decoder: z.object({ prevToken: z.string().min(1), logits: z.string().min(1), attention: z.string().min(1).optional() }),
+  decoder: z.strictObject({ prevToken: z.string().min(1), logits: z.string().min(1), attention: z.string().min(1).optional() }),
 });
 
 /**
  * A memory network answering questions about a story (spoken QA): its graph's tensor names, the
  * answer vocabulary, and how sentences become hashed word ids (server/core/qa/memory-features.ts).
  */
-export const MemorySpec = z.object({
+export const MemorySpec = z.strictObject({
   /** Graph inputs: story [batch, maxSentences, maxWords, ids] and question [batch, maxWords, ids], int64. */
   story: z.string().min(1),
   question: z.string().min(1),
@@ -136,7 +148,7 @@ export const MemorySpec = z.object({
   answers: fileName,
   maxSentences: z.number().int().positive(),
   maxWords: z.number().int().positive(),
-  wordIds: z.object({ buckets: z.number().int().min(2), n: z.number().int().positive(), maxNgrams: z.number().int().positive() }),
+  wordIds: z.strictObject({ buckets: z.number().int().min(2), n: z.number().int().positive(), maxNgrams: z.number().int().positive() }),
   /** The speech-recognition model that transcribes stories and spoken questions by default. */
   recognizer: z.string().min(1),
   /** Trailing silence (seconds) that ends a story sentence. */
@@ -144,14 +156,36 @@ export const MemorySpec = z.object({
 });
 
 export const TASKS = ['slot-filling', 'speech-recognition', 'chat', 'caption', 'speech-qa', 'generic'] as const;
+export type Task = (typeof TASKS)[number];
+
+/**
+ * The graph roles each task accepts. A task model needs one graph of each of its roles (see the
+ * checks below); a `generic` model (KServe only) labels its graphs with any of these roles.
+ */
+export const TASK_ROLES: Record<Task, readonly string[]> = {
+  'slot-filling': ['tagger'],
+  'speech-recognition': ['acoustic'],
+  chat: ['encoder', 'decoder_step'],
+  caption: ['encoder', 'decoder_step'],
+  'speech-qa': ['memory_network'],
+  generic: ['model', 'classifier', 'tagger', 'encoder', 'decoder', 'decoder_step', 'step', 'acoustic', 'memory_network'],
+};
 
 export const Manifest = z
-  .object({
-    name,
-    version: z.string().regex(/^[0-9A-Za-z._-]+$/).default('1'),
-    task: z.enum(TASKS),
+  .strictObject({
+    /** Editors read the JSON Schema from here (`"../../docs/manifest.schema.json"` for the bundled models); ignored by seqserve. */
+    $schema: z.string().optional().describe('the JSON Schema of this file, for editors; ignored by seqserve'),
+    name: name.describe('the model name: the folder name, lower case'),
+    version: z
+      .string({ error: 'versions are strings: write "1", not 1' })
+      .regex(/^[0-9A-Za-z._-]+$/, 'letters, digits, ".", "_" and "-"')
+      .default('1')
+      .describe('the version KServe reports, a string ("1")'),
+    task: z.enum(TASKS).describe('what the model does: the task endpoints it serves (generic: KServe only)'),
     description: z.string().default(''),
-    graphs: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and "_"'), GraphSpec),
+    graphs: z
+      .record(z.string().regex(/^[a-z0-9_]+$/, 'graph names are lower-case letters, digits and "_"'), GraphSpec)
+      .describe('the ONNX graphs by name; KServe addresses each as model.graph'),
     text: TextSpec.optional(),
     audio: AudioSpec.optional(),
     image: ImageSpec.optional(),
@@ -160,6 +194,16 @@ export const Manifest = z
     memory: MemorySpec.optional(),
   })
   .superRefine((m, ctx) => {
+    const roles = TASK_ROLES[m.task];
+    for (const [graphName, g] of Object.entries(m.graphs)) {
+      if (roles.includes(g.role)) continue;
+      const hint = closest(g.role, roles);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['graphs', graphName, 'role'],
+        message: `"${g.role}" is not a role of a ${m.task} model${hint ? `; did you mean ${hint}?` : ''} (roles: ${roles.join(', ')})`,
+      });
+    }
     if (m.task === 'speech-recognition') {
       if (!m.audio) ctx.addIssue({ code: 'custom', path: ['audio'], message: 'speech-recognition models need an audio section' });
       if (m.decoding?.kind !== 'ctc') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'speech-recognition models need ctc decoding' });
@@ -194,10 +238,104 @@ export type ImageSpec = z.infer<typeof ImageSpec>;
 export type MemorySpec = z.infer<typeof MemorySpec>;
 export type GenerationSpec = z.infer<typeof GenerationSpec>;
 
-/** Parses a manifest; throws an Error whose message lists every problem as `field: reason`. */
+/**
+ * Parses a manifest; throws a SeqserveError whose message lists every problem as `field: reason`
+ * (`graphs.step.states[0].batch_axis: unknown key; did you mean batchAxis?`).
+ */
 export function parseManifest(json: unknown): Manifest {
   const result = Manifest.safeParse(json);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new SeqserveError('failed_precondition', problems.join('; '));
+  throw new SeqserveError('failed_precondition', result.error.issues.flatMap((i) => describeIssue(i, json)).join('; '));
+}
+
+/**
+ * Reads a manifest file's text (the server's repository, `seqserve check` and the browser client all
+ * come here); every problem is prefixed with `file`.
+ */
+export function readManifest(text: string, file: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new SeqserveError('failed_precondition', `${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseManifest(json);
+  } catch (err) {
+    throw new SeqserveError('failed_precondition', `${file}: ${(err as Error).message}`);
+  }
+}
+
+/** `graphs.tagger.states[0].batchAxis` */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out || '(root)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue, json: unknown): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    const known = objectKeysAt(Manifest, issue.path, json);
+    return issue.keys.map((key) => {
+      const hint = closest(key, known);
+      return `${fieldPath([...issue.path, key])}: unknown key; ${hint ? `did you mean ${hint}?` : `known keys: ${known.join(', ')}`}`;
+    });
+  }
+  if (issue.code === 'invalid_key') return issue.issues.map((i) => `${fieldPath(issue.path)}: ${i.message}`);
+  return [`${fieldPath(issue.path)}: ${issue.message}`];
+}
+
+/** The closest of `candidates` to `word` (case, "_" and "-" ignored), if close enough to be a typo. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const norm = (s: string) => [...s.toLowerCase().replace(/[_-]/g, '')];
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const [w, k] = [norm(word), norm(c)];
+    const d = w.length >= 3 && k.length > w.length && k.slice(0, w.length).join('') === w.join('') ? 0.5 : editDistance(w, k); // "decoder" -> "decoder_step"
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= (word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3))) ? best : undefined;
+}
+
+/** Internals of a zod 4 schema that the walk below reads. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  items?: z.ZodType[];
+  options?: z.ZodType[];
+  discriminator?: string;
+  values?: unknown[];
+}
+const defOf = (s: z.ZodType | undefined): SchemaDef | undefined => s?._zod.def as SchemaDef | undefined;
+
+/** The keys of the object schema at `path` (the input picks the branch of a discriminated union). */
+function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string[] {
+  let s: z.ZodType | undefined = schema;
+  let value = input;
+  for (const key of [...path, undefined]) {
+    // unwrap optional/default/pipe and pick the union branch the input is on
+    for (let def = defOf(s); def; def = defOf(s)) {
+      if (def.innerType) s = def.innerType;
+      else if (def.type === 'pipe') s = def.in;
+      else if (def.type === 'union' && def.options) {
+        const tag = def.discriminator;
+        const v = tag && value && typeof value === 'object' ? (value as Record<string, unknown>)[tag] : undefined;
+        s = def.options.find((o) => tag !== undefined && defOf(defOf(o)?.shape?.[tag])?.values?.includes(v));
+      } else break;
+    }
+    const def = defOf(s);
+    if (key === undefined) return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+    if (def?.type === 'object') s = def.shape?.[String(key)];
+    else if (def?.type === 'record') s = def.valueType;
+    else if (def?.type === 'array') s = def.element;
+    else if (def?.type === 'tuple') s = def.items?.[Number(key)];
+    else return [];
+    value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  return [];
 }

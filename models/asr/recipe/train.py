@@ -414,6 +414,7 @@ def export(model, out):
     with open(os.path.join(out, "alphabet.json"), "w") as f:
         json.dump(["<blank>"] + list(ALPHABET), f)
     manifest = {
+        "$schema": "../../docs/manifest.schema.json",
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",

@@ -307,6 +307,7 @@ def export(model, out):
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(VOCAB, f)
     manifest = {
+        "$schema": "../../docs/manifest.schema.json",
         "name": "caption",
         "version": "1",
         "task": "caption",

@@ -284,6 +284,7 @@ def export(model, out, vocab):
         json.dump(vocab, f)
     write_fixtures(Tokenizer(vocab), os.path.join(out, "tokenizer-fixtures.jsonl"))
     manifest = {
+        "$schema": "../../docs/manifest.schema.json",
         "name": "chat",
         "version": "1",
         "task": "chat",

@@ -234,6 +234,7 @@ def export(emis, crf, vocab, labels, out):
         json.dump({"labels": labels, "transitions": [r(row) for row in crf.trans.detach()],
                    "start": r(crf.start.detach()), "end": r(crf.end.detach())}, f)
     manifest = {
+        "$schema": "../../docs/manifest.schema.json",
         "name": "slots",
         "version": "1",
         "task": "slot-filling",

@@ -350,6 +350,7 @@ def export(model, out):
         for c in cases:
             f.write(json.dumps({"text": c, "ids": sentence_ids(c)}) + "\n")
     manifest = {
+        "$schema": "../../docs/manifest.schema.json",
         "name": "speech_qa",
         "version": "1",
         "task": "speech-qa",
