@@ -82,7 +82,9 @@ describe('KServe v2 REST', () => {
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.data: has 2 elements but shape \[1, 3\] needs 3/],
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [inputs[0]] }), 400, /missing input\(s\)/],
       ['/v2/models/slots/infer', JSON.stringify({ inputs, outputs: [{ name: 'logits' }] }), 400, /outputs\[0\]\.name: "logits" is not an output/],
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [1, 2], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /ONNX Runtime rejected the inputs/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [1, 2], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /inputs\[\d\]\.shape: inputs "word_ids" \(axis 1 = 2\) and "ngram_ids" \(axis 1 = 3\) share the dimension "tokens" but disagree/],
+      // inputs that fit the signature but that the graph refuses: an id beyond its vocabulary
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], data: inputs[0].data.map(() => 1e9) }, inputs[1], inputs[2]] }), 400, /ONNX Runtime rejected the inputs/],
       [
         '/v2/models/slots/infer',
         JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }),

@@ -4,6 +4,7 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { SeqserveError, invalidArgument } from '../core/errors.ts';
+import { checkFeeds } from '../core/feed-check.ts';
 import type { LoadedGraph, TensorInfo } from '../runtime/loaded-graph.ts';
 import { isKServeDatatype, kserveDatatype } from './datatypes.ts';
 import { elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
@@ -66,6 +67,9 @@ function checkInput(input: InferInput, index: number, expected: TensorInfo | und
   const shape = input.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidArgument(`${field}.shape`, 'must be an array of non-negative integers');
   if (shape.length !== expected.shape.length) throw invalidArgument(`${field}.shape`, `input "${input.name}" has rank ${expected.shape.length} ([${expected.shape.join(', ')}]), not ${shape.length}`);
+  // onnxruntime-node aborts the process on a zero-size tensor: refused before the data is decoded
+  const empty = shape.indexOf(0);
+  if (empty >= 0) throw invalidArgument(`${field}.shape`, `input "${input.name}" axis ${empty} has length 0; every axis must be at least 1`);
   expected.shape.forEach((d, i) => {
     if (d >= 0 && shape[i] !== d) throw invalidArgument(`${field}.shape`, `dimension ${i} of input "${input.name}" must be ${d}, not ${shape[i]}`);
   });
@@ -88,6 +92,9 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   });
   const missing = graph.inputNames.filter((n) => !(n in feeds));
   if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}`);
+  // the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
+  const index = new Map(request.inputs.map((input, i) => [input.name, i]));
+  checkFeeds(graph.signature, feeds, { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) });
   const requested = request.outputs?.length ? request.outputs : graph.outputNames.map((name) => ({ name, binary: undefined }));
   requested.forEach((o, i) => {
     if (!graph.outputNames.includes(o?.name)) throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
