@@ -105,7 +105,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
   }
   // every run's feeds are checked against the graph's signature before onnxruntime-web sees them
-  const runners: Record<string, GraphRunner> = Object.fromEntries([...sessions].map(([k, s]) => [k, webGraphRunner(s, `${name}.${k}`, manifest.graphs[k].states)]));
+  const runners: Record<string, GraphRunner> = Object.fromEntries([...sessions].map(([k, s]) => [k, webGraphRunner(s, `${name}.${k}`, { states: manifest.graphs[k].states, audio: manifest.audio })]));
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
   const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
   const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: 32, maxWaiting: 32 }) : undefined;

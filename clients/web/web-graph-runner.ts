@@ -7,9 +7,9 @@
  * No onnxruntime import: it takes any session with onnxruntime's shape, so the same code runs over
  * onnxruntime-web in the page and in Node (tests).
  */
-import { checkFeeds, signatureFromMetadata, type GraphSignature, type ValueMetadataLike } from '../../server/core/feed-check.ts';
+import { checkFeeds, manifestMinimums, signatureFromMetadata, type GraphSignature, type ValueMetadataLike } from '../../server/core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../../server/core/graph-runner.ts';
-import type { StateSpec } from '../../server/core/manifest.ts';
+import type { Manifest, StateSpec } from '../../server/core/manifest.ts';
 
 /** What the runner needs of an onnxruntime(-web) InferenceSession. */
 export interface WebSession {
@@ -19,9 +19,17 @@ export interface WebSession {
   run(feeds: never): Promise<unknown>;
 }
 
-/** A runner of `session`, named `name` (`model.graph`) in messages, with the graph's manifest states. */
-export function webGraphRunner(session: WebSession, name: string, states: readonly Pick<StateSpec, 'input' | 'batchAxis'>[] = []): GraphRunner & { signature: GraphSignature } {
-  const signature: GraphSignature = { name, inputs: signatureFromMetadata(session.inputMetadata), states };
+/**
+ * A runner of `session`, named `name` (`model.graph`) in messages, with the graph's manifest
+ * states and the manifest sections that imply minimum input lengths (audio).
+ */
+export function webGraphRunner(
+  session: WebSession,
+  name: string,
+  manifest: { states?: readonly Pick<StateSpec, 'input' | 'batchAxis'>[]; audio?: Manifest['audio'] } = {},
+): GraphRunner & { signature: GraphSignature } {
+  const inputs = signatureFromMetadata(session.inputMetadata);
+  const signature: GraphSignature = { name, inputs, states: manifest.states ?? [], minimums: manifestMinimums(manifest, inputs) };
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeqserveError } from './errors.ts';
-import { checkFeeds, signatureFromMetadata, type FeedTensor, type GraphSignature } from './feed-check.ts';
+import { checkFeeds, manifestMinimums, signatureFromMetadata, type FeedTensor, type GraphSignature } from './feed-check.ts';
 
 const tensor = (type: string, dims: number[], length = dims.reduce((a, b) => a * b, 1)): FeedTensor => ({
   type,
@@ -119,5 +119,24 @@ describe('checkFeeds', () => {
     expect(refusal(() => checkFeeds(unnamed, { h: tensor('float32', [1, 2]), c: tensor('float32', [3, 1]) })).message).toBe(
       'g: inputs "h" (axis 1 = 2) and "c" (axis 0 = 3) share the batch dimension of the states (manifest states[].batchAxis) but disagree',
     );
+  });
+
+  it("refuses an audio input shorter than one output frame (the manifest's audio section)", () => {
+    // the bundled ASR graph aborts the process for 400-719 samples: its front end yields 0 frames
+    const inputs = signatureFromMetadata([
+      { name: 'samples', isTensor: true, type: 'float32', shape: ['batch', 'samples'] },
+      { name: 'state_in', isTensor: true, type: 'float32', shape: [2, 'batch', 256] },
+    ]);
+    const audio = { sampleRate: 16000, input: 'samples', chunkSamples: 3840, contextSamples: 240, frameSamples: 480 };
+    const minimums = manifestMinimums({ audio }, inputs);
+    expect(minimums).toEqual([{ input: 'samples', axis: 1, length: 720, why: 'audio.contextSamples + audio.frameSamples: one output frame' }]);
+    expect(manifestMinimums({}, inputs)).toEqual([]);
+    const acoustic: GraphSignature = { name: 'asr.acoustic', inputs, states: [{ input: 'state_in', batchAxis: 1 }], minimums };
+    const f = (n: number) => ({ samples: tensor('float32', [1, n]), state_in: tensor('float32', [2, 1, 256]) });
+    expect(refusal(() => checkFeeds(acoustic, f(719))).message).toBe(
+      'asr.acoustic: input "samples" axis 1 has length 719; the graph needs at least 720 (audio.contextSamples + audio.frameSamples: one output frame)',
+    );
+    expect(refusal(() => checkFeeds(acoustic, f(0))).message).toMatch(/axis 1 has length 0; every axis must be at least 1/);
+    expect(() => checkFeeds(acoustic, f(720))).not.toThrow();
   });
 });

@@ -8,6 +8,7 @@
  * Runtime-agnostic: no Node or onnxruntime imports, only the shapes of their values.
  */
 import { SeqserveError } from './errors.ts';
+import type { Manifest } from './manifest.ts';
 
 /** One graph input as the runtime describes it. */
 export interface InputSignature {
@@ -27,6 +28,17 @@ export interface GraphSignature {
   readonly inputs: readonly InputSignature[];
   /** The manifest's `states`: state inputs and the axis along which their batch is stacked. */
   readonly states?: readonly { readonly input: string; readonly batchAxis: number }[];
+  /** Axes that need more than one element, and why (see `manifestMinimums`). */
+  readonly minimums?: readonly AxisMinimum[];
+}
+
+/** An input axis that must be at least `length` long: shorter, the graph would make an empty tensor inside. */
+export interface AxisMinimum {
+  readonly input: string;
+  readonly axis: number;
+  readonly length: number;
+  /** Where the minimum comes from, for the message: `audio.contextSamples + audio.frameSamples`. */
+  readonly why: string;
 }
 
 /** The parts of a tensor the check reads (onnxruntime-common's Tensor has them). */
@@ -64,6 +76,19 @@ export function signatureFromMetadata(meta: readonly ValueMetadataLike[]): Input
       dimNames: m.shape.map((d) => (typeof d === 'string' && d !== '' ? d : undefined)),
     };
   });
+}
+
+/**
+ * Minimum lengths the manifest implies for a graph's inputs. A streaming acoustic graph's audio
+ * input needs `contextSamples + frameSamples` samples for one output frame: with fewer, its feature
+ * front end yields 0 frames and onnxruntime-node aborts the process in the recurrent layer (the
+ * bundled ASR graph does for 400-719 samples, though every input axis is at least 1).
+ */
+export function manifestMinimums(manifest: Pick<Manifest, 'audio'>, inputs: readonly InputSignature[]): AxisMinimum[] {
+  const audio = manifest.audio;
+  const input = audio && inputs.find((i) => i.name === audio.input);
+  if (!audio || !input || input.shape.length === 0) return [];
+  return [{ input: input.name, axis: input.shape.length - 1, length: audio.contextSamples + audio.frameSamples, why: 'audio.contextSamples + audio.frameSamples: one output frame' }];
 }
 
 /** Elements in a shape, or undefined if the count is not a safe integer (overflow). */
@@ -117,6 +142,9 @@ export function checkFeeds(graph: GraphSignature, feeds: Readonly<Record<string,
     input.shape.forEach((d, axis) => {
       if (d >= 0 && dims[axis] !== d) fail(input.name, `dimension ${axis} of ${what} must be ${d}, not ${dims[axis]}`);
     });
+    for (const m of graph.minimums ?? []) {
+      if (m.input === input.name && dims[m.axis] < m.length) fail(input.name, `${what} axis ${m.axis} has length ${dims[m.axis]}; the graph needs at least ${m.length} (${m.why})`);
+    }
     const n = elementCount(dims);
     if (n === undefined) fail(input.name, `${what} of shape [${dims.join(', ')}] has too many elements`);
     if (t.location === undefined || t.location === 'cpu') {

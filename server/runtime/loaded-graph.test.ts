@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveError } from '../core/errors.ts';
-import { GraphSpec } from '../core/manifest.ts';
+import { GraphSpec, type Manifest } from '../core/manifest.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph, zeros } from './loaded-graph.ts';
 
@@ -51,6 +52,21 @@ describe('LoadedGraph: feeds are checked before the session runs', () => {
   it('refuses a warm-up shape with a zero-length axis with a message', async () => {
     await expect(encoder.warmUp({ src_tokens: [1, 0] })).rejects.toSatisfy(invalid(/input "src_tokens" axis 1 has length 0/));
     await expect(encoder.warmUp()).resolves.toBeUndefined();
+  });
+});
+
+describe('LoadedGraph: minimum lengths from the manifest', () => {
+  it("refuses ASR audio shorter than one output frame, which would abort the process inside the graph", async () => {
+    const manifest = JSON.parse(readFileSync(path.join(MODELS, 'asr', 'manifest.json'), 'utf8')) as { audio: Manifest['audio'] };
+    const graph = new LoadedGraph('asr', 'acoustic', 'asr.acoustic', GraphSpec.parse({ file: 'acoustic.onnx', role: 'acoustic', states: [{ input: 'state_in', output: 'state_out', batchAxis: 1 }] }), await ort.InferenceSession.create(path.join(MODELS, 'asr', 'acoustic.onnx'), OPTIONS), new Metrics(), QUEUE, manifest);
+    try {
+      // 400-719 samples: the feature front end makes 0 frames and the GRU aborts onnxruntime-node
+      await expect(graph.run({ samples: zeros('float32', [1, 500]), state_in: zeros('float32', [2, 1, 256]) })).rejects.toSatisfy(invalid(/input "samples" axis 1 has length 500; the graph needs at least 720/));
+      const out = await graph.run({ samples: zeros('float32', [1, 720]), state_in: zeros('float32', [2, 1, 256]) });
+      expect(out.log_probs.dims).toEqual([1, 1, 29]);
+    } finally {
+      await graph.release();
+    }
   });
 });
 

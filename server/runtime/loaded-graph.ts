@@ -1,8 +1,8 @@
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
-import { checkFeeds, signatureFromMetadata, type GraphSignature } from '../core/feed-check.ts';
+import { checkFeeds, manifestMinimums, signatureFromMetadata, type GraphSignature } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
-import type { GraphSpec } from '../core/manifest.ts';
+import type { GraphSpec, Manifest } from '../core/manifest.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { RunQueue, type RunQueueOptions } from './run-queue.ts';
 
@@ -38,12 +38,14 @@ export class LoadedGraph implements GraphRunner {
     readonly session: ort.InferenceSession,
     private readonly metrics: Metrics,
     queue: RunQueueOptions,
+    /** The model's manifest sections that imply minimum input lengths (an audio input needs one frame's samples). */
+    manifest: Pick<Manifest, 'audio'> = {},
   ) {
     this.inputs = describe(session.inputMetadata);
     this.outputs = describe(session.outputMetadata);
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
-    this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states };
+    this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states, minimums: manifestMinimums(manifest, this.inputs) };
     this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
   }
 

@@ -227,7 +227,7 @@ export class ModelRepository {
           throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
         }
         provider = created.provider;
-        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue);
+        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest);
         graphs.set(graphName, graph);
         for (const s of spec.states) {
           if (!graph.inputNames.includes(s.input)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no input "${s.input}"`);
