@@ -96,7 +96,7 @@ export class RecognizerStream {
     return this.consume(this.dither(this.resampler.push(samples)), false);
   }
 
-  /** Ends the stream: flushes buffered audio (padded with silence) and returns the last events. */
+  /** Ends the stream: flushes buffered audio (padded with dithered silence to a whole chunk) and returns the last events. */
   async end(): Promise<RecognitionEvent[]> {
     return this.consume(this.dither(this.resampler.end()), true);
   }
@@ -113,6 +113,9 @@ export class RecognizerStream {
       const available = Math.min(chunkSamples, merged.length - offset);
       const chunk = new Float32Array(chunkSamples);
       chunk.set(merged.subarray(offset, offset + available));
+      // the last, short chunk is padded with dithered silence: exact zeros made the model write
+      // letters, so that a few samples (or one) of silence were transcribed as "a"
+      if (available < chunkSamples) chunk.set(this.dither(new Float32Array(chunkSamples - available)), available);
       offset += available;
       const frames = Math.ceil(available / frameSamples);
       events.push(...(await this.step(chunk, frames)));
