@@ -190,6 +190,7 @@ export function speechService(ctx: ServerContext): UntypedServiceImplementation 
         const isWav = content.byteLength > 12 && new TextDecoder().decode(content.subarray(0, 4)) === 'RIFF';
         if (!req.config) throw invalidArgument('config', 'is required');
         const config = isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: req.config.sample_rate_hertz || 16000 } : checkConfig(req.config, 'config');
+        if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
         const audio = isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz };
         const seconds = audio.samples.length / audio.sampleRate;
         if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
