@@ -73,7 +73,12 @@ export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionReques
   // the most recent tokens, as the model was trained (an older turn may be cut at its start)
   const all = turns.flat();
   const tokens = all.slice(Math.max(0, all.length - spec.maxSourceTokens));
-  if (tokens.length === 0 || tokens.every((t) => t === spec.roles?.user || t === spec.roles?.assistant)) throw invalidArgument('messages', 'contain no text the model can read');
+  // a conversation that tokenizes to nothing (whitespace, emoji, letters the tokenizer does not know)
+  // would feed the encoder role tokens only, or an empty sequence: refused, naming the latest user turn
+  if (tokens.length === 0 || tokens.every((t) => t === spec.roles?.user || t === spec.roles?.assistant)) {
+    const last = messages.findLastIndex((m) => m.role === 'user');
+    throw invalidArgument(`messages[${last}].content`, 'has no text the model can read (nor has any other turn of the conversation)');
+  }
   return { tokens, sourcePieces: tokens.map((t) => tokenizer.vocab[t]) };
 }
 
