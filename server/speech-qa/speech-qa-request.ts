@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.ts';
 import { decodeWav, type DecodedAudio } from '../core/audio/decode-wav.ts';
 import type { LoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import type { SpeechQaInput } from '../core/qa/spoken-qa.ts';
+import { checkQuestionText, type SpeechQaInput } from '../core/qa/spoken-qa.ts';
 
 export interface SpeechQaParts {
   model?: string;
@@ -38,8 +38,8 @@ export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal
   if (!parts.question) throw invalidArgument('question', 'is required (text, or a WAV file part)');
   let question: SpeechQaInput['question'];
   if ('text' in parts.question) {
-    if (!parts.question.text.trim()) throw invalidArgument('question', 'is empty');
     if (parts.question.text.length > MAX_QUESTION_CHARS) throw invalidArgument('question', `is over ${MAX_QUESTION_CHARS} characters`);
+    checkQuestionText(parts.question.text); // before the story is recognised, and before a stream starts
     question = { text: parts.question.text };
   } else {
     question = { audio: audio(parts.question.audio, 'question') };

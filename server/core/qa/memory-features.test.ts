@@ -33,6 +33,9 @@ describe('memory-network features', () => {
     expect(() => memoryInputs(Array(spec.maxSentences + 1).fill('a b'), 'where', spec)).toThrow(/story: has 17 sentences/);
     expect(() => memoryInputs([], 'where', spec)).toThrow(/story: has no sentences/);
     expect(() => memoryInputs(['a'], ' ?! ', spec)).toThrow(/question: has no words/);
+    // a story whose sentences hold no words (a recognizer that wrote only symbols) would be all padding
+    expect(() => memoryInputs(['...', ' ', '😀'], 'where is mary', spec)).toThrow(/story: has no words the model reads/);
+    expect(() => memoryInputs(['...', 'mary went to the kitchen'], 'where is mary', spec)).not.toThrow();
     expect(memoryWords("Mary's ball, 2 TIMES!")).toEqual(["mary's", 'ball', '2', 'times']);
   });
 });

@@ -30,6 +30,8 @@ function writeSentence(text: string, spec: MemorySpec, out: BigInt64Array, offse
 export function memoryInputs(sentences: readonly string[], question: string, spec: MemorySpec): { story: BigInt64Array; question: BigInt64Array } {
   if (sentences.length === 0) throw invalidArgument('story', 'has no sentences');
   if (sentences.length > spec.maxSentences) throw invalidArgument('story', `has ${sentences.length} sentences; the model reads at most ${spec.maxSentences}`);
+  // a story of wordless sentences would be all padding: the network would answer from nothing
+  if (sentences.every((s) => memoryWords(s).length === 0)) throw invalidArgument('story', 'has no words the model reads (letters a-z or digits)');
   if (memoryWords(question).length === 0) throw invalidArgument('question', 'has no words');
   const G = 1 + spec.wordIds.maxNgrams;
   const sentenceSize = spec.maxWords * G;

@@ -4,7 +4,7 @@
  * the choice most similar to the answer is picked. Events come in order: story partials and
  * sentences as recognition proceeds, the question's text, the answer token, then the result.
  */
-import { SeqserveError } from '../errors.ts';
+import { invalidArgument, SeqserveError } from '../errors.ts';
 import { DEFAULT_ENDPOINT_RULES } from '../speech/ctc-stream-decoder.ts';
 import type { AcousticModel } from '../speech/recognizer-stream.ts';
 import { scoreChoices, validateChoices } from './choice-scores.ts';
@@ -51,9 +51,16 @@ export function biasWords(texts: readonly string[]): string[] {
   return [...words].slice(0, 200);
 }
 
+/** A written question must hold words the memory network reads; checked before any story is recognised. */
+export function checkQuestionText(text: string): void {
+  if (!text.trim()) throw invalidArgument('question', 'is empty');
+  if (memoryWords(text).length === 0) throw invalidArgument('question', 'has no words the model reads (letters a-z or digits)');
+}
+
 export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerator<SpeechQaEvent> {
   const { memory, recognizer, story, choices, signal } = input;
   validateChoices(choices);
+  if ('text' in input.question) checkQuestionText(input.question.text);
   const rules = { ...DEFAULT_ENDPOINT_RULES, silenceAfterSpeech: memory.spec.sentencePauseSeconds };
   // contextual biasing: the words of the choices (and of a written question) are likely in the story
   const bias = { hotwords: biasWords([...choices, ...('text' in input.question ? [input.question.text] : [])]).map((phrase) => ({ phrase })) };
