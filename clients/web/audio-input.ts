@@ -22,6 +22,7 @@ export async function decodeAudioFile(file: Blob): Promise<DecodedAudio> {
   } catch {
     throw new Error(`${file instanceof File ? file.name : 'the file'} is not audio this browser can decode (use WAV, MP3, Ogg or WebM)`);
   }
+  if (buffer.length === 0) throw new Error(`${file instanceof File ? file.name : 'the file'} contains no audio`); // as decodeWav says of an empty WAV
   const samples = new Float32Array(buffer.length);
   for (let ch = 0; ch < buffer.numberOfChannels; ch++) {
     const data = buffer.getChannelData(ch);
