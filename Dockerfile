@@ -5,6 +5,18 @@
 
 FROM node:20-bookworm-slim AS node
 
+# Build stage: the dev dependencies compile the server to build/ and bundle the web demo to dist/web/.
+FROM node AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY server ./server
+COPY clients ./clients
+COPY web ./web
+RUN node scripts/build.mjs
+
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
@@ -20,15 +32,13 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install \
  && ls node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
 
+# compiled JavaScript only: no TypeScript toolchain in the image (bin/seqserve.js runs build/ without tsx)
 COPY bin ./bin
-COPY server ./server
-COPY clients ./clients
 COPY proto ./proto
 COPY models ./models
-COPY web ./web
-COPY scripts ./scripts
-# the web demo's bundle (esbuild comes with tsx)
-RUN node scripts/build-web.mjs
+COPY web/index.html ./web/index.html
+COPY --from=build /src/build ./build
+COPY --from=build /src/dist ./dist
 
 ENV NODE_ENV=production
 EXPOSE 8000 8001

@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'models/**', 'test-output/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'models/**', 'test-output/**', 'dist/**', 'build/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './project-root.ts';
 import { DEFAULT_RUNTIME_OPTIONS, type RuntimeOptions } from './runtime/session-factory.ts';
 import type { RunQueueOptions } from './runtime/run-queue.ts';
 import type { ApiKey } from './security/api-keys.ts';
 
-export const BUNDLED_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models');
+export const BUNDLED_MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 
 export interface Limits {
   /** Largest request body accepted over HTTP, and largest gRPC message. */

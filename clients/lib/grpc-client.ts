@@ -3,12 +3,12 @@
  * Inputs go as raw_input_contents; outputs come back decoded.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { PROJECT_ROOT } from '../../server/project-root.ts';
 import { decodeRaw, encodeRaw, type ClientTensor } from './tensors.ts';
 
-const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+const PROTO_DIR = path.join(PROJECT_ROOT, 'proto');
 
 export interface GrpcInferResult {
   modelName: string;

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject } from '@grpc/grpc-js';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
-export const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+export const PROTO_DIR = path.join(PROJECT_ROOT, 'proto');
 
 /** Loads .proto files from proto/ with snake_case field names and 64-bit integers as strings. */
 export function loadProto(...files: string[]): GrpcObject {

@@ -4,11 +4,11 @@
  * cross-origin isolated (COOP same-origin, COEP require-corp) so wasm threads can work.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context, type Next } from 'hono';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ROOT = PROJECT_ROOT;
 const relative = (dir: string) => path.relative(process.cwd(), path.join(ROOT, dir)) || '.';
 
 export function webRoutes(): Hono {
