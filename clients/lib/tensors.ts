@@ -24,6 +24,9 @@ const TYPED: Record<string, { bytes: number; read: (v: DataView, o: number) => n
   FP64: { bytes: 8, read: (v, o) => v.getFloat64(o, true) },
 };
 
+/** BYTES elements as text; a leading BOM is part of the element (TextDecoder would drop it by default). */
+const BYTES_TEXT = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** Decodes raw little-endian tensor bytes into plain values (BYTES: 4-byte length prefix each). */
 export function decodeRaw(datatype: string, raw: Uint8Array): (number | boolean | string)[] {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -31,7 +34,7 @@ export function decodeRaw(datatype: string, raw: Uint8Array): (number | boolean 
     const out: string[] = [];
     for (let off = 0; off < raw.byteLength; ) {
       const len = view.getUint32(off, true);
-      out.push(new TextDecoder().decode(raw.subarray(off + 4, off + 4 + len)));
+      out.push(BYTES_TEXT.decode(raw.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
     return out;

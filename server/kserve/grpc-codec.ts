@@ -4,7 +4,7 @@
  */
 import { invalidArgument } from '../core/errors.ts';
 import type { InferInput, InferRequest, InferResult } from './infer.ts';
-import { tensorToRaw } from './tensor-codec.ts';
+import { bytesElement, tensorToRaw } from './tensor-codec.ts';
 
 type Contents = Partial<Record<
   'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents',
@@ -46,7 +46,8 @@ export function decodeGrpcInfer(msg: GrpcInferRequest): InferRequest {
     const field = CONTENTS_FIELD[t.datatype];
     if (!field) throw invalidArgument(`inputs[${i}].contents`, `datatype ${t.datatype || '(empty)'} must be sent in raw_input_contents`);
     let data: unknown[] = t.contents?.[field] ?? [];
-    if (t.datatype === 'BYTES') data = data.map((b) => new TextDecoder().decode(b as Uint8Array));
+    // BYTES elements: exactly their bytes, or refused naming the element (see bytesElement)
+    if (t.datatype === 'BYTES') data = data.map((b, j) => bytesElement(`inputs[${i}].contents.bytes_contents[${j}]`, b as Uint8Array));
     return { ...base, data };
   });
   return {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor } from 'onnxruntime-common';
 import { SeqserveError } from '../core/errors.ts';
 import { binaryBody } from '../core/kserve-binary.ts';
-import { decodeRestInfer, encodeRestInfer } from './rest-codec.ts';
+import { decodeRestInfer, encodeRestInfer, NON_FINITE_NOTE } from './rest-codec.ts';
 
 const enc = new TextEncoder();
 
@@ -59,6 +59,26 @@ describe('KServe REST codec', () => {
     expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": ['), undefined)).field).toBe('body');
     expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": [{"name": "x", "datatype": "FP32"}]}'), undefined)).field).toBe('inputs[0].shape');
     expect(errorOf(() => decodeRestInfer(enc.encode('{}'), '99')).field).toBe('Inference-Header-Content-Length');
+  });
+
+  it('refuses a JSON body or header that is not UTF-8 instead of decoding it into U+FFFD', () => {
+    const latin1 = new Uint8Array([...enc.encode('{"inputs": [{"name": "s", "shape": [1], "datatype": "BYTES", "data": ["caf'), 0xe9, ...enc.encode('"]}]}')]);
+    expect(errorOf(() => decodeRestInfer(latin1, undefined))).toMatchObject({ code: 'invalid_argument', field: 'body' });
+    expect(errorOf(() => decodeRestInfer(latin1, String(latin1.byteLength)))).toMatchObject({ code: 'invalid_argument', field: 'header' });
+  });
+
+  it('notes on a JSON output that its NaN and Infinity values are null, and only there', () => {
+    const out = encodeRestInfer({
+      modelName: 'm',
+      modelVersion: '1',
+      outputs: [
+        { name: 'y', datatype: 'FP32', shape: [3], tensor: new Tensor('float32', new Float32Array([1, NaN, -Infinity]), [3]), binary: false },
+        { name: 'z', datatype: 'FP32', shape: [1], tensor: new Tensor('float32', new Float32Array([1]), [1]), binary: false },
+      ],
+    });
+    const json = JSON.parse(out.body as string);
+    expect(json.outputs[0]).toEqual({ name: 'y', datatype: 'FP32', shape: [3], parameters: { non_finite: NON_FINITE_NOTE }, data: [1, null, null] });
+    expect(json.outputs[1]).toEqual({ name: 'z', datatype: 'FP32', shape: [1], data: [1] });
   });
 
   it('encodes binary outputs after the JSON header', () => {

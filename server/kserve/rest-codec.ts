@@ -7,7 +7,7 @@ import { invalidArgument } from '../core/errors.ts';
 import { concatBytes } from '../core/kserve-binary.ts';
 import { parseJson } from '../core/parse-json.ts';
 import type { InferRequest, InferResult } from './infer.ts';
-import { tensorJsonText, tensorToRaw } from './tensor-codec.ts';
+import { hasNonFinite, tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
 const Parameters = z.record(z.string(), z.unknown()).optional();
 
@@ -28,6 +28,15 @@ const RestInferRequest = z.object({
   outputs: z.array(z.object({ name: z.string().min(1), parameters: Parameters })).optional(),
 });
 
+/** Strict: invalid UTF-8 in the JSON is refused, never turned into U+FFFD inside a BYTES string. */
+const JSON_TEXT = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Set on a JSON output whose data holds NaN or ±Infinity: JSON has no such numbers, so they are
+ * written as null; the binary extension (and gRPC) return them exactly.
+ */
+export const NON_FINITE_NOTE = 'NaN/Infinity values are null in JSON data; ask for binary_data to get them exactly';
+
 /** Decodes a REST infer body (JSON, or JSON header + binary tensors) into an InferRequest. */
 export function decodeRestInfer(body: Uint8Array, headerLength: string | undefined): InferRequest {
   let jsonBytes: Uint8Array = body;
@@ -39,7 +48,13 @@ export function decodeRestInfer(body: Uint8Array, headerLength: string | undefin
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);
   }
-  const req = parseJson(new TextDecoder().decode(jsonBytes), RestInferRequest);
+  let text: string;
+  try {
+    text = JSON_TEXT.decode(jsonBytes);
+  } catch {
+    throw invalidArgument(headerLength === undefined ? 'body' : 'header', 'is not valid UTF-8; JSON must be UTF-8 text');
+  }
+  const req = parseJson(text, RestInferRequest);
   let offset = 0;
   const inputs = req.inputs.map((input, i) => {
     const size = input.parameters?.binary_data_size;
@@ -75,7 +90,7 @@ export function encodeRestInfer(result: InferResult): EncodedResponse {
   // Built as text so tensor data can be joined without an intermediate array (see tensorJsonText).
   const outputs = result.outputs.map((o) => {
     const base = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1);
-    if (!o.binary) return `${base},"data":${tensorJsonText(o.tensor)}}`;
+    if (!o.binary) return `${base}${hasNonFinite(o.tensor) ? `,"parameters":${JSON.stringify({ non_finite: NON_FINITE_NOTE })}` : ''},"data":${tensorJsonText(o.tensor)}}`;
     const raw = tensorToRaw(o.tensor);
     blobs.push(raw);
     return `${base},"parameters":{"binary_data_size":${raw.byteLength}}}`;

@@ -63,6 +63,58 @@ export function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + mant / 1024);
 }
 
+/*
+ * BYTES elements. onnxruntime-node (1.30) takes string tensors as JS strings and hands ONNX Runtime
+ * their UTF-8 bytes as C strings: an element is cut at its first NUL, and a lone UTF-16 surrogate
+ * becomes U+FFFD (EF BF BD). So the graph can only receive valid UTF-8 without NUL bytes — every such
+ * element reaches it exactly and comes back exactly (outputs keep NUL bytes) — and anything else is
+ * refused here, naming the element, instead of being silently altered.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // keeps a leading BOM: it is part of the element
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CANNOT_CARRY = 'which ONNX Runtime string tensors cannot carry';
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence, or -1 if all are well formed. */
+export function invalidUtf8Offset(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= b.length) return i; // not a lead byte, or cut short
+    // second byte ranges exclude overlong forms, UTF-16 surrogates and code points above U+10FFFF
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k <= n; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** A BYTES element received as bytes (binary extension, gRPC), as the string ONNX Runtime gets; refuses NUL bytes and invalid UTF-8. */
+export function bytesElement(field: string, bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw invalidArgument(field, `contains a NUL byte (byte ${nul}), ${CANNOT_CARRY}`);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw invalidArgument(field, `is not valid UTF-8 (byte ${invalidUtf8Offset(bytes)}), ${CANNOT_CARRY} (onnxruntime-node passes them as UTF-8 text)`);
+  }
+}
+
+/** A BYTES element received as a JSON string; refuses NUL characters and lone UTF-16 surrogates (not text). */
+export function textElement(field: string, text: string): string {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw invalidArgument(field, `contains a NUL character (character ${nul}), ${CANNOT_CARRY}`);
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone) throw invalidArgument(field, `contains a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)} at character ${lone.index}), which is not text and has no UTF-8 form`);
+  return text;
+}
+
 /** Builds a tensor from JSON `data` (flat or nested row-major). */
 export function tensorFromJson(field: string, datatype: KServeDatatype, shape: number[], data: unknown): Tensor {
   const values = flatten(field, data, shape);
@@ -74,7 +126,7 @@ export function tensorFromJson(field: string, datatype: KServeDatatype, shape: n
     case 'BYTES':
       return new Tensor('string', values.map((v, i) => {
         if (typeof v !== 'string') throw bad(i, 'a string');
-        return v;
+        return textElement(`${field}[${i}]`, v);
       }), shape);
     case 'BOOL':
       return new Tensor('bool', Uint8Array.from(values, (v, i) => {
@@ -123,14 +175,13 @@ export function tensorFromRaw(field: string, datatype: KServeDatatype, shape: nu
   if (datatype === 'BYTES') {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const strings: string[] = [];
-    const decoder = new TextDecoder();
     let off = 0;
     while (off < raw.byteLength) {
       if (off + 4 > raw.byteLength) throw invalidArgument(field, 'BYTES element is missing its 4-byte length');
       const len = view.getUint32(off, true);
       off += 4;
       if (off + len > raw.byteLength) throw invalidArgument(field, `BYTES element ${strings.length} declares ${len} bytes but the data ends early`);
-      strings.push(decoder.decode(raw.subarray(off, off + len)));
+      strings.push(bytesElement(`${field}[${strings.length}]`, raw.subarray(off, off + len)));
       off += len;
     }
     if (strings.length !== n) throw invalidArgument(field, `has ${strings.length} BYTES elements but shape [${shape.join(', ')}] needs ${n}`);
@@ -170,7 +221,16 @@ export function tensorJsonText(t: Tensor): string {
   return JSON.stringify(tensorToJson(t));
 }
 
-/** Flat JSON values of a tensor (INT64 as numbers, FP16 decoded, BOOL as booleans). */
+/** True if a floating-point tensor holds NaN or ±Infinity, which JSON cannot write (they become null). */
+export function hasNonFinite(t: Tensor): boolean {
+  if (t.type === 'float16') return (t.data as Uint16Array).some((h) => (h & 0x7c00) === 0x7c00);
+  if (t.type !== 'float32' && t.type !== 'float64') return false;
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return true;
+  return false;
+}
+
+/** Flat JSON values of a tensor (INT64 as numbers, FP16 decoded, BOOL as booleans; NaN and ±Infinity become null). */
 export function tensorToJson(t: Tensor): unknown[] {
   const data = t.data;
   switch (t.type) {
