@@ -7,9 +7,13 @@
  * and after each graph the server is still ready and still infers. One server for the whole file.
  * Also: inputs that share the batch dimension but disagree are refused naming both.
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
+import { SLOTS_DIR } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 interface TensorMeta {
@@ -258,4 +262,29 @@ describe('inputs sharing the batch dimension must agree', () => {
       await stillServing(g, `${g.name} batch mismatch`);
     });
   }
+});
+
+describe('warm-up goes through the same check', () => {
+  it("a manifest warmupShape with a zero-length axis fails that model's load with a message naming the input and axis", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'seqserve-zero-warmup-'));
+    try {
+      cpSync(SLOTS_DIR, path.join(root, 'slots'), { recursive: true });
+      const manifest = JSON.parse(readFileSync(path.join(SLOTS_DIR, 'manifest.json'), 'utf8'));
+      manifest.graphs.tagger.warmupShapes = { word_ids: [1, 0] };
+      writeFileSync(path.join(root, 'slots', 'manifest.json'), JSON.stringify(manifest));
+      const other = await startTestServer({ modelsDir: root });
+      try {
+        const index = (await (await fetch(`${other.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason?: string }[];
+        // the manifest check refuses it first; without it, the warm-up run's feed check would (server/runtime/loaded-graph.test.ts)
+        expect(index.find((m) => m.name === 'slots')).toMatchObject({
+          state: 'failed',
+          reason: expect.stringMatching(/warmupShapes\.word_ids\[1\]: dimensions are at least 1|warm-up run of graph "tagger" failed: slots\.tagger: input "word_ids" axis 1 has length 0/),
+        });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
