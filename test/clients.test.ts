@@ -58,6 +58,11 @@ describe('seqserve CLI', () => {
     const inputs = slotTaggerInputs('to Paris');
     const infer = JSON.parse((await run('infer', 'slots', '--grpc', '--inputs', JSON.stringify(inputs))).stdout);
     expect(infer.outputs[0].shape).toEqual([1, 2, infer.outputs[0].data.length / 2]);
+    // the same keys over gRPC as over REST (KServe's snake_case)
+    const rest = JSON.parse((await run('infer', 'slots', '--inputs', JSON.stringify(inputs))).stdout);
+    expect(Object.keys(infer).sort()).toEqual(Object.keys(rest).sort());
+    expect(infer).toMatchObject({ model_name: 'slots.tagger', model_version: '1' });
+    expect(Object.keys(infer.outputs[0]).sort()).toEqual(Object.keys(rest.outputs[0]).sort());
   });
 
   it('exits non-zero with the server error', async () => {

@@ -50,7 +50,7 @@ program
   .description('load every model of a repository folder (validate, create sessions, warm up) and report')
   .option('--models <dir>', 'model repository folder', BUNDLED_MODELS_DIR)
   .action(async (o: { models: string }) => {
-    const log = createLogger('warn');
+    const log = createLogger('silent'); // the report below says it all, once per model
     const metrics = new Metrics();
     const repository = new ModelRepository({ root: path.resolve(o.models), sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics, queue: DEFAULT_CONFIG.queue });
     await repository.loadAll();
@@ -217,7 +217,9 @@ program
     if (o.grpc) {
       const c = new SeqserveGrpcClient(program.opts<{ grpcAddress: string }>().grpcAddress);
       try {
-        print(await c.infer(model, inputs, o.output ? { outputs: o.output } : {}));
+        const r = await c.infer(model, inputs, o.output ? { outputs: o.output } : {});
+        // the same keys as the REST answer (KServe's snake_case)
+        print({ model_name: r.modelName, model_version: r.modelVersion, ...(r.id ? { id: r.id } : {}), outputs: r.outputs });
       } finally {
         c.close();
       }

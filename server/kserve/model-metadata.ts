@@ -1,4 +1,3 @@
-import { SeqserveError } from '../core/errors.ts';
 import type { ModelRepository } from '../runtime/model-repository.ts';
 import { tensorMetadata } from './infer.ts';
 
@@ -12,15 +11,12 @@ export interface ModelMetadata {
   parameters: Record<string, string>;
 }
 
-/** KServe model metadata of a graph; a model that failed to load answers with its reason. */
+/**
+ * KServe model metadata of a graph; a model that is not serving answers `unavailable` (503 /
+ * UNAVAILABLE, as ready and infer do) with the reason, e.g. why it failed to load.
+ */
 export function modelMetadata(repository: ModelRepository, name: string, version?: string): ModelMetadata {
-  let graph;
-  try {
-    graph = repository.graph(name, version);
-  } catch (err) {
-    if (err instanceof SeqserveError && err.code === 'unavailable') throw new SeqserveError('failed_precondition', err.message, { field: 'model' });
-    throw err;
-  }
+  const graph = repository.graph(name, version);
   const model = repository.model(graph.model);
   return {
     name: graph.qualifiedName,

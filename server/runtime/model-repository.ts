@@ -1,12 +1,15 @@
 /**
  * The model repository: one folder per model under the repository directory, each with a
  * manifest.json. Models load independently; a bad one is recorded as failed with the file, field
- * and reason, and the others keep serving. Models can be (re)loaded and unloaded at run time.
+ * and reason, and the others keep serving. Every folder is listed (except "_" and "." ones, which
+ * hold shared files): one that cannot be a model (an invalid name, no manifest.json, a Triton
+ * config.pbtxt folder, a lone ONNX file) is failed with the reason. Models can be (re)loaded and
+ * unloaded at run time.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SeqserveError, notFound } from '../core/errors.ts';
-import { parseManifest, type Manifest } from '../core/manifest.ts';
+import { readManifest, type Manifest } from '../core/manifest.ts';
 import { loadSlotFiller } from '../core/slots/load-slot-filler.ts';
 import type { SlotFiller } from '../core/slots/slot-filler.ts';
 import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
@@ -18,7 +21,7 @@ import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
 import { loadMemoryNetwork, type MemoryNetwork } from '../core/qa/memory-network.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { LoadedGraph, warmUpFeeds } from './loaded-graph.ts';
+import { LoadedGraph, warmUpFeeds, type TensorInfo } from './loaded-graph.ts';
 import { WorkerGraphRunner } from './worker-graph-runner.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
@@ -69,8 +72,6 @@ export interface RepositoryOptions {
   queue: RunQueueOptions;
 }
 
-const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-
 export class ModelRepository {
   private readonly entries = new Map<string, Entry>();
 
@@ -80,49 +81,76 @@ export class ModelRepository {
     return this.options.root;
   }
 
-  /** Folders under the root that hold a manifest.json (folders starting with "_" or "." are skipped). */
+  /**
+   * Every folder under the root, model or not (folders starting with "_" or "." hold shared files
+   * and are left out): the names load() accepts.
+   */
   async scan(): Promise<string[]> {
     const names: string[] = [];
     for (const d of await readdir(this.root, { withFileTypes: true })) {
-      if (!d.isDirectory() || d.name.startsWith('_') || d.name.startsWith('.')) continue;
-      const hasManifest = await stat(path.join(this.root, d.name, 'manifest.json')).then(
-        (s) => s.isFile(),
-        () => false,
-      );
-      if (hasManifest) names.push(d.name);
+      if (d.isDirectory() && !d.name.startsWith('_') && !d.name.startsWith('.')) names.push(d.name);
     }
     return names.sort();
   }
 
-  /** Loads every model found; failures are recorded per model, never thrown. */
+  /** Loads every folder; failures are recorded per folder (with the reason), logged, never thrown. */
   async loadAll(): Promise<void> {
     for (const name of await this.scan()) {
       await this.load(name).catch(() => undefined);
     }
+    const index = this.index();
+    const notServing = index.filter((m) => m.state !== 'ready');
+    const summary = `model repository ${this.root}: ${index.length - notServing.length} ready, ${notServing.length} not serving`;
+    if (notServing.length === 0) this.options.log.info({ ready: index.map((m) => m.name) }, summary);
+    else this.options.log.warn({ ready: index.filter((m) => m.state === 'ready').map((m) => m.name), notServing: notServing.map((m) => ({ name: m.name, reason: m.reason })) }, summary);
   }
 
+  /** The models loaded, failed or unloaded so far, with the reason each one that is not serving is not. */
   index(): ModelStatus[] {
-    return [...this.entries.values()]
-      .map((e) => ({ name: e.name, version: e.model?.version ?? '', state: e.state, ...(e.reason ? { reason: e.reason } : {}) }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.entries.values()].map((e) => this.statusOf(e)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Every folder of the repository and every model known: index() plus the folders added since
+   * start-up (state `unloaded`, with the reason they cannot load if it shows without loading).
+   */
+  async list(): Promise<ModelStatus[]> {
+    const known = this.index();
+    const names = new Set(known.map((m) => m.name));
+    const added: ModelStatus[] = [];
+    for (const name of await this.scan()) {
+      if (names.has(name)) continue;
+      const problem = await folderProblem(this.root, name);
+      added.push({ name, version: '', state: 'unloaded', reason: problem ?? 'added after start-up: not loaded yet' });
+    }
+    return [...known, ...added].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private statusOf(e: Entry): ModelStatus {
+    const reason = e.reason ?? (e.state === 'unloaded' ? 'unloaded on request' : undefined);
+    return { name: e.name, version: e.model?.version ?? '', state: e.state, ...(reason ? { reason } : {}) };
   }
 
   status(name: string): ModelStatus {
     const e = this.entries.get(name);
     if (!e) throw notFound(`unknown model "${name}"`, 'model');
-    return { name, version: e.model?.version ?? '', state: e.state, ...(e.reason ? { reason: e.reason } : {}) };
+    return this.statusOf(e);
   }
 
   readyModels(): LoadedModel[] {
     return [...this.entries.values()].flatMap((e) => (e.state === 'ready' && e.model ? [e.model] : []));
   }
 
-  /** The ready model called `name` (optionally at `version`), or a not_found / unavailable error. */
+  /**
+   * The ready model called `name` (optionally at `version`), or a not_found error (no such model) or
+   * an `unavailable` one (the model is not serving: 503 / UNAVAILABLE on every endpoint) that says why.
+   */
   model(name: string, version?: string): LoadedModel {
     const e = this.entries.get(name);
     if (!e) throw notFound(`unknown model "${name}"`, 'model');
     if (e.state !== 'ready' || !e.model) {
-      throw new SeqserveError('unavailable', `model "${name}" is not ready (${e.state}${e.reason ? `: ${e.reason}` : ''})`, { field: 'model' });
+      const why = e.state === 'failed' ? `failed to load: ${e.reason ?? 'unknown reason'}` : e.state === 'loading' ? 'is loading' : 'is unloaded (on request)';
+      throw new SeqserveError('unavailable', `model "${name}" is not serving: it ${why}`, { field: 'model' });
     }
     if (version && version !== e.model.version) throw notFound(`model "${name}" has no version "${version}" (it has "${e.model.version}")`, 'version');
     return e.model;
@@ -149,9 +177,10 @@ export class ModelRepository {
    * serving and reports the failure; a first load that fails marks the model failed.
    */
   async load(name: string): Promise<LoadedModel> {
-    if (!MODEL_NAME.test(name)) throw notFound(`unknown model "${name}"`, 'model');
-    const dir = path.join(this.root, name);
     const existing = this.entries.get(name);
+    // only folders of the root (scan() lists them: no "..", no paths) or models already known
+    if (!existing && !(await this.scan()).includes(name)) throw notFound(`no model folder "${name}" in the repository ${this.root}`, 'model');
+    const dir = path.join(this.root, name);
     if (existing?.loading) return existing.loading;
     const entry: Entry = existing ?? { name, dir, state: 'loading' };
     this.entries.set(name, entry);
@@ -196,6 +225,8 @@ export class ModelRepository {
   }
 
   private async open(name: string, dir: string): Promise<LoadedModel> {
+    const problem = await folderProblem(this.root, name);
+    if (problem) throw new Error(problem);
     const read = async (file: string) => {
       try {
         return new Uint8Array(await readFile(path.join(dir, file)));
@@ -204,12 +235,7 @@ export class ModelRepository {
       }
     };
     const manifestPath = path.join(dir, 'manifest.json');
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(JSON.parse(new TextDecoder().decode(await read('manifest.json'))));
-    } catch (err) {
-      throw new Error(`${manifestPath}: ${(err as Error).message.replace(`${manifestPath}: `, '')}`);
-    }
+    const manifest: Manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), manifestPath);
     if (manifest.name !== name) throw new Error(`${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
     const graphs = new Map<string, LoadedGraph>();
     const workers: WorkerGraphRunner[] = [];
@@ -218,10 +244,10 @@ export class ModelRepository {
     try {
       for (const [graphName, spec] of Object.entries(manifest.graphs)) {
         const file = path.join(dir, spec.file);
+        const bytes = await read(spec.file); // "<file>: file not found"
+        graphBytes.set(graphName, bytes);
         let created;
         try {
-          const bytes = await read(spec.file);
-          graphBytes.set(graphName, bytes);
           created = await this.options.sessions.create(bytes);
         } catch (err) {
           throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
@@ -233,8 +259,9 @@ export class ModelRepository {
           if (!graph.inputNames.includes(s.input)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no input "${s.input}"`);
           if (!graph.outputNames.includes(s.output)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no output "${s.output}"`);
         }
-        await graph.warmUp(warmupShapes(manifest, spec)).catch((err: Error) => {
-          throw new Error(`${file}: warm-up run of graph "${graphName}" failed: ${err.message.split('\n')[0]}`);
+        const shapes = warmupShapes(manifest, spec);
+        await graph.warmUp(shapes).catch((err: Error) => {
+          throw new Error(warmUpFailure(file, manifestPath, graphName, graph.inputs, shapes, err, ''));
         });
       }
       const model: LoadedModel = { name, version: manifest.version, dir, manifest, provider, graphs, workers };
@@ -265,8 +292,9 @@ export class ModelRepository {
             throw new Error(`${file}: ${err.message}`);
           });
           workers.push(worker);
-          await worker.run(warmUpFeeds(encoder.inputs, warmupShapes(manifest, encoder.spec))).catch((err: Error) => {
-            throw new Error(`${file}: warm-up run of graph "${encoder.name}" in its worker failed: ${err.message.split('\n')[0]}`);
+          const shapes = warmupShapes(manifest, encoder.spec);
+          await worker.run(warmUpFeeds(encoder.inputs, shapes)).catch((err: Error) => {
+            throw new Error(warmUpFailure(file, manifestPath, encoder.name, encoder.inputs, shapes, err, ' in its worker'));
           });
           runners[encoder.name] = worker;
         }
@@ -299,6 +327,46 @@ function inModelDir<T>(dir: string, loading: Promise<T>): Promise<T> {
   return loading.catch((err: Error) => {
     throw new Error(err.message.startsWith(dir) ? err.message : `${dir}/${err.message}`);
   });
+}
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
+ * Why folder `name` of the repository cannot be a model, if that shows without reading its
+ * manifest: an invalid name, or no manifest.json (a Triton folder, a lone ONNX file, anything else).
+ */
+async function folderProblem(root: string, name: string): Promise<string | undefined> {
+  const dir = path.join(root, name);
+  if (!MODEL_NAME.test(name)) {
+    const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+/, '');
+    return `${dir}: "${name}" is not a model name: model names (the folder names) are lower case: letters, digits, "-" and "_"${suggestion && MODEL_NAME.test(suggestion) ? `; rename the folder to "${suggestion}" (and the manifest's name)` : ''}`;
+  }
+  let files: string[];
+  try {
+    if ((await readdir(dir)).includes('manifest.json')) return undefined;
+    files = await readdir(dir, { recursive: true }); // Triton keeps graphs in version folders (1/model.onnx)
+  } catch (err) {
+    return `${dir}: ${(err as Error).message}`;
+  }
+  const help = 'write one: see "Serving your own PyTorch model" in the README (a minimal generic manifest), and docs/manifest.schema.json';
+  if (files.includes('config.pbtxt')) return `${dir}/manifest.json: file not found: this is a Triton model folder (config.pbtxt); seqserve reads manifest.json, not config.pbtxt: ${help}`;
+  const onnx = files.filter((f) => f.endsWith('.onnx'));
+  if (onnx.length) return `${dir}/manifest.json: file not found: the folder has ${onnx.slice(0, 3).join(', ')}${onnx.length > 3 ? ', ...' : ''} but no manifest.json to say how to serve it: ${help}`;
+  return `${dir}/manifest.json: file not found: a model folder needs one: ${help}`;
+}
+
+/**
+ * The load failure of a warm-up run: the graph, ONNX Runtime's first line, the shapes fed, and how
+ * to give the graph shapes it can run (`graphs.<name>.warmupShapes`).
+ */
+function warmUpFailure(file: string, manifestPath: string, graphName: string, inputs: readonly TensorInfo[], shapes: Record<string, number[]>, err: Error, where: string): string {
+  const fed = inputs.map((t) => `${t.name} [${(shapes[t.name] ?? t.shape.map((d) => (d < 0 ? 1 : d))).join(', ')}]`).join(', ');
+  const example = Object.fromEntries(inputs.filter((t) => t.shape.some((d) => d < 0)).slice(0, 1).map((t) => [t.name, t.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : 16))]));
+  return (
+    `${file}: warm-up run of graph "${graphName}"${where} failed: ${err.message.split('\n')[0].trim()} — ` +
+    `it was fed zeros of shapes ${fed} (1 for every variable dimension unless warmupShapes says otherwise); ` +
+    `if the graph needs other shapes, set graphs.${graphName}.warmupShapes in ${manifestPath}, e.g. "warmupShapes": ${JSON.stringify(example)}`
+  );
 }
 
 /** Warm-up shapes: the manifest's own, and one streaming chunk for an audio input. */

@@ -25,6 +25,8 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);
 
+  // KServe: 200 when ready, an error status otherwise; a model that is not serving answers 503
+  // here as on metadata and infer (as KServe's own model server does), with the reason
   const ready = (c: Context) => {
     const name = c.req.param('model')!;
     const version = c.req.param('version');
@@ -32,7 +34,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
       repository.graph(name, version);
       return c.json({ name, ready: true });
     } catch (err) {
-      if (err instanceof SeqserveError && err.code === 'unavailable') return c.json({ name, ready: false, error: err.message }, 400);
+      if (err instanceof SeqserveError && err.code === 'unavailable') return c.json({ name, ready: false, error: err.message }, 503);
       throw err;
     }
   };
@@ -55,12 +57,8 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   app.post('/v2/models/:model/infer', inferHandler);
   app.post('/v2/models/:model/versions/:version/infer', inferHandler);
 
-  app.post('/v2/repository/index', async (c) => {
-    const known = new Set(repository.index().map((m) => m.name));
-    const found = await repository.scan();
-    const notLoaded = found.filter((n) => !known.has(n)).map((name) => ({ name, version: '', state: 'unloaded' }));
-    return c.json([...repository.index(), ...notLoaded].sort((a, b) => a.name.localeCompare(b.name)));
-  });
+  // every folder of the repository, with the reason each one that is not serving is not
+  app.post('/v2/repository/index', async (c) => c.json(await repository.list()));
   /** Load and unload change what every client gets: opt-in (`--model-control explicit`) and, with API keys, admin keys only. */
   const modelControl = (c: Context, action: 'load' | 'unload') => {
     requireAdmin(c, `${action}ing a model`);
@@ -72,8 +70,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   app.post('/v2/repository/models/:model/load', async (c) => {
     modelControl(c, 'load');
     const name = c.req.param('model');
-    if (!(await repository.scan()).includes(name)) throw new SeqserveError('not_found', `no model folder "${name}" with a manifest.json in the repository`, { field: 'model' });
-    await repository.load(name);
+    await repository.load(name); // 404 without such a folder; a folder that cannot load answers why
     return c.json(repository.status(name));
   });
   app.post('/v2/repository/models/:model/unload', async (c) => {
