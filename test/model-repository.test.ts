@@ -135,6 +135,11 @@ describe('model repository: every folder is listed', () => {
     expect((await post('/v2/repository/models/..%2Fetc/load')).status).toBe(404);
   });
 
+  it('the browser client parses a manifest with the same strict parse, naming the file', async () => {
+    const { loadWebModel } = await import('../clients/web/seqserve-web.ts');
+    await expect(loadWebModel(server.http, 'typo', { cache: false })).rejects.toThrow(/\/v1\/models\/typo\/files\/manifest\.json: graphs\.tagger\.state: unknown key; did you mean states\?/);
+  });
+
   it('lists a folder added after start-up', async () => {
     writeModel('Later', {});
     try {

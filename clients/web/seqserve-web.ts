@@ -23,7 +23,7 @@ import { GenerationEngine, type ImageSource } from '../../server/core/generation
 import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';
 import { imageTensor } from '../../server/core/image/image-tensor.ts';
-import { parseManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
+import { readManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
 import { loadMemoryNetwork, type MemoryNetwork } from '../../server/core/qa/memory-network.ts';
 import { answerSpokenQuestion, type SpeechQaEvent } from '../../server/core/qa/spoken-qa.ts';
 import { loadSlotFiller } from '../../server/core/slots/load-slot-filler.ts';
@@ -99,7 +99,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
   const useCache = options.cache ?? true;
   const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache, options.apiKey);
-  const manifest = parseManifest(JSON.parse(new TextDecoder().decode(await read('manifest.json'))));
+  const manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), modelFileUrl(baseUrl, name, 'manifest.json')); // the server's own parse
   const sessions = new Map<string, ort.InferenceSession>();
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
     sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
