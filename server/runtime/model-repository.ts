@@ -361,11 +361,12 @@ async function folderProblem(root: string, name: string): Promise<string | undef
  */
 function warmUpFailure(file: string, manifestPath: string, graphName: string, inputs: readonly TensorInfo[], shapes: Record<string, number[]>, err: Error, where: string): string {
   const fed = inputs.map((t) => `${t.name} [${(shapes[t.name] ?? t.shape.map((d) => (d < 0 ? 1 : d))).join(', ')}]`).join(', ');
-  const example = Object.fromEntries(inputs.filter((t) => t.shape.some((d) => d < 0)).slice(0, 1).map((t) => [t.name, t.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : 16))]));
+  const input = inputs.find((t) => t.shape.some((d) => d < 0)) ?? inputs[0];
+  const example = input ? `{"${input.name}": [${input.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : 16)).join(', ')}]}` : '{"input": [1, 16]}';
   return (
     `${file}: warm-up run of graph "${graphName}"${where} failed: ${err.message.split('\n')[0].trim()} — ` +
     `it was fed zeros of shapes ${fed} (1 for every variable dimension unless warmupShapes says otherwise); ` +
-    `if the graph needs other shapes, set graphs.${graphName}.warmupShapes in ${manifestPath}, e.g. "warmupShapes": ${JSON.stringify(example)}`
+    `if the graph needs other shapes, set graphs.${graphName}.warmupShapes in ${manifestPath}, e.g. "warmupShapes": ${example}`
   );
 }
 
