@@ -281,7 +281,7 @@ function describeIssue(issue: z.core.$ZodIssue, json: unknown): string[] {
       return `${fieldPath([...issue.path, key])}: unknown key; ${hint ? `did you mean ${hint}?` : `known keys: ${known.join(', ')}`}`;
     });
   }
-  if (issue.code === 'invalid_key') return issue.issues.map((i) => `${fieldPath(issue.path)}: ${i.message}`);
+  if (issue.code === 'invalid_key' && issue.issues.length) return issue.issues.map((i) => `${fieldPath(issue.path)}: ${i.message}`);
   return [`${fieldPath(issue.path)}: ${issue.message}`];
 }
 
