@@ -10,6 +10,8 @@ export class SeqserveHttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The request field the error is about, when the server named one. */
+    readonly param?: string,
   ) {
     super(message);
     this.name = 'SeqserveHttpError';
@@ -127,6 +129,23 @@ export async function* sseData(res: Response): AsyncGenerator<string> {
   }
 }
 
+/** HTTP status for seqserve's error codes, as the server maps them (server/http/error-response.ts). */
+const STATUS_OF_CODE: Record<string, number> = { invalid_argument: 400, out_of_range: 400, failed_precondition: 400, unauthenticated: 401, permission_denied: 403, not_found: 404, payload_too_large: 413, resource_exhausted: 429, unavailable: 503, deadline_exceeded: 504 };
+
+/**
+ * The JSON events of a seqserve server-sent-events response until `[DONE]` or the end. A stream
+ * that fails ends with seqserve's one in-stream error event, `{"type": "error", "error": {message,
+ * type, param, code}}`, which is raised here as a SeqserveHttpError (with `param`).
+ */
+export async function* sseEvents<T = Record<string, unknown>>(res: Response): AsyncGenerator<T> {
+  for await (const data of sseData(res)) {
+    if (data === '[DONE]') return;
+    const event = JSON.parse(data) as T & { error?: { message?: string; code?: string; param?: string | null } };
+    if (event.error) throw new SeqserveHttpError(STATUS_OF_CODE[event.error.code ?? ''] ?? 500, event.error.message ?? 'the stream failed', event.error.param ?? undefined);
+    yield event as T;
+  }
+}
+
 export class SeqserveHttpClient {
   private readonly base: string;
 
@@ -211,8 +230,7 @@ export class SeqserveHttpClient {
     const form = this.transcriptionForm(wav, options);
     form.set('stream', 'true');
     const res = await this.request('POST', '/v1/audio/transcriptions', form);
-    for await (const data of sseData(res)) {
-      const e = JSON.parse(data) as { type: string; delta?: string; text?: string };
+    for await (const e of sseEvents<{ type: string; delta?: string; text?: string }>(res)) {
       if (e.type === 'transcript.text.partial') yield { type: 'partial', text: e.text ?? '' };
       if (e.type === 'transcript.text.delta') yield { type: 'delta', text: e.delta ?? '' };
       if (e.type === 'transcript.text.done') yield { type: 'done', text: e.text ?? '' };
@@ -228,10 +246,7 @@ export class SeqserveHttpClient {
   /** A streamed chat reply: text deltas as tokens are generated, then the finish reason. */
   async *chatStream(messages: ChatMessage[], options: ChatOptions = {}): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'finish'; reason: string }> {
     const res = await this.request('POST', '/v1/chat/completions', JSON.stringify({ ...options, messages, stream: true }), { 'content-type': 'application/json' });
-    for await (const data of sseData(res)) {
-      if (data === '[DONE]') return;
-      const chunk = JSON.parse(data) as { choices?: { delta: { content?: string }; finish_reason: string | null }[]; error?: { message: string } };
-      if (chunk.error) throw new SeqserveHttpError(500, chunk.error.message);
+    for await (const chunk of sseEvents<{ choices?: { delta: { content?: string }; finish_reason: string | null }[] }>(res)) {
       for (const c of chunk.choices ?? []) {
         if (c.delta.content) yield { type: 'delta', text: c.delta.content };
         if (c.finish_reason) yield { type: 'finish', reason: c.finish_reason };
@@ -247,9 +262,7 @@ export class SeqserveHttpClient {
   /** A streamed caption: each token as it is generated, then the whole caption. */
   async *captionStream(image: Uint8Array, options: CaptionOptions = {}): AsyncGenerator<({ type: 'token'; delta: string } & CaptionToken) | { type: 'done'; caption: string; finish_reason: string }> {
     const res = await this.request('POST', '/v1/captions', this.captionForm(image, { ...options, stream: true }));
-    for await (const data of sseData(res)) {
-      const e = JSON.parse(data) as { type: string; error?: { message: string } } & Record<string, unknown>;
-      if (e.type === 'error') throw new Error(e.error?.message ?? 'caption stream failed');
+    for await (const e of sseEvents<{ type: string } & Record<string, unknown>>(res)) {
       if (e.type === 'caption.token') yield { ...(e as unknown as CaptionToken & { delta: string }), type: 'token' };
       if (e.type === 'caption.done') yield { type: 'done', caption: String(e.caption), finish_reason: String(e.finish_reason) };
     }
@@ -264,9 +277,7 @@ export class SeqserveHttpClient {
   async *speechQaStream(story: Uint8Array, question: { text: string } | { audio: Uint8Array }, choices: string[], options: { model?: string } = {}): AsyncGenerator<SpeechQaEvent> {
     const form = this.speechQaForm(story, question, choices, options);
     form.set('stream', 'true');
-    for await (const data of sseData(await this.request('POST', '/v1/speech-qa', form))) {
-      const e = JSON.parse(data) as SpeechQaEvent | { type: 'error'; error: { message: string } };
-      if (e.type === 'error') throw new Error(e.error.message);
+    for await (const e of sseEvents<SpeechQaEvent>(await this.request('POST', '/v1/speech-qa', form))) {
       yield e;
     }
   }

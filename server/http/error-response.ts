@@ -33,11 +33,16 @@ function openAiType(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
+/** OpenAI's error object for a SeqserveError: `{message, type, param, code}`. */
+export function openAiError(e: SeqserveError): { message: string; type: string; param: string | null; code: string } {
+  const message = e.code === 'internal' ? `internal error: ${e.message}` : e.message;
+  return { message, type: openAiType(HTTP_STATUS[e.code]), param: e.field ?? null, code: e.code };
+}
+
 /** The error body for a SeqserveError: KServe's `{"error": "..."}`, or OpenAI's `{"error": {message, type, param, code}}`. */
 export function errorBody(path: string, e: SeqserveError): object {
-  const message = e.code === 'internal' ? `internal error: ${e.message}` : e.message;
-  if (!OPENAI_PATHS.test(path)) return { error: message };
-  return { error: { message, type: openAiType(HTTP_STATUS[e.code]), param: e.field ?? null, code: e.code } };
+  const error = openAiError(e);
+  return OPENAI_PATHS.test(path) ? { error } : { error: error.message };
 }
 
 /** The one HTTP error response; internal errors are logged, never sent with a stack. */

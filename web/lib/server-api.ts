@@ -1,14 +1,11 @@
 /** The demo's "on the server" mode: seqserve's HTTP APIs, with server-sent events read as they arrive. */
-import { sseData as ssePayloads } from '../../clients/lib/http-client.ts';
+import { sseEvents } from '../../clients/lib/http-client.ts';
 import { authHeaders, base } from './page.ts';
 
-/** The JSON data of each server-sent event of a response (read by the client library), until `[DONE]` or the end. */
+/** The JSON data of each server-sent event of a response (read by the client library, which raises the in-stream error event), until `[DONE]` or the end. */
 export async function* sseData<T>(res: Response): AsyncGenerator<T> {
   if (!res.ok) throw new Error(await errorText(res));
-  for await (const data of ssePayloads(res)) {
-    if (data === '[DONE]') return;
-    yield JSON.parse(data) as T;
-  }
+  yield* sseEvents<T>(res);
 }
 
 export async function errorText(res: Response): Promise<string> {

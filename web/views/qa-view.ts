@@ -8,7 +8,7 @@ import { postStream } from '../lib/server-api.ts';
 import { uploadable } from '../lib/wav-upload.ts';
 import { attentionTable } from '../render/attention-table.ts';
 
-type ServerQaEvent = SpeechQaEvent | { type: 'error'; error: { message: string } } | { type: 'result'; sentences: string[]; question_text: string; choices: string[]; choice_index: number; choice_scores: number[]; hops: number[][]; answer: string };
+type ServerQaEvent = SpeechQaEvent | { type: 'result'; sentences: string[]; question_text: string; choices: string[]; choice_index: number; choice_scores: number[]; hops: number[][]; answer: string };
 
 type Result = Extract<SpeechQaEvent, { type: 'result' }>['result'];
 
@@ -58,7 +58,6 @@ export function qaView(): void {
       for (const c of choices) form.append('choices[]', c);
       form.set('stream', 'true');
       for await (const e of await postStream<ServerQaEvent>('/v1/speech-qa', form)) {
-        if (e.type === 'error') throw new Error((e as { error: { message: string } }).error.message);
         if (e.type === 'result' && !('result' in e)) render({ type: 'result', result: e as unknown as Result }, sentences);
         else render(e as SpeechQaEvent, sentences);
       }

@@ -45,7 +45,6 @@ class TranscriptView {
     for await (const e of await postStream<ServerEvent>('/v1/audio/transcriptions', form)) {
       if (e.type === 'transcript.text.partial') this.partial(e.text ?? '');
       if (e.type === 'transcript.text.delta') this.final((e.delta ?? '').trim(), e.words ?? []);
-      if (e.type === 'error') throw new Error(e.text ?? 'the server failed');
     }
   }
   draw(audio: DecodedAudio) {

@@ -61,13 +61,11 @@ export function captionRoutes(ctx: ServerContext): Hono {
               }
             }
           });
-        } catch (err) {
-          if (!abort.signal.aborted) await sink.send(JSON.stringify({ type: 'error', error: { message: asSeqserveError(err).message } }));
         } finally {
           countTokens(tokens);
           await events.return?.();
         }
-      }, undefined, leave);
+      }, { log: ctx.log, onDone: leave });
     }
 
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });

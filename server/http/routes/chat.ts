@@ -7,13 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { asSeqserveError } from '../../core/errors.ts';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
 import { trackedWork } from '../../runtime/tracked-work.ts';
 import { ChatCompletionRequest } from '../../chat/chat-request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
-import { errorBody } from '../error-response.ts';
 import { readJson } from '../read-json.ts';
 import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
@@ -87,13 +85,11 @@ export function chatRoutes(ctx: ServerContext): Hono {
             }
           });
           await sink.send('[DONE]');
-        } catch (err) {
-          if (!abort.signal.aborted) await sink.send(JSON.stringify(errorBody(c.req.path, asSeqserveError(err))));
         } finally {
           countTokens(completion);
           await events.return?.();
         }
-      }, undefined, leave);
+      }, { log: ctx.log, onDone: leave });
     }
 
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });

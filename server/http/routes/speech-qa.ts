@@ -61,12 +61,10 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
               else await sink.send(JSON.stringify(e));
             }
           });
-        } catch (err) {
-          if (!abort.signal.aborted) await sink.send(JSON.stringify({ type: 'error', error: { message: asSeqserveError(err).message, param: asSeqserveError(err).field ?? null } }));
         } finally {
           await events.return(undefined);
         }
-      }, undefined, leave);
+      }, { log: ctx.log, onDone: leave });
     }
     requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
     const result = await trackedWork(ctx, loaded.name, 'speech_qa', async () => {

@@ -90,8 +90,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
           });
           await sink.send(JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }));
         },
-        (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'transcription stream failed'),
-        leave,
+        { log: ctx.log, onDone: leave },
       );
     }
 
