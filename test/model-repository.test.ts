@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ import { startTestServer } from './helpers/test-server.ts';
 // file, field and reason; the good one keeps serving; models reload and unload at run time (the
 // server runs with --model-control explicit; test/model-control.test.ts covers the default).
 let root: string;
+let linked: string;
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
 function writeModel(name: string, files: Record<string, string | Uint8Array>): void {
@@ -46,11 +47,17 @@ beforeAll(async () => {
   writeModel('empty', {});
   writeModel('typo', { 'manifest.json': JSON.stringify({ ...slotManifest(), name: 'typo', graphs: { tagger: { file: 'tagger.onnx', role: 'tagger', state: [] } } }) });
   writeModel('_shared', { 'notes.txt': 'shared files: not a model' });
+  // a model folder that is a symbolic link (a repository assembled with ln -s, a mounted volume)
+  linked = mkdtempSync(path.join(tmpdir(), 'seqserve-linked-'));
+  cpSync(SLOTS_DIR, path.join(linked, 'slots-linked'), { recursive: true });
+  writeFileSync(path.join(linked, 'slots-linked', 'manifest.json'), JSON.stringify({ ...slotManifest(), name: 'slots-linked' }));
+  symlinkSync(path.join(linked, 'slots-linked'), path.join(root, 'slots-linked'));
   server = await startTestServer({ modelsDir: root, modelControl: 'explicit' });
 });
 afterAll(async () => {
   await server.close();
   rmSync(root, { recursive: true, force: true });
+  rmSync(linked, { recursive: true, force: true });
 });
 
 async function post(p: string, body?: unknown) {
@@ -63,6 +70,7 @@ describe('model repository', () => {
     const index = (await post('/v2/repository/index')).json as { name: string; state: string; reason?: string }[];
     const byName = Object.fromEntries(index.map((m) => [m.name, m]));
     expect(byName.slots.state).toBe('ready');
+    expect(byName['slots-linked'].state).toBe('ready');
     expect(byName['no-file']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/no-file\/manifest\.json: graphs\.tagger\.file: /) });
     expect(byName['bad-json']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/bad-json\/manifest\.json: .*JSON/) });
     expect(byName['bad-onnx']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/bad-onnx\/tagger\.onnx: cannot load ONNX graph "tagger"/) });
@@ -178,7 +186,7 @@ describe('model repository: every folder is listed', () => {
     await repository.loadAll();
     await repository.close();
     const summary = lines.map((l) => JSON.parse(l) as { msg: string; notServing?: { name: string; reason: string }[] }).find((l) => l.msg.includes('not serving'));
-    expect(summary?.msg).toMatch(/: 2 ready, 8 not serving$/);
+    expect(summary?.msg).toMatch(/: 3 ready, 8 not serving$/);
     expect(summary?.notServing?.map((m) => m.name).sort()).toEqual(['MySlots', 'bad-json', 'bad-onnx', 'empty', 'no-vocab', 'only-onnx', 'triton', 'typo']);
 
     const cli = path.resolve(import.meta.dirname, '..', 'bin', 'seqserve.js');

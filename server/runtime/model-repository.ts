@@ -6,7 +6,7 @@
  * config.pbtxt folder, a lone ONNX file) is failed with the reason. Models can be (re)loaded and
  * unloaded at run time.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SeqserveError, notFound } from '../core/errors.ts';
 import { readManifest, type Manifest } from '../core/manifest.ts';
@@ -88,7 +88,10 @@ export class ModelRepository {
   async scan(): Promise<string[]> {
     const names: string[] = [];
     for (const d of await readdir(this.root, { withFileTypes: true })) {
-      if (d.isDirectory() && !d.name.startsWith('_') && !d.name.startsWith('.')) names.push(d.name);
+      if (d.name.startsWith('_') || d.name.startsWith('.')) continue;
+      // a symbolic link to a folder is a model folder too (repositories assembled with ln -s, volume mounts)
+      const folder = d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(this.root, d.name)).then((s) => s.isDirectory(), () => false)));
+      if (folder) names.push(d.name);
     }
     return names.sort();
   }
