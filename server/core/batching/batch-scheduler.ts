@@ -2,10 +2,11 @@
  * Continuous batching of single-sequence steps: every step submitted while the graph is busy waits,
  * and the next run stacks all waiting steps with the same shape along their batch axes into one
  * call, then hands each caller its own rows. If a batched run fails, each row is retried alone so
- * one bad row cannot fail the others.
+ * one bad row cannot fail the others (runBatchOrRows).
  */
 import type { Tensor } from 'onnxruntime-common';
 import type { GraphRunner, TensorMap } from '../graph-runner.ts';
+import { eachRow, runBatchOrRows } from './run-batch-or-rows.ts';
 import { concatAlong, splitAlong } from './tensor-batch.ts';
 
 export interface BatchSchedulerOptions {
@@ -74,24 +75,22 @@ export class BatchScheduler {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
+    const result = await runBatchOrRows(batch, (rows) => this.run(rows), async (p) => (await this.run([p]))[0]);
+    eachRow(result).forEach((outcome, i) => (outcome.ok ? batch[i].resolve(outcome.value) : batch[i].reject(outcome.error)));
+  }
+
+  /** One run of the stacked rows; each caller's own rows of every output. */
+  private async run(batch: readonly Pending[]): Promise<TensorMap[]> {
     this.options.onRun?.(batch.length);
-    try {
-      const names = Object.keys(batch[0].feeds);
-      const feeds: TensorMap = {};
-      for (const n of names) feeds[n] = concatAlong(batch.map((p) => p.feeds[n]), this.axis(n));
-      const out = await this.runner.run(feeds);
-      const rows = batch.map((p) => p.feeds[names[0]].dims[this.axis(names[0])]);
-      const perRow: TensorMap[] = batch.map(() => ({}));
-      for (const [name, tensor] of Object.entries(out)) {
-        splitAlong(tensor as Tensor, this.axis(name), rows).forEach((t, i) => (perRow[i][name] = t));
-      }
-      batch.forEach((p, i) => p.resolve(perRow[i]));
-    } catch (err) {
-      if (batch.length === 1) {
-        batch[0].reject(err);
-        return;
-      }
-      for (const p of batch) await this.runBatch([p]);
+    const names = Object.keys(batch[0].feeds);
+    const feeds: TensorMap = {};
+    for (const n of names) feeds[n] = concatAlong(batch.map((p) => p.feeds[n]), this.axis(n));
+    const out = await this.runner.run(feeds);
+    const rows = batch.map((p) => p.feeds[names[0]].dims[this.axis(names[0])]);
+    const perRow: TensorMap[] = batch.map(() => ({}));
+    for (const [name, tensor] of Object.entries(out)) {
+      splitAlong(tensor as Tensor, this.axis(name), rows).forEach((t, i) => (perRow[i][name] = t));
     }
+    return perRow;
   }
 }
