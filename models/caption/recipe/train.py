@@ -16,21 +16,18 @@ import json
 import math
 import os
 import random
-import sys
 import time
 
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from _recipe_common.bleu import bleu4
+from _recipe_common.training import optimizer_step, smoothed
+from scenes import SIZE, WORDS, render, scenes
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-from training import optimizer_step, smoothed  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from bleu import bleu4  # noqa: E402
-from scenes import SIZE, WORDS, render, scenes  # noqa: E402
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 PAD, BOS, EOS, UNK = range(4)

@@ -7,15 +7,9 @@ slot, confirm, book, change, cancel), so its reply is a function of the conversa
 exact match is a meaningful metric. Held out for the test split: some user phrasings per act, a
 quarter of the real cities, and new made-up city names.
 """
-import os
 import random
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "slots", "recipe"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-from corpus import CITIES, DAYS, MONTHS, ordinal, pseudo_city  # noqa: E402
+from slots.recipe.corpus import CITIES, DAYS, MONTHS, ordinal, pseudo_city
 
 ORD_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
              "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",

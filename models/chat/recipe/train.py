@@ -21,22 +21,19 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from collections import Counter
 
+import torch
+import torch.nn as nn
+
+import fast_graphs
+from _recipe_common.bleu import bleu4
+from _recipe_common.training import optimizer_step, smoothed
+from dialogues import CITIES, examples, generate
+from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-from training import optimizer_step, smoothed  # noqa: E402
-
-import fast_graphs  # noqa: E402
-from bleu import bleu4  # noqa: E402
-from dialogues import CITIES, examples, generate  # noqa: E402
-from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures  # noqa: E402
 
 MAX_SOURCE = 100   # tokens of conversation history the encoder sees (the most recent ones)
 MAX_REPLY = 48     # tokens the decoder may produce

@@ -7,7 +7,7 @@ Each sentence is a list of (text, slot-or-None) segments; tokens get BIO tags fr
 """
 import random
 
-from text_features import tokenize
+from _recipe_common.text_features import tokenize
 
 CITIES = [
     "Taipei", "Tokyo", "Osaka", "Seoul", "Busan", "Beijing", "Shanghai", "Hong Kong", "Singapore",

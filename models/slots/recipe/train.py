@@ -9,18 +9,15 @@ import json
 import math
 import os
 import random
-import sys
 import time
 
+import torch
+import torch.nn as nn
+
+from _recipe_common.text_features import PAD, UNK, char_ngrams, normalise, shape
+from corpus import generate
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-sys.path.insert(0, HERE)
-
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-
-from corpus import generate  # noqa: E402
-from text_features import PAD, UNK, char_ngrams, normalise, shape  # noqa: E402
 
 NGRAM_N, NGRAM_BUCKETS, MAX_NGRAMS = 3, 4096, 24
 

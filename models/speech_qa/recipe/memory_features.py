@@ -5,14 +5,9 @@ A story is a list of sentences (most recent first in the memory), a sentence a l
 and its character trigrams of '<' + word + '>' (so misrecognised words still share most ids with
 the right ones). Tensors: story [S, W, G], question [W, G], 0 = padding.
 """
-import os
 import re
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-from text_features import char_ngrams, fnv1a  # noqa: E402
+from _recipe_common.text_features import char_ngrams, fnv1a
 
 BUCKETS = 4096
 NGRAM = 3

@@ -11,14 +11,9 @@ places, objects and verbs are those the recognizer was trained on (models/asr/re
 Held out for the test split: stories are generated from a different seed, and the spoken test
 stories use held-out voices (models/asr/recipe/synth.py).
 """
-import os
 import random
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "asr", "recipe"))
-
-from text_corpus import MOVES, NAMES, OBJECTS, PLACES  # noqa: E402
+from asr.recipe.text_corpus import MOVES, NAMES, OBJECTS, PLACES
 
 TASKS = ["single", "two", "yesno", "counting"]
 COUNTS = ["none", "one", "two", "three"]

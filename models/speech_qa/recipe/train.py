@@ -23,24 +23,20 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import time
 import wave
 
+import numpy as np
+import torch
+import torch.nn as nn
+
+from _recipe_common.training import optimizer_step, smoothed
+from asr.recipe.synth import SAMPLE_RATE, synth_one, voice_pool
+from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids
+from stories import ANSWERS, TASKS, sentence_texts, stories
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-sys.path.insert(0, os.path.join(ROOT, "models", "asr", "recipe"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-from training import optimizer_step, smoothed  # noqa: E402
-
-from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids  # noqa: E402
-from stories import ANSWERS, TASKS, sentence_texts, stories  # noqa: E402
-from synth import SAMPLE_RATE, synth_one, voice_pool  # noqa: E402
 
 HOPS = 3
 PAUSE = (0.4, 0.8)  # seconds of silence added between spoken sentences (sox pads 0.15-1.1 s more)
