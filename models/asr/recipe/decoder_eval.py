@@ -4,7 +4,7 @@ and the held-out test split, then runs seqserve's own decoders on the exported O
 (tune-decoder.ts): greedy, beam, beam + LM on the test split, with alpha/beta chosen on dev.
 The chosen settings go into manifest.json (decoding.beam) and the numbers into metrics.json.
 
-Run by train.py after export; alone: /usr/bin/python3 models/asr/recipe/decoder_eval.py --out models/asr
+Run by train.py after export; alone: npm run recipe -- asr/decoder_eval --out models/asr
 """
 import argparse
 import json
