@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from './config.ts';
-import { parseServeArgs } from './main.ts';
+import { parseServeArgs, SERVE_USAGE } from './main.ts';
 
 describe('seqserve serve options', () => {
   it('defaults to safe limits and takes every limit from a flag', () => {
@@ -21,6 +21,18 @@ describe('seqserve serve options', () => {
     expect(parseServeArgs([]).modelControl).toBe('none');
     expect(parseServeArgs(['--model-control', 'explicit']).modelControl).toBe('explicit');
     expect(() => parseServeArgs(['--model-control', 'poll'])).toThrow(/--model-control: "poll" is not none or explicit/);
+  });
+
+  it('takes ONNX Runtime inter-op threads and graph optimisation level from flags, listed in the usage', () => {
+    expect(parseServeArgs([]).runtime).toMatchObject({ intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all' });
+    expect(parseServeArgs(['--intra-op-threads', '3', '--inter-op-threads', '2', '--graph-optimization-level', 'basic']).runtime).toMatchObject({ intraOpThreads: 3, interOpThreads: 2, graphOptimizationLevel: 'basic' });
+    for (const level of ['disabled', 'basic', 'extended', 'all']) expect(parseServeArgs([`--graph-optimization-level=${level}`]).runtime.graphOptimizationLevel).toBe(level);
+    expect(() => parseServeArgs(['--inter-op-threads', '0'])).toThrow(/--inter-op-threads: "0" is not a positive integer/);
+    expect(() => parseServeArgs(['--inter-op-threads', '1.5'])).toThrow(/--inter-op-threads/);
+    expect(() => parseServeArgs(['--graph-optimization-level', 'max'])).toThrow(/--graph-optimization-level: "max" is not one of disabled, basic, extended, all/);
+    expect(() => parseServeArgs(['--graph-optimization-level', 'ALL'])).toThrow(/--graph-optimization-level/);
+    expect(SERVE_USAGE).toMatch(/--inter-op-threads N .*\(default 1\)/s);
+    expect(SERVE_USAGE).toMatch(/--graph-optimization-level LEVEL\s+ONNX Runtime graph optimisations: disabled\|basic\|extended\|all\s+\(default all\)/);
   });
 
   it('refuses bad values naming the flag', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ApiKeys } from './security/api-keys.ts';
 import { DEFAULT_CONFIG, type ModelControl, type ServerConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
-import type { ProviderName } from './runtime/session-factory.ts';
+import { GRAPH_OPTIMIZATION_LEVELS, type GraphOptimizationLevel, type ProviderName } from './runtime/session-factory.ts';
 import { startServer } from './start-server.ts';
 
 export const SERVE_USAGE = `seqserve serve [options]
@@ -14,6 +14,11 @@ export const SERVE_USAGE = `seqserve serve [options]
   --grpc-port N             gRPC port (default 8001; 0 = ephemeral)
   --providers LIST          execution providers in order of preference (default cuda,cpu)
   --intra-op-threads N      ONNX Runtime intra-op threads per session (default 1)
+  --inter-op-threads N      ONNX Runtime inter-op threads per session; above 1 independent
+                            nodes of a graph run at once (parallel mode) (default 1)
+  --graph-optimization-level LEVEL
+                            ONNX Runtime graph optimisations: disabled|basic|extended|all
+                            (default all)
   --encoder-workers on|off  run chat and caption encoders in worker threads, beside
                             the decoding loop (default on)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
@@ -67,6 +72,13 @@ function nonNegative(flag: string, value: string): number {
   return n;
 }
 
+function optimizationLevel(value: string | undefined, fallback: GraphOptimizationLevel): GraphOptimizationLevel {
+  if (value === undefined) return fallback;
+  const level = GRAPH_OPTIMIZATION_LEVELS.find((l) => l === value);
+  if (!level) throw new Error(`--graph-optimization-level: "${value}" is not one of ${GRAPH_OPTIMIZATION_LEVELS.join(', ')}`);
+  return level;
+}
+
 function modelControl(value: string | undefined, fallback: ModelControl): ModelControl {
   if (value === undefined) return fallback;
   if (value !== 'none' && value !== 'explicit') throw new Error(`--model-control: "${value}" is not none or explicit`);
@@ -83,6 +95,8 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'grpc-port': { type: 'string' },
       providers: { type: 'string' },
       'intra-op-threads': { type: 'string' },
+      'inter-op-threads': { type: 'string' },
+      'graph-optimization-level': { type: 'string' },
       'encoder-workers': { type: 'string' },
       'max-queue': { type: 'string' },
       'max-body-bytes': { type: 'string' },
@@ -116,6 +130,8 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       ...d.runtime,
       providers: providers as ProviderName[],
       intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads),
+      interOpThreads: positive('inter-op-threads', values['inter-op-threads'], d.runtime.interOpThreads),
+      graphOptimizationLevel: optimizationLevel(values['graph-optimization-level'], d.runtime.graphOptimizationLevel),
       encoderWorkers: onOff('encoder-workers', values['encoder-workers'], d.runtime.encoderWorkers),
     },
     queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },

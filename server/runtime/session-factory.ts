@@ -21,11 +21,17 @@ export function cudaProviderMissing(): string | undefined {
 
 export type ProviderName = 'cuda' | 'cpu';
 
+/** ONNX Runtime's graph optimisation levels, least to most (`--graph-optimization-level`). */
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+
 export interface RuntimeOptions {
   providers: ProviderName[];
+  /** Threads one operator (a MatMul, an LSTM) may use. */
   intraOpThreads: number;
+  /** Threads that run independent nodes of a graph at once; above 1 the session runs in parallel mode. */
   interOpThreads: number;
-  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  graphOptimizationLevel: GraphOptimizationLevel;
   /** Run the encoder graphs of generation models in a worker thread, beside the decoding loop. */
   encoderWorkers: boolean;
 }
@@ -63,7 +69,7 @@ export class SessionFactory {
     this.log.warn({ provider, fallback: next, reason }, `execution provider ${provider} is not available; using ${next ?? 'nothing'}`);
   }
 
-  /** Providers that failed to load, with the reason (for server metadata). */
+  /** Providers that failed to load, with the reason (KServe server metadata, `GET /v2`). */
   unavailableProviders(): Record<string, string> {
     return Object.fromEntries(this.unavailable);
   }
@@ -75,6 +81,8 @@ export class SessionFactory {
       executionProviders: [provider],
       intraOpNumThreads: intraOpThreads,
       interOpNumThreads: interOpThreads,
+      // ONNX Runtime uses the inter-op pool only in parallel mode; one thread keeps the sequential default
+      executionMode: interOpThreads > 1 ? 'parallel' : 'sequential',
       graphOptimizationLevel,
       // Errors reach callers as exceptions and our own logs; keep ONNX Runtime's native logger quiet.
       logSeverityLevel: 4,
