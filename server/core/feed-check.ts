@@ -3,7 +3,9 @@
  * aborts the whole process (no JS exception) on some inputs it should refuse, a tensor with an
  * axis of length 0 first of all, and answers others with raw messages ("Input initial_h must have
  * shape {1,2,12}"); every runner (server, worker thread, browser) calls this first so a bad feed
- * is an `invalid_argument` naming the input and the axis, whoever built it.
+ * is an `invalid_argument` naming the input and the axis, whoever built it. It also holds every
+ * input axis to its upper bound (`axisMaximums`): a recurrent graph's memory grows with its input's
+ * length, and one request of 2M tokens would need ~20 GB.
  *
  * Runtime-agnostic: no Node or onnxruntime imports, only the shapes of their values.
  */
@@ -30,6 +32,8 @@ export interface GraphSignature {
   readonly states?: readonly { readonly input: string; readonly batchAxis: number }[];
   /** Axes that need more than one element, and why (see `manifestMinimums`). */
   readonly minimums?: readonly AxisMinimum[];
+  /** Axes that may be at most so long, and why (see `axisMaximums`). */
+  readonly maximums?: readonly AxisMaximum[];
 }
 
 /** An input axis that must be at least `length` long: shorter, the graph would make an empty tensor inside. */
@@ -38,6 +42,15 @@ export interface AxisMinimum {
   readonly axis: number;
   readonly length: number;
   /** Where the minimum comes from, for the message: `audio.contextSamples + audio.frameSamples`. */
+  readonly why: string;
+}
+
+/** An input axis that may be at most `length` long. */
+export interface AxisMaximum {
+  readonly input: string;
+  readonly axis: number;
+  readonly length: number;
+  /** Where the bound comes from, for the message: `generation.maxSourceTokens of model chat`. */
   readonly why: string;
 }
 
@@ -91,6 +104,166 @@ export function manifestMinimums(manifest: Pick<Manifest, 'audio'>, inputs: read
   return [{ input: input.name, axis: input.shape.length - 1, length: audio.contextSamples + audio.frameSamples, why: 'audio.contextSamples + audio.frameSamples: one output frame' }];
 }
 
+/**
+ * The server's default bound of a symbolic axis (`--max-axis-length`). Memory grows with the product
+ * of a recurrent graph's batch and length: for a graph like the bundled chat encoder (bidirectional
+ * GRU, 256 units, ~10 KB per token in ONNX Runtime) a [128, 128] request peaks at ~0.3 GB answered
+ * in binary and ~1.4 GB in JSON (measured through the server); [256, 256] at ~1.2 GB / ~4.5 GB.
+ */
+export const DEFAULT_MAX_AXIS_LENGTH = 128;
+
+/** What bounds input axes besides the manifest: how the server (or the browser) runs the task graphs. */
+export interface BoundOptions {
+  /**
+   * Bound of every symbolic axis that neither the manifest nor the task bounds (the server's
+   * `--max-axis-length`); undefined or 0: none.
+   */
+  maxAxisLength?: number;
+  /** Most sequences a generation model decodes together (the generation engine's rows). */
+  decoderRows?: number;
+  /** Most stream steps batched into one run of a streaming acoustic graph. */
+  streamBatch?: number;
+}
+
+/** The manifest sections that bound a graph's inputs. */
+export type BoundsManifest = Partial<Pick<Manifest, 'task' | 'graphs' | 'text' | 'audio' | 'image' | 'generation' | 'memory'>>;
+
+/**
+ * Rows one request takes in the decoding batch: n ≤ 8 choices or beam_width ≤ 16 beams (the chat
+ * and caption requests' limits). The generation engine admits a lone request even when its rows
+ * exceed its own maximum.
+ */
+const REQUEST_ROWS = 16;
+
+/**
+ * The upper bound of each input axis of graph `graphName` of model `model`, and the manifest's
+ * mistakes about them (`problems`, each `graphs.<g>.maxShapes...: reason`). Per axis, the first of:
+ *
+ * 1. the manifest's `graphs.<g>.maxShapes` (`{ input: [bound per axis, null = unbounded] }`);
+ * 2. the bound the task implies, from how its endpoints feed the graph (and never more than they
+ *    feed): a chat/caption encoder's tokens ≤ `generation.maxSourceTokens` and its batch ≤ the
+ *    requests encoded together, a decoder step's batch ≤ the sequences decoded together and its
+ *    memory ≤ the source length, a streaming acoustic graph's samples ≤ one chunk with its context
+ *    and its batch ≤ the streams batched together, a tagger's tokens ≤ `text.maxTokens`, a memory
+ *    network's story and question ≤ `memory.maxSentences` / `maxWords`;
+ * 3. `options.maxAxisLength` for any other symbolic axis.
+ *
+ * A manifest bound below the task's is a problem (the task's own requests would be refused), as is
+ * one for an input the graph lacks, of the wrong rank, or below a fixed dimension.
+ */
+export function axisMaximums(
+  model: string,
+  graphName: string,
+  manifest: BoundsManifest,
+  inputs: readonly InputSignature[],
+  options: BoundOptions = {},
+): { maximums: AxisMaximum[]; problems: string[] } {
+  const task = taskMaximums(model, graphName, manifest, inputs, options);
+  const taskBound = (input: string, axis: number) => task.find((m) => m.input === input && m.axis === axis);
+  const own = manifest.graphs?.[graphName]?.maxShapes ?? {};
+  const field = `graphs.${graphName}.maxShapes`;
+  const problems: string[] = [];
+  for (const [name, bounds] of Object.entries(own)) {
+    const input = inputs.find((i) => i.name === name);
+    if (!input) {
+      problems.push(`${field}: graph "${graphName}" has no input "${name}" (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+      continue;
+    }
+    if (bounds.length !== input.shape.length) {
+      problems.push(`${field}.${name}: ${plural(bounds.length, 'bound')} for an input of rank ${input.shape.length} ([${input.shape.join(', ')}]); give one per axis (null: unbounded)`);
+      continue;
+    }
+    bounds.forEach((b, axis) => {
+      if (b === null) return;
+      const fixed = input.shape[axis];
+      if (fixed >= 0 && b < fixed) problems.push(`${field}.${name}[${axis}]: ${b} is below the graph's fixed dimension ${fixed}`);
+      const t = taskBound(name, axis);
+      if (t && b < t.length) problems.push(`${field}.${name}[${axis}]: ${b} is below what the ${manifest.task} endpoints feed, ${t.length} (${t.why})`);
+    });
+  }
+  const maximums: AxisMaximum[] = [];
+  for (const input of inputs) {
+    const bounds = Object.hasOwn(own, input.name) && own[input.name].length === input.shape.length ? own[input.name] : undefined;
+    input.shape.forEach((d, axis) => {
+      if (bounds) {
+        const b = bounds[axis];
+        if (b !== null && !(d >= 0 && b >= d)) maximums.push({ input: input.name, axis, length: b, why: `${field} of model ${model}` });
+        return;
+      }
+      if (d >= 0) return; // fixed: checked as such
+      const t = taskBound(input.name, axis);
+      if (t) maximums.push(t);
+      else if (options.maxAxisLength) {
+        maximums.push({ input: input.name, axis, length: options.maxAxisLength, why: `--max-axis-length, the server's bound on a symbolic axis; ${field} in model ${model}'s manifest sets the graph's own` });
+      }
+    });
+  }
+  return { maximums, problems };
+}
+
+/** The bounds of axis 2 of `axisMaximums`: what the task's own feeds never exceed. Symbolic axes only. */
+function taskMaximums(model: string, graphName: string, manifest: BoundsManifest, inputs: readonly InputSignature[], options: BoundOptions): AxisMaximum[] {
+  const spec = manifest.graphs?.[graphName];
+  if (!spec) return [];
+  const bounds = new Map<string, AxisMaximum>();
+  /** `axis` -1 is the last axis; the smaller of two bounds of an axis holds. */
+  const add = (name: string, axis: number, length: number | undefined, why: string) => {
+    const input = inputs.find((i) => i.name === name);
+    if (!input || length === undefined) return;
+    const a = axis < 0 ? input.shape.length + axis : axis;
+    if (a < 0 || a >= input.shape.length || input.shape[a] >= 0) return;
+    const key = `${name}#${a}`;
+    const known = bounds.get(key);
+    if (!known || length < known.length) bounds.set(key, { input: name, axis: a, length, why });
+  };
+  const of = (field: string) => `${field} of model ${model}`;
+  const { generation, audio, text, memory, image } = manifest;
+  if ((manifest.task === 'chat' || manifest.task === 'caption') && generation) {
+    const rows = options.decoderRows === undefined ? undefined : Math.max(options.decoderRows, REQUEST_ROWS);
+    const sourceTokens = image ? undefined : generation.maxSourceTokens;
+    if (spec.role === 'encoder') {
+      // requests that arrive together share one encoder run: at most one per decoding row
+      add(generation.encoder.input, 0, rows, `the requests model ${model} encodes together`);
+      add(generation.encoder.input, 1, sourceTokens, of('generation.maxSourceTokens'));
+      if (image) {
+        add(generation.encoder.input, 1, 3, `the colour channels model ${model} feeds`);
+        add(generation.encoder.input, 2, image.height, of('image.height'));
+        add(generation.encoder.input, 3, image.width, of('image.width'));
+      }
+    }
+    if (spec.role === 'decoder_step') {
+      const decoded = `the sequences model ${model} decodes together`;
+      add(generation.decoder.prevToken, 0, rows, decoded);
+      for (const s of spec.states) add(s.input, s.batchAxis, rows, decoded);
+      for (const m of generation.encoder.memory) {
+        add(m, 0, rows, decoded);
+        if (sourceTokens !== undefined) add(m, 1, sourceTokens, of('generation.maxSourceTokens'));
+        else if (image?.grid) add(m, 1, image.grid[0] * image.grid[1], `${of('image.grid')}: its regions`);
+      }
+    }
+  }
+  if (manifest.task === 'speech-recognition' && audio && spec.role === 'acoustic') {
+    add(audio.input, -1, audio.contextSamples + audio.chunkSamples, `${of('audio.contextSamples + audio.chunkSamples')}: one streaming chunk`);
+    const samples = inputs.find((i) => i.name === audio.input);
+    const streams = `the streams model ${model} runs together`;
+    if (samples && samples.shape.length > 1) add(audio.input, 0, options.streamBatch, streams);
+    for (const s of spec.states) add(s.input, s.batchAxis, options.streamBatch, streams);
+  }
+  if (manifest.task === 'slot-filling' && text && spec.role === 'tagger') {
+    for (const f of [text.features.words, text.features.shapes, text.features.charNgrams]) if (f) add(f, 1, text.maxTokens, of('text.maxTokens'));
+    if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, of('text.charNgrams.max'));
+  }
+  if (manifest.task === 'speech-qa' && memory && spec.role === 'memory_network') {
+    const ids = 1 + memory.wordIds.maxNgrams;
+    add(memory.story, 1, memory.maxSentences, of('memory.maxSentences'));
+    add(memory.story, 2, memory.maxWords, of('memory.maxWords'));
+    add(memory.story, 3, ids, `1 + ${of('memory.wordIds.maxNgrams')}`);
+    add(memory.question, 1, memory.maxWords, of('memory.maxWords'));
+    add(memory.question, 2, ids, `1 + ${of('memory.wordIds.maxNgrams')}`);
+  }
+  return [...bounds.values()];
+}
+
 /** Elements in a shape, or undefined if the count is not a safe integer (overflow). */
 function elementCount(dims: readonly number[]): number | undefined {
   let n = 1;
@@ -112,9 +285,10 @@ function plural(n: number, one: string): string {
 
 /**
  * Throws `invalid_argument` unless `feeds` is a complete, consistent feed of the graph: every
- * input given and no other, each with its element type and rank, every axis at least 1, fixed
- * dimensions as declared, as many elements as its data holds, and the inputs that share a
- * symbolic dimension (or the manifest's state batch axis) agreeing on its length.
+ * input given and no other, each with its element type and rank, every axis at least 1 (and at
+ * least its minimum, at most its maximum), fixed dimensions as declared, as many elements as its
+ * data holds, and the inputs that share a symbolic dimension (or the manifest's state batch axis)
+ * agreeing on its length.
  */
 export function checkFeeds(graph: GraphSignature, feeds: Readonly<Record<string, FeedTensor>>, options: FeedCheckOptions = {}): void {
   const fail = (input: string | undefined, message: string): never => {
@@ -144,6 +318,9 @@ export function checkFeeds(graph: GraphSignature, feeds: Readonly<Record<string,
     });
     for (const m of graph.minimums ?? []) {
       if (m.input === input.name && dims[m.axis] < m.length) fail(input.name, `${what} axis ${m.axis} has length ${dims[m.axis]}; the graph needs at least ${m.length} (${m.why})`);
+    }
+    for (const m of graph.maximums ?? []) {
+      if (m.input === input.name && dims[m.axis] > m.length) fail(input.name, `${what} axis ${m.axis} has length ${dims[m.axis]}; at most ${m.length} (${m.why})`);
     }
     const n = elementCount(dims);
     if (n === undefined) fail(input.name, `${what} of shape [${dims.join(', ')}] has too many elements`);

@@ -39,6 +39,15 @@ export const GraphSpec = z.strictObject({
     .record(z.string(), z.array(z.number().int().positive('dimensions are at least 1 (a zero-size tensor is refused)')))
     .optional()
     .describe('input shapes for the warm-up run at load (input name -> whole shape), where 1 for every variable dimension will not do'),
+  /**
+   * Upper bounds of input axes (input name -> a bound per axis, null for none): longer feeds are
+   * refused before the graph runs. They replace the task's bounds and the server's
+   * `--max-axis-length` for the inputs listed (server/core/feed-check.ts, axisMaximums).
+   */
+  maxShapes: z
+    .record(z.string(), z.array(z.number().int().positive('bounds are at least 1').nullable()))
+    .optional()
+    .describe('upper bounds of input axes (input name -> one bound per axis, null for unbounded); longer requests are refused with 400 / INVALID_ARGUMENT. Replaces the task\'s bounds and the server\'s --max-axis-length for the inputs listed'),
 });
 
 export const TextSpec = z.strictObject({
