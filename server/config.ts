@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_MAX_AXIS_LENGTH } from './core/feed-check.ts';
 import { PROJECT_ROOT } from './project-root.ts';
 import { DEFAULT_RUNTIME_OPTIONS, type RuntimeOptions } from './runtime/session-factory.ts';
 import type { RunQueueOptions } from './runtime/run-queue.ts';
@@ -11,6 +12,11 @@ export interface Limits {
   maxBodyBytes: number;
   /** Largest number of elements in one KServe input tensor. */
   maxTensorElements: number;
+  /**
+   * Longest symbolic input axis of a graph whose manifest (`graphs.<g>.maxShapes`) and task do not
+   * bound it (0: unbounded). Checked on every run, KServe's and the task endpoints'.
+   */
+  maxAxisLength: number;
   /** Longest text accepted by text endpoints, in characters. */
   maxTextChars: number;
   /** Longest audio accepted in one request, in seconds. */
@@ -67,7 +73,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   grpcPort: 8001,
   runtime: DEFAULT_RUNTIME_OPTIONS,
   queue: { maxConcurrent: 2, maxQueued: 256 },
-  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxAudioMessageBytes: 25 * 1024, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
+  limits: { maxBodyBytes: 16 * 1024 * 1024, maxTensorElements: 4 * 1024 * 1024, maxAxisLength: DEFAULT_MAX_AXIS_LENGTH, maxTextChars: 10_000, maxAudioSeconds: 600, maxStreamSeconds: 300, maxAudioMessageBytes: 25 * 1024, maxImagePixels: 4096 * 4096, maxRequestsPerModel: 256, maxStreamsPerModel: 1024, requestTimeoutSeconds: 120 },
   corsOrigins: [],
   apiKeys: [],
   modelControl: 'none',

@@ -5,10 +5,12 @@ import { parseServeArgs, SERVE_USAGE } from './main.ts';
 describe('seqserve serve options', () => {
   it('defaults to safe limits and takes every limit from a flag', () => {
     expect(parseServeArgs([]).limits).toEqual(DEFAULT_CONFIG.limits);
-    const c = parseServeArgs(['--max-audio-seconds', '30', '--max-stream-seconds', '60', '--max-audio-message', '3200', '--max-text-chars', '500', '--max-tensor-elements', '1000', '--max-requests', '4', '--max-streams', '8', '--request-timeout', '2.5', '--max-body-bytes', '1024', '--max-image-pixels', '4096', '--shutdown-grace', '0', '--cors-origins', 'http://a.example, http://b.example']);
-    expect(c.limits).toEqual({ maxBodyBytes: 1024, maxTensorElements: 1000, maxTextChars: 500, maxAudioSeconds: 30, maxStreamSeconds: 60, maxAudioMessageBytes: 3200, maxImagePixels: 4096, maxRequestsPerModel: 4, maxStreamsPerModel: 8, requestTimeoutSeconds: 2.5 });
+    const c = parseServeArgs(['--max-audio-seconds', '30', '--max-stream-seconds', '60', '--max-audio-message', '3200', '--max-text-chars', '500', '--max-tensor-elements', '1000', '--max-axis-length', '512', '--max-requests', '4', '--max-streams', '8', '--request-timeout', '2.5', '--max-body-bytes', '1024', '--max-image-pixels', '4096', '--shutdown-grace', '0', '--cors-origins', 'http://a.example, http://b.example']);
+    expect(c.limits).toEqual({ maxBodyBytes: 1024, maxTensorElements: 1000, maxAxisLength: 512, maxTextChars: 500, maxAudioSeconds: 30, maxStreamSeconds: 60, maxAudioMessageBytes: 3200, maxImagePixels: 4096, maxRequestsPerModel: 4, maxStreamsPerModel: 8, requestTimeoutSeconds: 2.5 });
     expect(c.shutdownGraceSeconds).toBe(0);
     expect(c.corsOrigins).toEqual(['http://a.example', 'http://b.example']);
+    expect(parseServeArgs([]).limits.maxAxisLength).toBe(128);
+    expect(parseServeArgs(['--max-axis-length', '0']).limits.maxAxisLength).toBe(0); // unbounded
   });
 
   it('runs generation encoders in worker threads unless told not to', () => {
@@ -37,6 +39,8 @@ describe('seqserve serve options', () => {
 
   it('refuses bad values naming the flag', () => {
     expect(() => parseServeArgs(['--max-streams', '0'])).toThrow(/--max-streams/);
+    expect(() => parseServeArgs(['--max-axis-length=-1'])).toThrow(/--max-axis-length: "-1" is not a positive integer/);
+    expect(() => parseServeArgs(['--max-axis-length', '2.5'])).toThrow(/--max-axis-length/);
     expect(() => parseServeArgs(['--request-timeout', '-1'])).toThrow(/--request-timeout/);
     expect(() => parseServeArgs(['--max-audio-seconds', 'lots'])).toThrow(/--max-audio-seconds/);
     expect(() => parseServeArgs(['--encoder-workers', 'yes'])).toThrow(/--encoder-workers: "yes" is not on or off/);

@@ -29,6 +29,8 @@ export const SERVE_USAGE = `seqserve serve [options]
   --max-audio-message N     largest audio_content bytes of one streaming request (default 25600)
   --max-text-chars N        longest text accepted by text endpoints (default 10000)
   --max-tensor-elements N   largest KServe input tensor, in elements (default 4194304)
+  --max-axis-length N       longest symbolic input axis of a graph whose manifest
+                            (maxShapes) and task set no bound (default 128; 0 = none)
   --max-requests N          requests running at once per model (default 256)
   --max-streams N           streams open at once per model (default 1024)
   --request-timeout N       seconds an HTTP request may take, then 504 (default 120; 0 = none)
@@ -106,6 +108,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'max-audio-message': { type: 'string' },
       'max-text-chars': { type: 'string' },
       'max-tensor-elements': { type: 'string' },
+      'max-axis-length': { type: 'string' },
       'max-requests': { type: 'string' },
       'max-streams': { type: 'string' },
       'request-timeout': { type: 'string' },
@@ -144,6 +147,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       maxAudioMessageBytes: positive('max-audio-message', values['max-audio-message'], d.limits.maxAudioMessageBytes),
       maxTextChars: positive('max-text-chars', values['max-text-chars'], d.limits.maxTextChars),
       maxTensorElements: positive('max-tensor-elements', values['max-tensor-elements'], d.limits.maxTensorElements),
+      maxAxisLength: values['max-axis-length'] === '0' ? 0 : positive('max-axis-length', values['max-axis-length'], d.limits.maxAxisLength),
       maxRequestsPerModel: positive('max-requests', values['max-requests'], d.limits.maxRequestsPerModel),
       maxStreamsPerModel: positive('max-streams', values['max-streams'], d.limits.maxStreamsPerModel),
       requestTimeoutSeconds: values['request-timeout'] === undefined ? d.limits.requestTimeoutSeconds : nonNegative('request-timeout', values['request-timeout']),

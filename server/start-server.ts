@@ -31,7 +31,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   let ready = false;
   const metrics = new Metrics();
   const sessions = new SessionFactory(config.runtime, log);
-  const repository = new ModelRepository({ root: config.modelsDir, sessions, log, metrics, queue: config.queue });
+  const repository = new ModelRepository({ root: config.modelsDir, sessions, log, metrics, queue: config.queue, maxAxisLength: config.limits.maxAxisLength });
   metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth]));
   const admission = new Admission(
     config.limits,

@@ -21,6 +21,7 @@ import { captionRequest } from '../../server/caption/caption-request.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { GenerationEngine, type ImageSource } from '../../server/core/generation/generation-engine.ts';
 import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
+import { axisMaximums, signatureFromMetadata, type BoundOptions } from '../../server/core/feed-check.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';
 import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { readManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
@@ -94,6 +95,9 @@ function inputShapes(session: ort.InferenceSession): Record<string, number[]> {
   return Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : []]));
 }
 
+/** How the page runs task graphs: 32 sequences decoded together, each speech stream's steps alone. */
+const WEB_BOUNDS: BoundOptions = { decoderRows: 32, streamBatch: 1 };
+
 export async function loadWebModel(baseUrl: string, name: string, options: WebModelOptions = {}): Promise<WebModel> {
   ort.env.wasm.wasmPaths = options.wasmPaths ?? `${baseUrl}/ort/`;
   if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
@@ -104,11 +108,17 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
     sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
   }
-  // every run's feeds are checked against the graph's signature before onnxruntime-web sees them
-  const runners: Record<string, GraphRunner> = Object.fromEntries([...sessions].map(([k, s]) => [k, webGraphRunner(s, `${name}.${k}`, { states: manifest.graphs[k].states, audio: manifest.audio })]));
+  // every run's feeds are checked against the graph's signature before onnxruntime-web sees them,
+  // its axes against their bounds (the manifest's maxShapes and the task's, as on the server)
+  const runners: Record<string, GraphRunner> = {};
+  for (const [k, s] of sessions) {
+    const { maximums, problems } = axisMaximums(name, k, manifest, signatureFromMetadata(s.inputMetadata), WEB_BOUNDS);
+    if (problems.length) throw new Error(problems.map((p) => `${modelFileUrl(baseUrl, name, 'manifest.json')}: ${p}`).join('; '));
+    runners[k] = webGraphRunner(s, `${name}.${k}`, { states: manifest.graphs[k].states, audio: manifest.audio, maximums });
+  }
   const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
   const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
-  const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: 32, maxWaiting: 32 }) : undefined;
+  const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: WEB_BOUNDS.decoderRows!, maxWaiting: 32 }) : undefined;
   let acoustic: AcousticModel | undefined;
   if (manifest.task === 'speech-recognition') {
     const graph = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic')?.[0];

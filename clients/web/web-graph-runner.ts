@@ -7,7 +7,7 @@
  * No onnxruntime import: it takes any session with onnxruntime's shape, so the same code runs over
  * onnxruntime-web in the page and in Node (tests).
  */
-import { checkFeeds, manifestMinimums, signatureFromMetadata, type GraphSignature, type ValueMetadataLike } from '../../server/core/feed-check.ts';
+import { checkFeeds, manifestMinimums, signatureFromMetadata, type AxisMaximum, type GraphSignature, type ValueMetadataLike } from '../../server/core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../../server/core/graph-runner.ts';
 import type { Manifest, StateSpec } from '../../server/core/manifest.ts';
 
@@ -21,15 +21,16 @@ export interface WebSession {
 
 /**
  * A runner of `session`, named `name` (`model.graph`) in messages, with the graph's manifest
- * states and the manifest sections that imply minimum input lengths (audio).
+ * states, the manifest sections that imply minimum input lengths (audio) and its axes' upper
+ * bounds (`axisMaximums`).
  */
 export function webGraphRunner(
   session: WebSession,
   name: string,
-  manifest: { states?: readonly Pick<StateSpec, 'input' | 'batchAxis'>[]; audio?: Manifest['audio'] } = {},
+  manifest: { states?: readonly Pick<StateSpec, 'input' | 'batchAxis'>[]; audio?: Manifest['audio']; maximums?: readonly AxisMaximum[] } = {},
 ): GraphRunner & { signature: GraphSignature } {
   const inputs = signatureFromMetadata(session.inputMetadata);
-  const signature: GraphSignature = { name, inputs, states: manifest.states ?? [], minimums: manifestMinimums(manifest, inputs) };
+  const signature: GraphSignature = { name, inputs, states: manifest.states ?? [], minimums: manifestMinimums(manifest, inputs), maximums: manifest.maximums ?? [] };
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,

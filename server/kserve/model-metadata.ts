@@ -1,4 +1,6 @@
+import type { AxisMaximum } from '../core/feed-check.ts';
 import type { ModelRepository } from '../runtime/model-repository.ts';
+import type { TensorInfo } from '../runtime/loaded-graph.ts';
 import { tensorMetadata } from './infer.ts';
 
 export interface ModelMetadata {
@@ -7,7 +9,7 @@ export interface ModelMetadata {
   platform: string;
   inputs: { name: string; datatype: string; shape: number[] }[];
   outputs: { name: string; datatype: string; shape: number[] }[];
-  /** seqserve additions: task, graph role, recurrent state pairs, the execution provider in use. */
+  /** seqserve additions: task, graph role, recurrent state pairs, input axis bounds, the execution provider in use. */
   parameters: Record<string, string>;
 }
 
@@ -29,7 +31,22 @@ export function modelMetadata(repository: ModelRepository, name: string, version
       role: graph.spec.role,
       execution_provider: model.provider,
       states: JSON.stringify(graph.spec.states),
+      max_shapes: JSON.stringify(maxShapes(graph.inputs, graph.signature.maximums ?? [])),
       graphs: [...model.graphs.values()].map((g) => g.qualifiedName).join(','),
     },
   };
+}
+
+/**
+ * The bounds a request's shapes are held to, as `graphs.<g>.maxShapes` writes them: input -> the
+ * bound of each axis, null where there is none (fixed dimensions are their own bound); inputs
+ * without a bound are left out.
+ */
+function maxShapes(inputs: readonly TensorInfo[], maximums: readonly AxisMaximum[]): Record<string, (number | null)[]> {
+  const out: Record<string, (number | null)[]> = {};
+  for (const input of inputs) {
+    const bounds = input.shape.map((d, axis) => maximums.find((m) => m.input === input.name && m.axis === axis)?.length ?? (d >= 0 ? d : null));
+    if (bounds.some((b, axis) => b !== null && input.shape[axis] < 0)) out[input.name] = bounds;
+  }
+  return out;
 }

@@ -1,8 +1,8 @@
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
-import { checkFeeds, manifestMinimums, signatureFromMetadata, type GraphSignature } from '../core/feed-check.ts';
+import { axisMaximums, checkFeeds, manifestMinimums, signatureFromMetadata, type BoundOptions, type BoundsManifest, type GraphSignature } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
-import type { GraphSpec, Manifest } from '../core/manifest.ts';
+import type { GraphSpec } from '../core/manifest.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { RunQueue, type RunQueueOptions } from './run-queue.ts';
 
@@ -27,6 +27,8 @@ export class LoadedGraph implements GraphRunner {
   readonly outputNames: readonly string[];
   /** What every run's feeds are checked against before they reach the session. */
   readonly signature: GraphSignature;
+  /** The manifest's mistakes about the graph's axis bounds (`graphs.<g>.maxShapes...: reason`): the model must not load. */
+  readonly boundProblems: readonly string[];
   private readonly queue: RunQueue;
 
   constructor(
@@ -38,14 +40,21 @@ export class LoadedGraph implements GraphRunner {
     readonly session: ort.InferenceSession,
     private readonly metrics: Metrics,
     queue: RunQueueOptions,
-    /** The model's manifest sections that imply minimum input lengths (an audio input needs one frame's samples). */
-    manifest: Pick<Manifest, 'audio'> = {},
+    /**
+     * The model's manifest sections that imply minimum and maximum input lengths (an audio input
+     * needs one frame's samples; `graphs.<g>.maxShapes`, the task's limits).
+     */
+    manifest: BoundsManifest = {},
+    /** The server's settings that bound input axes (`--max-axis-length`, rows decoded together, ...). */
+    bounds: BoundOptions = {},
   ) {
     this.inputs = describe(session.inputMetadata);
     this.outputs = describe(session.outputMetadata);
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
-    this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states, minimums: manifestMinimums(manifest, this.inputs) };
+    const { maximums, problems } = axisMaximums(model, name, manifest, this.inputs, bounds);
+    this.boundProblems = problems;
+    this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states, minimums: manifestMinimums(manifest, this.inputs), maximums };
     this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
   }
 

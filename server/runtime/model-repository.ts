@@ -9,6 +9,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SeqserveError, notFound } from '../core/errors.ts';
+import { DEFAULT_MAX_AXIS_LENGTH } from '../core/feed-check.ts';
 import { readManifest, type Manifest } from '../core/manifest.ts';
 import { loadSlotFiller } from '../core/slots/load-slot-filler.ts';
 import type { SlotFiller } from '../core/slots/slot-filler.ts';
@@ -66,6 +67,8 @@ export interface RepositoryOptions {
   maxBatch?: number;
   /** Most sequences a generation model decodes together (more wait for a row). */
   maxSequences?: number;
+  /** Bound of a symbolic input axis that neither the manifest nor the task bounds (`--max-axis-length`, default DEFAULT_MAX_AXIS_LENGTH; 0: none). */
+  maxAxisLength?: number;
   sessions: SessionFactory;
   log: Logger;
   metrics: Metrics;
@@ -256,8 +259,10 @@ export class ModelRepository {
           throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
         }
         provider = created.provider;
-        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest);
+        const bounds = { maxAxisLength: this.options.maxAxisLength ?? DEFAULT_MAX_AXIS_LENGTH, decoderRows: this.options.maxSequences ?? 256, streamBatch: this.options.maxBatch ?? 64 };
+        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest, bounds);
         graphs.set(graphName, graph);
+        if (graph.boundProblems.length) throw new Error(graph.boundProblems.map((p) => `${manifestPath}: ${p}`).join('; '));
         for (const s of spec.states) {
           if (!graph.inputNames.includes(s.input)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no input "${s.input}"`);
           if (!graph.outputNames.includes(s.output)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no output "${s.output}"`);
@@ -291,6 +296,7 @@ export class ModelRepository {
             this.options.sessions.sessionOptions(provider),
             (s) => this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
             encoder.spec.states,
+            encoder.signature,
           ).catch((err: Error) => {
             throw new Error(`${file}: ${err.message}`);
           });

@@ -49,13 +49,15 @@ export class WorkerGraphRunner implements GraphRunner {
     private readonly options: ort.InferenceSession.SessionOptions,
     private readonly onRun: (seconds: number) => void,
     private readonly states: GraphSignature['states'],
+    private readonly limits: Pick<GraphSignature, 'minimums' | 'maximums'>,
   ) {
-    this.signature = { name, inputs: [], states };
+    this.signature = { name, inputs: [], states, ...limits };
   }
 
   /**
    * Starts the worker and creates its session; rejects if the session cannot be created. `states`
-   * are the graph's manifest states (their batch axes are checked to agree).
+   * are the graph's manifest states (their batch axes are checked to agree), `limits` its axes'
+   * minimum and maximum lengths (those of the main thread's LoadedGraph of the same bytes).
    */
   static async start(
     name: string,
@@ -63,8 +65,9 @@ export class WorkerGraphRunner implements GraphRunner {
     options: ort.InferenceSession.SessionOptions,
     onRun: (seconds: number) => void = () => undefined,
     states: GraphSignature['states'] = [],
+    limits: Pick<GraphSignature, 'minimums' | 'maximums'> = {},
   ): Promise<WorkerGraphRunner> {
-    const runner = new WorkerGraphRunner(name, model, options, onRun, states);
+    const runner = new WorkerGraphRunner(name, model, options, onRun, states, { minimums: limits.minimums, maximums: limits.maximums });
     await runner.ready();
     return runner;
   }
@@ -128,7 +131,7 @@ export class WorkerGraphRunner implements GraphRunner {
         this.starting = undefined;
         this.inputNames = msg.inputNames;
         this.outputNames = msg.outputNames;
-        this.signature = { name: this.name, inputs: signatureFromMetadata(msg.inputMetadata), states: this.states };
+        this.signature = { name: this.name, inputs: signatureFromMetadata(msg.inputMetadata), states: this.states, ...this.limits };
         this.listen(worker);
         resolve(worker);
       };
