@@ -240,7 +240,9 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
   /**
    * Dimensions a client can send: valid small ones, 0 (onnxruntime-node aborts the process on a
    * zero-size tensor), lengths near the ASR graph's one-frame minimum (shorter ones made an empty
-   * tensor inside the graph), and huge ones whose products overflow 32 bits, 2^53 and doubles.
+   * tensor inside the graph), and huge ones whose products overflow 32 bits, 2^53 and doubles. Per
+   * axis also its upper bound and one past it (a long input exhausted memory), and lengths the
+   * element limit allows but the bound does not.
    */
   const DIM = fc.oneof(
     { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }) },
@@ -251,7 +253,7 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
   const BYTES_PER: Record<string, number> = { FP32: 4, INT64: 8 };
   const CLIENT_ERRORS = [status.INVALID_ARGUMENT, status.NOT_FOUND, status.OUT_OF_RANGE, status.RESOURCE_EXHAUSTED, status.FAILED_PRECONDITION];
 
-  /** Every served graph's inputs, valid shapes (variable dims 2, or the graph's minimum) and KServe datatypes. */
+  /** Every served graph's inputs, valid shapes (variable dims 2, or the graph's minimum), bounds per axis and KServe datatypes. */
   const graphInputs = () =>
     server.context.repository.readyModels().flatMap((m) =>
       [...m.graphs.values()].map((g) => ({
@@ -260,9 +262,12 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
           name: t.name,
           datatype: kserveDatatype(t.type),
           shape: t.shape.map((d, axis) => (d >= 0 ? d : Math.max(2, g.signature.minimums?.find((x) => x.input === t.name && x.axis === axis)?.length ?? 0))),
+          bounds: t.shape.map((_, axis) => g.signature.maximums?.find((x) => x.input === t.name && x.axis === axis)?.length),
         })),
       })),
     );
+  /** Lengths at an axis's upper bound and past it. */
+  const nearBound = (bound: number | undefined) => (bound === undefined ? DIM : fc.constantFrom(bound, bound + 1, bound * 2, 100_000));
 
   it('REST JSON, binary extension, gRPC raw and typed: a valid result or a client error, never a crash', async () => {
     const graphs = graphInputs();
@@ -277,7 +282,7 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
           ...graphs[gi].inputs.map((input) =>
             fc
               .record({
-                dims: fc.tuple(...input.shape.map((d) => fc.oneof({ weight: 2, arbitrary: fc.constant(d) }, { weight: 1, arbitrary: DIM }))),
+                dims: fc.tuple(...input.shape.map((d, axis) => fc.oneof({ weight: 2, arbitrary: fc.constant(d) }, { weight: 1, arbitrary: DIM }, { weight: 1, arbitrary: nearBound(input.bounds[axis]) }))),
                 rank: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1) }),
                 extra: DIM,
                 short: fc.nat({ max: 6 }),
@@ -285,7 +290,7 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
               .map(({ dims, rank, extra, short }) => {
                 const shape = rank < 0 ? dims.slice(1) : rank > 0 ? [...dims, extra] : dims;
                 const product = shape.reduce((a, b) => a * b, 1);
-                return { ...input, shape, elements: product <= 50_000 ? product : short };
+                return { name: input.name, datatype: input.datatype, shape, elements: product <= 50_000 ? product : short };
               }),
           ),
         ),
