@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import decoder_eval
+from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise
 from text_corpus import ALPHABET
@@ -411,8 +412,7 @@ def export(model, out):
                       "log_probs": {0: "batch", 1: "frames"}, "state_out": {1: "batch"}})
     with open(os.path.join(out, "alphabet.json"), "w") as f:
         json.dump(["<blank>"] + list(ALPHABET), f)
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",
@@ -422,9 +422,7 @@ def export(model, out):
         "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
                   "frameSamples": HOP * SUBSAMPLE},
         "decoding": {"kind": "ctc", "logProbs": "log_probs", "alphabet": "alphabet.json", "blank": 0},
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 if __name__ == "__main__":

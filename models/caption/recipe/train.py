@@ -24,6 +24,7 @@ import torch.nn as nn
 from PIL import Image
 
 from _recipe_common.bleu import bleu4
+from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from scenes import SIZE, WORDS, render, scenes
 
@@ -303,8 +304,7 @@ def export(model, out):
                                     "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(VOCAB, f)
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": "caption",
         "version": "1",
         "task": "caption",
@@ -324,9 +324,7 @@ def export(model, out):
             "encoder": {"input": "image", "memory": ["memory", "keys"], "initialStates": {"h_in": "h0", "c_in": "c0"}},
             "decoder": {"prevToken": "prev_token", "logits": "logits", "attention": "attention"},
         },
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 if __name__ == "__main__":

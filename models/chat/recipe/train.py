@@ -29,6 +29,7 @@ import torch.nn as nn
 
 import fast_graphs
 from _recipe_common.bleu import bleu4
+from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from dialogues import CITIES, examples, generate
 from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures
@@ -280,8 +281,7 @@ def export(model, out, vocab):
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(vocab, f)
     write_fixtures(Tokenizer(vocab), os.path.join(out, "tokenizer-fixtures.jsonl"))
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": "chat",
         "version": "1",
         "task": "chat",
@@ -300,9 +300,7 @@ def export(model, out, vocab):
                         "initialStates": {"h_in": "h0"}},
             "decoder": {"prevToken": "prev_token", "logits": "logits", "attention": "attention"},
         },
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 if __name__ == "__main__":

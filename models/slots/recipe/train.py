@@ -14,6 +14,7 @@ import time
 import torch
 import torch.nn as nn
 
+from _recipe_common.manifest import write_manifest
 from _recipe_common.text_features import PAD, UNK, char_ngrams, normalise, shape
 from corpus import generate
 
@@ -230,8 +231,7 @@ def export(emis, crf, vocab, labels, out):
     with open(os.path.join(out, "crf.json"), "w") as f:
         json.dump({"labels": labels, "transitions": [r(row) for row in crf.trans.detach()],
                    "start": r(crf.start.detach()), "end": r(crf.end.detach())}, f)
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": "slots",
         "version": "1",
         "task": "slot-filling",
@@ -245,9 +245,7 @@ def export(emis, crf, vocab, labels, out):
             "maxTokens": 128,
         },
         "decoding": {"kind": "crf", "emissions": "emissions", "transitions": "crf.json"},
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from asr.recipe.synth import SAMPLE_RATE, synth_one, voice_pool
 from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids
@@ -345,8 +346,7 @@ def export(model, out):
     with open(os.path.join(out, "feature-fixtures.jsonl"), "w") as f:
         for c in cases:
             f.write(json.dumps({"text": c, "ids": sentence_ids(c)}) + "\n")
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": "speech_qa",
         "version": "1",
         "task": "speech-qa",
@@ -358,9 +358,7 @@ def export(model, out):
             "wordIds": {"buckets": BUCKETS, "n": 3, "maxNgrams": MAX_NGRAMS},
             "recognizer": "asr", "sentencePauseSeconds": 0.5,
         },
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 if __name__ == "__main__":
