@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import wave
 
+from _recipe_common.manifest import write_manifest
 from ngram_lm import build_arpa
 from synth import SAMPLE_RATE, synthesise
 from text_corpus import build
@@ -66,6 +67,12 @@ def run(out, seed, train_size, test_size, dev_size=200, test_audio=None, extra_s
         quick = ["--quick"] if dev_size < 50 else []
         subprocess.run(["node", "--import", "tsx", os.path.join(HERE, "tune-decoder.ts"), "--model", out, "--eval", tmp, *quick],
                        check=True, cwd=ROOT)
+        with open(os.path.join(tmp, "beam.json")) as f:
+            beam = json.load(f)
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    manifest["decoding"]["beam"] = beam
+    write_manifest(out, manifest)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 /**
  * Runs seqserve's CTC decoders on the exported recognizer: greedy, prefix beam, and beam with
  * word n-gram LM fusion, whose weights (alpha, beta) are chosen on the dev split. Reports WER/CER on
- * the held-out test split into metrics.json and the chosen beam settings into manifest.json.
+ * the held-out test split into metrics.json and the chosen beam settings into DIR/beam.json, which
+ * decoder_eval.py puts into manifest.json (decoding.beam) through models/_recipe_common/manifest.py.
  *
  *   node --import tsx models/asr/recipe/tune-decoder.ts --model models/asr --eval DIR   (DIR/{dev,test}/transcripts.jsonl + wavs)
  * (decoder_eval.py prepares DIR and calls this; --quick tries one weight pair, for smoke runs;
@@ -114,7 +115,7 @@ if (values['sample-only']) {
   };
   console.log(JSON.stringify(results, null, 2));
   metrics.decoders = { ...results, command: 'node --import tsx models/asr/recipe/tune-decoder.ts (run by decoder_eval.py)' };
-  manifest.decoding.beam = { width, default: best.wer < devGreedy.wer, lm: { file: 'lm.arpa', alpha: best.alpha, beta: best.beta }, hotwordBonus: 1.5 };
-  writeFileSync(path.join(modelDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const beamSettings = { width, default: best.wer < devGreedy.wer, lm: { file: 'lm.arpa', alpha: best.alpha, beta: best.beta }, hotwordBonus: 1.5 };
+  writeFileSync(path.join(evalDir, 'beam.json'), JSON.stringify(beamSettings) + '\n');
 }
 writeFileSync(metricsFile, JSON.stringify(metrics, null, 2) + '\n');
