@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
-import { argmax } from '../server/core/generation/sampling.ts';
+import { argmax } from '../server/core/generation/log-probs.ts';
 import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';

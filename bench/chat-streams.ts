@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GenerationEngine } from '../server/core/generation/generation-engine.ts';
-import { argmax } from '../server/core/generation/sampling.ts';
+import { argmax } from '../server/core/generation/log-probs.ts';
 import { loadSeq2SeqModel } from '../server/core/generation/seq2seq-model.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { SpelledWordTokenizer } from '../server/core/text/spelled-word-tokenizer.ts';

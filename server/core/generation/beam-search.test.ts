@@ -70,4 +70,20 @@ describe('beam search', () => {
     expect(r.finished.map((h) => h.tokens)).toEqual([[1], [2]]);
     expect(r.finished[0].tokenLogProbs).toEqual([Math.log(0.5)]);
   });
+
+  it('keeps the detail of each token on the hypothesis it survives in', () => {
+    let live = [start] as BeamHypothesis<{ prefix: number[]; token: number }>[];
+    const finished: BeamHypothesis<{ prefix: number[]; token: number }>[] = [];
+    while (!beamSearchDone(finished, live, 3, 0, 5)) {
+      const beams = live;
+      const r = beamStep(beams, beams.map((b) => model(b.tokens)), 3, EOS, 5, (parent, token) => ({ prefix: beams[parent].tokens, token }));
+      finished.push(...r.finished);
+      live = r.live.map((l) => l.hypothesis);
+    }
+    expect(finished.length).toBeGreaterThanOrEqual(3);
+    for (const h of finished) {
+      expect(h.details).toHaveLength(h.tokens.length);
+      h.details!.forEach((d, i) => expect(d).toEqual({ prefix: h.tokens.slice(0, i), token: h.tokens[i] }));
+    }
+  });
 });

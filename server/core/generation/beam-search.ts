@@ -1,13 +1,18 @@
 /**
  * Beam search bookkeeping on plain arrays: extend each live beam by its best next tokens, keep the
  * `width` best candidates, move beams that end (EOS or length) to the finished list, and rank with
- * the GNMT length penalty lp(Y) = ((5 + |Y|) / 6)^alpha.
+ * the GNMT length penalty lp(Y) = ((5 + |Y|) / 6)^alpha. Each token of a hypothesis can carry a
+ * detail the caller attaches when the token is chosen (attention row, top log-probabilities).
  */
-export interface BeamHypothesis {
+import { topIndices } from './log-probs.ts';
+
+export interface BeamHypothesis<D = unknown> {
   tokens: number[];
   /** Sum of ln P of the tokens (and of EOS if it ended there). */
   logProb: number;
   tokenLogProbs: number[];
+  /** Per token, what `detail` returned when it was chosen (only when a `detail` function is given). */
+  details?: D[];
   finished: boolean;
 }
 
@@ -19,43 +24,46 @@ export function beamScore(h: BeamHypothesis, alpha: number): number {
   return h.logProb / lengthPenalty(Math.max(1, h.tokens.length), alpha);
 }
 
-export interface BeamStepResult {
+export interface BeamStepResult<D = unknown> {
   /** Live beams for the next step, each with the index of the parent beam whose state it continues. */
-  live: { hypothesis: BeamHypothesis; parent: number }[];
-  finished: BeamHypothesis[];
+  live: { hypothesis: BeamHypothesis<D>; parent: number }[];
+  finished: BeamHypothesis<D>[];
 }
 
 /**
  * One step: `rows[i]` are the log-probabilities of live beam `beams[i]`'s next token. `maxLength`
- * finishes beams that reach it.
+ * finishes beams that reach it. `detail(parent, token)` is called for each token a kept hypothesis
+ * adds (not for EOS), and its result kept beside the token.
  */
-export function beamStep(beams: readonly BeamHypothesis[], rows: readonly ArrayLike<number>[], width: number, eos: number, maxLength: number): BeamStepResult {
-  const candidates: { hypothesis: BeamHypothesis; parent: number }[] = [];
+export function beamStep<D = unknown>(
+  beams: readonly BeamHypothesis<D>[],
+  rows: readonly ArrayLike<number>[],
+  width: number,
+  eos: number,
+  maxLength: number,
+  detail?: (parent: number, token: number) => D,
+): BeamStepResult<D> {
+  const candidates: { parent: number; token: number; logProb: number }[] = [];
   beams.forEach((beam, parent) => {
     const row = rows[parent];
-    const idx = Array.from({ length: row.length }, (_, i) => i)
-      .sort((a, b) => row[b] - row[a])
-      .slice(0, width + 1);
-    for (const token of idx) {
-      const ended = token === eos;
-      candidates.push({
-        parent,
-        hypothesis: {
-          tokens: ended ? beam.tokens : [...beam.tokens, token],
-          logProb: beam.logProb + row[token],
-          tokenLogProbs: ended ? beam.tokenLogProbs : [...beam.tokenLogProbs, row[token]],
-          finished: ended || beam.tokens.length + 1 >= maxLength,
-        },
-      });
-    }
+    for (const token of topIndices(row, width + 1)) candidates.push({ parent, token, logProb: beam.logProb + row[token] });
   });
-  candidates.sort((a, b) => b.hypothesis.logProb - a.hypothesis.logProb);
-  const live: BeamStepResult['live'] = [];
-  const finished: BeamHypothesis[] = [];
-  for (const c of candidates) {
+  candidates.sort((a, b) => b.logProb - a.logProb); // stable: ties keep parent, then token order
+  const live: BeamStepResult<D>['live'] = [];
+  const finished: BeamHypothesis<D>[] = [];
+  for (const { parent, token, logProb } of candidates) {
     if (live.length + finished.length >= width) break;
-    if (c.hypothesis.finished) finished.push(c.hypothesis);
-    else live.push(c);
+    const beam = beams[parent];
+    const ended = token === eos;
+    const hypothesis: BeamHypothesis<D> = {
+      tokens: ended ? beam.tokens : [...beam.tokens, token],
+      logProb,
+      tokenLogProbs: ended ? beam.tokenLogProbs : [...beam.tokenLogProbs, rows[parent][token]],
+      finished: ended || beam.tokens.length + 1 >= maxLength,
+    };
+    if (detail) hypothesis.details = ended ? (beam.details ?? []) : [...(beam.details ?? []), detail(parent, token)];
+    if (hypothesis.finished) finished.push(hypothesis);
+    else live.push({ hypothesis, parent });
   }
   return { live, finished };
 }

@@ -201,6 +201,27 @@ describe('GenerationEngine', () => {
     expect(engine.activeSequences).toBe(0);
   });
 
+  it('beam search keeps each token\'s attention row and top log-probabilities on the chosen beams', async () => {
+    const engine = new GenerationEngine(copyModel({ encoder: [], decoder: [] }), { maxRows: 8, maxWaiting: 8 });
+    const events = await collect(engine.generate({ source: ids('b c d'), maxNewTokens: 10, beamWidth: 3, n: 2, attention: true, topLogprobs: 2 }));
+    const tokens = events.filter((e) => e.type === 'token');
+    for (const choice of [0, 1]) {
+      const mine = tokens.filter((t) => t.choice === choice);
+      expect(mine.length).toBeGreaterThan(0);
+      // the fake decoder attends to the source position of its step, whichever token the beam took
+      mine.forEach((t, i) => expect(t.attention).toEqual([0, 1, 2].map((s) => (s === i ? 1 : 0))));
+      for (const t of mine) {
+        expect(t.top).toHaveLength(2);
+        expect(t.top!.some((alt) => alt.token === t.token && alt.logProb === t.logProb && alt.piece === t.piece)).toBe(true);
+      }
+    }
+    // the best beam took the most likely token at each step: its first alternative
+    expect(tokens.filter((t) => t.choice === 0).map((t) => t.top![0].piece)).toEqual(['b', 'c', 'd']);
+    // without asking, beams carry neither
+    const plain = (await collect(engine.generate({ source: ids('b c d'), maxNewTokens: 10, beamWidth: 3 }))).filter((e) => e.type === 'token');
+    expect(plain.every((t) => t.attention === undefined && t.top === undefined)).toBe(true);
+  });
+
   it('frees a cancelled request before the next iteration, and an aborted signal ends the iterator', async () => {
     const engine = new GenerationEngine(copyModel({ encoder: [], decoder: [] }), { maxRows: 8, maxWaiting: 8 });
     const it = engine.generate({ source: ids('a a a a a a a a a a a a'), maxNewTokens: 30 });

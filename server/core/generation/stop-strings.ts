@@ -1,55 +1,68 @@
 /**
- * Stop strings on streamed text: text is released only when it cannot be the start of a stop
- * string, and generation ends at the first stop string (which is not emitted), as OpenAI's `stop`.
+ * Stop strings on streamed text, fed one delta at a time: text is released only when it cannot be
+ * the start of a stop string, and generation ends at the first stop string (which is not emitted),
+ * as OpenAI's `stop`. Each delta is searched together with the text held back before it only (a
+ * stop string cannot start in text already released), so the cost per token does not grow with the
+ * length of the text.
  */
 export class StopStrings {
-  private text = '';
-  private released = 0;
-  private stoppedAt = -1;
+  /** Text released so far (after a stop: the final text). */
+  private released = '';
+  /** Text held back: it could be the start of a stop string (after a stop: from the stop string on). */
+  private held = '';
+  private stop = false;
 
   constructor(private readonly stops: readonly string[]) {}
 
   get stopped(): boolean {
-    return this.stoppedAt >= 0;
+    return this.stop;
   }
 
-  /** Sets the full text generated so far; returns the newly releasable delta. */
-  update(fullText: string): string {
-    if (this.stopped) return '';
-    this.text = fullText;
-    let end = fullText.length;
-    for (const s of this.stops) {
-      const at = fullText.indexOf(s, Math.max(0, this.released - s.length + 1));
-      if (at >= 0 && (this.stoppedAt < 0 || at < this.stoppedAt)) this.stoppedAt = at;
+  /** Appends newly generated text; returns the newly releasable delta. */
+  append(delta: string): string {
+    if (this.stop) return '';
+    if (this.stops.length === 0) {
+      this.released += delta;
+      return delta;
     }
-    if (this.stopped) end = this.stoppedAt;
-    else {
+    const text = this.held + delta;
+    let end = text.length;
+    let stoppedAt = -1;
+    for (const s of this.stops) {
+      const at = text.indexOf(s);
+      if (at >= 0 && (stoppedAt < 0 || at < stoppedAt)) stoppedAt = at;
+    }
+    if (stoppedAt >= 0) {
+      this.stop = true;
+      end = stoppedAt;
+    } else {
       // hold back a tail that could still grow into a stop string
       for (const s of this.stops) {
-        for (let k = Math.min(s.length - 1, fullText.length); k > 0; k--) {
-          if (fullText.endsWith(s.slice(0, k))) {
-            end = Math.min(end, fullText.length - k);
+        for (let k = Math.min(s.length - 1, text.length); k > 0; k--) {
+          if (text.endsWith(s.slice(0, k))) {
+            end = Math.min(end, text.length - k);
             break;
           }
         }
       }
     }
-    if (end <= this.released) return '';
-    const delta = fullText.slice(this.released, end);
-    this.released = end;
-    return delta;
+    const out = text.slice(0, end);
+    this.held = text.slice(end);
+    this.released += out;
+    return out;
   }
 
   /** At the end of generation: whatever is still held back (nothing after a stop string). */
   flush(): string {
-    if (this.stopped) return '';
-    const delta = this.text.slice(this.released);
-    this.released = this.text.length;
+    if (this.stop) return '';
+    const delta = this.held;
+    this.held = '';
+    this.released += delta;
     return delta;
   }
 
   /** The final text: cut at the stop string if one occurred. */
   finalText(): string {
-    return this.stopped ? this.text.slice(0, this.stoppedAt) : this.text;
+    return this.stop ? this.released : this.released + this.held;
   }
 }
