@@ -121,6 +121,18 @@ describe('chat completions (openai client)', () => {
     expect(body.choices).toHaveLength(2);
     expect(body.choices[0].message.content.length).toBeGreaterThan(0);
     expect(body.choices[1].message.content).not.toBe(body.choices[0].message.content);
+    // beams keep each token's attention row and alternatives (they used to come back empty)
+    const detailed = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, beam_width: 4, n: 2, include_attention: true, logprobs: true, top_logprobs: 2 }) });
+    const choices = ((await detailed.json()) as { choices: { attention: { source_tokens: string[]; output_tokens: string[]; weights: number[][] }; logprobs: { content: { top_logprobs: unknown[] }[] } }[] }).choices;
+    for (const { attention, logprobs } of choices) {
+      expect(attention.output_tokens.length).toBeGreaterThan(0);
+      expect(attention.weights).toHaveLength(attention.output_tokens.length);
+      for (const row of attention.weights) {
+        expect(row).toHaveLength(attention.source_tokens.length);
+        expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 3);
+      }
+      expect(logprobs.content.every((t) => t.top_logprobs.length === 2)).toBe(true);
+    }
   });
 
   it('refuses bad requests with OpenAI-style errors naming the parameter', async () => {
