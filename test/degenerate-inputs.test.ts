@@ -319,7 +319,7 @@ describe('spoken QA: stories and questions without words', () => {
     // streaming: a story without samples is refused before the stream starts; a silent one once recognition has run
     expect((await ask({ story: new Blob([wav(0)]), question: 'where', stream: 'true' })).status).toBe(400);
     const silent = await ask({ story: new Blob([wav(1)]), question: 'where', stream: 'true' });
-    expect(events(silent.text)).toEqual([{ type: 'error', error: { message: 'story: no speech was recognised in the audio', param: 'story' } }]);
+    expect(events(silent.text)).toEqual([{ type: 'error', error: { message: 'story: no speech was recognised in the audio', type: 'invalid_request_error', param: 'story', code: 'invalid_argument' } }]);
   });
 
   it('a written question without words is a 400 naming question before the story is recognised, streaming too', async () => {
