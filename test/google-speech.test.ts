@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import speech from '@google-cloud/speech';
 import { wordErrors } from '../server/core/text/edit-distance.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { loadProto } from '../server/grpc/load-proto.ts';
+import { SeededRandom } from '../server/core/random.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const SAMPLE_DIR = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample');
@@ -168,6 +169,66 @@ describe('Google Cloud Speech v1 API', () => {
       expect(err?.code).toBe(status.OUT_OF_RANGE);
       expect(err?.details).toMatch(/longer than the limit of 20 s/);
       expect(await server.context.repository.model('asr')).toBeTruthy();
+    });
+  });
+
+  describe('cancellation and metrics', () => {
+    const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
+    const r = new SeededRandom(17);
+    /** Five minutes of noise at a speech-like level: seconds of work for the recognizer. */
+    const noise = Buffer.from(Int16Array.from({ length: 300 * 16000 }, () => Math.round(3000 * r.gaussian())).buffer);
+    const requestsOpen = () => server.context.admission.count('asr', 'request');
+    async function until(check: () => boolean, ms: number): Promise<number> {
+      const t0 = Date.now();
+      while (!check()) {
+        if (Date.now() - t0 > ms) throw new Error(`condition not reached in ${ms} ms`);
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      return Date.now() - t0;
+    }
+    const outcomes = async (endpoint: string) =>
+      (await server.context.metrics.requests.get()).values.filter((v) => v.labels.endpoint === endpoint).map((v) => ({ ...v.labels, value: v.value }));
+
+    it('Recognize stops its work when the client cancels or its deadline passes: the admission place is freed at once', async () => {
+      const client = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
+      const request = { config: { encoding: 'LINEAR16', sample_rate_hertz: 16000 }, audio: { content: noise } };
+      // cancelled by the client while the recognizer is busy with the first seconds
+      const cancelled = new Promise<ServiceError | null>((resolve) => {
+        const call = client.Recognize(request, (err: ServiceError | null) => resolve(err));
+        void until(() => requestsOpen() === 1, 10_000).then(() => setTimeout(() => call.cancel(), 200));
+      });
+      expect((await cancelled)?.code).toBe(status.CANCELLED);
+      expect(await until(() => requestsOpen() === 0, 1500)).toBeLessThan(1500); // the whole transcription takes several seconds
+      // a deadline the transcription cannot meet
+      const t0 = Date.now();
+      const late = await new Promise<ServiceError | null>((resolve) => client.Recognize(request, new Metadata(), { deadline: Date.now() + 500 }, (err: ServiceError | null) => resolve(err)));
+      expect(late?.code).toBe(status.DEADLINE_EXCEEDED);
+      await until(() => requestsOpen() === 0, 1500);
+      expect(Date.now() - t0).toBeLessThan(2500);
+      client.close();
+      expect(await outcomes('speech_recognize')).toEqual(
+        expect.arrayContaining([
+          { model: 'asr', endpoint: 'speech_recognize', outcome: 'cancelled', value: 1 },
+          { model: 'asr', endpoint: 'speech_recognize', outcome: 'deadline_exceeded', value: 1 },
+        ]),
+      );
+    }, 60_000);
+
+    it('succeeding and failing requests and streams are counted under the same labels: the model that served them and the endpoint', async () => {
+      const client = googleClient();
+      await streamAudio(client, { config, interimResults: false }, pcm16(sample[4].file));
+      await expect(streamAudio(client, { config }, Buffer.concat([pcm16(sample[4].file), Buffer.alloc(1)]))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      await client.recognize({ config, audio: { content: pcm16(sample[4].file) } });
+      await client.close();
+      for (const endpoint of ['speech_streaming', 'speech_recognize']) {
+        const series = await outcomes(endpoint);
+        expect(series.map((s) => s.outcome)).toEqual(expect.arrayContaining(['ok', expect.not.stringMatching(/^ok$/)]));
+        for (const s of series) expect(Object.keys(s).sort()).toEqual(['endpoint', 'model', 'outcome', 'value']);
+        expect(new Set(series.map((s) => s.model))).toEqual(new Set(['asr']));
+        const durations = (await server.context.metrics.requestDuration.get()).values.filter((v) => v.labels.endpoint === endpoint && v.metricName?.endsWith('_count'));
+        expect(durations.map((v) => v.labels)).toEqual([{ model: 'asr', endpoint }]); // successes and failures in one series
+        expect(durations[0].value).toBe(series.reduce((n, s) => n + s.value, 0));
+      }
     });
   });
 });

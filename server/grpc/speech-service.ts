@@ -2,6 +2,8 @@
  * `google.cloud.speech.v1.Speech` over seqserve's streaming recognizer: StreamingRecognize (config
  * first, then LINEAR16 audio at 8-48 kHz; interim results with stability, finals with confidence,
  * word times and beam alternatives; single_utterance; endpointing splits long streams) and Recognize.
+ * Both are transport-neutral functions of the requests (and an abort signal); the service at the end
+ * only adapts grpc-js calls to them.
  */
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { pcm16ToFloat } from '../core/audio/pcm.ts';
@@ -10,10 +12,14 @@ import type { Transcript } from '../core/speech/ctc-stream-decoder.ts';
 import { RecognizerStream, type RecognitionEvent } from '../core/speech/recognizer-stream.ts';
 import type { ServerContext } from '../context.ts';
 import { decodeWav } from '../core/audio/decode-wav.ts';
+import type { LoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
+import { trackedWork } from '../runtime/tracked-work.ts';
 import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
 import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
+import { readClientStream } from './client-stream.ts';
 import { grpcError } from './grpc-status.ts';
+import { callSignal, serveStream, type StreamWrite } from './server-stream.ts';
 
 interface RecognitionConfig {
   encoding: string;
@@ -27,10 +33,21 @@ interface RecognitionConfig {
   speech_contexts: { phrases: string[]; boost: number }[];
 }
 
+interface StreamingConfig {
+  config: RecognitionConfig | null;
+  single_utterance: boolean;
+  interim_results: boolean;
+}
+
 interface StreamingRequest {
   streaming_request?: 'streaming_config' | 'audio_content';
-  streaming_config?: { config: RecognitionConfig | null; single_utterance: boolean; interim_results: boolean } | null;
+  streaming_config?: StreamingConfig | null;
   audio_content?: Uint8Array;
+}
+
+interface RecognizeRequest {
+  config: RecognitionConfig | null;
+  audio: { content?: Uint8Array; uri?: string } | null;
 }
 
 const duration = (seconds: number) => {
@@ -79,131 +96,115 @@ function commonPrefix(a: string, b: string): number {
   return i;
 }
 
+/** StreamingRecognizeResponse messages for a stream's recognizer events. */
+class StreamingResponses {
+  private previousPartial = '';
+  /** single_utterance: the first final has been sent; the rest of the stream is read and dropped. */
+  utteranceEnded = false;
+
+  constructor(
+    private readonly config: RecognitionConfig,
+    private readonly single: boolean,
+    private readonly interim: boolean,
+  ) {}
+
+  *of(events: RecognitionEvent[]): Generator<object> {
+    for (const e of events) {
+      if (this.utteranceEnded) return;
+      const end = duration(e.transcript.end);
+      if (e.type === 'partial') {
+        if (!this.interim) continue;
+        const text = e.transcript.text;
+        const stability = text ? Math.round((commonPrefix(this.previousPartial, text) / text.length) * 100) / 100 : 0;
+        this.previousPartial = text;
+        yield { results: [{ alternatives: [{ transcript: text }], is_final: false, stability, result_end_time: end }] };
+        continue;
+      }
+      this.previousPartial = '';
+      if (this.single) yield { speech_event_type: 'END_OF_SINGLE_UTTERANCE', speech_event_time: end };
+      yield { results: [{ alternatives: alternatives(e.transcript, e.alternatives, this.config), is_final: true, result_end_time: end, language_code: this.config.language_code || 'en-us' }] };
+      if (this.single) this.utteranceEnded = true;
+    }
+  }
+}
+
+/**
+ * One StreamingRecognize stream, whatever carries it: `requests` in order (the transport pauses
+ * reading while one is handled), responses through `write`. The first request carries the config,
+ * which names the model; the rest of the stream is that model's tracked work (a stream place under
+ * its limit, the metrics: one label set whether it succeeds or fails) until the client half-closes.
+ */
+export async function streamingRecognize(ctx: ServerContext, requests: AsyncIterable<StreamingRequest>, write: StreamWrite): Promise<void> {
+  const iterator = requests[Symbol.asyncIterator]();
+  try {
+    const first = await iterator.next();
+    if (first.done) throw invalidArgument('streaming_config', 'the stream ended without a streaming_config');
+    if (first.value.streaming_request !== 'streaming_config') throw invalidArgument('streaming_config', 'the first request must carry streaming_config, before any audio_content');
+    const streaming = first.value.streaming_config;
+    const config = checkConfig(streaming?.config, 'streaming_config.config');
+    const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
+    const responses = new StreamingResponses(config, streaming?.single_utterance ?? false, streaming?.interim_results ?? false);
+    const rest = { [Symbol.asyncIterator]: () => iterator };
+    await trackedWork(ctx, model.name, 'speech_streaming', () => recognizeAudioStream(ctx, model, config, rest, responses, write), { kind: 'stream' });
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** The audio requests of a stream through one recognizer (its state lives as long as the stream). */
+async function recognizeAudioStream(ctx: ServerContext, model: LoadedModel, config: RecognitionConfig, requests: AsyncIterable<StreamingRequest>, responses: StreamingResponses, write: StreamWrite): Promise<void> {
+  const labels = { model: model.name, api: 'google_speech' };
+  ctx.metrics.activeStreams.inc(labels);
+  try {
+    const recognizer = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.acoustic!, decodingRequest(config, true)) });
+    const { maxAudioMessageBytes, maxStreamSeconds } = ctx.config.limits;
+    let bytes = 0;
+    for await (const req of requests) {
+      if (responses.utteranceEnded) continue; // until the client half-closes, as Google's API asks it to
+      if (req.streaming_request === 'streaming_config') throw invalidArgument('streaming_config', 'may only be sent in the first request');
+      const audio = req.audio_content ?? new Uint8Array(0);
+      if (audio.byteLength > maxAudioMessageBytes) throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${maxAudioMessageBytes} bytes per request`);
+      if (audio.byteLength % 2 !== 0) throw invalidArgument('audio_content', 'LINEAR16 audio must have an even number of bytes');
+      bytes += audio.byteLength;
+      if (bytes / 2 / config.sample_rate_hertz > maxStreamSeconds) throw new SeqserveError('out_of_range', `the stream is longer than the limit of ${maxStreamSeconds} s of audio`);
+      for (const message of responses.of(await recognizer.push(pcm16ToFloat(audio)))) await write(message);
+    }
+    if (!responses.utteranceEnded) for (const message of responses.of(await recognizer.end())) await write(message);
+  } finally {
+    ctx.metrics.activeStreams.dec(labels);
+  }
+}
+
+/** One Recognize request: the whole audio inline (LINEAR16 or a WAV file); stops when `signal` aborts. */
+export async function recognize(ctx: ServerContext, req: RecognizeRequest, signal: AbortSignal): Promise<object> {
+  const content = req.audio?.content;
+  if (!content || content.byteLength === 0) throw invalidArgument('audio.content', 'is required (inline audio; uri is not supported)');
+  const isWav = content.byteLength > 12 && new TextDecoder().decode(content.subarray(0, 4)) === 'RIFF';
+  if (!req.config) throw invalidArgument('config', 'is required');
+  const config = isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: req.config.sample_rate_hertz || 16000 } : checkConfig(req.config, 'config');
+  if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
+  const audio = isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz };
+  const seconds = audio.samples.length / audio.sampleRate;
+  if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
+  const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
+  return trackedWork(ctx, model.name, 'speech_recognize', async () => {
+    const results = [];
+    try {
+      for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, signal, decodingRequest(config))) {
+        if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
+      }
+    } catch (err) {
+      throw signal.aborted ? signal.reason : err; // cancelled or deadline_exceeded, as the call says
+    }
+    return { results, total_billed_time: duration(Math.ceil(seconds)) };
+  });
+}
+
 export function speechService(ctx: ServerContext): UntypedServiceImplementation {
   return {
-    StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) => {
-      let streamModel: string | undefined; // set while the stream holds recognizer state
-      let leaveAdmission: (() => void) | undefined; // the stream's place under the model's stream limit
-      const run = async () => {
-        let config: RecognitionConfig | undefined;
-        let single = false;
-        let interim = false;
-        let stream: RecognizerStream | undefined;
-        let previousPartial = '';
-        let bytes = 0;
-        let done = false;
-        const maxSeconds = ctx.config.limits.maxStreamSeconds;
-        const write = (msg: object) => new Promise<void>((resolve) => call.write(msg, () => resolve()));
-        const send = async (events: RecognitionEvent[]) => {
-          for (const e of events) {
-            if (done) return;
-            const end = duration(e.transcript.end);
-            if (e.type === 'partial') {
-              if (!interim) continue;
-              const stability = e.transcript.text ? Math.round((commonPrefix(previousPartial, e.transcript.text) / e.transcript.text.length) * 100) / 100 : 0;
-              previousPartial = e.transcript.text;
-              await write({ results: [{ alternatives: [{ transcript: e.transcript.text }], is_final: false, stability, result_end_time: end }] });
-              continue;
-            }
-            previousPartial = '';
-            if (single) await write({ speech_event_type: 'END_OF_SINGLE_UTTERANCE', speech_event_time: end });
-            await write({ results: [{ alternatives: alternatives(e.transcript, e.alternatives, config!), is_final: true, result_end_time: end, language_code: config!.language_code || 'en-us' }] });
-            if (single) done = true;
-          }
-        };
-        const handle = async (req: StreamingRequest) => {
-          if (req.streaming_request === 'streaming_config') {
-            if (config) throw invalidArgument('streaming_config', 'may only be sent in the first request');
-            config = checkConfig(req.streaming_config?.config, 'streaming_config.config');
-            single = req.streaming_config?.single_utterance ?? false;
-            interim = req.streaming_config?.interim_results ?? false;
-            const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
-            leaveAdmission = ctx.admission.enter(model.name, 'stream');
-            streamModel = model.name;
-            ctx.metrics.activeStreams.inc({ model: model.name, api: 'google_speech' });
-            stream = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.acoustic!, decodingRequest(config, true)) });
-            return;
-          }
-          if (!stream || !config) throw invalidArgument('streaming_config', 'the first request must carry streaming_config, before any audio_content');
-          const audio = req.audio_content ?? new Uint8Array(0);
-          const maxMessage = ctx.config.limits.maxAudioMessageBytes;
-          if (audio.byteLength > maxMessage) throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${maxMessage} bytes per request`);
-          if (audio.byteLength % 2 !== 0) throw invalidArgument('audio_content', 'LINEAR16 audio must have an even number of bytes');
-          bytes += audio.byteLength;
-          if (bytes / 2 / config.sample_rate_hertz > maxSeconds) throw new SeqserveError('out_of_range', `the stream is longer than the limit of ${maxSeconds} s of audio`);
-          await send(await stream.push(pcm16ToFloat(audio)));
-        };
-        // Requests are handled one at a time; reading pauses while one is in progress (backpressure).
-        await new Promise<void>((resolve, reject) => {
-          let chain = Promise.resolve();
-          let failed = false;
-          call.on('data', (req: StreamingRequest) => {
-            call.pause();
-            chain = chain
-              .then(() => (failed || done ? undefined : handle(req)))
-              .then(
-                () => {
-                  call.resume();
-                },
-                (err: unknown) => {
-                  failed = true;
-                  reject(err);
-                },
-              );
-          });
-          call.on('end', () => {
-            chain = chain.then(() => resolve(), reject);
-          });
-          call.on('cancelled', () => resolve());
-          call.on('error', () => resolve());
-        });
-        if (call.cancelled) return;
-        if (!config) throw invalidArgument('streaming_config', 'the stream ended without a streaming_config');
-        if (stream && !done) await send(await stream.end());
-        ctx.metrics.requests.inc({ model: config.model || 'default', endpoint: 'speech_streaming', outcome: 'ok' });
-      };
-      const release = () => {
-        if (streamModel) ctx.metrics.activeStreams.dec({ model: streamModel, api: 'google_speech' });
-        streamModel = undefined;
-        leaveAdmission?.();
-      };
-      run().then(
-        () => {
-          release();
-          if (!call.cancelled) call.end();
-        },
-        (err: unknown) => {
-          release();
-          if (call.cancelled) return;
-          const status = grpcError(err, ctx.log);
-          ctx.metrics.requests.inc({ model: 'speech', endpoint: 'speech_streaming', outcome: err instanceof SeqserveError ? err.code : 'internal' });
-          call.emit('error', status);
-        },
-      );
-    },
-
-    Recognize: (call: ServerUnaryCall<{ config: RecognitionConfig | null; audio: { content?: Uint8Array; uri?: string } | null }, unknown>, callback: sendUnaryData<unknown>) => {
-      const run = async () => {
-        const req = call.request;
-        const content = req.audio?.content;
-        if (!content || content.byteLength === 0) throw invalidArgument('audio.content', 'is required (inline audio; uri is not supported)');
-        const isWav = content.byteLength > 12 && new TextDecoder().decode(content.subarray(0, 4)) === 'RIFF';
-        if (!req.config) throw invalidArgument('config', 'is required');
-        const config = isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: req.config.sample_rate_hertz || 16000 } : checkConfig(req.config, 'config');
-        if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
-        const audio = isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz };
-        const seconds = audio.samples.length / audio.sampleRate;
-        if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
-        const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
-        return ctx.admission.run(model.name, async () => {
-          const results = [];
-          for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, undefined, decodingRequest(config))) {
-            if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
-          }
-          return { results, total_billed_time: duration(Math.ceil(seconds)) };
-        });
-      };
-      ctx.metrics.track('speech', 'speech_recognize', run).then(
+    StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) => serveStream(call, ctx, (write, signal) => streamingRecognize(ctx, readClientStream(call, signal), write)),
+    Recognize: (call: ServerUnaryCall<RecognizeRequest, unknown>, callback: sendUnaryData<unknown>) => {
+      recognize(ctx, call.request, callSignal(call)).then(
         (res) => callback(null, res),
         (err: unknown) => callback(grpcError(err, ctx.log)),
       );

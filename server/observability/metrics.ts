@@ -117,21 +117,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Counts, times and tracks in-flight state of one request. */
+  /**
+   * Counts, times and tracks in-flight state of one request or stream: the one place that records
+   * `seqserve_requests_total`, so a success and a failure carry the same labels (the model's name,
+   * the endpoint) and differ only in `outcome`.
+   */
   async track<T>(model: string, endpoint: string, work: () => Promise<T>): Promise<T> {
     const labels = { model, endpoint };
     this.inflight.inc(labels);
     const stop = this.requestDuration.startTimer(labels);
+    let outcome = 'ok';
     try {
-      const result = await work();
-      this.requests.inc({ ...labels, outcome: 'ok' });
-      return result;
+      return await work();
     } catch (err) {
-      const code = asSeqserveError(err).code;
-      this.requests.inc({ ...labels, outcome: code });
-      if (code === 'resource_exhausted') this.rejected.inc({ model, reason: 'queue_full' });
+      outcome = asSeqserveError(err).code;
+      if (outcome === 'resource_exhausted') this.rejected.inc({ model, reason: 'queue_full' });
       throw err;
     } finally {
+      this.requests.inc({ ...labels, outcome });
       stop();
       this.inflight.dec(labels);
     }
