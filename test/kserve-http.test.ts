@@ -26,6 +26,7 @@ describe('KServe v2 REST', () => {
     const meta = await (await fetch(`${server.http}/v2`)).json();
     expect(meta.name).toBe('seqserve');
     expect(meta.extensions).toContain('binary_tensor_data');
+    expect(meta.execution_providers).toEqual({ configured: ['cpu'], unavailable: {} });
     for (const name of ['slots', 'slots.tagger']) {
       const m = await (await fetch(`${server.http}/v2/models/${name}`)).json();
       expect(m.name).toBe('slots.tagger');
@@ -111,6 +112,7 @@ describe('KServe v2 REST', () => {
     expect(text).toMatch(/seqserve_queue_duration_seconds_count\{model="slots.tagger"\} \d+/);
     expect(text).toMatch(/seqserve_inflight_requests\{model="slots.tagger",endpoint="kserve_infer"\} 0/);
     expect(text).toMatch(/seqserve_model_ready\{model="slots"\} 1/);
+    for (const model of ['chat', 'caption']) expect(text).toMatch(new RegExp(`seqserve_waiting_requests\\{model="${model}"\\} 0`)); // the engines' wait lists, idle
   });
 
   it('works with plain curl', async () => {

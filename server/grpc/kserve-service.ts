@@ -2,11 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asSeqserveError, SeqserveError } from '../core/errors.ts';
-import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../context.ts';
+import type { ServerContext } from '../context.ts';
 import { trackedWork } from '../runtime/tracked-work.ts';
 import { decodeGrpcInfer, encodeGrpcInfer, type GrpcInferRequest } from '../kserve/grpc-codec.ts';
 import { infer } from '../kserve/infer.ts';
 import { modelMetadata } from '../kserve/model-metadata.ts';
+import { serverMetadata } from '../kserve/server-metadata.ts';
 import { grpcError } from './grpc-status.ts';
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
@@ -60,7 +61,10 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
         throw err;
       }
     }),
-    ServerMetadata: unary(ctx, 'ServerMetadata', () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS })),
+    ServerMetadata: unary(ctx, 'ServerMetadata', () => {
+      const { name, version, extensions } = serverMetadata(ctx); // the message has no field for the providers
+      return { name, version, extensions };
+    }),
     ModelMetadata: unary(ctx, 'ModelMetadata', (req: { name: string; version: string }) => modelMetadata(repository, req.name, req.version || undefined)),
     ModelInfer: unary(ctx, 'ModelInfer', runInfer),
     ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {

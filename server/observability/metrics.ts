@@ -86,21 +86,27 @@ export class Metrics {
   readonly activeSequences = new Gauge({
     name: 'seqserve_active_sequences',
     help: 'Sequences in the decoding batch of a generation model (beams and choices count one each).',
-    labelNames: ['model'],
+    labelNames: ['model'] as const,
     registers: [this.registry],
   });
 
+  /** Where the generation engines' waiting counts come from (the model repository, once it exists). */
+  waitingCounts: () => Iterable<[model: string, waiting: number]> = () => [];
   readonly waitingRequests = new Gauge({
     name: 'seqserve_waiting_requests',
-    help: 'Generation requests waiting for a row in the decoding batch.',
-    labelNames: ['model'],
+    help: 'Generation requests waiting for a row in the decoding batch of a model (bounded by --max-queue; beyond it work is shed).',
+    labelNames: ['model'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.waitingRequests.reset();
+      for (const [model, waiting] of this.waitingCounts()) this.waitingRequests.set({ model }, waiting);
+    },
   });
 
   readonly generatedTokens = new Counter({
     name: 'seqserve_generated_tokens_total',
     help: 'Tokens generated, by model.',
-    labelNames: ['model'],
+    labelNames: ['model'] as const,
     registers: [this.registry],
   });
 

@@ -5,9 +5,10 @@
  */
 import { Hono, type Context } from 'hono';
 import { SeqserveError } from '../../core/errors.ts';
-import { KSERVE_EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from '../../context.ts';
+import type { ServerContext } from '../../context.ts';
 import { trackedWork } from '../../runtime/tracked-work.ts';
 import { modelMetadata } from '../../kserve/model-metadata.ts';
+import { serverMetadata } from '../../kserve/server-metadata.ts';
 import { infer } from '../../kserve/infer.ts';
 import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
 import { readBody } from '../read-body.ts';
@@ -19,7 +20,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
 
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => (ctx.ready() ? c.json({ ready: true }) : c.json({ ready: false, error: 'server is not ready' }, 503)));
-  app.get('/v2', (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: KSERVE_EXTENSIONS }));
+  app.get('/v2', (c) => c.json(serverMetadata(ctx)));
 
   const metadata = (c: Context) => c.json(modelMetadata(repository, c.req.param('model')!, c.req.param('version')));
   app.get('/v2/models/:model', metadata);
