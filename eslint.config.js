@@ -14,10 +14,10 @@ export default tseslint.config(
   },
   {
     // the core runs in the browser too: nothing from Node, no native bindings
-    files: ['server/core/**/*.ts'],
-    ignores: ['server/core/**/*.test.ts'],
+    files: ['server/core/**/*.ts', 'server/tasks/**/*.ts'],
+    ignores: ['server/core/**/*.test.ts', 'server/tasks/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'onnxruntime-node', 'sharp', 'pino', 'hono', '@hono/*', '@grpc/*', 'protobufjs'], message: 'server/core is shared with the browser: import only runtime-agnostic modules' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'onnxruntime-node', 'sharp', 'pino', 'hono', '@hono/*', '@grpc/*', 'protobufjs'], message: 'server/core and server/tasks are shared with the browser: import only runtime-agnostic modules' }] }],
     },
   },
 );

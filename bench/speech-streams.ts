@@ -16,6 +16,7 @@ import { RecognizerStream, type AcousticModel } from '../server/core/speech/reco
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { Metrics } from '../server/observability/metrics.ts';
 import { ModelRepository } from '../server/runtime/model-repository.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 import { SessionFactory } from '../server/runtime/session-factory.ts';
 import { spawnServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
@@ -33,7 +34,7 @@ async function loadModel(): Promise<{ repo: ModelRepository; model: AcousticMode
   const log = pino({ level: 'warn' });
   const repo = new ModelRepository({ root: BUNDLED_MODELS_DIR, sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics: new Metrics(), queue: DEFAULT_CONFIG.queue });
   await repo.load('asr');
-  return { repo, model: repo.model('asr').acoustic! };
+  return { repo, model: asTaskModel(repo.model('asr'), 'speech-recognition').taskModel };
 }
 
 async function recognise(model: AcousticModel, audio: Float32Array): Promise<void> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { SeededRandom } from '../server/core/random.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const STREAMS = Number(process.env.CANCEL_STREAMS ?? 10_000);
 const CONCURRENCY = 64;
@@ -75,7 +76,7 @@ async function run(n: number, offset: number): Promise<void> {
 
 async function settled(): Promise<{ sequences: number; waiting: number; open: number; streams: number }> {
   const ctx = server.context;
-  const chat = ctx.repository.model('chat').generator!;
+  const chat = asTaskModel(ctx.repository.model('chat'), 'chat').taskModel;
   const state = () => ({
     sequences: chat.activeSequences,
     waiting: chat.waitingRequests,

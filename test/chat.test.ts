@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const CHAT_DIR = path.join(BUNDLED_MODELS_DIR, 'chat');
 const sample = readFileSync(path.join(CHAT_DIR, 'heldout-sample.jsonl'), 'utf8')
@@ -160,7 +161,7 @@ describe('chat completions (openai client)', () => {
   });
 
   it('frees the sequence when a streaming client disconnects', async () => {
-    const engine = server.context.repository.model('chat').generator!;
+    const engine = asTaskModel(server.context.repository.model('chat'), 'chat').taskModel;
     const abort = new AbortController();
     const res = await fetch(`${server.http}/v1/chat/completions`, {
       method: 'POST',

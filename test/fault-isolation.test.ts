@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const POISON_WORD = 'shall';
 const TRIPS = 'i want to fly from taipei to tokyo on march 3rd'; // "... shall i book it?": the step fed "shall" fails
@@ -45,7 +46,7 @@ describe('fault isolation', () => {
     const healthy = reply(await chat('chat', TRIPS));
     expect(healthy.split(/\W+/)).toContain(POISON_WORD); // the healthy model does say it
 
-    const batch = server.context.repository.model('faulty-chat').generator!;
+    const batch = asTaskModel(server.context.repository.model('faulty-chat'), 'chat').taskModel;
     let widest = 0;
     const watch = setInterval(() => (widest = Math.max(widest, batch.activeSequences)), 1);
     const [tripped, ...fine] = await Promise.all([chat('faulty-chat', TRIPS), ...FINE.map((p) => chat('faulty-chat', p))]);

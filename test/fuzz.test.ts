@@ -22,6 +22,7 @@ import { decodeImage } from '../server/images/decode-image.ts';
 import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
 import { slotTaggerInputs } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126); // fixed in CI; set FUZZ_SEED and FUZZ_RUNS to search further
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -124,7 +125,7 @@ describe('fuzzing: files', () => {
 
   it('images: decoded or refused with a client error', async () => {
     const png = new Uint8Array(readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')));
-    const spec = server.context.repository.model('caption').generator!.model.image!;
+    const spec = asTaskModel(server.context.repository.model('caption'), 'caption').taskModel.model.image!;
     await fc.assert(
       fc.asyncProperty(corrupted(png), async (bytes) => {
         try {

@@ -11,6 +11,7 @@ import { editDistance } from '../server/core/text/edit-distance.ts';
 import { RecognizerStream, streamDither } from '../server/core/speech/recognizer-stream.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
 const SAMPLE_DIR = path.join(ASR_DIR, 'heldout-sample');
@@ -117,7 +118,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     const alphabet = JSON.parse(readFileSync(path.join(ASR_DIR, 'alphabet.json'), 'utf8')) as string[];
     const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
     const session = await ort.InferenceSession.create(path.join(ASR_DIR, 'acoustic.onnx'));
-    const model = server.context.repository.model('asr').acoustic!;
+    const model = asTaskModel(server.context.repository.model('asr'), 'speech-recognition').taskModel;
     const zeroStates = Object.fromEntries(model.states.map((s) => [s.input, new ort.Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]));
     try {
       for (const item of sample.slice(0, 4)) {

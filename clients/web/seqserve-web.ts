@@ -19,20 +19,18 @@ import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/chat/chat-request.ts';
 import { captionRequest } from '../../server/caption/caption-request.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
-import { GenerationEngine, type ImageSource } from '../../server/core/generation/generation-engine.ts';
-import { loadSeq2SeqModel } from '../../server/core/generation/seq2seq-model.ts';
 import { axisMaximums, signatureFromMetadata, type BoundOptions } from '../../server/core/feed-check.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';
 import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { readManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
-import { loadMemoryNetwork, type MemoryNetwork } from '../../server/core/qa/memory-network.ts';
 import { answerSpokenQuestion, type SpeechQaEvent } from '../../server/core/qa/spoken-qa.ts';
-import { loadSlotFiller } from '../../server/core/slots/load-slot-filler.ts';
 import type { SlotFillingResult } from '../../server/core/slots/slot-filler.ts';
 import { decodingFor, type DecodingRequest } from '../../server/core/speech/decoding-choice.ts';
-import { loadAcousticModel } from '../../server/core/speech/load-acoustic-model.ts';
 import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../server/core/speech/recognizer-stream.ts';
 import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
+import { taskModule, type TaskModelOf, type TaskName } from '../../server/tasks/registry.ts';
+import type { TaskPlatform } from '../../server/tasks/task-module.ts';
+import type { ImageSource } from '../../server/core/generation/generation-engine.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
 import { webGraphRunner } from './web-graph-runner.ts';
 
@@ -91,7 +89,10 @@ async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise
   return imageTensor(g.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, 4, spec);
 }
 
-function inputShapes(session: ort.InferenceSession): Record<string, number[]> {
+/** A task name with the model its task module builds. */
+type WebTaskModel = { [T in TaskName]: { task: T; model: TaskModelOf<T> } }[TaskName];
+
+function shapesOf(session: ort.InferenceSession): Record<string, number[]> {
   return Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : []]));
 }
 
@@ -116,17 +117,15 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     if (problems.length) throw new Error(problems.map((p) => `${modelFileUrl(baseUrl, name, 'manifest.json')}: ${p}`).join('; '));
     runners[k] = webGraphRunner(s, `${name}.${k}`, { states: manifest.graphs[k].states, audio: manifest.audio, maximums });
   }
-  const slotFiller = manifest.task === 'slot-filling' ? await loadSlotFiller(manifest, read, runners) : undefined;
-  const seq2seq = manifest.task === 'chat' || manifest.task === 'caption' ? await loadSeq2SeqModel(manifest, read, runners) : undefined;
-  const engine = seq2seq ? new GenerationEngine(seq2seq, { maxRows: WEB_BOUNDS.decoderRows!, maxWaiting: 32 }) : undefined;
-  let acoustic: AcousticModel | undefined;
-  if (manifest.task === 'speech-recognition') {
-    const graph = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic')?.[0];
-    const shapes = graph ? inputShapes(sessions.get(graph)!) : {};
-    // in the page, each stream runs its own steps as they come (no other streams to batch with)
-    acoustic = await loadAcousticModel(manifest, read, runners, { inputShapes: shapes, makeStep: (r) => (feeds) => r.run(feeds) });
-  }
-  const memory: MemoryNetwork | undefined = manifest.task === 'speech-qa' ? await loadMemoryNetwork(manifest, read, runners) : undefined;
+  // the task's model, built by its task module as on the server; in the page each speech stream
+  // runs its own steps as they come (no other streams to batch with)
+  const platform: TaskPlatform = { streamStep: (_, runner) => (feeds) => runner.run(feeds), generation: () => ({ maxRows: WEB_BOUNDS.decoderRows!, maxWaiting: 32 }) };
+  const inputShapes = Object.fromEntries([...sessions].map(([k, s]) => [k, shapesOf(s)]));
+  const loaded = { task: manifest.task, model: await taskModule(manifest.task).load({ manifest, read, runners, inputShapes, platform }) } as WebTaskModel;
+  const slotFiller = loaded.task === 'slot-filling' ? loaded.model : undefined;
+  const engine = loaded.task === 'chat' || loaded.task === 'caption' ? loaded.model : undefined;
+  const acoustic = loaded.task === 'speech-recognition' ? loaded.model : undefined;
+  const memory = loaded.task === 'speech-qa' ? loaded.model : undefined;
   let recognizerModel: Promise<WebModel & { acoustic: AcousticModel }> | undefined;
 
   const need = <T>(x: T | undefined, what: string): T => {

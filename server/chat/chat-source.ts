@@ -39,13 +39,13 @@ export async function chatGeneration(ctx: ServerContext, body: ChatCompletionReq
   const image = lastImage(body.messages);
   if (!image) {
     const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
-    const engine = loaded.generator!;
+    const engine = loaded.taskModel;
     const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
     return { loaded, engine, request: generateRequest(engine.model, body, tokens, signal), promptTokens: tokens.length, sourcePieces };
   }
   if (body.model !== undefined && ctx.repository.model(body.model).manifest.task !== 'caption') throw invalidArgument(image.field, `model "${body.model}" does not take images; use a caption model`);
   const loaded = resolveTaskModel(ctx.repository, 'caption', body.model);
-  const engine = loaded.generator!;
+  const engine = loaded.taskModel;
   const spec = engine.model.image!;
   const pixels = await decodeImage(imageBytesFromText(image.url, image.field), spec, ctx.config.limits.maxImagePixels, image.field);
   const [rows, cols] = spec.grid ?? [1, 1];

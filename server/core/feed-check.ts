@@ -10,7 +10,8 @@
  * Runtime-agnostic: no Node or onnxruntime imports, only the shapes of their values.
  */
 import { SeqserveError } from './errors.ts';
-import type { Manifest } from './manifest.ts';
+import { TASK_MODULES } from '../tasks/registry.ts';
+import type { GraphSpec, Manifest } from './manifest.ts';
 
 /** One graph input as the runtime describes it. */
 export interface InputSignature {
@@ -128,12 +129,16 @@ export interface BoundOptions {
 /** The manifest sections that bound a graph's inputs. */
 export type BoundsManifest = Partial<Pick<Manifest, 'task' | 'graphs' | 'text' | 'audio' | 'image' | 'generation' | 'memory'>>;
 
-/**
- * Rows one request takes in the decoding batch: n ≤ 8 choices or beam_width ≤ 16 beams (the chat
- * and caption requests' limits). The generation engine admits a lone request even when its rows
- * exceed its own maximum.
- */
-const REQUEST_ROWS = 16;
+/** What a task module is told to say the bounds of a graph's inputs that its own feeds never exceed. */
+export interface TaskBoundsContext {
+  model: string;
+  spec: GraphSpec;
+  manifest: BoundsManifest;
+  inputs: readonly InputSignature[];
+  options: BoundOptions;
+  /** Bounds axis `axis` (-1: the last) of input `name` by `length` (undefined: no bound), saying why; the smaller of two bounds holds. */
+  add(name: string, axis: number, length: number | undefined, why: string): void;
+}
 
 /**
  * The upper bound of each input axis of graph `graphName` of model `model`, and the manifest's
@@ -216,51 +221,8 @@ function taskMaximums(model: string, graphName: string, manifest: BoundsManifest
     const known = bounds.get(key);
     if (!known || length < known.length) bounds.set(key, { input: name, axis: a, length, why });
   };
-  const of = (field: string) => `${field} of model ${model}`;
-  const { generation, audio, text, memory, image } = manifest;
-  if ((manifest.task === 'chat' || manifest.task === 'caption') && generation) {
-    const rows = options.decoderRows === undefined ? undefined : Math.max(options.decoderRows, REQUEST_ROWS);
-    const sourceTokens = image ? undefined : generation.maxSourceTokens;
-    if (spec.role === 'encoder') {
-      // requests that arrive together share one encoder run: at most one per decoding row
-      add(generation.encoder.input, 0, rows, `the requests model ${model} encodes together`);
-      add(generation.encoder.input, 1, sourceTokens, of('generation.maxSourceTokens'));
-      if (image) {
-        add(generation.encoder.input, 1, 3, `the colour channels model ${model} feeds`);
-        add(generation.encoder.input, 2, image.height, of('image.height'));
-        add(generation.encoder.input, 3, image.width, of('image.width'));
-      }
-    }
-    if (spec.role === 'decoder_step') {
-      const decoded = `the sequences model ${model} decodes together`;
-      add(generation.decoder.prevToken, 0, rows, decoded);
-      for (const s of spec.states) add(s.input, s.batchAxis, rows, decoded);
-      for (const m of generation.encoder.memory) {
-        add(m, 0, rows, decoded);
-        if (sourceTokens !== undefined) add(m, 1, sourceTokens, of('generation.maxSourceTokens'));
-        else if (image?.grid) add(m, 1, image.grid[0] * image.grid[1], `${of('image.grid')}: its regions`);
-      }
-    }
-  }
-  if (manifest.task === 'speech-recognition' && audio && spec.role === 'acoustic') {
-    add(audio.input, -1, audio.contextSamples + audio.chunkSamples, `${of('audio.contextSamples + audio.chunkSamples')}: one streaming chunk`);
-    const samples = inputs.find((i) => i.name === audio.input);
-    const streams = `the streams model ${model} runs together`;
-    if (samples && samples.shape.length > 1) add(audio.input, 0, options.streamBatch, streams);
-    for (const s of spec.states) add(s.input, s.batchAxis, options.streamBatch, streams);
-  }
-  if (manifest.task === 'slot-filling' && text && spec.role === 'tagger') {
-    for (const f of [text.features.words, text.features.shapes, text.features.charNgrams]) if (f) add(f, 1, text.maxTokens, of('text.maxTokens'));
-    if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, of('text.charNgrams.max'));
-  }
-  if (manifest.task === 'speech-qa' && memory && spec.role === 'memory_network') {
-    const ids = 1 + memory.wordIds.maxNgrams;
-    add(memory.story, 1, memory.maxSentences, of('memory.maxSentences'));
-    add(memory.story, 2, memory.maxWords, of('memory.maxWords'));
-    add(memory.story, 3, ids, `1 + ${of('memory.wordIds.maxNgrams')}`);
-    add(memory.question, 1, memory.maxWords, of('memory.maxWords'));
-    add(memory.question, 2, ids, `1 + ${of('memory.wordIds.maxNgrams')}`);
-  }
+  // what each task feeds its graphs is the task module's to say
+  TASK_MODULES.find((t) => t.name === manifest.task)?.axisBounds?.({ model, spec, manifest, inputs, options, add });
   return [...bounds.values()];
 }
 

@@ -6,6 +6,7 @@
  * docs/manifest.schema.json is generated from this schema (`npm run schema`).
  */
 import { z } from 'zod';
+import { TASK_MODULES, TASK_NAMES, type TaskName } from '../tasks/registry.ts';
 import { SeqserveError } from './errors.ts';
 import { editDistance } from './text/edit-distance.ts';
 
@@ -164,21 +165,27 @@ export const MemorySpec = z.strictObject({
   sentencePauseSeconds: z.number().positive().max(5).default(0.5),
 });
 
-export const TASKS = ['slot-filling', 'speech-recognition', 'chat', 'caption', 'speech-qa', 'generic'] as const;
-export type Task = (typeof TASKS)[number];
+/** The tasks, from the one registry of task modules (server/tasks/registry.ts). */
+export const TASKS = TASK_NAMES;
+export type Task = TaskName;
 
-/**
- * The graph roles each task accepts. A task model needs one graph of each of its roles (see the
- * checks below); a `generic` model (KServe only) labels its graphs with any of these roles.
- */
-export const TASK_ROLES: Record<Task, readonly string[]> = {
-  'slot-filling': ['tagger'],
-  'speech-recognition': ['acoustic'],
-  chat: ['encoder', 'decoder_step'],
-  caption: ['encoder', 'decoder_step'],
-  'speech-qa': ['memory_network'],
-  generic: ['model', 'classifier', 'tagger', 'encoder', 'decoder', 'decoder_step', 'step', 'acoustic', 'memory_network'],
+/** The graph roles each task accepts (from its module); a `generic` model labels its graphs with any of its roles. */
+export const TASK_ROLES = Object.fromEntries(TASK_MODULES.map((t) => [t.name, t.roles])) as Record<Task, readonly string[]>;
+
+/** The sections of a manifest that describe the model's graphs and data: what a task module checks. */
+const ManifestBodyShape = {
+  graphs: z
+    .record(z.string().regex(/^[a-z0-9_]+$/, 'graph names are lower-case letters, digits and "_"'), GraphSpec)
+    .describe('the ONNX graphs by name; KServe addresses each as model.graph'),
+  text: TextSpec.optional(),
+  audio: AudioSpec.optional(),
+  image: ImageSpec.optional(),
+  decoding: Decoding.optional(),
+  generation: GenerationSpec.optional(),
+  memory: MemorySpec.optional(),
 };
+const ManifestBody = z.strictObject(ManifestBodyShape);
+export type ManifestBody = z.infer<typeof ManifestBody>;
 
 export const Manifest = z
   .strictObject({
@@ -192,15 +199,7 @@ export const Manifest = z
       .describe('the version KServe reports, a string ("1")'),
     task: z.enum(TASKS).describe('what the model does: the task endpoints it serves (generic: KServe only)'),
     description: z.string().default(''),
-    graphs: z
-      .record(z.string().regex(/^[a-z0-9_]+$/, 'graph names are lower-case letters, digits and "_"'), GraphSpec)
-      .describe('the ONNX graphs by name; KServe addresses each as model.graph'),
-    text: TextSpec.optional(),
-    audio: AudioSpec.optional(),
-    image: ImageSpec.optional(),
-    decoding: Decoding.optional(),
-    generation: GenerationSpec.optional(),
-    memory: MemorySpec.optional(),
+    ...ManifestBodyShape,
   })
   .superRefine((m, ctx) => {
     const roles = TASK_ROLES[m.task];
@@ -213,29 +212,8 @@ export const Manifest = z
         message: `"${g.role}" is not a role of a ${m.task} model${hint ? `; did you mean ${hint}?` : ''} (roles: ${roles.join(', ')})`,
       });
     }
-    if (m.task === 'speech-recognition') {
-      if (!m.audio) ctx.addIssue({ code: 'custom', path: ['audio'], message: 'speech-recognition models need an audio section' });
-      if (m.decoding?.kind !== 'ctc') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'speech-recognition models need ctc decoding' });
-      if (m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0)
-        ctx.addIssue({ code: 'custom', path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' });
-    }
-    if (m.task === 'chat' || m.task === 'caption') {
-      if (!m.generation) ctx.addIssue({ code: 'custom', path: ['generation'], message: `${m.task} models need a generation section` });
-      for (const role of ['encoder', 'decoder_step'])
-        if (!Object.values(m.graphs).some((g) => g.role === role)) ctx.addIssue({ code: 'custom', path: ['graphs'], message: `${m.task} models need a graph with role "${role}"` });
-    }
-    if (m.task === 'speech-qa') {
-      if (!m.memory) ctx.addIssue({ code: 'custom', path: ['memory'], message: 'speech-qa models need a memory section' });
-      if (!Object.values(m.graphs).some((g) => g.role === 'memory_network')) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'speech-qa models need a graph with role "memory_network"' });
-    }
-    if (m.task === 'caption' && !m.image) ctx.addIssue({ code: 'custom', path: ['image'], message: 'caption models need an image section' });
+    for (const issue of TASK_MODULES.find((t) => t.name === m.task)?.checkManifest(m) ?? []) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     if (Object.keys(m.graphs).length === 0) ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'at least one graph is required' });
-    if (m.task === 'slot-filling') {
-      if (!m.text) ctx.addIssue({ code: 'custom', path: ['text'], message: 'slot-filling models need a text section' });
-      if (m.decoding?.kind !== 'crf') ctx.addIssue({ code: 'custom', path: ['decoding'], message: 'slot-filling models need crf decoding' });
-      if (!Object.values(m.graphs).some((g) => g.role === 'tagger'))
-        ctx.addIssue({ code: 'custom', path: ['graphs'], message: 'slot-filling models need a graph with role "tagger"' });
-    }
   });
 
 export type Manifest = z.infer<typeof Manifest>;

@@ -101,7 +101,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
       serveStream(call, ctx, async (write, signal) => {
         const body = toChatRequest(call.request);
         const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
-        const engine = loaded.generator!;
+        const engine = loaded.taskModel;
         const { tokens } = promptTokens(engine.model, body.messages);
         const request = generateRequest(engine.model, body, tokens, signal);
         await trackedWork(ctx, loaded.name, 'grpc_generate', async () => {
@@ -124,7 +124,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
       serveStream(call, ctx, async (write, signal) => {
         const options = toCaptionOptions(call.request);
         const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
-        const engine = loaded.generator!;
+        const engine = loaded.taskModel;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image, signal);
         await trackedWork(ctx, loaded.name, 'grpc_caption', async () => {

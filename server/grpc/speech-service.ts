@@ -12,7 +12,7 @@ import type { Transcript } from '../core/speech/ctc-stream-decoder.ts';
 import { RecognizerStream, type RecognitionEvent } from '../core/speech/recognizer-stream.ts';
 import type { ServerContext } from '../context.ts';
 import { decodeWav } from '../core/audio/decode-wav.ts';
-import type { LoadedModel } from '../runtime/model-repository.ts';
+import type { TaskLoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { trackedWork } from '../runtime/tracked-work.ts';
 import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
@@ -152,11 +152,11 @@ export async function streamingRecognize(ctx: ServerContext, requests: AsyncIter
 }
 
 /** The audio requests of a stream through one recognizer (its state lives as long as the stream). */
-async function recognizeAudioStream(ctx: ServerContext, model: LoadedModel, config: RecognitionConfig, requests: AsyncIterable<StreamingRequest>, responses: StreamingResponses, write: StreamWrite): Promise<void> {
+async function recognizeAudioStream(ctx: ServerContext, model: TaskLoadedModel<'speech-recognition'>, config: RecognitionConfig, requests: AsyncIterable<StreamingRequest>, responses: StreamingResponses, write: StreamWrite): Promise<void> {
   const labels = { model: model.name, api: 'google_speech' };
   ctx.metrics.activeStreams.inc(labels);
   try {
-    const recognizer = new RecognizerStream(model.acoustic!, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.acoustic!, decodingRequest(config, true)) });
+    const recognizer = new RecognizerStream(model.taskModel, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.taskModel, decodingRequest(config, true)) });
     const { maxAudioMessageBytes, maxStreamSeconds } = ctx.config.limits;
     let bytes = 0;
     for await (const req of requests) {
@@ -190,7 +190,7 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   return trackedWork(ctx, model.name, 'speech_recognize', async () => {
     const results = [];
     try {
-      for await (const e of transcribeAudio(model.acoustic!, audio.samples, audio.sampleRate, signal, decodingRequest(config))) {
+      for await (const e of transcribeAudio(model.taskModel, audio.samples, audio.sampleRate, signal, decodingRequest(config))) {
         if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
       }
     } catch (err) {

@@ -11,15 +11,10 @@ import path from 'node:path';
 import { SeqserveError, notFound } from '../core/errors.ts';
 import { DEFAULT_MAX_AXIS_LENGTH } from '../core/feed-check.ts';
 import { readManifest, type Manifest } from '../core/manifest.ts';
-import { loadSlotFiller } from '../core/slots/load-slot-filler.ts';
-import type { SlotFiller } from '../core/slots/slot-filler.ts';
 import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
-import { loadAcousticModel } from '../core/speech/load-acoustic-model.ts';
-import { GenerationEngine } from '../core/generation/generation-engine.ts';
-import { loadSeq2SeqModel } from '../core/generation/seq2seq-model.ts';
-import type { AcousticModel } from '../core/speech/recognizer-stream.ts';
-import { loadMemoryNetwork, type MemoryNetwork } from '../core/qa/memory-network.ts';
+import { taskModule, type TaskModelOf, type TaskName } from '../tasks/registry.ts';
+import type { TaskPlatform } from '../tasks/task-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph, warmUpFeeds, type TensorInfo } from './loaded-graph.ts';
@@ -29,20 +24,22 @@ import type { ProviderName, SessionFactory } from './session-factory.ts';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloaded';
 
-export interface LoadedModel {
+interface LoadedModelBase {
   name: string;
   version: string;
   dir: string;
   manifest: Manifest;
   provider: ProviderName;
   graphs: Map<string, LoadedGraph>;
-  slotFiller?: SlotFiller;
-  acoustic?: AcousticModel;
-  generator?: GenerationEngine;
-  memory?: MemoryNetwork;
   /** Graphs that also run in worker threads (released with the model). */
   workers: WorkerGraphRunner[];
 }
+
+/** A loaded model: its graphs and, by `task`, the model its task module built over them (a GenerationEngine for chat, ...). */
+export type LoadedModel = { [T in TaskName]: LoadedModelBase & { task: T; taskModel: TaskModelOf<T> } }[TaskName];
+
+/** A loaded model of task `T`. */
+export type TaskLoadedModel<T extends TaskName> = Extract<LoadedModel, { task: T }>;
 
 export interface ModelStatus {
   name: string;
@@ -230,6 +227,24 @@ export class ModelRepository {
     this.entries.clear();
   }
 
+  /** How the server runs task graphs: concurrent streams' steps batched, generation rows and waiting requests bounded, metrics. */
+  private platform(model: string): TaskPlatform {
+    const { metrics, maxBatch, maxSequences, queue } = this.options;
+    return {
+      streamStep: (graph, runner, batchAxes) => {
+        const label = `${model}.${graph}`;
+        const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: maxBatch ?? 64, onRun: (n) => metrics.batchSize.observe({ model: label }, n) });
+        return (feeds: TensorMap) => scheduler.submit(feeds);
+      },
+      generation: (_, decoderGraph) => ({
+        maxRows: maxSequences ?? 256,
+        maxWaiting: queue.maxQueued,
+        onIteration: (n: number) => metrics.batchSize.observe({ model: `${model}.${decoderGraph}` }, n),
+        onActive: (n: number) => metrics.activeSequences.set({ model }, n),
+      }),
+    };
+  }
+
   private async open(name: string, dir: string): Promise<LoadedModel> {
     const problem = await folderProblem(this.root, name);
     if (problem) throw new Error(problem);
@@ -272,57 +287,32 @@ export class ModelRepository {
           throw new Error(warmUpFailure(file, manifestPath, graphName, graph.inputs, shapes, err, ''));
         });
       }
-      const model: LoadedModel = { name, version: manifest.version, dir, manifest, provider, graphs, workers };
+      const task = taskModule(manifest.task);
       const runners: Record<string, GraphRunner> = Object.fromEntries(graphs);
-      if (manifest.task === 'speech-recognition') {
-        const acousticGraph = [...graphs.values()].find((g) => g.spec.role === 'acoustic');
-        const inputShapes = Object.fromEntries((acousticGraph?.inputs ?? []).map((t) => [t.name, t.shape]));
-        const label = acousticGraph?.qualifiedName ?? name;
-        const makeStep = (runner: GraphRunner, batchAxes: Record<string, number>) => {
-          const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: this.options.maxBatch ?? 64, onRun: (n) => this.options.metrics.batchSize.observe({ model: label }, n) });
-          return (feeds: TensorMap) => scheduler.submit(feeds);
-        };
-        model.acoustic = await inModelDir(dir, loadAcousticModel(manifest, read, runners, { inputShapes, makeStep }));
-      }
-      if (manifest.task === 'chat' || manifest.task === 'caption') {
-        // the encoder runs in a worker thread, beside the decoding loop (the main thread keeps its
-        // session for KServe requests)
-        const encoder = [...graphs.values()].find((g) => g.spec.role === 'encoder');
-        if (encoder && this.options.sessions.options.encoderWorkers) {
-          const file = path.join(dir, encoder.spec.file);
-          const worker = await WorkerGraphRunner.start(
-            encoder.qualifiedName,
-            graphBytes.get(encoder.name)!,
-            this.options.sessions.sessionOptions(provider),
-            (s) => this.options.metrics.inferenceDuration.observe({ model: encoder.qualifiedName }, s),
-            encoder.spec.states,
-            encoder.signature,
-          ).catch((err: Error) => {
-            throw new Error(`${file}: ${err.message}`);
-          });
-          workers.push(worker);
-          const shapes = warmupShapes(manifest, encoder.spec);
-          await worker.run(warmUpFeeds(encoder.inputs, shapes)).catch((err: Error) => {
-            throw new Error(warmUpFailure(file, manifestPath, encoder.name, encoder.inputs, shapes, err, ' in its worker'));
-          });
-          runners[encoder.name] = worker;
-        }
-        const seq2seq = await inModelDir(dir, loadSeq2SeqModel(manifest, read, runners));
-        const decoderName = [...graphs.values()].find((g) => g.spec.role === 'decoder_step')?.qualifiedName ?? name;
-        const metrics = this.options.metrics;
-        model.generator = new GenerationEngine(seq2seq, {
-          maxRows: this.options.maxSequences ?? 256,
-          maxWaiting: this.options.queue.maxQueued,
-          onIteration: (n) => metrics.batchSize.observe({ model: decoderName }, n),
-          onActive: (n) => metrics.activeSequences.set({ model: name }, n),
+      // graphs of the task's worker roles (the generation encoders) run in a worker thread, beside
+      // the task's scheduling loop; the main thread keeps its session for KServe requests
+      for (const graph of [...graphs.values()].filter((g) => task.workerRoles?.includes(g.spec.role) && this.options.sessions.options.encoderWorkers)) {
+        const file = path.join(dir, graph.spec.file);
+        const worker = await WorkerGraphRunner.start(
+          graph.qualifiedName,
+          graphBytes.get(graph.name)!,
+          this.options.sessions.sessionOptions(provider),
+          (s) => this.options.metrics.inferenceDuration.observe({ model: graph.qualifiedName }, s),
+          graph.spec.states,
+          graph.signature,
+        ).catch((err: Error) => {
+          throw new Error(`${file}: ${err.message}`);
         });
+        workers.push(worker);
+        const shapes = warmupShapes(manifest, graph.spec);
+        await worker.run(warmUpFeeds(graph.inputs, shapes)).catch((err: Error) => {
+          throw new Error(warmUpFailure(file, manifestPath, graph.name, graph.inputs, shapes, err, ' in its worker'));
+        });
+        runners[graph.name] = worker;
       }
-      if (manifest.task === 'speech-qa') {
-        model.memory = await inModelDir(dir, loadMemoryNetwork(manifest, read, runners));
-      }
-      if (manifest.task === 'slot-filling') {
-        model.slotFiller = await inModelDir(dir, loadSlotFiller(manifest, read, runners));
-      }
+      const inputShapes = Object.fromEntries([...graphs.values()].map((g) => [g.name, Object.fromEntries(g.inputs.map((t) => [t.name, t.shape]))]));
+      const taskModel = await inModelDir(dir, task.load({ manifest, read, runners, inputShapes, platform: this.platform(name) }));
+      const model = { name, version: manifest.version, dir, manifest, provider, graphs, workers, task: manifest.task, taskModel } as LoadedModel;
       return model;
     } catch (err) {
       await Promise.all([...graphs.values(), ...workers].map((g) => g.release().catch(() => undefined)));

@@ -23,9 +23,9 @@ const MAX_QUESTION_CHARS = 500;
 
 export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal?: AbortSignal): { loaded: LoadedModel; input: SpeechQaInput } {
   const loaded = resolveTaskModel(ctx.repository, 'speech-qa', parts.model);
-  const memory = loaded.memory!;
+  const memory = loaded.taskModel;
   const recognizerName = parts.recognizer ?? (ctx.repository.readyModels().some((m) => m.name === memory.spec.recognizer) ? memory.spec.recognizer : undefined);
-  const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName).acoustic!;
+  const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName).taskModel;
   const audio = (bytes: Uint8Array, field: string): DecodedAudio => {
     const decoded = decodeWav(bytes, field);
     const seconds = decoded.samples.length / decoded.sampleRate;

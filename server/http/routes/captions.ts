@@ -37,7 +37,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
   app.post('/v1/captions', async (c) => {
     const { options, bytes } = await readCaptionBody(c, ctx.config.limits.maxBodyBytes);
     const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
-    const engine = loaded.generator!;
+    const engine = loaded.taskModel;
     const image = await decodeImage(bytes, engine.model.image!, ctx.config.limits.maxImagePixels);
     const abort = new AbortController();
     const request = captionRequest(engine.model, options, image, abort.signal);

@@ -17,7 +17,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const result = await trackedWork(ctx, model.name, 'slots', () => model.slotFiller!.fill(body.text));
+    const result = await trackedWork(ctx, model.name, 'slots', () => model.taskModel.fill(body.text));
     return c.json({ model: model.name, ...result });
   });
   return app;

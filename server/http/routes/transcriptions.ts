@@ -65,7 +65,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const audio = decodeWav(new Uint8Array(await file.arrayBuffer()));
     const duration = audio.samples.length / audio.sampleRate;
     if (duration > ctx.config.limits.maxAudioSeconds) throw invalidArgument('file', `is ${duration.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
-    const acoustic = model.acoustic!;
+    const acoustic = model.taskModel;
     const decoding = decodingRequest(form);
 
     if (streamFlag === 'true') {

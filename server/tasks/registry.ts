@@ -1,0 +1,24 @@
+/**
+ * The one list of tasks. A new task is a folder beside this file exporting a TaskModule, and one
+ * line here.
+ */
+import { caption } from './caption/index.ts';
+import { chat } from './chat/index.ts';
+import { generic } from './generic/index.ts';
+import { slotFilling } from './slot-filling/index.ts';
+import { speechQa } from './speech-qa/index.ts';
+import { speechRecognition } from './speech-recognition/index.ts';
+import type { TaskModule } from './task-module.ts';
+
+export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, generic] as const;
+
+export type TaskName = (typeof TASK_MODULES)[number]['name'];
+
+/** The model a task's loader builds: `TaskModelOf<'chat'>` is a GenerationEngine. */
+export type TaskModelOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer M> ? M : never;
+
+export const TASK_NAMES = TASK_MODULES.map((t) => t.name) as [TaskName, ...TaskName[]];
+
+export function taskModule<T extends TaskName>(name: T): TaskModule<T, TaskModelOf<T>> {
+  return TASK_MODULES.find((t) => t.name === name) as unknown as TaskModule<T, TaskModelOf<T>>;
+}

@@ -1,0 +1,31 @@
+/** Speech recognition: a streaming CTC acoustic graph with greedy or beam (+ word LM) decoding. */
+import { loadAcousticModel } from '../../core/speech/load-acoustic-model.ts';
+import type { AcousticModel } from '../../core/speech/recognizer-stream.ts';
+import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
+
+export const speechRecognition: TaskModule<'speech-recognition', AcousticModel> = {
+  name: 'speech-recognition',
+  description: 'streaming CTC speech recognition (POST /v1/audio/transcriptions, google.cloud.speech.v1.Speech)',
+  roles: ['acoustic'],
+  checkManifest: (m) => [
+    ...requireSection('speech-recognition', m, 'audio'),
+    ...(m.decoding?.kind === 'ctc' ? [] : [{ path: ['decoding'], message: 'speech-recognition models need ctc decoding' }]),
+    ...(m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0 ? [{ path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' }] : []),
+    ...requireRoles('speech-recognition', m, ['acoustic']),
+  ],
+  axisBounds: ({ model, spec, manifest: { audio }, inputs, options, add }) => {
+    if (!audio || spec.role !== 'acoustic') return;
+    add(audio.input, -1, audio.contextSamples + audio.chunkSamples, `audio.contextSamples + audio.chunkSamples of model ${model}: one streaming chunk`);
+    const samples = inputs.find((i) => i.name === audio.input);
+    const streams = `the streams model ${model} runs together`;
+    if (samples && samples.shape.length > 1) add(audio.input, 0, options.streamBatch, streams);
+    for (const s of spec.states) add(s.input, s.batchAxis, options.streamBatch, streams);
+  },
+  load: ({ manifest, read, runners, inputShapes, platform }) => {
+    const graph = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic')?.[0] ?? '';
+    return loadAcousticModel(manifest, read, runners, {
+      inputShapes: inputShapes[graph] ?? {},
+      makeStep: (runner, batchAxes) => platform.streamStep(graph, runner, batchAxes),
+    });
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * A task is a module: one folder under server/tasks/ exporting a TaskModule (the graph roles its
+ * models have, the manifest sections it needs, and its loader), registered by one line in
+ * registry.ts. The manifest schema, the server's model repository, the browser client and the CLI
+ * all go through the registry, so adding a task touches its folder and that line.
+ *
+ * Runtime-agnostic (no Node imports): the browser client loads task models through the same
+ * modules. What differs between the server and the page — how streaming steps of concurrent streams
+ * are batched, how many sequences a generation engine decodes together, which graphs run in worker
+ * threads — comes in as the TaskPlatform.
+ */
+import type { GenerationEngine } from '../core/generation/generation-engine.ts';
+import type { TaskBoundsContext } from '../core/feed-check.ts';
+import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
+import type { ManifestBody, Manifest } from '../core/manifest.ts';
+import type { ReadModelFile } from '../core/model-files.ts';
+
+export type GenerationOptions = ConstructorParameters<typeof GenerationEngine>[1];
+
+/** The server's or the page's way of running a task's graphs. */
+export interface TaskPlatform {
+  /** The step function concurrent streams of a streaming graph share (the server batches them; the page runs each alone). */
+  streamStep(graph: string, runner: GraphRunner, batchAxes: Record<string, number>): (feeds: TensorMap) => Promise<TensorMap>;
+  /** Options of a generation engine: rows decoded together, requests waiting, metrics hooks. */
+  generation(model: string, decoderGraph: string): GenerationOptions;
+}
+
+export interface TaskLoadContext {
+  manifest: Manifest;
+  /** Reads a file of the model folder; its errors name the file. */
+  read: ReadModelFile;
+  /** A runner per graph name (on the server, graphs of `workerRoles` run in worker threads). */
+  runners: Record<string, GraphRunner>;
+  /** Each graph's input shapes, -1 for symbolic dimensions. */
+  inputShapes: Record<string, Record<string, number[]>>;
+  platform: TaskPlatform;
+}
+
+/** A problem with a manifest, at a path inside it. */
+export interface ManifestIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface TaskModule<Name extends string = string, Model = unknown> {
+  readonly name: Name;
+  /** One line for `/v1/models` and the docs. */
+  readonly description: string;
+  /** The graph roles a model of this task may have (`graphs.<g>.role`). */
+  readonly roles: readonly string[];
+  /** Graph roles the server runs in a worker thread, beside the task's scheduling loop. */
+  readonly workerRoles?: readonly string[];
+  /** What the task needs of a manifest beyond the schema (sections, a graph of each role, ...). */
+  checkManifest(manifest: ManifestBody): ManifestIssue[];
+  /**
+   * The bounds of a graph's symbolic input axes that the task's own requests never exceed (the
+   * feed check refuses longer axes from any caller, KServe included).
+   */
+  axisBounds?(context: TaskBoundsContext): void;
+  /** Builds the task's model over its graph runners. */
+  load(context: TaskLoadContext): Promise<Model>;
+}
+
+/** `graphs` has a graph with each of `roles`: the issues for the missing ones. */
+export function requireRoles(task: string, manifest: ManifestBody, roles: readonly string[]): ManifestIssue[] {
+  return roles
+    .filter((role) => !Object.values(manifest.graphs).some((g) => g.role === role))
+    .map((role) => ({ path: ['graphs'], message: `${task} models need a graph with role "${role}"` }));
+}
+
+/** The issue for a section the task needs, if it is missing. */
+export function requireSection(task: string, manifest: ManifestBody, section: keyof ManifestBody): ManifestIssue[] {
+  return manifest[section] === undefined ? [{ path: [section], message: `${task} models need a${/^[aeiou]/.test(section) ? 'n' : ''} ${section} section` }] : [];
+}
