@@ -35,7 +35,7 @@ function lastImage(messages: ChatCompletionRequest['messages']): { url: string; 
   return undefined;
 }
 
-export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest, signal: AbortSignal): Promise<ChatGeneration> {
+export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatGeneration> {
   const image = lastImage(body.messages);
   if (!image) {
     const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);

@@ -129,20 +129,34 @@ export class Metrics {
    * the endpoint) and differ only in `outcome`.
    */
   async track<T>(model: string, endpoint: string, work: () => Promise<T>): Promise<T> {
+    const finish = this.begin(model, endpoint);
+    try {
+      const result = await work();
+      finish();
+      return result;
+    } catch (err) {
+      finish(err);
+      throw err;
+    }
+  }
+
+  /**
+   * The same for work that is not one promise (a stream of events): starts counting now; the
+   * returned function ends it, with the error it failed with if it did (once; later calls do nothing).
+   */
+  begin(model: string, endpoint: string): (err?: unknown) => void {
     const labels = { model, endpoint };
     this.inflight.inc(labels);
     const stop = this.requestDuration.startTimer(labels);
-    let outcome = 'ok';
-    try {
-      return await work();
-    } catch (err) {
-      outcome = asSeqserveError(err).code;
+    let done = false;
+    return (err?: unknown) => {
+      if (done) return;
+      done = true;
+      const outcome = err === undefined ? 'ok' : asSeqserveError(err).code;
       if (outcome === 'resource_exhausted') this.rejected.inc({ model, reason: 'queue_full' });
-      throw err;
-    } finally {
       this.requests.inc({ ...labels, outcome });
       stop();
       this.inflight.dec(labels);
-    }
+    };
   }
 }

@@ -9,7 +9,7 @@ import { Hono, type Context } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import { parseJson } from '../../core/parse-json.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { collectCall, openCall } from '../../service/task-call.ts';
 import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../caption/caption-request.ts';
 import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
@@ -39,37 +39,36 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
     const engine = loaded.taskModel;
     const image = await decodeImage(bytes, engine.model.image!, ctx.config.limits.maxImagePixels);
-    const abort = new AbortController();
-    const request = captionRequest(engine.model, options, image, abort.signal);
+    const request = captionRequest(engine.model, options, image);
     const attention = request.attention ?? false;
     const base = { id: `caption-${randomUUID().replace(/-/g, '')}`, model: loaded.name, ...(attention ? { attention_grid: engine.model.image!.grid ?? null } : {}) };
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
+    const call = openCall(ctx, { model: loaded.name, endpoint: options.stream ? 'caption_stream' : 'caption', kind: options.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
+      engine.generate({ ...request, signal }),
+    );
 
     if (options.stream) {
-      const { value: events, leave } = ctx.admission.start(loaded.name, 'stream', () => engine.generate(request));
-      return sseResponse(c, async (sink) => {
-        sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
-        let tokens = 0;
-        try {
-          await ctx.metrics.track(loaded.name, 'caption_stream', async () => {
-            for await (const e of events) {
-              if (e.type === 'token') {
-                tokens++;
-                await sink.send(JSON.stringify({ type: 'caption.token', delta: e.delta, ...captionToken(e, attention) }));
-              } else {
-                await sink.send(JSON.stringify({ type: 'caption.done', ...base, caption: e.text, finish_reason: e.reason, usage: { completion_tokens: tokens } }));
-              }
-            }
-          });
-        } finally {
-          countTokens(tokens);
-          await events.return?.();
+      let tokens = 0;
+      async function* events(): AsyncGenerator<string> {
+        for await (const e of call) {
+          if (e.type === 'token') {
+            tokens++;
+            yield JSON.stringify({ type: 'caption.token', delta: e.delta, ...captionToken(e, attention) });
+          } else {
+            yield JSON.stringify({ type: 'caption.done', ...base, caption: e.text, finish_reason: e.reason, usage: { completion_tokens: tokens } });
+          }
         }
-      }, { log: ctx.log, onDone: leave });
+      }
+      return sseResponse(c, events(), {
+        log: ctx.log,
+        close: async () => {
+          countTokens(tokens);
+          await call.return();
+        },
+      });
     }
 
-    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await trackedWork(ctx, loaded.name, 'caption', () => collectCaption(engine.generate(request)));
+    const result = await collectCall(call, collectCaption);
     countTokens(result.tokens.length);
     return c.json({
       ...base,

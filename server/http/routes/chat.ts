@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { collectCall, openCall } from '../../service/task-call.ts';
 import { ChatCompletionRequest } from '../../chat/chat-request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
 import { readJson } from '../read-json.ts';
@@ -41,61 +41,59 @@ export function chatRoutes(ctx: ServerContext): Hono {
 
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJson(c, ChatCompletionRequest, ctx.config.limits.maxBodyBytes);
-    const abort = new AbortController();
-    const { loaded, engine, request, promptTokens, sourcePieces } = await chatGeneration(ctx, body, abort.signal);
+    const { loaded, engine, request, promptTokens, sourcePieces } = await chatGeneration(ctx, body);
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: loaded.name, system_fingerprint: `seqserve-${loaded.name}-${loaded.version}` };
     const n = request.n ?? 1;
     const withLogprobs = body.logprobs ?? false;
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
+    // the place is taken and the request validated by the engine before any response starts
+    const call = openCall(ctx, { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
+      engine.generate({ ...request, signal }),
+    );
 
     if (body.stream) {
-      // the place is taken before the engine takes the request; validation errors surface before the stream starts
-      const { value: events, leave } = ctx.admission.start(loaded.name, 'stream', () => engine.generate(request));
       // chunks share everything but their choices: the JSON around them is built once
       const head = JSON.stringify({ ...base, object: 'chat.completion.chunk' }).slice(0, -1) + ',"choices":[';
       const chunk = (choice: string, tail = ']}') => head + choice + tail;
       const plain = (index: number, content: string) => `{"index":${index},"delta":{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}`;
-      return sseResponse(c, async (sink) => {
-        sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
-        let completion = 0;
-        try {
-          await ctx.metrics.track(loaded.name, 'chat_stream', async () => {
-            // with include_attention, the first chunk of each choice names the source tokens the weights are over
-            const sources = request.attention ? `,"source_tokens":${JSON.stringify(sourcePieces)}` : '';
-            for (let i = 0; i < n; i++) await sink.send(chunk(`{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null${sources}}`));
-            for await (const e of events) {
-              if (e.type === 'token') {
-                completion++;
-                if (!withLogprobs && !request.attention) {
-                  await sink.send(chunk(plain(e.choice, e.delta)));
-                  continue;
-                }
-                const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e)] } : null, finish_reason: null };
-                if (request.attention) choice.attention = e.attention ?? null;
-                await sink.send(chunk(JSON.stringify(choice)));
-              } else {
-                if (e.delta) await sink.send(chunk(plain(e.choice, e.delta)));
-                await sink.send(chunk(`{"index":${e.choice},"delta":{},"logprobs":null,"finish_reason":"${e.reason}"}`));
-              }
+      let completion = 0;
+      async function* chunks(): AsyncGenerator<string> {
+        // with include_attention, the first chunk of each choice names the source tokens the weights are over
+        const sources = request.attention ? `,"source_tokens":${JSON.stringify(sourcePieces)}` : '';
+        for (let i = 0; i < n; i++) yield chunk(`{"index":${i},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null${sources}}`);
+        for await (const e of call) {
+          if (e.type === 'token') {
+            completion++;
+            if (!withLogprobs && !request.attention) {
+              yield chunk(plain(e.choice, e.delta));
+              continue;
             }
-            if (body.stream_options?.include_usage) {
-              await sink.send(chunk('', `],"usage":${JSON.stringify({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion })}}`));
-            }
-          });
-          await sink.send('[DONE]');
-        } finally {
-          countTokens(completion);
-          await events.return?.();
+            const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e)] } : null, finish_reason: null };
+            if (request.attention) choice.attention = e.attention ?? null;
+            yield chunk(JSON.stringify(choice));
+          } else {
+            if (e.delta) yield chunk(plain(e.choice, e.delta));
+            yield chunk(`{"index":${e.choice},"delta":{},"logprobs":null,"finish_reason":"${e.reason}"}`);
+          }
         }
-      }, { log: ctx.log, onDone: leave });
+        if (body.stream_options?.include_usage) {
+          yield chunk('', `],"usage":${JSON.stringify({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion })}}`);
+        }
+        yield '[DONE]';
+      }
+      return sseResponse(c, chunks(), {
+        log: ctx.log,
+        close: async () => {
+          countTokens(completion);
+          await call.return();
+        },
+      });
     }
 
-    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await trackedWork(ctx, loaded.name, 'chat', async () => {
+    const result = await collectCall(call, async (events) => {
       const choices = Array.from({ length: n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
-      const events: AsyncIterable<GenerationEvent> = engine.generate(request);
       for await (const e of events) {
         if (e.type === 'token') choices[e.choice].tokens.push(e);
         else choices[e.choice].finish = e;

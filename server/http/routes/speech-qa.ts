@@ -8,7 +8,7 @@
 import { Hono } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { collectCall, openCall } from '../../service/task-call.ts';
 import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
 import { answerSpokenQuestion, type SpeechQaResult } from '../../core/qa/spoken-qa.ts';
 import { readForm } from '../read-form.ts';
@@ -47,29 +47,19 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
   app.post('/v1/speech-qa', async (c) => {
     const parts = await partsOf(await readForm(c, ctx.config.limits.maxBodyBytes, '"story", "question" and "choices[]" parts'));
-    const abort = new AbortController();
-    const { loaded, input } = resolveSpeechQa(ctx, parts, abort.signal);
+    const { loaded, input } = resolveSpeechQa(ctx, parts);
+    const call = openCall(ctx, { model: loaded.name, endpoint: parts.stream ? 'speech_qa_stream' : 'speech_qa', kind: parts.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
+      answerSpokenQuestion({ ...input, signal }),
+    );
     if (parts.stream) {
-      const leave = ctx.admission.enter(loaded.name, 'stream');
-      const events = answerSpokenQuestion(input); // lazy: nothing runs before the stream starts
-      return sseResponse(c, async (sink) => {
-        sink.signal.addEventListener('abort', () => abort.abort(), { once: true });
-        try {
-          await ctx.metrics.track(loaded.name, 'speech_qa_stream', async () => {
-            for await (const e of events) {
-              if (e.type === 'result') await sink.send(JSON.stringify({ type: 'result', model: loaded.name, ...e.result }));
-              else await sink.send(JSON.stringify(e));
-            }
-          });
-        } finally {
-          await events.return(undefined);
-        }
-      }, { log: ctx.log, onDone: leave });
+      async function* events(): AsyncGenerator<string> {
+        for await (const e of call) yield JSON.stringify(e.type === 'result' ? { type: 'result', model: loaded.name, ...e.result } : e);
+      }
+      return sseResponse(c, events(), { log: ctx.log, close: () => call.return() });
     }
-    requestSignal(c).addEventListener('abort', () => abort.abort(), { once: true });
-    const result = await trackedWork(ctx, loaded.name, 'speech_qa', async () => {
+    const result = await collectCall(call, async (events) => {
       let out: SpeechQaResult | undefined;
-      for await (const e of answerSpokenQuestion(input)) if (e.type === 'result') out = e.result;
+      for await (const e of events) if (e.type === 'result') out = e.result;
       return out!;
     });
     return c.json({ model: loaded.name, ...result });

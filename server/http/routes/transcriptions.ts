@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { collectCall, openCall } from '../../service/task-call.ts';
 import { decodeWav } from '../../core/audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
@@ -68,35 +68,34 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const acoustic = model.taskModel;
     const decoding = decodingRequest(form);
 
-    if (streamFlag === 'true') {
-      const leave = ctx.admission.enter(model.name, 'stream');
-      return sseResponse(
-        c,
-        async (sink) => {
-          const finals: string[] = [];
-          await ctx.metrics.track(model.name, 'transcriptions_stream', async () => {
-            for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, sink.signal, decoding)) {
-              // Deltas are append-only, so they carry finished utterances; the utterance being
-              // recognised (which the beam may still revise) goes out as a seqserve extension event.
-              if (e.type === 'partial') {
-                await sink.send(JSON.stringify({ type: 'transcript.text.partial', text: e.transcript.text }));
-                continue;
-              }
-              if (!e.transcript.text) continue;
-              const words = e.transcript.words.map((w) => ({ word: w.word, start: round(w.start), end: round(w.end), confidence: w.confidence }));
-              await sink.send(JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text, words }));
-              finals.push(e.transcript.text);
-            }
-          });
-          await sink.send(JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') }));
-        },
-        { log: ctx.log, onDone: leave },
-      );
+    const stream = streamFlag === 'true';
+    const call = openCall(ctx, { model: model.name, endpoint: stream ? 'transcriptions_stream' : 'transcriptions', kind: stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
+      transcribeAudio(acoustic, audio.samples, audio.sampleRate, signal, decoding),
+    );
+
+    if (stream) {
+      async function* events(): AsyncGenerator<string> {
+        const finals: string[] = [];
+        for await (const e of call) {
+          // Deltas are append-only, so they carry finished utterances; the utterance being
+          // recognised (which the beam may still revise) goes out as a seqserve extension event.
+          if (e.type === 'partial') {
+            yield JSON.stringify({ type: 'transcript.text.partial', text: e.transcript.text });
+            continue;
+          }
+          if (!e.transcript.text) continue;
+          const words = e.transcript.words.map((w) => ({ word: w.word, start: round(w.start), end: round(w.end), confidence: w.confidence }));
+          yield JSON.stringify({ type: 'transcript.text.delta', delta: (finals.length ? ' ' : '') + e.transcript.text, words });
+          finals.push(e.transcript.text);
+        }
+        yield JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') });
+      }
+      return sseResponse(c, events(), { log: ctx.log, close: () => call.return() });
     }
 
-    const finals = await trackedWork(ctx, model.name, 'transcriptions', async () => {
+    const finals = await collectCall(call, async (events) => {
       const out: Transcript[] = [];
-      for await (const e of transcribeAudio(acoustic, audio.samples, audio.sampleRate, requestSignal(c), decoding)) if (e.type === 'final') out.push(e.transcript);
+      for await (const e of events) if (e.type === 'final') out.push(e.transcript);
       return out;
     });
     const text = finals.map((t) => t.text).join(' ');

@@ -1,0 +1,96 @@
+/**
+ * One call of a task, as every transport runs it (HTTP JSON, SSE, gRPC): the one place that owns
+ * admission, metrics and cancellation, so the transports only parse, format and write.
+ *
+ * - Admission: the model's place for a request or stream is taken when the call is opened, so a
+ *   refusal (429 / RESOURCE_EXHAUSTED) comes before any response starts; it is given back however
+ *   the call ends — its events run out, it fails, or the consumer returns early.
+ * - Metrics: counted and timed under the model's name and the endpoint; success and failure carry
+ *   the same labels and differ in `outcome` (the error code).
+ * - Cancellation: the task's work sees one signal, aborted when the transport's signal is (client
+ *   gone, deadline) or when the consumer stops reading early.
+ */
+import type { ServerContext } from '../context.ts';
+import { SeqserveError } from '../core/errors.ts';
+import type { WorkKind } from '../runtime/admission.ts';
+
+export interface CallOptions {
+  /** The model's name (admission and metrics). */
+  model: string;
+  /** The endpoint's metrics label (`chat`, `grpc_generate`, ...). */
+  endpoint: string;
+  /** A request answered at once, or a stream. */
+  kind: WorkKind;
+  /** The transport's signal: the client went away, or the deadline passed. */
+  signal?: AbortSignal;
+}
+
+/** A call's events: iterate them, or `return()` to stop the work and give the place back. */
+export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<IteratorResult<E>> };
+
+/**
+ * Opens one call of a task (see the file's comment). `run` is called at once, so a request it
+ * refuses synchronously (validation) is refused before any response starts; an async generator's
+ * work starts on the first read.
+ */
+export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, options: CallOptions, run: (signal: AbortSignal) => AsyncIterable<E>): TaskCall<E> {
+  const leave = ctx.admission.enter(options.model, options.kind);
+  const finish = ctx.metrics.begin(options.model, options.endpoint);
+  const abort = new AbortController();
+  const stop = () => abort.abort(options.signal?.reason ?? new SeqserveError('cancelled', 'the client went away'));
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
+  let ended = false;
+  const end = (err?: unknown) => {
+    if (ended) return;
+    ended = true;
+    options.signal?.removeEventListener('abort', stop);
+    if (!abort.signal.aborted) abort.abort(new SeqserveError('cancelled', 'the call ended'));
+    leave();
+    finish(err);
+  };
+  let inner: AsyncIterator<E>;
+  try {
+    inner = run(abort.signal)[Symbol.asyncIterator]();
+  } catch (err) {
+    end(err);
+    throw err;
+  }
+  const call: TaskCall<E> = {
+    [Symbol.asyncIterator]: () => call,
+    async next() {
+      if (ended) return { done: true, value: undefined };
+      try {
+        const r = await inner.next();
+        // work that stops because its signal was aborted ends as that reason says (cancelled, deadline)
+        if (r.done) end(options.signal?.aborted ? options.signal.reason : undefined);
+        return r;
+      } catch (err) {
+        end(err);
+        throw err;
+      }
+    },
+    async return() {
+      if (!ended) {
+        const reason = options.signal?.reason ?? new SeqserveError('cancelled', 'the consumer stopped reading');
+        abort.abort(reason);
+        try {
+          await inner.return?.();
+        } finally {
+          end(options.signal?.aborted ? reason : undefined);
+        }
+      }
+      return { done: true, value: undefined };
+    },
+  };
+  return call;
+}
+
+/** Runs a call to its end and returns what `reduce` makes of its events (a non-streaming reply). */
+export async function collectCall<E, R>(call: TaskCall<E>, reduce: (events: AsyncIterable<E>) => Promise<R>): Promise<R> {
+  try {
+    return await reduce(call);
+  } finally {
+    await call.return();
+  }
+}
