@@ -8,7 +8,7 @@ import { ChatCompletionRequest, generateRequest, promptTokens } from '../chat/ch
 import { invalidArgument } from '../core/errors.ts';
 import { fieldName } from '../core/parse-json.ts';
 import type { ServerContext } from '../context.ts';
-import { trackedWork } from '../runtime/tracked-work.ts';
+import { openCall } from '../service/task-call.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { serveStream } from './server-stream.ts';
 import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
@@ -103,12 +103,12 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
         const engine = loaded.taskModel;
         const { tokens } = promptTokens(engine.model, body.messages);
-        const request = generateRequest(engine.model, body, tokens, signal);
-        await trackedWork(ctx, loaded.name, 'grpc_generate', async () => {
-          let completion = 0;
+        const request = generateRequest(engine.model, body, tokens);
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_generate', kind: 'stream', signal }, (s) => engine.generate({ ...request, signal: s }));
+        let completion = 0;
+        try {
           const counts = new Map<number, number>();
-          for await (const e of engine.generate(request)) {
-            if (signal.aborted) break;
+          for await (const e of events) {
             if (e.type === 'token') {
               completion++;
               counts.set(e.choice, (counts.get(e.choice) ?? 0) + 1);
@@ -117,8 +117,10 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
               await write({ choice: e.choice, delta: e.delta, finish_reason: e.reason, prompt_tokens: tokens.length, completion_tokens: counts.get(e.choice) ?? 0 });
             }
           }
+        } finally {
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        }, { kind: 'stream' });
+          await events.return();
+        }
       }),
     Caption: (call: ServerWritableStream<CaptionRequestMessage, unknown>) =>
       serveStream(call, ctx, async (write, signal) => {
@@ -126,11 +128,11 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
         const engine = loaded.taskModel;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
-        const request = captionRequest(engine.model, options, image, signal);
-        await trackedWork(ctx, loaded.name, 'grpc_caption', async () => {
-          let completion = 0;
-          for await (const e of engine.generate(request)) {
-            if (signal.aborted) break;
+        const request = captionRequest(engine.model, options, image);
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => engine.generate({ ...request, signal: s }));
+        let completion = 0;
+        try {
+          for await (const e of events) {
             if (e.type === 'token') {
               completion++;
               await write({ delta: e.delta, token: e.piece, logprob: e.logProb, top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })), attention: e.attention ?? [] });
@@ -138,8 +140,10 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
               await write({ delta: e.delta, finish_reason: e.reason, caption: e.text, completion_tokens: completion });
             }
           }
+        } finally {
           ctx.metrics.generatedTokens.inc({ model: loaded.name }, completion);
-        }, { kind: 'stream' });
+          await events.return();
+        }
       }),
   };
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asSeqserveError, SeqserveError } from '../core/errors.ts';
 import type { ServerContext } from '../context.ts';
-import { trackedWork } from '../runtime/tracked-work.ts';
+import { runCall } from '../service/task-call.ts';
 import { decodeGrpcInfer, encodeGrpcInfer, type GrpcInferRequest } from '../kserve/grpc-codec.ts';
 import { infer } from '../kserve/infer.ts';
 import { modelMetadata } from '../kserve/model-metadata.ts';
@@ -47,7 +47,7 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     const graph = repository.graph(req.model_name, req.model_version || undefined);
     const version = repository.model(graph.model).version;
     const request = decodeGrpcInfer(req);
-    return encodeGrpcInfer(await trackedWork(ctx, graph.model, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }), { label: graph.qualifiedName }));
+    return encodeGrpcInfer(await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
   };
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),

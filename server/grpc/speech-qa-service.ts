@@ -4,7 +4,7 @@
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
-import { trackedWork } from '../runtime/tracked-work.ts';
+import { openCall } from '../service/task-call.ts';
 import { resolveSpeechQa } from '../speech-qa/speech-qa-request.ts';
 import { answerSpokenQuestion } from '../core/qa/spoken-qa.ts';
 import { serveStream } from './server-stream.ts';
@@ -25,16 +25,19 @@ export function speechQaService(ctx: ServerContext): UntypedServiceImplementatio
       serveStream(call, ctx, async (write, signal) => {
         const req = call.request;
         const question = req.question === 'question_wav' ? { audio: new Uint8Array(req.question_wav!) } : req.question === 'question_text' ? { text: req.question_text! } : undefined;
-        const { loaded, input } = resolveSpeechQa(ctx, { ...(req.model ? { model: req.model } : {}), ...(req.recognizer ? { recognizer: req.recognizer } : {}), story: new Uint8Array(req.story_wav), question, choices: req.choices }, signal);
-        await trackedWork(ctx, loaded.name, 'grpc_speech_qa', async () => {
-          for await (const e of answerSpokenQuestion(input)) {
+        const { loaded, input } = resolveSpeechQa(ctx, { ...(req.model ? { model: req.model } : {}), ...(req.recognizer ? { recognizer: req.recognizer } : {}), story: new Uint8Array(req.story_wav), question, choices: req.choices });
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_speech_qa', kind: 'stream', signal }, (s) => answerSpokenQuestion({ ...input, signal: s }));
+        try {
+          for await (const e of events) {
             if (e.type === 'story.partial') await write({ story_partial: { sentence: e.sentence, text: e.text } });
             else if (e.type === 'story.sentence') await write({ story_sentence: { sentence: e.sentence, text: e.text } });
             else if (e.type === 'question') await write({ question: { text: e.text, spoken: e.spoken } });
             else if (e.type === 'answer.token') await write({ answer_token: { token: e.token, logprob: e.logprob } });
             else await write({ result: { model: loaded.name, ...e.result, hops: e.result.hops.map((attention) => ({ attention })) } });
           }
-        }, { kind: 'stream' });
+        } finally {
+          await events.return();
+        }
       }),
   };
 }

@@ -14,7 +14,7 @@ import type { ServerContext } from '../context.ts';
 import { decodeWav } from '../core/audio/decode-wav.ts';
 import type { TaskLoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import { trackedWork } from '../runtime/tracked-work.ts';
+import { runCall } from '../service/task-call.ts';
 import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
 import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
 import { readClientStream } from './client-stream.ts';
@@ -145,7 +145,7 @@ export async function streamingRecognize(ctx: ServerContext, requests: AsyncIter
     const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
     const responses = new StreamingResponses(config, streaming?.single_utterance ?? false, streaming?.interim_results ?? false);
     const rest = { [Symbol.asyncIterator]: () => iterator };
-    await trackedWork(ctx, model.name, 'speech_streaming', () => recognizeAudioStream(ctx, model, config, rest, responses, write), { kind: 'stream' });
+    await runCall(ctx, { model: model.name, endpoint: 'speech_streaming', kind: 'stream' }, () => recognizeAudioStream(ctx, model, config, rest, responses, write));
   } finally {
     await iterator.return?.();
   }
@@ -187,10 +187,10 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   const seconds = audio.samples.length / audio.sampleRate;
   if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
   const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
-  return trackedWork(ctx, model.name, 'speech_recognize', async () => {
+  return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
     const results = [];
     try {
-      for await (const e of transcribeAudio(model.taskModel, audio.samples, audio.sampleRate, signal, decodingRequest(config))) {
+      for await (const e of transcribeAudio(model.taskModel, audio.samples, audio.sampleRate, work, decodingRequest(config))) {
         if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
       }
     } catch (err) {

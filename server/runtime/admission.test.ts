@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Admission } from './admission.ts';
 
 describe('Admission', () => {
-  it('admits up to the limit per model and kind, refuses the next with RESOURCE_EXHAUSTED, and frees places once', async () => {
+  it('admits up to the limit per model and kind, refuses the next with RESOURCE_EXHAUSTED, and frees places once', () => {
     const rejected: string[] = [];
     const a = new Admission({ maxRequestsPerModel: 2, maxStreamsPerModel: 1 }, undefined, (m, k) => rejected.push(`${m}/${k}`));
     const s1 = a.enter('chat', 'stream');
@@ -18,17 +18,6 @@ describe('Admission', () => {
     r1();
     r2();
     other();
-    await expect(a.run('chat', async () => 7)).resolves.toBe(7);
-    await expect(a.run('chat', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(a.count('chat', 'request')).toBe(0);
-    // start(): a begin that throws gives its place back
-    expect(() => a.start('asr', 'stream', () => { throw new Error('bad request'); })).toThrow('bad request');
-    expect(a.count('asr', 'stream')).toBe(0);
-    const opened = a.start('asr', 'stream', () => 'started');
-    expect(opened.value).toBe('started');
-    expect(a.count('asr', 'stream')).toBe(1);
-    opened.leave();
-    expect(a.count('asr', 'stream')).toBe(0);
     expect(rejected).toEqual(['chat/stream', 'chat/request']);
   });
 });

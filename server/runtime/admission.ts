@@ -1,8 +1,8 @@
 /**
  * Admission control per model: at most `maxRequests` requests and `maxStreams` streams at once; one
  * more is refused at once (RESOURCE_EXHAUSTED → HTTP 429 / gRPC RESOURCE_EXHAUSTED, retry after a
- * second) instead of waiting in an unbounded line. Every transport enters here once per request or
- * stream, and leaves when it ends, however it ends.
+ * second) instead of waiting in an unbounded line. Every call enters here once, through the call
+ * service (server/service/task-call.ts), and leaves when it ends, however it ends.
  */
 import { SeqserveError } from '../core/errors.ts';
 
@@ -47,29 +47,5 @@ export class Admission {
       counts[kind]--;
       this.onChange(model, kind, counts[kind]);
     };
-  }
-
-  /**
-   * Takes a stream's place, then starts it with `begin` (which may refuse it by throwing: the place
-   * is given back). Returns what `begin` returned and the function that gives the place back.
-   */
-  start<T>(model: string, kind: WorkKind, begin: () => T): { value: T; leave: () => void } {
-    const leave = this.enter(model, kind);
-    try {
-      return { value: begin(), leave };
-    } catch (err) {
-      leave();
-      throw err;
-    }
-  }
-
-  /** Runs one request (or a stream served in one call) of a model inside its limit. */
-  async run<T>(model: string, work: () => Promise<T>, kind: WorkKind = 'request'): Promise<T> {
-    const leave = this.enter(model, kind);
-    try {
-      return await work();
-    } finally {
-      leave();
-    }
   }
 }

@@ -23,6 +23,8 @@ export interface CallOptions {
   kind: WorkKind;
   /** The transport's signal: the client went away, or the deadline passed. */
   signal?: AbortSignal;
+  /** The metrics' model label when it names more than the model (a KServe graph: `model.graph`). */
+  label?: string;
 }
 
 /** A call's events: iterate them, or `return()` to stop the work and give the place back. */
@@ -35,7 +37,7 @@ export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<Iterato
  */
 export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, options: CallOptions, run: (signal: AbortSignal) => AsyncIterable<E>): TaskCall<E> {
   const leave = ctx.admission.enter(options.model, options.kind);
-  const finish = ctx.metrics.begin(options.model, options.endpoint);
+  const finish = ctx.metrics.begin(options.label ?? options.model, options.endpoint);
   const abort = new AbortController();
   const stop = () => abort.abort(options.signal?.reason ?? new SeqserveError('cancelled', 'the client went away'));
   if (options.signal?.aborted) stop();
@@ -84,6 +86,17 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
     },
   };
   return call;
+}
+
+/** One call whose work is one promise (a KServe infer, a slot-filling request): the same admission, metrics and cancellation. */
+export async function runCall<T>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, options: CallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const call = openCall(ctx, options, async function* (signal) {
+    yield await work(signal);
+  });
+  return collectCall(call, async (events) => {
+    for await (const result of events) return result;
+    throw new SeqserveError('internal', 'the call produced no result');
+  });
 }
 
 /** Runs a call to its end and returns what `reduce` makes of its events (a non-streaming reply). */

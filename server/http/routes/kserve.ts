@@ -6,7 +6,8 @@
 import { Hono, type Context } from 'hono';
 import { SeqserveError } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { runCall } from '../../service/task-call.ts';
+import { requestSignal } from '../request-signal.ts';
 import { modelMetadata } from '../../kserve/model-metadata.ts';
 import { serverMetadata } from '../../kserve/server-metadata.ts';
 import { infer } from '../../kserve/infer.ts';
@@ -47,7 +48,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const version = repository.model(graph.model).version;
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
-    const result = await trackedWork(ctx, graph.model, 'kserve_infer', () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }), { label: graph.qualifiedName });
+    const result = await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request', signal: requestSignal(c) }, () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }));
     const encoded = encodeRestInfer(result);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
-import { trackedWork } from '../../runtime/tracked-work.ts';
+import { runCall } from '../../service/task-call.ts';
+import { requestSignal } from '../request-signal.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { readJson } from '../read-json.ts';
 
@@ -17,7 +18,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const result = await trackedWork(ctx, model.name, 'slots', () => model.taskModel.fill(body.text));
+    const result = await runCall(ctx, { model: model.name, endpoint: 'slots', kind: 'request', signal: requestSignal(c) }, () => model.taskModel.fill(body.text));
     return c.json({ model: model.name, ...result });
   });
   return app;
