@@ -8,18 +8,10 @@ import { invalidArgument } from '../core/errors.ts';
 import type { GenerateRequest, GenerationEvent, ImageSource, TokenEvent } from '../core/generation/generation-engine.ts';
 import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
 import { fieldName } from '../core/parse-json.ts';
+import { DecodingParams, decodingRequest } from '../tasks/decoding-params.ts';
 
-export const CaptionOptions = z.object({
+export const CaptionOptions = DecodingParams.extend({
   model: z.string().min(1).optional(),
-  max_tokens: z.number().int().positive('must be at least 1').nullish(),
-  temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
-  top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
-  top_k: z.number().int().nonnegative().nullish(),
-  seed: z.number().int().nullish(),
-  beam_width: z.number().int().min(1).max(16, 'must be at most 16').nullish(),
-  length_penalty: z.number().min(0).max(2).nullish(),
-  top_logprobs: z.number().int().min(0).max(20, 'must be at most 20').nullish(),
-  include_attention: z.boolean().nullish(),
   stream: z.boolean().nullish(),
 });
 export type CaptionOptions = z.infer<typeof CaptionOptions>;
@@ -27,7 +19,7 @@ export type CaptionOptions = z.infer<typeof CaptionOptions>;
 /** JSON body: the options plus `image` (base64, or a data: URL). */
 export const CaptionJsonBody = CaptionOptions.extend({ image: z.string({ error: 'is required (base64 or a data: URL)' }).min(1, 'is empty') });
 
-const NUMBER_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'beam_width', 'length_penalty', 'top_logprobs'] as const;
+const NUMBER_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'beam_width', 'length_penalty', 'top_logprobs', 'repetition_penalty'] as const;
 const BOOLEAN_FIELDS = ['include_attention', 'stream'] as const;
 
 /** Options from multipart text fields ("0.5", "true"): converted, then validated like JSON. */
@@ -64,18 +56,10 @@ export function validateCaptionOptions(raw: unknown): CaptionOptions {
 }
 
 export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: ImageSource, signal?: AbortSignal): GenerateRequest {
-  const limit = model.spec.maxNewTokens;
-  const maxTokens = o.max_tokens ?? limit;
-  if (maxTokens > limit) throw invalidArgument('max_tokens', `must be at most ${limit} for this model`);
-  const beamWidth = o.beam_width ?? 1;
   return {
     source: image,
-    maxNewTokens: maxTokens,
-    sampling: { temperature: o.temperature ?? 0, topK: o.top_k ?? 0, topP: o.top_p ?? 1, repetitionPenalty: 1 },
-    ...(o.seed != null ? { seed: o.seed } : {}),
-    ...(beamWidth > 1 ? { beamWidth, lengthPenalty: o.length_penalty ?? 0.6 } : {}),
-    attention: o.include_attention ?? false,
-    topLogprobs: o.top_logprobs ?? 0,
+    // captions decode greedily unless asked otherwise
+    ...decodingRequest(o, model.spec.maxNewTokens, { temperature: 0 }),
     ...(signal ? { signal } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
 import type { GenerateRequest, ImageSource } from '../core/generation/generation-engine.ts';
 import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
+import { DecodingParams, decodingRequest } from '../tasks/decoding-params.ts';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
@@ -18,29 +19,18 @@ export const Message = z.object({
   name: z.string().optional(),
 });
 
-export const ChatCompletionRequest = z.object({
+export const ChatCompletionRequest = DecodingParams.extend({
   model: z.string().min(1).optional(),
   messages: z.array(Message, { error: 'must be an array of messages' }).min(1, 'must contain at least one message'),
-  max_tokens: z.number().int().positive('must be at least 1').nullish(),
   max_completion_tokens: z.number().int().positive('must be at least 1').nullish(),
-  temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
-  top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
-  top_k: z.number().int().nonnegative().nullish(),
   n: z.number().int().min(1).max(8, 'must be at most 8').nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4, 'at most 4 stop sequences')]).nullish(),
-  seed: z.number().int().nullish(),
   logprobs: z.boolean().nullish(),
-  top_logprobs: z.number().int().min(0).max(20, 'must be at most 20').nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   user: z.string().optional(),
-  // seqserve extensions
-  repetition_penalty: z.number().positive().nullish(),
-  beam_width: z.number().int().min(1).max(16, 'must be at most 16').nullish(),
-  length_penalty: z.number().min(0).max(2).nullish(),
-  include_attention: z.boolean().nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
@@ -84,23 +74,18 @@ export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionReques
 
 /** The engine request for an API request (limits checked here, with OpenAI's parameter names). */
 export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[] | ImageSource, signal?: AbortSignal): GenerateRequest {
-  const limit = model.spec.maxNewTokens;
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? limit;
-  if (maxTokens > limit) throw invalidArgument(body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', `must be at most ${limit} for this model`);
   if (body.top_logprobs && !body.logprobs) throw invalidArgument('top_logprobs', 'needs logprobs: true');
   const beamWidth = body.beam_width ?? 1;
   const n = body.n ?? 1;
   if (beamWidth > 1 && n > beamWidth) throw invalidArgument('n', `must not exceed beam_width (${beamWidth})`);
   const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const maxTokensField = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
   return {
     source,
-    maxNewTokens: maxTokens,
-    sampling: { temperature: body.temperature ?? 1, topK: body.top_k ?? 0, topP: body.top_p ?? 1, repetitionPenalty: body.repetition_penalty ?? 1 },
-    ...(body.seed != null ? { seed: body.seed } : {}),
+    // chat's default temperature is OpenAI's, 1
+    ...decodingRequest({ ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }, model.spec.maxNewTokens, { temperature: 1, maxTokensField }),
     n,
-    ...(beamWidth > 1 ? { beamWidth, lengthPenalty: body.length_penalty ?? 0.6 } : {}),
     stop: stop.filter(Boolean),
-    attention: body.include_attention ?? false,
     topLogprobs: body.logprobs ? Math.max(body.top_logprobs ?? 0, 0) : 0,
     // OpenAI reports log-probabilities only when asked; without them greedy decoding skips a pass over the vocabulary
     logProbs: body.logprobs ?? false,

@@ -13,48 +13,23 @@ import { resolveTaskModel } from '../runtime/task-models.ts';
 import { serveStream } from './server-stream.ts';
 import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
 import { decodeImage } from '../images/decode-image.ts';
+import { decodingParamsFromProto, type ProtoDecodingMessage } from '../tasks/decoding-params.ts';
 
-interface GenerateRequestMessage {
+type GenerateRequestMessage = ProtoDecodingMessage & {
   model: string;
   messages: { role: string; content: string }[];
-  max_tokens: number;
-  temperature?: number;
-  top_p?: number;
-  top_k: number;
   n: number;
   stop: string[];
-  seed?: string;
-  top_logprobs: number;
-  repetition_penalty?: number;
-  beam_width: number;
-  length_penalty?: number;
-  include_attention: boolean;
-  [oneof: `_${string}`]: string | undefined;
-}
-
-/** proto3 `optional` fields arrive with a `_name` oneof telling whether they were set. */
-function optional<T>(req: GenerateRequestMessage | CaptionRequestMessage, name: string): T | undefined {
-  return req[`_${name}`] === name ? ((req as unknown as Record<string, unknown>)[name] as T) : undefined;
-}
+};
 
 function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
-  const seed = optional<string>(req, 'seed');
   const body = {
+    ...decodingParamsFromProto(req),
     ...(req.model ? { model: req.model } : {}),
     messages: req.messages,
-    ...(req.max_tokens ? { max_tokens: req.max_tokens } : {}),
-    temperature: optional<number>(req, 'temperature'),
-    top_p: optional<number>(req, 'top_p'),
-    top_k: req.top_k || undefined,
     n: req.n || undefined,
     stop: req.stop.length ? req.stop : undefined,
-    seed: seed === undefined ? undefined : Number(seed),
     logprobs: true, // every streamed token carries its log-probability
-    top_logprobs: req.top_logprobs || undefined,
-    repetition_penalty: optional<number>(req, 'repetition_penalty'),
-    beam_width: req.beam_width || undefined,
-    length_penalty: optional<number>(req, 'length_penalty'),
-    include_attention: req.include_attention,
   };
   const parsed = ChatCompletionRequest.safeParse(body);
   if (!parsed.success) {
@@ -64,35 +39,10 @@ function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
   return parsed.data;
 }
 
-interface CaptionRequestMessage {
-  model: string;
-  image: Buffer;
-  max_tokens: number;
-  temperature?: number;
-  top_p?: number;
-  top_k: number;
-  seed?: string;
-  beam_width: number;
-  length_penalty?: number;
-  top_logprobs: number;
-  include_attention: boolean;
-  [oneof: `_${string}`]: string | undefined;
-}
+type CaptionRequestMessage = ProtoDecodingMessage & { model: string; image: Buffer };
 
 function toCaptionOptions(req: CaptionRequestMessage): CaptionOptions {
-  const seed = optional<string>(req, 'seed');
-  return validateCaptionOptions({
-    ...(req.model ? { model: req.model } : {}),
-    ...(req.max_tokens ? { max_tokens: req.max_tokens } : {}),
-    temperature: optional<number>(req, 'temperature'),
-    top_p: optional<number>(req, 'top_p'),
-    top_k: req.top_k || undefined,
-    seed: seed === undefined ? undefined : Number(seed),
-    beam_width: req.beam_width || undefined,
-    length_penalty: optional<number>(req, 'length_penalty'),
-    top_logprobs: req.top_logprobs || undefined,
-    include_attention: req.include_attention,
-  });
+  return validateCaptionOptions({ ...decodingParamsFromProto(req), ...(req.model ? { model: req.model } : {}) });
 }
 
 export function generationService(ctx: ServerContext): UntypedServiceImplementation {
