@@ -44,8 +44,8 @@ from baseline import Baseline  # noqa: E402
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
-MAX_SOURCE = 32     # letters the encoder takes (CMUdict's longest kept word has 28... see the card)
-MAX_NEW = 40        # phonemes the decoder may write
+MAX_SOURCE = 32     # letters the encoder takes (the longest kept CMUdict word has 28; longer input is cut)
+MAX_NEW = 40        # phonemes the decoder may write (the longest pronunciation has 28)
 
 
 class G2P(nn.Module):
@@ -457,6 +457,7 @@ def main():
         model = G2P(**config)
         model.load_state_dict(ck["model"])
         lineage = ck.get("lineage", [])
+        log(f"continuing from checkpoint {args.init}")
     else:
         if init_folder:
             with open(os.path.join(init_folder, "metrics.json")) as f:
