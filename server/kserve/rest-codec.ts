@@ -11,7 +11,8 @@ import { hasNonFinite, tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
 const Parameters = z.record(z.string(), z.unknown()).optional();
 
-const RestInferRequest = z.object({
+/** A KServe v2 REST infer body (the JSON, or the JSON header of the binary tensor extension). */
+export const RestInferRequest = z.object({
   id: z.string().optional(),
   parameters: Parameters,
   inputs: z

@@ -19,7 +19,7 @@ export interface SpeechQaParts {
   choices: string[];
 }
 
-const MAX_QUESTION_CHARS = 500;
+export const MAX_QUESTION_CHARS = 500;
 
 export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal?: AbortSignal): { loaded: LoadedModel; input: SpeechQaInput } {
   const loaded = resolveTaskModel(ctx.repository, 'speech-qa', parts.model);

@@ -11,7 +11,7 @@ const SAME = new Map<string, string>([
   ['0', 'none'], ['zero', 'none'], ['nothing', 'none'], ['1', 'one'], ['2', 'two'], ['3', 'three'], ['4', 'four'], ['yeah', 'yes'], ['nope', 'no'],
 ]);
 export const MAX_CHOICES = 4;
-const MAX_CHOICE_CHARS = 100;
+export const MAX_CHOICE_CHARS = 100;
 
 function trigrams(word: string): Set<string> {
   const w = `<${word}>`;

@@ -7,12 +7,17 @@ import { requestSignal } from '../request-signal.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { readJson } from '../read-json.ts';
 
-/** `POST /v1/slots`: slot filling with character offsets. */
-export function slotRoutes(ctx: ServerContext): Hono {
-  const Body = z.object({
-    text: z.string({ error: 'must be a string' }).max(ctx.config.limits.maxTextChars, `must be at most ${ctx.config.limits.maxTextChars} characters`),
+/** The `POST /v1/slots` body; `text` is bounded by the server's `maxTextChars` limit. */
+export function SlotsRequest(maxTextChars: number) {
+  return z.object({
+    text: z.string({ error: 'must be a string' }).max(maxTextChars, `must be at most ${maxTextChars} characters`),
     model: z.string().min(1).optional(),
   });
+}
+
+/** `POST /v1/slots`: slot filling with character offsets. */
+export function slotRoutes(ctx: ServerContext): Hono {
+  const Body = SlotsRequest(ctx.config.limits.maxTextChars);
   const app = new Hono();
   app.post('/v1/slots', async (c) => {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);

@@ -19,7 +19,7 @@ import { readForm } from '../read-form.ts';
 import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
 
-const FORMATS = ['json', 'text', 'verbose_json'] as const;
+export const FORMATS = ['json', 'text', 'verbose_json'] as const;
 
 function verbose(finals: Transcript[], duration: number) {
   return {
@@ -32,8 +32,8 @@ function verbose(finals: Transcript[], duration: number) {
   };
 }
 
-const MAX_HOTWORDS = 1000;
-const MAX_HOTWORD_CHARS = 100;
+export const MAX_HOTWORDS = 1000;
+export const MAX_HOTWORD_CHARS = 100;
 
 /** Extensions beyond OpenAI's fields: `decoder` (greedy | beam) and `hotwords` (repeated form field) to favour phrases. */
 function decodingRequest(form: FormData): DecodingRequest {
