@@ -19,6 +19,7 @@ import { speechQaRoutes } from './routes/speech-qa.ts';
 import { modelFileRoutes } from './routes/model-files.ts';
 import { webRoutes } from './routes/web.ts';
 import { transcriptionRoutes } from './routes/transcriptions.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 
 export type AppEnv = { Variables: RequestIdVariables & { deadline?: AbortSignal } };
 
@@ -65,6 +66,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.route('/', modelFileRoutes(ctx));
   app.route('/', webRoutes());
   app.route('/', metricsRoutes(ctx));
+  app.route('/', openApiRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, ctx.log));
   return app;

@@ -1,18 +1,24 @@
 /**
- * API keys on HTTP: `authorization: Bearer <key>` on every route but the health checks and the web
- * demo's static files (which hold no model and no data). CORS preflights pass (browsers send them
- * without credentials); the real request that follows is checked. The key's role is kept on the
- * request (`apiKeyRole`) for routes that administer the server (requireAdmin).
+ * API keys on HTTP: `authorization: Bearer <key>` on every route but the health checks, the web
+ * demo's static files and the OpenAPI document `/openapi.json` (which hold no model and no data).
+ * CORS preflights pass (browsers send them without credentials); the real request that follows is
+ * checked. The key's role is kept on the request (`apiKeyRole`) for routes that administer the
+ * server (requireAdmin).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { SeqserveError } from '../core/errors.ts';
 import type { ApiKeys, KeyRole } from './api-keys.ts';
 
-const OPEN = [/^\/v2\/health\/(live|ready)$/, /^\/$/, /^\/sw\.js$/, /^\/web\//, /^\/ort\//];
+const OPEN = [/^\/v2\/health\/(live|ready)$/, /^\/$/, /^\/sw\.js$/, /^\/web\//, /^\/ort\//, /^\/openapi\.json$/];
+
+/** Whether `path` is served without an API key. */
+export function isPublicPath(path: string): boolean {
+  return OPEN.some((p) => p.test(path));
+}
 
 export function httpAuth(keys: ApiKeys): MiddlewareHandler {
   return async (c, next) => {
-    if (keys.enabled && c.req.method !== 'OPTIONS' && !OPEN.some((p) => p.test(c.req.path))) {
+    if (keys.enabled && c.req.method !== 'OPTIONS' && !isPublicPath(c.req.path)) {
       c.header('WWW-Authenticate', 'Bearer');
       c.set('apiKeyRole', keys.check(c.req.header('authorization')));
     } else if (!keys.enabled) {
