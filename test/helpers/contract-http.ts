@@ -13,9 +13,9 @@ export function jsonInit(body: unknown, headers: Record<string, string> = {}, si
 }
 
 /** A multipart body: string values are text fields, Blobs file parts; arrays repeat the field. */
-export function form(fields: Record<string, string | Blob | (string | Blob)[]>): FormData {
+export function form(fields: Record<string, string | Blob | readonly (string | Blob)[]>): FormData {
   const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) for (const item of Array.isArray(v) ? v : [v]) f.append(k, item);
+  for (const [k, v] of Object.entries(fields)) for (const item of typeof v === 'string' || v instanceof Blob ? [v] : v) f.append(k, item);
   return f;
 }
 
