@@ -9,6 +9,8 @@ import { invalidArgument } from '../core/errors.ts';
 import { fieldName } from '../core/parse-json.ts';
 import type { ServerContext } from '../context.ts';
 import { openCall } from '../service/task-call.ts';
+import { caption } from '../tasks/caption/index.ts';
+import { chat } from '../tasks/chat/index.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { serveStream } from './server-stream.ts';
 import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
@@ -54,7 +56,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.taskModel;
         const { tokens } = promptTokens(engine.model, body.messages);
         const request = generateRequest(engine.model, body, tokens);
-        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_generate', kind: 'stream', signal }, (s) => engine.generate({ ...request, signal: s }));
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_generate', kind: 'stream', signal }, (s) => chat.run(engine, request, s));
         let completion = 0;
         try {
           const counts = new Map<number, number>();
@@ -79,7 +81,7 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
         const engine = loaded.taskModel;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image);
-        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => engine.generate({ ...request, signal: s }));
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => caption.run(engine, request, s));
         let completion = 0;
         try {
           for await (const e of events) {

@@ -5,8 +5,8 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
 import { openCall } from '../service/task-call.ts';
+import { speechQa } from '../tasks/speech-qa/index.ts';
 import { resolveSpeechQa } from '../speech-qa/speech-qa-request.ts';
-import { answerSpokenQuestion } from '../core/qa/spoken-qa.ts';
 import { serveStream } from './server-stream.ts';
 
 interface AskRequestMessage {
@@ -26,7 +26,7 @@ export function speechQaService(ctx: ServerContext): UntypedServiceImplementatio
         const req = call.request;
         const question = req.question === 'question_wav' ? { audio: new Uint8Array(req.question_wav!) } : req.question === 'question_text' ? { text: req.question_text! } : undefined;
         const { loaded, input } = resolveSpeechQa(ctx, { ...(req.model ? { model: req.model } : {}), ...(req.recognizer ? { recognizer: req.recognizer } : {}), story: new Uint8Array(req.story_wav), question, choices: req.choices });
-        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_speech_qa', kind: 'stream', signal }, (s) => answerSpokenQuestion({ ...input, signal: s }));
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_speech_qa', kind: 'stream', signal }, (s) => speechQa.run(input.memory, input, s));
         try {
           for await (const e of events) {
             if (e.type === 'story.partial') await write({ story_partial: { sentence: e.sentence, text: e.text } });

@@ -15,8 +15,8 @@ import { decodeWav } from '../core/audio/decode-wav.ts';
 import type { TaskLoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { runCall } from '../service/task-call.ts';
+import { speechRecognition } from '../tasks/speech-recognition/index.ts';
 import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
-import { transcribeAudio } from '../core/speech/transcribe-audio.ts';
 import { readClientStream } from './client-stream.ts';
 import { grpcError } from './grpc-status.ts';
 import { callSignal, serveStream, type StreamWrite } from './server-stream.ts';
@@ -190,7 +190,7 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
     const results = [];
     try {
-      for await (const e of transcribeAudio(model.taskModel, audio.samples, audio.sampleRate, work, decodingRequest(config))) {
+      for await (const e of speechRecognition.run(model.taskModel, { audio, decoding: decodingRequest(config) }, work)) {
         if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
       }
     } catch (err) {

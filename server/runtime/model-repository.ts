@@ -14,7 +14,7 @@ import { readManifest, type Manifest } from '../core/manifest.ts';
 import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import { taskModule, type TaskModelOf, type TaskName } from '../tasks/registry.ts';
-import type { TaskPlatform } from '../tasks/task-module.ts';
+import type { TaskModule, TaskPlatform } from '../tasks/task-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph, warmUpFeeds, type TensorInfo } from './loaded-graph.ts';
@@ -287,7 +287,7 @@ export class ModelRepository {
           throw new Error(warmUpFailure(file, manifestPath, graphName, graph.inputs, shapes, err, ''));
         });
       }
-      const task = taskModule(manifest.task);
+      const task: TaskModule = taskModule(manifest.task);
       const runners: Record<string, GraphRunner> = Object.fromEntries(graphs);
       // graphs of the task's worker roles (the generation encoders) run in a worker thread, beside
       // the task's scheduling loop; the main thread keeps its session for KServe requests

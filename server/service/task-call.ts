@@ -93,10 +93,13 @@ export async function runCall<T>(ctx: Pick<ServerContext, 'admission' | 'metrics
   const call = openCall(ctx, options, async function* (signal) {
     yield await work(signal);
   });
-  return collectCall(call, async (events) => {
-    for await (const result of events) return result;
-    throw new SeqserveError('internal', 'the call produced no result');
-  });
+  return collectCall(call, onlyEvent);
+}
+
+/** The one event of a call that makes one (a slot-filling result). */
+export async function onlyEvent<E>(events: AsyncIterable<E>): Promise<E> {
+  for await (const e of events) return e;
+  throw new SeqserveError('internal', 'the call produced no result');
 }
 
 /** Runs a call to its end and returns what `reduce` makes of its events (a non-streaming reply). */

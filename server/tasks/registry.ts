@@ -15,10 +15,10 @@ export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, spee
 export type TaskName = (typeof TASK_MODULES)[number]['name'];
 
 /** The model a task's loader builds: `TaskModelOf<'chat'>` is a GenerationEngine. */
-export type TaskModelOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer M> ? M : never;
+export type TaskModelOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer M, never, unknown> ? M : never;
 
 export const TASK_NAMES = TASK_MODULES.map((t) => t.name) as [TaskName, ...TaskName[]];
 
-export function taskModule<T extends TaskName>(name: T): TaskModule<T, TaskModelOf<T>> {
-  return TASK_MODULES.find((t) => t.name === name) as unknown as TaskModule<T, TaskModelOf<T>>;
+export function taskModule<T extends TaskName>(name: T): Extract<(typeof TASK_MODULES)[number], { name: T }> {
+  return TASK_MODULES.find((t) => t.name === name) as Extract<(typeof TASK_MODULES)[number], { name: T }>;
 }

@@ -42,7 +42,7 @@ export interface ManifestIssue {
   message: string;
 }
 
-export interface TaskModule<Name extends string = string, Model = unknown> {
+export interface TaskModule<Name extends string = string, Model = unknown, Request = unknown, Event = unknown> {
   readonly name: Name;
   /** One line for `/v1/models` and the docs. */
   readonly description: string;
@@ -59,6 +59,11 @@ export interface TaskModule<Name extends string = string, Model = unknown> {
   axisBounds?(context: TaskBoundsContext): void;
   /** Builds the task's model over its graph runners. */
   load(context: TaskLoadContext): Promise<Model>;
+  /**
+   * Runs one request on a loaded model, transport-neutral: events as they happen, stopping when
+   * `signal` aborts. Every transport calls this through the call service (server/service/).
+   */
+  run(model: Model, request: Request, signal: AbortSignal): AsyncIterable<Event>;
 }
 
 /** `graphs` has a graph with each of `roles`: the issues for the missing ones. */

@@ -10,6 +10,7 @@ import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import { parseJson } from '../../core/parse-json.ts';
 import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
+import { caption } from '../../tasks/caption/index.ts';
 import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../caption/caption-request.ts';
 import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
@@ -44,7 +45,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const base = { id: `caption-${randomUUID().replace(/-/g, '')}`, model: loaded.name, ...(attention ? { attention_grid: engine.model.image!.grid ?? null } : {}) };
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
     const call = openCall(ctx, { model: loaded.name, endpoint: options.stream ? 'caption_stream' : 'caption', kind: options.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      engine.generate({ ...request, signal }),
+      caption.run(engine, request, signal),
     );
 
     if (options.stream) {

@@ -10,6 +10,8 @@ import { Hono } from 'hono';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
+import { caption } from '../../tasks/caption/index.ts';
+import { chat } from '../../tasks/chat/index.ts';
 import { ChatCompletionRequest } from '../../chat/chat-request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
 import { readJson } from '../read-json.ts';
@@ -50,7 +52,8 @@ export function chatRoutes(ctx: ServerContext): Hono {
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
     // the place is taken and the request validated by the engine before any response starts
     const call = openCall(ctx, { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      engine.generate({ ...request, signal }),
+      // an image in the conversation is answered by a caption model (OpenAI vision input)
+      (loaded.task === 'caption' ? caption : chat).run(engine, request, signal),
     );
 
     if (body.stream) {

@@ -9,8 +9,9 @@ import { Hono } from 'hono';
 import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
+import { speechQa } from '../../tasks/speech-qa/index.ts';
 import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
-import { answerSpokenQuestion, type SpeechQaResult } from '../../core/qa/spoken-qa.ts';
+import type { SpeechQaResult } from '../../core/qa/spoken-qa.ts';
 import { readForm } from '../read-form.ts';
 import { requestSignal } from '../request-signal.ts';
 import { sseResponse } from '../sse.ts';
@@ -49,7 +50,7 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
     const parts = await partsOf(await readForm(c, ctx.config.limits.maxBodyBytes, '"story", "question" and "choices[]" parts'));
     const { loaded, input } = resolveSpeechQa(ctx, parts);
     const call = openCall(ctx, { model: loaded.name, endpoint: parts.stream ? 'speech_qa_stream' : 'speech_qa', kind: parts.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      answerSpokenQuestion({ ...input, signal }),
+      speechQa.run(input.memory, input, signal),
     );
     if (parts.stream) {
       async function* events(): AsyncGenerator<string> {

@@ -11,9 +11,9 @@ import { invalidArgument } from '../../core/errors.ts';
 import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
+import { speechRecognition } from '../../tasks/speech-recognition/index.ts';
 import { decodeWav } from '../../core/audio/decode-wav.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
-import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
 import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { readForm } from '../read-form.ts';
 import { requestSignal } from '../request-signal.ts';
@@ -70,7 +70,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
 
     const stream = streamFlag === 'true';
     const call = openCall(ctx, { model: model.name, endpoint: stream ? 'transcriptions_stream' : 'transcriptions', kind: stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      transcribeAudio(acoustic, audio.samples, audio.sampleRate, signal, decoding),
+      speechRecognition.run(acoustic, { audio, decoding }, signal),
     );
 
     if (stream) {

@@ -1,9 +1,9 @@
 /** Image captioning: a CNN encoder over image regions and an attention decoder, served by the generation engine. */
-import type { GenerationEngine } from '../../core/generation/generation-engine.ts';
+import type { GenerateRequest, GenerationEngine, GenerationEvent } from '../../core/generation/generation-engine.ts';
 import { checkGenerationManifest, GENERATION_ROLES, generationAxisBounds, loadGenerationEngine } from '../generation.ts';
 import { requireSection, type TaskModule } from '../task-module.ts';
 
-export const caption: TaskModule<'caption', GenerationEngine> = {
+export const caption: TaskModule<'caption', GenerationEngine, GenerateRequest, GenerationEvent> = {
   name: 'caption',
   description: 'image captions (POST /v1/captions, OpenAI vision input, seqserve.v1.Generation/Caption)',
   roles: GENERATION_ROLES,
@@ -11,4 +11,5 @@ export const caption: TaskModule<'caption', GenerationEngine> = {
   checkManifest: (m) => [...checkGenerationManifest('caption', m), ...requireSection('caption', m, 'image')],
   axisBounds: generationAxisBounds,
   load: loadGenerationEngine,
+  run: (engine, request, signal) => engine.generate({ ...request, signal }),
 };

@@ -1,9 +1,14 @@
 /** Slot filling: a word tagger (BiLSTM emissions) with CRF decoding into labelled spans. */
 import { loadSlotFiller } from '../../core/slots/load-slot-filler.ts';
-import type { SlotFiller } from '../../core/slots/slot-filler.ts';
+import type { SlotFiller, SlotFillingResult } from '../../core/slots/slot-filler.ts';
 import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
 
-export const slotFilling: TaskModule<'slot-filling', SlotFiller> = {
+/** A slot-filling request: the sentence. */
+export interface SlotFillingRequest {
+  text: string;
+}
+
+export const slotFilling: TaskModule<'slot-filling', SlotFiller, SlotFillingRequest, SlotFillingResult> = {
   name: 'slot-filling',
   description: 'tags the words of a sentence and returns labelled spans (POST /v1/slots)',
   roles: ['tagger'],
@@ -18,4 +23,7 @@ export const slotFilling: TaskModule<'slot-filling', SlotFiller> = {
     if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, `text.charNgrams.max of model ${model}`);
   },
   load: ({ manifest, read, runners }) => loadSlotFiller(manifest, read, runners),
+  async *run(filler, { text }) {
+    yield await filler.fill(text);
+  },
 };

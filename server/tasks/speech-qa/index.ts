@@ -1,8 +1,12 @@
 /** Spoken question answering: a speech recognizer (another model) and an end-to-end memory network. */
 import { loadMemoryNetwork, type MemoryNetwork } from '../../core/qa/memory-network.ts';
+import { answerSpokenQuestion, type SpeechQaEvent, type SpeechQaInput } from '../../core/qa/spoken-qa.ts';
 import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
 
-export const speechQa: TaskModule<'speech-qa', MemoryNetwork> = {
+/** A spoken-QA request: everything of SpeechQaInput but the memory network, which is the model. */
+export type SpeechQaRequest = Omit<SpeechQaInput, 'memory' | 'signal'>;
+
+export const speechQa: TaskModule<'speech-qa', MemoryNetwork, SpeechQaRequest, SpeechQaEvent> = {
   name: 'speech-qa',
   description: 'answers a spoken question about a spoken story (POST /v1/speech-qa, seqserve.v1.SpeechQa/Ask)',
   roles: ['memory_network'],
@@ -18,4 +22,5 @@ export const speechQa: TaskModule<'speech-qa', MemoryNetwork> = {
     add(memory.question, 2, ids, `1 + ${of('memory.wordIds.maxNgrams')}`);
   },
   load: ({ manifest, read, runners }) => loadMemoryNetwork(manifest, read, runners),
+  run: (memory, request, signal) => answerSpokenQuestion({ ...request, memory, signal }),
 };

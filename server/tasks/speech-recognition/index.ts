@@ -1,9 +1,18 @@
 /** Speech recognition: a streaming CTC acoustic graph with greedy or beam (+ word LM) decoding. */
 import { loadAcousticModel } from '../../core/speech/load-acoustic-model.ts';
-import type { AcousticModel } from '../../core/speech/recognizer-stream.ts';
+import type { DecodedAudio } from '../../core/audio/decode-wav.ts';
+import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
+import type { AcousticModel, RecognitionEvent } from '../../core/speech/recognizer-stream.ts';
+import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
 import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
 
-export const speechRecognition: TaskModule<'speech-recognition', AcousticModel> = {
+/** A recognition request: a whole recording and how to decode it. */
+export interface RecognitionRequest {
+  audio: DecodedAudio;
+  decoding?: DecodingRequest;
+}
+
+export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, RecognitionRequest, RecognitionEvent> = {
   name: 'speech-recognition',
   description: 'streaming CTC speech recognition (POST /v1/audio/transcriptions, google.cloud.speech.v1.Speech)',
   roles: ['acoustic'],
@@ -28,4 +37,5 @@ export const speechRecognition: TaskModule<'speech-recognition', AcousticModel> 
       makeStep: (runner, batchAxes) => platform.streamStep(graph, runner, batchAxes),
     });
   },
+  run: (model, { audio, decoding }, signal) => transcribeAudio(model, audio.samples, audio.sampleRate, signal, decoding),
 };
