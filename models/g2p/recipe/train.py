@@ -29,18 +29,17 @@ import sys
 import tempfile
 import time
 
+import onnx
+import torch
+import torch.nn as nn
+from onnx import numpy_helper
+from _recipe_common.manifest import write_manifest
+from _recipe_common.training import optimizer_step, smoothed
+
+import cmudict
+from baseline import Baseline
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "_recipe_common"))
-
-import onnx  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
-from training import optimizer_step, smoothed  # noqa: E402
-
-import cmudict  # noqa: E402
-from baseline import Baseline  # noqa: E402
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -343,8 +342,7 @@ def write_model(model, vocab, out, name):
         json.dump(vocab.letters, f)
     with open(os.path.join(out, "phonemes.json"), "w") as f:
         json.dump(vocab.phones, f)
-    manifest = {
-        "$schema": "../../docs/manifest.schema.json",
+    write_manifest(out, {
         "name": name,
         "version": "1",
         "task": "generic",
@@ -355,9 +353,7 @@ def write_model(model, vocab, out, name):
             "decoder": {"file": "decoder.onnx", "role": "decoder_step",
                         "states": [{"input": "h_in", "output": "h_out", "batchAxis": 1}]},
         },
-    }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    })
 
 
 def check_onnx(model, vocab, out, words):
