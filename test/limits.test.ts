@@ -99,7 +99,9 @@ describe('limits', () => {
     const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
     expect(res.status).toBe(504);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/longer than the server's limit of 0.4 s/);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // the 504 itself shows the deadline fired; the bound only catches a deadline that waits for the
+    // work (synchronous ONNX Runtime runs can delay the timer by a few hundred ms on a loaded machine)
+    expect(Date.now() - t0).toBeLessThan(10_000);
     await until(() => server.context.admission.count('asr', 'request') === 0, 2000); // the transcription stopped
   }, 30_000);
 
