@@ -1,13 +1,19 @@
 /**
  * The signal a handler's work listens to: aborted when the client goes away or when the request's
- * deadline (`--request-timeout`, set by the app's deadline middleware) passes.
+ * deadline (`--request-timeout`, set by the app's deadline middleware) passes. Its reason is a
+ * SeqserveError, `cancelled` or `deadline_exceeded`, so work and metrics that end with it say which
+ * (@hono/node-server aborts the request's own signal with a string).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { SeqserveError } from '../core/errors.ts';
 
 export function requestSignal(c: Context): AbortSignal {
   const deadline = c.get('deadline') as AbortSignal | undefined;
-  return deadline ? AbortSignal.any([c.req.raw.signal, deadline]) : c.req.raw.signal;
+  const client = new AbortController();
+  const gone = () => client.abort(new SeqserveError('cancelled', 'the client went away'));
+  if (c.req.raw.signal.aborted) gone();
+  else c.req.raw.signal.addEventListener('abort', gone, { once: true });
+  return deadline ? AbortSignal.any([client.signal, deadline]) : client.signal;
 }
 
 /**
@@ -23,8 +29,11 @@ export function requestDeadline(seconds: number): MiddlewareHandler {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        deadline.abort();
-        reject(new SeqserveError('deadline_exceeded', `the request took longer than the server's limit of ${seconds} s`));
+        const err = new SeqserveError('deadline_exceeded', `the request took longer than the server's limit of ${seconds} s`);
+        reject(err);
+        // the work stops once the 504 is the response: a handler that stopped at once would answer
+        // in its place (its own error response, a 499, replaced the 504)
+        setImmediate(() => deadline.abort(err));
       }, seconds * 1000);
     });
     try {
