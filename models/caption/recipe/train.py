@@ -25,6 +25,7 @@ from PIL import Image
 
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
+from _recipe_common.export import MethodGraph
 from _recipe_common.training import optimizer_step, smoothed
 from scenes import SIZE, WORDS, render, scenes
 
@@ -98,24 +99,6 @@ class Captioner(nn.Module):
         memory, keys, h, c = self.encode(image)
         y, _ = self.lstm(self.drop(self.embed(self.word_class[prev])).transpose(0, 1), (h, c))
         return self.attend(y.transpose(0, 1), memory, keys)[0]
-
-
-class EncoderGraph(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, image):
-        return self.m.encode(image)
-
-
-class DecoderStep(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, prev_token, h_in, c_in, memory, keys):
-        return self.m.step(prev_token, h_in, c_in, memory, keys)
 
 
 def to_input(pixels):
@@ -290,13 +273,13 @@ def write_attention_examples(model, out, pixels):
 def export(model, out):
     model.eval()
     image = torch.zeros(1, 3, SIZE, SIZE)
-    torch.onnx.export(EncoderGraph(model), (image,), os.path.join(out, "encoder.onnx"), opset_version=17,
+    torch.onnx.export(MethodGraph(model, "encode"), (image,), os.path.join(out, "encoder.onnx"), opset_version=17,
                       input_names=["image"], output_names=["memory", "keys", "h0", "c0"],
                       dynamic_axes={"image": {0: "batch"}, "memory": {0: "batch"}, "keys": {0: "batch"},
                                     "h0": {1: "batch"}, "c0": {1: "batch"}})
     memory, keys, h0, c0 = model.encode(image)
     prev = torch.tensor([BOS], dtype=torch.long)
-    torch.onnx.export(DecoderStep(model), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
+    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
                       opset_version=17, input_names=["prev_token", "h_in", "c_in", "memory", "keys"],
                       output_names=["logits", "h_out", "c_out", "attention"],
                       dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "c_in": {1: "batch"},

@@ -30,6 +30,7 @@ import torch.nn as nn
 import fast_graphs
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
+from _recipe_common.export import MethodGraph
 from _recipe_common.training import optimizer_step, smoothed
 from dialogues import CITIES, examples, generate
 from tokenizer import ASSISTANT, BOS, EOS, PAD, USER, Tokenizer, build_vocab, words, write_fixtures
@@ -103,24 +104,6 @@ class Seq2Seq(nn.Module):
         h, h_out = self.decoder(e, h_in)
         logp, attn = self.output(h, e, memory, keys, mask, src_ids)
         return logp[:, 0], h_out, attn[:, 0]
-
-
-class EncoderGraph(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, src_tokens):
-        return self.m.encode(src_tokens)
-
-
-class DecoderStep(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, prev_token, h_in, memory, keys, src_mask, src_ids):
-        return self.m.step(prev_token, h_in, memory, keys, src_mask, src_ids)
 
 
 def pad(seqs, value=PAD):
@@ -264,13 +247,13 @@ def export(model, out, vocab):
     model.eval()
     src = torch.tensor([[USER, 7, 8, 9]], dtype=torch.long)
     src_axes = {0: "batch", 1: "source"}
-    torch.onnx.export(EncoderGraph(model), (src,), os.path.join(out, "encoder.onnx"), opset_version=17,
+    torch.onnx.export(MethodGraph(model, "encode"), (src,), os.path.join(out, "encoder.onnx"), opset_version=17,
                       input_names=["src_tokens"], output_names=["memory", "keys", "src_mask", "h0", "src_ids"],
                       dynamic_axes={"src_tokens": src_axes, "memory": src_axes, "keys": src_axes, "src_mask": src_axes,
                                     "src_ids": src_axes, "h0": {1: "batch"}})
     memory, keys, mask, h0, src_ids = model.encode(src)
     prev = torch.tensor([BOS], dtype=torch.long)
-    torch.onnx.export(DecoderStep(model), (prev, h0, memory, keys, mask, src_ids), os.path.join(out, "decoder.onnx"),
+    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, memory, keys, mask, src_ids), os.path.join(out, "decoder.onnx"),
                       opset_version=17, input_names=["prev_token", "h_in", "memory", "keys", "src_mask", "src_ids"],
                       output_names=["logits", "h_out", "attention"],
                       dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "memory": src_axes,

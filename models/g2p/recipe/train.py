@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 from onnx import numpy_helper
 from _recipe_common.manifest import write_manifest
+from _recipe_common.export import MethodGraph
 from _recipe_common.training import optimizer_step, smoothed
 
 import cmudict
@@ -98,24 +99,6 @@ class G2P(nn.Module):
         h, h_out = self.decoder(self.tgt_embed(prev).unsqueeze(1), h_in)
         logp, attn = self.attend(h, keys, values, mask)
         return logp[:, 0], h_out, attn[:, 0]
-
-
-class EncoderGraph(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, letters):
-        return self.m.encode(letters)
-
-
-class DecoderStep(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, prev_token, h_in, keys, values, src_mask):
-        return self.m.step(prev_token, h_in, keys, values, src_mask)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -300,14 +283,14 @@ def export_graphs(model, vocab, out=None):
     with torch.no_grad():
         keys, values, mask, h0 = model.encode(src)
     buf = io.BytesIO()
-    torch.onnx.export(EncoderGraph(model), (src,), buf, opset_version=17,
+    torch.onnx.export(MethodGraph(model, "encode"), (src,), buf, opset_version=17,
                       input_names=["letters"], output_names=["keys", "values", "src_mask", "h0"],
                       dynamic_axes={"letters": src_axes, "keys": src_axes, "values": src_axes, "src_mask": src_axes,
                                     "h0": {1: "batch"}})
     graphs["encoder"] = onnx.load_from_string(buf.getvalue())
     buf = io.BytesIO()
     prev = torch.tensor([BOS, BOS], dtype=torch.long)
-    torch.onnx.export(DecoderStep(model), (prev, h0, keys, values, mask), buf, opset_version=17,
+    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, keys, values, mask), buf, opset_version=17,
                       input_names=["prev_token", "h_in", "keys", "values", "src_mask"],
                       output_names=["logits", "h_out", "attention"],
                       dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "keys": src_axes,
