@@ -56,10 +56,12 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
         }
       },
       cancel: async () => {
+        // stop the call first: the events' generator may be waiting for its next event
+        const closing = close();
         try {
           await iterator.return?.();
         } finally {
-          await close();
+          await closing;
         }
       },
     },

@@ -85,4 +85,19 @@ describe('openCall', () => {
     expect(await outcomes(ctx.metrics)).toEqual({ invalid_argument: 1, ok: 1 });
     expect(ctx.admission.count('m', 'request')).toBe(0);
   });
+
+  it('counts work that fails on its aborted signal as the signal says (deadline, not the own cancel of the work)', async () => {
+    const ctx = context();
+    const deadline = new AbortController();
+    const call = openCall(ctx, { model: 'm', endpoint: 'e', kind: 'request', signal: deadline.signal }, async function* (signal) {
+      yield 0;
+      await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+      throw new SeqserveError('cancelled', 'the work saw its signal');
+    });
+    await call.next();
+    const pending = call.next();
+    deadline.abort(new SeqserveError('deadline_exceeded', 'too slow'));
+    await expect(pending).rejects.toThrow('too slow');
+    expect(await outcomes(ctx.metrics)).toEqual({ deadline_exceeded: 1 });
+  });
 });

@@ -68,8 +68,10 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
         if (r.done) end(options.signal?.aborted ? options.signal.reason : undefined);
         return r;
       } catch (err) {
-        end(err);
-        throw err;
+        // work that fails because its signal was aborted fails as the signal says (cancelled, deadline)
+        const reason: unknown = options.signal?.aborted ? options.signal.reason : err;
+        end(reason);
+        throw reason;
       }
     },
     async return() {

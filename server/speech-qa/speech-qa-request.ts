@@ -25,7 +25,7 @@ export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal
   const loaded = resolveTaskModel(ctx.repository, 'speech-qa', parts.model);
   const memory = loaded.taskModel;
   const recognizerName = parts.recognizer ?? (ctx.repository.readyModels().some((m) => m.name === memory.spec.recognizer) ? memory.spec.recognizer : undefined);
-  const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName).taskModel;
+  const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName, 'recognizer').taskModel;
   const audio = (bytes: Uint8Array, field: string): DecodedAudio => {
     const decoded = decodeWav(bytes, field);
     const seconds = decoded.samples.length / decoded.sampleRate;
