@@ -16,11 +16,11 @@
  */
 import { invalidArgument } from '../errors.ts';
 import type { RowData } from './decode-batch.ts';
-import { decodingStrategy } from './decoding-strategy.ts';
+import { decodingStrategy, type StepRow } from './decoding-strategy.ts';
 import type { GenerateRequest, GenerationEvent } from './generate-request.ts';
 import { GenerationJob, jobEvents, type JobRow } from './generation-job.ts';
 import { GenerationScheduler, type SchedulerOptions } from './generation-scheduler.ts';
-import { ModelRunner } from './model-runner.ts';
+import { type DecoderStepOutput, ModelRunner } from './model-runner.ts';
 import type { Seq2SeqModel } from './seq2seq-model.ts';
 
 export type { FinishEvent, GenerateRequest, GenerationEvent, ImageSource, SamplingParams, TokenEvent } from './generate-request.ts';
@@ -30,6 +30,23 @@ export interface EngineOptions extends SchedulerOptions {
   onIteration?: (rows: number) => void;
   /** Called when the number of active sequences changes. */
   onActive?: (sequences: number) => void;
+}
+
+/** A request's row in one step, read from the step's output (no closure per row: this runs for every token). */
+class BatchRow implements StepRow {
+  readonly logits: Float32Array;
+
+  constructor(
+    readonly index: number,
+    private readonly out: DecoderStepOutput,
+    private readonly row: number,
+  ) {
+    this.logits = out.logits(row);
+  }
+
+  attention(): number[] | undefined {
+    return this.out.attention(this.row);
+  }
 }
 
 export class GenerationEngine {
@@ -184,11 +201,12 @@ export class GenerationEngine {
         continue;
       }
       const rowOf: number[] = []; // the batch row of each of the job's rows, by index
-      const stepRows = rows.map((r) => {
+      const stepRows: StepRow[] = [];
+      for (const r of rows) {
         const index = batch.owner(r).index;
         rowOf[index] = r;
-        return { index, logits: out.logits(r), attention: () => out.attention(r) };
-      });
+        stepRows.push(new BatchRow(index, out, r));
+      }
       const s = job.strategy.step(stepRows);
       for (const e of s.events) job.push(e);
       if (s.reorder) batch.reorderStates(s.reorder.targets.map((i) => rowOf[i]), s.reorder.sources.map((i) => rowOf[i]));

@@ -39,9 +39,16 @@ export class ModelRunner<Owner> {
   /** The rows being decoded: add, remove, extract (to park) and reorder (beams) them between steps. */
   readonly batch: DecodeBatch<Owner>;
   private readonly stateAxes: Record<string, number>;
+  /** Decoder state input → the output that holds its next value. */
+  private readonly stateOutputs: [string, string][];
+  /** The previous tokens of the step in progress, for the two runs below (made once: they run every step). */
+  private prev: BigInt64Array = new BigInt64Array(0);
+  private readonly decodeAll = () => this.decode(this.prev, this.batch);
+  private readonly decodeRowsAlone = (rows: readonly number[]) => this.decodeAlone(this.prev, rows);
 
   constructor(readonly model: Seq2SeqModel) {
     this.stateAxes = Object.fromEntries(Object.entries(model.states).map(([k, v]) => [k, v.batchAxis]));
+    this.stateOutputs = Object.entries(model.states).map(([input, s]) => [input, s.output]);
     this.batch = new DecodeBatch<Owner>(this.stateAxes);
   }
 
@@ -64,17 +71,16 @@ export class ModelRunner<Owner> {
    */
   async step(prev: BigInt64Array, requests: readonly (readonly number[])[]): Promise<DecoderStepResult> {
     const { model, batch } = this;
-    const result = await runBatchOrRows(
-      requests,
-      () => this.decode(prev, batch),
-      (rows) => this.decodeAlone(prev, rows),
-    );
+    this.prev = prev;
+    const result = await runBatchOrRows(requests, this.decodeAll, this.decodeRowsAlone);
     if (!result.ok) {
       const failed = result.rows.flatMap((o, request) => (o.ok ? [] : [{ request, error: o.error }]));
       return { ok: false, failed: failed.length > 0 ? failed : requests.map((_, request) => ({ request, error: result.error })) };
     }
     const out = result.batch;
-    batch.updateStates(Object.fromEntries(Object.entries(model.states).map(([input, s]) => [input, out[s.output]])));
+    const states: TensorMap = {};
+    for (const [input, output] of this.stateOutputs) states[input] = out[output];
+    batch.updateStates(states);
     const { logits, attention } = model.spec.decoder;
     return { ok: true, output: new DecoderStepOutput(out[logits].data as Float32Array, out[logits].dims[1], attention ? (out[attention].data as Float32Array) : undefined, batch.paddedLength, batch) };
   }
