@@ -22,7 +22,7 @@ export async function resolveModelFile(repository: ModelRepository, model: strin
     throw invalidArgument('file', 'must be a relative path inside the model folder');
   }
   const missing = () => notFound(`model "${model}" has no file "${file}"`, 'file');
-  const dir = await realpath(path.join(repository.root, model)).catch(() => {
+  const dir = await realpath(await repository.folderOf(model)).catch(() => {
     throw missing();
   });
   const target = await realpath(path.join(dir, ...parts)).catch(() => {

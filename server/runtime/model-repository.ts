@@ -4,7 +4,9 @@
  * and reason, and the others keep serving. Every folder is listed (except "_" and "." ones, which
  * hold shared files): one that cannot be a model (an invalid name, no manifest.json, a Triton
  * config.pbtxt folder, a lone ONNX file) is failed with the reason. Models can be (re)loaded and
- * unloaded at run time.
+ * unloaded at run time. A root that is itself a model folder (manifest.json at its top, as KServe
+ * downloads one InferenceService's storageUri to /mnt/models) is a repository of that one model,
+ * named by its manifest; its sub-folders are the model's own files, not models.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -82,10 +84,39 @@ export class ModelRepository {
   }
 
   /**
+   * The name of the one model when the root is itself a model folder (manifest.json at its top):
+   * the manifest's name, or — when the manifest cannot be read for one — the root folder's own name,
+   * so the model is listed as failed with the manifest's problem. Undefined for a repository of
+   * model folders.
+   */
+  async singleModel(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.root, 'manifest.json'), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const name: unknown = (JSON.parse(text) as { name?: unknown }).name;
+      if (typeof name === 'string' && name) return name;
+    } catch {
+      // the load reports the manifest's problem
+    }
+    return path.basename(path.resolve(this.root));
+  }
+
+  /** The folder of model `name`: the root itself when it is a model folder, else the sub-folder `name`. */
+  async folderOf(name: string): Promise<string> {
+    return (await this.singleModel()) === name ? this.root : path.join(this.root, name);
+  }
+
+  /**
    * Every folder under the root, model or not (folders starting with "_" or "." hold shared files
-   * and are left out): the names load() accepts.
+   * and are left out): the names load() accepts. A root that is a model folder holds that model only.
    */
   async scan(): Promise<string[]> {
+    const single = await this.singleModel();
+    if (single !== undefined) return [single];
     const names: string[] = [];
     for (const d of await readdir(this.root, { withFileTypes: true })) {
       if (d.name.startsWith('_') || d.name.startsWith('.')) continue;
@@ -123,7 +154,7 @@ export class ModelRepository {
     const added: ModelStatus[] = [];
     for (const name of await this.scan()) {
       if (names.has(name)) continue;
-      const problem = await folderProblem(this.root, name);
+      const problem = await folderProblem(await this.folderOf(name), name);
       added.push({ name, version: '', state: 'unloaded', reason: problem ?? 'added after start-up: not loaded yet' });
     }
     return [...known, ...added].sort((a, b) => a.name.localeCompare(b.name));
@@ -183,7 +214,7 @@ export class ModelRepository {
     const existing = this.entries.get(name);
     // only folders of the root (scan() lists them: no "..", no paths) or models already known
     if (!existing && !(await this.scan()).includes(name)) throw notFound(`no model folder "${name}" in the repository ${this.root}`, 'model');
-    const dir = path.join(this.root, name);
+    const dir = existing?.dir ?? (await this.folderOf(name));
     if (existing?.loading) return existing.loading;
     const entry: Entry = existing ?? { name, dir, state: 'loading' };
     this.entries.set(name, entry);
@@ -246,7 +277,8 @@ export class ModelRepository {
   }
 
   private async open(name: string, dir: string): Promise<LoadedModel> {
-    const problem = await folderProblem(this.root, name);
+    // a root that is the model folder has a manifest.json, whose load names any problem with its name
+    const problem = dir === this.root ? undefined : await folderProblem(dir, name);
     if (problem) throw new Error(problem);
     const read = async (file: string) => {
       try {
@@ -257,7 +289,7 @@ export class ModelRepository {
     };
     const manifestPath = path.join(dir, 'manifest.json');
     const manifest: Manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), manifestPath);
-    if (manifest.name !== name) throw new Error(`${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
+    if (manifest.name !== name) throw new Error(dir === this.root ? `${manifestPath}: name: "${manifest.name}" is not "${name}", the name this model was listed under (the manifest changed since)` : `${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
     const graphs = new Map<string, LoadedGraph>();
     const workers: WorkerGraphRunner[] = [];
     const graphBytes = new Map<string, Uint8Array>(); // kept while loading: a worker thread creates its own session from them
@@ -331,11 +363,10 @@ function inModelDir<T>(dir: string, loading: Promise<T>): Promise<T> {
 const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /**
- * Why folder `name` of the repository cannot be a model, if that shows without reading its
+ * Why folder `dir` (model `name`) cannot be a model, if that shows without reading its
  * manifest: an invalid name, or no manifest.json (a Triton folder, a lone ONNX file, anything else).
  */
-async function folderProblem(root: string, name: string): Promise<string | undefined> {
-  const dir = path.join(root, name);
+async function folderProblem(dir: string, name: string): Promise<string | undefined> {
   if (!MODEL_NAME.test(name)) {
     const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+/, '');
     return `${dir}: "${name}" is not a model name: model names (the folder names) are lower case: letters, digits, "-" and "_"${suggestion && MODEL_NAME.test(suggestion) ? `; rename the folder to "${suggestion}" (and the manifest's name)` : ''}`;
