@@ -88,6 +88,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       }
       clearTimeout(timer);
       await repository.close();
+      metrics.stop();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { asSeqserveError } from '../core/errors.ts';
 
@@ -122,6 +123,51 @@ export class Metrics {
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
+
+  /**
+   * Event-loop delay of this process (perf_hooks.monitorEventLoopDelay, sampled every 10 ms): how
+   * late timers fired because the JavaScript thread was busy (a synchronous model run, JSON, GC).
+   * The window is the time since this process's previous scrape (each scrape reads, then resets the
+   * histogram, as prom-client's default Node.js metrics do); quantile "1" is the largest delay.
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  readonly eventLoopDelay = new Gauge({
+    name: 'seqserve_event_loop_delay_seconds',
+    help: 'Event-loop delay of this process since its previous scrape (perf_hooks.monitorEventLoopDelay), by quantile (0.5, 0.9, 0.99; 1 = max).',
+    labelNames: ['quantile'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const h = this.loopDelay;
+      const count = h.count;
+      for (const q of [0.5, 0.9, 0.99]) this.eventLoopDelay.set({ quantile: String(q) }, count ? h.percentile(q * 100) / 1e9 : 0);
+      this.eventLoopDelay.set({ quantile: '1' }, count ? h.max / 1e9 : 0);
+      h.reset();
+    },
+  });
+  /** With --processes N: which process answered this scrape (each process has its own registry). */
+  readonly processInfo = new Gauge({
+    name: 'seqserve_process_info',
+    help: 'Always 1: the process that answered this scrape (pid; worker is the cluster worker id, 0 without --processes).',
+    labelNames: ['pid', 'worker'] as const,
+    registers: [this.registry],
+  });
+  /** With --processes N: worker processes the primary replaced since it started, as the primary told this worker. */
+  readonly processRestarts = new Counter({
+    name: 'seqserve_process_restarts_total',
+    help: 'Worker processes that died and were replaced since the primary started (--processes N; the count the primary sends each worker; 0 with one process).',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    this.loopDelay.enable();
+    this.processInfo.set({ pid: String(process.pid), worker: '0' }, 1);
+    this.processRestarts.inc(0);
+  }
+
+  /** Stops sampling the event-loop delay (the server's close). */
+  stop(): void {
+    this.loopDelay.disable();
+  }
 
   /**
    * Counts, times and tracks in-flight state of one request or stream: the one place that records
