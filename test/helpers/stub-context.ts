@@ -5,7 +5,7 @@
  * `createApp(stub.ctx).request(...)` over it, without sockets.
  *
  * The stub repository does what the routes call — model(), readyModels(), graph(), list(), index(),
- * status(), load(), unload(), root — and answers errors as ModelRepository documents them: an
+ * status(), load(), unload(), root, folderOf() — and answers errors as ModelRepository documents them: an
  * unknown model is not_found naming `model`, a model that is not serving (failed, loading, unloaded)
  * is `unavailable` naming `model`, an unknown version is not_found naming `version`.
  */
@@ -49,7 +49,7 @@ interface Entry {
   model?: LoadedModel;
 }
 
-type RepositoryApi = Pick<ModelRepository, 'root' | 'model' | 'readyModels' | 'graph' | 'index' | 'list' | 'status' | 'load' | 'unload'>;
+type RepositoryApi = Pick<ModelRepository, 'root' | 'folderOf' | 'model' | 'readyModels' | 'graph' | 'index' | 'list' | 'status' | 'load' | 'unload'>;
 
 export class StubRepository implements RepositoryApi {
   private readonly entries = new Map<string, Entry>();
@@ -128,6 +128,11 @@ export class StubRepository implements RepositoryApi {
     const graph = model.graphs.get(qualifiedName.slice(dot + 1));
     if (!graph) throw notFound(`model "${modelName}" has no graph "${qualifiedName.slice(dot + 1)}" (graphs: ${[...model.graphs.keys()].join(', ')})`, 'model');
     return graph;
+  }
+
+  /** A model's folder: the sub-folder of the root named after it (the stub has no single-model root). */
+  folderOf(name: string): Promise<string> {
+    return Promise.resolve(path.join(this.root, name));
   }
 
   load(name: string): Promise<LoadedModel> {
