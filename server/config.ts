@@ -63,6 +63,11 @@ export interface ServerConfig {
    * and unload models at run time.
    */
   modelControl: ModelControl;
+  /**
+   * Processes serving the same HTTP and gRPC ports (`--processes N`): above 1 a primary process forks N
+   * workers (node:cluster), each loading every model, and replaces a worker that dies.
+   */
+  processes: number;
   logLevel: string;
 }
 
@@ -78,5 +83,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   apiKeys: [],
   modelControl: 'none',
   shutdownGraceSeconds: 30,
+  processes: 1,
   logLevel: 'info',
 };

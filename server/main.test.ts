@@ -37,6 +37,14 @@ describe('seqserve serve options', () => {
     expect(SERVE_USAGE).toMatch(/--graph-optimization-level LEVEL\s+ONNX Runtime graph optimisations: disabled\|basic\|extended\|all\s+\(default all\)/);
   });
 
+  it('takes --processes N (default 1), listed in the usage', () => {
+    expect(parseServeArgs([]).processes).toBe(1);
+    expect(parseServeArgs(['--processes', '4']).processes).toBe(4);
+    expect(() => parseServeArgs(['--processes', '0'])).toThrow(/--processes: "0" is not a positive integer/);
+    expect(() => parseServeArgs(['--processes', 'two'])).toThrow(/--processes/);
+    expect(SERVE_USAGE).toMatch(/--processes N .*\(default 1\)/s);
+  });
+
   it('refuses bad values naming the flag', () => {
     expect(() => parseServeArgs(['--max-streams', '0'])).toThrow(/--max-streams/);
     expect(() => parseServeArgs(['--max-axis-length=-1'])).toThrow(/--max-axis-length: "-1" is not a positive integer/);

@@ -1,10 +1,12 @@
 /** `seqserve serve`: parses flags, starts the server, stops it on SIGINT/SIGTERM. */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { ApiKeys } from './security/api-keys.ts';
 import { DEFAULT_CONFIG, type ModelControl, type ServerConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { GRAPH_OPTIMIZATION_LEVELS, type GraphOptimizationLevel, type ProviderName } from './runtime/session-factory.ts';
+import { joinPrimary, runPrimary, workerConfig } from './cluster.ts';
 import { startServer } from './start-server.ts';
 
 export const SERVE_USAGE = `seqserve serve [options]
@@ -47,6 +49,9 @@ export const SERVE_USAGE = `seqserve serve [options]
                             keys when API keys are configured) (default none)
   --shutdown-grace N        on SIGTERM/SIGINT, seconds in-flight requests and streams may
                             take to finish (new work is refused meanwhile; default 30)
+  --processes N             processes serving the same HTTP and gRPC ports; above 1 a
+                            primary forks N workers, each loading every model (memory x N),
+                            and replaces a worker that dies (default 1)
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -117,6 +122,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'api-keys-file': { type: 'string' },
       'model-control': { type: 'string' },
       'shutdown-grace': { type: 'string' },
+      processes: { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -157,6 +163,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     apiKeys: ApiKeys.load(values['api-keys-file']),
     modelControl: modelControl(values['model-control'], d.modelControl),
     shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),
+    processes: positive('processes', values.processes, d.processes),
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }
@@ -169,9 +176,18 @@ export async function serveMain(argv: string[]): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n\n${SERVE_USAGE}\n`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  if (config.processes > 1 && cluster.isPrimary) {
+    await runPrimary(config, createLogger(config.logLevel).child({ pid: process.pid, role: 'primary' }));
+    return;
+  }
+  if (cluster.isWorker) config = workerConfig(config);
+  const log = cluster.isWorker ? createLogger(config.logLevel).child({ pid: process.pid, worker: cluster.worker?.id }) : createLogger(config.logLevel);
   const server = await startServer(config, log);
+  if (cluster.isWorker) joinPrimary(server);
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return; // SIGINT to the terminal's process group reaches a worker along with its primary's SIGTERM
+    stopping = true;
     log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: refusing new work, letting in-flight requests finish');
     server.close().then(
       () => process.exit(0),
