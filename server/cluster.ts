@@ -77,7 +77,8 @@ interface WorkerState {
 
 /**
  * The primary: forks `config.processes` workers, logs when all are ready, replaces a worker that dies
- * (one that dies before it was ever ready stops everything: the same failure would repeat), and on
+ * (a worker that dies before the server was first ready stops everything: the same failure would
+ * repeat; a replacement that dies before it is ready is tried again after 1, 2, 4 … 30 s), and on
  * SIGTERM/SIGINT sends SIGTERM to every worker (each shuts down gracefully within --shutdown-grace),
  * then exits 0 once they have all exited (1 if one failed or had to be killed).
  */
@@ -89,6 +90,9 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
   let allReady = false;
   let shuttingDown = false;
   let failed = false;
+  /** Replacements in a row that died before they were ready (backs off the next attempt). */
+  let failedStarts = 0;
+  const retryTimers = new Set<NodeJS.Timeout>();
 
   const fork = (replaces?: number): Worker => {
     const worker = cluster.fork({ [HTTP_PORT_ENV]: String(httpPort), [GRPC_PORT_ENV]: String(grpcPort) });
@@ -97,6 +101,7 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     worker.on('message', (msg: Partial<ReadyMessage>) => {
       if (msg?.seqserve !== 'ready') return;
       state.ready = true;
+      failedStarts = 0;
       const restartsMessage: RestartsMessage = { seqserve: 'restarts', count: restarts };
       if (restarts > 0) worker.send(restartsMessage);
       if (replaces !== undefined) log.info({ worker: worker.id, workerPid: state.pid, replaces, restarts }, `worker ${worker.id} (pid ${state.pid}) ready, replacing pid ${replaces}`);
@@ -110,6 +115,15 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     return worker;
   };
 
+  /** Starts a worker in place of `pid`'s and tells every ready worker the new restart count. */
+  const replace = (pid: number): Worker => {
+    restarts++;
+    const replacement = fork(pid);
+    const message: RestartsMessage = { seqserve: 'restarts', count: restarts };
+    for (const w of Object.values(cluster.workers ?? {})) if (w && workers.get(w.id)?.ready) w.send(message);
+    return replacement;
+  };
+
   let exitTimer: NodeJS.Timeout | undefined;
   const finishIfDone = () => {
     if (!shuttingDown || workers.size > 0) return; // workers leave the map on their 'exit'
@@ -121,6 +135,7 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
   const shutdown = (reason: string, exitFailed: boolean) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    for (const t of retryTimers) clearTimeout(t);
     failed ||= exitFailed;
     log.info({ reason, graceSeconds: config.shutdownGraceSeconds, workerPids: [...workers.values()].map((w) => w.pid) }, 'shutting down: asking every worker process to refuse new work and let in-flight requests finish');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
@@ -135,24 +150,28 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
   cluster.on('exit', (worker, code, signal) => {
     const state = workers.get(worker.id);
     workers.delete(worker.id);
-    const pid = state?.pid ?? worker.process.pid;
+    const pid = state?.pid ?? worker.process.pid ?? 0;
     if (shuttingDown) {
       if (code !== 0 && signal !== 'SIGTERM') failed = true;
       log.info({ worker: worker.id, workerPid: pid, code, signal }, `worker ${worker.id} (pid ${pid}) exited`);
       finishIfDone();
       return;
     }
-    if (!state?.ready) {
-      log.error({ worker: worker.id, workerPid: pid, code, signal }, `worker ${worker.id} (pid ${pid}) died before it was ready (code ${code}, signal ${signal}); stopping`);
+    if (!state?.ready && !allReady) {
+      log.error({ worker: worker.id, workerPid: pid, code, signal }, `worker ${worker.id} (pid ${pid}) died before the server was ready (code ${code}, signal ${signal}); stopping`);
       shutdown('a worker failed to start', true);
       return;
     }
-    restarts++;
     const serving = [...workers.values()].filter((w) => w.ready).length;
-    const replacement = fork(pid);
+    if (!state?.ready) {
+      // a replacement that failed to start: try again later, while the others serve
+      const delay = Math.min(30_000, 1000 * 2 ** failedStarts++);
+      log.error({ worker: worker.id, workerPid: pid, code, signal, serving, retryInSeconds: delay / 1000 }, `replacement worker ${worker.id} (pid ${pid}) died before it was ready (code ${code}, signal ${signal}); ${serving} still serving; trying again in ${delay / 1000} s`);
+      retryTimers.add(setTimeout(() => shuttingDown || replace(state?.replaces ?? pid), delay));
+      return;
+    }
+    const replacement = replace(pid);
     log.error({ worker: worker.id, workerPid: pid, code, signal, restarts, serving, replacement: replacement.id, replacementPid: replacement.process.pid }, `worker ${worker.id} (pid ${pid}) died (code ${code}, signal ${signal}); ${serving} still serving; starting worker ${replacement.id} (pid ${replacement.process.pid}) in its place`);
-    const message: RestartsMessage = { seqserve: 'restarts', count: restarts };
-    for (const w of Object.values(cluster.workers ?? {})) if (w && workers.get(w.id)?.ready) w.send(message);
   });
 
   process.on('SIGINT', () => shutdown('SIGINT', false));

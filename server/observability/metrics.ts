@@ -154,7 +154,7 @@ export class Metrics {
   /** With --processes N: worker processes the primary replaced since it started, as the primary told this worker. */
   readonly processRestarts = new Counter({
     name: 'seqserve_process_restarts_total',
-    help: 'Worker processes that died and were replaced since the primary started (--processes N; the count the primary sends each worker; 0 with one process).',
+    help: 'Replacement worker processes the primary started, since it started, for workers that died (--processes N; the count the primary sends each worker; 0 with one process).',
     registers: [this.registry],
   });
 
