@@ -98,6 +98,8 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     const worker = cluster.fork({ [HTTP_PORT_ENV]: String(httpPort), [GRPC_PORT_ENV]: String(grpcPort) });
     const state: WorkerState = { pid: worker.process.pid ?? 0, ready: false, replaces };
     workers.set(worker.id, state);
+    // a worker that died and whose 'exit' has not arrived yet: sending to it fails (EPIPE); its exit handles it
+    worker.on('error', (err) => log.warn({ err, worker: worker.id, workerPid: state.pid }, `message to worker ${worker.id} (pid ${state.pid}) failed`));
     worker.on('message', (msg: Partial<ReadyMessage>) => {
       if (msg?.seqserve !== 'ready') return;
       state.ready = true;
@@ -120,7 +122,7 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     restarts++;
     const replacement = fork(pid);
     const message: RestartsMessage = { seqserve: 'restarts', count: restarts };
-    for (const w of Object.values(cluster.workers ?? {})) if (w && workers.get(w.id)?.ready) w.send(message);
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected() && workers.get(w.id)?.ready) w.send(message);
     return replacement;
   };
 
