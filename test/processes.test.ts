@@ -2,8 +2,9 @@
  * `--processes 2` (issue 18, "several processes on one machine") with the real CLI: both workers serve
  * the same HTTP and gRPC ports; `kill -9` of one worker under load leaves every request answered by
  * the other (a request caught on the killed worker's connection sees the connection closed and is
- * retried once, as a client would), the primary logs the death and the replacement's readiness,
- * /metrics counts the restart, and SIGTERM to the primary stops everything with exit code 0.
+ * retried, as a client would), the primary logs the death and the replacement's readiness, /metrics
+ * counts the restart; both workers killed at once are both replaced; and SIGTERM to the primary
+ * stops everything with exit code 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -144,13 +145,22 @@ describe('--processes 2', () => {
     expect(Object.fromEntries(after)).toEqual({ [pids[1]]: 1, [replacement]: 1 });
     expect(await grpcReady(grpc)).toBe(true);
 
+    // both workers killed at once: the primary replaces both (and survives telling the dead the count)
+    const [second, third] = [pids[1], replacement];
+    process.kill(second, 'SIGKILL');
+    process.kill(third, 'SIGKILL');
+    const [r2, r3] = await Promise.all([second, third].map((pid) => logged((e) => e.role === 'primary' && e.replaces === pid, `replacement of ${pid} ready`)));
+    const current = [r2.workerPid as number, r3.workerPid as number];
+    expect((await scrape(http)).restarts).toBe(3);
+    expect(await grpcReady(grpc)).toBe(true);
+
     // SIGTERM to the primary: every worker shuts down gracefully, the primary exits 0
     const stopAt = Date.now();
     child.kill('SIGTERM');
     expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running 20 s after SIGTERM'), 20_000))])).toBe(0);
     expect(Date.now() - stopAt).toBeLessThan(10_000);
     expect(logs.some((e) => e.role === 'primary' && e.msg === 'all worker processes have exited')).toBe(true);
-    expect(logs.filter((e) => e.role !== 'primary' && e.signal === 'SIGTERM' && String(e.msg).startsWith('shutting down')).map((e) => e.pid).sort()).toEqual([pids[1], replacement].sort());
+    expect(logs.filter((e) => e.role !== 'primary' && e.signal === 'SIGTERM' && String(e.msg).startsWith('shutting down')).map((e) => e.pid).sort()).toEqual(current.sort());
     console.log(`300 requests in ${loadMs} ms, ${retried} retried after the kill`);
   }, 60_000);
 });
