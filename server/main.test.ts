@@ -42,6 +42,7 @@ describe('seqserve serve options', () => {
     expect(parseServeArgs(['--processes', '4']).processes).toBe(4);
     expect(() => parseServeArgs(['--processes', '0'])).toThrow(/--processes: "0" is not a positive integer/);
     expect(() => parseServeArgs(['--processes', 'two'])).toThrow(/--processes/);
+    expect(() => parseServeArgs(['--processes', '2', '--model-control', 'explicit'])).toThrow(/--processes above 1 cannot go with --model-control explicit/);
     expect(SERVE_USAGE).toMatch(/--processes N .*\(default 1\)/s);
   });
 

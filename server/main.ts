@@ -130,6 +130,8 @@ export function parseServeArgs(argv: string[]): ServerConfig {
   const providers = (values.providers ?? DEFAULT_CONFIG.runtime.providers.join(',')).split(',').map((p) => p.trim());
   for (const p of providers) if (p !== 'cuda' && p !== 'cpu') throw new Error(`--providers: unknown execution provider "${p}" (use cuda, cpu)`);
   const d = DEFAULT_CONFIG;
+  const processes = positive('processes', values.processes, d.processes);
+  if (processes > 1 && values['model-control'] === 'explicit') throw new Error('--processes above 1 cannot go with --model-control explicit: a load or unload would reach one worker only');
   return {
     ...d,
     modelsDir: values.models ? path.resolve(values.models) : d.modelsDir,
@@ -163,7 +165,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     apiKeys: ApiKeys.load(values['api-keys-file']),
     modelControl: modelControl(values['model-control'], d.modelControl),
     shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),
-    processes: positive('processes', values.processes, d.processes),
+    processes,
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }
