@@ -33,5 +33,8 @@ export async function runBatchOrRows<Row, B, R>(rows: readonly Row[], runBatch: 
 
 /** For runs that give one result per row: each row's outcome, whether the batch ran or its rows ran alone. */
 export function eachRow<R>(result: BatchOrRows<readonly R[], R>): RowOutcome<R>[] {
-  return result.ok ? result.batch.map((value) => ({ ok: true, value })) : result.rows;
+  if (!result.ok) return result.rows;
+  const outcomes: RowOutcome<R>[] = [];
+  for (const value of result.batch) outcomes.push({ ok: true, value });
+  return outcomes;
 }

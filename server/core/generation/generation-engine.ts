@@ -16,9 +16,10 @@
  */
 import { invalidArgument } from '../errors.ts';
 import type { RowData } from './decode-batch.ts';
-import { decodingStrategy, type StepRow } from './decoding-strategy.ts';
+import { decodingStrategy, type StepRow, type StrategyModel } from './decoding-strategy.ts';
+import type { Source } from './encoder-batch.ts';
 import type { GenerateRequest, GenerationEvent } from './generate-request.ts';
-import { GenerationJob, jobEvents, type JobRow } from './generation-job.ts';
+import { GenerationJob, type JobEventHooks, jobEvents, type JobRow } from './generation-job.ts';
 import { GenerationScheduler, type SchedulerOptions } from './generation-scheduler.ts';
 import { type DecoderStepOutput, ModelRunner } from './model-runner.ts';
 import type { Seq2SeqModel } from './seq2seq-model.ts';
@@ -56,6 +57,9 @@ export class GenerationEngine {
   private encoded: { job: GenerationJob; data: RowData }[] = [];
   private wakeLoop: (() => void) | undefined;
   private running = false;
+  /** Made once, not per request (each closure costs a little, and under tsx a defineProperty too). */
+  private readonly strategyModel: StrategyModel;
+  private readonly jobHooks: JobEventHooks = { cancel: (job) => this.cancel(job), reading: (job) => this.reading(job) };
 
   constructor(
     readonly model: Seq2SeqModel,
@@ -63,6 +67,7 @@ export class GenerationEngine {
   ) {
     this.runner = new ModelRunner<JobRow>(model);
     this.scheduler = new GenerationScheduler<GenerationJob>(options);
+    this.strategyModel = { bos: model.spec.bos, eos: model.spec.eos, tokenizer: model.tokenizer };
   }
 
   /** Sequences in the decoding batch now. */
@@ -76,15 +81,15 @@ export class GenerationEngine {
 
   /** Starts generating; the iterator yields events until every choice has finished. */
   generate(req: GenerateRequest): AsyncIterableIterator<GenerationEvent> {
-    const { spec, image, tokenizer } = this.model;
+    const { spec, image } = this.model;
     if (Array.isArray(req.source) === Boolean(image)) throw invalidArgument('model', `this model encodes ${image ? 'images' : 'text'}`);
     if (Array.isArray(req.source)) {
       if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
       if (req.source.length > spec.maxSourceTokens) throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
     }
-    const job = new GenerationJob(req, decodingStrategy(req, { bos: spec.bos, eos: spec.eos, tokenizer }));
+    const job = new GenerationJob(req, decodingStrategy(req, this.strategyModel));
     this.scheduler.enqueue(job);
-    const events = jobEvents(job, { cancel: (j) => this.cancel(j), reading: (j) => this.reading(j) });
+    const events = jobEvents(job, this.jobHooks);
     this.kick();
     return events;
   }
@@ -148,8 +153,14 @@ export class GenerationEngine {
   }
 
   private async encode(jobs: GenerationJob[]): Promise<void> {
-    const outcomes = await this.runner.encode(jobs.map((j) => j.req.source));
-    outcomes.forEach((o, i) => (o.ok ? this.encoded.push({ job: jobs[i], data: o.value }) : jobs[i].fail(o.error)));
+    const sources: Source[] = [];
+    for (const job of jobs) sources.push(job.req.source);
+    const outcomes = await this.runner.encode(sources);
+    for (let i = 0; i < jobs.length; i++) {
+      const o = outcomes[i];
+      if (o.ok) this.encoded.push({ job: jobs[i], data: o.value });
+      else jobs[i].fail(o.error);
+    }
   }
 
   /** A row per choice or beam, all from the request's encoder output. */

@@ -41,10 +41,12 @@ export class ModelRunner<Owner> {
   private readonly stateAxes: Record<string, number>;
   /** Decoder state input → the output that holds its next value. */
   private readonly stateOutputs: [string, string][];
-  /** The previous tokens of the step in progress, for the two runs below (made once: they run every step). */
+  /** The previous tokens of the step in progress, for the runs below (made once, not per step or request). */
   private prev: BigInt64Array = new BigInt64Array(0);
   private readonly decodeAll = () => this.decode(this.prev, this.batch);
   private readonly decodeRowsAlone = (rows: readonly number[]) => this.decodeAlone(this.prev, rows);
+  private readonly encodeAll = (sources: readonly Source[]) => this.encodeTogether(sources);
+  private readonly encodeAlone = async (source: Source) => (await this.encodeTogether([source]))[0];
 
   constructor(readonly model: Seq2SeqModel) {
     this.stateAxes = Object.fromEntries(Object.entries(model.states).map(([k, v]) => [k, v.batchAxis]));
@@ -54,7 +56,7 @@ export class ModelRunner<Owner> {
 
   /** One padded encoder run for all sources (each alone if it fails): each source's row data, or its error. */
   async encode(sources: readonly Source[]): Promise<RowOutcome<RowData>[]> {
-    return eachRow(await runBatchOrRows(sources, (s) => this.encodeTogether(s), async (s) => (await this.encodeTogether([s]))[0]));
+    return eachRow(await runBatchOrRows(sources, this.encodeAll, this.encodeAlone));
   }
 
   private async encodeTogether(sources: readonly Source[]): Promise<RowData[]> {

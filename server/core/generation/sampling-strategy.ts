@@ -30,11 +30,11 @@ export class SamplingStrategy implements DecodingStrategy {
     this.processors = logitsProcessors(params);
     this.rows = this.live = req.n ?? 1;
     const seed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.choices = Array.from({ length: this.rows }, (_, i) => ({
-      output: new ChoiceOutput(model.tokenizer, i, req.stop ?? [], req.maxNewTokens),
-      sampler: params.temperature > 0 ? new MultinomialSampler(new SeededRandom(seed + i * 7919)) : greedySampler,
-      done: false,
-    }));
+    this.choices = [];
+    for (let i = 0; i < this.rows; i++) {
+      const sampler = params.temperature > 0 ? new MultinomialSampler(new SeededRandom(seed + i * 7919)) : greedySampler;
+      this.choices.push({ output: new ChoiceOutput(model.tokenizer, i, req.stop ?? [], req.maxNewTokens), sampler, done: false });
+    }
   }
 
   lastToken(index: number): number {
