@@ -17,7 +17,17 @@ export default tseslint.config(
     files: ['server/core/**/*.ts', 'server/tasks/**/*.ts'],
     ignores: ['server/core/**/*.test.ts', 'server/tasks/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'onnxruntime-node', 'sharp', 'pino', 'hono', '@hono/*', '@grpc/*', 'protobufjs'], message: 'server/core and server/tasks are shared with the browser: import only runtime-agnostic modules' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'onnxruntime-node', 'sharp', 'pino', 'hono', '@hono/*', '@grpc/*', 'protobufjs'],
+              message: 'server/core and server/tasks are shared with the browser: import only runtime-agnostic modules',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -87,8 +87,10 @@ async function rawCaptions(pngs: Uint8Array[], batch: number, rounds: number): P
 /** Spoken QA over the committed sample's stories, if re-created audio is given (BENCH_QA_DIR of WAVs), else skipped. */
 async function speechQaLatency(client: SeqserveHttpClient): Promise<string> {
   const dir = process.env.BENCH_QA_DIR;
-  if (!dir) return 'Spoken QA: set BENCH_QA_DIR to a folder of story WAVs (e.g. the recipe\'s spoken test set) to measure it.';
-  const files = readdirSync(dir).filter((f) => f.endsWith('-story.wav')).slice(0, 40);
+  if (!dir) return "Spoken QA: set BENCH_QA_DIR to a folder of story WAVs (e.g. the recipe's spoken test set) to measure it.";
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('-story.wav'))
+    .slice(0, 40);
   const latency: number[] = [];
   let audioSeconds = 0;
   const t0 = performance.now();
@@ -130,7 +132,10 @@ export async function benchCaptionQa(seconds = Number(process.env.BENCH_CAPTION_
     '',
     '| concurrent clients | captions/s | vs one at a time | latency p50 ms | latency p99 ms |',
     '|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.concurrency} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(rows[0])).toFixed(1)}× | ${percentile(r.latency, 50).toFixed(1)} | ${percentile(r.latency, 99).toFixed(1)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.concurrency} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(rows[0])).toFixed(1)}× | ${percentile(r.latency, 50).toFixed(1)} | ${percentile(r.latency, 99).toFixed(1)} |`,
+    ),
     '',
     `Raw onnxruntime-node in-process (encoder + greedy decoder steps, 1 intra-op thread): one image at a time → ${raw1.toFixed(0)} captions/s, 32 at a time → ${raw32.toFixed(0)} captions/s.`,
     '',

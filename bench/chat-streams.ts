@@ -55,30 +55,34 @@ function streamOnce(url: string, prompt: string): Promise<{ tokens: number; ttft
   const t0 = performance.now();
   const body = JSON.stringify({ messages: [{ role: 'user', content: prompt }], stream: true, temperature: 0 });
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return reject(new Error(`chat request failed with HTTP ${res.statusCode}`));
-      }
-      let ttft = NaN;
-      let tokens = 0;
-      let tail = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        const text = tail + chunk;
-        let from = 0;
-        for (let at = text.indexOf(CONTENT); at >= 0 && at + CONTENT.length < text.length; at = text.indexOf(CONTENT, from)) {
-          if (text[at + CONTENT.length] !== '"') {
-            if (Number.isNaN(ttft)) ttft = performance.now() - t0;
-            tokens++;
-          }
-          from = at + CONTENT.length + 1;
+    const req = http.request(
+      `${url}/v1/chat/completions`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new Error(`chat request failed with HTTP ${res.statusCode}`));
         }
-        tail = text.slice(Math.max(from, text.length - CONTENT.length));
-      });
-      res.on('end', () => resolve({ tokens, ttft }));
-      res.on('error', reject);
-    });
+        let ttft = NaN;
+        let tokens = 0;
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const text = tail + chunk;
+          let from = 0;
+          for (let at = text.indexOf(CONTENT); at >= 0 && at + CONTENT.length < text.length; at = text.indexOf(CONTENT, from)) {
+            if (text[at + CONTENT.length] !== '"') {
+              if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+              tokens++;
+            }
+            from = at + CONTENT.length + 1;
+          }
+          tail = text.slice(Math.max(from, text.length - CONTENT.length));
+        });
+        res.on('end', () => resolve({ tokens, ttft }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -96,7 +100,10 @@ async function closedLoop(url: string, concurrency: number, seconds: number, lab
   });
   const client = process.cpuUsage(client0);
   const server1 = serverPid ? processCpu(serverPid) : undefined;
-  const cpu = server0 && server1 && tokens > 0 ? { main: ((server1.main - server0.main) * 1e6) / tokens, others: ((server1.others - server0.others) * 1e6) / tokens, client: (client.user + client.system) / tokens } : undefined;
+  const cpu =
+    server0 && server1 && tokens > 0
+      ? { main: ((server1.main - server0.main) * 1e6) / tokens, others: ((server1.others - server0.others) * 1e6) / tokens, client: (client.user + client.system) / tokens }
+      : undefined;
   return { label, concurrency, tokens, seconds: elapsed, ttft: ttft.sort((a, b) => a - b), ...(cpu ? { cpu } : {}) };
 }
 
@@ -138,8 +145,12 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
  */
 async function engineInProcess(concurrency: number, seconds: number): Promise<number> {
   const manifest = chatManifest();
-  const sessions = Object.fromEntries(await Promise.all(Object.entries(manifest.graphs).map(async ([name, g]) => [name, await ort.InferenceSession.create(path.join(MODEL_DIR, g.file), SESSION_OPTIONS)] as const)));
-  const runners = Object.fromEntries(Object.entries(sessions).map(([name, s]) => [name, { inputNames: s.inputNames, outputNames: s.outputNames, run: (feeds: Record<string, ort.Tensor>) => s.run(feeds) }]));
+  const sessions = Object.fromEntries(
+    await Promise.all(Object.entries(manifest.graphs).map(async ([name, g]) => [name, await ort.InferenceSession.create(path.join(MODEL_DIR, g.file), SESSION_OPTIONS)] as const)),
+  );
+  const runners = Object.fromEntries(
+    Object.entries(sessions).map(([name, s]) => [name, { inputNames: s.inputNames, outputNames: s.outputNames, run: (feeds: Record<string, ort.Tensor>) => s.run(feeds) }]),
+  );
   const model = await loadSeq2SeqModel(manifest, async (file) => readFileSync(path.join(MODEL_DIR, file)), runners);
   const engine = new GenerationEngine(model, { maxRows: 256, maxWaiting: 1024 });
   const { roles } = model.spec;

@@ -45,7 +45,12 @@ function pageTimes(page: Page, url: string, wire: Wire, n: number): Promise<numb
     async ({ url, wire, n }) => {
       const { ort } = (window as unknown as { seqserve: { ort: typeof import('onnxruntime-web') } }).seqserve;
       const session = await ort.InferenceSession.create(new Uint8Array(await (await fetch(url)).arrayBuffer()), { executionProviders: ['wasm'] });
-      const feeds = Object.fromEntries(Object.entries(wire).map(([k, t]) => [k, t.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data, BigInt), t.dims) : new ort.Tensor('float32', Float32Array.from(t.data), t.dims)]));
+      const feeds = Object.fromEntries(
+        Object.entries(wire).map(([k, t]) => [
+          k,
+          t.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data, BigInt), t.dims) : new ort.Tensor('float32', Float32Array.from(t.data), t.dims),
+        ]),
+      );
       for (let i = 0; i < 20; i++) await session.run(feeds);
       const out: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -61,7 +66,10 @@ function pageTimes(page: Page, url: string, wire: Wire, n: number): Promise<numb
 }
 
 export async function benchInPage(n = Number(process.env.BENCH_WASM_RUNS ?? 300)): Promise<string> {
-  const server = await startServer({ ...DEFAULT_CONFIG, modelsDir: BUNDLED_MODELS_DIR, host: '127.0.0.1', httpPort: 0, grpcPort: 0, runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'] } }, pino({ level: 'silent' }));
+  const server = await startServer(
+    { ...DEFAULT_CONFIG, modelsDir: BUNDLED_MODELS_DIR, host: '127.0.0.1', httpPort: 0, grpcPort: 0, runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'] } },
+    pino({ level: 'silent' }),
+  );
   const base = `http://127.0.0.1:${server.httpPort}`;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   try {
@@ -86,14 +94,18 @@ export async function benchInPage(n = Number(process.env.BENCH_WASM_RUNS ?? 300)
       const probe = await ortNode.InferenceSession.create(file);
       const feeds = randomFeeds(probe, manifest, { seed: 3, batch: 1, length: 12 });
       await probe.release();
-      const wire: Wire = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { type: t.type, dims: t.dims, data: Array.from(t.data as Float32Array | BigInt64Array, Number) }]));
+      const wire: Wire = Object.fromEntries(
+        Object.entries(feeds).map(([k, t]) => [k, { type: t.type, dims: t.dims, data: Array.from(t.data as Float32Array | BigInt64Array, Number) }]),
+      );
       const url = `/v1/models/${c.model}/files/${manifest.graphs[c.graph].file}`;
       const native1 = percentile(await nativeTimes(file, feeds, 1, n), 50);
       const native2 = percentile(await nativeTimes(file, feeds, 2, n), 50);
       const page1 = await pageTimes(pages[0], url, wire, n);
       const page2 = await pageTimes(pages[1], url, wire, n);
       const best = Math.min(percentile(page1, 50), percentile(page2, 50));
-      rows.push(`| ${c.label} | ${native1.toFixed(3)} | ${native2.toFixed(3)} | ${percentile(page1, 50).toFixed(3)} | ${percentile(page2, 50).toFixed(3)} | ${percentile(page2, 99).toFixed(3)} | ${(best / native1).toFixed(1)}× |`);
+      rows.push(
+        `| ${c.label} | ${native1.toFixed(3)} | ${native2.toFixed(3)} | ${percentile(page1, 50).toFixed(3)} | ${percentile(page2, 50).toFixed(3)} | ${percentile(page2, 99).toFixed(3)} | ${(best / native1).toFixed(1)}× |`,
+      );
     }
 
     // the chat model through the client library in a fresh page: load, then time to first token
@@ -102,7 +114,9 @@ export async function benchInPage(n = Number(process.env.BENCH_WASM_RUNS ?? 300)
     await chatPage.waitForSelector('body[data-ready=true]');
     const inPage = await chatPage.evaluate(
       async ({ prompt, runs }) => {
-        const { loadWebModel } = (window as unknown as { seqserve: { loadWebModel: (u: string, m: string) => Promise<{ chat: (m: object[], o: object) => AsyncGenerator<string> }> } }).seqserve;
+        const { loadWebModel } = (
+          window as unknown as { seqserve: { loadWebModel: (u: string, m: string) => Promise<{ chat: (m: object[], o: object) => AsyncGenerator<string> }> } }
+        ).seqserve;
         let t0 = performance.now();
         await loadWebModel(location.origin, 'chat');
         const firstLoad = performance.now() - t0;
@@ -125,7 +139,11 @@ export async function benchInPage(n = Number(process.env.BENCH_WASM_RUNS ?? 300)
     const serverTtft: number[] = [];
     for (let i = 0; i < 30; i++) {
       const t0 = performance.now();
-      const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: PROMPT }], temperature: 0, stream: true }) });
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: PROMPT }], temperature: 0, stream: true }),
+      });
       const reader = res.body!.getReader();
       let text = '';
       let first = 0;

@@ -52,7 +52,13 @@ export async function benchKserveSlots(requests: number, seconds: number): Promi
   const grpc = new SeqserveGrpcClient(`127.0.0.1:${server.grpcPort}`);
   const stubs = mkdtempSync(path.join(tmpdir(), 'bench-grpc-'));
   const kserveProto = path.join(PROTO_DIR, 'kserve');
-  execFileSync('protoc', [`-I${kserveProto}`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, '--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin', path.join(kserveProto, 'grpc_service.proto')]);
+  execFileSync('protoc', [
+    `-I${kserveProto}`,
+    `--python_out=${stubs}`,
+    `--grpc_python_out=${stubs}`,
+    '--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin',
+    path.join(kserveProto, 'grpc_service.proto'),
+  ]);
   writeFileSync(path.join(stubs, 'inputs.json'), JSON.stringify(inputs));
   const rows: LoadResult[] = [];
   try {
@@ -61,7 +67,14 @@ export async function benchKserveSlots(requests: number, seconds: number): Promi
       rows.push(await runLoad('onnxruntime-node in-process', concurrency, requests, () => session.run(feeds)));
       rows.push(await wrkLoad('HTTP KServe JSON (wrk)', url, json, { 'Content-Type': 'application/json' }, concurrency, seconds));
       rows.push(
-        await wrkLoad('HTTP KServe binary (wrk)', url, binary.body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(binary.headerLength) }, concurrency, seconds),
+        await wrkLoad(
+          'HTTP KServe binary (wrk)',
+          url,
+          binary.body,
+          { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(binary.headerLength) },
+          concurrency,
+          seconds,
+        ),
       );
       rows.push(await grpcioLoad(stubs, `127.0.0.1:${server.grpcPort}`, path.join(stubs, 'inputs.json'), requests, concurrency));
       rows.push(await runLoad('gRPC ModelInfer (grpc-js client)', concurrency, requests, () => grpc.infer('slots', inputs)));

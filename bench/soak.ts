@@ -18,7 +18,13 @@ import { machine, percentile, runFor } from './stats.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CALIBRATE_SECONDS = Number(process.env.SOAK_CALIBRATE_SECONDS ?? 8);
-const PROMPTS = ['i want to fly from taipei to tokyo on march 3rd', 'book a flight to boston for tomorrow morning', 'hello', 'can you change my booking to friday', 'thanks, goodbye'];
+const PROMPTS = [
+  'i want to fly from taipei to tokyo on march 3rd',
+  'book a flight to boston for tomorrow morning',
+  'hello',
+  'can you change my booking to friday',
+  'thanks, goodbye',
+];
 
 const server = await spawnServer(['--providers', 'cpu']);
 const http = `http://127.0.0.1:${server.httpPort}`;
@@ -42,7 +48,11 @@ const fresh = (): Stats => ({ latencies: [], ttft: [], errors: 0, done: 0 });
 async function chatOnce(s: Stats, i: number): Promise<void> {
   const t0 = performance.now();
   try {
-    const res = await fetch(`${http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length] }], stream: true, temperature: 0 }) });
+    const res = await fetch(`${http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length] }], stream: true, temperature: 0 }),
+    });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
     let text = '';
     let first = 0;
@@ -145,7 +155,9 @@ try {
   const chatRate = 0.3 * chatCap;
   const inferRate = 0.2 * inferCap;
   const speechStreams = Math.max(1, Math.floor(0.3 * speechCap));
-  process.stderr.write(`capacity alone: chat ${chatCap.toFixed(1)} req/s, KServe ${inferCap.toFixed(0)} infer/s, speech ${speechCap.toFixed(0)} real-time streams; soak: chat ${chatRate.toFixed(1)}/s, KServe ${inferRate.toFixed(0)}/s, ${speechStreams} speech streams for ${SECONDS} s\n`);
+  process.stderr.write(
+    `capacity alone: chat ${chatCap.toFixed(1)} req/s, KServe ${inferCap.toFixed(0)} infer/s, speech ${speechCap.toFixed(0)} real-time streams; soak: chat ${chatRate.toFixed(1)}/s, KServe ${inferRate.toFixed(0)}/s, ${speechStreams} speech streams for ${SECONDS} s\n`,
+  );
 
   const chat = fresh();
   const kserve = fresh();
@@ -174,7 +186,10 @@ try {
   const lines = [
     `## Soak test (${new Date().toISOString().slice(0, 16)}Z, ${SECONDS} s)`,
     '',
-    `Machine: ${machine()}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    `Machine: ${machine()}; load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}.`,
     `Capacity alone (${CALIBRATE_SECONDS} s each): chat ${chatCap.toFixed(1)} streamed completions/s (32 clients), KServe ${inferCap.toFixed(0)} infers/s (8 clients), speech ${speechCap.toFixed(0)} s of audio per s (32 streams, unpaced).`,
     `Soak load (~80 % in total): chat ${chatRate.toFixed(1)}/s and KServe ${inferRate.toFixed(0)}/s (Poisson arrivals; ${chatDropped + inferDropped} not sent because 256 were outstanding), ${speechStreams} real-time speech streams.`,
     '',

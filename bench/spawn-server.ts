@@ -13,10 +13,14 @@ export interface SpawnedServer {
 
 /** Starts seqserve in its own process on ephemeral loopback ports (as a user would run it). */
 export async function spawnServer(args: string[] = []): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'seqserve.js'), 'serve', '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--log-level', 'info', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'seqserve.js'), 'serve', '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--log-level', 'info', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const ports = await new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);

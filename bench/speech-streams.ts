@@ -32,7 +32,13 @@ function sampleAudio(): Float32Array[] {
 
 async function loadModel(): Promise<{ repo: ModelRepository; model: AcousticModel }> {
   const log = pino({ level: 'warn' });
-  const repo = new ModelRepository({ root: BUNDLED_MODELS_DIR, sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics: new Metrics(), queue: DEFAULT_CONFIG.queue });
+  const repo = new ModelRepository({
+    root: BUNDLED_MODELS_DIR,
+    sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
+    log,
+    metrics: new Metrics(),
+    queue: DEFAULT_CONFIG.queue,
+  });
   await repo.load('asr');
   return { repo, model: asTaskModel(repo.model('asr'), 'speech-recognition').taskModel };
 }
@@ -114,12 +120,27 @@ export async function benchSpeechStreams(): Promise<string> {
     const t0 = performance.now();
     for (const c of clips) await recognise(direct, c);
     const rtf = (performance.now() - t0) / 1000 / audioSeconds;
-    lines.push(`Single stream, in-process: real-time factor **${rtf.toFixed(4)}** (${audioSeconds.toFixed(1)} s of audio in ${((performance.now() - t0) / 1000).toFixed(2)} s).`, '');
+    lines.push(
+      `Single stream, in-process: real-time factor **${rtf.toFixed(4)}** (${audioSeconds.toFixed(1)} s of audio in ${((performance.now() - t0) / 1000).toFixed(2)} s).`,
+      '',
+    );
     // Same work, 64 concurrent streams: one at a time vs batched by the scheduler.
     const alone = await throughput(direct, clips, 64);
-    const batchedModel: AcousticModel = { ...model, step: ((s) => (f: TensorMap) => s.submit(f))(new BatchScheduler(graph, { batchAxes: { samples: 0, log_probs: 0, state_in: 1, state_out: 1 }, maxBatch: 64 })) };
+    const batchedModel: AcousticModel = {
+      ...model,
+      step: (
+        (s) => (f: TensorMap) =>
+          s.submit(f)
+      )(new BatchScheduler(graph, { batchAxes: { samples: 0, log_probs: 0, state_in: 1, state_out: 1 }, maxBatch: 64 })),
+    };
     const batched = await throughput(batchedModel, clips, 64);
-    lines.push('| 64 concurrent streams, in-process | audio s per wall s |', '|---|---:|', `| one step at a time | ${alone.toFixed(1)} |`, `| batched scheduler | ${batched.toFixed(1)} |`, '');
+    lines.push(
+      '| 64 concurrent streams, in-process | audio s per wall s |',
+      '|---|---:|',
+      `| one step at a time | ${alone.toFixed(1)} |`,
+      `| batched scheduler | ${batched.toFixed(1)} |`,
+      '',
+    );
     lines.push(`Batched / one-at-a-time: **${(batched / alone).toFixed(2)}×**.`, '');
   } finally {
     await repo.close();
@@ -134,6 +155,9 @@ export async function benchSpeechStreams(): Promise<string> {
   } finally {
     await server.stop();
   }
-  lines.push('', 'Latency: from sending the 100 ms message that completes the audio a result covers (its result_end_time) to receiving that result; audio is sent at 1x real time by clients on the same 2 cores.');
+  lines.push(
+    '',
+    'Latency: from sending the 100 ms message that completes the audio a result covers (its result_end_time) to receiving that result; audio is sent at 1x real time by clients on the same 2 cores.',
+  );
   return lines.join('\n');
 }

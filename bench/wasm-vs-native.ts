@@ -43,7 +43,9 @@ export async function benchWasmVsNative(n = Number(process.env.BENCH_WASM_RUNS ?
     const forWeb = webFeeds(feeds);
     const native = await time(() => node.run(feeds), n);
     const wasm = await time(() => web.run(forWeb), n);
-    rows.push(`| ${c.label} | ${percentile(native, 50).toFixed(3)} | ${percentile(wasm, 50).toFixed(3)} | ${(percentile(wasm, 50) / percentile(native, 50)).toFixed(1)}× | ${percentile(wasm, 99).toFixed(3)} |`);
+    rows.push(
+      `| ${c.label} | ${percentile(native, 50).toFixed(3)} | ${percentile(wasm, 50).toFixed(3)} | ${(percentile(wasm, 50) / percentile(native, 50)).toFixed(1)}× | ${percentile(wasm, 99).toFixed(3)} |`,
+    );
     await node.release();
     await web.release();
   }

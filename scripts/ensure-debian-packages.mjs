@@ -7,7 +7,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const python = (module) => () => has('/usr/bin/python3', ['-c', `import ${module}`]);
-const command = (cmd, args = ['--version'], anyExit = false) => () => has(cmd, args, anyExit);
+const command =
+  (cmd, args = ['--version'], anyExit = false) =>
+  () =>
+    has(cmd, args, anyExit);
 const installed = (pkg) => () => spawnSync('dpkg-query', ['-W', '-f', '${Status}', pkg], { encoding: 'utf8' }).stdout?.endsWith(' installed');
 
 export const PACKAGES = {

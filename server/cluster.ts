@@ -106,12 +106,16 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
       failedStarts = 0;
       const restartsMessage: RestartsMessage = { seqserve: 'restarts', count: restarts };
       if (restarts > 0) worker.send(restartsMessage);
-      if (replaces !== undefined) log.info({ worker: worker.id, workerPid: state.pid, replaces, restarts }, `worker ${worker.id} (pid ${state.pid}) ready, replacing pid ${replaces}`);
+      if (replaces !== undefined)
+        log.info({ worker: worker.id, workerPid: state.pid, replaces, restarts }, `worker ${worker.id} (pid ${state.pid}) ready, replacing pid ${replaces}`);
       else log.info({ worker: worker.id, workerPid: state.pid }, `worker ${worker.id} (pid ${state.pid}) ready`);
       if (!allReady && [...workers.values()].filter((w) => w.ready).length === config.processes) {
         allReady = true;
         const pids = [...workers.values()].map((w) => w.pid);
-        log.info({ httpPort: msg.httpPort, grpcPort: msg.grpcPort, processes: config.processes, workerPids: pids }, `seqserve listening: http ${config.host}:${msg.httpPort}, grpc ${config.host}:${msg.grpcPort}, ${config.processes} processes (pids ${pids.join(', ')})`);
+        log.info(
+          { httpPort: msg.httpPort, grpcPort: msg.grpcPort, processes: config.processes, workerPids: pids },
+          `seqserve listening: http ${config.host}:${msg.httpPort}, grpc ${config.host}:${msg.grpcPort}, ${config.processes} processes (pids ${pids.join(', ')})`,
+        );
       }
     });
     return worker;
@@ -139,13 +143,19 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     shuttingDown = true;
     for (const t of retryTimers) clearTimeout(t);
     failed ||= exitFailed;
-    log.info({ reason, graceSeconds: config.shutdownGraceSeconds, workerPids: [...workers.values()].map((w) => w.pid) }, 'shutting down: asking every worker process to refuse new work and let in-flight requests finish');
+    log.info(
+      { reason, graceSeconds: config.shutdownGraceSeconds, workerPids: [...workers.values()].map((w) => w.pid) },
+      'shutting down: asking every worker process to refuse new work and let in-flight requests finish',
+    );
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    exitTimer = setTimeout(() => {
-      log.error({ workerPids: Object.values(cluster.workers ?? {}).map((w) => w?.process.pid) }, 'worker processes still running after the grace period: killing them');
-      failed = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-    }, (config.shutdownGraceSeconds + 10) * 1000);
+    exitTimer = setTimeout(
+      () => {
+        log.error({ workerPids: Object.values(cluster.workers ?? {}).map((w) => w?.process.pid) }, 'worker processes still running after the grace period: killing them');
+        failed = true;
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      },
+      (config.shutdownGraceSeconds + 10) * 1000,
+    );
     finishIfDone();
   };
 
@@ -160,7 +170,10 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
       return;
     }
     if (!state?.ready && !allReady) {
-      log.error({ worker: worker.id, workerPid: pid, code, signal }, `worker ${worker.id} (pid ${pid}) died before the server was ready (code ${code}, signal ${signal}); stopping`);
+      log.error(
+        { worker: worker.id, workerPid: pid, code, signal },
+        `worker ${worker.id} (pid ${pid}) died before the server was ready (code ${code}, signal ${signal}); stopping`,
+      );
       shutdown('a worker failed to start', true);
       return;
     }
@@ -168,12 +181,18 @@ export async function runPrimary(config: ServerConfig, log: Logger): Promise<voi
     if (!state?.ready) {
       // a replacement that failed to start: try again later, while the others serve
       const delay = Math.min(30_000, 1000 * 2 ** failedStarts++);
-      log.error({ worker: worker.id, workerPid: pid, code, signal, serving, retryInSeconds: delay / 1000 }, `replacement worker ${worker.id} (pid ${pid}) died before it was ready (code ${code}, signal ${signal}); ${serving} still serving; trying again in ${delay / 1000} s`);
+      log.error(
+        { worker: worker.id, workerPid: pid, code, signal, serving, retryInSeconds: delay / 1000 },
+        `replacement worker ${worker.id} (pid ${pid}) died before it was ready (code ${code}, signal ${signal}); ${serving} still serving; trying again in ${delay / 1000} s`,
+      );
       retryTimers.add(setTimeout(() => shuttingDown || replace(state?.replaces ?? pid), delay));
       return;
     }
     const replacement = replace(pid);
-    log.error({ worker: worker.id, workerPid: pid, code, signal, restarts, serving, replacement: replacement.id, replacementPid: replacement.process.pid }, `worker ${worker.id} (pid ${pid}) died (code ${code}, signal ${signal}); ${serving} still serving; starting worker ${replacement.id} (pid ${replacement.process.pid}) in its place`);
+    log.error(
+      { worker: worker.id, workerPid: pid, code, signal, restarts, serving, replacement: replacement.id, replacementPid: replacement.process.pid },
+      `worker ${worker.id} (pid ${pid}) died (code ${code}, signal ${signal}); ${serving} still serving; starting worker ${replacement.id} (pid ${replacement.process.pid}) in its place`,
+    );
   });
 
   process.on('SIGINT', () => shutdown('SIGINT', false));

@@ -5,8 +5,47 @@ import { parseServeArgs, SERVE_USAGE } from './main.ts';
 describe('seqserve serve options', () => {
   it('defaults to safe limits and takes every limit from a flag', () => {
     expect(parseServeArgs([]).limits).toEqual(DEFAULT_CONFIG.limits);
-    const c = parseServeArgs(['--max-audio-seconds', '30', '--max-stream-seconds', '60', '--max-audio-message', '3200', '--max-text-chars', '500', '--max-tensor-elements', '1000', '--max-axis-length', '512', '--max-requests', '4', '--max-streams', '8', '--request-timeout', '2.5', '--max-body-bytes', '1024', '--max-image-pixels', '4096', '--shutdown-grace', '0', '--cors-origins', 'http://a.example, http://b.example']);
-    expect(c.limits).toEqual({ maxBodyBytes: 1024, maxTensorElements: 1000, maxAxisLength: 512, maxTextChars: 500, maxAudioSeconds: 30, maxStreamSeconds: 60, maxAudioMessageBytes: 3200, maxImagePixels: 4096, maxRequestsPerModel: 4, maxStreamsPerModel: 8, requestTimeoutSeconds: 2.5 });
+    const c = parseServeArgs([
+      '--max-audio-seconds',
+      '30',
+      '--max-stream-seconds',
+      '60',
+      '--max-audio-message',
+      '3200',
+      '--max-text-chars',
+      '500',
+      '--max-tensor-elements',
+      '1000',
+      '--max-axis-length',
+      '512',
+      '--max-requests',
+      '4',
+      '--max-streams',
+      '8',
+      '--request-timeout',
+      '2.5',
+      '--max-body-bytes',
+      '1024',
+      '--max-image-pixels',
+      '4096',
+      '--shutdown-grace',
+      '0',
+      '--cors-origins',
+      'http://a.example, http://b.example',
+    ]);
+    expect(c.limits).toEqual({
+      maxBodyBytes: 1024,
+      maxTensorElements: 1000,
+      maxAxisLength: 512,
+      maxTextChars: 500,
+      maxAudioSeconds: 30,
+      maxStreamSeconds: 60,
+      maxAudioMessageBytes: 3200,
+      maxImagePixels: 4096,
+      maxRequestsPerModel: 4,
+      maxStreamsPerModel: 8,
+      requestTimeoutSeconds: 2.5,
+    });
     expect(c.shutdownGraceSeconds).toBe(0);
     expect(c.corsOrigins).toEqual(['http://a.example', 'http://b.example']);
     expect(parseServeArgs([]).limits.maxAxisLength).toBe(128);
@@ -27,7 +66,11 @@ describe('seqserve serve options', () => {
 
   it('takes ONNX Runtime inter-op threads and graph optimisation level from flags, listed in the usage', () => {
     expect(parseServeArgs([]).runtime).toMatchObject({ intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all' });
-    expect(parseServeArgs(['--intra-op-threads', '3', '--inter-op-threads', '2', '--graph-optimization-level', 'basic']).runtime).toMatchObject({ intraOpThreads: 3, interOpThreads: 2, graphOptimizationLevel: 'basic' });
+    expect(parseServeArgs(['--intra-op-threads', '3', '--inter-op-threads', '2', '--graph-optimization-level', 'basic']).runtime).toMatchObject({
+      intraOpThreads: 3,
+      interOpThreads: 2,
+      graphOptimizationLevel: 'basic',
+    });
     for (const level of ['disabled', 'basic', 'extended', 'all']) expect(parseServeArgs([`--graph-optimization-level=${level}`]).runtime.graphOptimizationLevel).toBe(level);
     expect(() => parseServeArgs(['--inter-op-threads', '0'])).toThrow(/--inter-op-threads: "0" is not a positive integer/);
     expect(() => parseServeArgs(['--inter-op-threads', '1.5'])).toThrow(/--inter-op-threads/);

@@ -131,7 +131,8 @@ export function parseServeArgs(argv: string[]): ServerConfig {
   for (const p of providers) if (p !== 'cuda' && p !== 'cpu') throw new Error(`--providers: unknown execution provider "${p}" (use cuda, cpu)`);
   const d = DEFAULT_CONFIG;
   const processes = positive('processes', values.processes, d.processes);
-  if (processes > 1 && values['model-control'] === 'explicit') throw new Error('--processes above 1 cannot go with --model-control explicit: a load or unload would reach one worker only');
+  if (processes > 1 && values['model-control'] === 'explicit')
+    throw new Error('--processes above 1 cannot go with --model-control explicit: a load or unload would reach one worker only');
   return {
     ...d,
     modelsDir: values.models ? path.resolve(values.models) : d.modelsDir,
@@ -161,7 +162,13 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       maxStreamsPerModel: positive('max-streams', values['max-streams'], d.limits.maxStreamsPerModel),
       requestTimeoutSeconds: values['request-timeout'] === undefined ? d.limits.requestTimeoutSeconds : nonNegative('request-timeout', values['request-timeout']),
     },
-    corsOrigins: values['cors-origins'] === undefined ? d.corsOrigins : values['cors-origins'].split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins:
+      values['cors-origins'] === undefined
+        ? d.corsOrigins
+        : values['cors-origins']
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
     apiKeys: ApiKeys.load(values['api-keys-file']),
     modelControl: modelControl(values['model-control'], d.modelControl),
     shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),

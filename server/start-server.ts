@@ -33,7 +33,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const sessions = new SessionFactory(config.runtime, log);
   const repository = new ModelRepository({ root: config.modelsDir, sessions, log, metrics, queue: config.queue, maxAxisLength: config.limits.maxAxisLength });
   metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth]));
-  metrics.waitingCounts = () => repository.readyModels().flatMap((m): [string, number][] => (m.task === 'chat' || m.task === 'caption' ? [[m.name, m.taskModel.waitingRequests]] : []));
+  metrics.waitingCounts = () =>
+    repository.readyModels().flatMap((m): [string, number][] => (m.task === 'chat' || m.task === 'caption' ? [[m.name, m.taskModel.waitingRequests]] : []));
   const admission = new Admission(
     config.limits,
     (model, kind, open) => metrics.openWork.set({ model, kind }, open),

@@ -74,7 +74,10 @@ describe('API keys on gRPC', () => {
     const keyed = kserveGrpcClient(grpc, KEY);
     try {
       for (const c of [anonymous, wrong]) {
-        const err = await c.modelInfer(request).then(() => undefined, (e: ServiceError) => e);
+        const err = await c.modelInfer(request).then(
+          () => undefined,
+          (e: ServiceError) => e,
+        );
         expect(err?.code).toBe(status.UNAUTHENTICATED);
         expect(err?.details).toMatch(/API key/);
       }

@@ -112,7 +112,9 @@ describe('cancellation', () => {
     const grownMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     gc?.();
     const heapGrownMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
-    console.log(`${STREAMS} abandoned streams in ${seconds.toFixed(1)} s; RSS grew ${grownMb.toFixed(1)} MB (bound ${RSS_BOUND_MB} MB); heap after GC grew ${heapGrownMb.toFixed(1)} MB (bound ${HEAP_BOUND_MB} MB)`);
+    console.log(
+      `${STREAMS} abandoned streams in ${seconds.toFixed(1)} s; RSS grew ${grownMb.toFixed(1)} MB (bound ${RSS_BOUND_MB} MB); heap after GC grew ${heapGrownMb.toFixed(1)} MB (bound ${HEAP_BOUND_MB} MB)`,
+    );
     expect(grownMb).toBeLessThan(RSS_BOUND_MB);
     expect(gc).toBeDefined(); // vitest.config.ts passes --expose-gc
     expect(heapGrownMb).toBeLessThan(HEAP_BOUND_MB);

@@ -47,7 +47,15 @@ describe('vision input on /v1/chat/completions (openai client)', () => {
       model: 'caption',
       temperature: 0,
       stream: true,
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: dataUrl(item.image) } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: dataUrl(item.image) } },
+          ],
+        },
+      ],
     });
     const deltas: string[] = [];
     let finish: string | null = null;
@@ -60,7 +68,10 @@ describe('vision input on /v1/chat/completions (openai client)', () => {
     expect(deltas.join('')).toBe(item.greedy);
     expect(finish).toBe('stop');
     // without a model name, an image goes to the default caption model
-    const plain = await openai.chat.completions.create({ temperature: 0, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl(item.image) } }] }] } as never);
+    const plain = await openai.chat.completions.create({
+      temperature: 0,
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl(item.image) } }] }],
+    } as never);
     expect((plain as OpenAI.ChatCompletion).choices[0].message.content).toBe(item.greedy);
   });
 
@@ -78,7 +89,12 @@ describe('POST /v1/captions', () => {
     expect(r.caption).toBe(sample[1].greedy);
     expect(r.finish_reason).toBe('stop');
     expect(r.attention_grid).toEqual([8, 8]);
-    expect(r.tokens.map((t) => t.token).join(' ').replace(' ,', ',')).toBe(r.caption);
+    expect(
+      r.tokens
+        .map((t) => t.token)
+        .join(' ')
+        .replace(' ,', ','),
+    ).toBe(r.caption);
     for (const t of r.tokens) {
       expect(t.logprob).toBeLessThanOrEqual(0);
       expect(t.attention).toHaveLength(64);
@@ -120,7 +136,9 @@ describe('POST /v1/captions', () => {
     expect((await post('plain', { 'content-type': 'text/plain' })).status).toBe(400);
     // over the configured pixel limit (200 x 200 here): refused before decoding the pixels
     const { default: sharp } = await import('sharp');
-    const big = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#808080' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const tooBig = await post(form({ image: new Blob([new Uint8Array(big)]) }));
     expect(tooBig).toMatchObject({ status: 413, json: { error: { param: 'image', message: expect.stringMatching(/90000 pixels; the limit is 40000/) } } });
     // any size within the limit is resized to the model's input, JPEG as well as PNG
@@ -132,7 +150,10 @@ describe('POST /v1/captions', () => {
 describe('gRPC seqserve.v1.Generation/Caption', () => {
   it('streams the same caption as HTTP, and maps bad input to INVALID_ARGUMENT', async () => {
     const { stub, close } = seqserveStub('seqserve/v1/generation.proto', 'Generation', server.grpc);
-    const ok = await serverStream<{ delta: string; finish_reason: string; caption: string; attention: number[] }>(stub, 'Caption', { image: png(sample[3].image), include_attention: true });
+    const ok = await serverStream<{ delta: string; finish_reason: string; caption: string; attention: number[] }>(stub, 'Caption', {
+      image: png(sample[3].image),
+      include_attention: true,
+    });
     expect(ok.error).toBeUndefined();
     expect(ok.messages.map((m) => m.delta).join('')).toBe(sample[3].greedy);
     expect(ok.messages.at(-1)).toMatchObject({ finish_reason: 'stop', caption: sample[3].greedy });

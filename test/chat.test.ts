@@ -99,7 +99,11 @@ describe('chat completions (openai client)', () => {
     expect(content).toHaveLength(4);
     expect(content[0].top_logprobs).toHaveLength(3);
     expect(content[0].logprob).toBeCloseTo(content[0].top_logprobs[0].logprob, 6);
-    const res = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, temperature: 0, include_attention: true }) });
+    const res = await fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: booking, temperature: 0, include_attention: true }),
+    });
     const body = (await res.json()) as { choices: { attention: { source_tokens: string[]; output_tokens: string[]; weights: number[][] } }[] };
     const att = body.choices[0].attention;
     expect(att.weights).toHaveLength(att.output_tokens.length);
@@ -108,8 +112,15 @@ describe('chat completions (openai client)', () => {
       expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 3);
     }
     // streamed: the first chunk names the source tokens, each content chunk carries its weights
-    const streamed = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, temperature: 0, include_attention: true, stream: true }) });
-    const chunks = (await streamed.text()).split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { choices: { source_tokens?: string[]; attention?: number[]; delta: { content?: string } }[] });
+    const streamed = await fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: booking, temperature: 0, include_attention: true, stream: true }),
+    });
+    const chunks = (await streamed.text())
+      .split('\n\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { choices: { source_tokens?: string[]; attention?: number[]; delta: { content?: string } }[] });
     expect(chunks[0].choices[0].source_tokens).toEqual(att.source_tokens);
     const weighted = chunks.filter((ch) => ch.choices[0]?.attention);
     expect(weighted).toHaveLength(att.output_tokens.length);
@@ -117,14 +128,26 @@ describe('chat completions (openai client)', () => {
   });
 
   it('beam search (extension) returns the n best replies', async () => {
-    const res = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, beam_width: 4, n: 2 }) });
+    const res = await fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: booking, beam_width: 4, n: 2 }),
+    });
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     expect(body.choices).toHaveLength(2);
     expect(body.choices[0].message.content.length).toBeGreaterThan(0);
     expect(body.choices[1].message.content).not.toBe(body.choices[0].message.content);
     // beams keep each token's attention row and alternatives (they used to come back empty)
-    const detailed = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: booking, beam_width: 4, n: 2, include_attention: true, logprobs: true, top_logprobs: 2 }) });
-    const choices = ((await detailed.json()) as { choices: { attention: { source_tokens: string[]; output_tokens: string[]; weights: number[][] }; logprobs: { content: { top_logprobs: unknown[] }[] } }[] }).choices;
+    const detailed = await fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: booking, beam_width: 4, n: 2, include_attention: true, logprobs: true, top_logprobs: 2 }),
+    });
+    const choices = (
+      (await detailed.json()) as {
+        choices: { attention: { source_tokens: string[]; output_tokens: string[]; weights: number[][] }; logprobs: { content: { top_logprobs: unknown[] }[] } }[];
+      }
+    ).choices;
     for (const { attention, logprobs } of choices) {
       expect(attention.output_tokens.length).toBeGreaterThan(0);
       expect(attention.weights).toHaveLength(attention.output_tokens.length);

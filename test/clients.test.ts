@@ -32,7 +32,11 @@ describe('TypeScript client library', () => {
       expect(r.id).toBe('c1');
       expect(r.outputs[0].data).toEqual(expected);
       const streamed = [];
-      for await (const s of grpc.streamInfer([{ model: 'slots', inputs, id: 'a' }, { model: 'none', inputs, id: 'b' }])) streamed.push(s);
+      for await (const s of grpc.streamInfer([
+        { model: 'slots', inputs, id: 'a' },
+        { model: 'none', inputs, id: 'b' },
+      ]))
+        streamed.push(s);
       expect(streamed.map((s) => ('error' in s ? `${s.id}:error` : s.id)).sort()).toEqual(['a', 'b:error']);
     } finally {
       grpc.close();

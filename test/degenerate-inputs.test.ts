@@ -75,7 +75,15 @@ describe('/v1/audio/transcriptions', () => {
 
   it('audio shorter than one chunk (down to one sample) is padded and transcribed: silence reads as nothing', async () => {
     // the model's chunk is 3840 samples at 16 kHz (240 ms), a frame 480; one sample of silence used to read "a" (beam + LM)
-    for (const [samples, rate] of [[1, 16000], [1, 8000], [1, 48000], [479, 16000], [480, 16000], [3839, 16000], [2, 11025]]) {
+    for (const [samples, rate] of [
+      [1, 16000],
+      [1, 8000],
+      [1, 48000],
+      [479, 16000],
+      [480, 16000],
+      [3839, 16000],
+      [2, 11025],
+    ]) {
       for (const decoder of ['beam', 'greedy']) {
         const plain = await transcribe(wav(samples, rate), { decoder });
         expect({ samples, rate, decoder, status: plain.status, body: JSON.parse(plain.text) }).toEqual({ samples, rate, decoder, status: 200, body: { text: '' } });
@@ -137,7 +145,12 @@ describe('gRPC google.cloud.speech.v1.Speech', () => {
   });
 
   it('Recognize: a single sample (WAV or raw LINEAR16) of silence is an OK response without results', async () => {
-    for (const [content, rate] of [[wav(1), 16000], [wav(1, 8000), 8000], [new Uint8Array(2), 16000], [new Uint8Array(2), 48000]] as const) {
+    for (const [content, rate] of [
+      [wav(1), 16000],
+      [wav(1, 8000), 8000],
+      [new Uint8Array(2), 16000],
+      [new Uint8Array(2), 48000],
+    ] as const) {
       const { err, res } = await recognize(content, rate);
       expect(err).toBeUndefined();
       expect(res!.results).toEqual([]);
@@ -196,8 +209,21 @@ describe('chat: conversations the tokenizer reads nothing in', () => {
     [[{ role: 'user', content: 'ü 日本' }], 'messages[0].content'],
     [[{ role: 'user', content: [] }], 'messages[0].content'],
     [[{ role: 'user', content: [{ type: 'text', text: ' ' }] }], 'messages[0].content'],
-    [[{ role: 'system', content: 'you book flights' }, { role: 'user', content: ' ' }], 'messages[1].content'],
-    [[{ role: 'user', content: ' ' }, { role: 'assistant', content: '' }, { role: 'user', content: '\t' }], 'messages[2].content'],
+    [
+      [
+        { role: 'system', content: 'you book flights' },
+        { role: 'user', content: ' ' },
+      ],
+      'messages[1].content',
+    ],
+    [
+      [
+        { role: 'user', content: ' ' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: '\t' },
+      ],
+      'messages[2].content',
+    ],
   ];
 
   it('POST /v1/chat/completions: 400 naming the latest user turn, streaming or not', async () => {
@@ -211,7 +237,11 @@ describe('chat: conversations the tokenizer reads nothing in', () => {
   });
 
   it('a whitespace-only turn in a conversation that has text is read as the other turns (no error)', async () => {
-    const messages = [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'hello! where would you like to go?' }, { role: 'user', content: '   ' }];
+    const messages = [
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hello! where would you like to go?' },
+      { role: 'user', content: '   ' },
+    ];
     const res = await postJson('/v1/chat/completions', { messages, temperature: 0, max_tokens: 4 });
     expect(res.status).toBe(200);
     expect(res.json.usage.prompt_tokens).toBeGreaterThan(1);
@@ -233,7 +263,10 @@ describe('chat: conversations the tokenizer reads nothing in', () => {
 });
 
 describe('captions: tiny, extreme and empty images', () => {
-  const png = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#d33' } }).png().toBuffer();
+  const png = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: '#d33' } })
+      .png()
+      .toBuffer();
   let images: [string, Buffer][];
   let zeroWidthPng: Buffer;
   beforeAll(async () => {
@@ -242,7 +275,12 @@ describe('captions: tiny, extreme and empty images', () => {
       ['1x4000', await png(1, 4000)],
       ['4000x1', await png(4000, 1)],
       // transparent: flattened on white, the background of every scene, so an empty scene
-      ['1x1 transparent gif', await sharp({ create: { width: 1, height: 1, channels: 4, background: '#0000' } }).gif().toBuffer()],
+      [
+        '1x1 transparent gif',
+        await sharp({ create: { width: 1, height: 1, channels: 4, background: '#0000' } })
+          .gif()
+          .toBuffer(),
+      ],
     ];
     // a PNG whose header says width 0 (with a valid checksum): decoders refuse it
     zeroWidthPng = Buffer.from(images[0][1]);
@@ -280,7 +318,8 @@ describe('captions: tiny, extreme and empty images', () => {
   });
 
   it('OpenAI vision input: a 1x1 image is captioned; an undecodable one is a 400 naming the part', async () => {
-    const ask = (bytes: Buffer) => postJson('/v1/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${bytes.toString('base64')}` } }] }] });
+    const ask = (bytes: Buffer) =>
+      postJson('/v1/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${bytes.toString('base64')}` } }] }] });
     const ok = await ask(images[0][1]);
     expect(ok.status).toBe(200);
     expect(ok.json.choices[0].message.content.length).toBeGreaterThan(0);
@@ -312,14 +351,20 @@ describe('spoken QA: stories and questions without words', () => {
   const error = (text: string) => JSON.parse(text).error as OpenAiError;
 
   it('a story WAV with no samples, or with no speech (silence, one sample), is a 400 naming story', async () => {
-    for (const [label, story] of [['no samples', wav(0)], ['one sample', wav(1)], ['a second of silence', wav(16000)]] as const) {
+    for (const [label, story] of [
+      ['no samples', wav(0)],
+      ['one sample', wav(1)],
+      ['a second of silence', wav(16000)],
+    ] as const) {
       const res = await ask({ story: new Blob([story]), question: 'where is mary' });
       expect({ label, status: res.status, param: error(res.text).param }).toEqual({ label, status: 400, param: 'story' });
     }
     // streaming: a story without samples is refused before the stream starts; a silent one once recognition has run
     expect((await ask({ story: new Blob([wav(0)]), question: 'where', stream: 'true' })).status).toBe(400);
     const silent = await ask({ story: new Blob([wav(1)]), question: 'where', stream: 'true' });
-    expect(events(silent.text)).toEqual([{ type: 'error', error: { message: 'story: no speech was recognised in the audio', type: 'invalid_request_error', param: 'story', code: 'invalid_argument' } }]);
+    expect(events(silent.text)).toEqual([
+      { type: 'error', error: { message: 'story: no speech was recognised in the audio', type: 'invalid_request_error', param: 'story', code: 'invalid_argument' } },
+    ]);
   });
 
   it('a written question without words is a 400 naming question before the story is recognised, streaming too', async () => {

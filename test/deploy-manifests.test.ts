@@ -65,15 +65,30 @@ const deployment = one(kube, 'Deployment');
 const hpa = one(kube, 'HorizontalPodAutoscaler');
 const services = kube.filter((o) => o.kind === 'Service');
 
-const runtimeSpec = runtime.spec as { annotations: Record<string, string>; supportedModelFormats: { name: string; version: string; autoSelect: boolean }[]; protocolVersions: string[]; containers: Container[] };
+const runtimeSpec = runtime.spec as {
+  annotations: Record<string, string>;
+  supportedModelFormats: { name: string; version: string; autoSelect: boolean }[];
+  protocolVersions: string[];
+  containers: Container[];
+};
 const runtimeContainer = runtimeSpec.containers.find((c) => c.name === 'kserve-container')!;
-const podSpec = (deployment.spec as { template: { metadata: { annotations: Record<string, string>; labels: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[] } } }).template;
+const podSpec = (
+  deployment.spec as {
+    template: { metadata: { annotations: Record<string, string>; labels: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[] } };
+  }
+).template;
 const deploymentContainer = podSpec.spec.containers[0];
-const predictor = (isvc.spec as { predictor: { terminationGracePeriodSeconds: number; model: { runtime: string; modelFormat: { name: string; version: string }; protocolVersion: string; storageUri: string } } }).predictor;
+const predictor = (
+  isvc.spec as {
+    predictor: { terminationGracePeriodSeconds: number; model: { runtime: string; modelFormat: { name: string; version: string }; protocolVersion: string; storageUri: string } };
+  }
+).predictor;
 
 /** The Dockerfile's ENTRYPOINT and CMD (JSON form). */
 function dockerfile(instruction: 'ENTRYPOINT' | 'CMD'): string[] {
-  const line = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith(`${instruction} `));
+  const line = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${instruction} `));
   return JSON.parse(line!.slice(instruction.length + 1)) as string[];
 }
 
@@ -92,7 +107,8 @@ const preStopSeconds = (c: Container): number => {
   return command[0] === 'sleep' ? Number(command[1]) : 0;
 };
 
-const probePort = (c: Container, probe: Probe): number => (typeof probe.httpGet.port === 'number' ? probe.httpGet.port : c.ports.find((p) => p.name === probe.httpGet.port)!.containerPort);
+const probePort = (c: Container, probe: Probe): number =>
+  typeof probe.httpGet.port === 'number' ? probe.httpGet.port : c.ports.find((p) => p.name === probe.httpGet.port)!.containerPort;
 
 describe.each([
   ['KServe ServingRuntime', runtimeContainer],
@@ -111,7 +127,8 @@ describe.each([
     expect(container.livenessProbe?.httpGet.path).toBe('/v2/health/live');
     expect(container.readinessProbe?.httpGet.path).toBe('/v2/health/ready');
     if (container.startupProbe) expect(container.startupProbe.httpGet.path).toBe('/v2/health/ready');
-    for (const probe of [container.livenessProbe!, container.readinessProbe!, ...(container.startupProbe ? [container.startupProbe] : [])]) expect(probePort(container, probe)).toBe(config.httpPort);
+    for (const probe of [container.livenessProbe!, container.readinessProbe!, ...(container.startupProbe ? [container.startupProbe] : [])])
+      expect(probePort(container, probe)).toBe(config.httpPort);
   });
 });
 
@@ -172,10 +189,17 @@ describe('Kubernetes without KServe', () => {
   });
 
   it('HPA: scales the Deployment on per-pod metrics that the Prometheus adapter rules serve', () => {
-    const spec = hpa.spec as { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: { type: string; pods: { metric: { name: string } } }[] };
+    const spec = hpa.spec as {
+      scaleTargetRef: { kind: string; name: string };
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: { type: string; pods: { metric: { name: string } } }[];
+    };
     expect(spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
     expect(spec.minReplicas).toBeLessThanOrEqual(spec.maxReplicas);
-    const adapter = parseAllDocuments(readFileSync(path.join(ROOT, 'deploy', 'prometheus-adapter', 'values.yaml'), 'utf8'))[0].toJS() as { rules: { custom: { seriesQuery: string; name: { as: string } }[] } };
+    const adapter = parseAllDocuments(readFileSync(path.join(ROOT, 'deploy', 'prometheus-adapter', 'values.yaml'), 'utf8'))[0].toJS() as {
+      rules: { custom: { seriesQuery: string; name: { as: string } }[] };
+    };
     for (const m of spec.metrics) {
       expect(m.type).toBe('Pods');
       const rule = adapter.rules.custom.find((r) => r.name.as === m.pods.metric.name);
@@ -193,7 +217,10 @@ describe('the server started with the KServe runtime args, on one model folder a
     cpSync(SLOTS_DIR, mnt, { recursive: true });
     const config = serveConfig(runtimeContainer);
     // the runtime's args, with loopback ephemeral ports, the temporary folder for /mnt/models, and CPU
-    server = await startServer({ ...config, host: '127.0.0.1', httpPort: 0, grpcPort: 0, modelsDir: mnt, runtime: { ...config.runtime, providers: ['cpu'] } }, pino({ level: 'silent' }));
+    server = await startServer(
+      { ...config, host: '127.0.0.1', httpPort: 0, grpcPort: 0, modelsDir: mnt, runtime: { ...config.runtime, providers: ['cpu'] } },
+      pino({ level: 'silent' }),
+    );
   });
   afterAll(async () => {
     await server?.close();

@@ -24,7 +24,12 @@ beforeAll(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'seqserve-faults-'));
   cpSync(path.join(BUNDLED_MODELS_DIR, 'chat'), path.join(root, 'chat'), { recursive: true });
   const vocab = JSON.parse(readFileSync(path.join(BUNDLED_MODELS_DIR, 'chat', 'vocab.json'), 'utf8')) as string[];
-  execFileSync('/usr/bin/python3', [path.join(import.meta.dirname, 'fixtures', 'make_faulty_chat.py'), path.join(BUNDLED_MODELS_DIR, 'chat'), path.join(root, 'faulty-chat'), String(vocab.indexOf(POISON_WORD))]);
+  execFileSync('/usr/bin/python3', [
+    path.join(import.meta.dirname, 'fixtures', 'make_faulty_chat.py'),
+    path.join(BUNDLED_MODELS_DIR, 'chat'),
+    path.join(root, 'faulty-chat'),
+    String(vocab.indexOf(POISON_WORD)),
+  ]);
   mkdirSync(path.join(root, 'broken'));
   writeFileSync(path.join(root, 'broken', 'manifest.json'), '{"name": "broken", "task": "chat"'); // not even JSON
   server = await startTestServer({ modelsDir: root });
@@ -35,7 +40,11 @@ afterAll(async () => {
 });
 
 async function chat(model: string, content: string, stream = false): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${server.http}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content }], temperature: 0, stream }) });
+  const res = await fetch(`${server.http}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content }], temperature: 0, stream }),
+  });
   return { status: res.status, text: await res.text() };
 }
 const reply = (r: { text: string }) => (JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0].message.content;

@@ -43,7 +43,9 @@ afterAll(async () => {
 /** A valid value, or each field kept, dropped or replaced by arbitrary JSON; sometimes extra fields. */
 function mutated(valid: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> {
   const fields = Object.fromEntries(Object.entries(valid).map(([k, v]) => [k, fc.oneof(fc.constant(v), fc.jsonValue({ maxDepth: 3 }))]));
-  return fc.tuple(fc.record(fields, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 })).map(([a, b]) => ({ ...b, ...a }));
+  return fc
+    .tuple(fc.record(fields, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }))
+    .map(([a, b]) => ({ ...b, ...a }));
 }
 
 /** The response must be a success or a client error with a JSON body that says what was wrong. */
@@ -57,9 +59,29 @@ const post = (p: string, body: BodyInit, headers: Record<string, string> = { 'co
 
 const slotInputs = slotTaggerInputs('fly from boston to denver on monday');
 const VALID: Record<string, Record<string, unknown>> = {
-  '/v1/chat/completions': { model: 'chat', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 8, temperature: 0.5, top_p: 0.9, top_k: 5, n: 2, stop: ['.'], seed: 3, logprobs: true, top_logprobs: 2, stream: false, include_attention: true, beam_width: 2 },
+  '/v1/chat/completions': {
+    model: 'chat',
+    messages: [{ role: 'user', content: 'hello there' }],
+    max_tokens: 8,
+    temperature: 0.5,
+    top_p: 0.9,
+    top_k: 5,
+    n: 2,
+    stop: ['.'],
+    seed: 3,
+    logprobs: true,
+    top_logprobs: 2,
+    stream: false,
+    include_attention: true,
+    beam_width: 2,
+  },
   '/v1/slots': { text: 'fly from boston to denver on monday', model: 'slots' },
-  '/v1/captions': { image: 'data:image/png;base64,' + readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')).toString('base64'), max_tokens: 6, include_attention: true, temperature: 0 },
+  '/v1/captions': {
+    image: 'data:image/png;base64,' + readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')).toString('base64'),
+    max_tokens: 6,
+    include_attention: true,
+    temperature: 0,
+  },
   '/v2/models/slots/infer': { id: 'x', inputs: slotInputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, data: i.data })), outputs: [{ name: 'emissions' }] },
   '/v2/models/chat.decoder/infer': { inputs: [{ name: 'prev_token', datatype: 'INT64', shape: [1], data: [5] }] },
 };
@@ -77,8 +99,15 @@ describe('fuzzing: JSON bodies of every endpoint', () => {
   it('every POST route: arbitrary JSON and arbitrary bytes', async () => {
     const routes = [...Object.keys(VALID), '/v1/audio/transcriptions', '/v1/speech-qa', '/v2/repository/models/nope/load', '/v2/models/slots/versions/1/infer'];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'), fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))), fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/octet-stream'), async (route, body, type) =>
-        expectHandled(await post(route, body, { 'content-type': type }), `${route} ${type} ${body.slice(0, 100)}`),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'),
+          fc.string({ maxLength: 200 }),
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+        ),
+        fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/octet-stream'),
+        async (route, body, type) => expectHandled(await post(route, body, { 'content-type': type }), `${route} ${type} ${body.slice(0, 100)}`),
       ),
       { ...settings, numRuns: RUNS * 3 },
     );
@@ -88,7 +117,12 @@ describe('fuzzing: JSON bodies of every endpoint', () => {
 /** A short valid WAV (speech-like noise). */
 function sampleWav(): Uint8Array {
   const w = new wavefile.WaveFile();
-  w.fromScratch(1, 16000, '16', Int16Array.from({ length: 8000 }, (_, i) => Math.round(3000 * Math.sin(i / 5))));
+  w.fromScratch(
+    1,
+    16000,
+    '16',
+    Int16Array.from({ length: 8000 }, (_, i) => Math.round(3000 * Math.sin(i / 5))),
+  );
   return w.toBuffer();
 }
 
@@ -143,8 +177,27 @@ describe('fuzzing: files', () => {
   it('multipart forms of the audio and captioning endpoints', async () => {
     const wav = sampleWav();
     const png = new Uint8Array(readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')));
-    const part = fc.oneof(fc.string({ maxLength: 40 }), corrupted(wav).map((b) => new Blob([new Uint8Array(b)])), corrupted(png).map((b) => new Blob([new Uint8Array(b)])));
-    const names = fc.constantFrom('file', 'story', 'question', 'choices[]', 'choices', 'image', 'model', 'stream', 'response_format', 'decoder', 'hotwords', 'include_attention', 'max_tokens', 'x');
+    const part = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      corrupted(wav).map((b) => new Blob([new Uint8Array(b)])),
+      corrupted(png).map((b) => new Blob([new Uint8Array(b)])),
+    );
+    const names = fc.constantFrom(
+      'file',
+      'story',
+      'question',
+      'choices[]',
+      'choices',
+      'image',
+      'model',
+      'stream',
+      'response_format',
+      'decoder',
+      'hotwords',
+      'include_attention',
+      'max_tokens',
+      'x',
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/v1/audio/transcriptions', '/v1/speech-qa', '/v1/captions'), fc.array(fc.tuple(names, part), { maxLength: 6 }), async (route, parts) => {
         const form = new FormData();
@@ -160,8 +213,14 @@ describe('fuzzing: files', () => {
     const blobs = Buffer.concat(slotInputs.map((i) => Buffer.from(BigInt64Array.from(i.data, BigInt).buffer)));
     const valid = new Uint8Array(Buffer.concat([Buffer.from(json), blobs]));
     await fc.assert(
-      fc.asyncProperty(corrupted(valid), fc.oneof(fc.constant(String(Buffer.byteLength(json))), fc.integer({ min: -5, max: valid.length + 10 }).map(String), fc.string({ maxLength: 6 })), async (body, headerLength) =>
-        expectHandled(await post('/v2/models/slots/infer', new Uint8Array(body), { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength }), `binary header ${headerLength}`),
+      fc.asyncProperty(
+        corrupted(valid),
+        fc.oneof(fc.constant(String(Buffer.byteLength(json))), fc.integer({ min: -5, max: valid.length + 10 }).map(String), fc.string({ maxLength: 6 })),
+        async (body, headerLength) =>
+          expectHandled(
+            await post('/v2/models/slots/infer', new Uint8Array(body), { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength }),
+            `binary header ${headerLength}`,
+          ),
       ),
       { ...settings, numRuns: RUNS * 3 },
     );
@@ -189,7 +248,13 @@ describe('fuzzing: protobuf messages over gRPC', () => {
 
   it('unary and server-streaming methods: random and corrupted bytes', async () => {
     const client = new Client(server.grpc, credentials.createInsecure());
-    const methods = ['/inference.GRPCInferenceService/ModelInfer', '/inference.GRPCInferenceService/ModelMetadata', '/inference.GRPCInferenceService/ModelReady', '/google.cloud.speech.v1.Speech/Recognize', '/grpc.health.v1.Health/Check'];
+    const methods = [
+      '/inference.GRPCInferenceService/ModelInfer',
+      '/inference.GRPCInferenceService/ModelMetadata',
+      '/inference.GRPCInferenceService/ModelReady',
+      '/google.cloud.speech.v1.Speech/Recognize',
+      '/grpc.health.v1.Health/Check',
+    ];
     const streaming = ['/seqserve.v1.Generation/Generate', '/seqserve.v1.Generation/Caption', '/seqserve.v1.SpeechQa/Ask'];
     try {
       await fc.assert(
@@ -218,17 +283,26 @@ describe('fuzzing: protobuf messages over gRPC', () => {
     const config = Buffer.from('0a0608011080fa01', 'hex'); // streaming_config { config { encoding: LINEAR16, sample_rate_hertz: 16000 } }
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.oneof(fc.constant(config), fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b))), { maxLength: 5 }), async (messages) => {
-          const code = await new Promise<number>((resolve) => {
-            const call = client.makeBidiStreamRequest('/google.cloud.speech.v1.Speech/StreamingRecognize', raw, raw, new Metadata(), {});
-            call.on('data', () => undefined);
-            call.on('error', (e: ServiceError) => resolve(e.code));
-            call.on('end', () => resolve(status.OK));
-            for (const m of messages) call.write(m);
-            call.end();
-          });
-          if (!CLIENT_ERRORS.includes(code)) throw new Error(`StreamingRecognize: status ${status[code]} for ${messages.map((m) => m.toString('hex')).join(' | ')}`);
-        }),
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              fc.constant(config),
+              fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b)),
+            ),
+            { maxLength: 5 },
+          ),
+          async (messages) => {
+            const code = await new Promise<number>((resolve) => {
+              const call = client.makeBidiStreamRequest('/google.cloud.speech.v1.Speech/StreamingRecognize', raw, raw, new Metadata(), {});
+              call.on('data', () => undefined);
+              call.on('error', (e: ServiceError) => resolve(e.code));
+              call.on('end', () => resolve(status.OK));
+              for (const m of messages) call.write(m);
+              call.end();
+            });
+            if (!CLIENT_ERRORS.includes(code)) throw new Error(`StreamingRecognize: status ${status[code]} for ${messages.map((m) => m.toString('hex')).join(' | ')}`);
+          },
+        ),
         settings,
       );
     } finally {
@@ -283,7 +357,11 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
           ...graphs[gi].inputs.map((input) =>
             fc
               .record({
-                dims: fc.tuple(...input.shape.map((d, axis) => fc.oneof({ weight: 2, arbitrary: fc.constant(d) }, { weight: 1, arbitrary: DIM }, { weight: 1, arbitrary: nearBound(input.bounds[axis]) }))),
+                dims: fc.tuple(
+                  ...input.shape.map((d, axis) =>
+                    fc.oneof({ weight: 2, arbitrary: fc.constant(d) }, { weight: 1, arbitrary: DIM }, { weight: 1, arbitrary: nearBound(input.bounds[axis]) }),
+                  ),
+                ),
                 rank: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1) }),
                 extra: DIM,
                 short: fc.nat({ max: 6 }),
@@ -314,9 +392,14 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
             await expectHandled(await post(`/v2/models/${graph.name}/infer`, JSON.stringify(body)), what);
           } else if (transport === 'binary') {
             const blobs = inputs.map((i) => bytes(i.datatype, i.elements));
-            const header = Buffer.from(JSON.stringify({ inputs: inputs.map((i, k) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: blobs[k].length } })) }));
+            const header = Buffer.from(
+              JSON.stringify({ inputs: inputs.map((i, k) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: blobs[k].length } })) }),
+            );
             await expectHandled(
-              await post(`/v2/models/${graph.name}/infer`, new Uint8Array(Buffer.concat([header, ...blobs])), { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) }),
+              await post(`/v2/models/${graph.name}/infer`, new Uint8Array(Buffer.concat([header, ...blobs])), {
+                'content-type': 'application/octet-stream',
+                'inference-header-content-length': String(header.length),
+              }),
               what,
             );
           } else {
@@ -328,7 +411,9 @@ describe('fuzzing: KServe tensor shapes (zero, huge and overflowing dimensions)'
                 name: i.name,
                 datatype: i.datatype,
                 shape: i.shape.map(shape),
-                ...(transport === 'grpc-typed' ? { contents: { [i.datatype === 'INT64' ? 'int64_contents' : 'fp32_contents']: new Array(i.elements).fill(i.datatype === 'INT64' ? '1' : 0.5) } } : {}),
+                ...(transport === 'grpc-typed'
+                  ? { contents: { [i.datatype === 'INT64' ? 'int64_contents' : 'fp32_contents']: new Array(i.elements).fill(i.datatype === 'INT64' ? '1' : 0.5) } }
+                  : {}),
               })),
               ...(transport === 'grpc-raw' ? { raw_input_contents: inputs.map((i) => bytes(i.datatype, i.elements)) } : {}),
             };

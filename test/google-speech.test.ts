@@ -91,7 +91,8 @@ describe('Google Cloud Speech v1 API', () => {
     let boosted = 0;
     for (const item of sample.slice(0, 6)) {
       const audio = { content: readFileSync(path.join(SAMPLE_DIR, item.file)) };
-      const text = (r: { results?: { alternatives?: { transcript?: string | null }[] | null }[] | null }) => (r.results ?? []).map((x) => x.alternatives?.[0]?.transcript ?? '').join(' ');
+      const text = (r: { results?: { alternatives?: { transcript?: string | null }[] | null }[] | null }) =>
+        (r.results ?? []).map((x) => x.alternatives?.[0]?.transcript ?? '').join(' ');
       const [a] = await client.recognize({ config, audio });
       const [b] = await client.recognize({ config: { ...config, speechContexts: [{ phrases: words(item.text), boost: 10 }] }, audio });
       plain += wordErrors(item.text, text(a));
@@ -201,7 +202,9 @@ describe('Google Cloud Speech v1 API', () => {
       expect(await until(() => requestsOpen() === 0, 1500)).toBeLessThan(1500); // the whole transcription takes several seconds
       // a deadline the transcription cannot meet
       const t0 = Date.now();
-      const late = await new Promise<ServiceError | null>((resolve) => client.Recognize(request, new Metadata(), { deadline: Date.now() + 500 }, (err: ServiceError | null) => resolve(err)));
+      const late = await new Promise<ServiceError | null>((resolve) =>
+        client.Recognize(request, new Metadata(), { deadline: Date.now() + 500 }, (err: ServiceError | null) => resolve(err)),
+      );
       expect(late?.code).toBe(status.DEADLINE_EXCEEDED);
       await until(() => requestsOpen() === 0, 1500);
       expect(Date.now() - t0).toBeLessThan(2500);

@@ -61,7 +61,13 @@ describe('gRPC server reflection', () => {
 
   it('serves the descriptor of a service with its methods and field numbers', async () => {
     const r = await ask({ file_containing_symbol: 'inference.GRPCInferenceService' });
-    const files = (r.file_descriptor_response?.file_descriptor_proto ?? []).map((b) => FileDescriptorProto.decode(b) as unknown as protobuf.Message & { service?: { name: string; method: { name: string }[] }[]; messageType?: { name: string; field: { name: string; number: number }[] }[] });
+    const files = (r.file_descriptor_response?.file_descriptor_proto ?? []).map(
+      (b) =>
+        FileDescriptorProto.decode(b) as unknown as protobuf.Message & {
+          service?: { name: string; method: { name: string }[] }[];
+          messageType?: { name: string; field: { name: string; number: number }[] }[];
+        },
+    );
     const svc = files.flatMap((f) => f.service ?? []).find((s) => s.name === 'GRPCInferenceService');
     expect(svc?.method.map((m) => m.name)).toEqual(expect.arrayContaining(['ModelInfer', 'ModelStreamInfer', 'ModelMetadata', 'ServerLive']));
     const req = files.flatMap((f) => f.messageType ?? []).find((m) => m.name === 'ModelInferRequest');

@@ -48,10 +48,17 @@ function bytesTensor(elements: readonly Uint8Array[]): Uint8Array {
 /** A REST infer with every input and output in binary; returns the status and the header and output blobs. */
 async function restBinary(model: string, inputs: { name: string; datatype: string; shape: number[]; raw: Uint8Array }[]) {
   const { body, headerLength } = binaryBody(
-    { inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: i.raw.byteLength } })), parameters: { binary_data_output: true } },
+    {
+      inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: i.raw.byteLength } })),
+      parameters: { binary_data_output: true },
+    },
     inputs.map((i) => i.raw),
   );
-  const res = await fetch(`${server.http}/v2/models/${model}/infer`, { method: 'POST', body, headers: { 'Inference-Header-Content-Length': String(headerLength), 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${server.http}/v2/models/${model}/infer`, {
+    method: 'POST',
+    body,
+    headers: { 'Inference-Header-Content-Length': String(headerLength), 'content-type': 'application/octet-stream' },
+  });
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (res.status !== 200) return { status: res.status, error: (JSON.parse(new TextDecoder().decode(bytes)) as { error: string }).error, outputs: {} as Record<string, Uint8Array> };
   const n = Number(res.headers.get('inference-header-content-length'));
@@ -65,7 +72,11 @@ async function restBinary(model: string, inputs: { name: string; datatype: strin
   return { status: res.status, error: undefined, outputs };
 }
 
-const grpcError = (p: Promise<unknown>) => p.then(() => undefined, (e: ServiceError) => e);
+const grpcError = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: ServiceError) => e,
+  );
 
 describe('BYTES are bytes', () => {
   it('round-trips every element ONNX Runtime can carry exactly over the REST binary extension', async () => {
@@ -114,19 +125,29 @@ describe('BYTES are bytes', () => {
 
   it('JSON data: strings round-trip; a NUL character or a lone surrogate is refused naming the element', async () => {
     const text = ['plain', 'café – 東京 😀', '\uFEFFa', ''];
-    const ok = await fetch(`${server.http}/v2/models/bytes-echo/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], data: text }] }) });
+    const ok = await fetch(`${server.http}/v2/models/bytes-echo/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], data: text }] }),
+    });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { outputs: { data: string[] }[] }).outputs[0].data).toEqual(text);
     for (const [element, message] of [
       ['a\u0000b', /^inputs\[0\]\.data\[1\]: contains a NUL character \(character 1\), which ONNX Runtime string tensors cannot carry/],
       ['x\uD800', /^inputs\[0\]\.data\[1\]: contains a lone UTF-16 surrogate \(\\ud800 at character 1\)/],
     ] as const) {
-      const res = await fetch(`${server.http}/v2/models/bytes-echo/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], data: ['fine', element] }] }) });
+      const res = await fetch(`${server.http}/v2/models/bytes-echo/infer`, {
+        method: 'POST',
+        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], data: ['fine', element] }] }),
+      });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toMatch(message);
     }
     // a JSON body that is not UTF-8 is refused, not decoded into U+FFFD
-    const latin1 = concatBytes([utf8('{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["caf'), new Uint8Array([0xe9]), utf8('"]}]}')]) as Uint8Array<ArrayBuffer>;
+    const latin1 = concatBytes([
+      utf8('{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["caf'),
+      new Uint8Array([0xe9]),
+      utf8('"]}]}'),
+    ]) as Uint8Array<ArrayBuffer>;
     const res = await fetch(`${server.http}/v2/models/bytes-echo/infer`, { method: 'POST', body: latin1 });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/not valid UTF-8/);
@@ -158,9 +179,14 @@ describe('NaN and Infinity', () => {
   });
 
   it('are null in JSON data, and the output parameters say so', async () => {
-    const res = await fetch(`${server.http}/v2/models/non-finite/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], data: Array.from(x) }] }) });
+    const res = await fetch(`${server.http}/v2/models/non-finite/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], data: Array.from(x) }] }),
+    });
     expect(res.status).toBe(200);
-    const outputs = Object.fromEntries(((await res.json()) as { outputs: { name: string; data: unknown[]; parameters?: Record<string, unknown> }[] }).outputs.map((o) => [o.name, o]));
+    const outputs = Object.fromEntries(
+      ((await res.json()) as { outputs: { name: string; data: unknown[]; parameters?: Record<string, unknown> }[] }).outputs.map((o) => [o.name, o]),
+    );
     expect(outputs.log.data).toEqual([null, null, 0, expect.closeTo(Math.LN2, 6)]);
     expect(outputs.ratio.data).toEqual([null, null, null, null]);
     expect(outputs.log16.data.slice(0, 3)).toEqual([null, null, 0]);

@@ -80,7 +80,11 @@ describe('KServe v2 gRPC', () => {
     expect(wrongName.code).toBe(status.INVALID_ARGUMENT);
     expect(wrongName.details).toMatch(/inputs\[0\]\.name: "x" is not an input/);
     const shortRaw = await grpcErrorOf(
-      client.modelInfer({ model_name: 'slots', inputs: request.inputs.map(({ contents: _c, ...i }) => i), raw_input_contents: [Buffer.alloc(3), Buffer.alloc(8), Buffer.alloc(8)] }),
+      client.modelInfer({
+        model_name: 'slots',
+        inputs: request.inputs.map(({ contents: _c, ...i }) => i),
+        raw_input_contents: [Buffer.alloc(3), Buffer.alloc(8), Buffer.alloc(8)],
+      }),
     );
     expect(shortRaw.code).toBe(status.INVALID_ARGUMENT);
     expect(shortRaw.details).toMatch(/inputs\[0\]\.data: has 3 bytes/);

@@ -9,7 +9,9 @@ import { startTestServer } from './helpers/test-server.ts';
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { ...DEFAULT_CONFIG.limits, maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000, maxAudioSeconds: 60, maxStreamSeconds: 60 } });
+  server = await startTestServer({
+    limits: { ...DEFAULT_CONFIG.limits, maxBodyBytes: 64 * 1024, maxTensorElements: 100_000, maxTextChars: 2000, maxAudioSeconds: 60, maxStreamSeconds: 60 },
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -60,7 +62,10 @@ describe('KServe v2 REST', () => {
       },
       blobs,
     );
-    const res = await post('/v2/models/slots.tagger/versions/1/infer', body, { 'Inference-Header-Content-Length': String(sentHeaderLength), 'content-type': 'application/octet-stream' });
+    const res = await post('/v2/models/slots.tagger/versions/1/infer', body, {
+      'Inference-Header-Content-Length': String(sentHeaderLength),
+      'content-type': 'application/octet-stream',
+    });
     expect(res.status).toBe(200);
     const headerLength = Number(res.headers.get('inference-header-content-length'));
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -77,21 +82,50 @@ describe('KServe v2 REST', () => {
       ['/v2/models/nope/infer', JSON.stringify({ inputs }), 404, /unknown model "nope"/],
       ['/v2/models/slots.decoder/infer', JSON.stringify({ inputs }), 404, /no graph "decoder"/],
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], name: 'words' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.name: "words" is not an input/],
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], datatype: 'FP32' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.datatype: input "word_ids" takes INT64/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ ...inputs[0], datatype: 'FP32' }, inputs[1], inputs[2]] }),
+        400,
+        /inputs\[0\]\.datatype: input "word_ids" takes INT64/,
+      ],
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [3] }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.shape: input "word_ids" has rank 2/],
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [inputs[0], { ...inputs[1], shape: [1, 3, 5] }, inputs[2]] }), 400, /inputs\[1\]\.shape: dimension 2 of input "ngram_ids" must be 24/],
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.data: has 2 elements but shape \[1, 3\] needs 3/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [inputs[0], { ...inputs[1], shape: [1, 3, 5] }, inputs[2]] }),
+        400,
+        /inputs\[1\]\.shape: dimension 2 of input "ngram_ids" must be 24/,
+      ],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ ...inputs[0], data: [1, 2] }, inputs[1], inputs[2]] }),
+        400,
+        /inputs\[0\]\.data: has 2 elements but shape \[1, 3\] needs 3/,
+      ],
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [inputs[0]] }), 400, /missing input\(s\)/],
       ['/v2/models/slots/infer', JSON.stringify({ inputs, outputs: [{ name: 'logits' }] }), 400, /outputs\[0\]\.name: "logits" is not an output/],
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], shape: [1, 2], data: [1, 2] }, inputs[1], inputs[2]] }), 400, /inputs\[\d\]\.shape: inputs "word_ids" \(axis 1 = 2\) and "ngram_ids" \(axis 1 = 3\) share the dimension "tokens" but disagree/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ ...inputs[0], shape: [1, 2], data: [1, 2] }, inputs[1], inputs[2]] }),
+        400,
+        /inputs\[\d\]\.shape: inputs "word_ids" \(axis 1 = 2\) and "ngram_ids" \(axis 1 = 3\) share the dimension "tokens" but disagree/,
+      ],
       // inputs that fit the signature but that the graph refuses: an id beyond its vocabulary
-      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], data: inputs[0].data.map(() => 1e9) }, inputs[1], inputs[2]] }), 400, /ONNX Runtime rejected the inputs/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ ...inputs[0], data: inputs[0].data.map(() => 1e9) }, inputs[1], inputs[2]] }),
+        400,
+        /ONNX Runtime rejected the inputs/,
+      ],
       [
         '/v2/models/slots/infer',
         JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }),
         400,
         /binary_data_size: declares 24 bytes but only 0/,
-        { 'Inference-Header-Content-Length': String(JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }).length) },
+        {
+          'Inference-Header-Content-Length': String(
+            JSON.stringify({ inputs: [{ name: 'word_ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }, inputs[1], inputs[2]] }).length,
+          ),
+        },
       ],
       ['/v2/models/slots/infer', JSON.stringify({ inputs, pad: 'x'.repeat(70 * 1024) }), 413, /larger than the limit/],
     ];

@@ -36,7 +36,10 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { ...(await import('../server/config.ts')).DEFAULT_CONFIG.limits, maxStreamsPerModel: 1, maxRequestsPerModel: 1, requestTimeoutSeconds: 0.4 }, queue: { maxConcurrent: 1, maxQueued: 2 } });
+  server = await startTestServer({
+    limits: { ...(await import('../server/config.ts')).DEFAULT_CONFIG.limits, maxStreamsPerModel: 1, maxRequestsPerModel: 1, requestTimeoutSeconds: 0.4 },
+    queue: { maxConcurrent: 1, maxQueued: 2 },
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -80,7 +83,9 @@ describe('limits', () => {
   it('refuses a request over the per-model request limit', async () => {
     const admission = server.context.admission;
     const client = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
-    const long = new Promise<ServiceError | null>((resolve) => client.Recognize({ config: { encoding: 'LINEAR16', sample_rate_hertz: 16000 }, audio: { content: noise(200) } }, (err: ServiceError | null) => resolve(err)));
+    const long = new Promise<ServiceError | null>((resolve) =>
+      client.Recognize({ config: { encoding: 'LINEAR16', sample_rate_hertz: 16000 }, audio: { content: noise(200) } }, (err: ServiceError | null) => resolve(err)),
+    );
     await until(() => admission.count('asr', 'request') === 1);
     const form = new FormData();
     form.set('file', wav(noise(1)), 'a.wav');

@@ -59,7 +59,16 @@ describe('GET /v1/models/{model}/files/{file}', () => {
   });
 
   it('stays inside the model folder', async () => {
-    for (const p of ['../secret.txt', '..%2fsecret.txt', '%2e%2e/secret.txt', '%2e%2e%2fsecret.txt', 'recipe/../../secret.txt', '%252e%252e%252fsecret.txt', '.hidden', 'a\\..\\secret.txt']) {
+    for (const p of [
+      '../secret.txt',
+      '..%2fsecret.txt',
+      '%2e%2e/secret.txt',
+      '%2e%2e%2fsecret.txt',
+      'recipe/../../secret.txt',
+      '%252e%252e%252fsecret.txt',
+      '.hidden',
+      'a\\..\\secret.txt',
+    ]) {
       const r = await get(`/v1/models/slots/files/${p}`);
       expect([400, 404], p).toContain(r.status);
       expect(r.body, p).not.toContain('not for clients');
@@ -87,7 +96,10 @@ describe('CORS for web apps on other origins', () => {
       expect(file.headers.get('access-control-allow-origin')).toBe('http://app.example');
       expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
       expect(file.headers.get('access-control-expose-headers')).toContain('etag');
-      const preflight = await fetch(`${open.http}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      const preflight = await fetch(`${open.http}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
       expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');

@@ -129,7 +129,11 @@ describe('model repository: every folder is listed', () => {
 
   it('lists each folder that cannot serve with the reason; "_" folders hold shared files', async () => {
     const index = (await post('/v2/repository/index')).json as { name: string; state: string; reason?: string }[];
-    for (const [name, reason] of Object.entries(reasons)) expect(index.find((m) => m.name === name), name).toMatchObject({ state: 'failed', reason: expect.stringMatching(reason) });
+    for (const [name, reason] of Object.entries(reasons))
+      expect(
+        index.find((m) => m.name === name),
+        name,
+      ).toMatchObject({ state: 'failed', reason: expect.stringMatching(reason) });
     expect(index.map((m) => m.name)).not.toContain('_shared');
   });
 
@@ -145,7 +149,9 @@ describe('model repository: every folder is listed', () => {
 
   it('the browser client parses a manifest with the same strict parse, naming the file', async () => {
     const { loadWebModel } = await import('../clients/web/seqserve-web.ts');
-    await expect(loadWebModel(server.http, 'typo', { cache: false })).rejects.toThrow(/\/v1\/models\/typo\/files\/manifest\.json: graphs\.tagger\.state: unknown key; did you mean states\?/);
+    await expect(loadWebModel(server.http, 'typo', { cache: false })).rejects.toThrow(
+      /\/v1\/models\/typo\/files\/manifest\.json: graphs\.tagger\.state: unknown key; did you mean states\?/,
+    );
   });
 
   it('lists a folder added after start-up', async () => {
@@ -160,7 +166,11 @@ describe('model repository: every folder is listed', () => {
 
   it('answers metadata, ready and infer of a model that is not serving with 503 / UNAVAILABLE and the reason, on both transports', async () => {
     for (const name of ['only-onnx', 'typo', 'MySlots']) {
-      for (const res of [await fetch(`${server.http}/v2/models/${name}`), await fetch(`${server.http}/v2/models/${name}/ready`), await fetch(`${server.http}/v2/models/${name}/infer`, { method: 'POST', body: '{"inputs": []}' })]) {
+      for (const res of [
+        await fetch(`${server.http}/v2/models/${name}`),
+        await fetch(`${server.http}/v2/models/${name}/ready`),
+        await fetch(`${server.http}/v2/models/${name}/infer`, { method: 'POST', body: '{"inputs": []}' }),
+      ]) {
         expect(res.status, `${name} ${res.url}`).toBe(503);
         expect((await res.json()).error).toMatch(new RegExp(`^model "${name}" is not serving: it failed to load: .*${reasons[name].source}`));
       }
@@ -182,7 +192,13 @@ describe('model repository: every folder is listed', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
     const log = pino({ level: 'info' }, sink);
-    const repository = new ModelRepository({ root, sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics: new Metrics(), queue: DEFAULT_CONFIG.queue });
+    const repository = new ModelRepository({
+      root,
+      sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
+      log,
+      metrics: new Metrics(),
+      queue: DEFAULT_CONFIG.queue,
+    });
     await repository.loadAll();
     await repository.close();
     const summary = lines.map((l) => JSON.parse(l) as { msg: string; notServing?: { name: string; reason: string }[] }).find((l) => l.msg.includes('not serving'));

@@ -52,7 +52,15 @@ async function call(route: string, url: string, init: RequestInit = {}, status =
     expect(Object.keys(content), `${url} answered ${type}`).toContain('*/*'); // any type, e.g. a model file
     return [];
   }
-  const bodies = type === 'text/event-stream' ? text.split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, '')).filter((d) => d !== '[DONE]').map((d) => JSON.parse(d) as unknown) : [JSON.parse(text) as unknown];
+  const bodies =
+    type === 'text/event-stream'
+      ? text
+          .split('\n\n')
+          .filter(Boolean)
+          .map((e) => e.replace(/^data: /, ''))
+          .filter((d) => d !== '[DONE]')
+          .map((d) => JSON.parse(d) as unknown)
+      : [JSON.parse(text) as unknown];
   const check = documented(route, status, type);
   for (const body of bodies) expect(check(body), `${url} ${JSON.stringify(body).slice(0, 300)}: ${JSON.stringify(check.errors)}`).toBe(true);
   return bodies;
@@ -70,10 +78,16 @@ const messages = [{ role: 'user', content: 'i want to fly from taipei to tokyo' 
 describe('responses match the OpenAPI document', () => {
   it('chat completions, plain and streamed, with every optional part', async () => {
     const route = 'POST /v1/chat/completions';
-    const [reply] = (await call(route, '/v1/chat/completions', json({ messages, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2, include_attention: true }))) as { choices: { attention: unknown }[] }[];
+    const [reply] = (await call(route, '/v1/chat/completions', json({ messages, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2, include_attention: true }))) as {
+      choices: { attention: unknown }[];
+    }[];
     expect(reply.choices[0].attention).toBeDefined();
     await call(route, '/v1/chat/completions', json({ messages, max_tokens: 4, beam_width: 2, n: 2 }));
-    const chunks = await call(route, '/v1/chat/completions', json({ messages, max_tokens: 4, temperature: 0, stream: true, stream_options: { include_usage: true }, logprobs: true, include_attention: true }));
+    const chunks = await call(
+      route,
+      '/v1/chat/completions',
+      json({ messages, max_tokens: 4, temperature: 0, stream: true, stream_options: { include_usage: true }, logprobs: true, include_attention: true }),
+    );
     expect(chunks.length).toBeGreaterThan(3);
     await call(route, '/v1/chat/completions', json({ messages, max_tokens: 4, stream: true }));
     await call(route, '/v1/chat/completions', json({ messages: [{ role: 'robot', content: 'x' }] }), 400);
@@ -115,7 +129,9 @@ describe('responses match the OpenAPI document', () => {
     const route = 'POST /v1/speech-qa';
     const story = () => file('asr', 'heldout-sample/001.wav', 'audio/wav');
     await call(route, '/v1/speech-qa', form({ story: story(), question: 'where is mary', 'choices[]': ['the kitchen', 'the garden'] }));
-    const events = (await call(route, '/v1/speech-qa', form({ story: story(), question: 'where is mary', 'choices[]': ['the kitchen', 'the garden'], stream: 'true' }))) as { type: string }[];
+    const events = (await call(route, '/v1/speech-qa', form({ story: story(), question: 'where is mary', 'choices[]': ['the kitchen', 'the garden'], stream: 'true' }))) as {
+      type: string;
+    }[];
     expect(events.at(-1)!.type).toBe('result');
     await call(route, '/v1/speech-qa', form({ story: story(), question: 'where is mary', 'choices[]': ['the kitchen'] }), 400);
   });

@@ -29,7 +29,10 @@ const UNDOCUMENTED: Record<string, string> = {
 };
 
 type Doc = {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }>; requestBody?: { content: Record<string, { schema: object }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }>; requestBody?: { content: Record<string, { schema: object }> } }>
+  >;
   components: { schemas: Record<string, { required?: string[]; properties?: Record<string, Record<string, unknown>> }> };
   security?: unknown;
 };
@@ -66,14 +69,19 @@ const registered = () => [...new Set(app.routes.filter((r) => r.method !== 'ALL'
 describe('OpenAPI document: coverage', () => {
   it('documents every route the app registers, and no route it does not', () => {
     const routes = registered();
-    const missing = routes.filter((r) => !(r in UNDOCUMENTED)).filter((r) => {
-      const [method, path] = r.split(' ');
-      return doc.paths[openApiPath(path)]?.[method.toLowerCase()] === undefined;
-    });
+    const missing = routes
+      .filter((r) => !(r in UNDOCUMENTED))
+      .filter((r) => {
+        const [method, path] = r.split(' ');
+        return doc.paths[openApiPath(path)]?.[method.toLowerCase()] === undefined;
+      });
     expect(missing, 'routes without OpenAPI documentation: add them to server/http/openapi/document.ts').toEqual([]);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     const served = new Set(routes.map((r) => `${r.split(' ')[0]} ${openApiPath(r.split(' ')[1])}`));
-    expect(documented.filter((d) => !served.has(d)), 'documented operations the app does not serve').toEqual([]);
+    expect(
+      documented.filter((d) => !served.has(d)),
+      'documented operations the app does not serve',
+    ).toEqual([]);
     // the exclusions are real routes (a stale entry would hide nothing and mislead)
     for (const r of Object.keys(UNDOCUMENTED)) expect(routes).toContain(r);
     expect(documented.length).toBeGreaterThanOrEqual(22);
@@ -122,7 +130,11 @@ describe('OpenAPI document: structure', () => {
 
   it('names path parameters as the routes do', () => {
     const infer = doc.paths['/v2/models/{model}/versions/{version}/infer'].post as unknown as { parameters: { $ref: string }[] };
-    expect(infer.parameters.map((p) => p.$ref)).toEqual(['#/components/parameters/model', '#/components/parameters/version', '#/components/parameters/InferenceHeaderContentLength']);
+    expect(infer.parameters.map((p) => p.$ref)).toEqual([
+      '#/components/parameters/model',
+      '#/components/parameters/version',
+      '#/components/parameters/InferenceHeaderContentLength',
+    ]);
   });
 
   it('documents streaming routes with text/event-stream', () => {
@@ -133,7 +145,11 @@ describe('OpenAPI document: structure', () => {
 });
 
 /** Keys a zod object requires (those that cannot be left out). */
-const zodRequired = (schema: z.ZodObject) => Object.entries(schema.shape).filter(([, s]) => !(s as z.ZodType).safeParse(undefined).success).map(([k]) => k).sort();
+const zodRequired = (schema: z.ZodObject) =>
+  Object.entries(schema.shape)
+    .filter(([, s]) => !(s as z.ZodType).safeParse(undefined).success)
+    .map(([k]) => k)
+    .sort();
 
 describe('OpenAPI document: request schemas are the zod schemas', () => {
   const objects: [string, z.ZodObject][] = [
@@ -159,7 +175,13 @@ describe('OpenAPI document: request schemas are the zod schemas', () => {
     model: 'chat',
     messages: [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: [{ type: 'text', text: 'fly to tokyo' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'fly to tokyo' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } },
+        ],
+      },
     ],
     max_tokens: 8,
     temperature: 0.5,
@@ -207,14 +229,27 @@ describe('OpenAPI document: request schemas are the zod schemas', () => {
   it('agrees with zod on mutated requests of every JSON endpoint', () => {
     const samples: [string, z.ZodType, Record<string, unknown>][] = [
       ['ChatCompletionRequest', ChatCompletionRequest, valid],
-      ['CaptionRequest', CaptionJsonBody, { image: 'data:image/png;base64,AA==', max_tokens: 6, temperature: 0, top_k: 3, include_attention: true, stream: false, beam_width: 2, seed: 1 }],
+      [
+        'CaptionRequest',
+        CaptionJsonBody,
+        { image: 'data:image/png;base64,AA==', max_tokens: 6, temperature: 0, top_k: 3, include_attention: true, stream: false, beam_width: 2, seed: 1 },
+      ],
       ['SlotsRequest', SlotsRequest(limits.maxTextChars), { text: 'fly to denver', model: 'slots' }],
-      ['InferenceRequest', RestInferRequest, { id: 'x', inputs: [{ name: 'a', datatype: 'INT64', shape: [1, 2], data: [1, 2] }], outputs: [{ name: 'b', parameters: { binary_data: true } }] }],
+      [
+        'InferenceRequest',
+        RestInferRequest,
+        { id: 'x', inputs: [{ name: 'a', datatype: 'INT64', shape: [1, 2], data: [1, 2] }], outputs: [{ name: 'b', parameters: { binary_data: true } }] },
+      ],
     ];
     for (const [name, schema, sample] of samples) {
       const check = component(name);
       expect(check(sample), `${name}: ${JSON.stringify(check.errors)}`).toBe(true);
-      const field = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.integer({ min: -3, max: 30 }), fc.double({ min: -3, max: 3, noNaN: true }), fc.constantFrom(null, '', 'x'.repeat(limits.maxTextChars + 1)));
+      const field = fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.integer({ min: -3, max: 30 }),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        fc.constantFrom(null, '', 'x'.repeat(limits.maxTextChars + 1)),
+      );
       const mutated = fc.record(Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, fc.oneof(fc.constant(v), field)])), { requiredKeys: [] });
       fc.assert(
         fc.property(mutated, (body) => {
@@ -252,8 +287,11 @@ describe('OpenAPI document: multipart forms are what the handlers read', () => {
   it('transcription form: file is required, response_format and stream are the documented enums', async () => {
     const fields = properties('TranscriptionForm');
     expect(doc.components.schemas.TranscriptionForm.required).toEqual(['file']);
-    expect((await param(await post('/v1/audio/transcriptions', new FormData())))).toBe('file');
-    for (const [field, enumeration] of [['response_format', fields.response_format.enum], ['stream', fields.stream.enum]] as [string, string[]][]) {
+    expect(await param(await post('/v1/audio/transcriptions', new FormData()))).toBe('file');
+    for (const [field, enumeration] of [
+      ['response_format', fields.response_format.enum],
+      ['stream', fields.stream.enum],
+    ] as [string, string[]][]) {
       const bad = new FormData();
       bad.set('file', wav());
       bad.set(field, 'nope');
@@ -312,7 +350,12 @@ describe('OpenAPI document: error shapes', () => {
   });
 
   it('answers the documented success shapes of the routes that need no model', async () => {
-    for (const [path, url] of [['/v2/health/live', '/v2/health/live'], ['/v2/health/ready', '/v2/health/ready'], ['/v1/models', '/v1/models'], ['/v2/repository/index', '/v2/repository/index']]) {
+    for (const [path, url] of [
+      ['/v2/health/live', '/v2/health/live'],
+      ['/v2/health/ready', '/v2/health/ready'],
+      ['/v1/models', '/v1/models'],
+      ['/v2/repository/index', '/v2/repository/index'],
+    ]) {
       const method = path === '/v2/repository/index' ? 'post' : 'get';
       const res = await app.request(url, { method: method.toUpperCase() });
       expect(res.status, url).toBe(200);

@@ -105,7 +105,7 @@ describe('README: serving your own PyTorch model', () => {
   }, 60_000);
 });
 
-describe("README: what mistakes look like", () => {
+describe('README: what mistakes look like', () => {
   const lstm = () => JSON.parse(readFileSync(path.join(models, 'lstm-step', 'manifest.json'), 'utf8'));
   /** A copy of lstm-step as folder `folder` with its manifest changed by `edit`. */
   const variant = (folder: string, edit: (m: Record<string, any>) => void) => {
@@ -141,7 +141,8 @@ describe("README: what mistakes look like", () => {
       'batch-axis-typo': /batch-axis-typo\/manifest\.json: graphs\.step\.states\[0\]\.batch_axis: unknown key; did you mean batchAxis\?/,
       'bad-role': /bad-role\/manifest\.json: graphs\.step\.role: "lstm" is not a role of a generic model \(roles: model, classifier, /,
       'number-version': /number-version\/manifest\.json: version: versions are strings: write "1", not 1/,
-      LstmStep: /my-models\/LstmStep: "LstmStep" is not a model name: model names \(the folder names\) are lower case: letters, digits, "-" and "_"; rename the folder to "lstmstep"/,
+      LstmStep:
+        /my-models\/LstmStep: "LstmStep" is not a model name: model names \(the folder names\) are lower case: letters, digits, "-" and "_"; rename the folder to "lstmstep"/,
       'other-name': /other-name\/manifest\.json: name: "lstm" does not match its folder "other-name"/,
       'wrong-file': /wrong-file\/stpe\.onnx: file not found$/,
       gru: /gru\/manifest\.json: file not found: the folder has model\.onnx but no manifest\.json to say how to serve it: write one: /,
@@ -156,7 +157,11 @@ describe("README: what mistakes look like", () => {
       expect((await infer.json()).error).toMatch(new RegExp(`^model "${folder}" is not serving: it failed to load: .*${reason.source}`));
     }
     const index = (await post('/v2/repository/index')).json as { name: string; state: string; reason?: string }[];
-    for (const [folder, reason] of Object.entries(expected)) expect(index.find((m) => m.name === folder), folder).toMatchObject({ state: 'failed', reason: expect.stringMatching(reason) });
+    for (const [folder, reason] of Object.entries(expected))
+      expect(
+        index.find((m) => m.name === folder),
+        folder,
+      ).toMatchObject({ state: 'failed', reason: expect.stringMatching(reason) });
     expect(index.filter((m) => m.state === 'ready').map((m) => m.name)).toEqual(['lstm-step', 'sentiment']);
   });
 

@@ -60,7 +60,28 @@ describe('--processes 2', () => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const http = `http://127.0.0.1:${httpPort}`;
     const grpc = `127.0.0.1:${grpcPort}`;
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'seqserve.js'), 'serve', '--processes', '2', '--models', models, '--host', '127.0.0.1', '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--providers', 'cpu', '--shutdown-grace', '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'seqserve.js'),
+        'serve',
+        '--processes',
+        '2',
+        '--models',
+        models,
+        '--host',
+        '127.0.0.1',
+        '--http-port',
+        String(httpPort),
+        '--grpc-port',
+        String(grpcPort),
+        '--providers',
+        'cpu',
+        '--shutdown-grace',
+        '5',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     proc = child;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const logs: Entry[] = [];
@@ -102,7 +123,13 @@ describe('--processes 2', () => {
     let retried = 0;
     const statuses: number[] = [];
     const slots = async (): Promise<number> => {
-      const send = () => fetch(`${http}/v1/slots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'I would like to arrive Taipei on November 2nd' }), signal: AbortSignal.timeout(10_000) });
+      const send = () =>
+        fetch(`${http}/v1/slots`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ text: 'I would like to arrive Taipei on November 2nd' }),
+          signal: AbortSignal.timeout(10_000),
+        });
       let res: Response | undefined;
       for (let attempt = 1; !res; attempt++) {
         try {
@@ -160,7 +187,12 @@ describe('--processes 2', () => {
     expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running 20 s after SIGTERM'), 20_000))])).toBe(0);
     expect(Date.now() - stopAt).toBeLessThan(10_000);
     expect(logs.some((e) => e.role === 'primary' && e.msg === 'all worker processes have exited')).toBe(true);
-    expect(logs.filter((e) => e.role !== 'primary' && e.signal === 'SIGTERM' && String(e.msg).startsWith('shutting down')).map((e) => e.pid).sort()).toEqual(current.sort());
+    expect(
+      logs
+        .filter((e) => e.role !== 'primary' && e.signal === 'SIGTERM' && String(e.msg).startsWith('shutting down'))
+        .map((e) => e.pid)
+        .sort(),
+    ).toEqual(current.sort());
     console.log(`300 requests in ${loadMs} ms, ${retried} retried after the kill`);
   }, 60_000);
 });

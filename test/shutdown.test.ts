@@ -32,7 +32,26 @@ interface Child {
 }
 
 async function startChild(grace: number): Promise<Child> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'seqserve.js'), 'serve', '--models', models, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--providers', 'cpu', '--shutdown-grace', String(grace)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin', 'seqserve.js'),
+      'serve',
+      '--models',
+      models,
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--providers',
+      'cpu',
+      '--shutdown-grace',
+      String(grace),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const logs: string[] = [];
   const ports = await new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
@@ -94,9 +113,15 @@ describe('graceful shutdown (SIGTERM)', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     // after SIGTERM: not ready, and a new request is refused (503 on a live connection, or no connection)
-    const ready = await fetch(`${child.http}/v2/health/ready`).then((r) => r.status, () => 'refused');
+    const ready = await fetch(`${child.http}/v2/health/ready`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
     expect([503, 'refused']).toContain(ready);
-    const fresh = await fetch(`${child.http}/v2/models/slots`).then((r) => r.status, () => 'refused');
+    const fresh = await fetch(`${child.http}/v2/models/slots`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
     expect([503, 'refused']).toContain(fresh);
     const result = await stream;
     expect(result.error).toBeUndefined();

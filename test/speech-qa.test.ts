@@ -101,13 +101,25 @@ describe('POST /v1/speech-qa', () => {
     expect(await post([['story', story], q])).toMatchObject({ status: 400, error: { param: 'choices', message: expect.stringMatching(/missing/) } });
     expect(await post([['story', story], q, ['choices[]', 'kitchen']])).toMatchObject({ status: 400, error: { param: 'choices' } });
     expect(await post([['story', story], q, ['choices[]', 'kitchen'], ['choices[]', '  ']])).toMatchObject({ status: 400, error: { param: 'choices[1]' } });
-    expect(await post([['story', story], ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'question' } });
+    expect(
+      await post([
+        ['story', story],
+        ['choices[]', 'a'],
+        ['choices[]', 'b'],
+      ]),
+    ).toMatchObject({ status: 400, error: { param: 'question' } });
     expect(await post([['story', new Blob(['not audio'])], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story' } });
     expect(await post([q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story' } });
     const silence = new Blob([wav(new Int16Array(16000)) as Uint8Array<ArrayBuffer>]);
-    expect(await post([['story', silence], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story', message: expect.stringMatching(/no speech/) } });
+    expect(await post([['story', silence], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({
+      status: 400,
+      error: { param: 'story', message: expect.stringMatching(/no speech/) },
+    });
     const long = new Blob([wav(new Int16Array(8000 * (MAX_AUDIO_SECONDS + 1)), 8000) as Uint8Array<ArrayBuffer>]);
-    expect(await post([['story', long], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story', message: expect.stringMatching(/limit is 240 s/) } });
+    expect(await post([['story', long], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({
+      status: 400,
+      error: { param: 'story', message: expect.stringMatching(/limit is 240 s/) },
+    });
     // more sentences than the memory holds
     const picked: SampleStory[] = [];
     while (picked.reduce((n, s) => n + s.sentences.length, 0) < 20) picked.push(sample[picked.length]);
@@ -116,7 +128,10 @@ describe('POST /v1/speech-qa', () => {
     const all = new Int16Array(joined.reduce((n, a) => n + a.length, 0));
     joined.reduce((o, a) => (all.set(a, o), o + a.length), 0);
     expect(all.length / 16000).toBeLessThan(MAX_AUDIO_SECONDS);
-    expect(await post([['story', new Blob([wav(all) as Uint8Array<ArrayBuffer>])], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story', message: expect.stringMatching(/at most 16/) } });
+    expect(await post([['story', new Blob([wav(all) as Uint8Array<ArrayBuffer>])], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({
+      status: 400,
+      error: { param: 'story', message: expect.stringMatching(/at most 16/) },
+    });
   });
 });
 
@@ -125,7 +140,11 @@ describe('gRPC seqserve.v1.SpeechQa/Ask', () => {
     const { stub, close } = seqserveStub('seqserve/v1/speech_qa.proto', 'SpeechQa', server.grpc);
     const i = 1;
     const question = audio[i].question ? { question_wav: audio[i].question } : { question_text: sample[i].question_text };
-    const ok = await serverStream<{ event: string; result?: { choice_index: number; transcript: string; hops: { attention: number[] }[] } }>(stub, 'Ask', { story_wav: audio[i].story, ...question, choices: sample[i].choices });
+    const ok = await serverStream<{ event: string; result?: { choice_index: number; transcript: string; hops: { attention: number[] }[] } }>(stub, 'Ask', {
+      story_wav: audio[i].story,
+      ...question,
+      choices: sample[i].choices,
+    });
     expect(ok.error).toBeUndefined();
     const events = ok.messages.map((m) => m.event);
     expect(events.slice(-3)).toEqual(['question', 'answer_token', 'result']);
@@ -148,7 +167,18 @@ describe('seqserve ask (CLI)', () => {
       const i = sample.findIndex((s) => !s.question_audio);
       writeFileSync(path.join(dir, 'story.wav'), audio[i].story);
       const cli = path.join(BUNDLED_MODELS_DIR, '..', 'bin', 'seqserve.js');
-      const { stdout } = await promisify(execFile)('node', [cli, '--url', server.http, 'ask', '--story', path.join(dir, 'story.wav'), '--question', sample[i].question_text, '--choice', ...sample[i].choices]);
+      const { stdout } = await promisify(execFile)('node', [
+        cli,
+        '--url',
+        server.http,
+        'ask',
+        '--story',
+        path.join(dir, 'story.wav'),
+        '--question',
+        sample[i].question_text,
+        '--choice',
+        ...sample[i].choices,
+      ]);
       const http = await client.speechQa(audio[i].story, questionOf(i), sample[i].choices);
       expect(stdout).toContain(`question: ${sample[i].question_text}`);
       expect(stdout).toContain(`answer:   ${http.answer}`);

@@ -42,7 +42,12 @@ function form(fields: Record<string, string | Blob>): FormData {
 }
 
 const STREAMS: { name: string; path: string; body: () => BodyInit; headers?: Record<string, string> }[] = [
-  { name: 'chat', path: '/v1/chat/completions', body: () => JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], stream: true, max_tokens: 4 }), headers: { 'content-type': 'application/json' } },
+  {
+    name: 'chat',
+    path: '/v1/chat/completions',
+    body: () => JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], stream: true, max_tokens: 4 }),
+    headers: { 'content-type': 'application/json' },
+  },
   { name: 'captions', path: '/v1/captions', body: () => form({ image: new Blob([PNG]), stream: 'true', max_tokens: '4' }) },
   { name: 'transcriptions', path: '/v1/audio/transcriptions', body: () => form({ file: new Blob([WAV]), stream: 'true', decoder: 'greedy' }) },
   { name: 'spoken QA', path: '/v1/speech-qa', body: () => new FormData() },
@@ -94,10 +99,33 @@ describe('server-sent events', () => {
             return d;
           };
           return {
-            chat: await read('/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], stream: true, max_tokens: 4 }) }),
-            captions: await read('/v1/captions', { body: f([['image', new Blob([bytes(png)])], ['stream', 'true'], ['max_tokens', '4']]) }),
-            transcriptions: await read('/v1/audio/transcriptions', { body: f([['file', new Blob([bytes(wav)])], ['stream', 'true'], ['decoder', 'greedy']]) }),
-            qa: await read('/v1/speech-qa', { body: f([['story', new Blob([bytes(wav)])], ['question', 'where is mary'], ['choices[]', 'the kitchen'], ['choices[]', 'the garden'], ['stream', 'true']]) }),
+            chat: await read('/v1/chat/completions', {
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], stream: true, max_tokens: 4 }),
+            }),
+            captions: await read('/v1/captions', {
+              body: f([
+                ['image', new Blob([bytes(png)])],
+                ['stream', 'true'],
+                ['max_tokens', '4'],
+              ]),
+            }),
+            transcriptions: await read('/v1/audio/transcriptions', {
+              body: f([
+                ['file', new Blob([bytes(wav)])],
+                ['stream', 'true'],
+                ['decoder', 'greedy'],
+              ]),
+            }),
+            qa: await read('/v1/speech-qa', {
+              body: f([
+                ['story', new Blob([bytes(wav)])],
+                ['question', 'where is mary'],
+                ['choices[]', 'the kitchen'],
+                ['choices[]', 'the garden'],
+                ['stream', 'true'],
+              ]),
+            }),
           };
         },
         { base: server.http, wav: WAV.toString('base64'), png: PNG.toString('base64') },
@@ -127,8 +155,13 @@ describe('server-sent events', () => {
     it('transcription: the openai SDK and the client library raise the error instead of a truncated text', async () => {
       const restore = breakGraph('asr.acoustic', 2);
       try {
-        const raw = await (await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form({ file: new Blob([WAV]), stream: 'true', decoder: 'greedy' }) })).text();
-        const last = JSON.parse(raw.trim().split('\n\n').at(-1)!.slice('data: '.length)) as { type: string; error: { message: string; type: string; code: string; param: unknown } };
+        const raw = await (
+          await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form({ file: new Blob([WAV]), stream: 'true', decoder: 'greedy' }) })
+        ).text();
+        const last = JSON.parse(raw.trim().split('\n\n').at(-1)!.slice('data: '.length)) as {
+          type: string;
+          error: { message: string; type: string; code: string; param: unknown };
+        };
         expect(last).toMatchObject({ type: 'error', error: { type: 'server_error', code: 'internal', param: null } });
         expect(raw).not.toMatch(/transcript\.text\.done/);
 

@@ -31,7 +31,6 @@ afterAll(async () => {
   await server.close();
 });
 
-
 const wav = (file: string) => readFileSync(path.join(SAMPLE_DIR, file));
 
 describe('speech recognition model and /v1/audio/transcriptions', () => {
@@ -131,13 +130,18 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
           ...zeroStates,
         });
         const V = alphabet.length;
-        const greedy = ctcGreedy(out.log_probs.data as Float32Array, frames, V, 0).tokens.map((t) => alphabet[t]).join('');
+        const greedy = ctcGreedy(out.log_probs.data as Float32Array, frames, V, 0)
+          .tokens.map((t) => alphabet[t])
+          .join('');
         const wholeText = greedy.split(' ').filter(Boolean).join(' ');
         const stream = new RecognizerStream(model, { sampleRate: 16000 });
         const events = [];
         for (let i = 0; i < audio.length; i += 1000) events.push(...(await stream.push(audio.subarray(i, i + 1000))));
         events.push(...(await stream.end()));
-        const streamed = events.filter((e) => e.type === 'final').map((e) => e.transcript.text).join(' ');
+        const streamed = events
+          .filter((e) => e.type === 'final')
+          .map((e) => e.transcript.text)
+          .join(' ');
         expect(streamed).toBe(wholeText);
       }
     } finally {
@@ -171,5 +175,4 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     expect(await wer()).toBeCloseTo(metrics.decoders.sample.beamLm.wer, 2);
     expect(card).toContain(`${(metrics.decoders.sample.beamLm.wer * 100).toFixed(1)} %`);
   });
-
 });

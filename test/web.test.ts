@@ -78,7 +78,9 @@ describe('web client library in the page (onnxruntime-web)', () => {
     const expected = await serverTranscript(ASR_SAMPLE);
     const got = await page.evaluate(async () => {
       const { loadWebModel, decodeAudioFile } = (window as unknown as Seqserve).seqserve;
-      const model = (await loadWebModel(location.origin, 'asr')) as unknown as { transcribe: (a: unknown) => AsyncIterable<{ type: string; transcript: { text: string; words: { word: string; start: number; end: number }[] } }> };
+      const model = (await loadWebModel(location.origin, 'asr')) as unknown as {
+        transcribe: (a: unknown) => AsyncIterable<{ type: string; transcript: { text: string; words: { word: string; start: number; end: number }[] } }>;
+      };
       const audio = await decodeAudioFile(await (await fetch('/v1/models/asr/files/heldout-sample/000.wav')).blob());
       const finals: string[] = [];
       const words: { word: string; start: number; end: number }[] = [];
@@ -103,7 +105,9 @@ describe('web client library in the page (onnxruntime-web)', () => {
     const expected = (await client.chat([{ role: 'user', content: PROMPT }], { temperature: 0 })).text;
     const got = await page.evaluate(async (prompt) => {
       const { loadWebModel } = (window as unknown as Seqserve).seqserve;
-      const model = (await loadWebModel(location.origin, 'chat')) as unknown as { chatTokens: (m: object[], o: object) => { sourceTokens: string[]; tokens: AsyncIterable<{ delta: string; attention?: number[] }> } };
+      const model = (await loadWebModel(location.origin, 'chat')) as unknown as {
+        chatTokens: (m: object[], o: object) => { sourceTokens: string[]; tokens: AsyncIterable<{ delta: string; attention?: number[] }> };
+      };
       const run = model.chatTokens([{ role: 'user', content: prompt }], { temperature: 0, include_attention: true });
       const deltas: string[] = [];
       const rows: number[][] = [];
@@ -150,7 +154,9 @@ describe('web client library in the page (onnxruntime-web)', () => {
     const got = await page.evaluate(
       async ({ wav, question, choices }) => {
         const { loadWebModel, decodeAudioFile } = (window as unknown as Seqserve).seqserve;
-        const model = (await loadWebModel(location.origin, 'speech_qa')) as unknown as { speechQa: (s: unknown, q: string, c: string[]) => AsyncIterable<{ type: string; result?: { choice_index: number; sentences: string[] } }> };
+        const model = (await loadWebModel(location.origin, 'speech_qa')) as unknown as {
+          speechQa: (s: unknown, q: string, c: string[]) => AsyncIterable<{ type: string; result?: { choice_index: number; sentences: string[] } }>;
+        };
         const audio = await decodeAudioFile(new Blob([new Uint8Array(wav)]));
         for await (const e of model.speechQa(audio, question, choices)) if (e.type === 'result') return e.result!;
         throw new Error('no result');
@@ -199,7 +205,11 @@ describe('web demo views (Chromium)', () => {
       await page.mouse.up();
       await page.evaluate(() => (document.getElementById('caption-out')!.textContent = ''));
       await page.click('#caption-draw');
-      await page.waitForFunction(() => /^a .*(red)/.test(document.getElementById('caption-out')!.textContent!) && document.getElementById('status')!.textContent === '', undefined, { timeout: 30_000 });
+      await page.waitForFunction(
+        () => /^a .*(red)/.test(document.getElementById('caption-out')!.textContent!) && document.getElementById('status')!.textContent === '',
+        undefined,
+        { timeout: 30_000 },
+      );
       await page.click('#caption-clear');
       await page.setInputFiles('#caption-file', png);
       await page.click('#caption-form button');
@@ -231,7 +241,10 @@ describe('web demo views (Chromium)', () => {
 
 describe('microphone (Chromium fake capture device)', () => {
   it('recognises the microphone in the page, and explains a denied microphone', async () => {
-    const fake = await chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${ASR_SAMPLE}`] });
+    const fake = await chromium.launch({
+      ...CHROMIUM,
+      args: [...CHROMIUM.args, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${ASR_SAMPLE}`],
+    });
     try {
       const p = await fake.newPage();
       await p.goto(`${server.http}/`);
@@ -292,7 +305,10 @@ describe('offline after the first visit', () => {
       // a second load revalidates every file and downloads none (304s answered from the browser's cache)
       const metric = async (name: string) => {
         const text = await (await fetch(`${own.http}/metrics`)).text();
-        return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+        return text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
       };
       const bytesBefore = await metric('seqserve_model_file_bytes_total{model="slots"}');
       const revalidatedBefore = await metric('seqserve_model_file_responses_total{model="slots",status="304"}');

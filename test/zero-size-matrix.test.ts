@@ -114,7 +114,11 @@ function zeroCases(g: Graph): Case[] {
   });
   const batch0 = valid();
   for (const i of batch0) i.shape[g.batchAxis[i.name]] = 0;
-  cases.push({ what: `${g.name} batch 0`, inputs: batch0, expected: new RegExp(`inputs\\[0\\]\\.shape: input "${batch0[0].name}" axis ${g.batchAxis[batch0[0].name]} has length 0`) });
+  cases.push({
+    what: `${g.name} batch 0`,
+    inputs: batch0,
+    expected: new RegExp(`inputs\\[0\\]\\.shape: input "${batch0[0].name}" axis ${g.batchAxis[batch0[0].name]} has length 0`),
+  });
   return cases;
 }
 
@@ -147,7 +151,12 @@ const grpcRaw = (model: string, inputs: Input[], id = '') => ({
 const grpcTyped = (model: string, inputs: Input[], id = '') => ({
   model_name: model,
   id,
-  inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape.map(String), contents: { [TYPED_FIELD[i.datatype]]: values(i.datatype, count(i.shape)).map((v) => (i.datatype === 'INT64' ? String(v) : v)) } })),
+  inputs: inputs.map((i) => ({
+    name: i.name,
+    datatype: i.datatype,
+    shape: i.shape.map(String),
+    contents: { [TYPED_FIELD[i.datatype]]: values(i.datatype, count(i.shape)).map((v) => (i.datatype === 'INT64' ? String(v) : v)) },
+  })),
 });
 
 async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
@@ -278,7 +287,9 @@ describe('warm-up goes through the same check', () => {
         // the manifest check refuses it first; without it, the warm-up run's feed check would (server/runtime/loaded-graph.test.ts)
         expect(index.find((m) => m.name === 'slots')).toMatchObject({
           state: 'failed',
-          reason: expect.stringMatching(/warmupShapes\.word_ids\[1\]: dimensions are at least 1|warm-up run of graph "tagger" failed: slots\.tagger: input "word_ids" axis 1 has length 0/),
+          reason: expect.stringMatching(
+            /warmupShapes\.word_ids\[1\]: dimensions are at least 1|warm-up run of graph "tagger" failed: slots\.tagger: input "word_ids" axis 1 has length 0/,
+          ),
         });
       } finally {
         await other.close();

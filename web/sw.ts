@@ -25,7 +25,12 @@ const SHELL = ['/', '/web/app.js'];
 const KEPT = [/^\/$/, /^\/web\//, /^\/ort\//, /^\/v1\/models\/[^/]+\/files\//];
 
 scope.addEventListener('install', (ev) => {
-  ev.waitUntil(caches.open(SHELL_CACHE).then((c) => c.addAll(SHELL)).then(() => scope.skipWaiting()));
+  ev.waitUntil(
+    caches
+      .open(SHELL_CACHE)
+      .then((c) => c.addAll(SHELL))
+      .then(() => scope.skipWaiting()),
+  );
 });
 
 scope.addEventListener('activate', (ev) => {

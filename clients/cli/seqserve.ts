@@ -52,7 +52,13 @@ program
   .action(async (o: { models: string }) => {
     const log = createLogger('silent'); // the report below says it all, once per model
     const metrics = new Metrics();
-    const repository = new ModelRepository({ root: path.resolve(o.models), sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log), log, metrics, queue: DEFAULT_CONFIG.queue });
+    const repository = new ModelRepository({
+      root: path.resolve(o.models),
+      sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
+      log,
+      metrics,
+      queue: DEFAULT_CONFIG.queue,
+    });
     await repository.loadAll();
     const index = repository.index();
     for (const m of index) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.reason ?? ''}`);
@@ -75,9 +81,18 @@ program
     print({ live: await c.live(), ready: await c.ready().catch(() => false) });
   });
 
-program.command('load <model>').description('load or reload a model from the repository (the server must run with --model-control explicit; with API keys, an admin key)').action(async (model: string) => print(await http().load(model)));
-program.command('unload <model>').description('unload a model (the server must run with --model-control explicit; with API keys, an admin key)').action(async (model: string) => print(await http().unload(model)));
-program.command('metadata <model>').description('KServe metadata of a model graph').action(async (model: string) => print(await http().modelMetadata(model)));
+program
+  .command('load <model>')
+  .description('load or reload a model from the repository (the server must run with --model-control explicit; with API keys, an admin key)')
+  .action(async (model: string) => print(await http().load(model)));
+program
+  .command('unload <model>')
+  .description('unload a model (the server must run with --model-control explicit; with API keys, an admin key)')
+  .action(async (model: string) => print(await http().unload(model)));
+program
+  .command('metadata <model>')
+  .description('KServe metadata of a model graph')
+  .action(async (model: string) => print(await http().modelMetadata(model)));
 
 program
   .command('slots <text>')
@@ -101,7 +116,12 @@ program
   .option('--max-tokens <n>', 'longest reply in tokens')
   .action(async (o: { model?: string; message?: string[]; temperature: string; seed?: string; maxTokens?: string }) => {
     const client = http();
-    const options = { temperature: Number(o.temperature), ...(o.model ? { model: o.model } : {}), ...(o.seed ? { seed: Number(o.seed) } : {}), ...(o.maxTokens ? { max_tokens: Number(o.maxTokens) } : {}) };
+    const options = {
+      temperature: Number(o.temperature),
+      ...(o.model ? { model: o.model } : {}),
+      ...(o.seed ? { seed: Number(o.seed) } : {}),
+      ...(o.maxTokens ? { max_tokens: Number(o.maxTokens) } : {}),
+    };
     const history: ChatMessage[] = [];
     const turn = async (text: string) => {
       history.push({ role: 'user', content: text });

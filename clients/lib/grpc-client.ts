@@ -63,7 +63,16 @@ export class SeqserveGrpcClient {
     return (await this.call<{ ready: boolean }>('ModelReady', { name, version })).ready;
   }
 
-  async modelMetadata(name: string, version = ''): Promise<{ name: string; versions: string[]; platform: string; inputs: { name: string; datatype: string; shape: number[] }[]; outputs: { name: string; datatype: string; shape: number[] }[] }> {
+  async modelMetadata(
+    name: string,
+    version = '',
+  ): Promise<{
+    name: string;
+    versions: string[];
+    platform: string;
+    inputs: { name: string; datatype: string; shape: number[] }[];
+    outputs: { name: string; datatype: string; shape: number[] }[];
+  }> {
     const m = await this.call<any>('ModelMetadata', { name, version });
     const tensors = (ts: { name: string; datatype: string; shape: string[] }[]) => ts.map((t) => ({ ...t, shape: t.shape.map(Number) }));
     return { name: m.name, versions: m.versions, platform: m.platform, inputs: tensors(m.inputs), outputs: tensors(m.outputs) };

@@ -130,7 +130,18 @@ export async function* sseData(res: Response): AsyncGenerator<string> {
 }
 
 /** HTTP status for seqserve's error codes, as the server maps them (server/http/error-response.ts). */
-const STATUS_OF_CODE: Record<string, number> = { invalid_argument: 400, out_of_range: 400, failed_precondition: 400, unauthenticated: 401, permission_denied: 403, not_found: 404, payload_too_large: 413, resource_exhausted: 429, unavailable: 503, deadline_exceeded: 504 };
+const STATUS_OF_CODE: Record<string, number> = {
+  invalid_argument: 400,
+  out_of_range: 400,
+  failed_precondition: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  resource_exhausted: 429,
+  unavailable: 503,
+  deadline_exceeded: 504,
+};
 
 /**
  * The JSON events of a seqserve server-sent-events response until `[DONE]` or the end. A stream
@@ -239,7 +250,11 @@ export class SeqserveHttpClient {
 
   /** A chat reply (OpenAI chat completions); `options` takes any of its parameters (temperature, max_tokens, seed, ...). */
   async chat(messages: ChatMessage[], options: ChatOptions = {}): Promise<ChatResult> {
-    const res = await this.json<{ choices: { message: { content: string }; finish_reason: string }[]; usage: ChatResult['usage'] }>('POST', '/v1/chat/completions', { ...options, messages, stream: false });
+    const res = await this.json<{ choices: { message: { content: string }; finish_reason: string }[]; usage: ChatResult['usage'] }>('POST', '/v1/chat/completions', {
+      ...options,
+      messages,
+      stream: false,
+    });
     return { text: res.choices[0]?.message.content ?? '', finishReason: res.choices[0]?.finish_reason ?? 'stop', usage: res.usage };
   }
 
@@ -260,7 +275,10 @@ export class SeqserveHttpClient {
   }
 
   /** A streamed caption: each token as it is generated, then the whole caption. */
-  async *captionStream(image: Uint8Array, options: CaptionOptions = {}): AsyncGenerator<({ type: 'token'; delta: string } & CaptionToken) | { type: 'done'; caption: string; finish_reason: string }> {
+  async *captionStream(
+    image: Uint8Array,
+    options: CaptionOptions = {},
+  ): AsyncGenerator<({ type: 'token'; delta: string } & CaptionToken) | { type: 'done'; caption: string; finish_reason: string }> {
     const res = await this.request('POST', '/v1/captions', this.captionForm(image, { ...options, stream: true }));
     for await (const e of sseEvents<{ type: string } & Record<string, unknown>>(res)) {
       if (e.type === 'caption.token') yield { ...(e as unknown as CaptionToken & { delta: string }), type: 'token' };

@@ -32,7 +32,7 @@ export function decodeRaw(datatype: string, raw: Uint8Array): (number | boolean 
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (datatype === 'BYTES') {
     const out: string[] = [];
-    for (let off = 0; off < raw.byteLength; ) {
+    for (let off = 0; off < raw.byteLength;) {
       const len = view.getUint32(off, true);
       out.push(BYTES_TEXT.decode(raw.subarray(off + 4, off + 4 + len)));
       off += 4 + len;

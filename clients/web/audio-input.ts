@@ -60,7 +60,8 @@ export interface MicrophoneCapture {
 /** Explains why the microphone cannot be used, in words a person can act on. */
 export function microphoneError(err: unknown): Error {
   const name = (err as { name?: string }).name;
-  if (name === 'NotAllowedError' || name === 'SecurityError') return new Error('microphone access was denied: allow the microphone for this site in the browser (or upload a file instead)');
+  if (name === 'NotAllowedError' || name === 'SecurityError')
+    return new Error('microphone access was denied: allow the microphone for this site in the browser (or upload a file instead)');
   if (name === 'NotFoundError' || name === 'OverconstrainedError') return new Error('no microphone was found: connect one or upload a file instead');
   if (name === 'NotReadableError') return new Error('the microphone is in use by another application');
   if (typeof navigator !== 'undefined' && !navigator.mediaDevices) return new Error('this page cannot use the microphone (it needs https or localhost)');

@@ -142,7 +142,11 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     async *caption(image, opts = {}) {
       const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
       const pixels = await canvasPixels(image, e.model.image!);
-      const request = captionRequest(e.model, { temperature: opts.temperature ?? 0, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), include_attention: opts.includeAttention ?? false }, pixels);
+      const request = captionRequest(
+        e.model,
+        { temperature: opts.temperature ?? 0, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), include_attention: opts.includeAttention ?? false },
+        pixels,
+      );
       for await (const ev of e.generate(request)) {
         if (ev.type === 'token') yield { token: ev.piece, delta: ev.delta, logprob: ev.logProb, ...(ev.attention ? { attention: ev.attention } : {}) };
       }
@@ -174,7 +178,14 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
       const m = need(memory, 'spoken question answering');
       recognizerModel ??= loadWebModel(baseUrl, m.spec.recognizer, options) as Promise<WebModel & { acoustic: AcousticModel }>;
       const recognizer = (await recognizerModel).acoustic;
-      yield* answerSpokenQuestion({ memory: m, recognizer, story, question: typeof question === 'string' ? { text: question } : { audio: question }, choices, ...(opts.signal ? { signal: opts.signal } : {}) });
+      yield* answerSpokenQuestion({
+        memory: m,
+        recognizer,
+        story,
+        question: typeof question === 'string' ? { text: question } : { audio: question },
+        choices,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     },
     async release() {
       for (const s of sessions.values()) await s.release();

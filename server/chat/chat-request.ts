@@ -56,7 +56,8 @@ export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionReques
     if (m.role !== 'user' && m.role !== 'assistant') continue;
     const role = spec.roles ? [m.role === 'user' ? spec.roles.user : spec.roles.assistant] : [];
     const turn = [...role, ...tokenizer.encode(textOf(m, i))];
-    if (turns.length === 0 && turn.length > spec.maxSourceTokens) throw invalidArgument(`messages[${i}].content`, `is ${turn.length} tokens long; the model accepts at most ${spec.maxSourceTokens}`);
+    if (turns.length === 0 && turn.length > spec.maxSourceTokens)
+      throw invalidArgument(`messages[${i}].content`, `is ${turn.length} tokens long; the model accepts at most ${spec.maxSourceTokens}`);
     turns.unshift(turn);
     total += turn.length;
   }

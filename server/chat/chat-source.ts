@@ -43,7 +43,8 @@ export async function chatGeneration(ctx: ServerContext, body: ChatCompletionReq
     const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
     return { loaded, engine, request: generateRequest(engine.model, body, tokens, signal), promptTokens: tokens.length, sourcePieces };
   }
-  if (body.model !== undefined && ctx.repository.model(body.model).manifest.task !== 'caption') throw invalidArgument(image.field, `model "${body.model}" does not take images; use a caption model`);
+  if (body.model !== undefined && ctx.repository.model(body.model).manifest.task !== 'caption')
+    throw invalidArgument(image.field, `model "${body.model}" does not take images; use a caption model`);
   const loaded = resolveTaskModel(ctx.repository, 'caption', body.model);
   const engine = loaded.taskModel;
   const spec = engine.model.image!;

@@ -46,7 +46,12 @@ function refusal(run: () => void): SeqserveError {
 describe('signatureFromMetadata', () => {
   it('keeps -1 for symbolic dimensions and their names beside', () => {
     expect(decoder.inputs[1]).toEqual({ name: 'h_in', type: 'float32', shape: [1, -1, 256], dimNames: [undefined, 'batch', undefined] });
-    expect(signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: [-1, ''] }])[0]).toEqual({ name: 'x', type: 'float32', shape: [-1, -1], dimNames: [undefined, undefined] });
+    expect(signatureFromMetadata([{ name: 'x', isTensor: true, type: 'float32', shape: [-1, ''] }])[0]).toEqual({
+      name: 'x',
+      type: 'float32',
+      shape: [-1, -1],
+      dimNames: [undefined, undefined],
+    });
   });
 });
 
@@ -73,15 +78,21 @@ describe('checkFeeds', () => {
   it('refuses missing, unknown and mistyped inputs, a wrong rank and a wrong fixed dimension', () => {
     const { prev_token: _, ...noToken } = feeds(1, 2);
     expect(refusal(() => checkFeeds(decoder, noToken)).message).toBe('chat.decoder: missing input(s) prev_token of chat.decoder');
-    expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { extra: tensor('float32', [1]) }))).message).toMatch(/"extra" is not an input of chat.decoder \(inputs: prev_token, h_in, src_mask, src_ids\)/);
+    expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { extra: tensor('float32', [1]) }))).message).toMatch(
+      /"extra" is not an input of chat.decoder \(inputs: prev_token, h_in, src_mask, src_ids\)/,
+    );
     expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { prev_token: tensor('float32', [1]) }))).message).toMatch(/input "prev_token" takes int64, not float32/);
     expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { h_in: tensor('float32', [1, 256]) }))).message).toMatch(/input "h_in" has rank 3 \(\[1, -1, 256\]\), not 2/);
     expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { h_in: tensor('float32', [1, 1, 255]) }))).message).toMatch(/dimension 2 of input "h_in" must be 256, not 255/);
-    expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { h_in: { type: 'float32', dims: [1, -1, 256], data: new Float32Array(256) } }))).message).toMatch(/input "h_in" has dims that are not non-negative integers/);
+    expect(refusal(() => checkFeeds(decoder, feeds(1, 2, { h_in: { type: 'float32', dims: [1, -1, 256], data: new Float32Array(256) } }))).message).toMatch(
+      /input "h_in" has dims that are not non-negative integers/,
+    );
   });
 
   it('refuses data whose length disagrees with the shape, and shapes whose element count overflows', () => {
-    expect(refusal(() => checkFeeds(decoder, feeds(2, 3, { src_ids: tensor('float32', [2, 3], 5) }))).message).toMatch(/input "src_ids" of shape \[2, 3\] needs 6 elements of data, not 5/);
+    expect(refusal(() => checkFeeds(decoder, feeds(2, 3, { src_ids: tensor('float32', [2, 3], 5) }))).message).toMatch(
+      /input "src_ids" of shape \[2, 3\] needs 6 elements of data, not 5/,
+    );
     const huge = { type: 'float32', dims: [2 ** 31, 2 ** 31, 2 ** 31], data: new Float32Array(1) };
     const sig: GraphSignature = { name: 'g', inputs: [{ name: 'x', type: 'float32', shape: [-1, -1, -1] }] };
     expect(refusal(() => checkFeeds(sig, { x: huge })).message).toMatch(/input "x" of shape \[2147483648, 2147483648, 2147483648\] has too many elements/);
@@ -113,12 +124,26 @@ describe('checkFeeds', () => {
     };
     const f = (x: number, h: number, c: number) => ({ x: tensor('float32', [x, 5]), initial_h: tensor('float32', [1, h, 12]), initial_c: tensor('float32', [1, c, 12]) });
     expect(() => checkFeeds(lstm, f(2, 2, 2))).not.toThrow();
-    expect(refusal(() => checkFeeds(lstm, f(2, 1, 1))).message).toBe('mine.step: inputs "x" (axis 0 = 2) and "initial_h" (axis 1 = 1) share the batch dimension "batch" but disagree');
-    expect(refusal(() => checkFeeds(lstm, f(2, 2, 3))).message).toBe('mine.step: inputs "x" (axis 0 = 2) and "initial_c" (axis 1 = 3) share the batch dimension "batch" but disagree');
+    expect(refusal(() => checkFeeds(lstm, f(2, 1, 1))).message).toBe(
+      'mine.step: inputs "x" (axis 0 = 2) and "initial_h" (axis 1 = 1) share the batch dimension "batch" but disagree',
+    );
+    expect(refusal(() => checkFeeds(lstm, f(2, 2, 3))).message).toBe(
+      'mine.step: inputs "x" (axis 0 = 2) and "initial_c" (axis 1 = 3) share the batch dimension "batch" but disagree',
+    );
     // without the manifest's states the two symbols are unrelated
     expect(() => checkFeeds({ ...lstm, states: [] }, f(2, 2, 3))).not.toThrow();
     // states with no symbol at all
-    const unnamed: GraphSignature = { name: 'g', inputs: [{ name: 'h', type: 'float32', shape: [1, -1] }, { name: 'c', type: 'float32', shape: [-1, 1] }], states: [{ input: 'h', batchAxis: 1 }, { input: 'c', batchAxis: 0 }] };
+    const unnamed: GraphSignature = {
+      name: 'g',
+      inputs: [
+        { name: 'h', type: 'float32', shape: [1, -1] },
+        { name: 'c', type: 'float32', shape: [-1, 1] },
+      ],
+      states: [
+        { input: 'h', batchAxis: 1 },
+        { input: 'c', batchAxis: 0 },
+      ],
+    };
     expect(refusal(() => checkFeeds(unnamed, { h: tensor('float32', [1, 2]), c: tensor('float32', [3, 1]) })).message).toBe(
       'g: inputs "h" (axis 1 = 2) and "c" (axis 0 = 3) share the batch dimension of the states (manifest states[].batchAxis) but disagree',
     );
@@ -163,7 +188,9 @@ describe('axisMaximums and the check of upper bounds', () => {
     const field = refusal(() => checkFeeds(encoder, { src_tokens: tensor('int64', [257, 3]) }, { field: () => 'inputs[0].shape' }));
     expect(field.message).toBe('inputs[0].shape: input "src_tokens" axis 0 has length 257; at most 256 (the requests model chat encodes together)');
     // the bound is checked before the data: a huge shape with no data is refused for its length
-    expect(refusal(() => checkFeeds(encoder, { src_tokens: { type: 'int64', dims: [1, 2_000_000], data: new BigInt64Array(1) } })).message).toMatch(/axis 1 has length 2000000; at most 100/);
+    expect(refusal(() => checkFeeds(encoder, { src_tokens: { type: 'int64', dims: [1, 2_000_000], data: new BigInt64Array(1) } })).message).toMatch(
+      /axis 1 has length 2000000; at most 100/,
+    );
   });
 
   it('bounds what the chat and caption tasks feed, and nothing less', () => {
@@ -198,7 +225,10 @@ describe('axisMaximums and the check of upper bounds', () => {
       'image[3] <= 64 (image.width of model caption)',
     ]);
     const memory = signatureFromMetadata([{ name: 'memory', isTensor: true, type: 'float32', shape: ['batch', 'regions', 128] }]);
-    expect(show(axisMaximums('caption', 'decoder', caption, memory, SERVER))).toEqual(['memory[0] <= 256 (the sequences model caption decodes together)', 'memory[1] <= 64 (image.grid of model caption: its regions)']);
+    expect(show(axisMaximums('caption', 'decoder', caption, memory, SERVER))).toEqual([
+      'memory[0] <= 256 (the sequences model caption decodes together)',
+      'memory[1] <= 64 (image.grid of model caption: its regions)',
+    ]);
   });
 
   it('bounds a streaming acoustic graph by one chunk and the streams batched, a tagger by text.maxTokens, a memory network by its story', () => {
@@ -245,7 +275,11 @@ describe('axisMaximums and the check of upper bounds', () => {
 
   it("holds a generic model's symbolic axes to the server's default, unless its manifest says otherwise", () => {
     const d = "--max-axis-length, the server's bound on a symbolic axis; graphs.classifier.maxShapes in model sentiment's manifest sets the graph's own";
-    expect(show(axisMaximums('sentiment', 'classifier', generic(), classifier, SERVER))).toEqual([`token_ids[0] <= 128 (${d})`, `token_ids[1] <= 128 (${d})`, `lengths[0] <= 128 (${d})`]);
+    expect(show(axisMaximums('sentiment', 'classifier', generic(), classifier, SERVER))).toEqual([
+      `token_ids[0] <= 128 (${d})`,
+      `token_ids[1] <= 128 (${d})`,
+      `lengths[0] <= 128 (${d})`,
+    ]);
     expect(axisMaximums('sentiment', 'classifier', generic(), classifier, { maxAxisLength: 0 }).maximums).toEqual([]); // --max-axis-length 0: none
     // maxShapes: a bound per axis of the inputs it lists, null for none; the others keep the default
     const own = axisMaximums('sentiment', 'classifier', generic({ token_ids: [null, 2048] }), classifier, SERVER);
@@ -254,7 +288,9 @@ describe('axisMaximums and the check of upper bounds', () => {
     const graph: GraphSignature = { name: 'sentiment.classifier', inputs: classifier, maximums: own.maximums };
     const feed = (batch: number, tokens: number) => ({ token_ids: tensor('int64', [batch, tokens]), lengths: tensor('int64', [batch, 1]) });
     expect(() => checkFeeds(graph, feed(1, 2048))).not.toThrow();
-    expect(refusal(() => checkFeeds(graph, feed(1, 2049))).message).toBe('sentiment.classifier: input "token_ids" axis 1 has length 2049; at most 2048 (graphs.classifier.maxShapes of model sentiment)');
+    expect(refusal(() => checkFeeds(graph, feed(1, 2049))).message).toBe(
+      'sentiment.classifier: input "token_ids" axis 1 has length 2049; at most 2048 (graphs.classifier.maxShapes of model sentiment)',
+    );
     // token_ids' batch is unbounded, but lengths' is not: they share "batch"
     expect(refusal(() => checkFeeds(graph, feed(129, 4))).message).toMatch(/^sentiment.classifier: input "lengths" axis 0 has length 129; at most 128 \(--max-axis-length/);
   });
@@ -262,7 +298,9 @@ describe('axisMaximums and the check of upper bounds', () => {
   it('names mistakes in maxShapes: an unknown input, the wrong rank, a bound below a fixed dimension or below what the task feeds', () => {
     const problems = (m: Manifest, g = 'classifier', inputs = classifier) => axisMaximums(m.name, g, m, inputs, SERVER).problems;
     expect(problems(generic({ tokens: [1, 2] }))).toEqual(['graphs.classifier.maxShapes: graph "classifier" has no input "tokens" (inputs: token_ids, lengths)']);
-    expect(problems(generic({ token_ids: [64] }))).toEqual(['graphs.classifier.maxShapes.token_ids: 1 bound for an input of rank 2 ([-1, -1]); give one per axis (null: unbounded)']);
+    expect(problems(generic({ token_ids: [64] }))).toEqual([
+      'graphs.classifier.maxShapes.token_ids: 1 bound for an input of rank 2 ([-1, -1]); give one per axis (null: unbounded)',
+    ]);
     expect(problems(generic({ lengths: [4, null] }))).toEqual([]);
     const chat = bundled('chat');
     chat.graphs.encoder.maxShapes = { src_tokens: [8, 50] };

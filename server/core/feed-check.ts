@@ -73,7 +73,8 @@ export interface FeedCheckOptions {
 }
 
 /** The runtime's metadata of one value (onnxruntime's `InferenceSession.ValueMetadata`). */
-export type ValueMetadataLike = { readonly name: string; readonly isTensor: false } | { readonly name: string; readonly isTensor: true; readonly type: string; readonly shape: ReadonlyArray<number | string> };
+export type ValueMetadataLike =
+  { readonly name: string; readonly isTensor: false } | { readonly name: string; readonly isTensor: true; readonly type: string; readonly shape: ReadonlyArray<number | string> };
 
 /**
  * The signature of inputs from the runtime's metadata: fixed dimensions as numbers, symbolic ones
@@ -102,7 +103,9 @@ export function manifestMinimums(manifest: Pick<Manifest, 'audio'>, inputs: read
   const audio = manifest.audio;
   const input = audio && inputs.find((i) => i.name === audio.input);
   if (!audio || !input || input.shape.length === 0) return [];
-  return [{ input: input.name, axis: input.shape.length - 1, length: audio.contextSamples + audio.frameSamples, why: 'audio.contextSamples + audio.frameSamples: one output frame' }];
+  return [
+    { input: input.name, axis: input.shape.length - 1, length: audio.contextSamples + audio.frameSamples, why: 'audio.contextSamples + audio.frameSamples: one output frame' },
+  ];
 }
 
 /**
@@ -175,7 +178,9 @@ export function axisMaximums(
       continue;
     }
     if (bounds.length !== input.shape.length) {
-      problems.push(`${field}.${name}: ${plural(bounds.length, 'bound')} for an input of rank ${input.shape.length} ([${input.shape.join(', ')}]); give one per axis (null: unbounded)`);
+      problems.push(
+        `${field}.${name}: ${plural(bounds.length, 'bound')} for an input of rank ${input.shape.length} ([${input.shape.join(', ')}]); give one per axis (null: unbounded)`,
+      );
       continue;
     }
     bounds.forEach((b, axis) => {
@@ -199,7 +204,12 @@ export function axisMaximums(
       const t = taskBound(input.name, axis);
       if (t) maximums.push(t);
       else if (options.maxAxisLength) {
-        maximums.push({ input: input.name, axis, length: options.maxAxisLength, why: `--max-axis-length, the server's bound on a symbolic axis; ${field} in model ${model}'s manifest sets the graph's own` });
+        maximums.push({
+          input: input.name,
+          axis,
+          length: options.maxAxisLength,
+          why: `--max-axis-length, the server's bound on a symbolic axis; ${field} in model ${model}'s manifest sets the graph's own`,
+        });
       }
     });
   }
@@ -289,7 +299,8 @@ export function checkFeeds(graph: GraphSignature, feeds: Readonly<Record<string,
     if (t.location === undefined || t.location === 'cpu') {
       const length = (t.data as { length?: unknown } | undefined)?.length;
       if (typeof length !== 'number') fail(input.name, `${what} has no data`);
-      else if (length !== dataLength(input.type, n!)) fail(input.name, `${what} of shape [${dims.join(', ')}] needs ${plural(dataLength(input.type, n!), 'element')} of data, not ${length}`);
+      else if (length !== dataLength(input.type, n!))
+        fail(input.name, `${what} of shape [${dims.join(', ')}] needs ${plural(dataLength(input.type, n!), 'element')} of data, not ${length}`);
     }
   }
   checkSharedDimensions(graph, feeds, fail);

@@ -20,7 +20,8 @@ export function manifestJsonSchema(): Record<string, unknown> {
   return {
     $schema,
     title: 'seqserve model manifest (manifest.json)',
-    description: 'A model folder of a seqserve repository: its task, ONNX graphs and their roles, preprocessing, recurrent states and decoding. Generated from server/core/manifest.ts by `npm run schema`.',
+    description:
+      'A model folder of a seqserve repository: its task, ONNX graphs and their roles, preprocessing, recurrent states and decoding. Generated from server/core/manifest.ts by `npm run schema`.',
     ...rest,
     allOf: roles,
   };

@@ -115,7 +115,9 @@ describe('manifest: roles per task', () => {
     );
     const generic = (role: string) => ({ name: 'cls', task: 'generic', graphs: { cls: { file: 'c.onnx', role } } });
     expect(parseManifest(generic('classifier')).graphs.cls.role).toBe('classifier');
-    expect(() => parseManifest(generic('clasifier'))).toThrow(/^graphs\.cls\.role: "clasifier" is not a role of a generic model; did you mean classifier\? \(roles: model, classifier, /);
+    expect(() => parseManifest(generic('clasifier'))).toThrow(
+      /^graphs\.cls\.role: "clasifier" is not a role of a generic model; did you mean classifier\? \(roles: model, classifier, /,
+    );
     expect(() => parseManifest(generic('sentiment'))).toThrow(/^graphs\.cls\.role: "sentiment" is not a role of a generic model \(roles: /);
   });
 

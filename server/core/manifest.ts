@@ -22,7 +22,12 @@ export const StateSpec = z
     input: z.string().min(1).describe('the graph input that takes the state (zeros at the start of a sequence)'),
     output: z.string().min(1).describe('the graph output that returns the next state'),
     /** The axis along which states of different sequences are stacked into one batch. */
-    batchAxis: z.number().int().nonnegative().default(0).describe('the axis along which states of different sequences are stacked into one batch (1 for PyTorch RNN states [layers, batch, hidden])'),
+    batchAxis: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('the axis along which states of different sequences are stacked into one batch (1 for PyTorch RNN states [layers, batch, hidden])'),
   })
   .describe('a tensor that carries recurrent state between calls');
 
@@ -48,7 +53,9 @@ export const GraphSpec = z.strictObject({
   maxShapes: z
     .record(z.string(), z.array(z.number().int().positive('bounds are at least 1').nullable()))
     .optional()
-    .describe('upper bounds of input axes (input name -> one bound per axis, null for unbounded); longer requests are refused with 400 / INVALID_ARGUMENT. Replaces the task\'s bounds and the server\'s --max-axis-length for the inputs listed'),
+    .describe(
+      "upper bounds of input axes (input name -> one bound per axis, null for unbounded); longer requests are refused with 400 / INVALID_ARGUMENT. Replaces the task's bounds and the server's --max-axis-length for the inputs listed",
+    ),
 });
 
 export const TextSpec = z.strictObject({
@@ -60,9 +67,7 @@ export const TextSpec = z.strictObject({
     charNgrams: z.string().min(1).optional(),
     shapes: z.string().min(1).optional(),
   }),
-  charNgrams: z
-    .strictObject({ n: z.number().int().positive(), buckets: z.number().int().min(2), max: z.number().int().positive() })
-    .optional(),
+  charNgrams: z.strictObject({ n: z.number().int().positive(), buckets: z.number().int().min(2), max: z.number().int().positive() }).optional(),
   maxTokens: z.number().int().positive().default(256),
 });
 

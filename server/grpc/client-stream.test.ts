@@ -25,7 +25,7 @@ describe('readClientStream', () => {
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
-  it('throws the signal\'s reason once the call is cancelled, even with messages waiting, and only once', async () => {
+  it("throws the signal's reason once the call is cancelled, even with messages waiting, and only once", async () => {
     const { stream, call } = fakeCall();
     const abort = new AbortController();
     const requests = readClientStream(call, abort.signal);

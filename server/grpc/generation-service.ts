@@ -64,7 +64,14 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
             if (e.type === 'token') {
               completion++;
               counts.set(e.choice, (counts.get(e.choice) ?? 0) + 1);
-              await write({ choice: e.choice, delta: e.delta, token: e.piece, logprob: e.logProb, top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })), attention: e.attention ?? [] });
+              await write({
+                choice: e.choice,
+                delta: e.delta,
+                token: e.piece,
+                logprob: e.logProb,
+                top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })),
+                attention: e.attention ?? [],
+              });
             } else {
               await write({ choice: e.choice, delta: e.delta, finish_reason: e.reason, prompt_tokens: tokens.length, completion_tokens: counts.get(e.choice) ?? 0 });
             }
@@ -87,7 +94,13 @@ export function generationService(ctx: ServerContext): UntypedServiceImplementat
           for await (const e of events) {
             if (e.type === 'token') {
               completion++;
-              await write({ delta: e.delta, token: e.piece, logprob: e.logProb, top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })), attention: e.attention ?? [] });
+              await write({
+                delta: e.delta,
+                token: e.piece,
+                logprob: e.logProb,
+                top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })),
+                attention: e.attention ?? [],
+              });
             } else {
               await write({ delta: e.delta, finish_reason: e.reason, caption: e.text, completion_tokens: completion });
             }

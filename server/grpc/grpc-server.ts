@@ -23,7 +23,13 @@ function service(pkg: GrpcObject, dotted: string): { service: ServiceDefinition 
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
-  const definition = loadProtoDefinition('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', 'google/cloud/speech/v1/cloud_speech.proto', 'seqserve/v1/generation.proto', 'seqserve/v1/speech_qa.proto');
+  const definition = loadProtoDefinition(
+    'kserve/grpc_service.proto',
+    'grpc/health/v1/health.proto',
+    'google/cloud/speech/v1/cloud_speech.proto',
+    'seqserve/v1/generation.proto',
+    'seqserve/v1/speech_qa.proto',
+  );
   const pkg = loadPackageDefinition(definition);
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,

@@ -47,7 +47,11 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     const graph = repository.graph(req.model_name, req.model_version || undefined);
     const version = repository.model(graph.model).version;
     const request = decodeGrpcInfer(req);
-    return encodeGrpcInfer(await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, () => infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements })));
+    return encodeGrpcInfer(
+      await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, () =>
+        infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }),
+      ),
+    );
   };
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),

@@ -24,8 +24,15 @@ export function speechQaService(ctx: ServerContext): UntypedServiceImplementatio
     Ask: (call: ServerWritableStream<AskRequestMessage, unknown>) =>
       serveStream(call, ctx, async (write, signal) => {
         const req = call.request;
-        const question = req.question === 'question_wav' ? { audio: new Uint8Array(req.question_wav!) } : req.question === 'question_text' ? { text: req.question_text! } : undefined;
-        const { loaded, input } = resolveSpeechQa(ctx, { ...(req.model ? { model: req.model } : {}), ...(req.recognizer ? { recognizer: req.recognizer } : {}), story: new Uint8Array(req.story_wav), question, choices: req.choices });
+        const question =
+          req.question === 'question_wav' ? { audio: new Uint8Array(req.question_wav!) } : req.question === 'question_text' ? { text: req.question_text! } : undefined;
+        const { loaded, input } = resolveSpeechQa(ctx, {
+          ...(req.model ? { model: req.model } : {}),
+          ...(req.recognizer ? { recognizer: req.recognizer } : {}),
+          story: new Uint8Array(req.story_wav),
+          question,
+          choices: req.choices,
+        });
         const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_speech_qa', kind: 'stream', signal }, (s) => speechQa.run(input.memory, input, s));
         try {
           for await (const e of events) {

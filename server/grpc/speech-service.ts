@@ -58,7 +58,8 @@ const duration = (seconds: number) => {
 function checkConfig(config: RecognitionConfig | null | undefined, field: string): RecognitionConfig {
   if (!config) throw invalidArgument(field, 'is required');
   if (config.encoding !== 'LINEAR16') throw invalidArgument(`${field}.encoding`, `${config.encoding} is not supported; send LINEAR16`);
-  if (!(config.sample_rate_hertz >= 8000 && config.sample_rate_hertz <= 48000)) throw invalidArgument(`${field}.sample_rate_hertz`, `must be between 8000 and 48000, not ${config.sample_rate_hertz}`);
+  if (!(config.sample_rate_hertz >= 8000 && config.sample_rate_hertz <= 48000))
+    throw invalidArgument(`${field}.sample_rate_hertz`, `must be between 8000 and 48000, not ${config.sample_rate_hertz}`);
   if (config.audio_channel_count > 1) throw invalidArgument(`${field}.audio_channel_count`, 'only mono audio is supported in a stream');
   const phrases = (config.speech_contexts ?? []).flatMap((c) => c.phrases ?? []);
   if (phrases.length > MAX_PHRASES) throw invalidArgument(`${field}.speech_contexts`, `${phrases.length} phrases is over the limit of ${MAX_PHRASES}`);
@@ -81,7 +82,9 @@ function alternatives(t: Transcript, extra: { text: string; logProb: number }[],
   const first = {
     transcript: t.text,
     confidence: t.confidence,
-    words: words ? t.words.map((w) => ({ word: w.word, start_time: duration(w.start), end_time: duration(w.end), confidence: config.enable_word_confidence ? w.confidence : 0 })) : [],
+    words: words
+      ? t.words.map((w) => ({ word: w.word, start_time: duration(w.start), end_time: duration(w.end), confidence: config.enable_word_confidence ? w.confidence : 0 }))
+      : [],
   };
   const more = extra
     .filter((a) => a.text !== t.text)
@@ -122,7 +125,11 @@ class StreamingResponses {
       }
       this.previousPartial = '';
       if (this.single) yield { speech_event_type: 'END_OF_SINGLE_UTTERANCE', speech_event_time: end };
-      yield { results: [{ alternatives: alternatives(e.transcript, e.alternatives, this.config), is_final: true, result_end_time: end, language_code: this.config.language_code || 'en-us' }] };
+      yield {
+        results: [
+          { alternatives: alternatives(e.transcript, e.alternatives, this.config), is_final: true, result_end_time: end, language_code: this.config.language_code || 'en-us' },
+        ],
+      };
       if (this.single) this.utteranceEnded = true;
     }
   }
@@ -152,7 +159,14 @@ export async function streamingRecognize(ctx: ServerContext, requests: AsyncIter
 }
 
 /** The audio requests of a stream through one recognizer (its state lives as long as the stream). */
-async function recognizeAudioStream(ctx: ServerContext, model: TaskLoadedModel<'speech-recognition'>, config: RecognitionConfig, requests: AsyncIterable<StreamingRequest>, responses: StreamingResponses, write: StreamWrite): Promise<void> {
+async function recognizeAudioStream(
+  ctx: ServerContext,
+  model: TaskLoadedModel<'speech-recognition'>,
+  config: RecognitionConfig,
+  requests: AsyncIterable<StreamingRequest>,
+  responses: StreamingResponses,
+  write: StreamWrite,
+): Promise<void> {
   const labels = { model: model.name, api: 'google_speech' };
   ctx.metrics.activeStreams.inc(labels);
   try {
@@ -163,7 +177,8 @@ async function recognizeAudioStream(ctx: ServerContext, model: TaskLoadedModel<'
       if (responses.utteranceEnded) continue; // until the client half-closes, as Google's API asks it to
       if (req.streaming_request === 'streaming_config') throw invalidArgument('streaming_config', 'may only be sent in the first request');
       const audio = req.audio_content ?? new Uint8Array(0);
-      if (audio.byteLength > maxAudioMessageBytes) throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${maxAudioMessageBytes} bytes per request`);
+      if (audio.byteLength > maxAudioMessageBytes)
+        throw invalidArgument('audio_content', `${audio.byteLength} bytes is over the limit of ${maxAudioMessageBytes} bytes per request`);
       if (audio.byteLength % 2 !== 0) throw invalidArgument('audio_content', 'LINEAR16 audio must have an even number of bytes');
       bytes += audio.byteLength;
       if (bytes / 2 / config.sample_rate_hertz > maxStreamSeconds) throw new SeqserveError('out_of_range', `the stream is longer than the limit of ${maxStreamSeconds} s of audio`);
@@ -185,13 +200,19 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
   const audio = isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz };
   const seconds = audio.samples.length / audio.sampleRate;
-  if (seconds > ctx.config.limits.maxAudioSeconds) throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
+  if (seconds > ctx.config.limits.maxAudioSeconds)
+    throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
   const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
   return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
     const results = [];
     try {
       for await (const e of speechRecognition.run(model.taskModel, { audio, decoding: decodingRequest(config) }, work)) {
-        if (e.type === 'final') results.push({ alternatives: alternatives(e.transcript, e.alternatives, config), result_end_time: duration(e.transcript.end), language_code: config.language_code || 'en-us' });
+        if (e.type === 'final')
+          results.push({
+            alternatives: alternatives(e.transcript, e.alternatives, config),
+            result_end_time: duration(e.transcript.end),
+            language_code: config.language_code || 'en-us',
+          });
       }
     } catch (err) {
       throw signal.aborted ? signal.reason : err; // cancelled or deadline_exceeded, as the call says
@@ -202,7 +223,8 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
 
 export function speechService(ctx: ServerContext): UntypedServiceImplementation {
   return {
-    StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) => serveStream(call, ctx, (write, signal) => streamingRecognize(ctx, readClientStream(call, signal), write)),
+    StreamingRecognize: (call: ServerDuplexStream<StreamingRequest, unknown>) =>
+      serveStream(call, ctx, (write, signal) => streamingRecognize(ctx, readClientStream(call, signal), write)),
     Recognize: (call: ServerUnaryCall<RecognizeRequest, unknown>, callback: sendUnaryData<unknown>) => {
       recognize(ctx, call.request, callSignal(call)).then(
         (res) => callback(null, res),

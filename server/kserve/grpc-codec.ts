@@ -6,10 +6,9 @@ import { invalidArgument } from '../core/errors.ts';
 import type { InferInput, InferRequest, InferResult } from './infer.ts';
 import { bytesElement, tensorToRaw } from './tensor-codec.ts';
 
-type Contents = Partial<Record<
-  'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents',
-  unknown[]
->>;
+type Contents = Partial<
+  Record<'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents', unknown[]>
+>;
 
 export interface GrpcInferRequest {
   model_name: string;

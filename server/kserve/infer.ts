@@ -66,7 +66,8 @@ function checkInput(input: InferInput, index: number, expected: TensorInfo | und
   if (input.datatype !== want) throw invalidArgument(`${field}.datatype`, `input "${input.name}" takes ${want}, not ${input.datatype}`);
   const shape = input.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidArgument(`${field}.shape`, 'must be an array of non-negative integers');
-  if (shape.length !== expected.shape.length) throw invalidArgument(`${field}.shape`, `input "${input.name}" has rank ${expected.shape.length} ([${expected.shape.join(', ')}]), not ${shape.length}`);
+  if (shape.length !== expected.shape.length)
+    throw invalidArgument(`${field}.shape`, `input "${input.name}" has rank ${expected.shape.length} ([${expected.shape.join(', ')}]), not ${shape.length}`);
   // onnxruntime-node aborts the process on a zero-size tensor: refused before the data is decoded
   const empty = shape.indexOf(0);
   if (empty >= 0) throw invalidArgument(`${field}.shape`, `input "${input.name}" axis ${empty} has length 0; every axis must be at least 1`);
@@ -88,7 +89,13 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   const feeds: Record<string, Tensor> = {};
   request.inputs.forEach((input, i) => {
     if (feeds[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
-    feeds[input?.name] = checkInput(input, i, graph.inputs.find((t) => t.name === input?.name), limits, graph);
+    feeds[input?.name] = checkInput(
+      input,
+      i,
+      graph.inputs.find((t) => t.name === input?.name),
+      limits,
+      graph,
+    );
   });
   const missing = graph.inputNames.filter((n) => !(n in feeds));
   if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}`);
@@ -97,13 +104,21 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   checkFeeds(graph.signature, feeds, { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) });
   const requested = request.outputs?.length ? request.outputs : graph.outputNames.map((name) => ({ name, binary: undefined }));
   requested.forEach((o, i) => {
-    if (!graph.outputNames.includes(o?.name)) throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
+    if (!graph.outputNames.includes(o?.name))
+      throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
   });
-  const results = await graph.run(feeds, requested.map((o) => o.name)).catch((err: unknown) => {
-    if (err instanceof SeqserveError) throw err;
-    // Shapes that pass the signature check can still disagree with each other inside the graph.
-    throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, { field: 'inputs' });
-  });
+  const results = await graph
+    .run(
+      feeds,
+      requested.map((o) => o.name),
+    )
+    .catch((err: unknown) => {
+      if (err instanceof SeqserveError) throw err;
+      // Shapes that pass the signature check can still disagree with each other inside the graph.
+      throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, {
+        field: 'inputs',
+      });
+    });
   return {
     modelName: graph.qualifiedName,
     modelVersion,

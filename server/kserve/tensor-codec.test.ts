@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { SeqserveError } from '../core/errors.ts';
 import { Tensor } from 'onnxruntime-common';
-import { bytesElement, floatToHalf, halfToFloat, hasNonFinite, invalidUtf8Offset, tensorFromJson, tensorFromRaw, tensorJsonText, tensorToJson, tensorToRaw } from './tensor-codec.ts';
+import {
+  bytesElement,
+  floatToHalf,
+  halfToFloat,
+  hasNonFinite,
+  invalidUtf8Offset,
+  tensorFromJson,
+  tensorFromRaw,
+  tensorJsonText,
+  tensorToJson,
+  tensorToRaw,
+} from './tensor-codec.ts';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -39,8 +50,32 @@ describe('tensor codec', () => {
   });
 
   it('accepts nested row-major arrays that match the shape', () => {
-    expect(tensorToJson(tensorFromJson('d', 'INT32', [2, 3], [[1, 2, 3], [4, 5, 6]]))).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(fieldOf(() => tensorFromJson('d', 'INT32', [3, 2], [[1, 2, 3], [4, 5, 6]]))).toBe('d');
+    expect(
+      tensorToJson(
+        tensorFromJson(
+          'd',
+          'INT32',
+          [2, 3],
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ),
+      ),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      fieldOf(() =>
+        tensorFromJson(
+          'd',
+          'INT32',
+          [3, 2],
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ),
+      ),
+    ).toBe('d');
   });
 
   it('rejects wrong element counts, types and ranges, naming the field', () => {

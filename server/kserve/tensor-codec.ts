@@ -111,7 +111,8 @@ export function textElement(field: string, text: string): string {
   const nul = text.indexOf('\0');
   if (nul >= 0) throw invalidArgument(field, `contains a NUL character (character ${nul}), ${CANNOT_CARRY}`);
   const lone = LONE_SURROGATE.exec(text);
-  if (lone) throw invalidArgument(field, `contains a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)} at character ${lone.index}), which is not text and has no UTF-8 form`);
+  if (lone)
+    throw invalidArgument(field, `contains a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)} at character ${lone.index}), which is not text and has no UTF-8 form`);
   return text;
 }
 
@@ -124,15 +125,23 @@ export function tensorFromJson(field: string, datatype: KServeDatatype, shape: n
   const type = KSERVE_TO_ORT[datatype];
   switch (datatype) {
     case 'BYTES':
-      return new Tensor('string', values.map((v, i) => {
-        if (typeof v !== 'string') throw bad(i, 'a string');
-        return textElement(`${field}[${i}]`, v);
-      }), shape);
+      return new Tensor(
+        'string',
+        values.map((v, i) => {
+          if (typeof v !== 'string') throw bad(i, 'a string');
+          return textElement(`${field}[${i}]`, v);
+        }),
+        shape,
+      );
     case 'BOOL':
-      return new Tensor('bool', Uint8Array.from(values, (v, i) => {
-        if (typeof v !== 'boolean') throw bad(i, 'true or false');
-        return v ? 1 : 0;
-      }), shape);
+      return new Tensor(
+        'bool',
+        Uint8Array.from(values, (v, i) => {
+          if (typeof v !== 'boolean') throw bad(i, 'true or false');
+          return v ? 1 : 0;
+        }),
+        shape,
+      );
     case 'INT64':
     case 'UINT64': {
       const arr = datatype === 'INT64' ? new BigInt64Array(n) : new BigUint64Array(n);
@@ -212,7 +221,16 @@ export function tensorFromRaw(field: string, datatype: KServeDatatype, shape: nu
  * as JSON.stringify of an array copy); anything else goes through tensorToJson.
  */
 export function tensorJsonText(t: Tensor): string {
-  if (t.type === 'float32' || t.type === 'float64' || t.type === 'int32' || t.type === 'int16' || t.type === 'int8' || t.type === 'uint8' || t.type === 'uint16' || t.type === 'uint32') {
+  if (
+    t.type === 'float32' ||
+    t.type === 'float64' ||
+    t.type === 'int32' ||
+    t.type === 'int16' ||
+    t.type === 'int8' ||
+    t.type === 'uint8' ||
+    t.type === 'uint16' ||
+    t.type === 'uint32'
+  ) {
     const data = t.data as Float32Array;
     let finite = true;
     for (let i = 0; i < data.length && finite; i++) finite = Number.isFinite(data[i]);

@@ -19,11 +19,16 @@ describe('Metrics', () => {
     expect((await metrics.inflight.get()).values).toEqual([expect.objectContaining({ labels: { model: 'asr', endpoint: 'speech_recognize' }, value: 0 })]);
   });
 
-  it('seqserve_waiting_requests reports each generation model\'s waiting count when scraped', async () => {
+  it("seqserve_waiting_requests reports each generation model's waiting count when scraped", async () => {
     const metrics = new Metrics();
     expect(await metrics.registry.getSingleMetricAsString('seqserve_waiting_requests')).not.toMatch(/model=/);
-    metrics.waitingCounts = () => [['chat', 3], ['caption', 0]];
-    expect(await metrics.registry.getSingleMetricAsString('seqserve_waiting_requests')).toMatch(/seqserve_waiting_requests\{model="chat"\} 3\nseqserve_waiting_requests\{model="caption"\} 0/);
+    metrics.waitingCounts = () => [
+      ['chat', 3],
+      ['caption', 0],
+    ];
+    expect(await metrics.registry.getSingleMetricAsString('seqserve_waiting_requests')).toMatch(
+      /seqserve_waiting_requests\{model="chat"\} 3\nseqserve_waiting_requests\{model="caption"\} 0/,
+    );
     metrics.waitingCounts = () => [['chat', 0]]; // an unloaded model's series goes away
     const text = await metrics.registry.getSingleMetricAsString('seqserve_waiting_requests');
     expect(text).toMatch(/seqserve_waiting_requests\{model="chat"\} 0/);

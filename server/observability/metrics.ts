@@ -17,7 +17,7 @@ export class Metrics {
   queueDepths: () => Iterable<[graph: string, depth: number]> = () => [];
   readonly queueDepth = new Gauge({
     name: 'seqserve_queue_depth',
-    help: 'Runs waiting in each graph\'s run queue (bounded by --max-queue; beyond it work is shed).',
+    help: "Runs waiting in each graph's run queue (bounded by --max-queue; beyond it work is shed).",
     labelNames: ['graph'] as const,
     registers: [this.registry],
     collect: () => {

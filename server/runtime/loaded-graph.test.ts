@@ -36,7 +36,9 @@ describe('LoadedGraph: feeds are checked before the session runs', () => {
 
   it('refuses an axis of length 0 (onnxruntime-node would abort the process), then still runs', async () => {
     // INT64 [1, 0] into the GRU encoder: the process used to die with "terminate called without an active exception"
-    await expect(encoder.run({ src_tokens: zeros('int64', [1, 0]) })).rejects.toSatisfy(invalid(/^chat\.encoder: input "src_tokens" axis 1 has length 0; every axis must be at least 1$/));
+    await expect(encoder.run({ src_tokens: zeros('int64', [1, 0]) })).rejects.toSatisfy(
+      invalid(/^chat\.encoder: input "src_tokens" axis 1 has length 0; every axis must be at least 1$/),
+    );
     await expect(encoder.run({ src_tokens: zeros('int64', [0, 3]) })).rejects.toSatisfy(invalid(/input "src_tokens" axis 0 has length 0/));
     const ok = await encoder.run({ src_tokens: new Tensor('int64', new BigInt64Array([4n, 9n]), [1, 2]) });
     expect(ok.h0.dims).toEqual([1, 1, 256]);
@@ -56,12 +58,23 @@ describe('LoadedGraph: feeds are checked before the session runs', () => {
 });
 
 describe('LoadedGraph: minimum lengths from the manifest', () => {
-  it("refuses ASR audio shorter than one output frame, which would abort the process inside the graph", async () => {
+  it('refuses ASR audio shorter than one output frame, which would abort the process inside the graph', async () => {
     const manifest = JSON.parse(readFileSync(path.join(MODELS, 'asr', 'manifest.json'), 'utf8')) as { audio: Manifest['audio'] };
-    const graph = new LoadedGraph('asr', 'acoustic', 'asr.acoustic', GraphSpec.parse({ file: 'acoustic.onnx', role: 'acoustic', states: [{ input: 'state_in', output: 'state_out', batchAxis: 1 }] }), await ort.InferenceSession.create(path.join(MODELS, 'asr', 'acoustic.onnx'), OPTIONS), new Metrics(), QUEUE, manifest);
+    const graph = new LoadedGraph(
+      'asr',
+      'acoustic',
+      'asr.acoustic',
+      GraphSpec.parse({ file: 'acoustic.onnx', role: 'acoustic', states: [{ input: 'state_in', output: 'state_out', batchAxis: 1 }] }),
+      await ort.InferenceSession.create(path.join(MODELS, 'asr', 'acoustic.onnx'), OPTIONS),
+      new Metrics(),
+      QUEUE,
+      manifest,
+    );
     try {
       // 400-719 samples: the feature front end makes 0 frames and the GRU aborts onnxruntime-node
-      await expect(graph.run({ samples: zeros('float32', [1, 500]), state_in: zeros('float32', [2, 1, 256]) })).rejects.toSatisfy(invalid(/input "samples" axis 1 has length 500; the graph needs at least 720/));
+      await expect(graph.run({ samples: zeros('float32', [1, 500]), state_in: zeros('float32', [2, 1, 256]) })).rejects.toSatisfy(
+        invalid(/input "samples" axis 1 has length 500; the graph needs at least 720/),
+      );
       const out = await graph.run({ samples: zeros('float32', [1, 720]), state_in: zeros('float32', [2, 1, 256]) });
       expect(out.log_probs.dims).toEqual([1, 1, 29]);
     } finally {
@@ -72,5 +85,13 @@ describe('LoadedGraph: minimum lengths from the manifest', () => {
 
 /** Zeros for every decoder input at this batch and source length. */
 function decoderFeeds(graph: LoadedGraph, batch: number, source: number): Record<string, Tensor> {
-  return Object.fromEntries(graph.inputs.map((t) => [t.name, zeros(t.type, t.shape.map((d, i) => (d >= 0 ? d : t.dimNames[i] === 'source' ? source : batch)))]));
+  return Object.fromEntries(
+    graph.inputs.map((t) => [
+      t.name,
+      zeros(
+        t.type,
+        t.shape.map((d, i) => (d >= 0 ? d : t.dimNames[i] === 'source' ? source : batch)),
+      ),
+    ]),
+  );
 }

@@ -121,7 +121,13 @@ export class ModelRepository {
     for (const d of await readdir(this.root, { withFileTypes: true })) {
       if (d.name.startsWith('_') || d.name.startsWith('.')) continue;
       // a symbolic link to a folder is a model folder too (repositories assembled with ln -s, volume mounts)
-      const folder = d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(this.root, d.name)).then((s) => s.isDirectory(), () => false)));
+      const folder =
+        d.isDirectory() ||
+        (d.isSymbolicLink() &&
+          (await stat(path.join(this.root, d.name)).then(
+            (s) => s.isDirectory(),
+            () => false,
+          )));
       if (folder) names.push(d.name);
     }
     return names.sort();
@@ -136,7 +142,11 @@ export class ModelRepository {
     const notServing = index.filter((m) => m.state !== 'ready');
     const summary = `model repository ${this.root}: ${index.length - notServing.length} ready, ${notServing.length} not serving`;
     if (notServing.length === 0) this.options.log.info({ ready: index.map((m) => m.name) }, summary);
-    else this.options.log.warn({ ready: index.filter((m) => m.state === 'ready').map((m) => m.name), notServing: notServing.map((m) => ({ name: m.name, reason: m.reason })) }, summary);
+    else
+      this.options.log.warn(
+        { ready: index.filter((m) => m.state === 'ready').map((m) => m.name), notServing: notServing.map((m) => ({ name: m.name, reason: m.reason })) },
+        summary,
+      );
   }
 
   /** The models loaded, failed or unloaded so far, with the reason each one that is not serving is not. */
@@ -289,7 +299,12 @@ export class ModelRepository {
     };
     const manifestPath = path.join(dir, 'manifest.json');
     const manifest: Manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), manifestPath);
-    if (manifest.name !== name) throw new Error(dir === this.root ? `${manifestPath}: name: "${manifest.name}" is not "${name}", the name this model was listed under (the manifest changed since)` : `${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`);
+    if (manifest.name !== name)
+      throw new Error(
+        dir === this.root
+          ? `${manifestPath}: name: "${manifest.name}" is not "${name}", the name this model was listed under (the manifest changed since)`
+          : `${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`,
+      );
     const graphs = new Map<string, LoadedGraph>();
     const workers: WorkerGraphRunner[] = [];
     const graphBytes = new Map<string, Uint8Array>(); // kept while loading: a worker thread creates its own session from them
@@ -306,7 +321,11 @@ export class ModelRepository {
           throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
         }
         provider = created.provider;
-        const bounds = { maxAxisLength: this.options.maxAxisLength ?? DEFAULT_MAX_AXIS_LENGTH, decoderRows: this.options.maxSequences ?? 256, streamBatch: this.options.maxBatch ?? 64 };
+        const bounds = {
+          maxAxisLength: this.options.maxAxisLength ?? DEFAULT_MAX_AXIS_LENGTH,
+          decoderRows: this.options.maxSequences ?? 256,
+          streamBatch: this.options.maxBatch ?? 64,
+        };
         const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest, bounds);
         graphs.set(graphName, graph);
         if (graph.boundProblems.length) throw new Error(graph.boundProblems.map((p) => `${manifestPath}: ${p}`).join('; '));
@@ -368,7 +387,10 @@ const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
  */
 async function folderProblem(dir: string, name: string): Promise<string | undefined> {
   if (!MODEL_NAME.test(name)) {
-    const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+/, '');
+    const suggestion = name
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^[-_]+/, '');
     return `${dir}: "${name}" is not a model name: model names (the folder names) are lower case: letters, digits, "-" and "_"${suggestion && MODEL_NAME.test(suggestion) ? `; rename the folder to "${suggestion}" (and the manifest's name)` : ''}`;
   }
   let files: string[];
@@ -379,9 +401,11 @@ async function folderProblem(dir: string, name: string): Promise<string | undefi
     return `${dir}: ${(err as Error).message}`;
   }
   const help = 'write one: see "Serving your own PyTorch model" in the README (a minimal generic manifest), and docs/manifest.schema.json';
-  if (files.includes('config.pbtxt')) return `${dir}/manifest.json: file not found: this is a Triton model folder (config.pbtxt); seqserve reads manifest.json, not config.pbtxt: ${help}`;
+  if (files.includes('config.pbtxt'))
+    return `${dir}/manifest.json: file not found: this is a Triton model folder (config.pbtxt); seqserve reads manifest.json, not config.pbtxt: ${help}`;
   const onnx = files.filter((f) => f.endsWith('.onnx'));
-  if (onnx.length) return `${dir}/manifest.json: file not found: the folder has ${onnx.slice(0, 3).join(', ')}${onnx.length > 3 ? ', ...' : ''} but no manifest.json to say how to serve it: ${help}`;
+  if (onnx.length)
+    return `${dir}/manifest.json: file not found: the folder has ${onnx.slice(0, 3).join(', ')}${onnx.length > 3 ? ', ...' : ''} but no manifest.json to say how to serve it: ${help}`;
   return `${dir}/manifest.json: file not found: a model folder needs one: ${help}`;
 }
 

@@ -10,7 +10,10 @@ describe('SessionFactory', () => {
   it('passes threads and the optimisation level to ONNX Runtime; more than one inter-op thread runs in parallel mode', () => {
     const sequential = new SessionFactory({ ...DEFAULT_RUNTIME_OPTIONS, providers: ['cpu'] }, log).sessionOptions('cpu');
     expect(sequential).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-    const parallel = new SessionFactory({ ...DEFAULT_RUNTIME_OPTIONS, providers: ['cpu'], intraOpThreads: 2, interOpThreads: 2, graphOptimizationLevel: 'disabled' }, log).sessionOptions('cpu');
+    const parallel = new SessionFactory(
+      { ...DEFAULT_RUNTIME_OPTIONS, providers: ['cpu'], intraOpThreads: 2, interOpThreads: 2, graphOptimizationLevel: 'disabled' },
+      log,
+    ).sessionOptions('cpu');
     expect(parallel).toMatchObject({ intraOpNumThreads: 2, interOpNumThreads: 2, executionMode: 'parallel', graphOptimizationLevel: 'disabled' });
   });
 

@@ -33,7 +33,10 @@ describe('WorkerGraphRunner', () => {
     expect(runner.inputNames).toEqual(direct.inputNames);
     expect(runner.outputNames).toEqual(direct.outputNames);
     // a view into a larger buffer, as the engine's padded inputs may be
-    const input = tokens([[4, 30, 31, 32, 33], [4, 40, 41, 0, 0]]);
+    const input = tokens([
+      [4, 30, 31, 32, 33],
+      [4, 40, 41, 0, 0],
+    ]);
     const backing = new BigInt64Array(64);
     backing.set(input.data as BigInt64Array, 7);
     const view = new Tensor('int64', backing.subarray(7, 17), input.dims);
@@ -45,7 +48,11 @@ describe('WorkerGraphRunner', () => {
   });
 
   it('runs requests concurrently and keeps their results apart', async () => {
-    const inputs = [[4, 10], [4, 11, 12, 13], [4, 14, 15]].map((r) => tokens([r]));
+    const inputs = [
+      [4, 10],
+      [4, 11, 12, 13],
+      [4, 14, 15],
+    ].map((r) => tokens([r]));
     const [a, b, c] = await Promise.all(inputs.map((t) => runner.run({ src_tokens: t })));
     expect([a, b, c].map((o) => o.src_mask.dims[1])).toEqual([2, 4, 3]);
   });

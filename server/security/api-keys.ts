@@ -87,7 +87,11 @@ export class ApiKeys {
   check(authorization: string | undefined): KeyRole {
     if (!this.enabled) return 'open';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) throw new SeqserveError('unauthenticated', authorization ? 'the authorization header must be "Bearer <API key>"' : 'an API key is required: send "authorization: Bearer <API key>"');
+    if (!m)
+      throw new SeqserveError(
+        'unauthenticated',
+        authorization ? 'the authorization header must be "Bearer <API key>"' : 'an API key is required: send "authorization: Bearer <API key>"',
+      );
     const role = this.role(m[1]);
     if (!role) throw new SeqserveError('unauthenticated', 'the API key is not valid');
     return role;

@@ -5,7 +5,12 @@
 import { ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from '@grpc/grpc-js';
 import type { ApiKeys } from './api-keys.ts';
 
-const OPEN_METHODS = new Set(['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch', '/inference.GRPCInferenceService/ServerLive', '/inference.GRPCInferenceService/ServerReady']);
+const OPEN_METHODS = new Set([
+  '/grpc.health.v1.Health/Check',
+  '/grpc.health.v1.Health/Watch',
+  '/inference.GRPCInferenceService/ServerLive',
+  '/inference.GRPCInferenceService/ServerReady',
+]);
 
 export function grpcAuthInterceptor(keys: ApiKeys): ServerInterceptor {
   return (method, call) =>

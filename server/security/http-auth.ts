@@ -35,5 +35,8 @@ export function httpAuth(keys: ApiKeys): MiddlewareHandler {
 export function requireAdmin(c: Context, action: string): void {
   const role = c.get('apiKeyRole') as KeyRole | undefined;
   if (role === 'open' || role === 'admin') return;
-  throw new SeqserveError('permission_denied', `${action} needs an API key marked "admin" (a line "<key> admin" in --api-keys-file or SEQSERVE_API_KEYS); this key may only use the models`);
+  throw new SeqserveError(
+    'permission_denied',
+    `${action} needs an API key marked "admin" (a line "<key> admin" in --api-keys-file or SEQSERVE_API_KEYS); this key may only use the models`,
+  );
 }

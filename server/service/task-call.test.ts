@@ -73,14 +73,19 @@ describe('openCall', () => {
       yield 1;
       throw new SeqserveError('invalid_argument', 'bad');
     });
-    await expect(collectCall(failing, async (events) => {
-      for await (const e of events) void e;
-    })).rejects.toThrow('bad');
-    const sum = await collectCall(openCall(ctx, { model: 'm', endpoint: 'e', kind: 'request' }, (s) => count(4, s)), async (events) => {
-      let t = 0;
-      for await (const e of events) t += e;
-      return t;
-    });
+    await expect(
+      collectCall(failing, async (events) => {
+        for await (const e of events) void e;
+      }),
+    ).rejects.toThrow('bad');
+    const sum = await collectCall(
+      openCall(ctx, { model: 'm', endpoint: 'e', kind: 'request' }, (s) => count(4, s)),
+      async (events) => {
+        let t = 0;
+        for await (const e of events) t += e;
+        return t;
+      },
+    );
     expect(sum).toBe(6);
     expect(await outcomes(ctx.metrics)).toEqual({ invalid_argument: 1, ok: 1 });
     expect(ctx.admission.count('m', 'request')).toBe(0);

@@ -61,7 +61,12 @@ describe('POST /v1/captions', () => {
     const body = await res.json();
     expect(body).toMatchObject({ attention_grid: [2, 2], finish_reason: 'length', caption: 'a red' });
     for (const t of body.tokens) {
-      expect(t).toEqual({ token: expect.any(String), logprob: expect.any(Number), top_logprobs: [expect.objectContaining({ token: expect.any(String), logprob: expect.any(Number) }), expect.anything()], attention: [0.25, 0.25, 0.25, 0.25] });
+      expect(t).toEqual({
+        token: expect.any(String),
+        logprob: expect.any(Number),
+        top_logprobs: [expect.objectContaining({ token: expect.any(String), logprob: expect.any(Number) }), expect.anything()],
+        attention: [0.25, 0.25, 0.25, 0.25],
+      });
     }
   });
 
@@ -71,8 +76,18 @@ describe('POST /v1/captions', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const events = sseEvents(await res.text()) as Record<string, unknown>[];
-    expect(events.slice(0, 3)).toEqual(['a', ' red', ' circle'].map((delta) => ({ type: 'caption.token', delta, token: delta.trim(), logprob: expect.any(Number), attention: [0.25, 0.25, 0.25, 0.25] })));
-    expect(events[3]).toEqual({ type: 'caption.done', id: expect.stringMatching(/^caption-/), model: 'caption', attention_grid: [2, 2], caption: 'a red circle', finish_reason: 'stop', usage: { completion_tokens: 3 } });
+    expect(events.slice(0, 3)).toEqual(
+      ['a', ' red', ' circle'].map((delta) => ({ type: 'caption.token', delta, token: delta.trim(), logprob: expect.any(Number), attention: [0.25, 0.25, 0.25, 0.25] })),
+    );
+    expect(events[3]).toEqual({
+      type: 'caption.done',
+      id: expect.stringMatching(/^caption-/),
+      model: 'caption',
+      attention_grid: [2, 2],
+      caption: 'a red circle',
+      finish_reason: 'stop',
+      usage: { completion_tokens: 3 },
+    });
     expect(events).toHaveLength(4);
   });
 
@@ -97,14 +112,16 @@ describe('POST /v1/captions', () => {
     ['a body that is neither multipart nor JSON', () => post('image', 'text/plain'), 400, 'body'],
     ['a bad number field', () => post(form({ image: new Blob(['x']), top_k: 'many' })), 400, 'top_k'],
     ['a bad boolean field', () => post(form({ image: new Blob(['x']), stream: 'yes' })), 400, 'stream'],
-    ['max_tokens over the model\'s limit', () => jsonInit({ image: PNG64, max_tokens: 100 }), 400, 'max_tokens'],
+    ["max_tokens over the model's limit", () => jsonInit({ image: PNG64, max_tokens: 100 }), 400, 'max_tokens'],
     ['a chat model', () => jsonInit({ image: 'AAAA', model: 'chat' }), 400, 'model'],
     ['an unknown model', () => jsonInit({ image: 'AAAA', model: 'nope' }), 404, 'model'],
-  ] as const)('refuses %s in OpenAI\'s error shape naming the field', async (_, init, status, param) => {
+  ] as const)("refuses %s in OpenAI's error shape naming the field", async (_, init, status, param) => {
     const { app, caption } = setup();
     const res = await app.request('/v1/captions', init());
     expect(res.status).toBe(status);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' },
+    });
     expect(caption.runs).toEqual([]);
   });
 
@@ -112,7 +129,9 @@ describe('POST /v1/captions', () => {
     const { app } = setup({ limits: { maxImagePixels: 100, maxBodyBytes: 4096 } });
     const big = await app.request('/v1/captions', post(form({ image: new Blob([await png(20, 20)]) })));
     expect(big.status).toBe(413);
-    expect(await big.json()).toEqual({ error: { message: expect.stringMatching(/20x20 is 400 pixels; the limit is 100/), type: 'invalid_request_error', param: 'image', code: 'payload_too_large' } });
+    expect(await big.json()).toEqual({
+      error: { message: expect.stringMatching(/20x20 is 400 pixels; the limit is 100/), type: 'invalid_request_error', param: 'image', code: 'payload_too_large' },
+    });
     const body = await app.request('/v1/captions', post(form({ image: new Blob([new Uint8Array(8192)]) })));
     expect(body.status).toBe(413);
     expect((await body.json()).error).toMatchObject({ param: 'body', code: 'payload_too_large' });
@@ -123,11 +142,23 @@ describe('OpenAI vision input on /v1/chat/completions', () => {
   it('answers an image_url data: URL with the caption model, as a chat.completion and as a stream', async () => {
     const { app } = setup();
     const url = `data:image/png;base64,${Buffer.from(await png()).toString('base64')}`;
-    const messages = [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url } }] }];
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'what is this?' },
+          { type: 'image_url', image_url: { url } },
+        ],
+      },
+    ];
     const res = await app.request('/v1/chat/completions', jsonInit({ messages }));
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ object: 'chat.completion', model: 'caption', choices: [{ index: 0, message: { role: 'assistant', content: 'a red circle' }, finish_reason: 'stop' }] });
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'caption',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'a red circle' }, finish_reason: 'stop' }],
+    });
     expect(body.usage).toEqual({ prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 }); // 2x2 regions
     const stream = await app.request('/v1/chat/completions', jsonInit({ messages, stream: true }));
     const events = sseEvents(await stream.text());

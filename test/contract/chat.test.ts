@@ -34,7 +34,7 @@ async function requestsTotal(stub: ReturnType<typeof stubContext>): Promise<Reco
 }
 
 describe('GET /v1/models', () => {
-  it('lists the ready models in OpenAI\'s list shape, and answers one by name', async () => {
+  it("lists the ready models in OpenAI's list shape, and answers one by name", async () => {
     const { app } = setup();
     const res = await app.request('/v1/models');
     expect(res.status).toBe(200);
@@ -53,7 +53,9 @@ describe('GET /v1/models', () => {
     expect(await unknown.json()).toEqual({ error: { message: expect.stringMatching(/unknown model "nope"/), type: 'not_found_error', param: 'model', code: 'not_found' } });
     const broken = await app.request('/v1/models/broken');
     expect(broken.status).toBe(503);
-    expect(await broken.json()).toEqual({ error: { message: expect.stringMatching(/not serving: it failed to load: manifest.json/), type: 'server_error', param: 'model', code: 'unavailable' } });
+    expect(await broken.json()).toEqual({
+      error: { message: expect.stringMatching(/not serving: it failed to load: manifest.json/), type: 'server_error', param: 'model', code: 'unavailable' },
+    });
   });
 });
 
@@ -87,7 +89,16 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect(body.choices).toHaveLength(2);
     body.choices.forEach((choice: Record<string, unknown>, i: number) => {
       expect(choice).toMatchObject({ index: i, finish_reason: 'length', message: { role: 'assistant', content: 'hello' } });
-      expect(choice.logprobs).toEqual({ content: [{ token: 'hello', logprob: expect.any(Number), bytes: [...new TextEncoder().encode('hello')], top_logprobs: [expect.objectContaining({ token: expect.any(String), logprob: expect.any(Number), bytes: expect.any(Array) }), expect.anything()] }] });
+      expect(choice.logprobs).toEqual({
+        content: [
+          {
+            token: 'hello',
+            logprob: expect.any(Number),
+            bytes: [...new TextEncoder().encode('hello')],
+            top_logprobs: [expect.objectContaining({ token: expect.any(String), logprob: expect.any(Number), bytes: expect.any(Array) }), expect.anything()],
+          },
+        ],
+      });
       expect(choice.attention).toEqual({ source_tokens: ['<user>', 'hello'], output_tokens: ['hello'], weights: [[0.5, 0.5]] });
     });
     expect(body.usage).toEqual({ prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 });
@@ -98,18 +109,32 @@ describe('POST /v1/chat/completions (JSON)', () => {
     ['no messages', { messages: [] }, 400, 'messages', 'invalid_request_error', 'invalid_argument'],
     ['an unknown role', { messages: [{ role: 'robot', content: 'hi' }] }, 400, 'messages[0].role', 'invalid_request_error', 'invalid_argument'],
     ['max_tokens 0', { ...hello, max_tokens: 0 }, 400, 'max_tokens', 'invalid_request_error', 'invalid_argument'],
-    ['max_tokens over the model\'s limit', { ...hello, max_tokens: 100 }, 400, 'max_tokens', 'invalid_request_error', 'invalid_argument'],
+    ["max_tokens over the model's limit", { ...hello, max_tokens: 100 }, 400, 'max_tokens', 'invalid_request_error', 'invalid_argument'],
     ['max_completion_tokens over the limit', { ...hello, max_completion_tokens: 100 }, 400, 'max_completion_tokens', 'invalid_request_error', 'invalid_argument'],
     ['top_p 0', { ...hello, top_p: 0 }, 400, 'top_p', 'invalid_request_error', 'invalid_argument'],
     ['top_logprobs without logprobs', { ...hello, top_logprobs: 2 }, 400, 'top_logprobs', 'invalid_request_error', 'invalid_argument'],
     ['n over beam_width', { ...hello, beam_width: 2, n: 3 }, 400, 'n', 'invalid_request_error', 'invalid_argument'],
     ['a turn with no text the model reads', { messages: [{ role: 'user', content: '🙂 ' }] }, 400, 'messages[0].content', 'invalid_request_error', 'invalid_argument'],
-    ['an image for a text model', { model: 'chat', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, 400, 'messages[0].content[0].image_url.url', 'invalid_request_error', 'invalid_argument'],
-    ['a web image URL', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] }, 400, 'messages[0].content[0].image_url.url', 'invalid_request_error', 'invalid_argument'],
+    [
+      'an image for a text model',
+      { model: 'chat', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] },
+      400,
+      'messages[0].content[0].image_url.url',
+      'invalid_request_error',
+      'invalid_argument',
+    ],
+    [
+      'a web image URL',
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] },
+      400,
+      'messages[0].content[0].image_url.url',
+      'invalid_request_error',
+      'invalid_argument',
+    ],
     ['a model of another task', { ...hello, model: 'slots' }, 400, 'model', 'invalid_request_error', 'invalid_argument'],
     ['an unknown model', { ...hello, model: 'nope' }, 404, 'model', 'not_found_error', 'not_found'],
     ['a model that is not serving', { ...hello, model: 'broken' }, 503, 'model', 'server_error', 'unavailable'],
-  ])('refuses %s in OpenAI\'s error shape, naming the parameter', async (_, body, status, param, type, code) => {
+  ])("refuses %s in OpenAI's error shape, naming the parameter", async (_, body, status, param, type, code) => {
     const { app, chat } = setup();
     for (const stream of [false, true]) {
       // a stream's request is refused before any event: the same plain JSON error
@@ -129,7 +154,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
     for (const headers of [{}, { 'content-length': String(big.length) }] as Record<string, string>[]) {
       const res = await app.request('/v1/chat/completions', jsonInit(big, headers));
       expect(res.status).toBe(413);
-      expect((await res.json()) as OpenAiErrorBody).toEqual({ error: { message: expect.stringMatching(/larger than the limit of 1024 bytes/), type: 'invalid_request_error', param: 'body', code: 'payload_too_large' } });
+      expect((await res.json()) as OpenAiErrorBody).toEqual({
+        error: { message: expect.stringMatching(/larger than the limit of 1024 bytes/), type: 'invalid_request_error', param: 'body', code: 'payload_too_large' },
+      });
     }
   });
 });
@@ -145,7 +172,8 @@ describe('POST /v1/chat/completions (SSE)', () => {
     const data = sseData(await res.text());
     expect(data.at(-1)).toBe('[DONE]');
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
-    for (const c of chunks) expect(c).toMatchObject({ id: chunks[0].id, object: 'chat.completion.chunk', created: expect.any(Number), model: 'chat', system_fingerprint: 'seqserve-chat-1' });
+    for (const c of chunks)
+      expect(c).toMatchObject({ id: chunks[0].id, object: 'chat.completion.chunk', created: expect.any(Number), model: 'chat', system_fingerprint: 'seqserve-chat-1' });
     expect(chunks[0].id).toMatch(/^chatcmpl-/);
     expect(chunks[0].choices).toEqual([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
     expect(chunks.slice(1, 3).map((c) => c.choices)).toEqual([
@@ -158,17 +186,24 @@ describe('POST /v1/chat/completions (SSE)', () => {
     expect(chat.runs[0].end).toBe('finished');
   });
 
-  it('streams n choices by index, with logprobs and each token\'s attention row', async () => {
+  it("streams n choices by index, with logprobs and each token's attention row", async () => {
     const { app } = setup();
     const res = await app.request('/v1/chat/completions', jsonInit({ ...hello, stream: true, n: 2, logprobs: true, include_attention: true }));
     const events = sseEvents(await res.text());
     expect(events.at(-1)).toBe('[DONE]');
     const choices = (events.slice(0, -1) as { choices: Record<string, unknown>[] }[]).map((c) => c.choices[0]);
-    expect(choices.slice(0, 2)).toEqual([0, 1].map((index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null, source_tokens: ['<user>', 'hello'] })));
+    expect(choices.slice(0, 2)).toEqual(
+      [0, 1].map((index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null, source_tokens: ['<user>', 'hello'] })),
+    );
     const tokens = choices.filter((c) => (c.delta as { content?: string }).content && c.finish_reason === null && !('source_tokens' in c));
     expect(tokens).toHaveLength(4);
     for (const t of tokens) expect(t).toMatchObject({ logprobs: { content: [{ token: expect.any(String), logprob: expect.any(Number) }] }, attention: [0.5, 0.5] });
-    expect(choices.filter((c) => c.finish_reason === 'stop').map((c) => c.index).sort()).toEqual([0, 1]);
+    expect(
+      choices
+        .filter((c) => c.finish_reason === 'stop')
+        .map((c) => c.index)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 
   it('ends a stream that fails mid-way with the one error event, no [DONE], and gives its place back', async () => {
@@ -179,7 +214,10 @@ describe('POST /v1/chat/completions (SSE)', () => {
     const data = sseData(await res.text());
     expect(data).not.toContain('[DONE]');
     expect(JSON.parse(data[1]).choices[0].delta).toEqual({ content: 'hello' });
-    expect(JSON.parse(data.at(-1)!)).toEqual({ type: 'error', error: { message: expect.stringMatching(/^internal error: decoder step failed/), type: 'server_error', param: null, code: 'internal' } });
+    expect(JSON.parse(data.at(-1)!)).toEqual({
+      type: 'error',
+      error: { message: expect.stringMatching(/^internal error: decoder step failed/), type: 'server_error', param: null, code: 'internal' },
+    });
     expect(data).toHaveLength(3);
     expect(stub.admission.count('chat', 'stream')).toBe(0);
     expect(await requestsTotal(stub)).toEqual({ 'chat_stream:internal': 1 });

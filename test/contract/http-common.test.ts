@@ -33,13 +33,25 @@ const hello = { messages: [{ role: 'user', content: 'hello' }] };
 /** One request of each kind of response: JSON, each SSE stream, an OpenAI error, a KServe error. */
 async function requests(): Promise<{ name: string; path: string; init: () => RequestInit; status: number; stream?: boolean }[]> {
   const image = new Blob([await png()]);
-  const audio = () => new Blob([speech([['loud', 0.4], ['quiet', 0.6]])]);
+  const audio = () =>
+    new Blob([
+      speech([
+        ['loud', 0.4],
+        ['quiet', 0.6],
+      ]),
+    ]);
   return [
     { name: 'JSON reply', path: '/v1/chat/completions', init: () => jsonInit(hello), status: 200 },
     { name: 'chat stream', path: '/v1/chat/completions', init: () => jsonInit({ ...hello, stream: true }), status: 200, stream: true },
     { name: 'caption stream', path: '/v1/captions', init: () => ({ method: 'POST', body: form({ image, stream: 'true' }) }), status: 200, stream: true },
     { name: 'transcription stream', path: '/v1/audio/transcriptions', init: () => ({ method: 'POST', body: form({ file: audio(), stream: 'true' }) }), status: 200, stream: true },
-    { name: 'spoken-QA stream', path: '/v1/speech-qa', init: () => ({ method: 'POST', body: form({ story: audio(), question: 'where is mary', 'choices[]': ['the kitchen', 'the garden'], stream: 'true' }) }), status: 200, stream: true },
+    {
+      name: 'spoken-QA stream',
+      path: '/v1/speech-qa',
+      init: () => ({ method: 'POST', body: form({ story: audio(), question: 'where is mary', 'choices[]': ['the kitchen', 'the garden'], stream: 'true' }) }),
+      status: 200,
+      stream: true,
+    },
     { name: 'OpenAI error', path: '/v1/chat/completions', init: () => jsonInit({ ...hello, model: 'nope' }), status: 404 },
     { name: 'KServe error', path: '/v2/models/nope', init: () => ({}), status: 404 },
     { name: 'unknown route', path: '/v3/nothing', init: () => ({}), status: 404 },
@@ -69,7 +81,7 @@ describe('headers on every response', () => {
     }
   });
 
-  it('echoes a client\'s x-request-id, and makes a fresh one per request otherwise', async () => {
+  it("echoes a client's x-request-id, and makes a fresh one per request otherwise", async () => {
     const { app } = setup();
     expect((await app.request('/v2/health/live', { headers: { 'x-request-id': 'trace-42' } })).headers.get('x-request-id')).toBe('trace-42');
     const a = (await app.request('/v2/health/live')).headers.get('x-request-id');
@@ -80,7 +92,10 @@ describe('headers on every response', () => {
 
   it('answers a CORS preflight from an allowed origin, and gives other origins no CORS headers', async () => {
     const { app } = setup({ corsOrigins: [ORIGIN] });
-    const preflight = await app.request('/v1/chat/completions', { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    const preflight = await app.request('/v1/chat/completions', {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect(preflight.headers.get('access-control-allow-methods')).toMatch(/POST/);
@@ -153,12 +168,14 @@ describe('routes and server state', () => {
     expect((await app.request('/v1/models', { headers: { authorization: 'Bearer sk-test' } })).status).toBe(200);
   });
 
-  it('answers 504 in the route\'s error shape past --request-timeout, and stops the work', async () => {
+  it("answers 504 in the route's error shape past --request-timeout, and stops the work", async () => {
     const { app, chat, stub } = setup({ limits: { requestTimeoutSeconds: 0.05 } });
     chat.script = { tokens: ['hello'], holdAt: 0 };
     const res = await app.request('/v1/chat/completions', jsonInit(hello));
     expect(res.status).toBe(504);
-    expect(await res.json()).toEqual({ error: { message: expect.stringMatching(/longer than the server's limit of 0.05 s/), type: 'server_error', param: null, code: 'deadline_exceeded' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringMatching(/longer than the server's limit of 0.05 s/), type: 'server_error', param: null, code: 'deadline_exceeded' },
+    });
     await new Promise((r) => setTimeout(r, 10));
     expect(chat.runs[0].request.signal?.aborted).toBe(true);
     expect(chat.runs[0].end).toBe('cancelled');

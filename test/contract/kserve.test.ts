@@ -115,7 +115,21 @@ describe('KServe v2 REST: infer', () => {
         { name: 'sum', datatype: 'FP32', shape: [2], data: [6, 15] },
       ],
     });
-    const one = await app.request('/v2/models/tensor.doubler/versions/1/infer', infer({ inputs: [{ ...X, data: [[1, 2, 3], [4, 5, 6]] }], outputs: [{ name: 'sum' }] }));
+    const one = await app.request(
+      '/v2/models/tensor.doubler/versions/1/infer',
+      infer({
+        inputs: [
+          {
+            ...X,
+            data: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        ],
+        outputs: [{ name: 'sum' }],
+      }),
+    );
     expect(await one.json()).toEqual({ model_name: 'tensor.doubler', model_version: '1', outputs: [{ name: 'sum', datatype: 'FP32', shape: [2], data: [6, 15] }] });
   });
 
@@ -123,10 +137,17 @@ describe('KServe v2 REST: infer', () => {
     const { app } = setup();
     const x = new Uint8Array(Float32Array.of(1, 2, 3, 4, 5, 6).buffer);
     const { body, headerLength } = binaryBody(
-      { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'y', parameters: { binary_data: true } }, { name: 'sum' }] },
+      {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], parameters: { binary_data_size: x.byteLength } }],
+        outputs: [{ name: 'y', parameters: { binary_data: true } }, { name: 'sum' }],
+      },
       [x],
     );
-    const res = await app.request('/v2/models/tensor/infer', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) } });
+    const res = await app.request('/v2/models/tensor/infer', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     const length = Number(res.headers.get('inference-header-content-length'));
@@ -162,7 +183,7 @@ describe('KServe v2 REST: infer', () => {
     ['an unknown graph', '/v2/models/pair.c/infer', { inputs: [X] }, 404, /no graph "c"/],
     ['an unknown version', '/v2/models/tensor/versions/2/infer', { inputs: [X] }, 404, /no version "2"/],
     ['a model that is not serving', '/v2/models/broken/infer', { inputs: [X] }, 503, /not serving: it failed to load/],
-  ])('refuses %s in KServe\'s error shape', async (_, path, body, status, message) => {
+  ])("refuses %s in KServe's error shape", async (_, path, body, status, message) => {
     const { app, stub } = setup();
     await kserveError(await app.request(path, infer(body)), status, message);
     expect(stub.admission.count('tensor', 'request')).toBe(0);
@@ -215,7 +236,11 @@ describe('model repository extension', () => {
   it('refuses load and unload with 503 naming the flag when model control is off; the model keeps serving', async () => {
     const { app } = setup();
     for (const action of ['load', 'unload']) {
-      await kserveError(await app.request(`/v2/repository/models/tensor/${action}`, { method: 'POST' }), 503, new RegExp(`model control is off: this server does not ${action} models on request; start it with --model-control explicit`));
+      await kserveError(
+        await app.request(`/v2/repository/models/tensor/${action}`, { method: 'POST' }),
+        503,
+        new RegExp(`model control is off: this server does not ${action} models on request; start it with --model-control explicit`),
+      );
     }
     expect((await app.request('/v2/models/tensor/infer', infer({ inputs: [X] }))).status).toBe(200);
   });

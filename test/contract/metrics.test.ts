@@ -89,7 +89,10 @@ describe('GET /metrics', () => {
   it('counts a request that outlives --request-timeout as deadline_exceeded (its 504 already sent)', async () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const stub = stubContext({ config: { limits: { requestTimeoutSeconds: 0.05 } }, models: [{ name: 'tensor', task: 'generic', taskModel: null, graphs: { doubler: { ...DOUBLER, run: async (feeds) => (await gate, DOUBLER.run(feeds)) } } }] });
+    const stub = stubContext({
+      config: { limits: { requestTimeoutSeconds: 0.05 } },
+      models: [{ name: 'tensor', task: 'generic', taskModel: null, graphs: { doubler: { ...DOUBLER, run: async (feeds) => (await gate, DOUBLER.run(feeds)) } } }],
+    });
     const app = createApp(stub.ctx);
     const res = await app.request('/v2/models/tensor/infer', jsonInit({ inputs: [X] }));
     expect(res.status).toBe(504);

@@ -62,10 +62,12 @@ describe('GET /v1/models/{model}/files/{file}', () => {
     ['a missing file', '/v1/models/tensor/files/nope.onnx', 404, 'file'],
     ['a folder', '/v1/models/tensor/files/sub', 404, 'file'],
     ['an unknown model', '/v1/models/nope/files/manifest.json', 404, 'model'],
-  ])('refuses %s in OpenAI\'s error shape naming the field', async (_, url, status, param) => {
+  ])("refuses %s in OpenAI's error shape naming the field", async (_, url, status, param) => {
     const { app } = setup();
     const res = await app.request(url);
     expect(res.status).toBe(status);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' },
+    });
   });
 });

@@ -26,7 +26,14 @@ function setup(config: StubOptions['config'] = {}) {
 }
 
 /** Two sentences of two words (0.4 s each), each followed by a pause over 0.5 s. */
-const STORY = new Blob([speech([['loud', 0.4], ['quiet', 0.8], ['loud', 0.4], ['quiet', 0.8]])]);
+const STORY = new Blob([
+  speech([
+    ['loud', 0.4],
+    ['quiet', 0.8],
+    ['loud', 0.4],
+    ['quiet', 0.8],
+  ]),
+]);
 const CHOICES = ['the kitchen', 'the garden'];
 const post = (fields: Parameters<typeof form>[0]): RequestInit => ({ method: 'POST', body: form(fields) });
 
@@ -54,7 +61,7 @@ describe('POST /v1/speech-qa', () => {
     for (const hop of body.hops) expect(hop).toHaveLength(2);
   });
 
-  it('streams story events, the question, the answer token, then the result (the JSON reply\'s object)', async () => {
+  it("streams story events, the question, the answer token, then the result (the JSON reply's object)", async () => {
     const { app } = setup();
     const res = await app.request('/v1/speech-qa', post({ story: STORY, question: 'where is mary', choices: CHOICES, stream: 'true' }));
     expect(res.status).toBe(200);
@@ -74,8 +81,16 @@ describe('POST /v1/speech-qa', () => {
 
   it('takes a spoken question (a WAV part) and says it was spoken', async () => {
     const { app } = setup();
-    const question = new Blob([speech([['loud', 0.2], ['quiet', 0.3]])]);
-    const events = sseEvents(await (await app.request('/v1/speech-qa', post({ story: STORY, question, 'choices[]': CHOICES, stream: 'true' }))).text()) as Record<string, unknown>[];
+    const question = new Blob([
+      speech([
+        ['loud', 0.2],
+        ['quiet', 0.3],
+      ]),
+    ]);
+    const events = sseEvents(await (await app.request('/v1/speech-qa', post({ story: STORY, question, 'choices[]': CHOICES, stream: 'true' }))).text()) as Record<
+      string,
+      unknown
+    >[];
     expect(events.find((e) => e.type === 'question')).toEqual({ type: 'question', text: expect.stringMatching(/\S/), spoken: true });
   });
 
@@ -98,7 +113,9 @@ describe('POST /v1/speech-qa', () => {
       const res = await app.request('/v1/speech-qa', post({ stream, ...fields }));
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(await res.json()).toEqual({ error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' } });
+      expect(await res.json()).toEqual({
+        error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' },
+      });
     }
     expect(asr.steps).toBe(0);
   });
@@ -108,16 +125,32 @@ describe('POST /v1/speech-qa', () => {
     const silence = new Blob([speech([['quiet', 0.6]])]);
     const res = await app.request('/v1/speech-qa', post({ story: silence, question: 'where is mary', 'choices[]': CHOICES }));
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { message: expect.stringMatching(/no speech was recognised/), type: 'invalid_request_error', param: 'story', code: 'invalid_argument' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringMatching(/no speech was recognised/), type: 'invalid_request_error', param: 'story', code: 'invalid_argument' },
+    });
     const stream = await app.request('/v1/speech-qa', post({ story: silence, question: 'where is mary', 'choices[]': CHOICES, stream: 'true' }));
     expect(stream.status).toBe(200);
-    expect(sseEvents(await stream.text()).at(-1)).toEqual({ type: 'error', error: { message: expect.stringMatching(/no speech was recognised/), type: 'invalid_request_error', param: 'story', code: 'invalid_argument' } });
+    expect(sseEvents(await stream.text()).at(-1)).toEqual({
+      type: 'error',
+      error: { message: expect.stringMatching(/no speech was recognised/), type: 'invalid_request_error', param: 'story', code: 'invalid_argument' },
+    });
     expect(stub.admission.count('qa', 'stream')).toBe(0);
   });
 
   it('a story with more sentences than the memory holds: 400 naming story', async () => {
     const { app } = setup();
-    const long = new Blob([speech(Array.from({ length: 5 }, () => [['loud', 0.2], ['quiet', 0.8]] as ['loud' | 'quiet', number][]).flat())]);
+    const long = new Blob([
+      speech(
+        Array.from(
+          { length: 5 },
+          () =>
+            [
+              ['loud', 0.2],
+              ['quiet', 0.8],
+            ] as ['loud' | 'quiet', number][],
+        ).flat(),
+      ),
+    ]);
     const res = await app.request('/v1/speech-qa', post({ story: long, question: 'where is mary', 'choices[]': CHOICES }));
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatchObject({ param: 'story', message: expect.stringMatching(/at most 4/) });

@@ -25,7 +25,12 @@ function setup(config: StubOptions['config'] = {}, acoustic: FakeAcousticOptions
 }
 
 /** Two utterances: a word, a pause longer than the endpoint's 1.2 s, two words, a short pause. */
-const TWO_UTTERANCES = speech([['loud', 0.2], ['quiet', 1.6], ['loud', 0.4], ['quiet', 0.4]]);
+const TWO_UTTERANCES = speech([
+  ['loud', 0.2],
+  ['quiet', 1.6],
+  ['loud', 0.4],
+  ['quiet', 0.4],
+]);
 const post = (fields: Parameters<typeof form>[0]): RequestInit => ({ method: 'POST', body: form(fields) });
 const file = (bytes: Uint8Array<ArrayBuffer> = TWO_UTTERANCES) => new Blob([bytes], { type: 'audio/wav' });
 
@@ -48,7 +53,9 @@ describe('POST /v1/audio/transcriptions', () => {
     const body = await res.json();
     expect(body).toEqual({ task: 'transcribe', language: 'english', duration: 2.6, text: expect.any(String), segments: expect.any(Array), words: expect.any(Array) });
     expect(body.segments).toHaveLength(2);
-    body.segments.forEach((s: Record<string, unknown>, id: number) => expect(s).toEqual({ id, start: expect.any(Number), end: expect.any(Number), text: expect.stringMatching(/\S/), confidence: expect.any(Number) }));
+    body.segments.forEach((s: Record<string, unknown>, id: number) =>
+      expect(s).toEqual({ id, start: expect.any(Number), end: expect.any(Number), text: expect.stringMatching(/\S/), confidence: expect.any(Number) }),
+    );
     expect(body.segments.map((s: { text: string }) => s.text).join(' ')).toBe(body.text);
     for (const w of body.words) expect(w).toEqual({ word: expect.any(String), start: expect.any(Number), end: expect.any(Number), confidence: expect.any(Number) });
     expect(body.words.map((w: { word: string }) => w.word).join(' ')).toBe(body.text);
@@ -63,7 +70,12 @@ describe('POST /v1/audio/transcriptions', () => {
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(['transcript.text.partial', 'transcript.text.delta', 'transcript.text.done']));
     const deltas = events.filter((e) => e.type === 'transcript.text.delta');
     expect(deltas).toHaveLength(2);
-    for (const d of deltas) expect(d).toEqual({ type: 'transcript.text.delta', delta: expect.stringMatching(/\S/), words: expect.arrayContaining([{ word: expect.any(String), start: expect.any(Number), end: expect.any(Number), confidence: expect.any(Number) }]) });
+    for (const d of deltas)
+      expect(d).toEqual({
+        type: 'transcript.text.delta',
+        delta: expect.stringMatching(/\S/),
+        words: expect.arrayContaining([{ word: expect.any(String), start: expect.any(Number), end: expect.any(Number), confidence: expect.any(Number) }]),
+      });
     const done = events.at(-1)!;
     expect(done).toEqual({ type: 'transcript.text.done', text: expect.any(String) });
     expect(deltas.map((d) => d.delta).join('')).toBe(done.text);
@@ -80,12 +92,15 @@ describe('POST /v1/audio/transcriptions', () => {
     expect(events).toEqual([{ type: 'transcript.text.done', text: '' }]);
   });
 
-  it('ends a stream whose recognizer fails with the one error event, and answers a failing request with a 500 in OpenAI\'s shape', async () => {
+  it("ends a stream whose recognizer fails with the one error event, and answers a failing request with a 500 in OpenAI's shape", async () => {
     const { app, stub } = setup({}, { failAtStep: 3 });
     const res = await app.request('/v1/audio/transcriptions', post({ file: file(), stream: 'true' }));
     expect(res.status).toBe(200);
     const events = sseEvents(await res.text()) as { type: string }[];
-    expect(events.at(-1)).toEqual({ type: 'error', error: { message: expect.stringMatching(/^internal error: acoustic step failed/), type: 'server_error', param: null, code: 'internal' } });
+    expect(events.at(-1)).toEqual({
+      type: 'error',
+      error: { message: expect.stringMatching(/^internal error: acoustic step failed/), type: 'server_error', param: null, code: 'internal' },
+    });
     expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
     expect(events.map((e) => e.type)).not.toContain('transcript.text.done');
     expect(stub.admission.count('asr', 'stream')).toBe(0);
@@ -93,7 +108,9 @@ describe('POST /v1/audio/transcriptions', () => {
     const { app: again } = setup({}, { failAtStep: 1 });
     const failed = await again.request('/v1/audio/transcriptions', post({ file: file() }));
     expect(failed.status).toBe(500);
-    expect(await failed.json()).toEqual({ error: { message: expect.stringMatching(/^internal error: acoustic step failed/), type: 'server_error', param: null, code: 'internal' } });
+    expect(await failed.json()).toEqual({
+      error: { message: expect.stringMatching(/^internal error: acoustic step failed/), type: 'server_error', param: null, code: 'internal' },
+    });
   });
 
   it.each([
@@ -107,11 +124,13 @@ describe('POST /v1/audio/transcriptions', () => {
     ['a model of another task', () => post({ file: file(), model: 'chat' }), 400, 'model'],
     ['an unknown model', () => post({ file: file(), model: 'nope' }), 404, 'model'],
     ['a body that is not multipart', () => ({ method: 'POST', body: '{"file": "x"}', headers: { 'content-type': 'application/json' } }), 400, 'body'],
-  ] as const)('refuses %s in OpenAI\'s error shape naming the field', async (_, init, status, param) => {
+  ] as const)("refuses %s in OpenAI's error shape naming the field", async (_, init, status, param) => {
     const { app, asr } = setup();
     const res = await app.request('/v1/audio/transcriptions', init());
     expect(res.status).toBe(status);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, code: status === 404 ? 'not_found' : 'invalid_argument' },
+    });
     expect(asr.steps).toBe(0);
   });
 

@@ -9,7 +9,12 @@ export interface OpenAiErrorBody {
 
 /** A JSON POST init. */
 export function jsonInit(body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): RequestInit {
-  return { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers }, ...(signal ? { signal } : {}) };
+  return {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(signal ? { signal } : {}),
+  };
 }
 
 /** A multipart body: string values are text fields, Blobs file parts; arrays repeat the field. */
@@ -89,7 +94,9 @@ export function wav(samples: Float32Array, sampleRate = 16000): Uint8Array<Array
  * (a word per 0.2 s chunk), `quiet` seconds silence. `[['loud', 0.4], ['quiet', 0.8]]`.
  */
 export function speech(parts: ['loud' | 'quiet', number][], sampleRate = 16000): Uint8Array<ArrayBuffer> {
-  const chunks = parts.map(([kind, seconds]) => Float32Array.from({ length: Math.round(seconds * sampleRate) }, (_, i) => (kind === 'loud' ? 0.5 * Math.sin((2 * Math.PI * 440 * i) / sampleRate) : 0)));
+  const chunks = parts.map(([kind, seconds]) =>
+    Float32Array.from({ length: Math.round(seconds * sampleRate) }, (_, i) => (kind === 'loud' ? 0.5 * Math.sin((2 * Math.PI * 440 * i) / sampleRate) : 0)),
+  );
   const samples = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -101,5 +108,9 @@ export function speech(parts: ['loud' | 'quiet', number][], sampleRate = 16000):
 
 /** A small PNG. */
 export async function png(width = 4, height = 4): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer());
+  return new Uint8Array(
+    await sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+      .png()
+      .toBuffer(),
+  );
 }

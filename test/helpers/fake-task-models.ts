@@ -297,7 +297,14 @@ export const DOUBLER: FakeGraph = {
     const x = feeds.x.data as Float32Array;
     const rows = feeds.x.dims[0];
     const sum = Float32Array.from({ length: rows }, (_, r) => x[r * 3] + x[r * 3 + 1] + x[r * 3 + 2]);
-    return { y: new Tensor('float32', x.map((v) => 2 * v), [rows, 3]), sum: new Tensor('float32', sum, [rows]) };
+    return {
+      y: new Tensor(
+        'float32',
+        x.map((v) => 2 * v),
+        [rows, 3],
+      ),
+      sum: new Tensor('float32', sum, [rows]),
+    };
   },
 };
 

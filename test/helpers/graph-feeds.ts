@@ -19,8 +19,16 @@ export function randomFeeds(session: ortNode.InferenceSession, manifest: Manifes
     const n = shape.reduce((a, b) => a * b, 1);
     feeds[meta.name] =
       meta.type === 'int64'
-        ? new ortNode.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(random.next() * 4))), shape)
-        : new ortNode.Tensor('float32', Float32Array.from({ length: n }, () => 0.3 * random.gaussian()), shape);
+        ? new ortNode.Tensor(
+            'int64',
+            BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(random.next() * 4))),
+            shape,
+          )
+        : new ortNode.Tensor(
+            'float32',
+            Float32Array.from({ length: n }, () => 0.3 * random.gaussian()),
+            shape,
+          );
   }
   return feeds;
 }

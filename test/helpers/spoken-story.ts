@@ -19,7 +19,10 @@ export interface SpokenStory {
 
 function speak(text: string, s: SpokenStory, pad: { lead: string; trail: string }): Int16Array {
   const wav = execFileSync('espeak-ng', ['-v', s.voice, '-s', String(s.speed), '-p', String(s.pitch), '--stdout', text], { maxBuffer: 64 << 20 });
-  const raw = execFileSync('sox', ['-R', '-t', 'wav', '-', '-t', 'raw', '-r', '16000', '-e', 'signed', '-b', '16', '-c', '1', '-', 'pad', pad.lead, pad.trail], { input: wav, maxBuffer: 64 << 20 });
+  const raw = execFileSync('sox', ['-R', '-t', 'wav', '-', '-t', 'raw', '-r', '16000', '-e', 'signed', '-b', '16', '-c', '1', '-', 'pad', pad.lead, pad.trail], {
+    input: wav,
+    maxBuffer: 64 << 20,
+  });
   return new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
 }
 

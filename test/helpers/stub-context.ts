@@ -79,7 +79,17 @@ export class StubRepository implements RepositoryApi {
       description: '',
       graphs: Object.fromEntries([...graphs.values()].map((g) => [g.name, g.spec])),
     } as Manifest;
-    return { name: spec.name, version, dir: path.join(this.root, spec.name), manifest, provider: 'cpu', graphs, workers: [], task: spec.task, taskModel: spec.taskModel } as LoadedModel;
+    return {
+      name: spec.name,
+      version,
+      dir: path.join(this.root, spec.name),
+      manifest,
+      provider: 'cpu',
+      graphs,
+      workers: [],
+      task: spec.task,
+      taskModel: spec.taskModel,
+    } as LoadedModel;
   }
 
   private statusOf(name: string, e: Entry): ModelStatus {
@@ -92,7 +102,9 @@ export class StubRepository implements RepositoryApi {
   }
 
   list(): Promise<ModelStatus[]> {
-    const added = [...this.folders.keys()].filter((n) => !this.entries.has(n)).map((name): ModelStatus => ({ name, version: '', state: 'unloaded', reason: 'added after start-up: not loaded yet' }));
+    const added = [...this.folders.keys()]
+      .filter((n) => !this.entries.has(n))
+      .map((name): ModelStatus => ({ name, version: '', state: 'unloaded', reason: 'added after start-up: not loaded yet' }));
     return Promise.resolve([...this.index(), ...added].sort((a, b) => a.name.localeCompare(b.name)));
   }
 

@@ -22,6 +22,9 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
 }
 
 export function postStream<T>(path: string, body: FormData | object): Promise<AsyncGenerator<T>> {
-  const init: RequestInit = body instanceof FormData ? { method: 'POST', headers: authHeaders(), body } : { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) };
+  const init: RequestInit =
+    body instanceof FormData
+      ? { method: 'POST', headers: authHeaders(), body }
+      : { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) };
   return fetch(`${base}${path}`, init).then((res) => sseData<T>(res));
 }

@@ -8,7 +8,9 @@ import { postStream } from '../lib/server-api.ts';
 import { uploadable } from '../lib/wav-upload.ts';
 import { attentionTable } from '../render/attention-table.ts';
 
-type ServerQaEvent = SpeechQaEvent | { type: 'result'; sentences: string[]; question_text: string; choices: string[]; choice_index: number; choice_scores: number[]; hops: number[][]; answer: string };
+type ServerQaEvent =
+  | SpeechQaEvent
+  | { type: 'result'; sentences: string[]; question_text: string; choices: string[]; choice_index: number; choice_scores: number[]; hops: number[][]; answer: string };
 
 type Result = Extract<SpeechQaEvent, { type: 'result' }>['result'];
 
@@ -23,11 +25,26 @@ function render(e: SpeechQaEvent, sentences: string[]): void {
     $('qa-answer').textContent = `Answer: ${e.token}`;
   } else if (e.type === 'result') {
     const r: Result = e.result;
-    $('qa-hops').replaceChildren(attentionTable('Attention of each memory hop (rows) over the story sentences (columns)', r.hops.map((_, k) => `hop ${k + 1}`), r.sentences.map((s, i) => `${i + 1}. ${s}`), r.hops));
+    $('qa-hops').replaceChildren(
+      attentionTable(
+        'Attention of each memory hop (rows) over the story sentences (columns)',
+        r.hops.map((_, k) => `hop ${k + 1}`),
+        r.sentences.map((s, i) => `${i + 1}. ${s}`),
+        r.hops,
+      ),
+    );
     const choices = clear($('qa-choices-out'));
     r.choices.forEach((c, i) => {
       const meter = el('meter', { min: 0, max: 1, value: r.choice_scores[i] ?? 0 });
-      choices.append(el('li', { className: i === r.choice_index ? 'chosen' : '' }, el('span', {}, `${c} `), meter, ` ${(r.choice_scores[i] ?? 0).toFixed(3)}${i === r.choice_index ? ' ✓ chosen' : ''}`));
+      choices.append(
+        el(
+          'li',
+          { className: i === r.choice_index ? 'chosen' : '' },
+          el('span', {}, `${c} `),
+          meter,
+          ` ${(r.choice_scores[i] ?? 0).toFixed(3)}${i === r.choice_index ? ' ✓ chosen' : ''}`,
+        ),
+      );
     });
   }
 }
@@ -38,7 +55,10 @@ export function qaView(): void {
     const storyFile = $<HTMLInputElement>('qa-story').files?.[0];
     const questionFile = $<HTMLInputElement>('qa-question-audio').files?.[0];
     const questionText = $<HTMLInputElement>('qa-question').value.trim();
-    const choices = $<HTMLInputElement>('qa-choices').value.split(',').map((c) => c.trim()).filter(Boolean);
+    const choices = $<HTMLInputElement>('qa-choices')
+      .value.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     for (const id of ['qa-sentences', 'qa-question-text', 'qa-answer', 'qa-hops', 'qa-choices-out']) clear($(id));
     action('spoken question answering', async () => {
       if (!storyFile) throw new Error('choose a story recording first');

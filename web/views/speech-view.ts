@@ -114,7 +114,9 @@ export function speechView(): void {
     action('speech recognition', () => transcribeFile(file));
   });
   $('speech-sample').addEventListener('click', () => {
-    action('speech recognition of the sample', async () => transcribeFile(await (await fetch(`${base}/v1/models/asr/files/heldout-sample/000.wav`, { headers: authHeaders() })).blob()));
+    action('speech recognition of the sample', async () =>
+      transcribeFile(await (await fetch(`${base}/v1/models/asr/files/heldout-sample/000.wav`, { headers: authHeaders() })).blob()),
+    );
   });
   let session: MicrophoneSession | undefined;
   const button = $<HTMLButtonElement>('speech-mic');

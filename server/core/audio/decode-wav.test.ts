@@ -17,7 +17,14 @@ describe('decodeWav', () => {
   });
 
   it('mixes stereo to mono and reads float and 8-bit files', () => {
-    expect([...decodeWav(wavBytes(2, 44100, '16', [[16384, 0], [0, -16384]])).samples]).toEqual([0.25, -0.25]);
+    expect([
+      ...decodeWav(
+        wavBytes(2, 44100, '16', [
+          [16384, 0],
+          [0, -16384],
+        ]),
+      ).samples,
+    ]).toEqual([0.25, -0.25]);
     expect([...decodeWav(wavBytes(1, 8000, '32f', [[0.25, -1]])).samples]).toEqual([0.25, -1]);
     expect([...decodeWav(wavBytes(1, 8000, '8', [[128, 192]])).samples]).toEqual([0, 0.5]);
   });

@@ -32,7 +32,10 @@ export function decodeWav(bytes: Uint8Array, field = 'file'): DecodedAudio {
   }
   const scale = format === IEEE_FLOAT ? 1 : 2 ** (fmt.bitsPerSample - 1);
   const offset = format === PCM && fmt.bitsPerSample === 8 ? 128 : 0; // 8-bit PCM is unsigned
-  const samples = downmix(Float32Array.from(raw, (v) => (v - offset) / scale), fmt.numChannels);
+  const samples = downmix(
+    Float32Array.from(raw, (v) => (v - offset) / scale),
+    fmt.numChannels,
+  );
   if (samples.length === 0) throw invalidArgument(field, 'contains no audio');
   return { samples, sampleRate: fmt.sampleRate };
 }

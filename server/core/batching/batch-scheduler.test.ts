@@ -20,7 +20,14 @@ class FakeRunner implements GraphRunner {
     const sums = Array.from({ length: B }, (_, b) => xd.slice(b * T, (b + 1) * T).reduce((a, v) => a + v, 0));
     const sd = s.data as Float32Array;
     const out = sd.map((v, i) => v + sums[Math.floor(i / 3) % B]);
-    return { y: new Tensor('float32', xd.map((v) => 2 * v), [B, T]), state_out: new Tensor('float32', out, [2, B, 3]) };
+    return {
+      y: new Tensor(
+        'float32',
+        xd.map((v) => 2 * v),
+        [B, T],
+      ),
+      state_out: new Tensor('float32', out, [2, B, 3]),
+    };
   }
 }
 

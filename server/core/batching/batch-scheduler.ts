@@ -75,7 +75,11 @@ export class BatchScheduler {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    const result = await runBatchOrRows(batch, (rows) => this.run(rows), async (p) => (await this.run([p]))[0]);
+    const result = await runBatchOrRows(
+      batch,
+      (rows) => this.run(rows),
+      async (p) => (await this.run([p]))[0],
+    );
     eachRow(result).forEach((outcome, i) => (outcome.ok ? batch[i].resolve(outcome.value) : batch[i].reject(outcome.error)));
   }
 
@@ -84,7 +88,11 @@ export class BatchScheduler {
     this.options.onRun?.(batch.length);
     const names = Object.keys(batch[0].feeds);
     const feeds: TensorMap = {};
-    for (const n of names) feeds[n] = concatAlong(batch.map((p) => p.feeds[n]), this.axis(n));
+    for (const n of names)
+      feeds[n] = concatAlong(
+        batch.map((p) => p.feeds[n]),
+        this.axis(n),
+      );
     const out = await this.runner.run(feeds);
     const rows = batch.map((p) => p.feeds[names[0]].dims[this.axis(names[0])]);
     const perRow: TensorMap[] = batch.map(() => ({}));

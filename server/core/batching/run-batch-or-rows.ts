@@ -14,7 +14,11 @@ export type BatchOrRows<B, R> = { ok: true; batch: B } | { ok: false; error: unk
  * Runs `rows` as one batch; if it throws, runs each row alone with `runRow` (one after the other).
  * A batch of one row is not run again: its outcome is the batch's error.
  */
-export async function runBatchOrRows<Row, B, R>(rows: readonly Row[], runBatch: (rows: readonly Row[]) => Promise<B>, runRow: (row: Row) => Promise<R>): Promise<BatchOrRows<B, R>> {
+export async function runBatchOrRows<Row, B, R>(
+  rows: readonly Row[],
+  runBatch: (rows: readonly Row[]) => Promise<B>,
+  runRow: (row: Row) => Promise<R>,
+): Promise<BatchOrRows<B, R>> {
   try {
     return { ok: true, batch: await runBatch(rows) };
   } catch (error) {

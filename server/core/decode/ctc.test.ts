@@ -86,7 +86,7 @@ describe('CTC decoding', () => {
     // random posteriors with a narrow beam make prefixes drop out and return; a token can never be
     // timed after the token that follows it (word times are built from these frames)
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 300; trial++) {
       const V = 4;
       const T = 14;

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { NgramLm } from './ngram-lm.ts';
 import { TINY_ARPA } from './scorer-test-fixtures.ts';
 
-
 describe('NgramLm (ARPA)', () => {
   const lm = NgramLm.fromArpa(TINY_ARPA);
   const ln = (x: number) => x * Math.log(10);

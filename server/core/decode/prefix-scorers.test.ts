@@ -23,7 +23,15 @@ describe('WordLmScorer', () => {
 });
 
 describe('HotwordScorer', () => {
-  const scorer = new HotwordScorer([{ phrase: 'Ab', boost: 1 }, { phrase: 'ab ca', boost: 0.5 }, { phrase: 'xyz', boost: 9 }], ALPHABET, 1);
+  const scorer = new HotwordScorer(
+    [
+      { phrase: 'Ab', boost: 1 },
+      { phrase: 'ab ca', boost: 0.5 },
+      { phrase: 'xyz', boost: 9 },
+    ],
+    ALPHABET,
+    1,
+  );
 
   it('keeps the bonus of whole phrases only, matched from a word start', () => {
     expect(scoreAll(scorer, ids('ab'))).toBeCloseTo(2, 10);

@@ -90,7 +90,11 @@ interface HotwordState {
 export class HotwordScorer implements PrefixScorer<HotwordState> {
   private readonly root: TrieNode = { children: new Map(), end: false, boost: 0 };
 
-  constructor(hotwords: readonly Hotword[], alphabet: readonly string[], private readonly separator: number) {
+  constructor(
+    hotwords: readonly Hotword[],
+    alphabet: readonly string[],
+    private readonly separator: number,
+  ) {
     const index = new Map(alphabet.map((c, i) => [c, i]));
     for (const { phrase, boost } of hotwords) {
       const text = phrase.toLowerCase().split(/\s+/).filter(Boolean).join(alphabet[separator]);

@@ -32,4 +32,3 @@ export function scoreAll(scorer: PrefixScorer, tokens: number[]): number {
   }
   return score + scorer.finish(state);
 }
-

@@ -22,7 +22,13 @@ function search(width: number, alpha: number, maxLength = 5) {
   let live = [start];
   const finished: BeamHypothesis[] = [];
   while (!beamSearchDone(finished, live, width, alpha, maxLength)) {
-    const r = beamStep(live, live.map((b) => model(b.tokens)), width, EOS, maxLength);
+    const r = beamStep(
+      live,
+      live.map((b) => model(b.tokens)),
+      width,
+      EOS,
+      maxLength,
+    );
     finished.push(...r.finished);
     live = r.live.map((l) => l.hypothesis);
   }
@@ -76,7 +82,14 @@ describe('beam search', () => {
     const finished: BeamHypothesis<{ prefix: number[]; token: number }>[] = [];
     while (!beamSearchDone(finished, live, 3, 0, 5)) {
       const beams = live;
-      const r = beamStep(beams, beams.map((b) => model(b.tokens)), 3, EOS, 5, (parent, token) => ({ prefix: beams[parent].tokens, token }));
+      const r = beamStep(
+        beams,
+        beams.map((b) => model(b.tokens)),
+        3,
+        EOS,
+        5,
+        (parent, token) => ({ prefix: beams[parent].tokens, token }),
+      );
       finished.push(...r.finished);
       live = r.live.map((l) => l.hypothesis);
     }

@@ -72,7 +72,12 @@ export function beamStep<D = unknown>(
 export function beamSearchDone(finished: readonly BeamHypothesis[], live: readonly BeamHypothesis[], width: number, alpha: number, maxLength: number): boolean {
   if (live.length === 0) return true;
   if (finished.length < width) return false;
-  const worstKept = Math.min(...[...finished].sort((a, b) => beamScore(b, alpha) - beamScore(a, alpha)).slice(0, width).map((h) => beamScore(h, alpha)));
+  const worstKept = Math.min(
+    ...[...finished]
+      .sort((a, b) => beamScore(b, alpha) - beamScore(a, alpha))
+      .slice(0, width)
+      .map((h) => beamScore(h, alpha)),
+  );
   // log-probabilities only fall as beams grow; the best a live beam can reach is its score at the longest length
   const bestLive = Math.max(...live.map((h) => h.logProb / lengthPenalty(alpha >= 0 ? maxLength : Math.max(1, h.tokens.length), alpha)));
   return bestLive <= worstKept;

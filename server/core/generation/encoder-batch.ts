@@ -40,7 +40,11 @@ export function encoderRows(model: Seq2SeqModel, sources: readonly Source[], inp
   // each initial state split into one batch-1 tensor per source
   const initial = Object.entries(spec.encoder.initialStates).map(([state, output]) => ({
     state,
-    rows: splitAlong(out[output], model.states[state].batchAxis, sources.map(() => 1)),
+    rows: splitAlong(
+      out[output],
+      model.states[state].batchAxis,
+      sources.map(() => 1),
+    ),
   }));
   return sources.map((s, i) => {
     const length = Array.isArray(s) ? s.length : S;

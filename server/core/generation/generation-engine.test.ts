@@ -50,7 +50,11 @@ function copyModel(calls: { encoder: number[]; decoder: number[] }, stepDelayMs 
       }
       return {
         logits: new Tensor('float32', logits, [B, VOCAB.length]),
-        h_out: new Tensor('float32', Float32Array.from(h, (x) => x + 1), [1, B, 1]),
+        h_out: new Tensor(
+          'float32',
+          Float32Array.from(h, (x) => x + 1),
+          [1, B, 1],
+        ),
         attention: new Tensor('float32', attention, [B, S]),
       };
     },
@@ -184,7 +188,9 @@ describe('GenerationEngine', () => {
   it('samples n choices reproducibly from a seed', async () => {
     const engine = new GenerationEngine(copyModel({ encoder: [], decoder: [] }), { maxRows: 8, maxWaiting: 8 });
     const run = async (seed: number) => {
-      const events = await collect(engine.generate({ source: ids('b c d e b c d e'), maxNewTokens: 10, n: 3, seed, sampling: { temperature: 1.5, topK: 0, topP: 1, repetitionPenalty: 1 } }));
+      const events = await collect(
+        engine.generate({ source: ids('b c d e b c d e'), maxNewTokens: 10, n: 3, seed, sampling: { temperature: 1.5, topK: 0, topP: 1, repetitionPenalty: 1 } }),
+      );
       return [0, 1, 2].map((c) => (events.find((e) => e.type === 'finish' && e.choice === c) as { text: string }).text);
     };
     const x = await run(42);
@@ -201,7 +207,7 @@ describe('GenerationEngine', () => {
     expect(engine.activeSequences).toBe(0);
   });
 
-  it('beam search keeps each token\'s attention row and top log-probabilities on the chosen beams', async () => {
+  it("beam search keeps each token's attention row and top log-probabilities on the chosen beams", async () => {
     const engine = new GenerationEngine(copyModel({ encoder: [], decoder: [] }), { maxRows: 8, maxWaiting: 8 });
     const events = await collect(engine.generate({ source: ids('b c d'), maxNewTokens: 10, beamWidth: 3, n: 2, attention: true, topLogprobs: 2 }));
     const tokens = events.filter((e) => e.type === 'token');
@@ -278,7 +284,10 @@ describe('GenerationEngine with an image encoder', () => {
   it('encodes images arriving together in one run and decodes each', async () => {
     const calls = { encoder: [] as number[], decoder: [] as number[] };
     const engine = new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 });
-    const [a, b] = await Promise.all([collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })), collect(engine.generate({ source: image([9, 10, 6]), maxNewTokens: 8 }))]);
+    const [a, b] = await Promise.all([
+      collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })),
+      collect(engine.generate({ source: image([9, 10, 6]), maxNewTokens: 8 })),
+    ]);
     expect(calls.encoder).toEqual([2]);
     expect(a.at(-1)).toMatchObject({ type: 'finish', text: 'a b c' });
     expect(b.at(-1)).toMatchObject({ type: 'finish', text: 'd e a' });
@@ -286,14 +295,19 @@ describe('GenerationEngine with an image encoder', () => {
 
   it('refuses text for an image model, and text models refuse images', async () => {
     const calls = { encoder: [] as number[], decoder: [] as number[] };
-    expect(() => new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: [6, 7], maxNewTokens: 4 })).toThrow(/model: this model encodes images/);
+    expect(() => new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: [6, 7], maxNewTokens: 4 })).toThrow(
+      /model: this model encodes images/,
+    );
     expect(() => new GenerationEngine(copyModel(calls), { maxRows: 8, maxWaiting: 8 }).generate({ source: image([6]), maxNewTokens: 4 })).toThrow(/model: this model encodes text/);
   });
 
   it('encodes images of different sizes that arrive together one by one, instead of failing them', async () => {
     const calls = { encoder: [] as number[], decoder: [] as number[] };
     const engine = new GenerationEngine(imageCopyModel(calls), { maxRows: 8, maxWaiting: 8 });
-    const results = await Promise.allSettled([collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })), collect(engine.generate({ source: image([9, 10]), maxNewTokens: 8 }))]);
+    const results = await Promise.allSettled([
+      collect(engine.generate({ source: image([6, 7, 8]), maxNewTokens: 8 })),
+      collect(engine.generate({ source: image([9, 10]), maxNewTokens: 8 })),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(calls.encoder).toEqual([1, 1]); // the stacked run was refused before the runtime; each went alone
   });
@@ -307,8 +321,20 @@ describe('GenerationEngine with an image encoder', () => {
     const encoder = model.encoder;
     // the runtime refuses a step fed the token "e", and an encoder run of a source holding "d"
     const batches = { encoder: [] as number[], decoder: [] as number[] };
-    model.decoder = { ...decoder, run: async (feeds: TensorMap) => (batches.decoder.push(feeds.prev.dims[0]), (feeds.prev.data as BigInt64Array).includes(BigInt(E)) ? Promise.reject(new Error('indices element out of data bounds')) : decoder.run(feeds)) };
-    model.encoder = { ...encoder, run: async (feeds: TensorMap) => (batches.encoder.push(feeds.src.dims[0]), (feeds.src.data as BigInt64Array).includes(BigInt(D)) ? Promise.reject(new Error('bad source')) : encoder.run(feeds)) };
+    model.decoder = {
+      ...decoder,
+      run: async (feeds: TensorMap) => (
+        batches.decoder.push(feeds.prev.dims[0]),
+        (feeds.prev.data as BigInt64Array).includes(BigInt(E)) ? Promise.reject(new Error('indices element out of data bounds')) : decoder.run(feeds)
+      ),
+    };
+    model.encoder = {
+      ...encoder,
+      run: async (feeds: TensorMap) => (
+        batches.encoder.push(feeds.src.dims[0]),
+        (feeds.src.data as BigInt64Array).includes(BigInt(D)) ? Promise.reject(new Error('bad source')) : encoder.run(feeds)
+      ),
+    };
     const engine = new GenerationEngine(model, { maxRows: 8, maxWaiting: 8 });
     const outcome = (source: string) =>
       collect(engine.generate({ source: ids(source), maxNewTokens: 10 })).then(

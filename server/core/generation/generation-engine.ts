@@ -85,7 +85,8 @@ export class GenerationEngine {
     if (Array.isArray(req.source) === Boolean(image)) throw invalidArgument('model', `this model encodes ${image ? 'images' : 'text'}`);
     if (Array.isArray(req.source)) {
       if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
-      if (req.source.length > spec.maxSourceTokens) throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
+      if (req.source.length > spec.maxSourceTokens)
+        throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
     }
     const job = new GenerationJob(req, decodingStrategy(req, this.strategyModel));
     this.scheduler.enqueue(job);
@@ -220,7 +221,11 @@ export class GenerationEngine {
       }
       const s = job.strategy.step(stepRows);
       for (const e of s.events) job.push(e);
-      if (s.reorder) batch.reorderStates(s.reorder.targets.map((i) => rowOf[i]), s.reorder.sources.map((i) => rowOf[i]));
+      if (s.reorder)
+        batch.reorderStates(
+          s.reorder.targets.map((i) => rowOf[i]),
+          s.reorder.sources.map((i) => rowOf[i]),
+        );
       if (s.done) {
         remove.push(...rows);
         job.end();

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { GenerationScheduler, type Schedulable } from './generation-scheduler.ts';
 
-const job = (rowsWanted = 1, parked?: number): Schedulable & { name: string } => ({ name: `${rowsWanted}${parked ? 'p' : ''}`, rowsWanted, parked: parked ? new Array(parked).fill(0) : undefined, queuedAt: 0 });
+const job = (rowsWanted = 1, parked?: number): Schedulable & { name: string } => ({
+  name: `${rowsWanted}${parked ? 'p' : ''}`,
+  rowsWanted,
+  parked: parked ? new Array(parked).fill(0) : undefined,
+  queuedAt: 0,
+});
 
 describe('GenerationScheduler', () => {
   it('admits newcomers at once into a quiet batch, all of them in one encoder run', () => {

@@ -27,7 +27,7 @@ describe('log-probabilities', () => {
         .sort((a, b) => xs[b] - xs[a])
         .slice(0, k);
     let seed = 1;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let trial = 0; trial < 200; trial++) {
       const xs = Array.from({ length: 1 + Math.floor(rnd() * 30) }, () => Math.floor(rnd() * 6) - 3); // many ties
       const k = Math.floor(rnd() * (xs.length + 2));

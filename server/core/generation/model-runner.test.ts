@@ -33,7 +33,15 @@ function fakeModel(maxBatch = Infinity): { model: Seq2SeqModel; runs: number[] }
       const memory = feeds.memory.data as Float32Array;
       const logits = new Float32Array(B * 3);
       for (let b = 0; b < B; b++) logits.set([Number(prev[b]), h[b], memory.subarray(b * S, (b + 1) * S).reduce((x, y) => x + y, 0)], b * 3);
-      return { logits: new Tensor('float32', logits, [B, 3]), h_out: new Tensor('float32', h.map((x) => x + 1), [1, B, 1]), attention: new Tensor('float32', memory.slice(), [B, S]) };
+      return {
+        logits: new Tensor('float32', logits, [B, 3]),
+        h_out: new Tensor(
+          'float32',
+          h.map((x) => x + 1),
+          [1, B, 1],
+        ),
+        attention: new Tensor('float32', memory.slice(), [B, S]),
+      };
     },
   };
   const spec = {

@@ -84,7 +84,16 @@ export class ModelRunner<Owner> {
     for (const [input, output] of this.stateOutputs) states[input] = out[output];
     batch.updateStates(states);
     const { logits, attention } = model.spec.decoder;
-    return { ok: true, output: new DecoderStepOutput(out[logits].data as Float32Array, out[logits].dims[1], attention ? (out[attention].data as Float32Array) : undefined, batch.paddedLength, batch) };
+    return {
+      ok: true,
+      output: new DecoderStepOutput(
+        out[logits].data as Float32Array,
+        out[logits].dims[1],
+        attention ? (out[attention].data as Float32Array) : undefined,
+        batch.paddedLength,
+        batch,
+      ),
+    };
   }
 
   private decode(prev: BigInt64Array, batch: DecodeBatch<Owner>): Promise<TensorMap> {
@@ -96,6 +105,9 @@ export class ModelRunner<Owner> {
   private async decodeAlone(prev: BigInt64Array, rows: readonly number[]): Promise<void> {
     const probe = new DecodeBatch<Owner>(this.stateAxes, rows.length);
     for (const r of rows) probe.add(this.batch.owner(r), this.batch.extract(r));
-    await this.decode(BigInt64Array.from(rows, (r) => prev[r]), probe);
+    await this.decode(
+      BigInt64Array.from(rows, (r) => prev[r]),
+      probe,
+    );
   }
 }

@@ -32,7 +32,17 @@ describe('ChoiceOutput', () => {
 
   it('names top alternatives and carries attention', () => {
     const out = new ChoiceOutput(tokenizer, 0, [], 10);
-    expect(out.token(5, -0.1, [{ token: 5, logProb: -0.1 }, { token: 4, logProb: -3 }], [0.25, 0.75])).toMatchObject({
+    expect(
+      out.token(
+        5,
+        -0.1,
+        [
+          { token: 5, logProb: -0.1 },
+          { token: 4, logProb: -3 },
+        ],
+        [0.25, 0.75],
+      ),
+    ).toMatchObject({
       top: [
         { token: 5, piece: 'tokyo', logProb: -0.1 },
         { token: 4, piece: 'to', logProb: -3 },

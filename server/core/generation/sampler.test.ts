@@ -28,7 +28,7 @@ describe('chooseToken', () => {
     for (let t = 0; t < 4; t++) expect(a.filter((x) => x === t).length / a.length).toBeCloseTo(p[t], 1);
   });
 
-  it('top_k 1 and low temperature collapse sampling onto the best token; the log-probability stays the model\'s', () => {
+  it("top_k 1 and low temperature collapse sampling onto the best token; the log-probability stays the model's", () => {
     const sampler = new MultinomialSampler(new SeededRandom(1));
     const topK1 = logitsProcessors({ temperature: 1, topK: 1, topP: 1, repetitionPenalty: 1 });
     const cold = logitsProcessors({ temperature: 0.01, topK: 0, topP: 1, repetitionPenalty: 1 });

@@ -50,7 +50,14 @@ export interface TokenChoice {
  * greedy decoding with no processors makes no copy of the row, and without `wantLogProb` it does not
  * compute the chosen token's log-probability either (NaN).
  */
-export function chooseToken(logits: ArrayLike<number>, processors: readonly LogitsProcessor[], sampler: Sampler, generated: readonly number[], wantLogProbs = false, wantLogProb = true): TokenChoice {
+export function chooseToken(
+  logits: ArrayLike<number>,
+  processors: readonly LogitsProcessor[],
+  sampler: Sampler,
+  generated: readonly number[],
+  wantLogProbs = false,
+  wantLogProb = true,
+): TokenChoice {
   if (sampler.greedy && processors.length === 0) {
     const token = argmax(logits);
     if (wantLogProbs) {

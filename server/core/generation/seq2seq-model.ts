@@ -38,13 +38,24 @@ export async function loadSeq2SeqModel(manifest: Manifest, read: ReadModelFile, 
   need(encoder.runner.outputNames, [...spec.encoder.memory, ...Object.values(spec.encoder.initialStates)], encoder.name, 'generation.encoder');
   need(decoder.runner.inputNames, [spec.decoder.prevToken, ...spec.encoder.memory, ...Object.keys(spec.encoder.initialStates)], decoder.name, 'generation.decoder');
   need(decoder.runner.outputNames, [spec.decoder.logits, ...(spec.decoder.attention ? [spec.decoder.attention] : [])], decoder.name, 'generation.decoder');
-  const vocab = z.array(z.string()).min(4).safeParse(await readJsonFile(read, spec.vocab));
+  const vocab = z
+    .array(z.string())
+    .min(4)
+    .safeParse(await readJsonFile(read, spec.vocab));
   if (!vocab.success) throw new SeqserveError('failed_precondition', `${spec.vocab}: must be a JSON array of token strings`);
   const specials = new Set([spec.bos, spec.eos, spec.pad, spec.unk, ...(spec.roles ? [spec.roles.user, spec.roles.assistant] : [])]);
-  for (const id of specials) if (id >= vocab.data.length) throw new SeqserveError('failed_precondition', `manifest.json: generation: special token ${id} is outside the vocabulary`);
+  for (const id of specials)
+    if (id >= vocab.data.length) throw new SeqserveError('failed_precondition', `manifest.json: generation: special token ${id} is outside the vocabulary`);
   const states = Object.fromEntries(decoder.spec.states.map((s) => [s.input, { output: s.output, batchAxis: s.batchAxis }]));
   for (const input of Object.keys(spec.encoder.initialStates)) {
     if (!states[input]) throw new SeqserveError('failed_precondition', `manifest.json: generation.encoder.initialStates: "${input}" is not a state of graph "${decoder.name}"`);
   }
-  return { spec, ...(manifest.image ? { image: manifest.image } : {}), tokenizer: new SpelledWordTokenizer(vocab.data, spec.unk, specials), encoder: encoder.runner, decoder: decoder.runner, states };
+  return {
+    spec,
+    ...(manifest.image ? { image: manifest.image } : {}),
+    tokenizer: new SpelledWordTokenizer(vocab.data, spec.unk, specials),
+    encoder: encoder.runner,
+    decoder: decoder.runner,
+    states,
+  };
 }

@@ -8,7 +8,15 @@ import { memoryWords } from './memory-features.ts';
 
 const IGNORED = new Set(['the', 'a', 'an', 'in', 'to', 'at', 'of', 'is', 'it', 'objects', 'object', 'thing', 'things']);
 const SAME = new Map<string, string>([
-  ['0', 'none'], ['zero', 'none'], ['nothing', 'none'], ['1', 'one'], ['2', 'two'], ['3', 'three'], ['4', 'four'], ['yeah', 'yes'], ['nope', 'no'],
+  ['0', 'none'],
+  ['zero', 'none'],
+  ['nothing', 'none'],
+  ['1', 'one'],
+  ['2', 'two'],
+  ['3', 'three'],
+  ['4', 'four'],
+  ['yeah', 'yes'],
+  ['nope', 'no'],
 ]);
 export const MAX_CHOICES = 4;
 export const MAX_CHOICE_CHARS = 100;

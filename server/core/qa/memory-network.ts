@@ -51,9 +51,14 @@ export async function loadMemoryNetwork(manifest: Manifest, read: ReadModelFile,
   const entry = Object.entries(manifest.graphs).find(([, g]) => g.role === 'memory_network');
   const runner = entry && runners[entry[0]];
   if (!entry || !runner) throw new SeqserveError('failed_precondition', 'manifest.json: graphs: no graph with role "memory_network"');
-  for (const n of [spec.story, spec.question]) if (!runner.inputNames.includes(n)) throw new SeqserveError('failed_precondition', `manifest.json: memory: graph "${entry[0]}" has no input "${n}"`);
-  for (const n of [spec.answer, spec.hops]) if (!runner.outputNames.includes(n)) throw new SeqserveError('failed_precondition', `manifest.json: memory: graph "${entry[0]}" has no output "${n}"`);
-  const answers = z.array(z.string().min(1)).min(2).safeParse(await readJsonFile(read, spec.answers));
+  for (const n of [spec.story, spec.question])
+    if (!runner.inputNames.includes(n)) throw new SeqserveError('failed_precondition', `manifest.json: memory: graph "${entry[0]}" has no input "${n}"`);
+  for (const n of [spec.answer, spec.hops])
+    if (!runner.outputNames.includes(n)) throw new SeqserveError('failed_precondition', `manifest.json: memory: graph "${entry[0]}" has no output "${n}"`);
+  const answers = z
+    .array(z.string().min(1))
+    .min(2)
+    .safeParse(await readJsonFile(read, spec.answers));
   if (!answers.success) throw new SeqserveError('failed_precondition', `${spec.answers}: must be a JSON array of answer words`);
   return new MemoryNetwork(spec, answers.data, runner);
 }

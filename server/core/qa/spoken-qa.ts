@@ -72,7 +72,8 @@ export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerato
       continue;
     }
     sentences.push(e.transcript.text);
-    if (sentences.length > memory.spec.maxSentences) throw new SeqserveError('invalid_argument', `story: has over ${memory.spec.maxSentences} sentences; the model reads at most ${memory.spec.maxSentences}`, { field: 'story' });
+    if (sentences.length > memory.spec.maxSentences)
+      throw new SeqserveError('invalid_argument', `story: has over ${memory.spec.maxSentences} sentences; the model reads at most ${memory.spec.maxSentences}`, { field: 'story' });
     yield { type: 'story.sentence', sentence: sentences.length - 1, text: e.transcript.text };
   }
   if (sentences.length === 0) throw new SeqserveError('invalid_argument', 'story: no speech was recognised in the audio', { field: 'story' });
@@ -81,7 +82,9 @@ export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerato
     questionText = input.question.text;
   } else {
     const heard: string[] = [];
-    for await (const e of transcribeAudio(recognizer, input.question.audio.samples, input.question.audio.sampleRate, signal, { hotwords: biasWords([...choices, ...sentences]).map((phrase) => ({ phrase })) })) {
+    for await (const e of transcribeAudio(recognizer, input.question.audio.samples, input.question.audio.sampleRate, signal, {
+      hotwords: biasWords([...choices, ...sentences]).map((phrase) => ({ phrase })),
+    })) {
       if (e.type === 'final' && e.transcript.text) heard.push(e.transcript.text);
     }
     questionText = heard.join(' ');

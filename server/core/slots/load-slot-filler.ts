@@ -14,7 +14,11 @@ const CrfFile = z
     end: z.array(z.number()),
   })
   .refine(
-    (c) => c.transitions.length === c.labels.length && c.transitions.every((r) => r.length === c.labels.length) && c.start.length === c.labels.length && c.end.length === c.labels.length,
+    (c) =>
+      c.transitions.length === c.labels.length &&
+      c.transitions.every((r) => r.length === c.labels.length) &&
+      c.start.length === c.labels.length &&
+      c.end.length === c.labels.length,
     'transitions must be labels×labels and start/end must have one score per label',
   );
 

@@ -27,9 +27,18 @@ export class SlotFiller {
     const T = tokens.length;
     const { features, charNgrams } = this.text;
     const feeds: Record<string, Tensor> = {
-      [features.words]: new Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(this.vocabulary.idOf(t.text))), [1, T]),
+      [features.words]: new Tensor(
+        'int64',
+        BigInt64Array.from(tokens, (t) => BigInt(this.vocabulary.idOf(t.text))),
+        [1, T],
+      ),
     };
-    if (features.shapes) feeds[features.shapes] = new Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(wordShape(t.text))), [1, T]);
+    if (features.shapes)
+      feeds[features.shapes] = new Tensor(
+        'int64',
+        BigInt64Array.from(tokens, (t) => BigInt(wordShape(t.text))),
+        [1, T],
+      );
     if (features.charNgrams && charNgrams) {
       const K = charNgrams.max;
       const ids = new BigInt64Array(T * K);
@@ -42,8 +51,7 @@ export class SlotFiller {
   async fill(text: string): Promise<SlotFillingResult> {
     const tokens = tokenizeWords(text);
     if (tokens.length === 0) throw invalidArgument('text', 'must contain at least one word');
-    if (tokens.length > this.text.maxTokens)
-      throw invalidArgument('text', `has ${tokens.length} tokens; this model accepts at most ${this.text.maxTokens}`);
+    if (tokens.length > this.text.maxTokens) throw invalidArgument('text', `has ${tokens.length} tokens; this model accepts at most ${this.text.maxTokens}`);
     const out = await this.tagger.run(this.featurize(tokens));
     const emissions = out[this.emissionsOutput].data as Float32Array;
     const path = viterbi(emissions, tokens.length, this.crf);
@@ -52,7 +60,12 @@ export class SlotFiller {
     return {
       tokens: tokens.map((t) => t.text),
       tags,
-      slots: bioSpans(text, tokens, tags, path.map((j, t) => probs[t][j])),
+      slots: bioSpans(
+        text,
+        tokens,
+        tags,
+        path.map((j, t) => probs[t][j]),
+      ),
     };
   }
 }

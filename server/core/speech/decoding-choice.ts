@@ -35,7 +35,13 @@ export function decodingFor(model: AcousticModel, request: DecodingRequest = {})
   const scorers: PrefixScorer[] = [];
   if (model.lm && separator >= 0) scorers.push(new WordLmScorer(model.lm.model, model.alphabet, separator, model.lm));
   if (hotwords.length > 0 && separator >= 0) {
-    scorers.push(new HotwordScorer(hotwords.map((h) => ({ phrase: h.phrase, boost: model.beam.hotwordBonus + Math.max(0, h.boost ?? 0) * 0.1 })), model.alphabet, separator));
+    scorers.push(
+      new HotwordScorer(
+        hotwords.map((h) => ({ phrase: h.phrase, boost: model.beam.hotwordBonus + Math.max(0, h.boost ?? 0) * 0.1 })),
+        model.alphabet,
+        separator,
+      ),
+    );
   }
   const beamWidth = Math.max(model.beam.width, alternatives * 2);
   if (scorers.length === 0) return { beamWidth };

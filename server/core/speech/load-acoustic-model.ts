@@ -24,8 +24,12 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
   const runner = graphName === undefined ? undefined : runners[graphName];
   if (!runner || !spec) throw new SeqserveError('failed_precondition', 'manifest.json: graphs: no graph with role "acoustic"');
   if (!runner.inputNames.includes(audio.input)) throw new SeqserveError('failed_precondition', `manifest.json: audio.input: graph "${graphName}" has no input "${audio.input}"`);
-  if (!runner.outputNames.includes(decoding.logProbs)) throw new SeqserveError('failed_precondition', `manifest.json: decoding.logProbs: graph "${graphName}" has no output "${decoding.logProbs}"`);
-  const alphabet = z.array(z.string()).min(2).safeParse(await readJsonFile(read, decoding.alphabet));
+  if (!runner.outputNames.includes(decoding.logProbs))
+    throw new SeqserveError('failed_precondition', `manifest.json: decoding.logProbs: graph "${graphName}" has no output "${decoding.logProbs}"`);
+  const alphabet = z
+    .array(z.string())
+    .min(2)
+    .safeParse(await readJsonFile(read, decoding.alphabet));
   if (!alphabet.success) throw new SeqserveError('failed_precondition', `${decoding.alphabet}: must be a JSON array of at least two strings`);
   const batchAxes: Record<string, number> = { [audio.input]: 0, [decoding.logProbs]: 0 };
   const states = spec.states.map((s) => {

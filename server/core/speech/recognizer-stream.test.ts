@@ -56,7 +56,7 @@ describe('RecognizerStream', () => {
     ]);
     const stream = new RecognizerStream(model, { sampleRate: rate });
     const events: RecognitionEvent[] = [];
-    for (let i = 0, size = 100; i < audio.length; i += size, size = (size * 7) % 1900 + 50) events.push(...(await stream.push(audio.slice(i, i + size))));
+    for (let i = 0, size = 100; i < audio.length; i += size, size = ((size * 7) % 1900) + 50) events.push(...(await stream.push(audio.slice(i, i + size))));
     events.push(...(await stream.end()));
     const finals = events.filter((e) => e.type === 'final');
     expect(finals.map((e) => e.transcript.text)).toEqual(['aa', 'a']);

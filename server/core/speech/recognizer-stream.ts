@@ -101,7 +101,6 @@ export class RecognizerStream {
     return this.consume(this.dither(this.resampler.end()), true);
   }
 
-
   private async consume(samples: Float32Array, last: boolean): Promise<RecognitionEvent[]> {
     const merged = new Float32Array(this.pending.length + samples.length);
     merged.set(this.pending);

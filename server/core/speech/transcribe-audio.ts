@@ -7,7 +7,14 @@ import { RecognizerStream, type AcousticModel, type RecognitionEvent } from './r
 /** Audio pushed into the recognizer per await, so partial results flow and other work interleaves. */
 const PUSH_SECONDS = 0.5;
 
-export async function* transcribeAudio(model: AcousticModel, samples: Float32Array, sampleRate: number, signal?: AbortSignal, decoding: DecodingRequest = {}, rules?: EndpointRules): AsyncGenerator<RecognitionEvent> {
+export async function* transcribeAudio(
+  model: AcousticModel,
+  samples: Float32Array,
+  sampleRate: number,
+  signal?: AbortSignal,
+  decoding: DecodingRequest = {},
+  rules?: EndpointRules,
+): AsyncGenerator<RecognitionEvent> {
   const stream = new RecognizerStream(model, { sampleRate, ...decodingFor(model, decoding), ...(rules ? { rules } : {}) });
   const step = Math.round(PUSH_SECONDS * sampleRate);
   for (let i = 0; i < samples.length; i += step) {

@@ -27,7 +27,10 @@ describe('SpelledWordTokenizer', () => {
     const dir = path.resolve(import.meta.dirname, '..', '..', '..', 'models', 'chat');
     const vocab = JSON.parse(readFileSync(path.join(dir, 'vocab.json'), 'utf8')) as string[];
     const bundled = new SpelledWordTokenizer(vocab, 3, new Set([0, 1, 2, 3, 4, 5]));
-    const cases = readFileSync(path.join(dir, 'tokenizer-fixtures.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; ids: number[]; decoded: string });
+    const cases = readFileSync(path.join(dir, 'tokenizer-fixtures.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string; ids: number[]; decoded: string });
     expect(cases.length).toBeGreaterThan(5);
     for (const c of cases) {
       expect(bundled.encode(c.text)).toEqual(c.ids);

@@ -30,15 +30,27 @@ export function openApiPath(honoPath: string): string {
 }
 
 const ERRORS: Record<number, { code: ErrorCode; message: string; field?: string; description: string }> = {
-  400: { code: 'invalid_argument', message: 'body: malformed JSON', field: 'body', description: 'Bad input; the message (and `param`, in OpenAI\'s shape) names the field.' },
+  400: { code: 'invalid_argument', message: 'body: malformed JSON', field: 'body', description: "Bad input; the message (and `param`, in OpenAI's shape) names the field." },
   401: { code: 'unauthenticated', message: 'missing or invalid API key', description: 'API keys are configured and the request has no valid `authorization: Bearer <key>`.' },
   403: { code: 'permission_denied', message: 'loading a model needs an API key marked "admin"', description: 'The API key is not marked `admin`.' },
   404: { code: 'not_found', message: 'unknown model "nope"', field: 'model', description: 'Unknown model, graph or version.' },
   413: { code: 'payload_too_large', message: 'the body is over the limit of 16777216 bytes', description: 'The body is over `--max-body-bytes`.' },
-  429: { code: 'resource_exhausted', message: 'too many requests for model "chat"', description: 'Over a limit on requests or streams open at once, or the run queue is full; retry after `Retry-After` seconds.' },
+  429: {
+    code: 'resource_exhausted',
+    message: 'too many requests for model "chat"',
+    description: 'Over a limit on requests or streams open at once, or the run queue is full; retry after `Retry-After` seconds.',
+  },
   500: { code: 'internal', message: 'the model failed to run', description: 'The model failed to run this request (never a stack trace).' },
-  503: { code: 'unavailable', message: 'model "chat" is not serving: it failed to load', description: 'The model is not serving (failed to load, unloaded or loading; the message says why), or the server is shutting down.' },
-  504: { code: 'deadline_exceeded', message: "the request took longer than the server's limit of 120 s", description: 'The request took longer than `--request-timeout`; its work was stopped.' },
+  503: {
+    code: 'unavailable',
+    message: 'model "chat" is not serving: it failed to load',
+    description: 'The model is not serving (failed to load, unloaded or loading; the message says why), or the server is shutting down.',
+  },
+  504: {
+    code: 'deadline_exceeded',
+    message: "the request took longer than the server's limit of 120 s",
+    description: 'The request took longer than `--request-timeout`; its work was stopped.',
+  },
 };
 
 const RETRY_AFTER: Schema = { description: 'Seconds after which a retry may succeed', schema: { type: 'integer' } };
@@ -91,7 +103,15 @@ const MODEL_PATHS: [string, Schema[], string][] = [
 
 const OPERATIONS: Operation[] = [
   // KServe v2 / Open Inference Protocol
-  { method: 'get', path: '/v2/health/live', operationId: 'serverLive', tag: 'KServe v2', summary: 'Server liveness', responses: { 200: ok('Live', json({ type: 'object', required: ['live'], properties: { live: { type: 'boolean' } } })) }, errors: [] },
+  {
+    method: 'get',
+    path: '/v2/health/live',
+    operationId: 'serverLive',
+    tag: 'KServe v2',
+    summary: 'Server liveness',
+    responses: { 200: ok('Live', json({ type: 'object', required: ['live'], properties: { live: { type: 'boolean' } } })) },
+    errors: [],
+  },
   {
     method: 'get',
     path: '/v2/health/ready',
@@ -104,7 +124,15 @@ const OPERATIONS: Operation[] = [
     },
     errors: [],
   },
-  { method: 'get', path: '/v2', operationId: 'serverMetadata', tag: 'KServe v2', summary: 'Server metadata, extensions and execution providers', responses: { 200: ok('Server metadata', json(ref('ServerMetadata'))) }, errors: [] },
+  {
+    method: 'get',
+    path: '/v2',
+    operationId: 'serverMetadata',
+    tag: 'KServe v2',
+    summary: 'Server metadata, extensions and execution providers',
+    responses: { 200: ok('Server metadata', json(ref('ServerMetadata'))) },
+    errors: [],
+  },
   ...MODEL_PATHS.flatMap(([path, parameters, suffix]): Operation[] => {
     return [
       {
@@ -138,20 +166,32 @@ const OPERATIONS: Operation[] = [
         tag: 'KServe v2',
         summary: 'Run a graph',
         description:
-          'JSON tensors, or the binary tensor extension: `Inference-Header-Content-Length: N`, a JSON header of N bytes whose inputs carry `parameters.binary_data_size`, then the raw little-endian tensors in input order. Binary outputs on request (`binary_data_output` / an output\'s `binary_data`).',
-        parameters: [...(parameters), param('InferenceHeaderContentLength')],
+          "JSON tensors, or the binary tensor extension: `Inference-Header-Content-Length: N`, a JSON header of N bytes whose inputs carry `parameters.binary_data_size`, then the raw little-endian tensors in input order. Binary outputs on request (`binary_data_output` / an output's `binary_data`).",
+        parameters: [...parameters, param('InferenceHeaderContentLength')],
         body: {
           required: true,
           content: {
             ...json(ref('InferenceRequest')),
-            'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream', description: 'binary tensor extension: the JSON header (an InferenceRequest) then the tensors' } },
+            'application/octet-stream': {
+              schema: {
+                type: 'string',
+                contentMediaType: 'application/octet-stream',
+                description: 'binary tensor extension: the JSON header (an InferenceRequest) then the tensors',
+              },
+            },
           },
         },
         responses: {
-          200: ok('The outputs', {
-            ...json(ref('InferenceResponse')),
-            'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream', description: 'binary outputs: the JSON header (an InferenceResponse) then the tensors' } },
-          }, { headers: { 'Inference-Header-Content-Length': { description: 'Length of the JSON header, with binary outputs', schema: { type: 'integer' } } } }),
+          200: ok(
+            'The outputs',
+            {
+              ...json(ref('InferenceResponse')),
+              'application/octet-stream': {
+                schema: { type: 'string', contentMediaType: 'application/octet-stream', description: 'binary outputs: the JSON header (an InferenceResponse) then the tensors' },
+              },
+            },
+            { headers: { 'Inference-Header-Content-Length': { description: 'Length of the JSON header, with binary outputs', schema: { type: 'integer' } } } },
+          ),
         },
         errors: WORK_ERRORS,
         badInput: ['inputs[0].datatype', 'input "word_ids" takes INT64, not FP32'],
@@ -167,35 +207,58 @@ const OPERATIONS: Operation[] = [
     responses: { 200: ok('The repository', json({ type: 'array', items: ref('ModelStatus') })) },
     errors: [],
   },
-  ...(['load', 'unload'] as const).map(
-    (action): Operation => ({
-      method: 'post',
-      path: `/v2/repository/models/{model}/${action}`,
-      operationId: `repositoryModel${action === 'load' ? 'Load' : 'Unload'}`,
-      tag: 'KServe v2',
-      summary: action === 'load' ? '(Re)load a model from disk (the previous version keeps serving if the new files are bad)' : 'Unload a model',
-      description: 'Only with `--model-control explicit` (503 otherwise); with API keys, only keys marked `admin`.',
-      parameters: [model],
-      responses: { 200: ok('The model\'s state', json(ref('ModelStatus'))) },
-      errors: [...(action === 'load' ? [[400, 'The model\'s files cannot be loaded (the message says why).'] as [number, string]] : []), 403, 404, [503, 'Model control is off (start the server with `--model-control explicit`), or the server is shutting down.']],
-      badInput: ['model', 'model "slots" failed to load: manifest.json: graphs.tagger.file: no such file'],
-    }),
-  ),
+  ...(['load', 'unload'] as const).map((action): Operation => ({
+    method: 'post',
+    path: `/v2/repository/models/{model}/${action}`,
+    operationId: `repositoryModel${action === 'load' ? 'Load' : 'Unload'}`,
+    tag: 'KServe v2',
+    summary: action === 'load' ? '(Re)load a model from disk (the previous version keeps serving if the new files are bad)' : 'Unload a model',
+    description: 'Only with `--model-control explicit` (503 otherwise); with API keys, only keys marked `admin`.',
+    parameters: [model],
+    responses: { 200: ok("The model's state", json(ref('ModelStatus'))) },
+    errors: [
+      ...(action === 'load' ? [[400, "The model's files cannot be loaded (the message says why)."] as [number, string]] : []),
+      403,
+      404,
+      [503, 'Model control is off (start the server with `--model-control explicit`), or the server is shutting down.'],
+    ],
+    badInput: ['model', 'model "slots" failed to load: manifest.json: graphs.tagger.file: no such file'],
+  })),
 
   // OpenAI-compatible
-  { method: 'get', path: '/v1/models', operationId: 'listModels', tag: 'OpenAI-compatible', summary: 'The ready models', responses: { 200: ok('Models', json(ref('ModelList'))) }, errors: [] },
-  { method: 'get', path: '/v1/models/{model}', operationId: 'retrieveModel', tag: 'OpenAI-compatible', summary: 'A model', parameters: [model], responses: { 200: ok('The model', json(ref('Model'))) }, errors: [404, 503] },
+  {
+    method: 'get',
+    path: '/v1/models',
+    operationId: 'listModels',
+    tag: 'OpenAI-compatible',
+    summary: 'The ready models',
+    responses: { 200: ok('Models', json(ref('ModelList'))) },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}',
+    operationId: 'retrieveModel',
+    tag: 'OpenAI-compatible',
+    summary: 'A model',
+    parameters: [model],
+    responses: { 200: ok('The model', json(ref('Model'))) },
+    errors: [404, 503],
+  },
   {
     method: 'post',
     path: '/v1/chat/completions',
     operationId: 'createChatCompletion',
     tag: 'OpenAI-compatible',
-    summary: 'Chat completion with a seq2seq chat model (or an image\'s caption, for a message with an image part)',
+    summary: "Chat completion with a seq2seq chat model (or an image's caption, for a message with an image part)",
     body: { required: true, content: json(ref('ChatCompletionRequest')) },
     responses: {
       200: ok('The completion; with `stream: true` a chunk per token', {
         ...json(ref('ChatCompletion')),
-        ...sse({ oneOf: [ref('ChatCompletionChunk'), ref('StreamErrorEvent')] }, `${SSE_NOTE} The first chunk of each choice has delta.role; a last chunk has finish_reason; a usage chunk follows when asked; then \`data: [DONE]\`.`),
+        ...sse(
+          { oneOf: [ref('ChatCompletionChunk'), ref('StreamErrorEvent')] },
+          `${SSE_NOTE} The first chunk of each choice has delta.role; a last chunk has finish_reason; a usage chunk follows when asked; then \`data: [DONE]\`.`,
+        ),
       }),
     },
     errors: WORK_ERRORS,
@@ -210,7 +273,10 @@ const OPERATIONS: Operation[] = [
     body: { required: true, content: form('TranscriptionForm') },
     responses: {
       200: ok('The transcript, by response_format; with `stream=true` events', {
-        ...json({ anyOf: [ref('Transcription'), ref('VerboseTranscription')], description: 'Transcription for response_format=json (the default), VerboseTranscription for verbose_json' }),
+        ...json({
+          anyOf: [ref('Transcription'), ref('VerboseTranscription')],
+          description: 'Transcription for response_format=json (the default), VerboseTranscription for verbose_json',
+        }),
         'text/plain': { schema: { type: 'string', description: 'response_format=text' } },
         ...sse(ref('TranscriptionEvent'), SSE_NOTE),
       }),
@@ -260,7 +326,7 @@ const OPERATIONS: Operation[] = [
     path: '/v1/models/{model}/files/{file}',
     operationId: 'getModelFile',
     tag: 'Model files',
-    summary: 'A file of a model\'s folder (manifest, ONNX graphs, vocabularies) for clients that run the model themselves',
+    summary: "A file of a model's folder (manifest, ONNX graphs, vocabularies) for clients that run the model themselves",
     parameters: [model, param('file'), param('IfNoneMatch')],
     responses: {
       200: ok(
@@ -272,15 +338,37 @@ const OPERATIONS: Operation[] = [
     },
     errors: [[404, 'No such model, or no such file in its folder (hidden files, `..` and links out of the folder are never served).']],
   },
-  { method: 'get', path: '/metrics', operationId: 'metrics', tag: 'Server', summary: 'Prometheus metrics', responses: { 200: ok('Prometheus text format', { 'text/plain': { schema: { type: 'string' } } }) }, errors: [] },
-  { method: 'get', path: '/openapi.json', operationId: 'openApiDocument', tag: 'Server', summary: 'This document', responses: { 200: ok('OpenAPI 3.1', json({ type: 'object' })) }, errors: [] },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'Server',
+    summary: 'Prometheus metrics',
+    responses: { 200: ok('Prometheus text format', { 'text/plain': { schema: { type: 'string' } } }) },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openApiDocument',
+    tag: 'Server',
+    summary: 'This document',
+    responses: { 200: ok('OpenAPI 3.1', json({ type: 'object' })) },
+    errors: [],
+  },
 ];
 
 const PARAMETERS: Record<string, Schema> = {
   model: { name: 'model', in: 'path', required: true, schema: { type: 'string' }, description: 'a model name; for KServe routes also `model.graph`' },
   version: { name: 'version', in: 'path', required: true, schema: { type: 'string' } },
-  file: { name: 'file', in: 'path', required: true, schema: { type: 'string' }, description: 'a path inside the model\'s folder; may contain `/` (e.g. `heldout-sample/000.png`)' },
-  InferenceHeaderContentLength: { name: 'Inference-Header-Content-Length', in: 'header', required: false, schema: { type: 'integer', minimum: 0 }, description: 'binary tensor extension: the length of the JSON header' },
+  file: { name: 'file', in: 'path', required: true, schema: { type: 'string' }, description: "a path inside the model's folder; may contain `/` (e.g. `heldout-sample/000.png`)" },
+  InferenceHeaderContentLength: {
+    name: 'Inference-Header-Content-Length',
+    in: 'header',
+    required: false,
+    schema: { type: 'integer', minimum: 0 },
+    description: 'binary tensor extension: the length of the JSON header',
+  },
   IfNoneMatch: { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } },
 };
 
@@ -320,9 +408,9 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
         'Every response carries `x-request-id`. gRPC (port 8001) is described by server reflection.',
     },
     tags: [
-      { name: 'KServe v2', description: 'Open Inference Protocol REST, with Triton\'s model-repository extension' },
+      { name: 'KServe v2', description: "Open Inference Protocol REST, with Triton's model-repository extension" },
       { name: 'OpenAI-compatible', description: 'Works with the official openai clients (`baseURL: http://host:8000/v1`)' },
-      { name: 'Tasks', description: 'seqserve\'s task endpoints' },
+      { name: 'Tasks', description: "seqserve's task endpoints" },
       { name: 'Model files', description: 'Model files for in-browser inference' },
       { name: 'Server', description: 'Metrics and this document' },
     ],

@@ -21,8 +21,8 @@ export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${na
 const NOTES: Record<string, Record<string, string>> = {
   ChatCompletionRequest: {
     model: 'a chat model (default: the first ready one); a caption model answers a message with an image part',
-    messages: 'system and developer turns are accepted and not fed to the model; the most recent tokens up to the model\'s source limit are',
-    max_tokens: 'at most the model\'s generation.maxNewTokens (its default)',
+    messages: "system and developer turns are accepted and not fed to the model; the most recent tokens up to the model's source limit are",
+    max_tokens: "at most the model's generation.maxNewTokens (its default)",
     max_completion_tokens: 'as max_tokens; wins over it',
     temperature: '0 = greedy; default 1',
     stop: 'up to 4 strings; never emitted',
@@ -67,10 +67,12 @@ export function jsonRequestSchemas(limits: { maxTextChars: number }): Record<str
   registry.add(RestInferRequest, { id: 'InferenceRequest' });
   const { schemas } = z.toJSONSchema(registry, { io: 'input', uri: (id) => `#/components/schemas/${id}` });
   // each schema comes with its own $schema and an $id that only repeats where it sits in the document
-  return Object.fromEntries(Object.entries(schemas).map(([id, s]) => {
-    const { $schema: _dialect, $id: _id, ...schema } = s as Schema;
-    return [id, withNotes(id, schema)];
-  }));
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, s]) => {
+      const { $schema: _dialect, $id: _id, ...schema } = s as Schema;
+      return [id, withNotes(id, schema)];
+    }),
+  );
 }
 
 /** A nullable JSON field as a form field: null is not a value a text field can have. */
@@ -103,7 +105,7 @@ export function formRequestSchemas(): Record<string, Schema> {
         model: { type: 'string', description: 'a speech-recognition model (default: the first ready one)' },
         response_format: { type: 'string', enum: [...FORMATS], default: 'json' },
         stream: { type: 'string', enum: ['true', 'false'], default: 'false', description: 'server-sent events transcript.text.partial / .delta / .done' },
-        decoder: { type: 'string', enum: ['greedy', 'beam'], description: 'default: the model manifest\'s decoding.beam' },
+        decoder: { type: 'string', enum: ['greedy', 'beam'], description: "default: the model manifest's decoding.beam" },
         hotwords: {
           type: 'array',
           maxItems: MAX_HOTWORDS,
@@ -117,7 +119,11 @@ export function formRequestSchemas(): Record<string, Schema> {
       description: `An image part and the options of the JSON body. ${TEXT_FIELDS}`,
       required: ['image'],
       properties: {
-        image: { type: 'string', contentMediaType: 'application/octet-stream', description: 'PNG, JPEG, WebP or GIF (a file part; a text field holding base64 or a data: URL works too); at most --max-image-pixels' },
+        image: {
+          type: 'string',
+          contentMediaType: 'application/octet-stream',
+          description: 'PNG, JPEG, WebP or GIF (a file part; a text field holding base64 or a data: URL works too); at most --max-image-pixels',
+        },
         ...captionFields,
       },
     },

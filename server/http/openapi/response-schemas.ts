@@ -46,13 +46,13 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     message: str,
     type: { type: 'string', enum: ['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'server_error'] },
     param: { ...nullable(str), description: 'the field the error is about, e.g. `messages[0].role`' },
-    code: { ...str, description: 'seqserve\'s error code, e.g. `invalid_argument`, `not_found`, `resource_exhausted`' },
+    code: { ...str, description: "seqserve's error code, e.g. `invalid_argument`, `not_found`, `resource_exhausted`" },
   }),
   OpenAIError: obj({ error: ref('OpenAIErrorObject') }),
   StreamErrorEvent: { ...event('error', { error: ref('OpenAIErrorObject') }), description: 'the last event of a stream that failed' },
 
   // OpenAI-compatible
-  Model: obj({ id: str, object: { const: 'model' }, created: int, owned_by: str, task: { ...str, description: 'seqserve extension: the model\'s task' } }),
+  Model: obj({ id: str, object: { const: 'model' }, created: int, owned_by: str, task: { ...str, description: "seqserve extension: the model's task" } }),
   ModelList: obj({ object: { const: 'list' }, data: arrayOf(ref('Model')) }),
   ChatCompletion: obj({
     id: str,
@@ -93,7 +93,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
               logprobs: nullable(tokenLogprobs),
               finish_reason: { enum: ['stop', 'length', null] },
               source_tokens: { ...arrayOf(str), description: 'with include_attention, on the first chunk of each choice' },
-              attention: { ...nullable(arrayOf(num)), description: 'with include_attention: the token\'s row over source_tokens' },
+              attention: { ...nullable(arrayOf(num)), description: "with include_attention: the token's row over source_tokens" },
             },
             ['index', 'delta', 'logprobs', 'finish_reason'],
           ),
@@ -127,7 +127,15 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     model: str,
     tokens: arrayOf(str),
     tags: { ...arrayOf(str), description: 'BIO tags, one per token' },
-    slots: arrayOf(obj({ name: str, value: str, start: { ...int, description: 'character offset into text' }, end: int, confidence: { ...num, description: 'mean CRF marginal of the span\'s tags' } })),
+    slots: arrayOf(
+      obj({
+        name: str,
+        value: str,
+        start: { ...int, description: 'character offset into text' },
+        end: int,
+        confidence: { ...num, description: "mean CRF marginal of the span's tags" },
+      }),
+    ),
   }),
   Caption: obj(
     {
@@ -145,7 +153,11 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   CaptionEvent: {
     oneOf: [
       event('caption.token', { delta: str, ...captionTokenFields }, ['top_logprobs', 'attention']),
-      event('caption.done', { id: str, model: str, caption: str, finish_reason: { enum: ['stop', 'length'] }, attention_grid: nullable(arrayOf(int)), usage: obj({ completion_tokens: int }) }, ['attention_grid']),
+      event(
+        'caption.done',
+        { id: str, model: str, caption: str, finish_reason: { enum: ['stop', 'length'] }, attention_grid: nullable(arrayOf(int)), usage: obj({ completion_tokens: int }) },
+        ['attention_grid'],
+      ),
       ref('StreamErrorEvent'),
     ],
   },
@@ -200,5 +212,9 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     },
     ['model_name', 'outputs'],
   ),
-  ModelStatus: obj({ name: str, version: str, state: { enum: ['ready', 'failed', 'unloaded', 'loading'] }, reason: { ...str, description: 'why it is not serving' } }, ['name', 'version', 'state']),
+  ModelStatus: obj({ name: str, version: str, state: { enum: ['ready', 'failed', 'unloaded', 'loading'] }, reason: { ...str, description: 'why it is not serving' } }, [
+    'name',
+    'version',
+    'state',
+  ]),
 };

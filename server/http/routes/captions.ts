@@ -44,8 +44,10 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const attention = request.attention ?? false;
     const base = { id: `caption-${randomUUID().replace(/-/g, '')}`, model: loaded.name, ...(attention ? { attention_grid: engine.model.image!.grid ?? null } : {}) };
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
-    const call = openCall(ctx, { model: loaded.name, endpoint: options.stream ? 'caption_stream' : 'caption', kind: options.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      caption.run(engine, request, signal),
+    const call = openCall(
+      ctx,
+      { model: loaded.name, endpoint: options.stream ? 'caption_stream' : 'caption', kind: options.stream ? 'stream' : 'request', signal: requestSignal(c) },
+      (signal) => caption.run(engine, request, signal),
     );
 
     if (options.stream) {

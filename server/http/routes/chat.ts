@@ -51,9 +51,12 @@ export function chatRoutes(ctx: ServerContext): Hono {
     const withLogprobs = body.logprobs ?? false;
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
     // the place is taken and the request validated by the engine before any response starts
-    const call = openCall(ctx, { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      // an image in the conversation is answered by a caption model (OpenAI vision input)
-      (loaded.task === 'caption' ? caption : chat).run(engine, request, signal),
+    const call = openCall(
+      ctx,
+      { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) },
+      (signal) =>
+        // an image in the conversation is answered by a caption model (OpenAI vision input)
+        (loaded.task === 'caption' ? caption : chat).run(engine, request, signal),
     );
 
     if (body.stream) {
@@ -73,7 +76,12 @@ export function chatRoutes(ctx: ServerContext): Hono {
               yield chunk(plain(e.choice, e.delta));
               continue;
             }
-            const choice: Record<string, unknown> = { index: e.choice, delta: { content: e.delta }, logprobs: withLogprobs ? { content: [logprobEntry(e)] } : null, finish_reason: null };
+            const choice: Record<string, unknown> = {
+              index: e.choice,
+              delta: { content: e.delta },
+              logprobs: withLogprobs ? { content: [logprobEntry(e)] } : null,
+              finish_reason: null,
+            };
             if (request.attention) choice.attention = e.attention ?? null;
             yield chunk(JSON.stringify(choice));
           } else {
@@ -113,7 +121,9 @@ export function chatRoutes(ctx: ServerContext): Hono {
         message: { role: 'assistant', content: ch.finish?.text ?? '', refusal: null },
         logprobs: withLogprobs ? { content: ch.tokens.map((t) => logprobEntry(t)) } : null,
         finish_reason: ch.finish?.reason ?? 'stop',
-        ...(request.attention ? { attention: { source_tokens: sourcePieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } } : {}),
+        ...(request.attention
+          ? { attention: { source_tokens: sourcePieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } }
+          : {}),
       })),
       usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
     });

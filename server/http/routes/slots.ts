@@ -24,7 +24,9 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const call = openCall(ctx, { model: model.name, endpoint: 'slots', kind: 'request', signal: requestSignal(c) }, (signal) => slotFilling.run(model.taskModel, { text: body.text }, signal));
+    const call = openCall(ctx, { model: model.name, endpoint: 'slots', kind: 'request', signal: requestSignal(c) }, (signal) =>
+      slotFilling.run(model.taskModel, { text: body.text }, signal),
+    );
     const result = await collectCall(call, onlyEvent);
     return c.json({ model: model.name, ...result });
   });

@@ -49,8 +49,10 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
   app.post('/v1/speech-qa', async (c) => {
     const parts = await partsOf(await readForm(c, ctx.config.limits.maxBodyBytes, '"story", "question" and "choices[]" parts'));
     const { loaded, input } = resolveSpeechQa(ctx, parts);
-    const call = openCall(ctx, { model: loaded.name, endpoint: parts.stream ? 'speech_qa_stream' : 'speech_qa', kind: parts.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      speechQa.run(input.memory, input, signal),
+    const call = openCall(
+      ctx,
+      { model: loaded.name, endpoint: parts.stream ? 'speech_qa_stream' : 'speech_qa', kind: parts.stream ? 'stream' : 'request', signal: requestSignal(c) },
+      (signal) => speechQa.run(input.memory, input, signal),
     );
     if (parts.stream) {
       async function* events(): AsyncGenerator<string> {

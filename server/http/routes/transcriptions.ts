@@ -69,8 +69,10 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const decoding = decodingRequest(form);
 
     const stream = streamFlag === 'true';
-    const call = openCall(ctx, { model: model.name, endpoint: stream ? 'transcriptions_stream' : 'transcriptions', kind: stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-      speechRecognition.run(acoustic, { audio, decoding }, signal),
+    const call = openCall(
+      ctx,
+      { model: model.name, endpoint: stream ? 'transcriptions_stream' : 'transcriptions', kind: stream ? 'stream' : 'request', signal: requestSignal(c) },
+      (signal) => speechRecognition.run(acoustic, { audio, decoding }, signal),
     );
 
     if (stream) {
