@@ -5,6 +5,7 @@
 import { binaryBody } from '../../server/core/kserve-binary.ts';
 import type { SpeechQaResult as CoreSpeechQaResult } from '../../server/core/qa/spoken-qa.ts';
 import { decodeRaw, encodeRaw, toPlain, type ClientTensor } from './tensors.ts';
+import { HTTP_STATUS_OF_CODE } from '../../server/core/errors.ts';
 
 export class SeqserveHttpError extends Error {
   constructor(
@@ -129,20 +130,6 @@ export async function* sseData(res: Response): AsyncGenerator<string> {
   }
 }
 
-/** HTTP status for seqserve's error codes, as the server maps them (server/http/error-response.ts). */
-const STATUS_OF_CODE: Record<string, number> = {
-  invalid_argument: 400,
-  out_of_range: 400,
-  failed_precondition: 400,
-  unauthenticated: 401,
-  permission_denied: 403,
-  not_found: 404,
-  payload_too_large: 413,
-  resource_exhausted: 429,
-  unavailable: 503,
-  deadline_exceeded: 504,
-};
-
 /**
  * The JSON events of a seqserve server-sent-events response until `[DONE]` or the end. A stream
  * that fails ends with seqserve's one in-stream error event, `{"type": "error", "error": {message,
@@ -152,7 +139,12 @@ export async function* sseEvents<T = Record<string, unknown>>(res: Response): As
   for await (const data of sseData(res)) {
     if (data === '[DONE]') return;
     const event = JSON.parse(data) as T & { error?: { message?: string; code?: string; param?: string | null } };
-    if (event.error) throw new SeqserveHttpError(STATUS_OF_CODE[event.error.code ?? ''] ?? 500, event.error.message ?? 'the stream failed', event.error.param ?? undefined);
+    if (event.error)
+      throw new SeqserveHttpError(
+        (HTTP_STATUS_OF_CODE as Record<string, number>)[event.error.code ?? ''] ?? 500,
+        event.error.message ?? 'the stream failed',
+        event.error.param ?? undefined,
+      );
     yield event as T;
   }
 }

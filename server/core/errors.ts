@@ -16,6 +16,22 @@ export type ErrorCode =
   | 'permission_denied'
   | 'internal';
 
+/** The HTTP status of each code: the server answers with it, and seqserve's clients read it back from in-stream error events. */
+export const HTTP_STATUS_OF_CODE: Record<ErrorCode, number> = {
+  invalid_argument: 400,
+  out_of_range: 400,
+  failed_precondition: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  resource_exhausted: 429,
+  cancelled: 499,
+  internal: 500,
+  unavailable: 503,
+  deadline_exceeded: 504,
+};
+
 export interface ErrorDetails {
   /** The request field, parameter or file the error is about (e.g. `inputs[0].shape`). */
   field?: string;

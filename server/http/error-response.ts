@@ -1,22 +1,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { asSeqserveError, type ErrorCode, type SeqserveError } from '../core/errors.ts';
+import { asSeqserveError, HTTP_STATUS_OF_CODE, type ErrorCode, type SeqserveError } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
-const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
-  invalid_argument: 400,
-  out_of_range: 400,
-  failed_precondition: 400,
-  unauthenticated: 401,
-  permission_denied: 403,
-  not_found: 404,
-  payload_too_large: 413,
-  resource_exhausted: 429,
-  cancelled: 499 as ContentfulStatusCode,
-  internal: 500,
-  unavailable: 503,
-  deadline_exceeded: 504,
-};
+const HTTP_STATUS = HTTP_STATUS_OF_CODE as Record<ErrorCode, ContentfulStatusCode>;
 
 export function httpStatus(code: ErrorCode): ContentfulStatusCode {
   return HTTP_STATUS[code];
