@@ -16,8 +16,8 @@
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/chat/chat-request.ts';
-import { captionRequest } from '../../server/caption/caption-request.ts';
+import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/tasks/chat/request.ts';
+import { captionRequest } from '../../server/tasks/caption/request.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { axisMaximums, signatureFromMetadata, type BoundOptions } from '../../server/core/feed-check.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';

@@ -10,7 +10,7 @@ import type { ServerContext } from '../context.ts';
 import { decodeImage, imageBytesFromText } from '../images/decode-image.ts';
 import type { LoadedModel } from '../runtime/model-repository.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
-import { type ChatCompletionRequest, generateRequest, promptTokens } from './chat-request.ts';
+import { type ChatCompletionRequest, generateRequest, promptTokens } from '../tasks/chat/request.ts';
 
 export interface ChatGeneration {
   loaded: LoadedModel;

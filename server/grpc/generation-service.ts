@@ -4,7 +4,7 @@
  * POST /v1/captions. A cancelled call stops its decoding.
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ChatCompletionRequest, generateRequest, promptTokens } from '../chat/chat-request.ts';
+import { ChatCompletionRequest, generateRequest, promptTokens } from '../tasks/chat/request.ts';
 import { invalidArgument } from '../core/errors.ts';
 import { fieldName } from '../core/parse-json.ts';
 import type { ServerContext } from '../context.ts';
@@ -13,7 +13,7 @@ import { caption } from '../tasks/caption/index.ts';
 import { chat } from '../tasks/chat/index.ts';
 import { resolveTaskModel } from '../runtime/task-models.ts';
 import { serveStream } from './server-stream.ts';
-import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../caption/caption-request.ts';
+import { type CaptionOptions, captionRequest, validateCaptionOptions } from '../tasks/caption/request.ts';
 import { decodeImage } from '../images/decode-image.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../tasks/decoding-params.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChatCompletionRequest } from '../chat/chat-request.ts';
-import { CaptionOptions } from '../caption/caption-request.ts';
+import { ChatCompletionRequest } from './chat/request.ts';
+import { CaptionOptions } from './caption/request.ts';
 import { DecodingParams, decodingParamsFromProto, decodingRequest } from './decoding-params.ts';
 
 describe('decoding parameters', () => {

@@ -4,8 +4,8 @@
  * field: written here from the same constants and schemas those readers check against.
  */
 import { z } from 'zod';
-import { CaptionJsonBody, CaptionOptions } from '../../caption/caption-request.ts';
-import { ChatCompletionRequest, Message } from '../../chat/chat-request.ts';
+import { CaptionJsonBody, CaptionOptions } from '../../tasks/caption/request.ts';
+import { ChatCompletionRequest, Message } from '../../tasks/chat/request.ts';
 import { MAX_CHOICE_CHARS, MAX_CHOICES } from '../../core/qa/choice-scores.ts';
 import { RestInferRequest } from '../../kserve/rest-codec.ts';
 import { MAX_QUESTION_CHARS } from '../../speech-qa/speech-qa-request.ts';

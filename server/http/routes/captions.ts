@@ -11,7 +11,7 @@ import { parseJson } from '../../core/parse-json.ts';
 import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
 import { caption } from '../../tasks/caption/index.ts';
-import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../caption/caption-request.ts';
+import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../tasks/caption/request.ts';
 import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
 import { resolveTaskModel } from '../../runtime/task-models.ts';
 import { readText } from '../read-body.ts';

@@ -12,7 +12,7 @@ import type { ServerContext } from '../../context.ts';
 import { collectCall, openCall } from '../../service/task-call.ts';
 import { caption } from '../../tasks/caption/index.ts';
 import { chat } from '../../tasks/chat/index.ts';
-import { ChatCompletionRequest } from '../../chat/chat-request.ts';
+import { ChatCompletionRequest } from '../../tasks/chat/request.ts';
 import { chatGeneration } from '../../chat/chat-source.ts';
 import { readJson } from '../read-json.ts';
 import { requestSignal } from '../request-signal.ts';

@@ -4,11 +4,11 @@
  * the engine's events. Captions default to greedy decoding (temperature 0).
  */
 import { z } from 'zod';
-import { invalidArgument } from '../core/errors.ts';
-import type { GenerateRequest, GenerationEvent, ImageSource, TokenEvent } from '../core/generation/generation-engine.ts';
-import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
-import { fieldName } from '../core/parse-json.ts';
-import { DecodingParams, decodingRequest } from '../tasks/decoding-params.ts';
+import { invalidArgument } from '../../core/errors.ts';
+import type { GenerateRequest, GenerationEvent, ImageSource, TokenEvent } from '../../core/generation/generation-engine.ts';
+import type { Seq2SeqModel } from '../../core/generation/seq2seq-model.ts';
+import { fieldName } from '../../core/parse-json.ts';
+import { DecodingParams, decodingRequest } from '../decoding-params.ts';
 
 export const CaptionOptions = DecodingParams.extend({
   model: z.string().min(1).optional(),

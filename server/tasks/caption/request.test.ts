@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captionOptionsFromForm, validateCaptionOptions } from './caption-request.ts';
+import { captionOptionsFromForm, validateCaptionOptions } from './request.ts';
 
 const form = (fields: Record<string, string>) => {
   const f = new FormData();

@@ -4,10 +4,10 @@
  * recent turns that fit). Used by the HTTP route and the gRPC service.
  */
 import { z } from 'zod';
-import { invalidArgument } from '../core/errors.ts';
-import type { GenerateRequest, ImageSource } from '../core/generation/generation-engine.ts';
-import type { Seq2SeqModel } from '../core/generation/seq2seq-model.ts';
-import { DecodingParams, decodingRequest } from '../tasks/decoding-params.ts';
+import { invalidArgument } from '../../core/errors.ts';
+import type { GenerateRequest, ImageSource } from '../../core/generation/generation-engine.ts';
+import type { Seq2SeqModel } from '../../core/generation/seq2seq-model.ts';
+import { DecodingParams, decodingRequest } from '../decoding-params.ts';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
