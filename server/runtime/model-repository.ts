@@ -20,6 +20,7 @@ import type { TaskModule, TaskPlatform } from '../tasks/task-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LoadedGraph, warmUpFeeds, type TensorInfo } from './loaded-graph.ts';
+import { graphOf, readyModel, splitQualifiedName } from './model-lookup.ts';
 import { WorkerGraphRunner } from './worker-graph-runner.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
@@ -190,30 +191,15 @@ export class ModelRepository {
    * an `unavailable` one (the model is not serving: 503 / UNAVAILABLE on every endpoint) that says why.
    */
   model(name: string, version?: string): LoadedModel {
-    const e = this.entries.get(name);
-    if (!e) throw notFound(`unknown model "${name}"`, 'model');
-    if (e.state !== 'ready' || !e.model) {
-      const why = e.state === 'failed' ? `failed to load: ${e.reason ?? 'unknown reason'}` : e.state === 'loading' ? 'is loading' : 'is unloaded (on request)';
-      throw new SeqserveError('unavailable', `model "${name}" is not serving: it ${why}`, { field: 'model' });
-    }
-    if (version && version !== e.model.version) throw notFound(`model "${name}" has no version "${version}" (it has "${e.model.version}")`, 'version');
-    return e.model;
+    return readyModel(name, this.entries.get(name), version);
   }
 
   /**
    * Resolves a KServe model name to a graph: `model.graph`, or just `model` when it has one graph.
    */
   graph(qualifiedName: string, version?: string): LoadedGraph {
-    const dot = qualifiedName.indexOf('.');
-    const modelName = dot < 0 ? qualifiedName : qualifiedName.slice(0, dot);
-    const model = this.model(modelName, version);
-    if (dot < 0) {
-      if (model.graphs.size === 1) return [...model.graphs.values()][0];
-      throw notFound(`model "${modelName}" has several graphs; address one of: ${[...model.graphs.values()].map((g) => g.qualifiedName).join(', ')}`, 'model');
-    }
-    const graph = model.graphs.get(qualifiedName.slice(dot + 1));
-    if (!graph) throw notFound(`model "${modelName}" has no graph "${qualifiedName.slice(dot + 1)}" (graphs: ${[...model.graphs.keys()].join(', ')})`, 'model');
-    return graph;
+    const { model: modelName, graph } = splitQualifiedName(qualifiedName);
+    return graphOf(modelName, this.model(modelName, version).graphs, graph);
   }
 
   /**

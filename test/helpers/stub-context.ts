@@ -17,6 +17,7 @@ import { SeqserveError, notFound } from '../../server/core/errors.ts';
 import type { Manifest } from '../../server/core/manifest.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { Admission } from '../../server/runtime/admission.ts';
+import { graphOf, readyModel, splitQualifiedName } from '../../server/runtime/model-lookup.ts';
 import type { LoadedGraph } from '../../server/runtime/loaded-graph.ts';
 import type { LoadedModel, ModelRepository, ModelState, ModelStatus } from '../../server/runtime/model-repository.ts';
 import type { SessionFactory } from '../../server/runtime/session-factory.ts';
@@ -119,27 +120,12 @@ export class StubRepository implements RepositoryApi {
   }
 
   model(name: string, version?: string): LoadedModel {
-    const e = this.entries.get(name);
-    if (!e) throw notFound(`unknown model "${name}"`, 'model');
-    if (e.state !== 'ready' || !e.model) {
-      const why = e.state === 'failed' ? `failed to load: ${e.reason ?? 'unknown reason'}` : e.state === 'loading' ? 'is loading' : 'is unloaded (on request)';
-      throw new SeqserveError('unavailable', `model "${name}" is not serving: it ${why}`, { field: 'model' });
-    }
-    if (version && version !== e.model.version) throw notFound(`model "${name}" has no version "${version}" (it has "${e.model.version}")`, 'version');
-    return e.model;
+    return readyModel(name, this.entries.get(name), version);
   }
 
   graph(qualifiedName: string, version?: string): LoadedGraph {
-    const dot = qualifiedName.indexOf('.');
-    const modelName = dot < 0 ? qualifiedName : qualifiedName.slice(0, dot);
-    const model = this.model(modelName, version);
-    if (dot < 0) {
-      if (model.graphs.size === 1) return [...model.graphs.values()][0];
-      throw notFound(`model "${modelName}" has several graphs; address one of: ${[...model.graphs.values()].map((g) => g.qualifiedName).join(', ')}`, 'model');
-    }
-    const graph = model.graphs.get(qualifiedName.slice(dot + 1));
-    if (!graph) throw notFound(`model "${modelName}" has no graph "${qualifiedName.slice(dot + 1)}" (graphs: ${[...model.graphs.keys()].join(', ')})`, 'model');
-    return graph;
+    const { model: modelName, graph } = splitQualifiedName(qualifiedName);
+    return graphOf(modelName, this.model(modelName, version).graphs, graph);
   }
 
   /** A model's folder: the sub-folder of the root named after it (the stub has no single-model root). */
