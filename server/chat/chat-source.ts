@@ -35,13 +35,13 @@ function lastImage(messages: ChatCompletionRequest['messages']): { url: string; 
   return undefined;
 }
 
-export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatGeneration> {
+export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest): Promise<ChatGeneration> {
   const image = lastImage(body.messages);
   if (!image) {
     const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
     const engine = loaded.taskModel;
     const { tokens, sourcePieces } = promptTokens(engine.model, body.messages);
-    return { loaded, engine, request: generateRequest(engine.model, body, tokens, signal), promptTokens: tokens.length, sourcePieces };
+    return { loaded, engine, request: generateRequest(engine.model, body, tokens), promptTokens: tokens.length, sourcePieces };
   }
   if (body.model !== undefined && ctx.repository.model(body.model).manifest.task !== 'caption')
     throw invalidArgument(image.field, `model "${body.model}" does not take images; use a caption model`);
@@ -51,5 +51,5 @@ export async function chatGeneration(ctx: ServerContext, body: ChatCompletionReq
   const pixels = await decodeImage(imageBytesFromText(image.url, image.field), spec, ctx.config.limits.maxImagePixels, image.field);
   const [rows, cols] = spec.grid ?? [1, 1];
   const regions = Array.from({ length: rows * cols }, (_, k) => `r${Math.floor(k / cols)}c${k % cols}`);
-  return { loaded, engine, request: generateRequest(engine.model, body, pixels, signal), promptTokens: regions.length, sourcePieces: regions };
+  return { loaded, engine, request: generateRequest(engine.model, body, pixels), promptTokens: regions.length, sourcePieces: regions };
 }

@@ -21,7 +21,7 @@ export interface SpeechQaParts {
 
 export const MAX_QUESTION_CHARS = 500;
 
-export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal?: AbortSignal): { loaded: LoadedModel; input: SpeechQaInput } {
+export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts): { loaded: LoadedModel; input: SpeechQaInput } {
   const loaded = resolveTaskModel(ctx.repository, 'speech-qa', parts.model);
   const memory = loaded.taskModel;
   const recognizerName = parts.recognizer ?? (ctx.repository.readyModels().some((m) => m.name === memory.spec.recognizer) ? memory.spec.recognizer : undefined);
@@ -44,5 +44,5 @@ export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts, signal
   } else {
     question = { audio: audio(parts.question.audio, 'question') };
   }
-  return { loaded, input: { memory, recognizer, story, question, choices: parts.choices, ...(signal ? { signal } : {}) } };
+  return { loaded, input: { memory, recognizer, story, question, choices: parts.choices } };
 }

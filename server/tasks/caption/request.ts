@@ -55,12 +55,11 @@ export function validateCaptionOptions(raw: unknown): CaptionOptions {
   throw invalidArgument(fieldName(issue.path), issue.message);
 }
 
-export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: ImageSource, signal?: AbortSignal): GenerateRequest {
+export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: ImageSource): GenerateRequest {
   return {
     source: image,
     // captions decode greedily unless asked otherwise
     ...decodingRequest(o, model.spec.maxNewTokens, { temperature: 0 }),
-    ...(signal ? { signal } : {}),
   };
 }
 

@@ -74,7 +74,7 @@ export function promptTokens(model: Seq2SeqModel, messages: ChatCompletionReques
 }
 
 /** The engine request for an API request (limits checked here, with OpenAI's parameter names). */
-export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[] | ImageSource, signal?: AbortSignal): GenerateRequest {
+export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest, source: number[] | ImageSource): GenerateRequest {
   if (body.top_logprobs && !body.logprobs) throw invalidArgument('top_logprobs', 'needs logprobs: true');
   const beamWidth = body.beam_width ?? 1;
   const n = body.n ?? 1;
@@ -90,6 +90,5 @@ export function generateRequest(model: Seq2SeqModel, body: ChatCompletionRequest
     topLogprobs: body.logprobs ? Math.max(body.top_logprobs ?? 0, 0) : 0,
     // OpenAI reports log-probabilities only when asked; without them greedy decoding skips a pass over the vocabulary
     logProbs: body.logprobs ?? false,
-    ...(signal ? { signal } : {}),
   };
 }
