@@ -255,16 +255,25 @@ export class ModelRepository {
   }
 
   /** How the server runs task graphs: concurrent streams' steps batched, generation rows and waiting requests bounded, metrics. */
+  /** Sequences a generation model decodes together, and stream steps batched into one run (the options' or the defaults). */
+  private get rows(): number {
+    return this.options.maxSequences ?? 256;
+  }
+
+  private get streamBatch(): number {
+    return this.options.maxBatch ?? 64;
+  }
+
   private platform(model: string): TaskPlatform {
-    const { metrics, maxBatch, maxSequences, queue } = this.options;
+    const { metrics, queue } = this.options;
     return {
       streamStep: (graph, runner, batchAxes) => {
         const label = `${model}.${graph}`;
-        const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: maxBatch ?? 64, onRun: (n) => metrics.batchSize.observe({ model: label }, n) });
+        const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: this.streamBatch, onRun: (n) => metrics.batchSize.observe({ model: label }, n) });
         return (feeds: TensorMap) => scheduler.submit(feeds);
       },
       generation: (_, decoderGraph) => ({
-        maxRows: maxSequences ?? 256,
+        maxRows: this.rows,
         maxWaiting: queue.maxQueued,
         onIteration: (n: number) => metrics.batchSize.observe({ model: `${model}.${decoderGraph}` }, n),
         onActive: (n: number) => metrics.activeSequences.set({ model }, n),
@@ -309,8 +318,8 @@ export class ModelRepository {
         provider = created.provider;
         const bounds = {
           maxAxisLength: this.options.maxAxisLength ?? DEFAULT_MAX_AXIS_LENGTH,
-          decoderRows: this.options.maxSequences ?? 256,
-          streamBatch: this.options.maxBatch ?? 64,
+          decoderRows: this.rows,
+          streamBatch: this.streamBatch,
         };
         const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest, bounds);
         graphs.set(graphName, graph);
