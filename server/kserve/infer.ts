@@ -4,7 +4,6 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { SeqserveError, invalidArgument } from '../core/errors.ts';
-import { checkFeeds } from '../core/feed-check.ts';
 import type { LoadedGraph, TensorInfo } from '../runtime/loaded-graph.ts';
 import { isKServeDatatype, kserveDatatype } from './datatypes.ts';
 import { elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
@@ -99,9 +98,7 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   });
   const missing = graph.inputNames.filter((n) => !(n in feeds));
   if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}`);
-  // the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
   const index = new Map(request.inputs.map((input, i) => [input.name, i]));
-  checkFeeds(graph.signature, feeds, { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) });
   const requested = request.outputs?.length ? request.outputs : graph.outputNames.map((name) => ({ name, binary: undefined }));
   requested.forEach((o, i) => {
     if (!graph.outputNames.includes(o?.name))
@@ -111,6 +108,8 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
     .run(
       feeds,
       requested.map((o) => o.name),
+      // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
+      { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
     )
     .catch((err: unknown) => {
       if (err instanceof SeqserveError) throw err;

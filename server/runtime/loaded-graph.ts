@@ -1,6 +1,15 @@
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
-import { axisMaximums, checkFeeds, manifestMinimums, signatureFromMetadata, type BoundOptions, type BoundsManifest, type GraphSignature } from '../core/feed-check.ts';
+import {
+  axisMaximums,
+  checkFeeds,
+  manifestMinimums,
+  signatureFromMetadata,
+  type BoundOptions,
+  type BoundsManifest,
+  type FeedCheckOptions,
+  type GraphSignature,
+} from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import type { GraphSpec } from '../core/manifest.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -62,9 +71,13 @@ export class LoadedGraph implements GraphRunner {
     return this.queue.depth;
   }
 
-  /** Runs the graph; feeds that do not fit its signature are refused (invalid_argument) before the session sees them. */
-  async run(feeds: TensorMap, outputs?: readonly string[]): Promise<TensorMap> {
-    checkFeeds(this.signature, feeds);
+  /**
+   * Runs the graph; feeds that do not fit its signature are refused (invalid_argument) before the
+   * session sees them, with errors naming the caller's fields when `check` maps them (KServe:
+   * `inputs[2].shape`).
+   */
+  async run(feeds: TensorMap, outputs?: readonly string[], check?: FeedCheckOptions): Promise<TensorMap> {
+    checkFeeds(this.signature, feeds, check);
     return this.queue.run(async () => {
       const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
       try {
