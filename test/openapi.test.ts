@@ -17,7 +17,7 @@ import type { ServerContext } from '../server/context.ts';
 import { notFound, SeqserveError } from '../server/core/errors.ts';
 import { createApp } from '../server/http/app.ts';
 import { openApiDocument, openApiPath } from '../server/http/openapi/document.ts';
-import { SlotsRequest } from '../server/http/routes/slots.ts';
+import { SlotsRequest } from '../server/tasks/slot-filling/server/http.ts';
 import { RestInferRequest } from '../server/kserve/rest-codec.ts';
 
 /** Routes the document leaves out on purpose, with the reason. */

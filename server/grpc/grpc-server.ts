@@ -1,14 +1,20 @@
 import { ReflectionService } from '@grpc/reflection';
-import { loadPackageDefinition, Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
-import { generationService } from './generation-service.ts';
 import { healthService } from './health-service.ts';
 import { kserveService } from './kserve-service.ts';
-import { speechService } from './speech-service.ts';
-import { speechQaService } from './speech-qa-service.ts';
 import { loadProtoDefinition } from './load-proto.ts';
 import { malformedMessageInterceptor, tolerantDeserializers } from './malformed-messages.ts';
 import { ApiKeys } from '../security/api-keys.ts';
+import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import { grpcAuthInterceptor } from '../security/grpc-auth.ts';
 
 export interface GrpcHandle {
@@ -23,13 +29,8 @@ function service(pkg: GrpcObject, dotted: string): { service: ServiceDefinition 
 }
 
 export async function startGrpcServer(ctx: ServerContext, host: string, port: number): Promise<GrpcHandle> {
-  const definition = loadProtoDefinition(
-    'kserve/grpc_service.proto',
-    'grpc/health/v1/health.proto',
-    'google/cloud/speech/v1/cloud_speech.proto',
-    'seqserve/v1/generation.proto',
-    'seqserve/v1/speech_qa.proto',
-  );
+  const tasks = TASK_ENDPOINTS.flatMap(({ endpoints }) => (endpoints.grpc ? [endpoints.grpc] : []));
+  const definition = loadProtoDefinition('kserve/grpc_service.proto', 'grpc/health/v1/health.proto', ...new Set(tasks.flatMap((t) => t.protos)));
   const pkg = loadPackageDefinition(definition);
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.limits.maxBodyBytes,
@@ -38,9 +39,10 @@ export async function startGrpcServer(ctx: ServerContext, host: string, port: nu
   });
   server.addService(service(pkg, 'inference.GRPCInferenceService').service, kserveService(ctx));
   server.addService(service(pkg, 'grpc.health.v1.Health').service, healthService(ctx));
-  server.addService(service(pkg, 'google.cloud.speech.v1.Speech').service, speechService(ctx));
-  server.addService(service(pkg, 'seqserve.v1.Generation').service, generationService(ctx));
-  server.addService(service(pkg, 'seqserve.v1.SpeechQa').service, speechQaService(ctx));
+  // each task's methods, by service: tasks may share one (chat and caption each give a method of seqserve.v1.Generation)
+  const methods = new Map<string, UntypedServiceImplementation>();
+  for (const t of tasks) for (const [name, impl] of Object.entries(t.services(ctx))) methods.set(name, { ...methods.get(name), ...impl });
+  for (const [name, impl] of methods) server.addService(service(pkg, name).service, impl);
   // grpc.reflection v1 and v1alpha: grpcurl and similar tools list and call the services without the .proto files
   new ReflectionService(definition).addToServer(server);
   const bound = await new Promise<number>((resolve, reject) => {

@@ -10,15 +10,12 @@ import { ApiKeys } from '../security/api-keys.ts';
 import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
 import { requestDeadline } from './request-signal.ts';
-import { chatRoutes } from './routes/chat.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { slotRoutes } from './routes/slots.ts';
-import { captionRoutes } from './routes/captions.ts';
-import { speechQaRoutes } from './routes/speech-qa.ts';
 import { modelFileRoutes } from './routes/model-files.ts';
+import { modelRoutes } from './routes/models.ts';
+import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import { webRoutes } from './routes/web.ts';
-import { transcriptionRoutes } from './routes/transcriptions.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 
 export type AppEnv = { Variables: RequestIdVariables & { deadline?: AbortSignal } };
@@ -58,11 +55,9 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   });
   app.use(requestDeadline(ctx.config.limits.requestTimeoutSeconds));
   app.route('/', kserveRoutes(ctx));
-  app.route('/', slotRoutes(ctx));
-  app.route('/', transcriptionRoutes(ctx));
-  app.route('/', chatRoutes(ctx));
-  app.route('/', captionRoutes(ctx));
-  app.route('/', speechQaRoutes(ctx));
+  app.route('/', modelRoutes(ctx));
+  // each task's own routes (server/tasks/<task>/server/endpoints.ts)
+  for (const { endpoints } of TASK_ENDPOINTS) if (endpoints.http) app.route('/', endpoints.http(ctx));
   app.route('/', modelFileRoutes(ctx));
   app.route('/', webRoutes());
   app.route('/', metricsRoutes(ctx));

@@ -1,9 +1,9 @@
 /**
  * The OpenAPI 3.1 document of the HTTP API (served at `GET /openapi.json`): every REST route the app
- * registers, with request bodies generated from the zod schemas the handlers parse with
- * (request-schemas.ts), the multipart forms the handlers read, response and stream shapes
- * (response-schemas.ts) and the error shape of each route's family, taken from the one error
- * response (error-response.ts). test/openapi.test.ts fails when a route is registered without being
+ * registers — the server's own, here, and each task's, from its endpoints (server/tasks/<task>/server/
+ * endpoints.ts) — with request bodies generated from the zod schemas the handlers parse with
+ * (request-schemas.ts), the multipart forms the handlers read, response and stream shapes and the
+ * error shape of each route's family, taken from the one error response (error-response.ts). test/openapi.test.ts fails when a route is registered without being
  * documented here. gRPC services are described by server reflection, not here.
  */
 import { SERVER_NAME, SERVER_VERSION } from '../../context.ts';
@@ -11,11 +11,13 @@ import type { Limits } from '../../config.ts';
 import { invalidArgument, SeqserveError, type ErrorCode } from '../../core/errors.ts';
 import { isPublicPath } from '../../security/http-auth.ts';
 import { errorBody } from '../error-response.ts';
-import { FORM_ENCODINGS, formRequestSchemas, jsonRequestSchemas, ref, type Schema } from './request-schemas.ts';
+import { TASK_ENDPOINTS } from '../../service/task-endpoint-list.ts';
+import { json, ok, type Operation, param, ref, type Schema, type TaskOpenApi, WORK_ERRORS } from './operation.ts';
+import { jsonRequestSchemas } from './request-schemas.ts';
 import { RESPONSE_SCHEMAS } from './response-schemas.ts';
 
 export interface OpenApiOptions {
-  limits: Pick<Limits, 'maxTextChars'>;
+  limits: Limits;
   /** API keys are configured: every route but the public ones needs `authorization: Bearer <key>`. */
   apiKeys: boolean;
 }
@@ -67,32 +69,6 @@ function errorResponse(path: string, status: number, note?: string, badInput?: [
   };
 }
 
-const json = (schema: Schema, extra: Schema = {}): Schema => ({ 'application/json': { schema, ...extra } });
-const ok = (description: string, content: Schema, extra: Schema = {}): Schema => ({ description, content, ...extra });
-const sse = (events: Schema, description: string): Schema => ({ 'text/event-stream': { schema: { ...events, description } } });
-const form = (name: string): Schema => ({ 'multipart/form-data': { schema: ref(name), encoding: FORM_ENCODINGS[name] } });
-const param = (name: string): Schema => ({ $ref: `#/components/parameters/${name}` });
-
-interface Operation {
-  method: 'get' | 'post';
-  path: string;
-  operationId: string;
-  tag: string;
-  summary: string;
-  description?: string;
-  parameters?: Schema[];
-  body?: Schema;
-  /** Success (and other non-error) responses by status. */
-  responses: Record<string, Schema>;
-  /** Error statuses, answered in the route family's error shape; a note replaces the generic description. */
-  errors: (number | [number, string])[];
-  /** The field and message of the 400 example. */
-  badInput?: [string, string];
-}
-
-const WORK_ERRORS = [400, 404, 413, 429, 500, 503, 504];
-const SSE_NOTE = 'Server-sent events: each `data:` line holds one JSON event of this schema; a failure ends the stream with an `error` event.';
-
 const model = param('model');
 const version = param('version');
 /** KServe's model routes, with and without a version: path, parameters, operationId suffix. */
@@ -101,7 +77,8 @@ const MODEL_PATHS: [string, Schema[], string][] = [
   ['/v2/models/{model}/versions/{version}', [model, version], 'Version'],
 ];
 
-const OPERATIONS: Operation[] = [
+/** The server's own routes; the tasks add theirs. */
+const SERVER_OPERATIONS: Operation[] = [
   // KServe v2 / Open Inference Protocol
   {
     method: 'get',
@@ -245,81 +222,6 @@ const OPERATIONS: Operation[] = [
     responses: { 200: ok('The model', json(ref('Model'))) },
     errors: [404, 503],
   },
-  {
-    method: 'post',
-    path: '/v1/chat/completions',
-    operationId: 'createChatCompletion',
-    tag: 'OpenAI-compatible',
-    summary: "Chat completion with a seq2seq chat model (or an image's caption, for a message with an image part)",
-    body: { required: true, content: json(ref('ChatCompletionRequest')) },
-    responses: {
-      200: ok('The completion; with `stream: true` a chunk per token', {
-        ...json(ref('ChatCompletion')),
-        ...sse(
-          { oneOf: [ref('ChatCompletionChunk'), ref('StreamErrorEvent')] },
-          `${SSE_NOTE} The first chunk of each choice has delta.role; a last chunk has finish_reason; a usage chunk follows when asked; then \`data: [DONE]\`.`,
-        ),
-      }),
-    },
-    errors: WORK_ERRORS,
-    badInput: ['messages[0].role', 'must be one of system, developer, user, assistant'],
-  },
-  {
-    method: 'post',
-    path: '/v1/audio/transcriptions',
-    operationId: 'createTranscription',
-    tag: 'OpenAI-compatible',
-    summary: 'Transcribe a WAV file',
-    body: { required: true, content: form('TranscriptionForm') },
-    responses: {
-      200: ok('The transcript, by response_format; with `stream=true` events', {
-        ...json({
-          anyOf: [ref('Transcription'), ref('VerboseTranscription')],
-          description: 'Transcription for response_format=json (the default), VerboseTranscription for verbose_json',
-        }),
-        'text/plain': { schema: { type: 'string', description: 'response_format=text' } },
-        ...sse(ref('TranscriptionEvent'), SSE_NOTE),
-      }),
-    },
-    errors: WORK_ERRORS,
-    badInput: ['response_format', 'must be one of json, text, verbose_json'],
-  },
-
-  // seqserve tasks
-  {
-    method: 'post',
-    path: '/v1/slots',
-    operationId: 'fillSlots',
-    tag: 'Tasks',
-    summary: 'Slot filling with character offsets',
-    body: { required: true, content: json(ref('SlotsRequest')) },
-    responses: { 200: ok('Tokens, BIO tags and slots', json(ref('SlotsResponse'))) },
-    errors: WORK_ERRORS,
-    badInput: ['text', 'must be a string'],
-  },
-  {
-    method: 'post',
-    path: '/v1/captions',
-    operationId: 'createCaption',
-    tag: 'Tasks',
-    summary: 'Caption an image',
-    body: { required: true, content: { ...form('CaptionForm'), ...json(ref('CaptionRequest')) } },
-    responses: { 200: ok('The caption; with `stream` a caption.token event per token, then caption.done', { ...json(ref('Caption')), ...sse(ref('CaptionEvent'), SSE_NOTE) }) },
-    errors: WORK_ERRORS,
-    badInput: ['image', 'is required (an image file part)'],
-  },
-  {
-    method: 'post',
-    path: '/v1/speech-qa',
-    operationId: 'answerSpokenQuestion',
-    tag: 'Tasks',
-    summary: 'Spoken question answering over a spoken story',
-    body: { required: true, content: form('SpeechQaForm') },
-    responses: { 200: ok('The answer; with `stream=true` events in order', { ...json(ref('SpeechQaResult')), ...sse(ref('SpeechQaEvent'), SSE_NOTE) }) },
-    errors: WORK_ERRORS,
-    badInput: ['choices', 'need at least 2 (2-4 answer choices)'],
-  },
-
   // model files, operations
   {
     method: 'get',
@@ -374,8 +276,10 @@ const PARAMETERS: Record<string, Schema> = {
 
 /** The OpenAPI 3.1 document of this server (its limits and whether it takes API keys). */
 export function openApiDocument(options: OpenApiOptions): Record<string, unknown> {
+  const tasks: TaskOpenApi[] = TASK_ENDPOINTS.flatMap(({ endpoints }) => (endpoints.openapi ? [endpoints.openapi(options.limits)] : []));
+  const operations = [...SERVER_OPERATIONS, ...tasks.flatMap((t) => t.operations)];
   const paths: Record<string, Record<string, Schema>> = {};
-  for (const op of OPERATIONS) {
+  for (const op of operations) {
     const open = isPublicPath(op.path);
     const responses: Record<string, Schema> = { ...op.responses };
     const errors = new Map(op.errors.map((e) => (Array.isArray(e) ? e : [e, undefined])));
@@ -416,7 +320,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     ],
     paths,
     components: {
-      schemas: { ...jsonRequestSchemas(options.limits), ...formRequestSchemas(), ...RESPONSE_SCHEMAS },
+      schemas: { ...jsonRequestSchemas(tasks.flatMap((t) => t.jsonBodies ?? [])), ...Object.assign({}, ...tasks.map((t) => t.schemas ?? {})), ...RESPONSE_SCHEMAS },
       parameters: PARAMETERS,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `--api-keys-file` / `SEQSERVE_API_KEYS`; needed only when the server is started with keys.' },

@@ -1,43 +1,12 @@
 /**
- * Response shapes of the OpenAPI document, written from what the routes send: the OpenAI-compatible
- * ones name every field, the KServe ones follow the Open Inference Protocol, the server-sent-event
- * streams list their events. Errors come in two shapes (server/http/error-response.ts): KServe's
+ * Response shapes of the server's own routes in the OpenAPI document (each task adds its own): the
+ * KServe ones follow the Open Inference Protocol, the model list is OpenAI's. Errors come in two shapes (server/http/error-response.ts): KServe's
  * `{"error": "..."}` and OpenAI's `{"error": {message, type, param, code}}`; every stream ends a
  * failure with one error event in OpenAI's error object (server/http/sse.ts).
  */
-import { ref, type Schema } from './request-schemas.ts';
+import { arrayOf, bool, event, int, nullable, obj, ref, type Schema, str } from './operation.ts';
 
-const str: Schema = { type: 'string' };
-const int: Schema = { type: 'integer' };
-const num: Schema = { type: 'number' };
-const bool: Schema = { type: 'boolean' };
-const arrayOf = (items: Schema): Schema => ({ type: 'array', items });
-const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties), extra: Schema = {}): Schema => ({ type: 'object', required, properties, ...extra });
-const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
-const event = (type: string, properties: Record<string, Schema>, optional: string[] = []): Schema =>
-  obj({ type: { const: type }, ...properties }, ['type', ...Object.keys(properties).filter((k) => !optional.includes(k))]);
-
-const tokenLogprob = obj({ token: str, logprob: num, bytes: { ...arrayOf(int), description: 'UTF-8 bytes of token' } });
-const tokenLogprobs = obj({ content: arrayOf(obj({ ...(tokenLogprob.properties as Record<string, Schema>), top_logprobs: arrayOf(tokenLogprob) })) });
-const usage = obj({ prompt_tokens: int, completion_tokens: int, total_tokens: int });
-const word = obj({ word: str, start: num, end: num, confidence: num }, ['word', 'start', 'end'], { description: 'times in seconds' });
-const captionTokenFields = {
-  token: str,
-  logprob: num,
-  top_logprobs: arrayOf(obj({ token: str, logprob: num })),
-  attention: { ...arrayOf(num), description: 'over the image regions, row-major over attention_grid (with include_attention)' },
-};
 const tensorMeta = obj({ name: str, datatype: str, shape: { ...arrayOf(int), description: '-1 for a variable axis' } });
-const speechQaResult = {
-  transcript: { ...str, description: 'the story as recognised' },
-  sentences: { ...arrayOf(str), description: 'one per pause' },
-  question_text: str,
-  answer: str,
-  choices: arrayOf(str),
-  choice_index: int,
-  choice_scores: { ...arrayOf(num), description: 'summing to 1' },
-  hops: { ...arrayOf(arrayOf(num)), description: 'per hop of the memory network, attention over sentences' },
-};
 
 export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   // errors
@@ -54,125 +23,6 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   // OpenAI-compatible
   Model: obj({ id: str, object: { const: 'model' }, created: int, owned_by: str, task: { ...str, description: "seqserve extension: the model's task" } }),
   ModelList: obj({ object: { const: 'list' }, data: arrayOf(ref('Model')) }),
-  ChatCompletion: obj({
-    id: str,
-    object: { const: 'chat.completion' },
-    created: int,
-    model: str,
-    system_fingerprint: str,
-    choices: arrayOf(
-      obj(
-        {
-          index: int,
-          message: obj({ role: { const: 'assistant' }, content: str, refusal: { type: 'null' } }),
-          logprobs: { ...nullable(tokenLogprobs), description: 'with logprobs: true' },
-          finish_reason: { enum: ['stop', 'length'] },
-          attention: {
-            ...obj({ source_tokens: arrayOf(str), output_tokens: arrayOf(str), weights: { ...arrayOf(arrayOf(num)), description: 'a row per output token over source_tokens' } }),
-            description: 'seqserve extension, with include_attention',
-          },
-        },
-        ['index', 'message', 'logprobs', 'finish_reason'],
-      ),
-    ),
-    usage,
-  }),
-  ChatCompletionChunk: obj(
-    {
-      id: str,
-      object: { const: 'chat.completion.chunk' },
-      created: int,
-      model: str,
-      system_fingerprint: str,
-      choices: {
-        ...arrayOf(
-          obj(
-            {
-              index: int,
-              delta: obj({ role: { const: 'assistant' }, content: str }, []),
-              logprobs: nullable(tokenLogprobs),
-              finish_reason: { enum: ['stop', 'length', null] },
-              source_tokens: { ...arrayOf(str), description: 'with include_attention, on the first chunk of each choice' },
-              attention: { ...nullable(arrayOf(num)), description: "with include_attention: the token's row over source_tokens" },
-            },
-            ['index', 'delta', 'logprobs', 'finish_reason'],
-          ),
-        ),
-        description: 'empty on the usage chunk',
-      },
-      usage: { ...usage, description: 'on the last chunk, with stream_options.include_usage' },
-    },
-    ['id', 'object', 'created', 'model', 'choices'],
-  ),
-  Transcription: obj({ text: str }),
-  VerboseTranscription: obj({
-    task: { const: 'transcribe' },
-    language: str,
-    duration: { ...num, description: 'seconds' },
-    text: str,
-    segments: arrayOf(obj({ id: int, start: num, end: num, text: str, confidence: num })),
-    words: arrayOf(word),
-  }),
-  TranscriptionEvent: {
-    oneOf: [
-      event('transcript.text.delta', { delta: { ...str, description: 'a finished utterance, appended to the text' }, words: arrayOf(word) }),
-      event('transcript.text.partial', { text: { ...str, description: 'seqserve extension: the utterance in progress, replaced by the next' } }),
-      event('transcript.text.done', { text: str }),
-      ref('StreamErrorEvent'),
-    ],
-  },
-
-  // seqserve tasks
-  SlotsResponse: obj({
-    model: str,
-    tokens: arrayOf(str),
-    tags: { ...arrayOf(str), description: 'BIO tags, one per token' },
-    slots: arrayOf(
-      obj({
-        name: str,
-        value: str,
-        start: { ...int, description: 'character offset into text' },
-        end: int,
-        confidence: { ...num, description: "mean CRF marginal of the span's tags" },
-      }),
-    ),
-  }),
-  Caption: obj(
-    {
-      id: str,
-      object: { const: 'caption' },
-      model: str,
-      caption: str,
-      finish_reason: { enum: ['stop', 'length'] },
-      tokens: arrayOf(obj(captionTokenFields, ['token', 'logprob'])),
-      attention_grid: { ...nullable(arrayOf(int)), description: 'rows, columns of the image regions (with include_attention)' },
-      usage: obj({ completion_tokens: int }),
-    },
-    ['id', 'object', 'model', 'caption', 'finish_reason', 'tokens', 'usage'],
-  ),
-  CaptionEvent: {
-    oneOf: [
-      event('caption.token', { delta: str, ...captionTokenFields }, ['top_logprobs', 'attention']),
-      event(
-        'caption.done',
-        { id: str, model: str, caption: str, finish_reason: { enum: ['stop', 'length'] }, attention_grid: nullable(arrayOf(int)), usage: obj({ completion_tokens: int }) },
-        ['attention_grid'],
-      ),
-      ref('StreamErrorEvent'),
-    ],
-  },
-  SpeechQaResult: obj({ model: str, ...speechQaResult }),
-  SpeechQaEvent: {
-    oneOf: [
-      event('story.partial', { sentence: int, text: str }),
-      event('story.sentence', { sentence: int, text: str }),
-      event('question', { text: str, spoken: bool }),
-      event('answer.token', { token: str, logprob: num }),
-      event('result', { model: str, ...speechQaResult }),
-      ref('StreamErrorEvent'),
-    ],
-  },
-
   // KServe v2
   ServerMetadata: obj({
     name: str,

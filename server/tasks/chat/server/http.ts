@@ -1,22 +1,22 @@
 /**
  * OpenAI-compatible `POST /v1/chat/completions` (non-streaming and `stream: true` server-sent
- * events) and `GET /v1/models`. Extensions: `top_k`, `repetition_penalty`, `beam_width`,
+ * events). Extensions: `top_k`, `repetition_penalty`, `beam_width`,
  * `length_penalty`, and `include_attention` (each choice carries the attention over the source
  * tokens for every generated token). A message with an image part (OpenAI vision input, a data: URL)
  * is answered by a caption model with the image's caption.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { FinishEvent, GenerationEvent, TokenEvent } from '../../core/generation/generation-engine.ts';
-import type { ServerContext } from '../../context.ts';
-import { collectCall, openCall } from '../../service/task-call.ts';
-import { caption } from '../../tasks/caption/index.ts';
-import { chat } from '../../tasks/chat/index.ts';
-import { ChatCompletionRequest } from '../../tasks/chat/request.ts';
-import { chatGeneration } from '../../chat/chat-source.ts';
-import { readJson } from '../read-json.ts';
-import { requestSignal } from '../request-signal.ts';
-import { sseResponse } from '../sse.ts';
+import type { FinishEvent, GenerationEvent, TokenEvent } from '../../../core/generation/generation-engine.ts';
+import type { ServerContext } from '../../../context.ts';
+import { collectCall, openCall } from '../../../service/task-call.ts';
+import { caption } from '../../caption/index.ts';
+import { chat } from '../index.ts';
+import { ChatCompletionRequest } from '../request.ts';
+import { chatGeneration } from './chat-source.ts';
+import { readJson } from '../../../http/read-json.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { sseResponse } from '../../../http/sse.ts';
 
 function logprobEntry(e: TokenEvent) {
   const bytes = (s: string) => [...new TextEncoder().encode(s)];
@@ -30,16 +30,6 @@ function logprobEntry(e: TokenEvent) {
 
 export function chatRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
-
-  app.get('/v1/models', (c) => {
-    const data = ctx.repository.readyModels().map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: 'seqserve', task: m.manifest.task }));
-    return c.json({ object: 'list', data });
-  });
-
-  app.get('/v1/models/:model', (c) => {
-    const m = ctx.repository.model(c.req.param('model'));
-    return c.json({ id: m.name, object: 'model', created: 0, owned_by: 'seqserve', task: m.manifest.task });
-  });
 
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJson(c, ChatCompletionRequest, ctx.config.limits.maxBodyBytes);

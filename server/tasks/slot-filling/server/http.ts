@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { invalidArgument } from '../../core/errors.ts';
-import type { ServerContext } from '../../context.ts';
-import { collectCall, onlyEvent, openCall } from '../../service/task-call.ts';
-import { slotFilling } from '../../tasks/slot-filling/index.ts';
-import { requestSignal } from '../request-signal.ts';
-import { resolveTaskModel } from '../../runtime/task-models.ts';
-import { readJson } from '../read-json.ts';
+import { invalidArgument } from '../../../core/errors.ts';
+import type { ServerContext } from '../../../context.ts';
+import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
+import { slotFilling } from '../index.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { readJson } from '../../../http/read-json.ts';
 
 /** The `POST /v1/slots` body; `text` is bounded by the server's `maxTextChars` limit. */
 export function SlotsRequest(maxTextChars: number) {

@@ -6,18 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
-import { parseJson } from '../../core/parse-json.ts';
-import type { ServerContext } from '../../context.ts';
-import { collectCall, openCall } from '../../service/task-call.ts';
-import { caption } from '../../tasks/caption/index.ts';
-import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../../tasks/caption/request.ts';
-import { decodeImage, imageBytesFromText } from '../../images/decode-image.ts';
-import { resolveTaskModel } from '../../runtime/task-models.ts';
-import { readText } from '../read-body.ts';
-import { readForm } from '../read-form.ts';
-import { requestSignal } from '../request-signal.ts';
-import { sseResponse } from '../sse.ts';
+import { asSeqserveError, invalidArgument } from '../../../core/errors.ts';
+import { parseJson } from '../../../core/parse-json.ts';
+import type { ServerContext } from '../../../context.ts';
+import { collectCall, openCall } from '../../../service/task-call.ts';
+import { caption } from '../index.ts';
+import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../request.ts';
+import { decodeImage, imageBytesFromText } from '../../../images/decode-image.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { readText } from '../../../http/read-body.ts';
+import { readForm } from '../../../http/read-form.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { sseResponse } from '../../../http/sse.ts';
 
 async function readCaptionBody(c: Context, maxBytes: number): Promise<{ options: CaptionOptions; bytes: Uint8Array }> {
   const type = c.req.header('content-type') ?? '';

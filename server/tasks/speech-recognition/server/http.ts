@@ -7,17 +7,17 @@
  * (greedy | beam, default from the model's manifest) and `hotwords` phrases for the beam.
  */
 import { Hono } from 'hono';
-import { invalidArgument } from '../../core/errors.ts';
-import type { Transcript } from '../../core/speech/ctc-stream-decoder.ts';
-import type { ServerContext } from '../../context.ts';
-import { collectCall, openCall } from '../../service/task-call.ts';
-import { speechRecognition } from '../../tasks/speech-recognition/index.ts';
-import { decodeWav } from '../../core/audio/decode-wav.ts';
-import { resolveTaskModel } from '../../runtime/task-models.ts';
-import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
-import { readForm } from '../read-form.ts';
-import { requestSignal } from '../request-signal.ts';
-import { sseResponse } from '../sse.ts';
+import { invalidArgument } from '../../../core/errors.ts';
+import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
+import type { ServerContext } from '../../../context.ts';
+import { collectCall, openCall } from '../../../service/task-call.ts';
+import { speechRecognition } from '../index.ts';
+import { decodeWav } from '../../../core/audio/decode-wav.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import type { DecodingRequest } from '../../../core/speech/decoding-choice.ts';
+import { readForm } from '../../../http/read-form.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { sseResponse } from '../../../http/sse.ts';
 
 export const FORMATS = ['json', 'text', 'verbose_json'] as const;
 

@@ -6,20 +6,20 @@
  * only adapts grpc-js calls to them.
  */
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { pcm16ToFloat } from '../core/audio/pcm.ts';
-import { invalidArgument, SeqserveError } from '../core/errors.ts';
-import type { Transcript } from '../core/speech/ctc-stream-decoder.ts';
-import { RecognizerStream, type RecognitionEvent } from '../core/speech/recognizer-stream.ts';
-import type { ServerContext } from '../context.ts';
-import { decodeWav } from '../core/audio/decode-wav.ts';
-import type { TaskLoadedModel } from '../runtime/model-repository.ts';
-import { resolveTaskModel } from '../runtime/task-models.ts';
-import { runCall } from '../service/task-call.ts';
-import { speechRecognition } from '../tasks/speech-recognition/index.ts';
-import { decodingFor, type DecodingRequest } from '../core/speech/decoding-choice.ts';
-import { readClientStream } from './client-stream.ts';
-import { grpcError } from './grpc-status.ts';
-import { callSignal, serveStream, type StreamWrite } from './server-stream.ts';
+import { pcm16ToFloat } from '../../../core/audio/pcm.ts';
+import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
+import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
+import { RecognizerStream, type RecognitionEvent } from '../../../core/speech/recognizer-stream.ts';
+import type { ServerContext } from '../../../context.ts';
+import { decodeWav } from '../../../core/audio/decode-wav.ts';
+import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { runCall } from '../../../service/task-call.ts';
+import { speechRecognition } from '../index.ts';
+import { decodingFor, type DecodingRequest } from '../../../core/speech/decoding-choice.ts';
+import { readClientStream } from '../../../grpc/client-stream.ts';
+import { grpcError } from '../../../grpc/grpc-status.ts';
+import { callSignal, serveStream, type StreamWrite } from '../../../grpc/server-stream.ts';
 
 interface RecognitionConfig {
   encoding: string;

@@ -2,13 +2,13 @@
  * Resolving a spoken-QA request into the pipeline's input: the speech-qa model, its recognizer, the
  * decoded story (and question) audio within the audio limit, and the choices. Shared by HTTP and gRPC.
  */
-import { invalidArgument } from '../core/errors.ts';
-import { validateChoices } from '../core/qa/choice-scores.ts';
-import type { ServerContext } from '../context.ts';
-import { decodeWav, type DecodedAudio } from '../core/audio/decode-wav.ts';
-import type { LoadedModel } from '../runtime/model-repository.ts';
-import { resolveTaskModel } from '../runtime/task-models.ts';
-import { checkQuestionText, type SpeechQaInput } from '../core/qa/spoken-qa.ts';
+import { invalidArgument } from '../../../core/errors.ts';
+import { validateChoices } from '../../../core/qa/choice-scores.ts';
+import type { ServerContext } from '../../../context.ts';
+import { decodeWav, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
+import type { LoadedModel } from '../../../runtime/model-repository.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { checkQuestionText, type SpeechQaInput } from '../../../core/qa/spoken-qa.ts';
 
 export interface SpeechQaParts {
   model?: string;

@@ -6,15 +6,15 @@
  * is recognised, `question`, `answer.token`, then `result` (the same object).
  */
 import { Hono } from 'hono';
-import { asSeqserveError, invalidArgument } from '../../core/errors.ts';
-import type { ServerContext } from '../../context.ts';
-import { collectCall, openCall } from '../../service/task-call.ts';
-import { speechQa } from '../../tasks/speech-qa/index.ts';
-import { resolveSpeechQa, type SpeechQaParts } from '../../speech-qa/speech-qa-request.ts';
-import type { SpeechQaResult } from '../../core/qa/spoken-qa.ts';
-import { readForm } from '../read-form.ts';
-import { requestSignal } from '../request-signal.ts';
-import { sseResponse } from '../sse.ts';
+import { asSeqserveError, invalidArgument } from '../../../core/errors.ts';
+import type { ServerContext } from '../../../context.ts';
+import { collectCall, openCall } from '../../../service/task-call.ts';
+import { speechQa } from '../index.ts';
+import { resolveSpeechQa, type SpeechQaParts } from './speech-qa-request.ts';
+import type { SpeechQaResult } from '../../../core/qa/spoken-qa.ts';
+import { readForm } from '../../../http/read-form.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { sseResponse } from '../../../http/sse.ts';
 
 async function partsOf(form: FormData): Promise<SpeechQaParts & { stream: boolean }> {
   const text = (name: string): string | undefined => {

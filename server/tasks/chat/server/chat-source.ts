@@ -3,14 +3,14 @@
  * a message carries an image (OpenAI vision input: an `image_url` part holding a data: URL), that
  * image for a caption model. Shared by the HTTP route and the gRPC service.
  */
-import { invalidArgument } from '../core/errors.ts';
-import type { GenerateRequest } from '../core/generation/generation-engine.ts';
-import type { GenerationEngine } from '../core/generation/generation-engine.ts';
-import type { ServerContext } from '../context.ts';
-import { decodeImage, imageBytesFromText } from '../images/decode-image.ts';
-import type { LoadedModel } from '../runtime/model-repository.ts';
-import { resolveTaskModel } from '../runtime/task-models.ts';
-import { type ChatCompletionRequest, generateRequest, promptTokens } from '../tasks/chat/request.ts';
+import { invalidArgument } from '../../../core/errors.ts';
+import type { GenerateRequest } from '../../../core/generation/generation-engine.ts';
+import type { GenerationEngine } from '../../../core/generation/generation-engine.ts';
+import type { ServerContext } from '../../../context.ts';
+import { decodeImage, imageBytesFromText } from '../../../images/decode-image.ts';
+import type { LoadedModel } from '../../../runtime/model-repository.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { type ChatCompletionRequest, generateRequest, promptTokens } from '../request.ts';
 
 export interface ChatGeneration {
   loaded: LoadedModel;

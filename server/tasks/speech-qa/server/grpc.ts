@@ -3,11 +3,11 @@
  * and limits as POST /v1/speech-qa. A cancelled call stops recognition.
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { ServerContext } from '../context.ts';
-import { openCall } from '../service/task-call.ts';
-import { speechQa } from '../tasks/speech-qa/index.ts';
-import { resolveSpeechQa } from '../speech-qa/speech-qa-request.ts';
-import { serveStream } from './server-stream.ts';
+import type { ServerContext } from '../../../context.ts';
+import { openCall } from '../../../service/task-call.ts';
+import { speechQa } from '../index.ts';
+import { resolveSpeechQa } from './speech-qa-request.ts';
+import { serveStream } from '../../../grpc/server-stream.ts';
 
 interface AskRequestMessage {
   model: string;

@@ -1,0 +1,27 @@
+/**
+ * What a task serves beyond KServe: its HTTP routes, their OpenAPI description and its gRPC
+ * methods. A task's endpoints live in its own folder, `server/tasks/<task>/server/endpoints.ts`
+ * (server code beside the task's runtime-agnostic module, never bundled for the browser), which
+ * exports `endpoints: TaskEndpoints`. The server finds them through the one task registry
+ * (task-endpoint-list.ts), so adding a task stays a folder plus the registry's line.
+ */
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Hono } from 'hono';
+import type { Limits } from '../config.ts';
+import type { ServerContext } from '../context.ts';
+import type { TaskOpenApi } from '../http/openapi/operation.ts';
+
+export interface TaskGrpc {
+  /** Proto files (under proto/) defining the services. */
+  protos: string[];
+  /** Method implementations by fully qualified service name; tasks may share a service, each giving its own methods. */
+  services(ctx: ServerContext): Record<string, UntypedServiceImplementation>;
+}
+
+export interface TaskEndpoints {
+  /** The task's HTTP routes, mounted at `/` after the server's middleware (CORS, auth, deadlines, request ids). */
+  http?(ctx: ServerContext): Hono;
+  /** The OpenAPI description of those routes; test/openapi.test.ts fails on a route without one. */
+  openapi?(limits: Limits): TaskOpenApi;
+  grpc?: TaskGrpc;
+}
