@@ -25,6 +25,17 @@ export const PACKAGES = {
     { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
     { pkg: 'espeak-ng', ok: command('espeak-ng') }, // asr / speech_qa recipes speak their data
     { pkg: 'sox', ok: command('sox') },
+    // asr recipe (issue 22): training voices of another engine (flite), a held-out family (festival
+    // and three of its voices), and PocketSphinx with its US English model and real recordings
+    // (pocketsphinx-testdata), measured side by side with the recognizer
+    { pkg: 'flite', ok: command('flite', ['--version'], true) },
+    { pkg: 'festival', ok: command('text2wave', ['-h'], true) },
+    { pkg: 'festvox-kallpc16k', ok: installed('festvox-kallpc16k') },
+    { pkg: 'festvox-kdlpc16k', ok: installed('festvox-kdlpc16k') },
+    { pkg: 'festvox-us-slt-hts', ok: installed('festvox-us-slt-hts') },
+    { pkg: 'pocketsphinx', ok: command('pocketsphinx_batch', ['-h'], true) },
+    { pkg: 'pocketsphinx-en-us', ok: installed('pocketsphinx-en-us') },
+    { pkg: 'pocketsphinx-testdata', ok: installed('pocketsphinx-testdata') },
   ],
   test: [
     { pkg: 'curl', ok: command('curl') },
