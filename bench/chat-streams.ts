@@ -175,8 +175,8 @@ export async function benchChatStreams(seconds = Number(process.env.BENCH_CHAT_S
       await server.stop();
     }
   };
-  await serve('encoder in a worker thread', [], [1, 8, 32, 128]);
-  await serve('encoder on the main thread (`--encoder-workers off`)', ['--encoder-workers', 'off'], [32]);
+  await serve('graphs in executor threads', [], [1, 8, 32, 128]);
+  await serve('graphs on the main thread (`--executors off`)', ['--executors', 'off'], [32]);
   const oneAtATime = runs[0];
   const engine32 = await engineInProcess(32, seconds);
   const engine1 = await engineInProcess(1, seconds);

@@ -52,10 +52,13 @@ describe('seqserve serve options', () => {
     expect(parseServeArgs(['--max-axis-length', '0']).limits.maxAxisLength).toBe(0); // unbounded
   });
 
-  it('runs generation encoders in worker threads unless told not to', () => {
-    expect(parseServeArgs([]).runtime.encoderWorkers).toBe(true);
-    expect(parseServeArgs(['--encoder-workers', 'off']).runtime.encoderWorkers).toBe(false);
-    expect(parseServeArgs(['--encoder-workers', 'on']).runtime.encoderWorkers).toBe(true);
+  it('runs models in executor threads unless told not to, with one instance per model by default', () => {
+    expect(parseServeArgs([]).runtime.executors).toBe(true);
+    expect(parseServeArgs(['--executors', 'off']).runtime.executors).toBe(false);
+    expect(parseServeArgs(['--executors', 'on']).runtime.executors).toBe(true);
+    expect(parseServeArgs([]).runtime.instances).toBe(1);
+    expect(parseServeArgs(['--model-instances', '3']).runtime.instances).toBe(3);
+    expect(() => parseServeArgs(['--model-instances', '0'])).toThrow(/model-instances/);
   });
 
   it('refuses model load and unload unless --model-control explicit', () => {
@@ -95,6 +98,6 @@ describe('seqserve serve options', () => {
     expect(() => parseServeArgs(['--max-axis-length', '2.5'])).toThrow(/--max-axis-length/);
     expect(() => parseServeArgs(['--request-timeout', '-1'])).toThrow(/--request-timeout/);
     expect(() => parseServeArgs(['--max-audio-seconds', 'lots'])).toThrow(/--max-audio-seconds/);
-    expect(() => parseServeArgs(['--encoder-workers', 'yes'])).toThrow(/--encoder-workers: "yes" is not on or off/);
+    expect(() => parseServeArgs(['--executors', 'yes'])).toThrow(/--executors: "yes" is not on or off/);
   });
 });

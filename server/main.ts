@@ -22,9 +22,18 @@ export const SERVE_USAGE = `seqserve serve [options]
   --graph-optimization-level LEVEL
                             ONNX Runtime graph optimisations: disabled|basic|extended|all
                             (default all)
-  --encoder-workers on|off  run chat and caption encoders in worker threads, beside
-                            the decoding loop (default on)
+  --executors on|off        run every model's graphs in executor worker threads, off the
+                            event loop that serves HTTP and gRPC (default on; off runs them
+                            on the main thread)
+  --model-instances N       executor threads per model, each with a session of every graph
+                            (Triton's instance_group count; default 1)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
+  --dynamic-batching on|off concurrent requests to a stateless graph (KServe infer, /v1/slots)
+                            share one run, stacked along the batch axis (default on; a
+                            graph's manifest may set its own: graphs.<g>.dynamicBatching)
+  --batch-delay N           microseconds a request may wait for others to join its batch,
+                            for graphs whose manifest sets none (default 0: what waits while
+                            the graph is busy forms the next batch)
   --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
   --max-audio-seconds N     longest audio in one request (default 600)
@@ -80,6 +89,12 @@ function nonNegative(flag: string, value: string): number {
   return n;
 }
 
+function microseconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new Error(`--${flag}: "${value}" is not a whole number of microseconds (0-10000000)`);
+  return n;
+}
+
 function optimizationLevel(value: string | undefined, fallback: GraphOptimizationLevel): GraphOptimizationLevel {
   if (value === undefined) return fallback;
   const level = GRAPH_OPTIMIZATION_LEVELS.find((l) => l === value);
@@ -105,8 +120,11 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'intra-op-threads': { type: 'string' },
       'inter-op-threads': { type: 'string' },
       'graph-optimization-level': { type: 'string' },
-      'encoder-workers': { type: 'string' },
+      executors: { type: 'string' },
+      'model-instances': { type: 'string' },
       'max-queue': { type: 'string' },
+      'dynamic-batching': { type: 'string' },
+      'batch-delay': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-image-pixels': { type: 'string' },
       'max-audio-seconds': { type: 'string' },
@@ -145,7 +163,8 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       intraOpThreads: positive('intra-op-threads', values['intra-op-threads'], d.runtime.intraOpThreads),
       interOpThreads: positive('inter-op-threads', values['inter-op-threads'], d.runtime.interOpThreads),
       graphOptimizationLevel: optimizationLevel(values['graph-optimization-level'], d.runtime.graphOptimizationLevel),
-      encoderWorkers: onOff('encoder-workers', values['encoder-workers'], d.runtime.encoderWorkers),
+      executors: onOff('executors', values.executors, d.runtime.executors),
+      instances: positive('model-instances', values['model-instances'], d.runtime.instances),
     },
     queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },
     limits: {
@@ -173,6 +192,11 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     modelControl: modelControl(values['model-control'], d.modelControl),
     shutdownGraceSeconds: values['shutdown-grace'] === undefined ? d.shutdownGraceSeconds : nonNegative('shutdown-grace', values['shutdown-grace']),
     processes,
+    dynamicBatching: {
+      ...d.dynamicBatching,
+      enabled: onOff('dynamic-batching', values['dynamic-batching'], d.dynamicBatching.enabled),
+      maxQueueDelayMicroseconds: values['batch-delay'] === undefined ? d.dynamicBatching.maxQueueDelayMicroseconds : microseconds('batch-delay', values['batch-delay']),
+    },
     logLevel: values['log-level'] ?? d.logLevel,
   };
 }

@@ -158,6 +158,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Executor threads that died and were replaced, by model. */
+  readonly executorRestarts = new Counter({
+    name: 'seqserve_executor_restarts_total',
+    help: "Model executor threads that stopped (a runtime's native abort, the thread killed) and were replaced; the runs each held failed with UNAVAILABLE.",
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     this.loopDelay.enable();
     this.processInfo.set({ pid: String(process.pid), worker: '0' }, 1);

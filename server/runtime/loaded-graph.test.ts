@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveError } from '../core/errors.ts';
 import { GraphSpec, type Manifest } from '../core/manifest.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { LoadedGraph, zeros } from './loaded-graph.ts';
+import { inThreadSession, LoadedGraph, zeros } from './loaded-graph.ts';
 
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 } as const;
@@ -20,7 +20,15 @@ describe('LoadedGraph: feeds are checked before the session runs', () => {
   beforeAll(async () => {
     const metrics = new Metrics();
     const load = async (file: string, graph: string, spec: object) =>
-      new LoadedGraph('chat', graph, `chat.${graph}`, GraphSpec.parse(spec), await ort.InferenceSession.create(path.join(MODELS, 'chat', file), OPTIONS), metrics, QUEUE);
+      new LoadedGraph(
+        'chat',
+        graph,
+        `chat.${graph}`,
+        GraphSpec.parse(spec),
+        inThreadSession(await ort.InferenceSession.create(path.join(MODELS, 'chat', file), OPTIONS)),
+        metrics,
+        QUEUE,
+      );
     encoder = await load('encoder.onnx', 'encoder', { file: 'encoder.onnx', role: 'encoder' });
     decoder = await load('decoder.onnx', 'decoder', { file: 'decoder.onnx', role: 'decoder_step', states: [{ input: 'h_in', output: 'h_out', batchAxis: 1 }] });
   });
@@ -65,7 +73,7 @@ describe('LoadedGraph: minimum lengths from the manifest', () => {
       'acoustic',
       'asr.acoustic',
       GraphSpec.parse({ file: 'acoustic.onnx', role: 'acoustic', states: [{ input: 'state_in', output: 'state_out', batchAxis: 1 }] }),
-      await ort.InferenceSession.create(path.join(MODELS, 'asr', 'acoustic.onnx'), OPTIONS),
+      inThreadSession(await ort.InferenceSession.create(path.join(MODELS, 'asr', 'acoustic.onnx'), OPTIONS)),
       new Metrics(),
       QUEUE,
       manifest,

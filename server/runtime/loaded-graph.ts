@@ -13,6 +13,7 @@ import {
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import type { GraphSpec } from '../core/manifest.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { GraphSession } from './model-executor.ts';
 import { RunQueue, type RunQueueOptions } from './run-queue.ts';
 
 export interface TensorInfo {
@@ -24,11 +25,11 @@ export interface TensorInfo {
   dimNames: (string | undefined)[];
 }
 
-function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+function describe(meta: GraphSession['inputMetadata']): TensorInfo[] {
   return signatureFromMetadata(meta).map((t) => ({ name: t.name, type: t.type as ort.Tensor.Type, shape: [...t.shape], dimNames: [...(t.dimNames ?? [])] }));
 }
 
-/** One ONNX graph of a loaded model: its session, tensor signature and bounded run queue. */
+/** One ONNX graph of a loaded model: its session (in an executor thread, or in this thread), tensor signature and bounded run queue. */
 export class LoadedGraph implements GraphRunner {
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
@@ -46,7 +47,7 @@ export class LoadedGraph implements GraphRunner {
     /** The name KServe clients address it by: `model.graph`. */
     readonly qualifiedName: string,
     readonly spec: GraphSpec,
-    readonly session: ort.InferenceSession,
+    readonly session: GraphSession,
     private readonly metrics: Metrics,
     queue: RunQueueOptions,
     /**
@@ -81,7 +82,7 @@ export class LoadedGraph implements GraphRunner {
     return this.queue.run(async () => {
       const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
       try {
-        return (await (outputs ? this.session.run(feeds, outputs, { logSeverityLevel: 4 }) : this.session.run(feeds, { logSeverityLevel: 4 }))) as TensorMap;
+        return await this.session.run(feeds, outputs);
       } finally {
         stop();
       }
@@ -111,6 +112,18 @@ export function warmUpFeeds(inputs: readonly TensorInfo[], shapes: Record<string
   const feeds: TensorMap = {};
   for (const input of inputs) feeds[input.name] = zeros(input.type, shapes[input.name] ?? input.shape.map((d) => (d < 0 ? 1 : d)));
   return feeds;
+}
+
+/** An ONNX Runtime session of this thread as a GraphSession (`--executors off`). */
+export function inThreadSession(session: ort.InferenceSession): GraphSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    run: async (feeds, outputs) => (await (outputs ? session.run(feeds, outputs, { logSeverityLevel: 4 }) : session.run(feeds, { logSeverityLevel: 4 }))) as TensorMap,
+    release: () => session.release(),
+  };
 }
 
 export function zeros(type: ort.Tensor.Type, dims: number[]): Tensor {

@@ -19,9 +19,10 @@ import { taskModule, type TaskModelOf, type TaskName } from '../tasks/registry.t
 import type { TaskModule, TaskPlatform } from '../tasks/task-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { LoadedGraph, warmUpFeeds, type TensorInfo } from './loaded-graph.ts';
+import { inThreadSession, LoadedGraph, type TensorInfo } from './loaded-graph.ts';
 import { graphOf, readyModel, splitQualifiedName } from './model-lookup.ts';
-import { WorkerGraphRunner } from './worker-graph-runner.ts';
+import { attachBatcher, batchedRunner, batchingDecision, DEFAULT_DYNAMIC_BATCHING, type DynamicBatchingDefaults } from './batched-graph.ts';
+import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
 
@@ -34,8 +35,8 @@ interface LoadedModelBase {
   manifest: Manifest;
   provider: ProviderName;
   graphs: Map<string, LoadedGraph>;
-  /** Graphs that also run in worker threads (released with the model). */
-  workers: WorkerGraphRunner[];
+  /** The executor threads every graph runs in (none with `--executors off`); released with the model. */
+  executor?: ModelExecutor;
 }
 
 /** A loaded model: its graphs and, by `task`, the model its task module built over them (a GenerationEngine for chat, ...). */
@@ -73,6 +74,8 @@ export interface RepositoryOptions {
   log: Logger;
   metrics: Metrics;
   queue: RunQueueOptions;
+  /** Dynamic batching of stateless graphs (server/runtime/batched-graph.ts); default DEFAULT_DYNAMIC_BATCHING. */
+  dynamicBatching?: DynamicBatchingDefaults;
 }
 
 export class ModelRepository {
@@ -301,27 +304,53 @@ export class ModelRepository {
           : `${manifestPath}: name: "${manifest.name}" does not match its folder "${name}"`,
       );
     const graphs = new Map<string, LoadedGraph>();
-    const workers: WorkerGraphRunner[] = [];
-    const graphBytes = new Map<string, Uint8Array>(); // kept while loading: a worker thread creates its own session from them
+    let executor: ModelExecutor | undefined;
+    const inThread: GraphSession[] = [];
     let provider: ProviderName = 'cpu';
     try {
+      const files: { name: string; bytes: Uint8Array }[] = [];
+      for (const [graphName, spec] of Object.entries(manifest.graphs)) files.push({ name: graphName, bytes: await read(spec.file) }); // "<file>: file not found"
+      const cannotLoad = (graph: string | undefined, err: Error) =>
+        new Error(`${path.join(dir, manifest.graphs[graph ?? '']?.file ?? '')}: cannot load ONNX graph "${graph ?? '?'}": ${err.message.split('\n')[0]}`);
+      const sessions = new Map<string, GraphSession>();
+      if (this.options.sessions.options.executors) {
+        // every graph runs in the model's executor threads, off this thread's event loop
+        const { metrics, log } = this.options;
+        const created = await this.options.sessions
+          .withProvider((options) =>
+            ModelExecutor.start(name, files, options, {
+              instances: this.options.sessions.options.instances,
+              onRun: (graph, seconds) => metrics.inferenceDuration.observe({ model: `${name}.${graph}` }, seconds),
+              onReplace: (instance, why) => {
+                metrics.executorRestarts.inc({ model: name });
+                log.error({ model: name, instance, why }, 'a model executor thread stopped; its runs failed with UNAVAILABLE; starting a replacement');
+              },
+            }),
+          )
+          .catch((err: Error & { graph?: string }) => {
+            throw cannotLoad(err.graph, err);
+          });
+        executor = created.value;
+        provider = created.provider;
+        for (const f of files) sessions.set(f.name, executor.graphs[f.name]);
+      } else {
+        for (const f of files) {
+          const created = await this.options.sessions.create(f.bytes).catch((err: Error) => {
+            throw cannotLoad(f.name, err);
+          });
+          provider = created.provider;
+          sessions.set(f.name, inThreadSession(created.session));
+          inThread.push(sessions.get(f.name)!);
+        }
+      }
       for (const [graphName, spec] of Object.entries(manifest.graphs)) {
         const file = path.join(dir, spec.file);
-        const bytes = await read(spec.file); // "<file>: file not found"
-        graphBytes.set(graphName, bytes);
-        let created;
-        try {
-          created = await this.options.sessions.create(bytes);
-        } catch (err) {
-          throw new Error(`${file}: cannot load ONNX graph "${graphName}": ${(err as Error).message.split('\n')[0]}`);
-        }
-        provider = created.provider;
         const bounds = {
           maxAxisLength: this.options.maxAxisLength ?? DEFAULT_MAX_AXIS_LENGTH,
           decoderRows: this.rows,
           streamBatch: this.streamBatch,
         };
-        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, created.session, this.options.metrics, this.options.queue, manifest, bounds);
+        const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, sessions.get(graphName)!, this.options.metrics, this.options.queue, manifest, bounds);
         graphs.set(graphName, graph);
         if (graph.boundProblems.length) throw new Error(graph.boundProblems.map((p) => `${manifestPath}: ${p}`).join('; '));
         for (const s of spec.states) {
@@ -334,34 +363,20 @@ export class ModelRepository {
         });
       }
       const task: TaskModule = taskModule(manifest.task);
-      const runners: Record<string, GraphRunner> = Object.fromEntries(graphs);
-      // graphs of the task's worker roles (the generation encoders) run in a worker thread, beside
-      // the task's scheduling loop; the main thread keeps its session for KServe requests
-      for (const graph of [...graphs.values()].filter((g) => task.workerRoles?.includes(g.spec.role) && this.options.sessions.options.encoderWorkers)) {
-        const file = path.join(dir, graph.spec.file);
-        const worker = await WorkerGraphRunner.start(
-          graph.qualifiedName,
-          graphBytes.get(graph.name)!,
-          this.options.sessions.sessionOptions(provider),
-          (s) => this.options.metrics.inferenceDuration.observe({ model: graph.qualifiedName }, s),
-          graph.spec.states,
-          graph.signature,
-        ).catch((err: Error) => {
-          throw new Error(`${file}: ${err.message}`);
-        });
-        workers.push(worker);
-        const shapes = warmupShapes(manifest, graph.spec);
-        await worker.run(warmUpFeeds(graph.inputs, shapes)).catch((err: Error) => {
-          throw new Error(warmUpFailure(file, manifestPath, graph.name, graph.inputs, shapes, err, ' in its worker'));
-        });
-        runners[graph.name] = worker;
+      // stateless graphs batch concurrent requests (KServe infer, the task's own runs) unless the manifest or the server says not to
+      for (const graph of graphs.values()) {
+        const { decision, problems } = batchingDecision(graph, task, this.options.dynamicBatching ?? DEFAULT_DYNAMIC_BATCHING);
+        if (problems.length) throw new Error(problems.map((p) => `${manifestPath}: ${p}`).join('; '));
+        attachBatcher(graph, decision, this.options.queue.maxQueued, (rows) => this.options.metrics.batchSize.observe({ model: graph.qualifiedName }, rows));
+        this.options.log.debug({ graph: graph.qualifiedName, dynamicBatching: decision.on ? decision.options : { off: decision.why } }, 'dynamic batching');
       }
+      const runners: Record<string, GraphRunner> = Object.fromEntries([...graphs].map(([graphName, graph]) => [graphName, batchedRunner(graph)]));
       const inputShapes = Object.fromEntries([...graphs.values()].map((g) => [g.name, Object.fromEntries(g.inputs.map((t) => [t.name, t.shape]))]));
       const taskModel = await inModelDir(dir, task.load({ manifest, read, runners, inputShapes, platform: this.platform(name) }));
-      const model = { name, version: manifest.version, dir, manifest, provider, graphs, workers, task: manifest.task, taskModel } as LoadedModel;
+      const model = { name, version: manifest.version, dir, manifest, provider, graphs, executor, task: manifest.task, taskModel } as LoadedModel;
       return model;
     } catch (err) {
-      await Promise.all([...graphs.values(), ...workers].map((g) => g.release().catch(() => undefined)));
+      await Promise.all([...inThread, ...(executor ? [executor] : [])].map((g) => g.release().catch(() => undefined)));
       throw err;
     }
   }
@@ -427,5 +442,6 @@ function warmupShapes(manifest: Manifest, spec: Manifest['graphs'][string]): Rec
 }
 
 async function releaseModel(model: LoadedModel): Promise<void> {
-  await Promise.all([...model.graphs.values(), ...model.workers].map((g) => g.release()));
+  await Promise.all([...model.graphs.values()].map((g) => g.release()));
+  await model.executor?.release();
 }

@@ -32,8 +32,10 @@ export interface RuntimeOptions {
   /** Threads that run independent nodes of a graph at once; above 1 the session runs in parallel mode. */
   interOpThreads: number;
   graphOptimizationLevel: GraphOptimizationLevel;
-  /** Run the encoder graphs of generation models in a worker thread, beside the decoding loop. */
-  encoderWorkers: boolean;
+  /** Run every model's graphs in executor worker threads (model-executor.ts), off the main thread's event loop. */
+  executors: boolean;
+  /** Executor threads (model instances) per model, each with a session of every graph. */
+  instances: number;
 }
 
 export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
@@ -41,7 +43,8 @@ export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
   intraOpThreads: 1,
   interOpThreads: 1,
   graphOptimizationLevel: 'all',
-  encoderWorkers: true,
+  executors: true,
+  instances: 1,
 };
 
 export interface CreatedSession {
@@ -90,14 +93,24 @@ export class SessionFactory {
   }
 
   async create(model: string | Uint8Array): Promise<CreatedSession> {
+    const { value: session, provider } = await this.withProvider((options) =>
+      typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options),
+    );
+    return { session, provider };
+  }
+
+  /**
+   * Creates something that holds sessions (a session, a model's executor threads) with the first
+   * configured provider that can run here: a provider whose library cannot be loaded is marked
+   * unavailable and the next one is tried; any other error is the model's and is thrown.
+   */
+  async withProvider<T>(create: (options: ort.InferenceSession.SessionOptions, provider: ProviderName) => Promise<T>): Promise<{ value: T; provider: ProviderName }> {
     const candidates = this.options.providers.filter((p) => !this.unavailable.has(p));
     if (candidates.length === 0) throw new Error(`no execution provider is available (configured: ${this.options.providers.join(', ')})`);
     let lastError: unknown;
     for (const provider of candidates) {
-      const options = this.sessionOptions(provider);
       try {
-        const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
-        return { session, provider };
+        return { value: await create(this.sessionOptions(provider), provider), provider };
       } catch (err) {
         lastError = err;
         const message = err instanceof Error ? err.message : String(err);

@@ -6,8 +6,7 @@
  *
  * Runtime-agnostic (no Node imports): the browser client loads task models through the same
  * modules. What differs between the server and the page — how streaming steps of concurrent streams
- * are batched, how many sequences a generation engine decodes together, which graphs run in worker
- * threads — comes in as the TaskPlatform.
+ * are batched, how many sequences a generation engine decodes together — comes in as the TaskPlatform.
  */
 import type { GenerationEngine } from '../core/generation/generation-engine.ts';
 import type { TaskBoundsContext } from '../core/feed-check.ts';
@@ -29,7 +28,7 @@ export interface TaskLoadContext {
   manifest: Manifest;
   /** Reads a file of the model folder; its errors name the file. */
   read: ReadModelFile;
-  /** A runner per graph name (on the server, graphs of `workerRoles` run in worker threads). */
+  /** A runner per graph name (on the server, each runs in the model's executor threads). */
   runners: Record<string, GraphRunner>;
   /** Each graph's input shapes, -1 for symbolic dimensions. */
   inputShapes: Record<string, Record<string, number[]>>;
@@ -48,8 +47,6 @@ export interface TaskModule<Name extends string = string, Model = unknown, Reque
   readonly description: string;
   /** The graph roles a model of this task may have (`graphs.<g>.role`). */
   readonly roles: readonly string[];
-  /** Graph roles the server runs in a worker thread, beside the task's scheduling loop. */
-  readonly workerRoles?: readonly string[];
   /** What the task needs of a manifest beyond the schema (sections, a graph of each role, ...). */
   checkManifest(manifest: ManifestBody): ManifestIssue[];
   /**

@@ -316,12 +316,12 @@ export function fakeLoadedGraph(model: string, name: string, fake: FakeGraph, me
     outputNames: fake.outputs.map((t) => t.name),
     inputMetadata: fake.inputs.map(meta),
     outputMetadata: fake.outputs.map(meta),
-    run: async (feeds: TensorMap, outputs?: readonly string[] | object) => {
+    run: async (feeds: TensorMap, outputs?: readonly string[]) => {
       const all = await fake.run(feeds);
       return Array.isArray(outputs) ? Object.fromEntries(outputs.map((o: string) => [o, all[o]])) : all;
     },
     release: () => Promise.resolve(),
   };
   const spec: GraphSpec = { file: `${name}.onnx`, role: fake.role ?? 'model', states: [] };
-  return new LoadedGraph(model, name, `${model}.${name}`, spec, session as unknown as InferenceSession, metrics, { maxConcurrent: 2, maxQueued: 16 });
+  return new LoadedGraph(model, name, `${model}.${name}`, spec, session, metrics, { maxConcurrent: 2, maxQueued: 16 });
 }

@@ -7,7 +7,6 @@ export const caption: TaskModule<'caption', GenerationEngine, GenerateRequest, G
   name: 'caption',
   description: 'image captions (POST /v1/captions, OpenAI vision input, seqserve.v1.Generation/Caption)',
   roles: GENERATION_ROLES,
-  workerRoles: ['encoder'],
   checkManifest: (m) => [...checkGenerationManifest('caption', m), ...requireSection('caption', m, 'image')],
   axisBounds: generationAxisBounds,
   load: loadGenerationEngine,

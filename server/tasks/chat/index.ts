@@ -7,7 +7,6 @@ export const chat: TaskModule<'chat', GenerationEngine, GenerateRequest, Generat
   name: 'chat',
   description: 'OpenAI-compatible chat completions (POST /v1/chat/completions, seqserve.v1.Generation/Generate)',
   roles: GENERATION_ROLES,
-  workerRoles: ['encoder'],
   checkManifest: (m) => checkGenerationManifest('chat', m),
   axisBounds: generationAxisBounds,
   load: loadGenerationEngine,
