@@ -3,6 +3,7 @@ import { DEFAULT_MAX_AXIS_LENGTH } from './core/feed-check.ts';
 import { PROJECT_ROOT } from './project-root.ts';
 import { DEFAULT_RUNTIME_OPTIONS, type RuntimeOptions } from './runtime/session-factory.ts';
 import type { RunQueueOptions } from './runtime/run-queue.ts';
+import { DEFAULT_DYNAMIC_BATCHING, type DynamicBatchingDefaults } from './runtime/batched-graph.ts';
 import type { ApiKey } from './security/api-keys.ts';
 
 export const BUNDLED_MODELS_DIR = path.join(PROJECT_ROOT, 'models');
@@ -68,6 +69,12 @@ export interface ServerConfig {
    * workers (node:cluster), each loading every model, and replaces a worker that dies.
    */
   processes: number;
+  /**
+   * Dynamic batching of concurrent requests to stateless graphs (`--dynamic-batching on|off`,
+   * `--batch-delay` µs): the defaults of graphs whose manifest has no `dynamicBatching` section; off
+   * turns it off for every graph.
+   */
+  dynamicBatching: DynamicBatchingDefaults;
   logLevel: string;
 }
 
@@ -96,5 +103,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   modelControl: 'none',
   shutdownGraceSeconds: 30,
   processes: 1,
+  dynamicBatching: DEFAULT_DYNAMIC_BATCHING,
   logLevel: 'info',
 };

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Admission } from './runtime/admission.ts';
 import { ModelRepository } from './runtime/model-repository.ts';
+import { batchDepth } from './runtime/batched-graph.ts';
 import { SessionFactory } from './runtime/session-factory.ts';
 
 export interface RunningServer {
@@ -31,8 +32,17 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   let ready = false;
   const metrics = new Metrics();
   const sessions = new SessionFactory(config.runtime, log);
-  const repository = new ModelRepository({ root: config.modelsDir, sessions, log, metrics, queue: config.queue, maxAxisLength: config.limits.maxAxisLength });
-  metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth]));
+  const repository = new ModelRepository({
+    root: config.modelsDir,
+    sessions,
+    log,
+    metrics,
+    queue: config.queue,
+    maxAxisLength: config.limits.maxAxisLength,
+    dynamicBatching: config.dynamicBatching,
+  });
+  // runs waiting for the graph, and requests waiting to join a dynamic batch of it
+  metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth + batchDepth(g)]));
   metrics.waitingCounts = () =>
     repository.readyModels().flatMap((m): [string, number][] => (m.task === 'chat' || m.task === 'caption' ? [[m.name, m.taskModel.waitingRequests]] : []));
   const admission = new Admission(

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { TASK_MODULES, TASK_NAMES, type TaskName } from '../tasks/registry.ts';
 import { SeqserveError } from './errors.ts';
+import { DynamicBatchingSpec } from './batching/dynamic-batching-spec.ts';
 import { editDistance } from './text/edit-distance.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'model names are lower case: letters, digits, "-" and "_"');
@@ -56,6 +57,8 @@ export const GraphSpec = z.strictObject({
     .describe(
       "upper bounds of input axes (input name -> one bound per axis, null for unbounded); longer requests are refused with 400 / INVALID_ARGUMENT. Replaces the task's bounds and the server's --max-axis-length for the inputs listed",
     ),
+  /** Dynamic batching of concurrent requests (server/core/batching/dynamic-batching-spec.ts); checked against the graph at load. */
+  dynamicBatching: DynamicBatchingSpec.optional(),
 });
 
 export const TextSpec = z.strictObject({

@@ -48,8 +48,8 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     const version = repository.model(graph.model).version;
     const request = decodeGrpcInfer(req);
     return encodeGrpcInfer(
-      await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, () =>
-        infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }),
+      await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, (signal) =>
+        infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }, signal),
       ),
     );
   };

@@ -5,6 +5,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { SeqserveError, invalidArgument } from '../core/errors.ts';
 import type { LoadedGraph, TensorInfo } from '../runtime/loaded-graph.ts';
+import { runGraph } from '../runtime/batched-graph.ts';
 import { isKServeDatatype, kserveDatatype } from './datatypes.ts';
 import { elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
 
@@ -83,7 +84,12 @@ function checkInput(input: InferInput, index: number, expected: TensorInfo | und
   return tensorFromJson(`${field}.data`, input.datatype, shape, input.data);
 }
 
-export async function infer(graph: LoadedGraph, modelVersion: string, request: InferRequest, limits: InferLimits): Promise<InferResult> {
+/**
+ * Runs one KServe request on `graph`: concurrent requests to a batched graph share a run
+ * (server/runtime/batched-graph.ts); `signal` (the client gone, the deadline) takes a request that
+ * still waits for its batch out of the queue.
+ */
+export async function infer(graph: LoadedGraph, modelVersion: string, request: InferRequest, limits: InferLimits, signal?: AbortSignal): Promise<InferResult> {
   if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw invalidArgument('inputs', 'must be a non-empty array');
   const feeds: Record<string, Tensor> = {};
   request.inputs.forEach((input, i) => {
@@ -104,13 +110,14 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
     if (!graph.outputNames.includes(o?.name))
       throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
   });
-  const results = await graph
-    .run(
-      feeds,
-      requested.map((o) => o.name),
-      // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
-      { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
-    )
+  const results = await runGraph(
+    graph,
+    feeds,
+    requested.map((o) => o.name),
+    // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
+    { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
+    signal,
+  )
     .catch((err: unknown) => {
       if (err instanceof SeqserveError) throw err;
       // Shapes that pass the signature check can still disagree with each other inside the graph.

@@ -79,7 +79,7 @@ export class Metrics {
   });
   readonly batchSize = new Histogram({
     name: 'seqserve_batch_size',
-    help: 'Rows per batched run of a streaming or generation graph, by model graph.',
+    help: 'Rows per batched run of a graph, by model graph: dynamic batches of concurrent requests (KServe infer, task endpoints), stream steps, generation steps.',
     labelNames: ['model'] as const,
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],

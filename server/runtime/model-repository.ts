@@ -21,7 +21,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { inThreadSession, LoadedGraph, type TensorInfo } from './loaded-graph.ts';
 import { graphOf, readyModel, splitQualifiedName } from './model-lookup.ts';
-import { attachBatcher, batchedRunner, batchingDecision, DEFAULT_DYNAMIC_BATCHING, type DynamicBatchingDefaults } from './batched-graph.ts';
+import { batchGraphs, type DynamicBatchingDefaults } from './batched-graph.ts';
 import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
@@ -364,13 +364,12 @@ export class ModelRepository {
       }
       const task: TaskModule = taskModule(manifest.task);
       // stateless graphs batch concurrent requests (KServe infer, the task's own runs) unless the manifest or the server says not to
-      for (const graph of graphs.values()) {
-        const { decision, problems } = batchingDecision(graph, task, this.options.dynamicBatching ?? DEFAULT_DYNAMIC_BATCHING);
-        if (problems.length) throw new Error(problems.map((p) => `${manifestPath}: ${p}`).join('; '));
-        attachBatcher(graph, decision, this.options.queue.maxQueued, (rows) => this.options.metrics.batchSize.observe({ model: graph.qualifiedName }, rows));
-        this.options.log.debug({ graph: graph.qualifiedName, dynamicBatching: decision.on ? decision.options : { off: decision.why } }, 'dynamic batching');
-      }
-      const runners: Record<string, GraphRunner> = Object.fromEntries([...graphs].map(([graphName, graph]) => [graphName, batchedRunner(graph)]));
+      const runners = batchGraphs(graphs, manifest, manifestPath, {
+        defaults: this.options.dynamicBatching,
+        maxQueued: this.options.queue.maxQueued,
+        metrics: this.options.metrics,
+        log: this.options.log,
+      });
       const inputShapes = Object.fromEntries([...graphs.values()].map((g) => [g.name, Object.fromEntries(g.inputs.map((t) => [t.name, t.shape]))]));
       const taskModel = await inModelDir(dir, task.load({ manifest, read, runners, inputShapes, platform: this.platform(name) }));
       const model = { name, version: manifest.version, dir, manifest, provider, graphs, executor, task: manifest.task, taskModel } as LoadedModel;

@@ -48,8 +48,8 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const version = repository.model(graph.model).version;
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
-    const result = await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request', signal: requestSignal(c) }, () =>
-      infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }),
+    const result = await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request', signal: requestSignal(c) }, (signal) =>
+      infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }, signal),
     );
     const encoded = encodeRestInfer(result);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });

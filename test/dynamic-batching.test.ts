@@ -1,0 +1,161 @@
+/**
+ * Dynamic batching through the real server (issue 18, item 2): concurrent KServe infers (REST and
+ * gRPC) and /v1/slots requests to the bundled slot tagger share runs, each answer is bit-identical
+ * to the tagger run alone, /metrics shows batches of more than one row, and a bad request in a
+ * concurrent burst fails alone naming its own field.
+ */
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../server/config.ts';
+import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
+import { SLOTS_DIR, slotTaggerInputs, type KServeInput } from './helpers/slot-features.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+let session: ort.InferenceSession;
+
+// 6 words each, and sentences of 3 to 10 words
+const SAME_LENGTH = [
+  'I want to fly to Boston',
+  'leave Taipei on November 2nd please',
+  'show me flights from Denver',
+  'what is the cheapest fare',
+  'book a seat to Seattle tomorrow',
+  'arrive in Tokyo on Monday',
+  'list flights from Dallas tonight',
+  'I need a return ticket',
+];
+const OTHER_LENGTHS = [
+  'fly to Paris',
+  'from Boston to Denver',
+  'I would like to arrive Taipei on November 2nd',
+  'show me the morning flights',
+  'leave tomorrow',
+  'what flights go from Pittsburgh to Atlanta on Friday',
+  'cheapest one way fare to Miami',
+];
+
+beforeAll(async () => {
+  // the slot model alone (its folder as the repository); a 5 ms queue delay so concurrent requests surely meet
+  server = await startTestServer({ modelsDir: SLOTS_DIR, dynamicBatching: { ...DEFAULT_CONFIG.dynamicBatching, maxQueueDelayMicroseconds: 5000 } });
+  session = await ort.InferenceSession.create(path.join(SLOTS_DIR, 'tagger.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+});
+afterAll(async () => {
+  await server?.close();
+  await session?.release();
+});
+
+/** The tagger's emissions for one request, run alone in this process (the unbatched answer). */
+async function alone(inputs: KServeInput[]): Promise<number[]> {
+  const feeds = Object.fromEntries(inputs.map((i) => [i.name, new ort.Tensor('int64', BigInt64Array.from(i.data, BigInt), i.shape)]));
+  return Array.from((await session.run(feeds)).emissions.data as Float32Array);
+}
+
+async function restInfer(base: string, inputs: KServeInput[]): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}/v2/models/slots.tagger/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Count and row sum of seqserve_batch_size for the tagger. */
+async function batchSizes(base: string): Promise<{ count: number; sum: number; ones: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (...parts: string[]) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => parts.every((p) => l.includes(p)))
+        ?.split(' ')
+        .at(-1) ?? 0,
+    );
+  const tagger = 'model="slots.tagger"';
+  const sizes = {
+    count: value('seqserve_batch_size_count{', tagger),
+    sum: value('seqserve_batch_size_sum{', tagger),
+    ones: value('seqserve_batch_size_bucket{', 'le="1"', tagger),
+  };
+  if (sizes.count > 0) expect(text).toMatch(/seqserve_batch_size_bucket\{[^}]*le="1"[^}]*\} \d+/);
+  return sizes;
+}
+
+describe('dynamic batching of the slot tagger', () => {
+  it('concurrent KServe infers (REST and gRPC) of the same and of different lengths get exactly the unbatched answers, in batches of more than one', async () => {
+    const before = await batchSizes(server.http);
+    const sentences = [...SAME_LENGTH, ...OTHER_LENGTHS, ...SAME_LENGTH];
+    const grpc = kserveGrpcClient(server.grpc);
+    try {
+      const requests = sentences.map(async (text, i) => {
+        const inputs = slotTaggerInputs(text);
+        if (i % 3 === 2) {
+          const res = await grpc.modelInfer({
+            model_name: 'slots.tagger',
+            inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, contents: { int64_contents: t.data } })),
+          });
+          const out = res.outputs[0];
+          return { text, shape: out.shape.map(Number), data: Array.from(new Float32Array(Uint8Array.from(res.raw_output_contents[0]).buffer)), inputs };
+        }
+        const { status, body } = await restInfer(server.http, inputs);
+        expect(status, JSON.stringify(body)).toBe(200);
+        return { text, shape: body.outputs[0].shape as number[], data: body.outputs[0].data as number[], inputs };
+      });
+      for (const r of await Promise.all(requests)) {
+        expect(r.shape, r.text).toEqual([1, r.inputs[0].shape[1], 21]);
+        expect(r.data, r.text).toEqual(await alone(r.inputs)); // bit-identical
+      }
+    } finally {
+      grpc.close();
+    }
+    const after = await batchSizes(server.http);
+    const runs = after.count - before.count;
+    const rows = after.sum - before.sum;
+    expect(rows).toBe(sentences.length);
+    expect(runs).toBeLessThan(sentences.length); // some runs held more than one request
+    expect(after.ones - before.ones).toBeLessThan(runs); // batches > 1 in the histogram
+  });
+
+  it('POST /v1/slots answers the same concurrently as one at a time', async () => {
+    const sequential = [];
+    for (const text of SAME_LENGTH) sequential.push(await (await fetch(`${server.http}/v1/slots`, { method: 'POST', body: JSON.stringify({ text }) })).json());
+    const before = await batchSizes(server.http);
+    const concurrent = await Promise.all(SAME_LENGTH.map(async (text) => (await fetch(`${server.http}/v1/slots`, { method: 'POST', body: JSON.stringify({ text }) })).json()));
+    expect(concurrent).toEqual(sequential);
+    const after = await batchSizes(server.http);
+    expect(after.count - before.count).toBeLessThan(SAME_LENGTH.length);
+  });
+
+  it('a request with a bad shape in a concurrent burst fails alone with 400 naming its field', async () => {
+    const good = SAME_LENGTH.map((t) => slotTaggerInputs(t));
+    const bad = slotTaggerInputs('fly to Paris');
+    // ngram_ids says 4 tokens, word_ids 3: they share the dimension "tokens"
+    const broken = [bad[0], { ...bad[1], shape: [1, 4, 24], data: [...bad[1].data, ...new Array<number>(24).fill(0)] }, bad[2]];
+    const results = await Promise.all([...good.slice(0, 4), broken, ...good.slice(4)].map((inputs) => restInfer(server.http, inputs)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 400, 200, 200, 200, 200]);
+    expect(results[4].body.error).toMatch(/^inputs\[1\]\.shape: /);
+    for (const [i, inputs] of good.entries()) expect(results[i < 4 ? i : i + 1].body.outputs[0].data).toEqual(await alone(inputs));
+  });
+
+  it('a request that the runtime refuses inside a batch fails alone (400), the others of its batch succeed', async () => {
+    const good = SAME_LENGTH.map((t) => slotTaggerInputs(t));
+    // same shape as the others (so it joins their batch), but a word id far outside the embedding
+    const bad = good[0].map((t, i) => (i === 0 ? { ...t, data: [10_000_000, ...t.data.slice(1)] } : t));
+    const before = await batchSizes(server.http);
+    const results = await Promise.all([...good.slice(0, 3), bad, ...good.slice(3)].map((inputs) => restInfer(server.http, inputs)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 400, 200, 200, 200, 200, 200]);
+    expect(results[3].body.error).toMatch(/ONNX Runtime rejected the inputs/);
+    for (const [i, inputs] of good.entries()) expect(results[i < 3 ? i : i + 1].body.outputs[0].data).toEqual(await alone(inputs));
+    const after = await batchSizes(server.http);
+    expect(after.count - before.count).toBeLessThan(results.length); // the bad one was in a batch
+  });
+
+  it('--dynamic-batching off runs every request alone', async () => {
+    const off = await startTestServer({ modelsDir: SLOTS_DIR, dynamicBatching: { ...DEFAULT_CONFIG.dynamicBatching, enabled: false } });
+    try {
+      const results = await Promise.all(SAME_LENGTH.map((t) => restInfer(off.http, slotTaggerInputs(t))));
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect((await batchSizes(off.http)).count).toBe(0);
+    } finally {
+      await off.close();
+    }
+  });
+});
