@@ -1,9 +1,10 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|speech|chat|caption|wasm|page picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|caption|wasm|page picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
 import { benchChatStreams } from './chat-streams.ts';
 import { benchKserveSlots } from './kserve-slots.ts';
+import { benchKserveBatching } from './kserve-batching.ts';
 import { benchSpeechStreams } from './speech-streams.ts';
 import { machine } from './stats.ts';
 
@@ -12,6 +13,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const only = process.env.BENCH_ONLY;
 const sections: string[] = [];
 if (!only || only === 'kserve') sections.push(await benchKserveSlots(requests, seconds));
+if (!only || only === 'batching') sections.push(await benchKserveBatching(requests, seconds));
 if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 if (!only || only === 'chat') sections.push(await benchChatStreams());
 if (!only || only === 'caption') sections.push(await benchCaptionQa());

@@ -11,7 +11,7 @@
  * apart from axis 0 share a batch unless the manifest says how to pad (`pad`).
  */
 import { checkFeeds, type FeedCheckOptions } from '../core/feed-check.ts';
-import { DynamicBatcher, type DynamicBatcherOptions, type PadPlan } from '../core/batching/dynamic-batcher.ts';
+import { DynamicBatcher, type DynamicBatcherOptions, type DynamicBatcherSettings, type PadPlan } from '../core/batching/dynamic-batcher.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import type { DynamicBatchingSpec } from '../core/batching/dynamic-batching-spec.ts';
 import type { Manifest } from '../core/manifest.ts';
@@ -135,11 +135,22 @@ export function batchingDecision(
 }
 
 const batchers = new WeakMap<LoadedGraph, DynamicBatcher<FeedCheckOptions>>();
+const settings = new WeakMap<LoadedGraph, DynamicBatcherSettings>();
+
+/**
+ * How `graph` is batched, as plain data (undefined when it is not): for task calls that run in an
+ * executor thread, whose graph runners batch with `batchingRunner` (server/core/batching/dynamic-batcher.ts).
+ */
+export function batchingSettings(graph: LoadedGraph): DynamicBatcherSettings | undefined {
+  return settings.get(graph);
+}
 
 export interface BatchGraphsOptions {
   defaults?: DynamicBatchingDefaults;
   /** Requests allowed to wait to join a batch of one graph (`--max-queue`). */
   maxQueued: number;
+  /** Batches of one graph running at once: the model's executor threads (`--model-instances`); default 1. */
+  maxInflight?: number;
   metrics: Metrics;
   log: Logger;
 }
@@ -154,7 +165,9 @@ export function batchGraphs(graphs: ReadonlyMap<string, LoadedGraph>, manifest: 
   for (const [name, graph] of graphs) {
     const { decision, problems } = batchingDecision(graph, manifest, options.defaults ?? DEFAULT_DYNAMIC_BATCHING);
     if (problems.length) throw new Error(problems.map((p) => `${manifestPath}: ${p}`).join('; '));
-    attachBatcher(graph, decision, options.maxQueued, (rows) => options.metrics.batchSize.observe({ model: graph.qualifiedName }, rows));
+    attachBatcher(graph, decision, { maxQueued: options.maxQueued, maxInflight: options.maxInflight }, (rows) =>
+      options.metrics.batchSize.observe({ model: graph.qualifiedName }, rows),
+    );
     options.log.debug({ graph: graph.qualifiedName, dynamicBatching: decision.on ? decision.options : { off: decision.why } }, 'dynamic batching');
     runners[name] = batchedRunner(graph);
   }
@@ -162,12 +175,14 @@ export function batchGraphs(graphs: ReadonlyMap<string, LoadedGraph>, manifest: 
 }
 
 /**
- * Puts a batcher in front of `graph` if the decision says so; returns the decision. `maxQueued`
- * bounds the requests waiting to join a batch (`--max-queue`); `onBatch` gets each run's rows.
+ * Puts a batcher in front of `graph` if the decision says so. `maxQueued` bounds the requests
+ * waiting to join a batch (`--max-queue`), `maxInflight` the batches running at once; `onBatch`
+ * gets each run's rows.
  */
-export function attachBatcher(graph: LoadedGraph, decision: BatchingDecision, maxQueued: number, onBatch: (rows: number) => void): void {
+export function attachBatcher(graph: LoadedGraph, decision: BatchingDecision, limits: { maxQueued: number; maxInflight?: number }, onBatch: (rows: number) => void): void {
   if (!decision.on) return;
-  batchers.set(graph, new DynamicBatcher<FeedCheckOptions>((feeds, outputs, check) => graph.run(feeds, outputs, check), { ...decision.options, maxQueued, onBatch }));
+  settings.set(graph, { ...decision.options, ...limits });
+  batchers.set(graph, new DynamicBatcher<FeedCheckOptions>((feeds, outputs, check) => graph.run(feeds, outputs, check), { ...decision.options, ...limits, onBatch }));
 }
 
 /** Requests waiting to join a batch of `graph` (0 when it is not batched). */

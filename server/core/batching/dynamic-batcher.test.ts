@@ -1,7 +1,7 @@
 import { Tensor } from 'onnxruntime-common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TensorMap } from '../graph-runner.ts';
-import { DynamicBatcher, type DynamicBatcherOptions } from './dynamic-batcher.ts';
+import { batchingRunner, DynamicBatcher, type DynamicBatcherOptions } from './dynamic-batcher.ts';
 import { resizeTensor } from './tensor-pad.ts';
 
 /**
@@ -226,6 +226,20 @@ describe('DynamicBatcher', () => {
     expect(values(short.y)).toEqual([2, 4]);
     expect(values(short.s)).toEqual([3]); // zeros added nothing to the sum
     expect(values(long.y)).toEqual([6, 8, 10]);
+  });
+});
+
+describe('batchingRunner', () => {
+  it('gives a task a graph runner whose concurrent runs share a batch', async () => {
+    const graph = new FakeGraph();
+    const runner = batchingRunner(
+      { inputNames: ['x'], outputNames: ['y', 's'], run: (feeds) => graph.run(feeds, undefined, undefined) },
+      { name: 'fake.graph', maxBatchSize: 8, maxQueueDelayMs: 0 },
+    );
+    const out = await Promise.all([runner.run(req([[1, 2]]).feeds), runner.run(req([[3, 4]]).feeds)]);
+    expect(graph.runs.map((r) => r.rows)).toEqual([2]);
+    expect(out.map((o) => values(o.s))).toEqual([[3], [7]]);
+    expect(runner.inputNames).toEqual(['x']);
   });
 });
 

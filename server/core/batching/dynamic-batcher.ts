@@ -14,7 +14,7 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { SeqserveError } from '../errors.ts';
-import type { TensorMap } from '../graph-runner.ts';
+import type { GraphRunner, TensorMap } from '../graph-runner.ts';
 import { eachRow, runBatchOrRows } from './run-batch-or-rows.ts';
 import { concatAlong, splitAlong } from './tensor-batch.ts';
 import { resizeTensor } from './tensor-pad.ts';
@@ -267,6 +267,18 @@ export class DynamicBatcher<C = undefined> {
     }
     return perRequest.map((o, i) => pick(o, items[i].request.outputs));
   }
+}
+
+/** The options of a batcher that are plain data (they can cross to a worker thread): all but the callbacks. */
+export type DynamicBatcherSettings = Omit<DynamicBatcherOptions, 'onBatch' | 'now'>;
+
+/**
+ * `runner` with its runs going through a new DynamicBatcher: what a task gets for a batched graph,
+ * wherever its calls run (the server's main thread, an executor thread).
+ */
+export function batchingRunner(runner: GraphRunner, options: DynamicBatcherOptions): GraphRunner & { readonly batcher: DynamicBatcher } {
+  const batcher = new DynamicBatcher<undefined>((feeds) => runner.run(feeds), options);
+  return { inputNames: runner.inputNames, outputNames: runner.outputNames, batcher, run: (feeds) => batcher.submit({ feeds }) };
 }
 
 /** The outputs a batch must compute: all when any request wants all. */
