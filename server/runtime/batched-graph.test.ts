@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest, type GraphSpec } from '../core/manifest.ts';
+import { parseServeArgs, SERVE_USAGE } from '../main.ts';
 import { batchingDecision, DEFAULT_DYNAMIC_BATCHING, type BatchableGraph } from './batched-graph.ts';
 import type { TensorInfo } from './loaded-graph.ts';
 
@@ -115,5 +116,19 @@ describe('graphs.<g>.dynamicBatching in the manifest', () => {
     expect(() => parseManifest(manifest({ preferredBatchSizes: [4, 4] }))).toThrow(/graphs\.model\.dynamicBatching\.preferredBatchSizes: sizes must be distinct/);
     expect(() => parseManifest(manifest({ maxBatchSize: 0 }))).toThrow(/graphs\.model\.dynamicBatching\.maxBatchSize/);
     expect(() => parseManifest(manifest({ pad: { value: { x: 0 } } }))).toThrow(/graphs\.model\.dynamicBatching\.pad\.value: unknown key; did you mean values\?/);
+  });
+});
+
+describe('seqserve serve --dynamic-batching / --batch-delay', () => {
+  it('parses the flags into the server defaults', () => {
+    expect(parseServeArgs([]).dynamicBatching).toEqual(DEFAULT_DYNAMIC_BATCHING);
+    expect(parseServeArgs(['--dynamic-batching', 'off', '--batch-delay', '500']).dynamicBatching).toEqual({
+      ...DEFAULT_DYNAMIC_BATCHING,
+      enabled: false,
+      maxQueueDelayMicroseconds: 500,
+    });
+    expect(() => parseServeArgs(['--batch-delay', '0.5'])).toThrow('--batch-delay: "0.5" is not a whole number of microseconds');
+    expect(() => parseServeArgs(['--dynamic-batching', 'maybe'])).toThrow('--dynamic-batching: "maybe" is not on or off');
+    expect(SERVE_USAGE).toMatch(/--batch-delay N .*\(default 0/s);
   });
 });
