@@ -21,6 +21,7 @@ export const PACKAGES = {
     { pkg: 'python3-onnx', ok: python('onnx') },
     { pkg: 'python3-pil', ok: python('PIL') }, // caption recipe: scenes drawn with Pillow
     { pkg: 'python3-jsonschema', ok: python('jsonschema') }, // recipes check their manifests against docs/manifest.schema.json
+    { pkg: 'python3-sklearn', ok: python('sklearn') }, // spam recipe: the TF-IDF + logistic regression baseline
     // Debian's torch is 60x slower at sgemm without it (it does not depend on it)
     { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
     { pkg: 'espeak-ng', ok: command('espeak-ng') }, // asr / speech_qa recipes speak their data

@@ -173,6 +173,21 @@ export const MemorySpec = z.strictObject({
   sentencePauseSeconds: z.number().positive().max(5).default(0.5),
 });
 
+/**
+ * A many-to-one text classifier (text-classification): the graph's outputs holding the label scores
+ * [batch, labels] (logits; the server applies the softmax) and, optionally, the attention pooling's
+ * weight of each token [batch, tokens]; the labels, index = output column.
+ */
+export const ClassificationSpec = z.strictObject({
+  labels: z
+    .array(z.string().min(1))
+    .min(2)
+    .refine((l) => new Set(l).size === l.length, 'labels must be distinct')
+    .describe('the label of each output column'),
+  logits: z.string().min(1).describe('the graph output holding [batch, labels] scores before the softmax'),
+  attention: z.string().min(1).optional().describe("the graph output holding each token's attention weight [batch, tokens]"),
+});
+
 /** The tasks, from the one registry of task modules (server/tasks/registry.ts). */
 export const TASKS = TASK_NAMES;
 export type Task = TaskName;
@@ -191,6 +206,7 @@ const ManifestBodyShape = {
   decoding: Decoding.optional(),
   generation: GenerationSpec.optional(),
   memory: MemorySpec.optional(),
+  classification: ClassificationSpec.optional(),
 };
 const ManifestBody = z.strictObject(ManifestBodyShape);
 export type ManifestBody = z.infer<typeof ManifestBody>;
@@ -232,6 +248,7 @@ export type AudioSpec = z.infer<typeof AudioSpec>;
 export type ImageSpec = z.infer<typeof ImageSpec>;
 export type MemorySpec = z.infer<typeof MemorySpec>;
 export type GenerationSpec = z.infer<typeof GenerationSpec>;
+export type ClassificationSpec = z.infer<typeof ClassificationSpec>;
 
 /**
  * Parses a manifest; throws a SeqserveError whose message lists every problem as `field: reason`

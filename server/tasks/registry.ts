@@ -8,9 +8,10 @@ import { generic } from './generic/index.ts';
 import { slotFilling } from './slot-filling/index.ts';
 import { speechQa } from './speech-qa/index.ts';
 import { speechRecognition } from './speech-recognition/index.ts';
+import { textClassification } from './text-classification/index.ts';
 import type { TaskModule } from './task-module.ts';
 
-export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, generic] as const;
+export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, textClassification, generic] as const;
 
 export type TaskName = (typeof TASK_MODULES)[number]['name'];
 

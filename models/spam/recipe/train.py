@@ -1,0 +1,347 @@
+"""Train the spam classifier (BiGRU + attention pooling over words) on the SpamAssassin public corpus,
+with a TF-IDF + logistic regression baseline on the same split, and export it for seqserve.
+
+Full run:  npm run recipe -- spam          (writes models/spam/)
+Smoke run: npm run recipe -- spam --smoke --out /tmp/spam-smoke
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+from _recipe_common.manifest import write_manifest
+from _recipe_common.text_features import PAD, UNK, char_ngrams, normalise, shape, tokenize
+from corpus import messages
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+NGRAM_N, NGRAM_BUCKETS, MAX_NGRAMS = 3, 4096, 16
+MAX_TOKENS = 512          # a message's text is cut after this many tokens (and the server accepts this many)
+LABELS = ["ham", "spam"]  # index = output column
+SAMPLE_SIZE = 40
+
+
+class Classifier(nn.Module):
+    """Word + character-trigram + shape features -> BiGRU -> attention pooling (several heads, each a
+    softmax over time; the `attention` output is their mean) -> label logits.
+
+    Padding (word id 0) is at the end of each row; the backward GRU reads each row reversed within
+    its own length, so a text's scores do not depend on what it is batched with."""
+
+    def __init__(self, vocab, dim_word=48, dim_ngram=32, dim_shape=8, hidden=64, dim_att=64, dropout=0.3, heads=4):
+        super().__init__()
+        self.word = nn.Embedding(vocab, dim_word, padding_idx=PAD)
+        self.ngram = nn.Embedding(NGRAM_BUCKETS, dim_ngram, padding_idx=0)
+        self.shape = nn.Embedding(8, dim_shape, padding_idx=0)
+        self.drop = nn.Dropout(dropout)
+        dim_in = dim_word + dim_ngram + dim_shape
+        self.fwd = nn.GRU(dim_in, hidden, batch_first=True)
+        self.bwd = nn.GRU(dim_in, hidden, batch_first=True)
+        self.att_proj = nn.Linear(2 * hidden, dim_att)
+        self.att_v = nn.Linear(dim_att, heads, bias=False)
+        self.out = nn.Linear(2 * hidden * heads, len(LABELS))
+
+    @staticmethod
+    def reverse_within(x, lengths):
+        """x[b, t] -> x[b, len_b - 1 - t] for t < len_b (padding stays in place)."""
+        T = x.shape[1]
+        t = torch.arange(T, device=x.device).unsqueeze(0)                    # 1,T
+        idx = torch.where(t < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - t, t)  # B,T
+        return x.gather(1, idx.unsqueeze(2).expand(-1, -1, x.shape[2]))
+
+    def forward(self, word_ids, ngram_ids, shape_ids):
+        mask = word_ids != PAD                                                # B,T
+        lengths = mask.sum(1)
+        ng = self.ngram(ngram_ids)                                            # B,T,K,D
+        count = (ngram_ids > 0).sum(-1, keepdim=True).clamp(min=1).to(ng.dtype)
+        x = torch.cat([self.word(word_ids), ng.sum(2) / count, self.shape(shape_ids)], -1)
+        x = self.drop(x)
+        hf, _ = self.fwd(x)
+        hb, _ = self.bwd(self.reverse_within(x, lengths))
+        h = torch.cat([hf, self.reverse_within(hb, lengths)], -1)            # B,T,2H
+        e = self.att_v(torch.tanh(self.att_proj(h)))                          # B,T,heads
+        e = e.masked_fill(~mask.unsqueeze(2), -1e4)
+        att = torch.softmax(e, 1)                                             # each head sums to 1 over time
+        pooled = torch.bmm(att.transpose(1, 2), h).flatten(1)                 # B,heads*2H
+        attention = att.mean(2)                                               # B,T: the heads' mean, sums to 1
+        return self.out(self.drop(pooled)), attention
+
+
+def features(text, vocab_index):
+    toks = [t for t, _, _ in tokenize(text)][:MAX_TOKENS]
+    w = [vocab_index.get(normalise(t), UNK) for t in toks]
+    g = [char_ngrams(t, NGRAM_N, NGRAM_BUCKETS, MAX_NGRAMS) for t in toks]
+    s = [shape(t) for t in toks]
+    return w, g, s
+
+
+def batchify(feats, word_dropout=0.0, rng=None):
+    T = max(len(f[0]) for f in feats)
+    B = len(feats)
+    W = torch.zeros(B, T, dtype=torch.long)
+    G = torch.zeros(B, T, MAX_NGRAMS, dtype=torch.long)
+    S = torch.zeros(B, T, dtype=torch.long)
+    for b, (w, g, s) in enumerate(feats):
+        for t in range(len(w)):
+            W[b, t] = UNK if rng is not None and rng.random() < word_dropout else w[t]
+            G[b, t, :len(g[t])] = torch.tensor(g[t])
+            S[b, t] = s[t]
+    return W, G, S
+
+
+def cut(text):
+    """The text up to the end of its MAX_TOKENS-th token: what the model reads of a message."""
+    toks = tokenize(text)
+    return text if len(toks) <= MAX_TOKENS else text[:toks[MAX_TOKENS - 1][2]]
+
+
+def split(msgs, seed, test_share, dev_share):
+    """Seeded, stratified by group (easy ham, hard ham, spam): test, dev and train lists."""
+    rng = random.Random(seed)
+    train, dev, test = [], [], []
+    for group in ("easy_ham", "hard_ham", "spam"):
+        ms = sorted((m for m in msgs if m["group"] == group), key=lambda m: m["id"])
+        rng.shuffle(ms)
+        n_test = round(len(ms) * test_share)
+        n_dev = round(len(ms) * dev_share)
+        test += ms[:n_test]
+        dev += ms[n_test:n_test + n_dev]
+        train += ms[n_test + n_dev:]
+    for part in (train, dev, test):
+        rng.shuffle(part)
+    return train, dev, test
+
+
+def scores(y_true, y_pred, groups):
+    """Accuracy, spam precision / recall / F1 and accuracy per group (labels: 1 = spam)."""
+    tp = sum(1 for t, p in zip(y_true, y_pred) if t == 1 and p == 1)
+    fp = sum(1 for t, p in zip(y_true, y_pred) if t == 0 and p == 1)
+    fn = sum(1 for t, p in zip(y_true, y_pred) if t == 1 and p == 0)
+    prec = tp / max(1, tp + fp)
+    rec = tp / max(1, tp + fn)
+    out = {"accuracy": round(sum(int(t == p) for t, p in zip(y_true, y_pred)) / len(y_true), 4),
+           "spam_f1": round(2 * prec * rec / max(1e-9, prec + rec), 4),
+           "spam_precision": round(prec, 4), "spam_recall": round(rec, 4), "messages": len(y_true)}
+    for g in ("easy_ham", "hard_ham", "spam"):
+        idx = [i for i, x in enumerate(groups) if x == g]
+        if idx:
+            out[f"{g}_accuracy"] = round(sum(int(y_true[i] == y_pred[i]) for i in idx) / len(idx), 4)
+            out[f"{g}_messages"] = len(idx)
+    return out
+
+
+def predict(model, feats, bs=32):
+    """Softmax scores and attention rows (trimmed to each text's tokens), in the order given."""
+    model.eval()
+    order = sorted(range(len(feats)), key=lambda i: len(feats[i][0]))
+    probs, atts = [None] * len(feats), [None] * len(feats)
+    with torch.no_grad():
+        for i in range(0, len(order), bs):
+            idx = order[i:i + bs]
+            logits, att = model(*batchify([feats[j] for j in idx]))
+            p = torch.softmax(logits, 1)
+            for k, j in enumerate(idx):
+                probs[j] = p[k].tolist()
+                atts[j] = att[k, :len(feats[j][0])].tolist()
+    model.train()
+    return probs, atts
+
+
+def baseline(train, dev, test, smoke):
+    """TF-IDF (words and word pairs of the same tokenizer, sublinear tf) + logistic regression; C chosen on dev."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # Debian: python3-sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    def analyzer(text):
+        words = [normalise(t) for t, _, _ in tokenize(text)]
+        return words + [a + " " + b for a, b in zip(words, words[1:])]
+
+    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=2)
+    Xtr = vec.fit_transform([m["text"] for m in train])
+    ytr = [LABELS.index(m["label"]) for m in train]
+    best = None
+    for C in ([10.0] if smoke else [1.0, 10.0, 100.0, 1000.0]):
+        clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear").fit(Xtr, ytr)
+        pred = clf.predict(vec.transform([m["text"] for m in dev]))
+        acc = sum(int(p == LABELS.index(m["label"])) for p, m in zip(pred, dev)) / len(dev)
+        print(f"baseline C={C}: dev accuracy {acc:.4f}", flush=True)
+        if best is None or acc > best[0]:
+            best = (acc, C, clf)
+    pred = best[2].predict(vec.transform([m["text"] for m in test]))
+    return scores([LABELS.index(m["label"]) for m in test], list(pred), [m["group"] for m in test]), best[1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, ".."))
+    ap.add_argument("--smoke", action="store_true", help="a few messages and steps: checks the recipe runs")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=20)
+    ap.add_argument("--vocab-size", type=int, default=16000)
+    ap.add_argument("--hidden", type=int, default=64, help="GRU units per direction")
+    ap.add_argument("--dropout", type=float, default=0.4)
+    ap.add_argument("--heads", type=int, default=4, help="attention pooling heads")
+    ap.add_argument("--weight-decay", type=float, default=1e-2)
+    ap.add_argument("--word-dropout", type=float, default=0.25, help="share of training words replaced by <unk>")
+    args = ap.parse_args()
+    limit = 40 if args.smoke else None
+    if args.smoke:
+        args.epochs = 1
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    rng = random.Random(args.seed)
+    started = time.time()
+
+    msgs = messages(limit)
+    for m in msgs:
+        m["text"] = cut(m["text"])
+    train, dev, test = split(msgs, args.seed, 0.2, 0.1)
+    print(f"messages {len(msgs)}: train {len(train)} dev {len(dev)} test {len(test)} "
+          f"({collections.Counter(m['group'] for m in test)})", flush=True)
+
+    base, base_c = baseline(train, dev, test, args.smoke)
+    print(f"baseline (TF-IDF + logistic regression, C={base_c}) test: {base}", flush=True)
+
+    counts = collections.Counter(normalise(t) for m in train for t, _, _ in tokenize(m["text"]))
+    kept = sorted((w for w, c in counts.items() if c >= 2), key=lambda w: (-counts[w], w))[:args.vocab_size - 2]
+    vocab = ["<pad>", "<unk>"] + sorted(kept)
+    vocab_index = {w: i for i, w in enumerate(vocab)}
+    ftrain = [features(m["text"], vocab_index) for m in train]
+    fdev = [features(m["text"], vocab_index) for m in dev]
+    ftest = [features(m["text"], vocab_index) for m in test]
+    ytrain = [LABELS.index(m["label"]) for m in train]
+    print(f"vocabulary {len(vocab)} words ({len(counts)} in training)", flush=True)
+
+    model = Classifier(len(vocab), hidden=args.hidden, dropout=args.dropout, heads=args.heads)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=args.weight_decay)
+    bs = 32
+    steps_per_epoch = math.ceil(len(train) / bs)
+    total = steps_per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=total, pct_start=0.15)
+    loss_fn = nn.CrossEntropyLoss()
+    step, best = 0, None
+    for epoch in range(args.epochs):
+        order = sorted(range(len(train)), key=lambda i: len(ftrain[i][0]) + rng.random() * 40)
+        batches = [order[i:i + bs] for i in range(0, len(order), bs)]
+        rng.shuffle(batches)
+        run = None
+        for idx in batches:
+            W, G, S = batchify([ftrain[i] for i in idx], args.word_dropout, rng)
+            logits, _ = model(W, G, S)
+            loss = loss_fn(logits, torch.tensor([ytrain[i] for i in idx]))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step(); sched.step(); step += 1
+            run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
+            if step % 50 == 0 or step == total:
+                el = time.time() - started
+                print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total} loss {run:.4f} "
+                      f"elapsed {el:.0f}s", flush=True)
+        probs, _ = predict(model, fdev)
+        dev_m = scores([LABELS.index(m["label"]) for m in dev], [int(p[1] > p[0]) for p in probs], [m["group"] for m in dev])
+        dev_nll = -sum(math.log(max(1e-9, p[LABELS.index(m["label"])])) for p, m in zip(probs, dev)) / len(dev)
+        print(f"epoch {epoch + 1} dev: {dev_m} nll {dev_nll:.4f}", flush=True)
+        key = (dev_m["accuracy"], -dev_nll)  # the best dev accuracy; among equals, the lowest dev loss
+        if best is None or key > best[0]:
+            best = (key, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
+    model.load_state_dict(best[1])
+    print(f"kept epoch {best[2]} (best dev accuracy {best[0][0]})", flush=True)
+
+    probs, atts = predict(model, ftest)
+    metrics = scores([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], [m["group"] for m in test])
+    print("test:", metrics, flush=True)
+    print("baseline test:", base, flush=True)
+
+    os.makedirs(args.out, exist_ok=True)
+    export(model, vocab, args.out)
+    sample = pick_sample(test, probs, atts, ftest)
+    with open(os.path.join(args.out, "heldout-sample.jsonl"), "w", encoding="utf-8") as f:
+        for s in sample:
+            f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    size = os.path.getsize(os.path.join(args.out, "classifier.onnx"))
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump({"test": metrics, "baseline_test": base, "baseline": f"TF-IDF (words and word pairs, sublinear tf, min_df 2) + logistic regression (liblinear, C={base_c} chosen on dev)",
+                   "messages": {"train": len(train), "dev": len(dev), "test": len(test)},
+                   "test_groups": dict(collections.Counter(m["group"] for m in test)),
+                   "vocabulary": len(vocab), "epochs": args.epochs, "hidden": args.hidden, "heads": args.heads, "dropout": args.dropout, "weight_decay": args.weight_decay,
+                   "word_dropout": args.word_dropout, "kept_epoch": best[2], "seed": args.seed,
+                   "max_tokens": MAX_TOKENS, "onnx_bytes": size, "parameters": sum(p.numel() for p in model.parameters()),
+                   "torch_threads": 1, "train_seconds": round(time.time() - started),
+                   "command": command()}, f, indent=2)
+        f.write("\n")
+    print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def command():
+    """The npm command of this run (without --out)."""
+    argv, out = sys.argv[1:], []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            out.append(a)
+    return " ".join(["npm run recipe -- spam"] + out)
+
+
+def pick_sample(test, probs, atts, ftest):
+    """SAMPLE_SIZE test messages (16 spam, 16 easy ham, 8 hard ham, the first of each in test order)
+    with the recipe's scores and attention, and its feature ids (n-gram ids for the first 8)."""
+    want = {"spam": SAMPLE_SIZE * 2 // 5, "easy_ham": SAMPLE_SIZE * 2 // 5, "hard_ham": SAMPLE_SIZE // 5}
+    out = []
+    for i, m in enumerate(test):
+        if want.get(m["group"], 0) <= 0:
+            continue
+        want[m["group"]] -= 1
+        w, g, s = ftest[i]
+        row = {"id": m["id"], "group": m["group"], "label": m["label"], "text": m["text"],
+               "scores": {LABELS[k]: round(p, 6) for k, p in enumerate(probs[i])},
+               "attention": [round(a, 6) for a in atts[i]], "word_ids": w, "shape_ids": s}
+        if len(out) < 8:
+            row["ngram_ids"] = g
+        out.append(row)
+    return out
+
+
+def export(model, vocab, out):
+    model.eval()
+    W = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]], dtype=torch.long)
+    G = torch.ones(2, 5, MAX_NGRAMS, dtype=torch.long)
+    S = torch.ones(2, 5, dtype=torch.long)
+    torch.onnx.export(
+        model, (W, G, S), os.path.join(out, "classifier.onnx"), opset_version=17,
+        input_names=["word_ids", "ngram_ids", "shape_ids"], output_names=["logits", "attention"],
+        dynamic_axes={"word_ids": {0: "batch", 1: "tokens"}, "ngram_ids": {0: "batch", 1: "tokens"},
+                      "shape_ids": {0: "batch", 1: "tokens"}, "logits": {0: "batch"},
+                      "attention": {0: "batch", 1: "tokens"}})
+    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    write_manifest(out, {
+        "name": "spam",
+        "version": "1",
+        "task": "text-classification",
+        "description": "SpamAssassin spam / ham classifier: BiGRU over words + character trigrams, attention pooling.",
+        "graphs": {"classifier": {"file": "classifier.onnx", "role": "classifier"}},
+        "text": {
+            "tokenizer": "word",
+            "vocabulary": "vocab.json",
+            "features": {"words": "word_ids", "charNgrams": "ngram_ids", "shapes": "shape_ids"},
+            "charNgrams": {"n": NGRAM_N, "buckets": NGRAM_BUCKETS, "max": MAX_NGRAMS},
+            "maxTokens": MAX_TOKENS,
+        },
+        "classification": {"labels": LABELS, "logits": "logits", "attention": "attention"},
+    })
+
+
+if __name__ == "__main__":
+    main()

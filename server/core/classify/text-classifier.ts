@@ -1,0 +1,104 @@
+/**
+ * Many-to-one text classification: tokenize each text → word features → one run of the classifier
+ * graph for the whole batch (padded) → softmax over the label scores, and the attention pooling's
+ * weight of each token with its character offsets (the words that decided the label).
+ */
+import { invalidArgument } from '../errors.ts';
+import type { GraphRunner } from '../graph-runner.ts';
+import type { ClassificationSpec, TextSpec } from '../manifest.ts';
+import { tokenizeWords, type Token } from '../text/tokenize.ts';
+import { wordFeatureFeeds, wordFeatureRow } from '../text/word-feature-batch.ts';
+import type { Vocabulary } from '../text/word-features.ts';
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+/** A token and the attention weight the model gave it; `start`/`end` are offsets into the text. */
+export interface TokenAttention extends Token {
+  weight: number;
+}
+
+export interface ClassificationResult {
+  /** Every label, best first: softmax probabilities, or the graph's raw scores with `rawScores`. */
+  scores: LabelScore[];
+  /** Tokens the model read (fewer than the text's when it was truncated). */
+  tokenCount: number;
+  truncated: boolean;
+  /** Each token's attention weight (they sum to 1), when asked for and the model has it. */
+  attention?: TokenAttention[];
+}
+
+export interface ClassifyOptions {
+  /** Cut texts longer than the model's `text.maxTokens` instead of refusing them. */
+  truncate?: boolean;
+  rawScores?: boolean;
+  attention?: boolean;
+  /** The request field of text i, for errors (default `inputs[i]`). */
+  field?: (i: number) => string;
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const e = Array.from(logits, (x) => Math.exp(x - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+export class TextClassifier {
+  constructor(
+    private readonly classifier: GraphRunner,
+    readonly text: TextSpec,
+    private readonly vocabulary: Vocabulary,
+    readonly classification: ClassificationSpec,
+  ) {}
+
+  get labels(): readonly string[] {
+    return this.classification.labels;
+  }
+
+  get hasAttention(): boolean {
+    return this.classification.attention !== undefined;
+  }
+
+  /** The tokens the model reads of a text; refuses an empty text, and one too long unless `truncate`. */
+  tokens(text: string, field: string, truncate = false): { tokens: Token[]; truncated: boolean } {
+    const tokens = tokenizeWords(text);
+    if (tokens.length === 0) throw invalidArgument(field, 'must contain at least one word');
+    const max = this.text.maxTokens;
+    if (tokens.length <= max) return { tokens, truncated: false };
+    if (!truncate) throw invalidArgument(field, `has ${tokens.length} tokens; this model accepts at most ${max} (or set truncate: true)`);
+    return { tokens: tokens.slice(0, max), truncated: true };
+  }
+
+  /** Classifies the texts in one run of the graph; each result's scores are sorted best first. */
+  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ClassificationResult[]> {
+    const field = options.field ?? ((i: number) => `inputs[${i}]`);
+    if (options.attention && !this.hasAttention) throw invalidArgument('return_attention', 'this model has no attention output (manifest classification.attention)');
+    const read = texts.map((t, i) => this.tokens(t, field(i), options.truncate));
+    const rows = read.map((r) => wordFeatureRow(r.tokens, this.text, this.vocabulary));
+    const out = await this.classifier.run(wordFeatureFeeds(rows, this.text));
+    const logits = out[this.classification.logits];
+    const L = this.labels.length;
+    if (logits.dims.length !== 2 || logits.dims[0] !== texts.length || logits.dims[1] !== L)
+      throw new Error(`classifier output ${this.classification.logits} has shape [${logits.dims.join(', ')}], expected [${texts.length}, ${L}]`);
+    const scores = logits.data as Float32Array;
+    const attentionName = this.classification.attention;
+    const attention = options.attention && attentionName !== undefined ? out[attentionName] : undefined;
+    const T = attention?.dims[1] ?? 0;
+    const weights = attention?.data as Float32Array | undefined;
+    return read.map(({ tokens, truncated }, b) => {
+      const row = scores.subarray(b * L, (b + 1) * L);
+      const values = options.rawScores ? Array.from(row) : softmax(row);
+      const result: ClassificationResult = {
+        scores: this.labels.map((label, j) => ({ label, score: values[j] })).sort((x, y) => y.score - x.score),
+        tokenCount: tokens.length,
+        truncated,
+      };
+      if (weights) result.attention = tokens.map((t, i) => ({ ...t, weight: weights[b * T + i] }));
+      return result;
+    });
+  }
+}
