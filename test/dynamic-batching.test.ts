@@ -2,8 +2,12 @@
  * Dynamic batching through the real server (issue 18, item 2): concurrent KServe infers (REST and
  * gRPC) and /v1/slots requests to the bundled slot tagger share runs, each answer is bit-identical
  * to the tagger run alone, /metrics shows batches of more than one row, and a bad request in a
- * concurrent burst fails alone naming its own field.
+ * concurrent burst fails alone naming its own field. A fixture graph with a lengths input
+ * (test/fixtures/make_padded_model.py) shows padding: requests of different lengths share a batch.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,5 +163,55 @@ describe('dynamic batching of the slot tagger', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('dynamic batching with padding (a graph with a lengths input)', () => {
+  let root: string;
+  let padded: Server;
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'seqserve-padded-'));
+    execFileSync('/usr/bin/python3', [path.join(import.meta.dirname, 'fixtures', 'make_padded_model.py'), root]);
+    padded = await startTestServer({ modelsDir: root });
+  });
+  afterAll(async () => {
+    await padded?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const infer = async (x: number[]) => {
+    const res = await fetch(`${padded.http}/v2/models/padded-sum/infer`, {
+      method: 'POST',
+      body: JSON.stringify({
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [1, x.length], data: x },
+          { name: 'lengths', datatype: 'INT64', shape: [1], data: [x.length] },
+        ],
+      }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('requests of different lengths share one batch, padded, and each gets outputs of its own length', async () => {
+    const text = async () => (await fetch(`${padded.http}/metrics`)).text();
+    const rows = [[1, 2], [3, 4, 5, 6, 7], [0.5], [10, 20, 30]];
+    const results = await Promise.all(rows.map(infer));
+    for (const [i, x] of rows.entries()) {
+      expect(results[i].status, JSON.stringify(results[i].body)).toBe(200);
+      const [y, total] = results[i].body.outputs;
+      expect(y).toMatchObject({ name: 'y', shape: [1, x.length], data: x.map((v) => 2 * v) });
+      expect(total).toMatchObject({ name: 'total', shape: [1], data: [x.reduce((a, v) => a + v, 0)] });
+    }
+    // the manifest's preferred size 4 was reached: one run of 4 rows, though no two lengths agree
+    const metrics = await text();
+    expect(metrics).toContain('seqserve_batch_size_count{model="padded-sum.model"} 1');
+    expect(metrics).toContain('seqserve_batch_size_sum{model="padded-sum.model"} 4');
+  });
+
+  it('a manifest whose pad names an input the graph lacks fails that model, naming the field', async () => {
+    const index = (await (await fetch(`${padded.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason?: string }[];
+    const bad = index.find((m) => m.name === 'bad-pad');
+    expect(bad?.state).toBe('failed');
+    expect(bad?.reason).toMatch(/manifest\.json: graphs\.model\.dynamicBatching\.pad\.values: graph "model" has no input "tokens" \(inputs: x, lengths\)/);
   });
 });
