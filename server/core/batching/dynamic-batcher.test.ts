@@ -183,6 +183,18 @@ describe('DynamicBatcher', () => {
     await expect(b.submit({ ...req([[4]]), signal: abort.signal })).rejects.toThrow('client went away');
   });
 
+  it('keeps serving when the batch callback throws', async () => {
+    const graph = new FakeGraph();
+    const b = make(graph, {
+      onBatch: () => {
+        throw new Error('metrics down');
+      },
+    });
+    const out = await Promise.all([b.submit(req([[1]])), b.submit(req([[2]]))]);
+    expect(out.map((o) => values(o.s))).toEqual([[1], [2]]);
+    expect(values((await b.submit(req([[3]]))).s)).toEqual([3]);
+  });
+
   it('refuses requests beyond maxQueued', async () => {
     const graph = new FakeGraph();
     let open!: () => void;

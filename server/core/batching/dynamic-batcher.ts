@@ -167,10 +167,14 @@ export class DynamicBatcher<C = undefined> {
       this.waiting = this.waiting.filter((w) => !taken.has(w));
       for (const w of batch) if (w.abort) w.request.signal?.removeEventListener('abort', w.abort);
       this.inflight++;
-      void this.dispatch(batch).finally(() => {
-        this.inflight--;
-        this.schedule();
-      });
+      void this.dispatch(batch)
+        .catch((err: unknown) => {
+          for (const w of batch) w.reject(err); // a failure outside the runs (none expected): every request of the batch hears of it
+        })
+        .finally(() => {
+          this.inflight--;
+          this.schedule();
+        });
     }
     if (this.waiting.length === 0) this.disarm();
   }
@@ -225,7 +229,11 @@ export class DynamicBatcher<C = undefined> {
   }
 
   private async dispatch(batch: Waiting<C>[]): Promise<void> {
-    this.options.onBatch?.(batch.reduce((a, w) => a + w.rows, 0));
+    try {
+      this.options.onBatch?.(batch.reduce((a, w) => a + w.rows, 0));
+    } catch {
+      // metrics must not fail requests
+    }
     const result = await runBatchOrRows(
       batch,
       (items) => this.runStacked(items),
