@@ -1,20 +1,35 @@
 /**
- * A model's executors: worker threads (executor-worker.mjs), one per model instance (Triton's
- * `instance_group { count }`), each owning a session of every graph of the model. Every run of the
- * model's graphs goes to one of them — the instance with the fewest runs in flight — so the main
- * thread's event loop never waits on ONNX Runtime: it parses, validates, schedules and streams
- * while graphs run on other cores (or, with CUDA, wait on the GPU) in the workers.
+ * A model's executors: worker threads, one per model instance (Triton's `instance_group { count }`),
+ * each owning a session of every graph of the model (executor-host.ts). Every run of the model's
+ * graphs goes to one of them — the instance with the least work in flight — so the main thread's
+ * event loop never waits on ONNX Runtime: it parses, validates, admits and streams while graphs run
+ * on other cores (or, with CUDA, wait on the GPU) in the threads.
  *
- * An instance that dies (a native abort in a runtime, an out-of-memory kill of the thread) fails
- * only the runs it held, with UNAVAILABLE, and is replaced from the model's bytes; the other
- * instances carry on meanwhile.
+ * A task that runs in its executor (`TaskModule.executor`) is loaded in every thread too, and its
+ * calls run there: the scheduling loop and batch state (a generation engine's continuous batching)
+ * live beside the sessions, and only requests and events cross threads, with credit-based flow
+ * control so a slow reader holds its call back.
+ *
+ * An instance that dies (a native abort in a runtime, the thread killed) fails only the runs and
+ * calls it held, with UNAVAILABLE, and is replaced from the model's bytes; the other instances
+ * carry on meanwhile.
  */
 import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-common';
-import { SeqserveError } from '../core/errors.ts';
+import { SeqserveError, asSeqserveError } from '../core/errors.ts';
 import type { ValueMetadataLike } from '../core/feed-check.ts';
 import type { TensorMap } from '../core/graph-runner.ts';
+import {
+  CALL_WINDOW,
+  type ExecutorWorkerData,
+  type FromExecutor,
+  type GraphDescription,
+  type TaskSpec,
+  type ToExecutor,
+  type WireError,
+  type WireTensor,
+} from './executor-messages.ts';
 
 /** What a graph needs of a session: ONNX Runtime's InferenceSession has this shape, and so does a graph of an executor. */
 export interface GraphSession {
@@ -26,48 +41,59 @@ export interface GraphSession {
   release(): Promise<void>;
 }
 
-interface WireTensor {
-  type: Tensor.Type;
-  data: Tensor.DataType;
-  dims: readonly number[];
+export interface ExecutorOptions {
+  /** Worker threads, each with a session of every graph. */
+  instances: number;
+  /** Each graph run's seconds in a thread, by graph name. */
+  onRun?: (graph: string, seconds: number) => void;
+  /** A batched run or decoder iteration in a thread (`model.graph`, rows). */
+  onBatch?: (graph: string, rows: number) => void;
+  /** A generation engine's active sequences, summed over the instances. */
+  onActive?: (sequences: number) => void;
+  /** An instance died and a replacement is starting. */
+  onReplace?: (instance: number, why: string) => void;
 }
 
-interface GraphDescription {
-  inputNames: string[];
-  outputNames: string[];
-  inputMetadata: ValueMetadataLike[];
-  outputMetadata: ValueMetadataLike[];
-}
+const HOST = new URL(`./executor-host.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+const ENTRY = new URL('./executor-worker.mjs', import.meta.url);
 
-type WorkerMessage =
-  | { type: 'ready'; graphs: Record<string, GraphDescription> }
-  | { type: 'failed'; graph: string; message: string }
-  | { type: 'result'; id: number; outputs?: Record<string, WireTensor>; error?: string };
-
-interface Pending {
+interface PendingRun {
   resolve: (out: TensorMap) => void;
   reject: (err: Error) => void;
 }
 
-export interface ExecutorOptions {
-  /** Worker threads, each with a session of every graph. */
-  instances: number;
-  /** Called with each run's seconds (queueing in the worker included), by graph. */
-  onRun?: (graph: string, seconds: number) => void;
-  /** Called when an instance died and a replacement is starting. */
-  onReplace?: (instance: number, why: string) => void;
+/** The main thread's side of one call running in a thread. */
+class RemoteCall {
+  readonly events: unknown[] = [];
+  done = false;
+  error: Error | undefined;
+  wake: (() => void) | undefined;
+  read = 0;
+
+  push(): void {
+    this.wake?.();
+    this.wake = undefined;
+  }
 }
 
-const WORKER_FILE = new URL('./executor-worker.mjs', import.meta.url);
-
-/** One worker thread and the runs it holds. */
+/** One worker thread and the work it holds. */
 class Instance {
-  readonly pending = new Map<number, Pending>();
+  readonly runs = new Map<number, PendingRun>();
+  readonly calls = new Map<number, RemoteCall>();
+  active = 0;
 
   constructor(
     readonly index: number,
     readonly worker: Worker,
   ) {}
+
+  get load(): number {
+    return this.runs.size + this.calls.size;
+  }
+
+  post(msg: ToExecutor, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
 }
 
 export class ModelExecutor {
@@ -76,13 +102,13 @@ export class ModelExecutor {
   private nextId = 0;
   private nextInstance = 0;
   private released = false;
+  private task: TaskSpec | undefined;
   readonly graphs: Record<string, GraphSession>;
 
   private constructor(
     /** For messages: the model's name. */
     readonly name: string,
-    private readonly graphBytes: { name: string; bytes: Uint8Array }[],
-    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
+    private readonly workerData: Omit<ExecutorWorkerData, 'host' | 'tsx'>,
     private readonly options: ExecutorOptions,
     first: Instance[],
     described: Record<string, GraphDescription>,
@@ -93,8 +119,8 @@ export class ModelExecutor {
   }
 
   /**
-   * Starts `options.instances` workers and creates every graph's session in each; rejects with the
-   * runtime's message (naming the graph) if a session cannot be created.
+   * Starts `options.instances` threads and creates every graph's session in each; rejects with the
+   * runtime's message (the error's `graph` names the graph) if a session cannot be created.
    */
   static async start(
     name: string,
@@ -102,7 +128,8 @@ export class ModelExecutor {
     sessionOptions: ort.InferenceSession.SessionOptions,
     options: ExecutorOptions,
   ): Promise<ModelExecutor> {
-    const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.instances) }, (_, i) => spawn(i, graphs, sessionOptions)));
+    const data = { graphs, options: sessionOptions };
+    const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.instances) }, (_, i) => spawn(i, data)));
     const failure = started.find((s) => s.status === 'rejected');
     if (failure) {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.instance.worker.terminate() : undefined)));
@@ -111,12 +138,16 @@ export class ModelExecutor {
     const ok = started.map((s) => (s as PromiseFulfilledResult<{ instance: Instance; graphs: Record<string, GraphDescription> }>).value);
     return new ModelExecutor(
       name,
-      graphs,
-      sessionOptions,
+      data,
       options,
       ok.map((s) => s.instance),
       ok[0].graphs,
     );
+  }
+
+  /** The model's task runs its calls in these threads (`loadTask`). */
+  get runsTask(): boolean {
+    return this.task !== undefined;
   }
 
   /** Instances alive now (a dead one is being replaced). */
@@ -124,16 +155,84 @@ export class ModelExecutor {
     return this.instances.filter(Boolean).length;
   }
 
-  async release(): Promise<void> {
-    this.released = true;
-    const workers = this.instances.filter((i): i is Instance => i !== undefined).map((i) => i.worker);
-    this.instances.fill(undefined);
-    await Promise.all(workers.map((w) => w.terminate()));
+  /** Builds the model's task model in every thread, so `call` runs the task there (and in every replacement). */
+  async loadTask(spec: TaskSpec): Promise<void> {
+    this.task = spec;
+    await Promise.all(this.instances.map((i) => (i ? loadTaskIn(i, spec) : undefined)));
   }
 
-  /** For tests: ends an instance's thread as a crash would. */
-  async kill(index: number): Promise<void> {
-    await this.instances[index]?.worker.terminate();
+  /** Runs one call of the task in the least busy thread: its events, until the task ends or `signal` aborts it. */
+  call<E>(request: unknown, signal: AbortSignal): AsyncIterableIterator<E> {
+    if (!this.task) throw new Error(`model ${this.name}: its task does not run in its executor`);
+    const id = this.nextId++;
+    const remote = new RemoteCall();
+    let instance: Instance | undefined;
+    const cancel = () => {
+      instance?.post({ type: 'cancel', id, reason: wireError(signal.reason) });
+      remote.push();
+    };
+    const started = this.pick().then((picked) => {
+      instance = picked;
+      picked.calls.set(id, remote);
+      picked.post({ type: 'call', id, request });
+      if (signal.aborted) cancel();
+    });
+    signal.addEventListener('abort', cancel, { once: true });
+    const finish = () => {
+      signal.removeEventListener('abort', cancel);
+      instance?.calls.delete(id);
+    };
+    const iterator: AsyncIterableIterator<E> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: async () => {
+        await started.catch((err: unknown) => {
+          remote.error ??= asSeqserveError(err);
+          remote.done = true;
+        });
+        for (;;) {
+          if (remote.events.length > 0) {
+            const value = remote.events.shift() as E;
+            // give credit back in halves of the window: one message per CALL_WINDOW / 2 events
+            if (++remote.read === CALL_WINDOW / 2) {
+              instance?.post({ type: 'credit', id, n: remote.read });
+              remote.read = 0;
+            }
+            return { done: false, value };
+          }
+          if (remote.done) {
+            finish();
+            if (remote.error) throw remote.error;
+            return { done: true, value: undefined };
+          }
+          if (signal.aborted) {
+            finish();
+            throw signal.reason;
+          }
+          await new Promise<void>((resolve) => (remote.wake = resolve));
+        }
+      },
+      return: async () => {
+        if (!remote.done) instance?.post({ type: 'cancel', id, reason: { code: 'cancelled', message: 'the consumer stopped reading' } });
+        remote.done = true;
+        finish();
+        return { done: true, value: undefined };
+      },
+    };
+    return iterator;
+  }
+
+  /** Stops every thread (each once its runs in progress are done; see `stopThread`). */
+  async release(): Promise<void> {
+    this.released = true;
+    const live = this.instances.filter((i): i is Instance => i !== undefined);
+    this.instances.fill(undefined);
+    await Promise.all(live.map((i) => stopThread(i.worker, 0)));
+  }
+
+  /** For tests: ends an instance's thread as a crash would (between runs), so its work fails and a replacement starts. */
+  async stopInstance(index: number): Promise<void> {
+    const instance = this.instances[index];
+    if (instance) await stopThread(instance.worker, 1);
   }
 
   private session(graph: string, d: GraphDescription): GraphSession {
@@ -159,22 +258,20 @@ export class ModelExecutor {
       wire[name] = { type: t.type, data: own, dims: t.dims };
     }
     const id = this.nextId++;
-    const started = performance.now();
-    const out = await new Promise<TensorMap>((resolve, reject) => {
-      instance.pending.set(id, { resolve, reject });
-      instance.worker.postMessage({ id, graph, feeds: wire, ...(outputs ? { outputs } : {}) });
+    return new Promise<TensorMap>((resolve, reject) => {
+      instance.runs.set(id, { resolve, reject });
+      instance.post({ type: 'run', id, graph, feeds: wire, ...(outputs ? { outputs } : {}) });
     });
-    this.options.onRun?.(graph, (performance.now() - started) / 1000);
-    return out;
   }
 
-  /** The live instance with the fewest runs in flight (in turn among equals); waits for a replacement when none is alive. */
+  /** The live instance with the least work in flight (in turn among equals); waits for a replacement when none is alive. */
   private async pick(): Promise<Instance> {
+    if (this.released) throw new SeqserveError('unavailable', `model ${this.name} was unloaded`);
     let best: Instance | undefined;
     const n = this.instances.length;
     for (let k = 0; k < n; k++) {
       const candidate = this.instances[(this.nextInstance + k) % n];
-      if (candidate && (!best || candidate.pending.size < best.pending.size)) best = candidate;
+      if (candidate && (!best || candidate.load < best.load)) best = candidate;
     }
     this.nextInstance = (this.nextInstance + 1) % n;
     if (best) return best;
@@ -184,54 +281,132 @@ export class ModelExecutor {
   }
 
   private watch(instance: Instance): void {
-    instance.worker.on('message', (msg: WorkerMessage) => {
-      if (msg.type !== 'result') return;
-      const p = instance.pending.get(msg.id);
-      if (!p) return;
-      instance.pending.delete(msg.id);
-      if (msg.error !== undefined || !msg.outputs) p.reject(new Error(msg.error ?? 'no outputs'));
-      else p.resolve(Object.fromEntries(Object.entries(msg.outputs).map(([name, t]) => [name, new Tensor(t.type, t.data as Float32Array, t.dims)])));
-    });
+    instance.worker.on('message', (msg: FromExecutor) => this.receive(instance, msg));
     let lost = false;
     const onLost = (why: string) => {
       if (lost) return;
       lost = true;
       if (this.instances[instance.index] === instance) this.instances[instance.index] = undefined;
-      for (const [id, p] of instance.pending) {
-        instance.pending.delete(id);
-        p.reject(new SeqserveError('unavailable', `model ${this.name}: its executor stopped (${why}) during this run; retry`, { retryAfterSeconds: 1 }));
+      const failure = () => new SeqserveError('unavailable', `model ${this.name}: its executor stopped (${why}) during this request; retry`, { retryAfterSeconds: 1 });
+      for (const [id, p] of instance.runs) {
+        instance.runs.delete(id);
+        p.reject(failure());
       }
+      for (const [id, call] of instance.calls) {
+        instance.calls.delete(id);
+        call.error = failure();
+        call.done = true;
+        call.push();
+      }
+      instance.active = 0;
+      this.reportActive();
       if (!this.released) this.replace(instance.index, why);
     };
     instance.worker.on('error', (err) => onLost(err.message));
     instance.worker.on('exit', (code) => onLost(`exit code ${code}`));
   }
 
+  private receive(instance: Instance, msg: FromExecutor): void {
+    switch (msg.type) {
+      case 'result': {
+        const p = instance.runs.get(msg.id);
+        if (!p) return;
+        instance.runs.delete(msg.id);
+        if (msg.error !== undefined || !msg.outputs) p.reject(new Error(msg.error ?? 'no outputs'));
+        else p.resolve(Object.fromEntries(Object.entries(msg.outputs).map(([name, t]) => [name, new Tensor(t.type, t.data as Float32Array, t.dims)])));
+        return;
+      }
+      case 'event':
+      case 'end':
+      case 'error': {
+        const call = instance.calls.get(msg.id);
+        if (!call) return;
+        if (msg.type === 'event') call.events.push(msg.event);
+        else {
+          call.done = true;
+          if (msg.type === 'error') call.error = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
+        }
+        call.push();
+        return;
+      }
+      case 'metrics': {
+        for (const [graph, seconds] of msg.runs) this.options.onRun?.(graph, seconds);
+        for (const [graph, rows] of msg.batches) this.options.onBatch?.(graph, rows);
+        if (msg.active.length > 0) {
+          instance.active = msg.active.reduce((a, [, n]) => a + n, 0);
+          this.reportActive();
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private reportActive(): void {
+    this.options.onActive?.(this.instances.reduce((a, i) => a + (i?.active ?? 0), 0));
+  }
+
   private replace(index: number, why: string): void {
     this.options.onReplace?.(index, why);
-    const starting = spawn(index, this.graphBytes, this.sessionOptions).then(({ instance }) => {
-      this.starting.delete(index);
-      if (this.released) {
-        void instance.worker.terminate();
-        throw new SeqserveError('unavailable', `model ${this.name} was unloaded`);
-      }
-      this.instances[index] = instance;
-      this.watch(instance);
-      return instance;
-    });
+    const starting = spawn(index, this.workerData)
+      .then(async ({ instance }) => {
+        if (this.task) await loadTaskIn(instance, this.task);
+        return instance;
+      })
+      .then((instance) => {
+        this.starting.delete(index);
+        if (this.released) {
+          void instance.worker.terminate();
+          throw new SeqserveError('unavailable', `model ${this.name} was unloaded`);
+        }
+        this.instances[index] = instance;
+        this.watch(instance);
+        return instance;
+      });
     starting.catch(() => this.starting.delete(index));
     this.starting.set(index, starting);
   }
 }
 
-/** Starts one worker; resolves once every graph's session exists in it. */
-function spawn(
-  index: number,
-  graphs: { name: string; bytes: Uint8Array }[],
-  options: ort.InferenceSession.SessionOptions,
-): Promise<{ instance: Instance; graphs: Record<string, GraphDescription> }> {
+function wireError(reason: unknown): WireError {
+  const e = asSeqserveError(reason);
+  return { code: e.code, message: e.message };
+}
+
+/**
+ * Asks a thread to end once its runs in progress are done, and waits for it (terminating it at
+ * once could stop it inside ONNX Runtime, which aborts the whole process); terminates it after
+ * `graceMs` if it has not ended.
+ */
+async function stopThread(worker: Worker, code: number, graceMs = 5000): Promise<void> {
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ type: 'exit', code } satisfies ToExecutor);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  if ((await Promise.race([ended, late])) === 'late') await worker.terminate();
+  clearTimeout(timer);
+}
+
+/** Builds the task model in one thread. */
+function loadTaskIn(instance: Instance, spec: TaskSpec): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: { graphs, options } });
+    const onMessage = (msg: FromExecutor) => {
+      if (msg.type !== 'task-ready' && msg.type !== 'task-failed') return;
+      instance.worker.off('message', onMessage);
+      if (msg.type === 'task-ready') resolve();
+      else reject(new Error(msg.message));
+    };
+    instance.worker.on('message', onMessage);
+    instance.post({ type: 'load-task', spec });
+  });
+}
+
+/** Starts one thread; resolves once every graph's session exists in it. */
+function spawn(index: number, data: Omit<ExecutorWorkerData, 'host' | 'tsx'>): Promise<{ instance: Instance; graphs: Record<string, GraphDescription> }> {
+  return new Promise((resolve, reject) => {
+    const workerData: ExecutorWorkerData = { ...data, host: HOST.href, tsx: HOST.pathname.endsWith('.ts') };
+    const worker = new Worker(ENTRY, { workerData });
     // executors never keep the process alive: the server's listeners do
     worker.unref();
     const cleanup = () => {
@@ -247,11 +422,12 @@ function spawn(
       cleanup();
       reject(new Error(`executor exited with code ${code} while starting`));
     };
-    const onFirstMessage = (msg: WorkerMessage) => {
+    const onFirstMessage = (msg: FromExecutor) => {
+      if (msg.type !== 'ready' && msg.type !== 'failed') return;
       cleanup();
       if (msg.type === 'ready') return resolve({ instance: new Instance(index, worker), graphs: msg.graphs });
       void worker.terminate();
-      reject(Object.assign(new Error(msg.type === 'failed' ? msg.message : 'unexpected first message'), { graph: msg.type === 'failed' ? msg.graph : undefined }));
+      reject(Object.assign(new Error(msg.message), { graph: msg.graph }));
     };
     worker.on('message', onFirstMessage);
     worker.once('error', onError);

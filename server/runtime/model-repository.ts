@@ -13,14 +13,14 @@ import path from 'node:path';
 import { SeqserveError, notFound } from '../core/errors.ts';
 import { DEFAULT_MAX_AXIS_LENGTH } from '../core/feed-check.ts';
 import { readManifest, type Manifest } from '../core/manifest.ts';
-import { BatchScheduler } from '../core/batching/batch-scheduler.ts';
-import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
+import type { GraphRunner } from '../core/graph-runner.ts';
 import { taskModule, type TaskModelOf, type TaskName } from '../tasks/registry.ts';
 import type { TaskModule, TaskPlatform } from '../tasks/task-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { inThreadSession, LoadedGraph, type TensorInfo } from './loaded-graph.ts';
 import { graphOf, readyModel, splitQualifiedName } from './model-lookup.ts';
+import { serverPlatform } from './server-platform.ts';
 import { batchGraphs, type DynamicBatchingDefaults } from './batched-graph.ts';
 import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
@@ -269,19 +269,11 @@ export class ModelRepository {
 
   private platform(model: string): TaskPlatform {
     const { metrics, queue } = this.options;
-    return {
-      streamStep: (graph, runner, batchAxes) => {
-        const label = `${model}.${graph}`;
-        const scheduler = new BatchScheduler(runner, { batchAxes, maxBatch: this.streamBatch, onRun: (n) => metrics.batchSize.observe({ model: label }, n) });
-        return (feeds: TensorMap) => scheduler.submit(feeds);
-      },
-      generation: (_, decoderGraph) => ({
-        maxRows: this.rows,
-        maxWaiting: queue.maxQueued,
-        onIteration: (n: number) => metrics.batchSize.observe({ model: `${model}.${decoderGraph}` }, n),
-        onActive: (n: number) => metrics.activeSequences.set({ model }, n),
-      }),
-    };
+    return serverPlatform(
+      model,
+      { maxRows: this.rows, maxWaiting: queue.maxQueued, streamBatch: this.streamBatch },
+      { batchSize: (graph, n) => metrics.batchSize.observe({ model: graph }, n), activeSequences: (m, n) => metrics.activeSequences.set({ model: m }, n) },
+    );
   }
 
   private async open(name: string, dir: string): Promise<LoadedModel> {
@@ -296,7 +288,8 @@ export class ModelRepository {
       }
     };
     const manifestPath = path.join(dir, 'manifest.json');
-    const manifest: Manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), manifestPath);
+    const manifestText = new TextDecoder().decode(await read('manifest.json'));
+    const manifest: Manifest = readManifest(manifestText, manifestPath);
     if (manifest.name !== name)
       throw new Error(
         dir === this.root
@@ -321,6 +314,8 @@ export class ModelRepository {
             ModelExecutor.start(name, files, options, {
               instances: this.options.sessions.options.instances,
               onRun: (graph, seconds) => metrics.inferenceDuration.observe({ model: `${name}.${graph}` }, seconds),
+              onBatch: (graph, rows) => metrics.batchSize.observe({ model: graph }, rows),
+              onActive: (n) => metrics.activeSequences.set({ model: name }, n),
               onReplace: (instance, why) => {
                 metrics.executorRestarts.inc({ model: name });
                 log.error({ model: name, instance, why }, 'a model executor thread stopped; its runs failed with UNAVAILABLE; starting a replacement');
@@ -373,6 +368,20 @@ export class ModelRepository {
       });
       const inputShapes = Object.fromEntries([...graphs.values()].map((g) => [g.name, Object.fromEntries(g.inputs.map((t) => [t.name, t.shape]))]));
       const taskModel = await inModelDir(dir, task.load({ manifest, read, runners, inputShapes, platform: this.platform(name) }));
+      // a task whose requests and events are plain data runs its calls in the executor threads, each with its own task model
+      if (executor && task.runsInExecutor) {
+        const { queue } = this.options;
+        await executor
+          .loadTask({
+            dir,
+            manifest: manifestText,
+            signatures: Object.fromEntries([...graphs.values()].map((g) => [g.name, g.signature])),
+            platform: { maxRows: this.rows, maxWaiting: queue.maxQueued, streamBatch: this.streamBatch },
+          })
+          .catch((err: Error) => {
+            throw new Error(`${dir}: the task model failed to load in its executor: ${err.message}`);
+          });
+      }
       const model = { name, version: manifest.version, dir, manifest, provider, graphs, executor, task: manifest.task, taskModel } as LoadedModel;
       return model;
     } catch (err) {

@@ -1,5 +1,6 @@
 import { invalidArgument, notFound } from '../core/errors.ts';
-import type { TaskName } from '../tasks/registry.ts';
+import { taskModule, type TaskEventOf, type TaskName, type TaskRequestOf } from '../tasks/registry.ts';
+import type { TaskModule } from '../tasks/task-module.ts';
 import type { LoadedModel, ModelRepository, TaskLoadedModel } from './model-repository.ts';
 
 /** `model` as a model of `task`, or a 400 naming `field` when it is another task's. */
@@ -17,4 +18,17 @@ export function resolveTaskModel<T extends TaskName>(repository: ModelRepository
   const candidates = repository.readyModels().filter((m): m is TaskLoadedModel<T> => m.task === task);
   if (candidates.length === 0) throw notFound(`no ready ${task} model is loaded`, field);
   return candidates.sort((a, b) => a.name.localeCompare(b.name))[0];
+}
+
+/**
+ * Runs one request of a model's task: in the model's executor threads when the task runs there
+ * (validated here first, so a refusal comes before any response starts), else on this thread.
+ */
+export function runTask<T extends TaskName>(loaded: TaskLoadedModel<T>, request: TaskRequestOf<T>, signal: AbortSignal): AsyncIterable<TaskEventOf<T>> {
+  const task = taskModule(loaded.task) as unknown as TaskModule<T, unknown, TaskRequestOf<T>, TaskEventOf<T>>;
+  if (loaded.executor?.runsTask) {
+    task.validate?.(loaded.taskModel, request);
+    return loaded.executor.call<TaskEventOf<T>>(request, signal);
+  }
+  return task.run(loaded.taskModel, request, signal);
 }

@@ -18,6 +18,10 @@ export type TaskName = (typeof TASK_MODULES)[number]['name'];
 /** The model a task's loader builds: `TaskModelOf<'chat'>` is a GenerationEngine. */
 export type TaskModelOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer M, never, unknown> ? M : never;
 
+/** The request a task's `run` takes, and the events it yields. */
+export type TaskRequestOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer _M, infer R, infer _E> ? R : never;
+export type TaskEventOf<T extends TaskName> = Extract<(typeof TASK_MODULES)[number], { name: T }> extends TaskModule<T, infer _M, infer _R, infer E> ? E : never;
+
 export const TASK_NAMES = TASK_MODULES.map((t) => t.name) as [TaskName, ...TaskName[]];
 
 export function taskModule<T extends TaskName>(name: T): Extract<(typeof TASK_MODULES)[number], { name: T }> {

@@ -54,6 +54,17 @@ export interface TaskModule<Name extends string = string, Model = unknown, Reque
    * feed check refuses longer axes from any caller, KServe included).
    */
   axisBounds?(context: TaskBoundsContext): void;
+  /**
+   * The task's requests and events are plain data (structured-cloneable), so the server runs its
+   * calls in the model's executor threads, where the task model and its scheduling loop live beside
+   * the sessions; only requests and events cross threads.
+   */
+  readonly runsInExecutor?: boolean;
+  /**
+   * What `run` would refuse at once, checked where the request arrives (the main thread) before it
+   * goes to an executor, so the refusal comes before any response starts.
+   */
+  validate?(model: Model, request: Request): void;
   /** Builds the task's model over its graph runners. */
   load(context: TaskLoadContext): Promise<Model>;
   /**

@@ -79,8 +79,8 @@ export class GenerationEngine {
     return this.scheduler.waitingRequests;
   }
 
-  /** Starts generating; the iterator yields events until every choice has finished. */
-  generate(req: GenerateRequest): AsyncIterableIterator<GenerationEvent> {
+  /** Refuses a request this model cannot take (what `generate` refuses at once). */
+  validate(req: GenerateRequest): void {
     const { spec, image } = this.model;
     if (Array.isArray(req.source) === Boolean(image)) throw invalidArgument('model', `this model encodes ${image ? 'images' : 'text'}`);
     if (Array.isArray(req.source)) {
@@ -88,6 +88,11 @@ export class GenerationEngine {
       if (req.source.length > spec.maxSourceTokens)
         throw invalidArgument('messages', `the prompt has ${req.source.length} tokens; the model accepts at most ${spec.maxSourceTokens}`);
     }
+  }
+
+  /** Starts generating; the iterator yields events until every choice has finished. */
+  generate(req: GenerateRequest): AsyncIterableIterator<GenerationEvent> {
+    this.validate(req);
     const job = new GenerationJob(req, decodingStrategy(req, this.strategyModel));
     this.scheduler.enqueue(job);
     const events = jobEvents(job, this.jobHooks);

@@ -10,5 +10,7 @@ export const caption: TaskModule<'caption', GenerationEngine, GenerateRequest, G
   checkManifest: (m) => [...checkGenerationManifest('caption', m), ...requireSection('caption', m, 'image')],
   axisBounds: generationAxisBounds,
   load: loadGenerationEngine,
+  runsInExecutor: true,
+  validate: (engine, request) => engine.validate(request),
   run: (engine, request, signal) => engine.generate({ ...request, signal }),
 };

@@ -10,5 +10,7 @@ export const chat: TaskModule<'chat', GenerationEngine, GenerateRequest, Generat
   checkManifest: (m) => checkGenerationManifest('chat', m),
   axisBounds: generationAxisBounds,
   load: loadGenerationEngine,
+  runsInExecutor: true,
+  validate: (engine, request) => engine.validate(request),
   run: (engine, request, signal) => engine.generate({ ...request, signal }),
 };

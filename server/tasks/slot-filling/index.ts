@@ -22,6 +22,7 @@ export const slotFilling: TaskModule<'slot-filling', SlotFiller, SlotFillingRequ
     for (const f of [text.features.words, text.features.shapes, text.features.charNgrams]) if (f) add(f, 1, text.maxTokens, `text.maxTokens of model ${model}`);
     if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, `text.charNgrams.max of model ${model}`);
   },
+  runsInExecutor: true,
   load: ({ manifest, read, runners }) => loadSlotFiller(manifest, read, runners),
   async *run(filler, { text }) {
     yield await filler.fill(text);

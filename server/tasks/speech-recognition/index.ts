@@ -37,5 +37,6 @@ export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, 
       makeStep: (runner, batchAxes) => platform.streamStep(graph, runner, batchAxes),
     });
   },
+  runsInExecutor: true,
   run: (model, { audio, decoding }, signal) => transcribeAudio(model, audio.samples, audio.sampleRate, signal, decoding),
 };

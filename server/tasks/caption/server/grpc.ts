@@ -6,7 +6,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import type { ServerContext } from '../../../context.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
 import { decodeImage } from '../../../images/decode-image.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { openCall } from '../../../service/task-call.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../../decoding-params.ts';
 import { caption } from '../index.ts';
@@ -28,7 +28,7 @@ export function captionMethod(ctx: ServerContext): UntypedServiceImplementation 
         const engine = loaded.taskModel;
         const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image);
-        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => caption.run(engine, request, s));
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => runTask(loaded, request, s));
         let completion = 0;
         try {
           for await (const e of events) {

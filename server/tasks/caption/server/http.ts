@@ -13,7 +13,7 @@ import { collectCall, openCall } from '../../../service/task-call.ts';
 import { caption } from '../index.ts';
 import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../request.ts';
 import { decodeImage, imageBytesFromText } from '../../../images/decode-image.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { readText } from '../../../http/read-body.ts';
 import { readForm } from '../../../http/read-form.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
@@ -47,7 +47,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
     const call = openCall(
       ctx,
       { model: loaded.name, endpoint: options.stream ? 'caption_stream' : 'caption', kind: options.stream ? 'stream' : 'request', signal: requestSignal(c) },
-      (signal) => caption.run(engine, request, signal),
+      (signal) => runTask(loaded, request, signal),
     );
 
     if (options.stream) {

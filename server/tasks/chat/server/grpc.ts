@@ -10,7 +10,7 @@ import { fieldName } from '../../../core/parse-json.ts';
 import type { ServerContext } from '../../../context.ts';
 import { openCall } from '../../../service/task-call.ts';
 import { chat } from '../index.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../../decoding-params.ts';
 
@@ -48,7 +48,7 @@ export function generateMethod(ctx: ServerContext): UntypedServiceImplementation
         const engine = loaded.taskModel;
         const { tokens } = promptTokens(engine.model, body.messages);
         const request = generateRequest(engine.model, body, tokens);
-        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_generate', kind: 'stream', signal }, (s) => chat.run(engine, request, s));
+        const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_generate', kind: 'stream', signal }, (s) => runTask(loaded, request, s));
         let completion = 0;
         try {
           const counts = new Map<number, number>();

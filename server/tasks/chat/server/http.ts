@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { FinishEvent, GenerationEvent, TokenEvent } from '../../../core/generation/generation-engine.ts';
 import type { ServerContext } from '../../../context.ts';
+import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
+import { runTask } from '../../../runtime/task-models.ts';
 import { collectCall, openCall } from '../../../service/task-call.ts';
 import { caption } from '../../caption/index.ts';
 import { chat } from '../index.ts';
@@ -45,8 +47,8 @@ export function chatRoutes(ctx: ServerContext): Hono {
       ctx,
       { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) },
       (signal) =>
-        // an image in the conversation is answered by a caption model (OpenAI vision input)
-        (loaded.task === 'caption' ? caption : chat).run(engine, request, signal),
+        // an image in the conversation is answered by a caption model (OpenAI vision input): same requests and events as chat
+        runTask(loaded as TaskLoadedModel<'chat'>, request, signal),
     );
 
     if (body.stream) {

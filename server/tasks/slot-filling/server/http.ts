@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { invalidArgument } from '../../../core/errors.ts';
 import type { ServerContext } from '../../../context.ts';
 import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
-import { slotFilling } from '../index.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { readJson } from '../../../http/read-json.ts';
 
 /** The `POST /v1/slots` body; `text` is bounded by the server's `maxTextChars` limit. */
@@ -24,9 +23,7 @@ export function slotRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     if (!body.text.trim()) throw invalidArgument('text', 'must not be empty');
     const model = resolveTaskModel(ctx.repository, 'slot-filling', body.model);
-    const call = openCall(ctx, { model: model.name, endpoint: 'slots', kind: 'request', signal: requestSignal(c) }, (signal) =>
-      slotFilling.run(model.taskModel, { text: body.text }, signal),
-    );
+    const call = openCall(ctx, { model: model.name, endpoint: 'slots', kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, { text: body.text }, signal));
     const result = await collectCall(call, onlyEvent);
     return c.json({ model: model.name, ...result });
   });

@@ -13,9 +13,8 @@ import { RecognizerStream, type RecognitionEvent } from '../../../core/speech/re
 import type { ServerContext } from '../../../context.ts';
 import { decodeWav } from '../../../core/audio/decode-wav.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { runCall } from '../../../service/task-call.ts';
-import { speechRecognition } from '../index.ts';
 import { decodingFor, type DecodingRequest } from '../../../core/speech/decoding-choice.ts';
 import { readClientStream } from '../../../grpc/client-stream.ts';
 import { grpcError } from '../../../grpc/grpc-status.ts';
@@ -206,7 +205,7 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
     const results = [];
     try {
-      for await (const e of speechRecognition.run(model.taskModel, { audio, decoding: decodingRequest(config) }, work)) {
+      for await (const e of runTask(model, { audio, decoding: decodingRequest(config) }, work)) {
         if (e.type === 'final')
           results.push({
             alternatives: alternatives(e.transcript, e.alternatives, config),

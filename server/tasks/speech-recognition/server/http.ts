@@ -11,9 +11,8 @@ import { invalidArgument } from '../../../core/errors.ts';
 import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../../context.ts';
 import { collectCall, openCall } from '../../../service/task-call.ts';
-import { speechRecognition } from '../index.ts';
 import { decodeWav } from '../../../core/audio/decode-wav.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import type { DecodingRequest } from '../../../core/speech/decoding-choice.ts';
 import { readForm } from '../../../http/read-form.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
@@ -72,7 +71,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const call = openCall(
       ctx,
       { model: model.name, endpoint: stream ? 'transcriptions_stream' : 'transcriptions', kind: stream ? 'stream' : 'request', signal: requestSignal(c) },
-      (signal) => speechRecognition.run(acoustic, { audio, decoding }, signal),
+      (signal) => runTask(model, { audio, decoding }, signal),
     );
 
     if (stream) {

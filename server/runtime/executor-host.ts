@@ -1,0 +1,219 @@
+/**
+ * The program of a model executor thread (started by model-executor.ts through
+ * executor-worker.mjs). It owns an ONNX Runtime session of every graph of one model and runs them
+ * on request; for a task that runs in its executor it also builds the task model over those
+ * sessions and runs the task's calls here — the scheduling loop and batch state (a generation
+ * engine's continuous batching, a stream scheduler) live in this thread, and only requests and
+ * events cross to the main thread. Messages: executor-messages.ts.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Tensor } from 'onnxruntime-common';
+import * as ort from 'onnxruntime-node';
+import { asSeqserveError, SeqserveError } from '../core/errors.ts';
+import { checkFeeds, type ValueMetadataLike } from '../core/feed-check.ts';
+import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
+import { readManifest } from '../core/manifest.ts';
+import { taskModule } from '../tasks/registry.ts';
+import type { TaskModule } from '../tasks/task-module.ts';
+import { CALL_WINDOW, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireError, type WireTensor } from './executor-messages.ts';
+import { serverPlatform } from './server-platform.ts';
+
+const port = parentPort!;
+const data = workerData as ExecutorWorkerData;
+const post = (msg: FromExecutor, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const plain = (meta: readonly ort.InferenceSession.ValueMetadata[]): ValueMetadataLike[] =>
+  meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
+const toWireError = (err: unknown): WireError => {
+  const e = asSeqserveError(err);
+  return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) };
+};
+
+// ---- sessions ----
+const sessions = new Map<string, ort.InferenceSession>();
+try {
+  for (const { name, bytes } of data.graphs) {
+    try {
+      sessions.set(name, await ort.InferenceSession.create(bytes, data.options));
+    } catch (err) {
+      post({ type: 'failed', graph: name, message: messageOf(err) });
+      throw err;
+    }
+  }
+  post({
+    type: 'ready',
+    graphs: Object.fromEntries(
+      [...sessions].map(([name, s]) => [
+        name,
+        { inputNames: [...s.inputNames], outputNames: [...s.outputNames], inputMetadata: plain(s.inputMetadata), outputMetadata: plain(s.outputMetadata) },
+      ]),
+    ),
+  });
+} catch {
+  // the main thread was told which graph failed; it ends this thread
+}
+
+/** Runs in progress: the thread exits only when none is (see `exit`). */
+const inProgress = new Set<Promise<unknown>>();
+let exiting = false;
+
+async function runSession(graph: string, feeds: TensorMap, outputs?: readonly string[]): Promise<TensorMap> {
+  const session = sessions.get(graph);
+  if (!session) throw new Error(`no graph "${graph}" in this executor`);
+  if (exiting) throw new SeqserveError('unavailable', "the model's executor stopped during this request; retry", { retryAfterSeconds: 1 });
+  const started = performance.now();
+  const run = (outputs ? session.run(feeds, outputs, { logSeverityLevel: 4 }) : session.run(feeds, { logSeverityLevel: 4 })) as Promise<TensorMap>;
+  inProgress.add(run);
+  try {
+    return await run;
+  } finally {
+    inProgress.delete(run);
+    metrics.runs.push([graph, (performance.now() - started) / 1000]);
+    scheduleFlush();
+  }
+}
+
+/** Ends the thread between runs: stopping it inside a native run can abort the whole process. */
+async function exit(code: number): Promise<void> {
+  exiting = true;
+  for (const call of calls.values()) call.abort.abort(new SeqserveError('unavailable', "the model's executor stopped during this request; retry", { retryAfterSeconds: 1 }));
+  while (inProgress.size > 0) await Promise.allSettled([...inProgress]);
+  process.exit(code);
+}
+
+function fromWire(feeds: Record<string, WireTensor>): TensorMap {
+  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new Tensor(t.type, t.data as Float32Array, t.dims)]));
+}
+
+async function runGraph(msg: Extract<ToExecutor, { type: 'run' }>): Promise<void> {
+  try {
+    const out = await runSession(msg.graph, fromWire(msg.feeds), msg.outputs);
+    const wire: Record<string, WireTensor> = {};
+    const transfer = new Set<ArrayBuffer>();
+    for (const [name, t] of Object.entries(out)) {
+      wire[name] = { type: t.type, data: t.data as Tensor.DataType, dims: t.dims };
+      if (ArrayBuffer.isView(t.data)) transfer.add(t.data.buffer as ArrayBuffer);
+    }
+    post({ type: 'result', id: msg.id, outputs: wire }, [...transfer]);
+  } catch (err) {
+    post({ type: 'result', id: msg.id, error: messageOf(err) });
+  }
+}
+
+// ---- metrics, sent to the main thread's registry in batches ----
+const metrics = { runs: [] as [string, number][], batches: [] as [string, number][], active: new Map<string, number>() };
+let flushing: ReturnType<typeof setTimeout> | undefined;
+function scheduleFlush(): void {
+  flushing ??= setTimeout(() => {
+    flushing = undefined;
+    post({ type: 'metrics', runs: metrics.runs.splice(0), batches: metrics.batches.splice(0), active: [...metrics.active] });
+    metrics.active.clear();
+  }, 50);
+}
+
+// ---- the task model and its calls ----
+let task: TaskModule | undefined;
+let model: unknown;
+
+async function loadTask(spec: TaskSpec): Promise<void> {
+  try {
+    const manifest = readManifest(spec.manifest, path.join(spec.dir, 'manifest.json'));
+    const read = async (file: string) => {
+      try {
+        return new Uint8Array(await readFile(path.join(spec.dir, file)));
+      } catch (err) {
+        throw new Error(`${path.join(spec.dir, file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : messageOf(err)}`);
+      }
+    };
+    const runners: Record<string, GraphRunner> = {};
+    for (const [graph, session] of sessions) {
+      const signature = spec.signatures[graph];
+      runners[graph] = {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        // the feed check every run gets, here as on the main thread
+        run: async (feeds) => {
+          checkFeeds(signature, feeds);
+          return runSession(graph, feeds);
+        },
+      };
+    }
+    const inputShapes = Object.fromEntries(Object.entries(spec.signatures).map(([g, s]) => [g, Object.fromEntries(s.inputs.map((i) => [i.name, [...i.shape]]))]));
+    const platform = serverPlatform(manifest.name, spec.platform, {
+      batchSize: (graph, n) => {
+        metrics.batches.push([graph, n]);
+        scheduleFlush();
+      },
+      activeSequences: (m, n) => {
+        metrics.active.set(m, n);
+        scheduleFlush();
+      },
+    });
+    task = taskModule(manifest.task) as TaskModule;
+    model = await task.load({ manifest, read, runners, inputShapes, platform });
+    post({ type: 'task-ready' });
+  } catch (err) {
+    post({ type: 'task-failed', message: messageOf(err) });
+  }
+}
+
+interface Call {
+  abort: AbortController;
+  credit: number;
+  wake?: () => void;
+}
+const calls = new Map<number, Call>();
+
+async function runCall(id: number, request: unknown): Promise<void> {
+  const call: Call = { abort: new AbortController(), credit: CALL_WINDOW };
+  calls.set(id, call);
+  try {
+    if (!task) throw new SeqserveError('unavailable', 'the task model is not loaded in this executor');
+    for await (const event of task.run(model, request, call.abort.signal)) {
+      while (call.credit === 0 && !call.abort.signal.aborted) await new Promise<void>((resolve) => (call.wake = resolve));
+      if (call.abort.signal.aborted) break;
+      call.credit--;
+      post({ type: 'event', id, event });
+    }
+    post({ type: 'end', id });
+  } catch (err) {
+    post({ type: 'error', id, error: toWireError(call.abort.signal.aborted ? call.abort.signal.reason : err) });
+  } finally {
+    calls.delete(id);
+  }
+}
+
+port.on('message', (msg: ToExecutor) => {
+  switch (msg.type) {
+    case 'run':
+      void runGraph(msg);
+      break;
+    case 'load-task':
+      void loadTask(msg.spec);
+      break;
+    case 'call':
+      void runCall(msg.id, msg.request);
+      break;
+    case 'credit': {
+      const call = calls.get(msg.id);
+      if (call) {
+        call.credit += msg.n;
+        call.wake?.();
+      }
+      break;
+    }
+    case 'exit':
+      void exit(msg.code);
+      break;
+    case 'cancel': {
+      const call = calls.get(msg.id);
+      if (call) {
+        call.abort.abort(new SeqserveError(msg.reason.code, msg.reason.message));
+        call.wake?.();
+      }
+      break;
+    }
+  }
+});

@@ -1,0 +1,70 @@
+/**
+ * Model executors through the real server: a task's calls run in the model's executor threads
+ * (the main thread's copy of the task model never runs), and a thread that dies fails only the
+ * calls it held while the other instance serves and a replacement starts.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
+import type { TaskLoadedModel } from '../server/runtime/model-repository.ts';
+import { SseReader } from './helpers/contract-http.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+describe('model executors (two instances of chat)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let chat: TaskLoadedModel<'chat'>;
+  beforeAll(async () => {
+    server = await startTestServer({ modelsDir: path.join(BUNDLED_MODELS_DIR, 'chat'), runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'], instances: 2 } });
+    chat = server.context.repository.model('chat') as TaskLoadedModel<'chat'>;
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close(0);
+  });
+
+  /** A stream that makes far more events than a call may send ahead of its reader (8 choices x 48 tokens, near-uniform sampling). */
+  const longStream = () =>
+    fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], stream: true, n: 8, temperature: 2, seed: 3 }),
+    });
+
+  it('runs the chat engine in the executor threads, not on the main thread', async () => {
+    expect(chat.executor?.runsTask).toBe(true);
+    expect(chat.executor?.liveInstances).toBe(2);
+    const reader = new SseReader(await longStream());
+    await reader.next();
+    // the stream is generating, in an executor: the main thread's engine has no sequence
+    expect(chat.taskModel.activeSequences).toBe(0);
+    await reader.reader.cancel();
+    const res = await fetch(`${server.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], temperature: 0 }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content.length).toBeGreaterThan(0);
+  });
+
+  it('a dead executor thread fails only the stream it held; the other finishes, and a replacement starts', async () => {
+    const [a, b] = [new SseReader(await longStream()), new SseReader(await longStream())];
+    await a.next();
+    await b.next();
+    // each stream is on its own instance (the least busy one is picked); end instance 0
+    await chat.executor!.stopInstance(0);
+    const drain = async (r: SseReader) => {
+      const events: string[] = [];
+      for (let e = await r.next(); e !== undefined; e = await r.next()) events.push(e);
+      return events;
+    };
+    const [ea, eb] = await Promise.all([drain(a), drain(b)]);
+    const failed = [ea, eb].filter((events) => events.some((e) => e.includes('"type":"error"')));
+    expect(failed).toHaveLength(1);
+    expect(failed[0].at(-1)).toMatch(/"code":"unavailable".*executor stopped|executor stopped.*"code":"unavailable"/);
+    const finished = [ea, eb].find((events) => events !== failed[0])!;
+    expect(finished.at(-1)).toBe('[DONE]');
+    await expect.poll(() => chat.executor!.liveInstances, { timeout: 20_000 }).toBe(2);
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    expect(metrics).toMatch(/seqserve_executor_restarts_total\{model="chat"\} 1/);
+  }, 60_000);
+});
