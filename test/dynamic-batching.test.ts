@@ -154,12 +154,18 @@ describe('dynamic batching of the slot tagger', () => {
     expect(after.count - before.count).toBeLessThan(results.length); // the bad one was in a batch
   });
 
+  it('KServe metadata reports how the graph is batched', async () => {
+    const meta = await (await fetch(`${server.http}/v2/models/slots.tagger`)).json();
+    expect(JSON.parse(meta.parameters.dynamic_batching)).toEqual({ max_batch_size: 64, max_queue_delay_microseconds: 5000, preferred_batch_sizes: [] });
+  });
+
   it('--dynamic-batching off runs every request alone', async () => {
     const off = await startTestServer({ modelsDir: SLOTS_DIR, dynamicBatching: { ...DEFAULT_CONFIG.dynamicBatching, enabled: false } });
     try {
       const results = await Promise.all(SAME_LENGTH.map((t) => restInfer(off.http, slotTaggerInputs(t))));
       expect(results.every((r) => r.status === 200)).toBe(true);
       expect((await batchSizes(off.http)).count).toBe(0);
+      expect((await (await fetch(`${off.http}/v2/models/slots.tagger`)).json()).parameters.dynamic_batching).toBe('null');
     } finally {
       await off.close();
     }
@@ -206,6 +212,8 @@ describe('dynamic batching with padding (a graph with a lengths input)', () => {
     const metrics = await text();
     expect(metrics).toContain('seqserve_batch_size_count{model="padded-sum.model"} 1');
     expect(metrics).toContain('seqserve_batch_size_sum{model="padded-sum.model"} 4');
+    const meta = await (await fetch(`${padded.http}/v2/models/padded-sum`)).json();
+    expect(JSON.parse(meta.parameters.dynamic_batching)).toEqual({ max_batch_size: 64, max_queue_delay_microseconds: 20000, preferred_batch_sizes: [4], pad: { x: 0 } });
   });
 
   it('a manifest whose pad names an input the graph lacks fails that model, naming the field', async () => {

@@ -1,6 +1,7 @@
 import type { AxisMaximum } from '../core/feed-check.ts';
 import type { ModelRepository } from '../runtime/model-repository.ts';
 import type { TensorInfo } from '../runtime/loaded-graph.ts';
+import { batchingMetadata } from '../runtime/batched-graph.ts';
 import { tensorMetadata } from './infer.ts';
 
 export interface ModelMetadata {
@@ -9,7 +10,7 @@ export interface ModelMetadata {
   platform: string;
   inputs: { name: string; datatype: string; shape: number[] }[];
   outputs: { name: string; datatype: string; shape: number[] }[];
-  /** seqserve additions: task, graph role, recurrent state pairs, input axis bounds, the execution provider in use. */
+  /** seqserve additions: task, graph role, recurrent state pairs, input axis bounds, dynamic batching, the execution provider in use. */
   parameters: Record<string, string>;
 }
 
@@ -32,6 +33,7 @@ export function modelMetadata(repository: ModelRepository, name: string, version
       execution_provider: model.provider,
       states: JSON.stringify(graph.spec.states),
       max_shapes: JSON.stringify(maxShapes(graph.inputs, graph.signature.maximums ?? [])),
+      dynamic_batching: JSON.stringify(batchingMetadata(graph)),
       graphs: [...model.graphs.values()].map((g) => g.qualifiedName).join(','),
     },
   };

@@ -185,6 +185,21 @@ export function attachBatcher(graph: LoadedGraph, decision: BatchingDecision, li
   batchers.set(graph, new DynamicBatcher<FeedCheckOptions>((feeds, outputs, check) => graph.run(feeds, outputs, check), { ...decision.options, ...limits, onBatch }));
 }
 
+/**
+ * How `graph` is batched, for KServe metadata (`parameters.dynamic_batching`): Triton's names, or
+ * null when it is not batched.
+ */
+export function batchingMetadata(graph: LoadedGraph): Record<string, unknown> | null {
+  const s = settings.get(graph);
+  if (!s) return null;
+  return {
+    max_batch_size: s.maxBatchSize,
+    max_queue_delay_microseconds: Math.round(s.maxQueueDelayMs * 1000),
+    preferred_batch_sizes: s.preferredBatchSizes ?? [],
+    ...(s.pad ? { pad: s.pad.values } : {}),
+  };
+}
+
 /** Requests waiting to join a batch of `graph` (0 when it is not batched). */
 export function batchDepth(graph: LoadedGraph): number {
   return batchers.get(graph)?.depth ?? 0;

@@ -39,7 +39,7 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     platform: str,
     inputs: arrayOf(tensorMeta),
     outputs: arrayOf(tensorMeta),
-    parameters: { type: 'object', additionalProperties: str, description: 'task, role, execution_provider, states, max_shapes (JSON), graphs' },
+    parameters: { type: 'object', additionalProperties: str, description: 'task, role, execution_provider, states, max_shapes (JSON), dynamic_batching (JSON), graphs' },
   }),
   ModelReady: obj({ name: str, ready: bool, error: { ...str, description: 'why the model is not serving' } }, ['name', 'ready']),
   InferenceResponse: obj(
