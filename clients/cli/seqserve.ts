@@ -3,6 +3,7 @@
  *   seqserve serve [--models DIR] [--http-port N] [--grpc-port N] ...
  *   seqserve models | health | load NAME | unload NAME
  *   seqserve slots "I would like to arrive Taipei on November 2nd"
+ *   seqserve classify "Subject: FREE money" [--file mail.txt] [--attention]
  *   seqserve chat [--message "i want to fly to tokyo" ...]
  *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
  */
@@ -104,6 +105,34 @@ program
     if (o.json) print(r);
     else if (r.slots.length === 0) print('(no slots)');
     else for (const s of r.slots) print(`${s.name.padEnd(22)} ${JSON.stringify(s.value).padEnd(20)} [${s.start}, ${s.end})  p=${s.confidence.toFixed(3)}`);
+  });
+
+program
+  .command('classify [texts...]')
+  .description('text classification (POST /predict): print the labels of each TEXT (or file), best first')
+  .option('-m, --model <name>', 'text-classification model to use')
+  .option('-f, --file <path...>', 'read texts from files')
+  .option('--truncate', 'cut texts longer than the model reads instead of refusing them')
+  .option('--attention [n]', 'also print the N tokens with the most attention (default 10)')
+  .option('--json', 'print the whole response as JSON')
+  .action(async (texts: string[], o: { model?: string; file?: string[]; truncate?: boolean; attention?: boolean | string; json?: boolean }) => {
+    const all = [...texts, ...(o.file ?? []).map((f) => readFileSync(f, 'utf8'))];
+    if (all.length === 0) throw new Error('give a text or --file');
+    const options = { ...(o.model ? { model: o.model } : {}), truncate: o.truncate ?? false };
+    if (!o.attention) {
+      const r = await http().predict(all, options);
+      if (o.json) print(r);
+      else r.forEach((p, i) => print(`${all.length > 1 ? `[${i}] ` : ''}${p.map((x) => `${x.label} ${x.score.toFixed(4)}`).join('  ')}`));
+      return;
+    }
+    const top = o.attention === true ? 10 : Number(o.attention);
+    const r = await http().predict(all, { ...options, attention: true });
+    if (o.json) return print(r);
+    r.forEach((p, i) => {
+      print(`${all.length > 1 ? `[${i}] ` : ''}${p.predictions.map((x) => `${x.label} ${x.score.toFixed(4)}`).join('  ')}${p.truncated ? '  (truncated)' : ''}`);
+      for (const a of [...p.attention].sort((x, y) => y.weight - x.weight).slice(0, top))
+        print(`  ${a.weight.toFixed(3)}  ${JSON.stringify(a.text).padEnd(20)} [${a.start}, ${a.end})`);
+    });
   });
 
 program

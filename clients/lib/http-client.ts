@@ -26,6 +26,25 @@ export interface SlotResult {
   slots: { name: string; value: string; start: number; end: number; confidence: number }[];
 }
 
+/** One label of a `POST /predict` answer (text-embeddings-inference's shape). */
+export interface Prediction {
+  label: string;
+  score: number;
+}
+
+/** A text's predictions with the attention weight of each token (seqserve's `return_attention`). */
+export interface PredictionWithAttention {
+  predictions: Prediction[];
+  attention: { text: string; start: number; end: number; weight: number }[];
+  truncated: boolean;
+}
+
+export interface PredictOptions {
+  model?: string;
+  truncate?: boolean;
+  rawScores?: boolean;
+}
+
 export interface TranscriptionResult {
   text: string;
   duration?: number;
@@ -217,6 +236,20 @@ export class SeqserveHttpClient {
 
   slots(text: string, model?: string): Promise<SlotResult> {
     return this.json('POST', '/v1/slots', model === undefined ? { text } : { text, model });
+  }
+
+  /** Text classification (TEI-compatible `POST /predict`): each text's labels, best first; texts go in one batch. */
+  predict(texts: string[], options?: PredictOptions): Promise<Prediction[][]>;
+  /** With each token's attention weight and character offsets. */
+  predict(texts: string[], options: PredictOptions & { attention: true }): Promise<PredictionWithAttention[]>;
+  predict(texts: string[], options: PredictOptions & { attention?: boolean } = {}): Promise<Prediction[][] | PredictionWithAttention[]> {
+    return this.json('POST', '/predict', {
+      inputs: texts.map((t) => [t]),
+      ...(options.truncate ? { truncate: true } : {}),
+      ...(options.rawScores ? { raw_scores: true } : {}),
+      ...(options.attention ? { return_attention: true } : {}),
+      ...(options.model === undefined ? {} : { model: options.model }),
+    });
   }
 
   /** OpenAI-compatible transcription of a WAV file (`verbose_json`: segments and word times). */

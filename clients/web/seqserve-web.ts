@@ -12,6 +12,7 @@
  *   const chat = await loadWebModel('https://seqserve.example', 'chat');
  *   for await (const delta of chat.chat([{ role: 'user', content: 'hello' }], { temperature: 0 })) ...
  *   const { slots } = await (await loadWebModel(url, 'slots')).slots('fly to Denver on Monday');
+ *   const [{ scores, attention }] = await (await loadWebModel(url, 'spam')).classify(['Subject: FREE money'], { attention: true });
  *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  */
@@ -25,6 +26,7 @@ import { imageTensor } from '../../server/core/image/image-tensor.ts';
 import { readManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
 import { answerSpokenQuestion, type SpeechQaEvent } from '../../server/core/qa/spoken-qa.ts';
 import type { SlotFillingResult } from '../../server/core/slots/slot-filler.ts';
+import type { ClassificationResult, ClassifyOptions } from '../../server/core/classify/text-classifier.ts';
 import { decodingFor, type DecodingRequest } from '../../server/core/speech/decoding-choice.ts';
 import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../server/core/speech/recognizer-stream.ts';
 import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
@@ -35,7 +37,7 @@ import { fetchModelFile, modelFileUrl } from './model-files.ts';
 import { webGraphRunner } from './web-graph-runner.ts';
 
 export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
-export type { DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
+export type { ClassificationResult, DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
 
 export interface WebModelOptions {
   /** Where onnxruntime-web's .wasm files are served (seqserve serves them at /ort/). */
@@ -63,6 +65,8 @@ export interface WebModel {
   name: string;
   manifest: Manifest;
   slots(text: string): Promise<SlotFillingResult>;
+  /** Text classification of the texts in one run: every label best first, and each token's attention weight when asked. */
+  classify(texts: string[], options?: Omit<ClassifyOptions, 'field'>): Promise<ClassificationResult[]>;
   /** Caption tokens as they are generated (greedy unless options say otherwise). */
   caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<ModelToken>;
   /** Reply text deltas as they are generated. */
@@ -123,6 +127,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const inputShapes = Object.fromEntries([...sessions].map(([k, s]) => [k, shapesOf(s)]));
   const loaded = { task: manifest.task, model: await taskModule(manifest.task).load({ manifest, read, runners, inputShapes, platform }) } as WebTaskModel;
   const slotFiller = loaded.task === 'slot-filling' ? loaded.model : undefined;
+  const classifier = loaded.task === 'text-classification' ? loaded.model : undefined;
   const engine = loaded.task === 'chat' || loaded.task === 'caption' ? loaded.model : undefined;
   const acoustic = loaded.task === 'speech-recognition' ? loaded.model : undefined;
   const memory = loaded.task === 'speech-qa' ? loaded.model : undefined;
@@ -139,6 +144,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     manifest,
     ...(acoustic ? { acoustic } : {}),
     slots: (text) => need(slotFiller, 'slot filling').fill(text),
+    classify: (texts, opts = {}) => need(classifier, 'text classification').classify(texts, opts),
     async *caption(image, opts = {}) {
       const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
       const pixels = await canvasPixels(image, e.model.image!);

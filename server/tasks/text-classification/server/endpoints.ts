@@ -1,0 +1,63 @@
+/** The text-classification task's endpoints: TEI-compatible `POST /predict` and its OpenAPI description. */
+import { arrayOf, bool, int, json, num, obj, ok, ref, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
+import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
+import { MAX_TEXTS_PER_REQUEST } from '../index.ts';
+import { predictRoutes, PredictRequest } from './http.ts';
+
+const prediction = obj({ label: str, score: { ...num, description: 'softmax probability, or the raw score with raw_scores' } });
+const predictions = { ...arrayOf(prediction), description: 'every label, best first' };
+const withAttention = obj({
+  predictions,
+  attention: {
+    ...arrayOf(
+      obj({
+        text: str,
+        start: { ...int, description: 'character offset (UTF-16 code units) into the text' },
+        end: int,
+        weight: { ...num, description: 'attention weight; the weights of a text sum to 1' },
+      }),
+    ),
+    description: 'the tokens the model read, in order, with their attention weights',
+  },
+  truncated: { ...bool, description: 'the text was longer than the model reads and was cut (truncate: true)' },
+});
+
+export const endpoints: TaskEndpoints = {
+  http: predictRoutes,
+  openapi: (limits) => ({
+    operations: [
+      {
+        method: 'post',
+        path: '/predict',
+        operationId: 'predict',
+        tag: 'Tasks',
+        summary: 'Classify texts (Hugging Face text-embeddings-inference compatible)',
+        description:
+          'One text (`"text"` or `["text"]`) answers with its predictions; a batch (`[["text"], ["text"]]`) with one list per text, classified together in one model run. TEI text pairs are refused. With `return_attention` (seqserve extension) each text answers with `{predictions, attention, truncated}`.',
+        body: { required: true, content: json(ref('PredictRequest')) },
+        responses: {
+          200: ok(
+            'Predictions, best first',
+            json({ anyOf: [ref('Predictions'), arrayOf(ref('Predictions')), ref('PredictionsWithAttention'), arrayOf(ref('PredictionsWithAttention'))] }),
+          ),
+        },
+        errors: WORK_ERRORS,
+        badInput: ['inputs', 'must be a string, ["text"] or a batch [["text"], ["text"], ...]'],
+      },
+    ],
+    jsonBodies: [
+      {
+        id: 'PredictRequest',
+        schema: PredictRequest(limits.maxTextChars),
+        notes: {
+          inputs: `one text, or a batch [["text"], ...] of at most ${MAX_TEXTS_PER_REQUEST} texts`,
+          truncate: "cut texts longer than the model's text.maxTokens instead of refusing them",
+          raw_scores: 'scores before the softmax',
+          return_attention: "seqserve extension: each token's attention weight with character offsets",
+          model: 'a text-classification model (default: the first ready one)',
+        },
+      },
+    ],
+    schemas: { Predictions: predictions, PredictionsWithAttention: withAttention },
+  }),
+};

@@ -1,0 +1,86 @@
+/**
+ * `POST /predict`, compatible with Hugging Face text-embeddings-inference's sequence classification
+ * route: `inputs` is one text (a string, or `["text"]`) or a batch (`[["text"], ["text"], ...]`);
+ * `truncate` cuts texts longer than the model reads instead of refusing them, `raw_scores` gives the
+ * scores before the softmax; the response is `[{label, score}]` best first, or one such list per
+ * text of a batch. TEI's text pairs (`["a", "b"]`) are refused: these models read one text.
+ *
+ * seqserve extensions: `model` picks a text-classification model (default: the first ready one);
+ * `return_attention: true` answers each text with `{predictions, attention, truncated}`, where
+ * `attention` lists the tokens the model read with their character offsets and attention weights.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ServerContext } from '../../../context.ts';
+import type { ClassificationResult } from '../../../core/classify/text-classifier.ts';
+import { invalidArgument } from '../../../core/errors.ts';
+import { readJson } from '../../../http/read-json.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
+import { MAX_TEXTS_PER_REQUEST, textClassification } from '../index.ts';
+
+/** The `POST /predict` body; each text is bounded by the server's `maxTextChars` limit. */
+export function PredictRequest(maxTextChars: number) {
+  const text = z.string({ error: 'must be a string' }).max(maxTextChars, `must be at most ${maxTextChars} characters`);
+  const sequence = z.array(text).min(1, 'must hold one text').max(2, 'must be ["text"]');
+  return z.object({
+    inputs: z.union([text, sequence, z.array(sequence).min(1, 'must hold at least one text')], {
+      error: 'must be a string, ["text"] or a batch [["text"], ["text"], ...]',
+    }),
+    truncate: z.boolean({ error: 'must be a boolean' }).default(false),
+    raw_scores: z.boolean({ error: 'must be a boolean' }).default(false),
+    return_attention: z.boolean({ error: 'must be a boolean' }).default(false),
+    model: z.string().min(1).optional(),
+  });
+}
+
+type PredictBody = z.infer<ReturnType<typeof PredictRequest>>;
+
+const PAIRS = 'text pairs are not supported: text-classification models read one text (a batch is [["text"], ["text"], ...])';
+
+/** The texts of `inputs`, each with its field name, and whether it was a batch. */
+export function predictTexts(inputs: PredictBody['inputs']): { texts: string[]; fields: string[]; batch: boolean } {
+  if (typeof inputs === 'string') return { texts: [inputs], fields: ['inputs'], batch: false };
+  if (inputs.every((x) => typeof x === 'string')) {
+    if (inputs.length === 2) throw invalidArgument('inputs', PAIRS);
+    return { texts: [inputs[0]], fields: ['inputs[0]'], batch: false };
+  }
+  if (inputs.length > MAX_TEXTS_PER_REQUEST) throw invalidArgument('inputs', `must hold at most ${MAX_TEXTS_PER_REQUEST} texts`);
+  const fields: string[] = [];
+  const texts = inputs.map((seq, i) => {
+    if (!Array.isArray(seq)) throw invalidArgument(`inputs[${i}]`, 'a batch holds ["text"] lists, not strings');
+    if (seq.length === 2) throw invalidArgument(`inputs[${i}]`, PAIRS);
+    fields.push(`inputs[${i}][0]`);
+    return seq[0];
+  });
+  return { texts, fields, batch: true };
+}
+
+function format(result: ClassificationResult, withAttention: boolean) {
+  const predictions = result.scores.map(({ label, score }) => ({ label, score }));
+  if (!withAttention) return predictions;
+  return {
+    predictions,
+    attention: (result.attention ?? []).map(({ text, start, end, weight }) => ({ text, start, end, weight })),
+    truncated: result.truncated,
+  };
+}
+
+/** `POST /predict`: text classification, TEI-compatible, with attention over the words as an extension. */
+export function predictRoutes(ctx: ServerContext): Hono {
+  const Body = PredictRequest(ctx.config.limits.maxTextChars);
+  const app = new Hono();
+  app.post('/predict', async (c) => {
+    const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
+    const { texts, fields, batch } = predictTexts(body.inputs);
+    const model = resolveTaskModel(ctx.repository, 'text-classification', body.model);
+    const request = { texts, fields, truncate: body.truncate, rawScores: body.raw_scores, attention: body.return_attention };
+    const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) =>
+      textClassification.run(model.taskModel, request, signal),
+    );
+    const results = (await collectCall(call, onlyEvent)).map((r) => format(r, body.return_attention));
+    return c.json(batch ? results : results[0]);
+  });
+  return app;
+}
