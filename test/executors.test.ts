@@ -1,12 +1,18 @@
 /**
  * Model executors through the real server: a task's calls run in the model's executor threads
- * (the main thread's copy of the task model never runs), and a thread that dies fails only the
- * calls it held while the other instance serves and a replacement starts.
+ * (the main thread's copy of the task model never runs), live streams keep their recognizer there,
+ * and a thread that dies fails only the calls it held while the other instance serves and a
+ * replacement starts.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
+import type { RecognitionEvent } from '../server/core/speech/recognizer-stream.ts';
 import type { TaskLoadedModel } from '../server/runtime/model-repository.ts';
+import { openTaskStream } from '../server/runtime/task-models.ts';
+import { speechRecognition, type RecognitionStream, type RecognitionStreamOptions } from '../server/tasks/speech-recognition/index.ts';
 import { SseReader } from './helpers/contract-http.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -67,4 +73,34 @@ describe('model executors (two instances of chat)', () => {
     const metrics = await (await fetch(`${server.http}/metrics`)).text();
     expect(metrics).toMatch(/seqserve_executor_restarts_total\{model="chat"\} 1/);
   }, 60_000);
+});
+
+describe('model executors (a live recognition stream)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let asr: TaskLoadedModel<'speech-recognition'>;
+  beforeAll(async () => {
+    server = await startTestServer({ modelsDir: path.join(BUNDLED_MODELS_DIR, 'asr') });
+    asr = server.context.repository.model('asr') as TaskLoadedModel<'speech-recognition'>;
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close(0);
+  });
+
+  it("keeps the stream's recognizer in the executor thread, with the same events as one on this thread", async () => {
+    expect(asr.executor?.runsTask).toBe(true);
+    const { samples, sampleRate } = decodeWav(new Uint8Array(readFileSync(path.join(BUNDLED_MODELS_DIR, 'asr/heldout-sample/000.wav'))), 'file');
+    const options: RecognitionStreamOptions = { sampleRate, decoding: { live: true } };
+    const chunks = Array.from({ length: Math.ceil(samples.length / 1600) }, (_, i) => samples.slice(i * 1600, (i + 1) * 1600));
+    const remote = await openTaskStream<Float32Array, RecognitionEvent[]>(asr, options);
+    const here = speechRecognition.stream!.open(asr.taskModel, options) as RecognitionStream;
+    const [inThread, onMain]: RecognitionEvent[][] = [[], []];
+    for (const chunk of chunks) {
+      inThread.push(...(await remote.push(chunk.slice())));
+      onMain.push(...(await here.push(chunk)));
+    }
+    inThread.push(...(await remote.end()));
+    onMain.push(...(await here.end()));
+    expect(inThread.filter((e) => e.type === 'final').length).toBeGreaterThan(0);
+    expect(inThread).toEqual(onMain);
+  });
 });

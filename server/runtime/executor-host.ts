@@ -16,7 +16,7 @@ import { checkFeeds, type ValueMetadataLike } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import { readManifest } from '../core/manifest.ts';
 import { taskModule } from '../tasks/registry.ts';
-import type { TaskModule } from '../tasks/task-module.ts';
+import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import { CALL_WINDOW, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireError, type WireTensor } from './executor-messages.ts';
 import { serverPlatform } from './server-platform.ts';
 
@@ -185,6 +185,25 @@ async function runCall(id: number, request: unknown): Promise<void> {
   }
 }
 
+/** Live task streams; each one's pushes are answered in order. */
+const streams = new Map<number, { stream: TaskStream; chain: Promise<void> }>();
+
+function onStream(id: number, step: (stream: TaskStream) => Promise<unknown>, last = false): void {
+  const entry = streams.get(id);
+  if (!entry) return post({ type: 'stream-error', id, error: toWireError(new SeqserveError('unavailable', 'the stream is not open in this executor')) });
+  entry.chain = entry.chain.then(async () => {
+    try {
+      const output = await step(entry.stream);
+      const transfer = ArrayBuffer.isView(output) ? [output.buffer as ArrayBuffer] : [];
+      post({ type: 'stream-result', id, output }, transfer);
+    } catch (err) {
+      post({ type: 'stream-error', id, error: toWireError(err) });
+    } finally {
+      if (last) streams.delete(id);
+    }
+  });
+}
+
 port.on('message', (msg: ToExecutor) => {
   switch (msg.type) {
     case 'run':
@@ -204,6 +223,23 @@ port.on('message', (msg: ToExecutor) => {
       }
       break;
     }
+    case 'stream-open':
+      try {
+        if (!task?.stream) throw new SeqserveError('unavailable', 'the task has no streams in this executor');
+        streams.set(msg.id, { stream: task.stream.open(model, msg.options), chain: Promise.resolve() });
+      } catch (err) {
+        post({ type: 'stream-error', id: msg.id, error: toWireError(err) });
+      }
+      break;
+    case 'stream-push':
+      onStream(msg.id, (stream) => stream.push(msg.input));
+      break;
+    case 'stream-end':
+      onStream(msg.id, (stream) => stream.end(), true);
+      break;
+    case 'stream-close':
+      streams.delete(msg.id);
+      break;
     case 'exit':
       void exit(msg.code);
       break;

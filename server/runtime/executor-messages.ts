@@ -55,6 +55,10 @@ export type ToExecutor =
   | { type: 'call'; id: number; request: unknown }
   | { type: 'credit'; id: number; n: number }
   | { type: 'cancel'; id: number; reason: WireError }
+  | { type: 'stream-open'; id: number; options: unknown }
+  | { type: 'stream-push'; id: number; input: unknown }
+  | { type: 'stream-end'; id: number }
+  | { type: 'stream-close'; id: number }
   /** End the thread once the runs in progress are done (terminating a thread inside a native run can abort the whole process). */
   | { type: 'exit'; code: number };
 
@@ -67,6 +71,9 @@ export type FromExecutor =
   | { type: 'event'; id: number; event: unknown }
   | { type: 'end'; id: number }
   | { type: 'error'; id: number; error: WireError }
+  /** The answer to a stream's next push or end, in order. */
+  | { type: 'stream-result'; id: number; output: unknown }
+  | { type: 'stream-error'; id: number; error: WireError }
   | { type: 'metrics'; runs: [string, number][]; batches: [string, number][]; active: [string, number][] };
 
 /** Events a call may send ahead of its consumer; the consumer gives credit back as it reads. */

@@ -20,6 +20,7 @@ import { Tensor } from 'onnxruntime-common';
 import { SeqserveError, asSeqserveError } from '../core/errors.ts';
 import type { ValueMetadataLike } from '../core/feed-check.ts';
 import type { TensorMap } from '../core/graph-runner.ts';
+import type { TaskStream } from '../tasks/task-module.ts';
 import {
   CALL_WINDOW,
   type ExecutorWorkerData,
@@ -76,10 +77,22 @@ class RemoteCall {
   }
 }
 
+/** The main thread's side of a task stream living in a thread: its pushes' answers, in order. */
+class RemoteStream {
+  readonly pending: PendingRun[] = [];
+  failed: Error | undefined;
+
+  fail(err: Error): void {
+    this.failed ??= err;
+    for (const p of this.pending.splice(0)) p.reject(err);
+  }
+}
+
 /** One worker thread and the work it holds. */
 class Instance {
   readonly runs = new Map<number, PendingRun>();
   readonly calls = new Map<number, RemoteCall>();
+  readonly streams = new Map<number, RemoteStream>();
   active = 0;
 
   constructor(
@@ -88,7 +101,7 @@ class Instance {
   ) {}
 
   get load(): number {
-    return this.runs.size + this.calls.size;
+    return this.runs.size + this.calls.size + this.streams.size;
   }
 
   post(msg: ToExecutor, transfer: ArrayBuffer[] = []): void {
@@ -222,6 +235,40 @@ export class ModelExecutor {
   }
 
   /** Stops every thread (each once its runs in progress are done; see `stopThread`). */
+  /**
+   * Opens a task stream in the least busy thread (its state lives there until it ends): each push
+   * is answered in order. A stream whose thread dies fails its pending and later pushes.
+   */
+  async openStream<In, Out>(options: unknown): Promise<TaskStream<In, Out> & { close(): void }> {
+    if (!this.task) throw new Error(`model ${this.name}: its task does not run in its executor`);
+    const instance = await this.pick();
+    const id = this.nextId++;
+    const remote = new RemoteStream();
+    instance.streams.set(id, remote);
+    instance.post({ type: 'stream-open', id, options });
+    const send = (msg: ToExecutor, transfer: ArrayBuffer[] = []) =>
+      new Promise<Out>((resolve, reject) => {
+        if (remote.failed) return reject(remote.failed);
+        remote.pending.push({ resolve: resolve as (out: unknown) => void, reject } as PendingRun);
+        instance.post(msg, transfer);
+      });
+    return {
+      push: (input: In) => send({ type: 'stream-push', id, input }, ownedBuffer(input)),
+      end: async () => {
+        try {
+          return await send({ type: 'stream-end', id });
+        } finally {
+          instance.streams.delete(id);
+        }
+      },
+      close: () => {
+        if (!instance.streams.delete(id)) return;
+        remote.fail(new SeqserveError('cancelled', 'the stream was closed'));
+        instance.post({ type: 'stream-close', id });
+      },
+    };
+  }
+
   async release(): Promise<void> {
     this.released = true;
     const live = this.instances.filter((i): i is Instance => i !== undefined);
@@ -292,6 +339,10 @@ export class ModelExecutor {
         instance.runs.delete(id);
         p.reject(failure());
       }
+      for (const [id, stream] of instance.streams) {
+        instance.streams.delete(id);
+        stream.fail(failure());
+      }
       for (const [id, call] of instance.calls) {
         instance.calls.delete(id);
         call.error = failure();
@@ -327,6 +378,18 @@ export class ModelExecutor {
           if (msg.type === 'error') call.error = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
         }
         call.push();
+        return;
+      }
+      case 'stream-result':
+      case 'stream-error': {
+        const stream = instance.streams.get(msg.id);
+        const p = stream?.pending.shift();
+        if (!p) return;
+        if (msg.type === 'stream-result') p.resolve(msg.output as TensorMap);
+        else {
+          const err = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
+          p.reject(err);
+        }
         return;
       }
       case 'metrics': {
@@ -367,6 +430,13 @@ export class ModelExecutor {
     starting.catch(() => this.starting.delete(index));
     this.starting.set(index, starting);
   }
+}
+
+/** The buffer of a typed-array input that owns its whole buffer, to transfer rather than copy. */
+function ownedBuffer(input: unknown): ArrayBuffer[] {
+  if (!ArrayBuffer.isView(input)) return [];
+  const buffer = input.buffer;
+  return buffer instanceof ArrayBuffer && input.byteOffset === 0 && input.byteLength === buffer.byteLength ? [buffer] : [];
 }
 
 function wireError(reason: unknown): WireError {

@@ -1,6 +1,6 @@
 import { invalidArgument, notFound } from '../core/errors.ts';
 import { taskModule, type TaskEventOf, type TaskName, type TaskRequestOf } from '../tasks/registry.ts';
-import type { TaskModule } from '../tasks/task-module.ts';
+import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import type { LoadedModel, ModelRepository, TaskLoadedModel } from './model-repository.ts';
 
 /** `model` as a model of `task`, or a 400 naming `field` when it is another task's. */
@@ -31,4 +31,17 @@ export function runTask<T extends TaskName>(loaded: TaskLoadedModel<T>, request:
     return loaded.executor.call<TaskEventOf<T>>(request, signal);
   }
   return task.run(loaded.taskModel, request, signal);
+}
+
+/**
+ * Opens a duplex session of a model's task (a live recognition stream): in one of the model's
+ * executor threads when the task runs there (push takes ownership of a typed-array input), else on
+ * this thread. `close` drops a session that will not be ended.
+ */
+export async function openTaskStream<In, Out>(loaded: LoadedModel, options: unknown): Promise<TaskStream<In, Out> & { close(): void }> {
+  const task = taskModule(loaded.task) as unknown as TaskModule<string, unknown, unknown, unknown>;
+  if (!task.stream) throw invalidArgument('model', `"${loaded.name}" is a ${loaded.task} model, which has no streams`);
+  if (loaded.executor?.runsTask) return loaded.executor.openStream<In, Out>(options);
+  const stream = task.stream.open(loaded.taskModel, options) as TaskStream<In, Out>;
+  return { push: (input) => stream.push(input), end: () => stream.end(), close: () => undefined };
 }

@@ -35,6 +35,12 @@ export interface TaskLoadContext {
   platform: TaskPlatform;
 }
 
+/** One duplex session of a task (see `TaskModule.stream`). */
+export interface TaskStream<In = unknown, Out = unknown> {
+  push(input: In): Promise<Out>;
+  end(): Promise<Out>;
+}
+
 /** A problem with a manifest, at a path inside it. */
 export interface ManifestIssue {
   path: (string | number)[];
@@ -65,6 +71,12 @@ export interface TaskModule<Name extends string = string, Model = unknown, Reque
    * goes to an executor, so the refusal comes before any response starts.
    */
   validate?(model: Model, request: Request): void;
+  /**
+   * A long-lived duplex session of the task (a live recognition stream): inputs pushed in order,
+   * each answered with its outputs, and a last answer at the end. Options, inputs and outputs are
+   * plain data, so in the server the session lives in the model's executor thread with its state.
+   */
+  readonly stream?: { open(model: Model, options: unknown): TaskStream };
   /** Builds the task's model over its graph runners. */
   load(context: TaskLoadContext): Promise<Model>;
   /**

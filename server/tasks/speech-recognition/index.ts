@@ -1,16 +1,24 @@
 /** Speech recognition: a streaming CTC acoustic graph with greedy or beam (+ word LM) decoding. */
 import { loadAcousticModel } from '../../core/speech/load-acoustic-model.ts';
 import type { DecodedAudio } from '../../core/audio/decode-wav.ts';
-import type { DecodingRequest } from '../../core/speech/decoding-choice.ts';
-import type { AcousticModel, RecognitionEvent } from '../../core/speech/recognizer-stream.ts';
+import { decodingFor, type DecodingRequest } from '../../core/speech/decoding-choice.ts';
+import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../core/speech/recognizer-stream.ts';
 import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
-import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
+import { requireRoles, requireSection, type TaskModule, type TaskStream } from '../task-module.ts';
 
 /** A recognition request: a whole recording and how to decode it. */
 export interface RecognitionRequest {
   audio: DecodedAudio;
   decoding?: DecodingRequest;
 }
+
+/** A live recognition stream: audio at `sampleRate` pushed as it arrives, events back for each push. */
+export interface RecognitionStreamOptions {
+  sampleRate: number;
+  decoding: DecodingRequest;
+}
+
+export type RecognitionStream = TaskStream<Float32Array, RecognitionEvent[]>;
 
 export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, RecognitionRequest, RecognitionEvent> = {
   name: 'speech-recognition',
@@ -38,5 +46,12 @@ export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, 
     });
   },
   runsInExecutor: true,
+  stream: {
+    open(model, options): RecognitionStream {
+      const { sampleRate, decoding } = options as RecognitionStreamOptions;
+      const recognizer = new RecognizerStream(model, { sampleRate, ...decodingFor(model, decoding) });
+      return { push: (samples) => recognizer.push(samples), end: () => recognizer.end() };
+    },
+  },
   run: (model, { audio, decoding }, signal) => transcribeAudio(model, audio.samples, audio.sampleRate, signal, decoding),
 };

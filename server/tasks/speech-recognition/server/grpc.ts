@@ -9,13 +9,14 @@ import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedService
 import { pcm16ToFloat } from '../../../core/audio/pcm.ts';
 import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
 import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
-import { RecognizerStream, type RecognitionEvent } from '../../../core/speech/recognizer-stream.ts';
+import type { RecognitionEvent } from '../../../core/speech/recognizer-stream.ts';
 import type { ServerContext } from '../../../context.ts';
 import { decodeWav } from '../../../core/audio/decode-wav.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
-import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
+import { openTaskStream, resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { runCall } from '../../../service/task-call.ts';
-import { decodingFor, type DecodingRequest } from '../../../core/speech/decoding-choice.ts';
+import type { DecodingRequest } from '../../../core/speech/decoding-choice.ts';
+import type { RecognitionStream, RecognitionStreamOptions } from '../index.ts';
 import { readClientStream } from '../../../grpc/client-stream.ts';
 import { grpcError } from '../../../grpc/grpc-status.ts';
 import { callSignal, serveStream, type StreamWrite } from '../../../grpc/server-stream.ts';
@@ -168,8 +169,12 @@ async function recognizeAudioStream(
 ): Promise<void> {
   const labels = { model: model.name, api: 'google_speech' };
   ctx.metrics.activeStreams.inc(labels);
+  let recognizer: (RecognitionStream & { close(): void }) | undefined;
+  let ended = false;
   try {
-    const recognizer = new RecognizerStream(model.taskModel, { sampleRate: config.sample_rate_hertz, ...decodingFor(model.taskModel, decodingRequest(config, true)) });
+    // the recognizer's state and decoding live where the model's task runs (an executor thread)
+    const options: RecognitionStreamOptions = { sampleRate: config.sample_rate_hertz, decoding: decodingRequest(config, true) };
+    recognizer = await openTaskStream<Float32Array, RecognitionEvent[]>(model, options);
     const { maxAudioMessageBytes, maxStreamSeconds } = ctx.config.limits;
     let bytes = 0;
     for await (const req of requests) {
@@ -183,8 +188,11 @@ async function recognizeAudioStream(
       if (bytes / 2 / config.sample_rate_hertz > maxStreamSeconds) throw new SeqserveError('out_of_range', `the stream is longer than the limit of ${maxStreamSeconds} s of audio`);
       for (const message of responses.of(await recognizer.push(pcm16ToFloat(audio)))) await write(message);
     }
-    if (!responses.utteranceEnded) for (const message of responses.of(await recognizer.end())) await write(message);
+    ended = true;
+    const last = await recognizer.end();
+    if (!responses.utteranceEnded) for (const message of responses.of(last)) await write(message);
   } finally {
+    if (!ended) recognizer?.close();
     ctx.metrics.activeStreams.dec(labels);
   }
 }
