@@ -88,7 +88,7 @@ function streamOnce(url: string, prompt: string): Promise<{ tokens: number; ttft
   });
 }
 
-async function closedLoop(url: string, concurrency: number, seconds: number, label: string, serverPid?: number): Promise<Run> {
+export async function closedLoop(url: string, concurrency: number, seconds: number, label: string, serverPid?: number): Promise<Run> {
   const ttft: number[] = [];
   let tokens = 0;
   const server0 = serverPid ? processCpu(serverPid) : undefined;

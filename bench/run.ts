@@ -1,10 +1,11 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|caption|wasm|page picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
 import { benchChatStreams } from './chat-streams.ts';
 import { benchKserveSlots } from './kserve-slots.ts';
 import { benchKserveBatching } from './kserve-batching.ts';
+import { benchEventLoop } from './event-loop.ts';
 import { benchSpeechStreams } from './speech-streams.ts';
 import { machine } from './stats.ts';
 
@@ -16,6 +17,7 @@ if (!only || only === 'kserve') sections.push(await benchKserveSlots(requests, s
 if (!only || only === 'batching') sections.push(await benchKserveBatching(requests, seconds));
 if (!only || only === 'speech') sections.push(await benchSpeechStreams());
 if (!only || only === 'chat') sections.push(await benchChatStreams());
+if (!only || only === 'loop') sections.push(await benchEventLoop());
 if (!only || only === 'caption') sections.push(await benchCaptionQa());
 if (!only || only === 'wasm') sections.push(await benchWasmVsNative());
 if (!only || only === 'page') sections.push(await benchInPage());

@@ -59,6 +59,9 @@ describe('seqserve serve options', () => {
     expect(parseServeArgs([]).runtime.instances).toBe(1);
     expect(parseServeArgs(['--model-instances', '3']).runtime.instances).toBe(3);
     expect(() => parseServeArgs(['--model-instances', '0'])).toThrow(/model-instances/);
+    expect(parseServeArgs([]).runtime.executorNice).toBe(5);
+    expect(parseServeArgs(['--executor-nice', '0']).runtime.executorNice).toBe(0);
+    expect(() => parseServeArgs(['--executor-nice', '20'])).toThrow(/--executor-nice: "20" is not a niceness from 0 to 19/);
   });
 
   it('refuses model load and unload unless --model-control explicit', () => {

@@ -27,6 +27,8 @@ export const SERVE_USAGE = `seqserve serve [options]
                             on the main thread)
   --model-instances N       executor threads per model, each with a session of every graph
                             (Triton's instance_group count; default 1)
+  --executor-nice N         niceness of executor threads, 0-19 (Linux): the main thread, which
+                            serves HTTP, gRPC and streams, wins a contended core (default 5)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
   --dynamic-batching on|off concurrent requests to a stateless graph (KServe infer, /v1/slots)
                             share one run, stacked along the batch axis (default on; a
@@ -83,6 +85,13 @@ function onOff(flag: string, value: string | undefined, fallback: boolean): bool
   return value === 'on';
 }
 
+function niceness(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`--executor-nice: "${value}" is not a niceness from 0 to 19`);
+  return n;
+}
+
 function nonNegative(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: "${value}" is not a number of seconds`);
@@ -122,6 +131,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'graph-optimization-level': { type: 'string' },
       executors: { type: 'string' },
       'model-instances': { type: 'string' },
+      'executor-nice': { type: 'string' },
       'max-queue': { type: 'string' },
       'dynamic-batching': { type: 'string' },
       'batch-delay': { type: 'string' },
@@ -165,6 +175,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       graphOptimizationLevel: optimizationLevel(values['graph-optimization-level'], d.runtime.graphOptimizationLevel),
       executors: onOff('executors', values.executors, d.runtime.executors),
       instances: positive('model-instances', values['model-instances'], d.runtime.instances),
+      executorNice: niceness(values['executor-nice'], d.runtime.executorNice),
     },
     queue: { ...d.queue, maxQueued: positive('max-queue', values['max-queue'], d.queue.maxQueued) },
     limits: {

@@ -6,7 +6,9 @@
  * engine's continuous batching, a stream scheduler) live in this thread, and only requests and
  * events cross to the main thread. Messages: executor-messages.ts.
  */
+import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-common';
@@ -30,6 +32,16 @@ const toWireError = (err: unknown): WireError => {
   const e = asSeqserveError(err);
   return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) };
 };
+
+// ---- priority: lower than the main thread's, set before the sessions (their runtime threads inherit it) ----
+if (data.nice > 0 && process.platform === 'linux') {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, data.nice);
+  } catch {
+    // not permitted or not Linux: the thread keeps the process's priority
+  }
+}
 
 // ---- sessions ----
 const sessions = new Map<string, ort.InferenceSession>();

@@ -29,6 +29,8 @@ export interface ExecutorWorkerData {
   tsx: boolean;
   graphs: { name: string; bytes: Uint8Array }[];
   options: import('onnxruntime-node').InferenceSession.SessionOptions;
+  /** The thread's niceness (Linux): above 0, the main thread's I/O wins a contended core over model runs. */
+  nice: number;
 }
 
 /** What a thread needs to build the model's task model over its own sessions. */

@@ -99,3 +99,19 @@ describe('ModelExecutor', () => {
     await expect(other.graphs.encoder.run({ src_tokens: tokens([[4, 9]]) })).rejects.toThrow(/unloaded/);
   });
 });
+
+describe('ModelExecutor threads: priority', () => {
+  it.runIf(process.platform === 'linux')('runs its threads at the niceness asked, below the main thread', async () => {
+    const executor = await ModelExecutor.start('chat', GRAPHS.slice(0, 1), OPTIONS, { instances: 1, nice: 7 });
+    try {
+      // every thread of this process: the executor's (and its runtime's) at 7, this one unchanged
+      const { readdirSync, readFileSync: read } = await import('node:fs');
+      const nice = (tid: string) => Number(read(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+      const tids = readdirSync('/proc/self/task');
+      expect(tids.map(nice)).toContain(7);
+      expect(nice(String(process.pid))).toBe(0);
+    } finally {
+      await executor.release();
+    }
+  });
+});

@@ -45,6 +45,8 @@ export interface GraphSession {
 export interface ExecutorOptions {
   /** Worker threads, each with a session of every graph. */
   instances: number;
+  /** The threads' niceness (Linux, default 0): above 0 the main thread's I/O wins a contended core over model runs. */
+  nice?: number;
   /** Each graph run's seconds in a thread, by graph name. */
   onRun?: (graph: string, seconds: number) => void;
   /** A batched run or decoder iteration in a thread (`model.graph`, rows). */
@@ -141,7 +143,7 @@ export class ModelExecutor {
     sessionOptions: ort.InferenceSession.SessionOptions,
     options: ExecutorOptions,
   ): Promise<ModelExecutor> {
-    const data = { graphs, options: sessionOptions };
+    const data = { graphs, options: sessionOptions, nice: options.nice ?? 0 };
     const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.instances) }, (_, i) => spawn(i, data)));
     const failure = started.find((s) => s.status === 'rejected');
     if (failure) {

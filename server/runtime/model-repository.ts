@@ -313,6 +313,7 @@ export class ModelRepository {
           .withProvider((options) =>
             ModelExecutor.start(name, files, options, {
               instances: this.options.sessions.options.instances,
+              nice: this.options.sessions.options.executorNice,
               onRun: (graph, seconds) => metrics.inferenceDuration.observe({ model: `${name}.${graph}` }, seconds),
               onBatch: (graph, rows) => metrics.batchSize.observe({ model: graph }, rows),
               onActive: (n) => metrics.activeSequences.set({ model: name }, n),

@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   executors: boolean;
   /** Executor threads (model instances) per model, each with a session of every graph. */
   instances: number;
+  /** Niceness of executor threads (Linux): the main thread, which serves every protocol, wins a contended core. */
+  executorNice: number;
 }
 
 export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
@@ -45,6 +47,7 @@ export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
   graphOptimizationLevel: 'all',
   executors: true,
   instances: 1,
+  executorNice: 5,
 };
 
 export interface CreatedSession {
