@@ -1,9 +1,14 @@
 """Train the streaming character CTC recognizer and export it for seqserve.
 
-The exported graph takes raw 16 kHz float samples (a chunk plus 240 samples of left context) and
-the GRU state, computes log-mel features inside the graph, and returns per-frame log-probabilities
-(33 frames/s) and the new state. Decoding a whole utterance in one call and chunk by chunk gives the
-same frames, because every feature frame sees only its own 400 samples and the GRU is causal.
+The exported graph takes raw 16 kHz float samples (a chunk plus 720 samples of left context) and
+the GRU state, computes log-mel features inside the graph (100 frames/s), subsamples them with two
+strided convolutions (kernel 3, stride 2 each: 25 output frames/s), and returns per-frame
+log-probabilities and the new state. Decoding a whole utterance in one call and chunk by chunk gives
+the same frames: every output frame sees a fixed window of 1,360 samples (7 feature frames) ending
+at its own 640, of which the 720 before the frame are the chunk's left context, and the GRU is causal.
+
+Training data (issue 22): espeak-ng and flite voices with sox augmentation (reverberation, noise,
+telephone band, gain, pitch); festival is held out as a whole family (synth.py).
 
 Full run:  npm run recipe -- asr              (writes models/asr/)
 Smoke run: npm run recipe -- asr --smoke --out /tmp/asr-smoke
@@ -24,16 +29,18 @@ import torch.nn.functional as F
 import decoder_eval
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
-from synth import HELD_OUT_BASES, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise
+from synth import HELD_OUT_BASES, HELD_OUT_FAMILY, HELD_OUT_FLITE, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise_mixed
 from text_corpus import ALPHABET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 WIN, HOP, NFFT, MELS = 400, 160, 512, 80
-CONTEXT = WIN - HOP           # samples of left context each chunk carries
-SUBSAMPLE = 3                 # feature frames stacked per output frame (33 frames/s)
-CHUNK_FRAMES = 8              # output frames per streaming chunk (240 ms)
-CHUNK = CHUNK_FRAMES * SUBSAMPLE * HOP
+SUBSAMPLE = 4                 # feature frames per output frame: two stride-2 convolutions (25 frames/s)
+FRAME = SUBSAMPLE * HOP       # 640 samples per output frame
+KERNEL = 3                    # both convolutions: an output frame sees 1 + 2 * 2 + 2 = 7 feature frames
+CONTEXT = (1 + (KERNEL - 1) + (KERNEL - 1) * 2 - 1) * HOP + WIN - FRAME   # 720 samples of left context
+CHUNK_FRAMES = 6              # output frames per streaming chunk (240 ms)
+CHUNK = CHUNK_FRAMES * FRAME
 
 
 def mel_filterbank(n_bins, n_mels, sr):
@@ -76,22 +83,23 @@ class LogMel(nn.Module):
 
 
 class Acoustic(nn.Module):
-    def __init__(self, hidden=256, layers=2, vocab=len(ALPHABET) + 1):
+    def __init__(self, hidden=256, layers=2, channels=256, vocab=len(ALPHABET) + 1):
         super().__init__()
         self.layers, self.hidden = layers, hidden
         self.features = LogMel()
         self.norm = nn.LayerNorm(MELS)
-        self.proj = nn.Linear(MELS * SUBSAMPLE, hidden)
-        self.gru = nn.GRU(hidden, hidden, layers, batch_first=True, dropout=0.1)
+        # Strided convolutions over time (no padding: each output frame sees only its own window).
+        self.conv1 = nn.Conv1d(MELS, channels, KERNEL, stride=2)
+        self.conv2 = nn.Conv1d(channels, channels, KERNEL, stride=2)
+        self.gru = nn.GRU(channels, hidden, layers, batch_first=True, dropout=0.1)
         self.out = nn.Linear(hidden, vocab)
 
     def forward(self, samples, state, augment=None):
         f = self.norm(self.features(samples))
         if augment is not None:
             f = freq_mask(f, augment)
-        b, t, _ = f.shape
-        f = f[:, : t - t % SUBSAMPLE].reshape(b, t // SUBSAMPLE, MELS * SUBSAMPLE)
-        y, state = self.gru(torch.relu(self.proj(f)), state)
+        x = torch.relu(self.conv2(torch.relu(self.conv1(f.transpose(1, 2))))).transpose(1, 2)
+        y, state = self.gru(x, state)
         return torch.log_softmax(self.out(y), -1), state
 
     def zero_state(self, batch):
@@ -101,8 +109,13 @@ class Acoustic(nn.Module):
 def load_onnx_weights(model, path):
     """Sets `model`'s weights from an acoustic.onnx this recipe exported (to continue training it).
 
-    The exporter keeps LayerNorm and biases by name, stores Linear weights transposed for MatMul, and
-    reorders GRU gates from PyTorch's (r, z, n) to ONNX's (z, r, h), biases as [input | recurrent].
+    The exporter keeps LayerNorm, convolutions and biases by name, stores Linear weights transposed for
+    MatMul, and reorders GRU gates from PyTorch's (r, z, n) to ONNX's (z, r, h), biases as [input | recurrent].
+
+    A graph of the recipe before issue 22 (3 stacked feature frames -> Linear -> GRU, 33 frames/s) is
+    mapped onto this one: its projection becomes conv1 (the projection of 3 adjacent feature frames,
+    now every 2nd frame), conv2 starts as the identity on its middle tap, and the GRU and output layer
+    are copied, so training starts from the old recognizer heard at 25 frames/s.
     """
     import onnx
     from onnx import numpy_helper
@@ -110,12 +123,24 @@ def load_onnx_weights(model, path):
     inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
     matmuls = [n.input[1] for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits and n.input[1] != "features.mel"]
     grus = [n for n in graph.node if n.op_type == "GRU"]
-    assert len(matmuls) == 2 and len(grus) == model.layers, f"{path}: not an acoustic graph of this recipe"
     h = model.hidden
+    old = "proj.bias" in inits
+    assert len(matmuls) == (2 if old else 1) and len(grus) == model.layers and (old or "conv1.weight" in inits), \
+        f"{path}: not an acoustic graph of this recipe"
     torch_order = lambda x: torch.cat([x[h:2 * h], x[:h], x[2 * h:]])  # noqa: E731  (z, r, h) -> (r, z, n)
     state = {"norm.weight": inits["norm.weight"], "norm.bias": inits["norm.bias"],
-             "proj.weight": inits[matmuls[0]].t(), "proj.bias": inits["proj.bias"],
-             "out.weight": inits[matmuls[1]].t(), "out.bias": inits["out.bias"]}
+             "out.weight": inits[matmuls[-1]].t(), "out.bias": inits["out.bias"]}
+    if old:
+        proj = inits[matmuls[0]].t()  # [channels, 3 * MELS], frame-major
+        channels = model.conv1.out_channels
+        assert proj.shape == (channels, 3 * MELS) and KERNEL == 3, "the old projection must match conv1"
+        state["conv1.weight"] = proj.view(channels, 3, MELS).permute(0, 2, 1).contiguous()
+        state["conv1.bias"] = inits["proj.bias"]
+        identity = torch.zeros(channels, channels, KERNEL)
+        identity[:, :, KERNEL // 2] = torch.eye(channels)
+        state["conv2.weight"], state["conv2.bias"] = identity, torch.zeros(channels)
+    else:
+        state.update({f"{c}.{p}": inits[f"{c}.{p}"] for c in ("conv1", "conv2") for p in ("weight", "bias")})
     for layer, node in enumerate(grus):
         w, r, b = (inits[node.input[i]][0] for i in (1, 2, 3))
         state[f"gru.weight_ih_l{layer}"] = torch_order(w)
@@ -132,17 +157,17 @@ def encode(text):
 
 def frames_of(n_samples):
     """Output frames for an utterance of n samples, padded to whole output frames."""
-    return math.ceil(n_samples / (HOP * SUBSAMPLE))
+    return math.ceil(n_samples / FRAME)
 
 
 def batch_audio(audio, rng=None, noise=False):
-    n = max(frames_of(len(a)) for a in audio) * HOP * SUBSAMPLE
+    n = max(frames_of(len(a)) for a in audio) * FRAME
     x = torch.zeros(len(audio), CONTEXT + n)
     for i, a in enumerate(audio):
         w = torch.from_numpy(a.astype(np.float32) / 32768.0)
         if rng is not None:
             w = w * rng.uniform(0.3, 1.2)
-            if noise and rng.random() < 0.6:
+            if noise and rng.random() < 0.4:
                 snr = rng.uniform(8, 40)
                 power = w.pow(2).mean().clamp(min=1e-8)
                 w = w + torch.randn_like(w) * torch.sqrt(power / 10 ** (snr / 10))
@@ -196,14 +221,17 @@ def speed_perturb(w, factor):
     return F.interpolate(w.view(1, 1, -1), size=n, mode="linear", align_corners=False).view(-1)
 
 
-def train_batch(audio, rng):
+def train_batch(audio, texts, rng):
     """Training audio before batch_audio (which adds gain and noise): half the utterances at a random
-    speed of 0.9-1.1x, as float arrays on the int16 scale."""
+    speed of 0.9-1.1x, as float arrays on the int16 scale. At 25 frames/s fast speech is close to one
+    character per frame, so no utterance is sped up past 0.8 CTC labels (with repeat blanks) per frame."""
     waves = []
-    for a in audio:
+    for a, t in zip(audio, texts):
         w = a.astype(np.float32)
         if rng.random() < 0.5:
-            w = speed_perturb(torch.from_numpy(w), rng.uniform(0.9, 1.1)).numpy()
+            need = len(t) + sum(t[i] == t[i - 1] for i in range(1, len(t)))
+            factor = min(rng.uniform(0.9, 1.1), max(0.9, len(w) / FRAME / (need / 0.8)))
+            w = speed_perturb(torch.from_numpy(w), factor).numpy()
         waves.append(w)
     return waves
 
@@ -231,22 +259,23 @@ DATA = {}
 
 
 def train_worker(rank, world, args, deadline, port):
-    """One of `world` data-parallel training processes (one thread each; gradients averaged with gloo).
+    """One of `world` data-parallel training processes (`--threads` each; gradients averaged with gloo).
 
     Measured on the 2-core machine: a GRU training step with one intra-op thread is ~3.8x faster
-    than with two, so two single-threaded processes beat one process with two threads by ~7x.
+    than with two. With one process (the default) there is no process group.
     """
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    torch.set_num_threads(args.threads)
+    if world > 1:
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed * 100 + rank)
     train_audio, train_texts = DATA["train_audio"], DATA["train_texts"]
     model = Acoustic()
     if args.init:
         load_onnx_weights(model, args.init)
-    ddp = DistributedDataParallel(model)
+    ddp = DistributedDataParallel(model) if world > 1 else model
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     bs = args.batch
@@ -264,13 +293,14 @@ def train_worker(rank, world, args, deadline, port):
         for k in perm:
             idx = batches[k]
             frac = torch.tensor([(time.time() - started) / budget])
-            dist.all_reduce(frac, op=dist.ReduceOp.MAX)
+            if world > 1:
+                dist.all_reduce(frac, op=dist.ReduceOp.MAX)
             if frac.item() >= 1.0 or (args.max_steps and step >= args.max_steps):
                 stop = True
                 break
             for g in opt.param_groups:
                 g["lr"] = lr_at(frac.item(), args.lr)
-            waves = train_batch([train_audio[i] for i in idx], rng)
+            waves = train_batch([train_audio[i] for i in idx], [train_texts[i] for i in idx], rng)
             x = batch_audio(waves, rng, noise=True)
             lp, _ = ddp(x, model.zero_state(len(idx)), rng)
             targets = [torch.tensor(encode(train_texts[i])) for i in idx]
@@ -289,7 +319,8 @@ def train_worker(rank, world, args, deadline, port):
         torch.save({"model": model.state_dict(), "steps": step, "epochs": epoch,
                     "examples": step * bs * world}, args.checkpoint)
         print(f"trained {step} steps ({epoch} epochs) in {time.time() - started:.0f}s", flush=True)
-    dist.destroy_process_group()
+    if world > 1:
+        dist.destroy_process_group()
 
 
 def main():
@@ -301,7 +332,11 @@ def main():
     ap.add_argument("--test-size", type=int, default=400)
     ap.add_argument("--minutes", type=float, default=40, help="stop training this many minutes after the start")
     ap.add_argument("--batch", type=int, default=32, help="utterances per process per step")
-    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--processes", type=int, default=1, help="data-parallel training processes")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per training process")
+    ap.add_argument("--flite-share", type=float, default=0.55, help="share of training sentences spoken by flite (the rest espeak-ng)")
+    ap.add_argument("--data-cache", help="keep the synthesized training audio in this .npz and reuse it (same texts and seed)")
+    ap.add_argument("--pocketsphinx", type=int, default=100, help="PocketSphinx on the first N utterances of each test set (0: skip)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--seed", type=int, default=5)
@@ -310,17 +345,20 @@ def main():
     command = command_line(ap, args)
     if args.smoke:
         args.train_size, args.extra_size, args.test_size, args.max_steps, args.batch = 64, 0, 16, 3, 8
+        args.pocketsphinx = min(args.pocketsphinx, 2)
     torch.manual_seed(args.seed)
     started = time.time()
 
     # Mostly what the other capabilities say (booking requests, bAbI stories), plus general English.
     test_texts, train_texts = decoder_eval.training_texts(args.seed, args.train_size, args.test_size, args.extra_size)
     progress = lambda i, n: print(f"synthesised {i}/{n} ({time.time() - started:.0f}s)", flush=True)  # noqa: E731
-    train_audio, _ = synthesise(train_texts, "train", args.seed, progress=progress)
-    test_audio, test_voices = synthesise(test_texts, "test", args.seed + 1)
+    train_audio, train_voices = training_audio(train_texts, args, progress)
+    sets = held_out_sets(test_texts, args)
+    test_audio, test_voices = sets["test"]["audio"], sets["test"]["voices"]
     hours = sum(len(a) for a in train_audio) / SAMPLE_RATE / 3600
-    print(f"train {len(train_audio)} utterances ({hours:.2f} h), test {len(test_audio)}; "
-          f"synthesis took {time.time() - started:.0f}s", flush=True)
+    by_family = {f: sum(v.startswith(f + ":") for v in train_voices) for f in ("espeak", "flite")}
+    print(f"train {len(train_audio)} utterances ({hours:.2f} h, {by_family}), test sets "
+          f"{ {k: len(v['audio']) for k, v in sets.items()} }; synthesis took {time.time() - started:.0f}s", flush=True)
 
     DATA.update(train_audio=train_audio, train_texts=train_texts, test_audio=test_audio, test_texts=test_texts)
     os.makedirs(args.out, exist_ok=True)
@@ -345,6 +383,10 @@ def main():
 
     metrics, hyps = evaluate(model, test_audio, test_texts)
     print("held-out:", metrics, flush=True)
+    per_set = {}
+    for name, st in sets.items():
+        per_set[name], _ = evaluate(model, st["audio"], st["texts"]) if name != "test" else (metrics, None)
+        print(f"{name} (greedy, PyTorch): {per_set[name]}", flush=True)
     export(model, args.out)
     sample_dir = os.path.join(args.out, "heldout-sample")
     os.makedirs(sample_dir, exist_ok=True)
@@ -358,7 +400,10 @@ def main():
     lineage = continued_from(args.init) if args.init else []
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout": metrics, "heldout_sample": sample_metrics, "train_utterances": len(train_audio),
-                   "train_hours": round(hours, 2), "epochs_run": saved["epochs"], "steps": saved["steps"],
+                   "train_hours": round(hours, 2), "train_utterances_by_family": by_family,
+                   "test_sets": {k: {"utterances": len(v["audio"]), "what": v["what"], "greedy_pytorch": per_set[k]}
+                                 for k, v in sets.items()},
+                   "held_out_family": HELD_OUT_FAMILY, "held_out_flite_voices": HELD_OUT_FLITE, "epochs_run": saved["epochs"], "steps": saved["steps"],
                    "examples_seen": saved["examples"], "processes": args.processes, "seed": args.seed,
                    "held_out_voices": {"bases": HELD_OUT_BASES, "variants": HELD_OUT_VARIANTS},
                    "train_seconds": round(time.time() - started), "command": command,
@@ -366,8 +411,46 @@ def main():
                    "continued_from": lineage}, f, indent=2)
     # Greedy vs beam vs beam + word LM with seqserve's own decoders; LM weights chosen on a dev split.
     decoder_eval.run(args.out, args.seed, args.train_size, args.test_size, dev_size=16 if args.smoke else 200,
-                     test_audio=test_audio, extra_size=args.extra_size)
+                     sets=sets, extra_size=args.extra_size, pocketsphinx=args.pocketsphinx, flite_share=args.flite_share)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def training_audio(texts, args, progress):
+    """The training sentences spoken by espeak-ng and flite training voices, augmented (synth.py), or
+    the same audio from --data-cache when it was made for the same texts, seed and mix."""
+    import hashlib
+    key = hashlib.sha1(json.dumps([texts, args.seed, args.flite_share, "v1"]).encode()).hexdigest()
+    if args.data_cache and os.path.exists(args.data_cache):
+        z = np.load(args.data_cache)
+        if str(z["key"]) == key:
+            cut = np.cumsum(z["lengths"])[:-1]
+            print(f"training audio from {args.data_cache}", flush=True)
+            return np.split(z["pcm"], cut), list(z["voices"])
+    audio, voices = synthesise_mixed(texts, {"espeak": 1 - args.flite_share, "flite": args.flite_share}, "train",
+                                     args.seed, augment=True, progress=progress)
+    if args.data_cache:
+        np.savez(args.data_cache, key=key, pcm=np.concatenate(audio), lengths=np.array([len(a) for a in audio]),
+                 voices=np.array(voices))
+    return audio, voices
+
+
+def held_out_sets(test_texts, args):
+    """decoder_eval.test_sets(), kept beside --data-cache (as a pickle) when that is given."""
+    import hashlib
+    import pickle
+    key = hashlib.sha1(json.dumps([test_texts, args.seed, args.smoke, "v1"]).encode()).hexdigest()
+    path = args.data_cache and os.path.splitext(args.data_cache)[0] + "-test.pickle"
+    if path and os.path.exists(path):
+        with open(path, "rb") as f:
+            cached = pickle.load(f)
+        if cached["key"] == key:
+            print(f"held-out test sets from {path}", flush=True)
+            return cached["sets"]
+    sets = decoder_eval.test_sets(test_texts, args.seed, smoke=args.smoke)
+    if path:
+        with open(path, "wb") as f:
+            pickle.dump({"key": key, "sets": sets}, f)
+    return sets
 
 
 def command_line(parser, args):
@@ -416,11 +499,11 @@ def export(model, out):
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",
-        "description": "Streaming character CTC recognizer: log-mel in the graph, 2-layer GRU, 33 frames/s.",
+        "description": "Streaming character CTC recognizer: log-mel in the graph, strided convolutions to 25 frames/s, 2-layer GRU.",
         "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic",
                                 "states": [{"input": "state_in", "output": "state_out", "batchAxis": 1}]}},
         "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
-                  "frameSamples": HOP * SUBSAMPLE},
+                  "frameSamples": FRAME},
         "decoding": {"kind": "ctc", "logProbs": "log_probs", "alphabet": "alphabet.json", "blank": 0},
     })
 

@@ -1,14 +1,14 @@
 /**
  * Runs seqserve's CTC decoders on the exported recognizer: greedy, prefix beam, and beam with
  * word n-gram LM fusion, whose weights (alpha, beta) are chosen on the dev split. Reports WER/CER on
- * the held-out test split into metrics.json and the chosen beam settings into DIR/beam.json, which
+ * every held-out test set (DIR/sets.json names them; `test` alone without it) into metrics.json and the chosen beam settings into DIR/beam.json, which
  * decoder_eval.py puts into manifest.json (decoding.beam) through models/_recipe_common/manifest.py.
  *
  *   node --import tsx models/asr/recipe/tune-decoder.ts --model models/asr --eval DIR   (DIR/{dev,test}/transcripts.jsonl + wavs)
  * (decoder_eval.py prepares DIR and calls this; --quick tries one weight pair, for smoke runs;
  * --sample-only re-scores the committed heldout-sample/ with the manifest's weights.)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -19,7 +19,7 @@ import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
 import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
 import { editDistance } from '../../../server/core/text/edit-distance.ts';
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
 const modelDir = values.model!;
 const evalDir = values.eval!;
 const width = Number(values.width);
@@ -96,10 +96,15 @@ if (values['sample-only']) {
   metrics.decoders = { ...metrics.decoders, sample: await sampleOf(alpha, beta) };
   console.log(JSON.stringify(metrics.decoders.sample, null, 2));
 } else {
-  const dev = await logProbsOf(path.join(evalDir, 'dev'));
-  const test = await logProbsOf(path.join(evalDir, 'test'));
+  const dev = values.fixed ? [] : await logProbsOf(path.join(evalDir, 'dev'));
+  // every held-out test set decoder_eval.py wrote (sets.json): test (espeak-ng held-out voices), flite_heldout, festival, real
+  const setNames: string[] = existsSync(path.join(evalDir, 'sets.json')) ? JSON.parse(readFileSync(path.join(evalDir, 'sets.json'), 'utf8')) : ['test'];
+  const sets: Record<string, Utterance[]> = {};
+  for (const name of setNames) sets[name] = await logProbsOf(path.join(evalDir, name));
   const grid: { alpha: number; beta: number; wer: number }[] = [];
-  for (const alpha of values.quick ? [0.5] : [0.2, 0.4, 0.6, 0.8, 1.0, 1.3]) {
+  // --fixed: the manifest's LM weights, no tuning (to score another model, e.g. the one bundled before, on the same sets)
+  if (values.fixed) grid.push({ alpha: manifest.decoding.beam.lm.alpha, beta: manifest.decoding.beam.lm.beta, wer: NaN });
+  for (const alpha of values.fixed ? [] : values.quick ? [0.5] : [0.2, 0.4, 0.6, 0.8, 1.0, 1.3]) {
     for (const beta of values.quick ? [1] : [0, 1, 2, 3, 4, 5]) {
       grid.push({ alpha, beta, wer: score(dev, beam(alpha, beta)).wer });
     }
@@ -110,7 +115,9 @@ if (values['sample-only']) {
   const results = {
     width,
     dev: { greedy: devGreedy, beamLm: { alpha: best.alpha, beta: best.beta, wer: best.wer } },
-    test: { greedy: score(test, greedy), beam: score(test, beam()), beamLm: score(test, beam(best.alpha, best.beta)) },
+    ...Object.fromEntries(
+      Object.entries(sets).map(([name, utts]) => [name, { greedy: score(utts, greedy), beam: score(utts, beam()), beamLm: score(utts, beam(best.alpha, best.beta)) }]),
+    ),
     sample: await sampleOf(best.alpha, best.beta),
   };
   console.log(JSON.stringify(results, null, 2));
