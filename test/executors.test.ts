@@ -4,7 +4,8 @@
  * and a thread that dies fails only the calls it held while the other instance serves and a
  * replacement starts.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
@@ -103,4 +104,30 @@ describe('model executors (a live recognition stream)', () => {
     expect(inThread.filter((e) => e.type === 'final').length).toBeGreaterThan(0);
     expect(inThread).toEqual(onMain);
   });
+});
+
+describe('model executors: instances from the manifest', () => {
+  it("takes the model's own instance count over the server's, and refuses a count below 1 naming the field", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'seqserve-instances-'));
+    try {
+      const models = path.join(dir, 'models');
+      cpSync(path.join(BUNDLED_MODELS_DIR, 'slots'), path.join(models, 'slots'), { recursive: true });
+      cpSync(path.join(BUNDLED_MODELS_DIR, 'slots'), path.join(models, 'slots-bad'), { recursive: true });
+      const manifest = (name: string) => path.join(models, name, 'manifest.json');
+      const edit = (name: string, instances: number) =>
+        writeFileSync(manifest(name), JSON.stringify({ ...(JSON.parse(readFileSync(manifest(name), 'utf8')) as object), name, instances }));
+      edit('slots', 3);
+      edit('slots-bad', 0);
+      const server = await startTestServer({ modelsDir: models });
+      try {
+        expect(server.context.repository.model('slots').executor?.liveInstances).toBe(3);
+        const status = await server.context.repository.list();
+        expect(status.find((m) => m.name === 'slots-bad')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/instances/) as unknown });
+      } finally {
+        await server.close(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -207,6 +207,13 @@ const ManifestBodyShape = {
   generation: GenerationSpec.optional(),
   memory: MemorySpec.optional(),
   classification: ClassificationSpec.optional(),
+  instances: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("executor threads for this model, each with a session of every graph (Triton's instance_group count); default: the server's --model-instances"),
 };
 const ManifestBody = z.strictObject(ManifestBodyShape);
 export type ManifestBody = z.infer<typeof ManifestBody>;

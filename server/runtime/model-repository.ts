@@ -312,7 +312,7 @@ export class ModelRepository {
         const created = await this.options.sessions
           .withProvider((options) =>
             ModelExecutor.start(name, files, options, {
-              instances: this.options.sessions.options.instances,
+              instances: manifest.instances ?? this.options.sessions.options.instances,
               nice: this.options.sessions.options.executorNice,
               onRun: (graph, seconds) => metrics.inferenceDuration.observe({ model: `${name}.${graph}` }, seconds),
               onBatch: (graph, rows) => metrics.batchSize.observe({ model: graph }, rows),
