@@ -185,6 +185,16 @@ export function attachBatcher(graph: LoadedGraph, decision: BatchingDecision, li
   batchers.set(graph, new DynamicBatcher<FeedCheckOptions>((feeds, outputs, check) => graph.run(feeds, outputs, check), { ...decision.options, ...limits, onBatch }));
 }
 
+/** The batching settings of each batched graph of a model, by graph name (for its executor threads' task runners). */
+export function batchingSettingsOf(graphs: ReadonlyMap<string, LoadedGraph>): Record<string, DynamicBatcherSettings> {
+  const out: Record<string, DynamicBatcherSettings> = {};
+  for (const [name, graph] of graphs) {
+    const s = settings.get(graph);
+    if (s) out[name] = s;
+  }
+  return out;
+}
+
 /**
  * How `graph` is batched, for KServe metadata (`parameters.dynamic_batching`): Triton's names, or
  * null when it is not batched.

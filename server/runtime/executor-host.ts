@@ -21,6 +21,7 @@ import { taskModule } from '../tasks/registry.ts';
 import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import { CALL_WINDOW, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireError, type WireTensor } from './executor-messages.ts';
 import { serverPlatform } from './server-platform.ts';
+import { batchingRunner } from '../core/batching/dynamic-batcher.ts';
 
 const port = parentPort!;
 const data = workerData as ExecutorWorkerData;
@@ -149,6 +150,28 @@ async function loadTask(spec: TaskSpec): Promise<void> {
         run: async (feeds) => {
           checkFeeds(signature, feeds);
           return runSession(graph, feeds);
+        },
+      };
+    }
+    // batched graphs (dynamic batching): the task's concurrent calls in this thread share runs, one batch at a time; each call's feed is checked alone first
+    for (const [graph, settings] of Object.entries(spec.batching ?? {})) {
+      const runner = runners[graph];
+      if (!runner) continue;
+      const label = `${manifest.name}.${graph}`;
+      const batched = batchingRunner(runner, {
+        ...settings,
+        maxInflight: 1,
+        onBatch: (n) => {
+          metrics.batches.push([label, n]);
+          scheduleFlush();
+        },
+      });
+      runners[graph] = {
+        inputNames: runner.inputNames,
+        outputNames: runner.outputNames,
+        run: async (feeds) => {
+          checkFeeds(spec.signatures[graph], feeds);
+          return batched.run(feeds);
         },
       };
     }

@@ -7,6 +7,7 @@ import type { Tensor } from 'onnxruntime-common';
 import type { GraphSignature, ValueMetadataLike } from '../core/feed-check.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { PlatformOptions } from './server-platform.ts';
+import type { DynamicBatcherSettings } from '../core/batching/dynamic-batcher.ts';
 
 export interface WireTensor {
   type: Tensor.Type;
@@ -41,6 +42,8 @@ export interface TaskSpec {
   /** Each graph's feed check, as the main thread computed it (bounds included). */
   signatures: Record<string, GraphSignature>;
   platform: PlatformOptions;
+  /** The dynamic batching of each batched graph (server/runtime/batched-graph.ts): the task's concurrent calls in a thread share its runs. */
+  batching?: Record<string, DynamicBatcherSettings>;
 }
 
 /** A SeqserveError as data. */

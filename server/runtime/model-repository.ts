@@ -21,7 +21,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { inThreadSession, LoadedGraph, type TensorInfo } from './loaded-graph.ts';
 import { graphOf, readyModel, splitQualifiedName } from './model-lookup.ts';
 import { serverPlatform } from './server-platform.ts';
-import { batchGraphs, type DynamicBatchingDefaults } from './batched-graph.ts';
+import { batchGraphs, batchingSettingsOf, type DynamicBatchingDefaults } from './batched-graph.ts';
 import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
@@ -377,6 +377,7 @@ export class ModelRepository {
             dir,
             manifest: manifestText,
             signatures: Object.fromEntries([...graphs.values()].map((g) => [g.name, g.signature])),
+            batching: batchingSettingsOf(graphs),
             platform: { maxRows: this.rows, maxWaiting: queue.maxQueued, streamBatch: this.streamBatch },
           })
           .catch((err: Error) => {
