@@ -363,7 +363,7 @@ export class ModelRepository {
       const runners = batchGraphs(graphs, manifest, manifestPath, {
         defaults: this.options.dynamicBatching,
         maxQueued: this.options.queue.maxQueued,
-        maxInflight: executor ? this.options.sessions.options.instances : 1,
+        maxInflight: executor ? (manifest.instances ?? this.options.sessions.options.instances) : 1,
         metrics: this.options.metrics,
         log: this.options.log,
       });
