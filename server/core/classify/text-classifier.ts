@@ -73,11 +73,20 @@ export class TextClassifier {
     return { tokens: tokens.slice(0, max), truncated: true };
   }
 
-  /** Classifies the texts in one run of the graph; each result's scores are sorted best first. */
-  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ClassificationResult[]> {
+  /** What `classify` would refuse (an empty or over-long text, attention from a model without it), thrown at once. */
+  validate(texts: readonly string[], options: ClassifyOptions = {}): void {
+    this.read(texts, options);
+  }
+
+  private read(texts: readonly string[], options: ClassifyOptions): { tokens: Token[]; truncated: boolean }[] {
     const field = options.field ?? ((i: number) => `inputs[${i}]`);
     if (options.attention && !this.hasAttention) throw invalidArgument('return_attention', 'this model has no attention output (manifest classification.attention)');
-    const read = texts.map((t, i) => this.tokens(t, field(i), options.truncate));
+    return texts.map((t, i) => this.tokens(t, field(i), options.truncate));
+  }
+
+  /** Classifies the texts in one run of the graph; each result's scores are sorted best first. */
+  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ClassificationResult[]> {
+    const read = this.read(texts, options);
     const rows = read.map((r) => wordFeatureRow(r.tokens, this.text, this.vocabulary));
     const out = await this.classifier.run(wordFeatureFeeds(rows, this.text));
     const logits = out[this.classification.logits];

@@ -37,6 +37,8 @@ export const textClassification: TaskModule<'text-classification', TextClassifie
     }
     if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, `text.charNgrams.max of model ${model}`);
   },
+  runsInExecutor: true,
+  validate: (classifier, { texts, truncate, attention, fields }) => classifier.validate(texts, { truncate, attention, field: fields ? (i) => fields[i] : undefined }),
   load: ({ manifest, read, runners }) => loadTextClassifier(manifest, read, runners),
   async *run(classifier, { texts, truncate, rawScores, attention, fields }) {
     yield await classifier.classify(texts, { truncate, rawScores, attention, field: fields ? (i) => fields[i] : undefined });

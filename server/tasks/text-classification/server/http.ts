@@ -16,9 +16,9 @@ import type { ClassificationResult } from '../../../core/classify/text-classifie
 import { invalidArgument } from '../../../core/errors.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
-import { resolveTaskModel } from '../../../runtime/task-models.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
-import { MAX_TEXTS_PER_REQUEST, textClassification } from '../index.ts';
+import { MAX_TEXTS_PER_REQUEST } from '../index.ts';
 
 /** The `POST /predict` body; each text is bounded by the server's `maxTextChars` limit. */
 export function PredictRequest(maxTextChars: number) {
@@ -76,9 +76,7 @@ export function predictRoutes(ctx: ServerContext): Hono {
     const { texts, fields, batch } = predictTexts(body.inputs);
     const model = resolveTaskModel(ctx.repository, 'text-classification', body.model);
     const request = { texts, fields, truncate: body.truncate, rawScores: body.raw_scores, attention: body.return_attention };
-    const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) =>
-      textClassification.run(model.taskModel, request, signal),
-    );
+    const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, request, signal));
     const results = (await collectCall(call, onlyEvent)).map((r) => format(r, body.return_attention));
     return c.json(batch ? results : results[0]);
   });
