@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { app: 'web/app.ts', sw: 'web/sw.ts', 'seqserve-web': 'clients/web/seqserve-web.ts' },
+  entryPoints: { app: 'web/app.ts', sw: 'web/sw.ts', 'seqserve-web': 'clients/web/seqserve-web.ts', 'session-worker': 'clients/web/session-worker.ts' },
   outdir: 'dist/web',
   bundle: true,
   format: 'esm',

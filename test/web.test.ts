@@ -1,7 +1,7 @@
 /**
  * The web demo and client library in headless Chromium (Debian's, driven by playwright-core): the
  * page loads cross-origin isolated with no console errors; in the page (onnxruntime-web) speech
- * recognition, chat, captioning, spoken QA and slot filling give what the server gives; every view
+ * recognition, chat, captioning, spoken QA, slot filling and text classification give what the server gives; every view
  * works from the UI in both modes and shows what the models do (attention, word timings, hops);
  * the microphone path runs on Chromium's fake capture device and a denied microphone is explained;
  * a second visit with the server gone still runs models in the page.
@@ -136,6 +136,22 @@ describe('web client library in the page (onnxruntime-web)', () => {
     expect(got.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('classifies a text as the server does, with the same attention over its words', async () => {
+    const text = 'Subject: FREE money for you\nFrom: cashnow.biz\n\nClick here to claim your prize now!';
+    const [expected] = await client.predict([text], { attention: true });
+    const got = await page.evaluate(async (t) => {
+      const { loadWebModel } = (window as unknown as Seqserve).seqserve;
+      const model = (await loadWebModel(location.origin, 'spam')) as unknown as {
+        classify: (texts: string[], o: { attention: boolean }) => Promise<{ scores: { label: string; score: number }[]; attention: { text: string; weight: number }[] }[]>;
+      };
+      return (await model.classify([t], { attention: true }))[0];
+    }, text);
+    expect(got.scores.map((s) => s.label)).toEqual(expected.predictions.map((p) => p.label));
+    got.scores.forEach((s, i) => expect(s.score).toBeCloseTo(expected.predictions[i].score, 4));
+    expect(got.attention.map((a) => a.text)).toEqual(expected.attention.map((a) => a.text));
+    got.attention.forEach((a, i) => expect(a.weight).toBeCloseTo(expected.attention[i].weight, 4));
+  }, 60_000);
+
   it('captions an image as the server does', async () => {
     const png = readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png'));
     const expected = (await client.caption(new Uint8Array(png))).caption;
@@ -229,9 +245,15 @@ describe('web demo views (Chromium)', () => {
       await page.click('#slots-form button');
       await page.waitForSelector('#slots-out mark.slot', { timeout: 30_000 });
       await shot('slots');
+
+      await page.click('#classify-form button');
+      await page.waitForSelector('#classify-out mark.attended', { timeout: 30_000 });
+      expect(await page.locator('#classify-labels li').first().textContent()).toMatch(/^spam \d/);
+      expect(await page.locator('#classify-top').textContent()).toMatch(/^most attention: /);
+      await shot('classify');
       await page.screenshot({ path: path.join(OUT, `web-${mode}.png`), fullPage: true });
       await page.evaluate(() => {
-        for (const id of ['slots-out', 'slots-legend']) document.getElementById(id)!.textContent = '';
+        for (const id of ['slots-out', 'slots-legend', 'classify-out', 'classify-labels', 'classify-top']) document.getElementById(id)!.textContent = '';
       });
       expect(await page.locator('#status').textContent()).toBe('');
       expect(consoleErrors).toEqual([]);
@@ -330,4 +352,44 @@ describe('offline after the first visit', () => {
       await own.close().catch(() => undefined);
     }
   }, 90_000);
+});
+
+describe("web client library with its sessions in a Web Worker (the page's session worker)", () => {
+  it('chats with the same greedy reply as the server, and the page keeps running while the graphs run', async () => {
+    const expected = (await client.chat([{ role: 'user', content: PROMPT }], { temperature: 0 })).text;
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${server.http}/`);
+      await other.waitForSelector('body[data-ready=true]');
+      const got = await other.evaluate(async (prompt) => {
+        const { loadWebModel } = (window as unknown as Seqserve).seqserve;
+        const load = loadWebModel as unknown as (u: string, m: string, o: object) => Promise<Record<string, (...a: never[]) => unknown>>;
+        const model = (await load(location.origin, 'chat', { worker: true })) as unknown as {
+          chatTokens: (m: object[], o: object) => { tokens: AsyncIterable<{ delta: string }> };
+        };
+        // a timer on the page's thread: it keeps firing while the sessions run in the worker
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 1);
+        const deltas: string[] = [];
+        const started = performance.now();
+        for (let i = 0; i < 5; i++) {
+          deltas.length = 0;
+          for await (const t of model.chatTokens([{ role: 'user', content: prompt }], { temperature: 0 }).tokens) deltas.push(t.delta);
+        }
+        clearInterval(timer);
+        return {
+          text: deltas.join(''),
+          ticks,
+          ms: performance.now() - started,
+          worker: performance.getEntriesByType('resource').some((e) => e.name.endsWith('/web/session-worker.js')),
+        };
+      }, PROMPT);
+      expect(got.text).toBe(expected);
+      expect(got.ticks).toBeGreaterThan(0);
+      // the sessions were created in the page's session worker
+      expect(got.worker).toBe(true);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 });

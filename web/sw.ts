@@ -21,7 +21,7 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 const SHELL_CACHE = 'seqserve-shell-v1';
-const SHELL = ['/', '/web/app.js'];
+const SHELL = ['/', '/web/app.js', '/web/session-worker.js'];
 const KEPT = [/^\/$/, /^\/web\//, /^\/ort\//, /^\/v1\/models\/[^/]+\/files\//];
 
 scope.addEventListener('install', (ev) => {

@@ -34,7 +34,8 @@ import { taskModule, type TaskModelOf, type TaskName } from '../../server/tasks/
 import type { TaskPlatform } from '../../server/tasks/task-module.ts';
 import type { ImageSource } from '../../server/core/generation/generation-engine.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
-import { webGraphRunner } from './web-graph-runner.ts';
+import { webGraphRunner, type WebSession } from './web-graph-runner.ts';
+import { SessionWorker } from './worker-session.ts';
 
 export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
 export type { ClassificationResult, DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
@@ -51,6 +52,12 @@ export interface WebModelOptions {
   numThreads?: number;
   /** Sent as `authorization: Bearer <key>` when the server requires API keys. */
   apiKey?: string;
+  /**
+   * Run the model's sessions in a Web Worker (the page's model executor, `/web/session-worker.js`),
+   * so a graph run never blocks the page's thread; the task's JavaScript (tokenizing, the generation
+   * loop, decoding) stays on the page.
+   */
+  worker?: boolean;
 }
 
 export interface ModelToken {
@@ -96,8 +103,14 @@ async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise
 /** A task name with the model its task module builds. */
 type WebTaskModel = { [T in TaskName]: { task: T; model: TaskModelOf<T> } }[TaskName];
 
-function shapesOf(session: ort.InferenceSession): Record<string, number[]> {
+function shapesOf(session: WebSession): Record<string, number[]> {
   return Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : []]));
+}
+
+let pageWorker: SessionWorker | undefined;
+/** The page's one session worker, started on first use. */
+function sessionWorker(baseUrl: string): SessionWorker {
+  return (pageWorker ??= new SessionWorker(`${baseUrl}/web/session-worker.js`));
 }
 
 /** How the page runs task graphs: 32 sequences decoded together, each speech stream's steps alone. */
@@ -109,9 +122,14 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const useCache = options.cache ?? true;
   const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache, options.apiKey);
   const manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), modelFileUrl(baseUrl, name, 'manifest.json')); // the server's own parse
-  const sessions = new Map<string, ort.InferenceSession>();
+  const sessions = new Map<string, WebSession & { release(): Promise<void> }>();
+  const executor = options.worker ? sessionWorker(baseUrl) : undefined;
   for (const [graphName, graph] of Object.entries(manifest.graphs)) {
-    sessions.set(graphName, await ort.InferenceSession.create(await read(graph.file), { executionProviders: ['wasm'] }));
+    const bytes = await read(graph.file);
+    sessions.set(
+      graphName,
+      executor ? await executor.create(bytes, ort.env.wasm.wasmPaths as string, options.numThreads) : await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] }),
+    );
   }
   // every run's feeds are checked against the graph's signature before onnxruntime-web sees them,
   // its axes against their bounds (the manifest's maxShapes and the task's, as on the server)

@@ -36,7 +36,8 @@ export function inPage(name: string): Promise<WebModel> {
   let model = models.get(name);
   if (!model) {
     status(`loading the ${name} model into the page…`);
-    model = loadWebModel(base, name, { ...(apiKey() ? { apiKey: apiKey() } : {}) }).catch((err: Error) => {
+    // the sessions run in the page's session worker, so the page stays responsive while a model runs
+    model = loadWebModel(base, name, { worker: true, ...(apiKey() ? { apiKey: apiKey() } : {}) }).catch((err: Error) => {
       models.delete(name);
       throw new Error(`the ${name} model cannot run in this browser: ${err.message}`);
     });
