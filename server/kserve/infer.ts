@@ -117,14 +117,13 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
     // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
     { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
     signal,
-  )
-    .catch((err: unknown) => {
-      if (err instanceof SeqserveError) throw err;
-      // Shapes that pass the signature check can still disagree with each other inside the graph.
-      throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, {
-        field: 'inputs',
-      });
+  ).catch((err: unknown) => {
+    if (err instanceof SeqserveError) throw err;
+    // Shapes that pass the signature check can still disagree with each other inside the graph.
+    throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, {
+      field: 'inputs',
     });
+  });
   return {
     modelName: graph.qualifiedName,
     modelVersion,
