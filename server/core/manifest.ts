@@ -32,11 +32,25 @@ export const StateSpec = z
   })
   .describe('a tensor that carries recurrent state between calls');
 
+/** Server-held state for a graph with `states`: how long an idle sequence is kept, how many live at once. */
+export const SequenceBatchingSpec = z
+  .strictObject({
+    maxSequenceIdleMicroseconds: z
+      .number()
+      .int()
+      .positive()
+      .default(60_000_000)
+      .describe("a sequence with no step for this long is freed (Triton's max_sequence_idle_microseconds)"),
+    maxSequences: z.number().int().positive().default(1024).describe('live sequences at most; a start beyond is refused (RESOURCE_EXHAUSTED)'),
+  })
+  .describe("server-held state for KServe requests carrying Triton's sequence_id / sequence_start / sequence_end (needs states)");
+
 export const GraphSpec = z.strictObject({
   file: fileName.describe('the ONNX file, relative to the model folder'),
   /** What the graph does; each task accepts its own roles (TASK_ROLES). */
   role: z.string().min(1).describe('what the graph does; the roles a task accepts are listed in README ("Serving your own PyTorch model")'),
   states: z.array(StateSpec).default([]).describe('recurrent state pairs of the graph'),
+  sequenceBatching: SequenceBatchingSpec.optional(),
   /**
    * Input shapes for the warm-up run at load, where 1 for every variable dimension won't do (e.g. a
    * convolution over time that needs at least 3 steps): input name -> whole shape. No zero

@@ -3,7 +3,7 @@
  * as strings) to and from the transport-independent InferRequest / InferResult.
  */
 import { invalidArgument } from '../core/errors.ts';
-import type { InferInput, InferRequest, InferResult } from './infer.ts';
+import { sequenceParameters, type InferInput, type InferRequest, type InferResult } from './infer.ts';
 import { bytesElement, tensorToRaw } from './tensor-codec.ts';
 
 type Contents = Partial<
@@ -17,6 +17,29 @@ export interface GrpcInferRequest {
   inputs: { name: string; datatype: string; shape: (string | number)[]; contents: Contents | null }[];
   outputs: { name: string }[];
   raw_input_contents: Uint8Array[];
+  parameters?: Record<string, GrpcInferParameter>;
+}
+
+/** An InferParameter as proto-loader decodes it (oneofs: the name of the set field; 64-bit integers as strings). */
+export interface GrpcInferParameter {
+  parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
+  bool_param?: boolean;
+  int64_param?: string;
+  string_param?: string;
+  double_param?: number;
+  uint64_param?: string;
+}
+
+/** A parameter's value: 64-bit integers as numbers when they are safe integers (sequence ids), else as the decimal string. */
+function parameterValue(p: GrpcInferParameter): unknown {
+  const choice = p.parameter_choice;
+  if (!choice) return undefined;
+  const v = p[choice];
+  if (choice === 'int64_param' || choice === 'uint64_param') {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : v;
+  }
+  return v;
 }
 
 const CONTENTS_FIELD: Record<string, keyof Contents> = {
@@ -49,8 +72,11 @@ export function decodeGrpcInfer(msg: GrpcInferRequest): InferRequest {
     if (t.datatype === 'BYTES') data = data.map((b, j) => bytesElement(`inputs[${i}].contents.bytes_contents[${j}]`, b as Uint8Array));
     return { ...base, data };
   });
+  const parameters = msg.parameters ? Object.fromEntries(Object.entries(msg.parameters).map(([k, p]) => [k, parameterValue(p)])) : undefined;
+  const sequence = sequenceParameters(parameters);
   return {
     ...(msg.id ? { id: msg.id } : {}),
+    ...(sequence ? { sequence } : {}),
     inputs,
     ...(msg.outputs?.length ? { outputs: msg.outputs.map((o) => ({ name: o.name, binary: true })) } : {}),
     binaryOutputs: true,

@@ -25,8 +25,17 @@ export interface RequestedOutput {
   binary?: boolean;
 }
 
+/** Triton's sequence parameters: a step of a sequence whose state the server holds. */
+export interface SequenceParameters {
+  id: number | string;
+  start: boolean;
+  end: boolean;
+}
+
 export interface InferRequest {
   id?: string;
+  /** `parameters.sequence_id` / `sequence_start` / `sequence_end`: a step of a server-held sequence. */
+  sequence?: SequenceParameters;
   inputs: InferInput[];
   outputs?: RequestedOutput[];
   /** Return every output as raw bytes unless an output says otherwise. */
@@ -85,6 +94,27 @@ function checkInput(input: InferInput, index: number, expected: TensorInfo | und
 }
 
 /**
+ * Triton's sequence parameters from a request's parameters (REST JSON values, or gRPC's decoded
+ * InferParameter values): undefined without `sequence_id`; refused naming the field when malformed.
+ */
+export function sequenceParameters(parameters: Record<string, unknown> | undefined): SequenceParameters | undefined {
+  if (!parameters) return undefined;
+  const { sequence_id: id, sequence_start: start, sequence_end: end } = parameters;
+  if (id === undefined) {
+    if (start !== undefined || end !== undefined) throw invalidArgument('parameters.sequence_id', 'is required with sequence_start or sequence_end');
+    return undefined;
+  }
+  if (!(typeof id === 'string' ? id.length > 0 : Number.isSafeInteger(id) && (id as number) > 0))
+    throw invalidArgument('parameters.sequence_id', 'must be a positive integer or a non-empty string (0 means no sequence in Triton and is not accepted)');
+  for (const [name, v] of [
+    ['sequence_start', start],
+    ['sequence_end', end],
+  ] as const)
+    if (v !== undefined && typeof v !== 'boolean') throw invalidArgument(`parameters.${name}`, 'must be true or false');
+  return { id: id as number | string, start: start === true, end: end === true };
+}
+
+/**
  * Runs one KServe request on `graph`: concurrent requests to a batched graph share a run
  * (server/runtime/batched-graph.ts); `signal` (the client gone, the deadline) takes a request that
  * still waits for its batch out of the queue.
@@ -102,22 +132,31 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
       graph,
     );
   });
-  const missing = graph.inputNames.filter((n) => !(n in feeds));
-  if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}`);
+  const sequences = request.sequence ? graph.sequenceBatcher() : undefined;
+  const held = (name: string) => sequences?.isState(name) ?? false;
+  const missing = graph.inputNames.filter((n) => !(n in feeds) && !held(n));
+  if (missing.length) {
+    const states = graph.spec.states.length ? ` (or send sequence_id in parameters and the server holds ${graph.spec.states.map((s) => s.input).join(', ')})` : '';
+    throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}${states}`);
+  }
   const index = new Map(request.inputs.map((input, i) => [input.name, i]));
-  const requested = request.outputs?.length ? request.outputs : graph.outputNames.map((name) => ({ name, binary: undefined }));
+  // a sequence step returns its state outputs only when asked for them
+  const requested = request.outputs?.length ? request.outputs : graph.outputNames.filter((name) => !sequences?.isStateOutput(name)).map((name) => ({ name, binary: undefined }));
   requested.forEach((o, i) => {
     if (!graph.outputNames.includes(o?.name))
       throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${graph.qualifiedName} (outputs: ${graph.outputNames.join(', ')})`);
   });
-  const results = await runGraph(
-    graph,
-    feeds,
-    requested.map((o) => o.name),
-    // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
-    { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
-    signal,
-  ).catch((err: unknown) => {
+  const running = sequences
+    ? sequences.step(request.sequence!, feeds)
+    : runGraph(
+        graph,
+        feeds,
+        requested.map((o) => o.name),
+        // the run checks the whole feed against the signature (inputs sharing a dimension must agree), naming the request's fields
+        { field: (name) => (index.has(name) ? `inputs[${index.get(name)}].shape` : undefined) },
+        signal,
+      );
+  const results = await running.catch((err: unknown) => {
     if (err instanceof SeqserveError) throw err;
     // Shapes that pass the signature check can still disagree with each other inside the graph.
     throw new SeqserveError('invalid_argument', `${graph.qualifiedName}: ONNX Runtime rejected the inputs: ${String((err as Error)?.message ?? err).split('\n')[0]}`, {

@@ -12,6 +12,8 @@ import {
 } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import type { GraphSpec } from '../core/manifest.ts';
+import { SequenceBatcher, stateShape, type StateShape } from '../core/batching/sequence-batcher.ts';
+import { invalidArgument } from '../core/errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { GraphSession } from './model-executor.ts';
 import { RunQueue, type RunQueueOptions } from './run-queue.ts';
@@ -40,6 +42,9 @@ export class LoadedGraph implements GraphRunner {
   /** The manifest's mistakes about the graph's axis bounds (`graphs.<g>.maxShapes...: reason`): the model must not load. */
   readonly boundProblems: readonly string[];
   private readonly queue: RunQueue;
+  private sequences: SequenceBatcher | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly maxBatch: number;
 
   constructor(
     readonly model: string,
@@ -66,6 +71,42 @@ export class LoadedGraph implements GraphRunner {
     this.boundProblems = problems;
     this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states, minimums: manifestMinimums(manifest, this.inputs), maximums };
     this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
+    this.maxBatch = bounds.streamBatch ?? 64;
+  }
+
+  /**
+   * The graph's sequence batcher (server-held state for KServe requests with `sequence_id`), made
+   * on first use; refused naming the field when the graph has no states or a state cannot start at
+   * zeros.
+   */
+  sequenceBatcher(): SequenceBatcher {
+    if (this.sequences) return this.sequences;
+    if (this.spec.states.length === 0)
+      throw invalidArgument(
+        'parameters.sequence_id',
+        `${this.qualifiedName} has no states in its manifest; sequences need a graph with recurrent state (graphs.${this.name}.states)`,
+      );
+    const shapes: Record<string, StateShape> = {};
+    for (const state of this.spec.states) {
+      const shape = stateShape(
+        state,
+        this.inputs.find((i) => i.name === state.input),
+      );
+      if (typeof shape === 'string') throw invalidArgument('parameters.sequence_id', `${this.qualifiedName}: ${shape}`);
+      shapes[state.input] = shape;
+    }
+    const settings = this.spec.sequenceBatching ?? { maxSequenceIdleMicroseconds: 60_000_000, maxSequences: 1024 };
+    const maxIdleMs = settings.maxSequenceIdleMicroseconds / 1000;
+    this.sequences = new SequenceBatcher(this.qualifiedName, this, this.spec.states, shapes, {
+      maxIdleMs,
+      maxSequences: settings.maxSequences,
+      maxBatch: this.maxBatch,
+      onRun: (n) => this.metrics.batchSize.observe({ model: this.qualifiedName }, n),
+    });
+    // idle sequences are freed even when no step comes
+    this.sweeper = setInterval(() => this.sequences?.sweep(), Math.min(1000, Math.max(10, maxIdleMs / 4)));
+    this.sweeper.unref();
+    return this.sequences;
   }
 
   get queueDepth(): number {
@@ -102,6 +143,7 @@ export class LoadedGraph implements GraphRunner {
   }
 
   async release(): Promise<void> {
+    clearInterval(this.sweeper);
     await this.idle();
     await this.session.release();
   }
