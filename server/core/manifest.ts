@@ -148,7 +148,16 @@ export const Decoding = z.discriminatedUnion('kind', [CrfDecoding, CtcDecoding])
  */
 export const GenerationSpec = z.strictObject({
   vocab: fileName,
-  tokenizer: z.literal('spelled-words'),
+  /**
+   * How text becomes source tokens: `spelled-words` (the vocabulary's words, unknown words spelled
+   * out: chat) or `characters` (one token per character from `sourceVocab`: text2text models such as
+   * g2p; a character outside it is refused).
+   */
+  tokenizer: z.enum(['spelled-words', 'characters']),
+  /** The source side's vocabulary when it differs from the target's `vocab` (a JSON array of tokens, index = id). */
+  sourceVocab: fileName.optional().describe("the source side's vocabulary when it is not vocab (characters tokenizer: one character per entry)"),
+  /** Lower-case the text before it is tokenized (characters tokenizer). */
+  lowercase: z.boolean().optional().describe('lower-case the text before the characters tokenizer reads it'),
   bos: z.number().int().nonnegative(),
   eos: z.number().int().nonnegative(),
   pad: z.number().int().nonnegative(),

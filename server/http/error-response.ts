@@ -10,7 +10,7 @@ export function httpStatus(code: ErrorCode): ContentfulStatusCode {
 }
 
 /** OpenAI-compatible endpoints answer errors in OpenAI's shape. */
-const OPENAI_PATHS = /^\/v1\/(chat|models|audio|captions|speech-qa)(\/|$)/;
+const OPENAI_PATHS = /^\/v1\/(chat|completions|models|audio|captions|speech-qa)(\/|$)/;
 
 function openAiType(status: number): string {
   if (status === 401) return 'authentication_error';

@@ -328,15 +328,29 @@ def write_model(model, vocab, out, name):
     write_manifest(out, {
         "name": name,
         "version": "1",
-        "task": "generic",
+        "task": "text2text",
         "description": "Grapheme-to-phoneme (CMUdict, ARPAbet with stress): bidirectional GRU encoder over letters, GRU decoder "
-                       "with Luong attention, exported as encoder + single decoder step (generation facts in metrics.json).",
+                       "with Luong attention, exported as encoder + single decoder step; served by the text2text task "
+                       "(POST /v1/completions).",
         "graphs": {
             "encoder": {"file": "encoder.onnx", "role": "encoder"},
             "decoder": {"file": "decoder.onnx", "role": "decoder_step",
                         "states": [{"input": "h_in", "output": "h_out", "batchAxis": 1}]},
         },
+        "generation": manifest_generation(),
     })
+
+
+def manifest_generation():
+    """The manifest's generation section (server/core/manifest.ts GenerationSpec): the text2text task's
+    characters tokenizer over letters.json (lower-cased; a character outside it is refused), phonemes.json out."""
+    facts = generation_facts(None)
+    return {
+        "vocab": facts["vocab"], "tokenizer": "characters", "sourceVocab": facts["sourceVocab"], "lowercase": True,
+        "bos": BOS, "eos": EOS, "pad": PAD, "unk": UNK,
+        "maxSourceTokens": MAX_SOURCE, "maxNewTokens": MAX_NEW,
+        "encoder": facts["encoder"], "decoder": facts["decoder"],
+    }
 
 
 def check_onnx(model, vocab, out, words):

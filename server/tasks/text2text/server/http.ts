@@ -1,0 +1,148 @@
+/**
+ * OpenAI-compatible legacy completions, `POST /v1/completions`, for text2text models (non-streaming,
+ * and `stream: true` server-sent `text_completion` chunks then `data: [DONE]`). A prompt array
+ * decodes its prompts together; choice `index` = prompt × n + choice. `logprobs: k` gives OpenAI's
+ * `{tokens, token_logprobs, top_logprobs, text_offset}`. Extensions: `beam_width`, `length_penalty`,
+ * `top_k`, `repetition_penalty`, and `include_attention` (the attention alignment: a row per output
+ * token over the prompt's source tokens — for g2p, phonemes × letters).
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import type { ServerContext } from '../../../context.ts';
+import type { FinishEvent, TokenEvent } from '../../../core/generation/generation-engine.ts';
+import { readJson } from '../../../http/read-json.ts';
+import { requestSignal } from '../../../http/request-signal.ts';
+import { sseResponse } from '../../../http/sse.ts';
+import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
+import { collectCall, openCall } from '../../../service/task-call.ts';
+import { encodePrompts } from '../index.ts';
+import { CompletionRequest, completionTaskRequest } from '../request.ts';
+
+/** A token as OpenAI's completions report it: its text in the output, leading separator included (tokens join to the text). */
+function tokenText(e: TokenEvent): string {
+  return e.delta || e.piece;
+}
+
+/** The separator before a token's piece in its delta (" " for all but a choice's first token of space-joined output). */
+function separator(e: TokenEvent): string {
+  return e.delta.endsWith(e.piece) ? e.delta.slice(0, e.delta.length - e.piece.length) : '';
+}
+
+/** OpenAI's completion logprobs for a choice's tokens, offsets counted from `start` (the prompt's length with echo). */
+export function completionLogprobs(tokens: readonly TokenEvent[], start = 0) {
+  const out = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as Record<string, number>[], text_offset: [] as number[] };
+  let offset = start;
+  for (const e of tokens) {
+    const text = tokenText(e);
+    const sep = separator(e);
+    out.tokens.push(text);
+    out.token_logprobs.push(e.logProb);
+    out.top_logprobs.push(Object.fromEntries((e.top ?? []).map((t) => [sep + t.piece, t.logProb])));
+    out.text_offset.push(offset);
+    offset += text.length;
+  }
+  return out;
+}
+
+export function completionRoutes(ctx: ServerContext): Hono {
+  const app = new Hono();
+
+  app.post('/v1/completions', async (c) => {
+    const body = await readJson(c, CompletionRequest, ctx.config.limits.maxBodyBytes);
+    const loaded = resolveTaskModel(ctx.repository, 'text2text', body.model);
+    const model = loaded.taskModel;
+    const request = completionTaskRequest(body, model.engine.model.spec.maxNewTokens);
+    // refused here, before any response starts (the executor would refuse the same)
+    const sources = encodePrompts(model, request);
+    const promptTokens = sources.reduce((a, s) => a + s.ids.length, 0);
+    const n = request.generate.n ?? 1;
+    const attention = request.generate.attention ?? false;
+    const withLogprobs = body.logprobs != null;
+    const echo = body.echo ?? false;
+    const id = `cmpl-${randomUUID().replace(/-/g, '')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id, object: 'text_completion', created, model: loaded.name, system_fingerprint: `seqserve-${loaded.name}-${loaded.version}` };
+    const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
+    const call = openCall(
+      ctx,
+      { model: loaded.name, endpoint: body.stream ? 'completions_stream' : 'completions', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) },
+      (signal) => runTask(loaded, request, signal),
+    );
+    const indexOf = (prompt: number, choice: number) => prompt * n + choice;
+    const usage = (completion: number) => ({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion });
+
+    if (body.stream) {
+      const head = JSON.stringify(base).slice(0, -1) + ',"choices":[';
+      const chunk = (choice: string, tail = ']}') => head + choice + tail;
+      let completion = 0;
+      async function* chunks(): AsyncGenerator<string> {
+        // with echo, or attention, each choice opens with a chunk holding the prompt text / the source tokens
+        if (echo || attention) {
+          for (let p = 0; p < sources.length; p++) {
+            for (let k = 0; k < n; k++) {
+              const open: Record<string, unknown> = { text: echo ? request.prompts[p] : '', index: indexOf(p, k), logprobs: null, finish_reason: null };
+              if (attention) open.source_tokens = sources[p].pieces;
+              yield chunk(JSON.stringify(open));
+            }
+          }
+        }
+        const offsets = new Map<number, number>();
+        for await (const e of call) {
+          const index = indexOf(e.prompt, e.choice);
+          if (e.type === 'token') {
+            completion++;
+            const choice: Record<string, unknown> = { text: e.delta, index, logprobs: null, finish_reason: null };
+            if (withLogprobs) {
+              const start = offsets.get(index) ?? (echo ? request.prompts[e.prompt].length : 0);
+              choice.logprobs = completionLogprobs([e], start);
+              offsets.set(index, start + tokenText(e).length);
+            }
+            if (attention) choice.attention = e.attention ?? null;
+            yield chunk(JSON.stringify(choice));
+          } else {
+            yield chunk(JSON.stringify({ text: e.delta, index, logprobs: null, finish_reason: e.reason }));
+          }
+        }
+        if (body.stream_options?.include_usage) yield chunk('', `],"usage":${JSON.stringify(usage(completion))}}`);
+        yield '[DONE]';
+      }
+      return sseResponse(c, chunks(), {
+        log: ctx.log,
+        close: async () => {
+          countTokens(completion);
+          await call.return();
+        },
+      });
+    }
+
+    const result = await collectCall(call, async (events) => {
+      const choices = Array.from({ length: sources.length * n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
+      for await (const e of events) {
+        const choice = choices[indexOf(e.prompt, e.choice)];
+        if (e.type === 'token') choice.tokens.push(e);
+        else choice.finish = e;
+      }
+      return choices;
+    });
+    const completion = result.reduce((a, ch) => a + ch.tokens.length, 0);
+    countTokens(completion);
+    return c.json({
+      ...base,
+      choices: result.map((ch, index) => {
+        const prompt = Math.floor(index / n);
+        const prefix = echo ? request.prompts[prompt] : '';
+        return {
+          text: prefix + (ch.finish?.text ?? ''),
+          index,
+          logprobs: withLogprobs ? completionLogprobs(ch.tokens, prefix.length) : null,
+          finish_reason: ch.finish?.reason ?? 'stop',
+          ...(attention
+            ? { attention: { source_tokens: sources[prompt].pieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } }
+            : {}),
+        };
+      }),
+      usage: usage(completion),
+    });
+  });
+  return app;
+}

@@ -1,0 +1,189 @@
+/**
+ * POST /v1/completions (text2text) through the real server with the bundled g2p model: every word of
+ * the committed held-out sample (models/g2p/heldout-sample.jsonl) served greedy and with beam search
+ * against the recipe's stored outputs, the sample's PER / WER against the card, the official openai
+ * client (plain and streaming), logprobs, the attention alignment, and bad input with OpenAI's error
+ * shape naming the field. The g2p model's KServe graphs keep working.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+interface SampleRow {
+  word: string;
+  pronunciations: string[];
+  greedy: string;
+  beam: string;
+}
+const sample = readFileSync(path.join(BUNDLED_MODELS_DIR, 'g2p', 'heldout-sample.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as SampleRow);
+
+/** The recipe's scoring (models/g2p/recipe/cmudict.py score): right when equal to any pronunciation, phoneme errors against the closest. */
+function editDistance(a: string[], b: string[]): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+function score(hyps: string[], refs: string[][]): { per: number; wer: number } {
+  let errors = 0;
+  let length = 0;
+  let wrong = 0;
+  hyps.forEach((h, i) => {
+    const [dist, len] = refs[i].map((r): [number, number] => [editDistance(h.split(' '), r.split(' ')), r.split(' ').length]).sort((x, y) => x[0] - y[0] || x[1] - y[1])[0];
+    errors += dist;
+    length += len;
+    wrong += dist > 0 ? 1 : 0;
+  });
+  return { per: Math.round((10000 * errors) / length) / 100, wer: Math.round((10000 * wrong) / hyps.length) / 100 };
+}
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let client: OpenAI;
+beforeAll(async () => {
+  server = await startTestServer();
+  client = new OpenAI({ baseURL: `${server.http}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+async function complete(body: object): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${server.http}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('POST /v1/completions (text2text, g2p)', () => {
+  it("gives the recipe's greedy and beam outputs on the committed held-out sample, and the card's PER / WER", async () => {
+    const words = sample.map((s) => s.word);
+    // requests of 50 prompts (at most 64 per request), all at once: they share the engine's batch
+    const served = async (extra: object) => {
+      const parts = await Promise.all([0, 50, 100, 150].map((k) => complete({ model: 'g2p', prompt: words.slice(k, k + 50), ...extra })));
+      for (const p of parts) expect(p.status).toBe(200);
+      return {
+        texts: parts.flatMap((p) => (p.json.choices as { text: string }[]).map((c) => c.text)),
+        promptTokens: parts.reduce((a, p) => a + (p.json.usage.prompt_tokens as number), 0),
+      };
+    };
+    const greedy = await served({});
+    const beam = await served({ best_of: 5 });
+    const greedyOut = greedy.texts;
+    const beamOut = beam.texts;
+    const greedyDiffs = sample.filter((s, i) => greedyOut[i] !== s.greedy).map((s, i) => `${s.word}: ${greedyOut[i]} vs ${s.greedy}`);
+    const beamDiffs = sample.map((s, i) => (beamOut[i] !== s.beam ? `${s.word}: served ${beamOut[i]}, recipe ${s.beam}` : '')).filter(Boolean);
+    expect(greedyDiffs).toEqual([]);
+    // One word of 200 differs: the engine's beam search keeps finished and live beams together within the
+    // width (a beam that ends takes a place), the recipe's keeps `width` live beams and collects finished
+    // ones beside them, so it explores more; on dufresne the recipe finds the shorter, right pronunciation
+    // and the engine keeps greedy's (scoring finished beams by lp(|Y| + 1), as the recipe does, does not change it).
+    expect(beamDiffs).toEqual(['dufresne: served D AH0 F R EH1 S N IY0, recipe D AH0 F R EH1 N']);
+    const refs = sample.map((s) => s.pronunciations);
+    // the card: on the sample, greedy PER 11.15 % / WER 44.0 %, beam PER 10.91 % / WER 43.5 % (the recipe's outputs)
+    expect(score(greedyOut, refs)).toEqual({ per: 11.15, wer: 44 });
+    expect(
+      score(
+        sample.map((s) => s.beam),
+        refs,
+      ),
+    ).toEqual({ per: 10.91, wer: 43.5 });
+    // served beam on the sample: that word as greedy has it
+    expect(score(beamOut, refs)).toEqual({ per: 11.07, wer: 44 });
+    expect(greedy.promptTokens).toBe(words.join('').length);
+  }, 120_000);
+
+  it('works with the official openai client, plain and streaming', async () => {
+    const done = await client.completions.create({ model: 'g2p', prompt: 'taipei' });
+    expect(done.object).toBe('text_completion');
+    expect(done.choices[0].text).toBe('T AY1 P EY2');
+    expect(done.choices[0].finish_reason).toBe('stop');
+    expect(done.usage).toMatchObject({ prompt_tokens: 6, completion_tokens: 4, total_tokens: 10 });
+
+    const stream = await client.completions.create({ model: 'g2p', prompt: ['taipei', 'kathmandu'], best_of: 5, stream: true, stream_options: { include_usage: true } });
+    const texts = ['', ''];
+    const finish: (string | null)[] = [null, null];
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('text_completion');
+      for (const ch of chunk.choices) {
+        texts[ch.index] += ch.text;
+        if (ch.finish_reason) finish[ch.index] = ch.finish_reason;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(texts).toEqual(['T AY1 P EY2', 'K AH0 TH M AE1 N D UW0']);
+    expect(finish).toEqual(['stop', 'stop']);
+    expect(usage).toMatchObject({ prompt_tokens: 15 });
+  });
+
+  it('reports logprobs as OpenAI does, n best beams, echo, and the attention alignment', async () => {
+    const { json } = await complete({ model: 'g2p', prompt: 'taipei', logprobs: 3, include_attention: true });
+    const [choice] = json.choices;
+    const lp = choice.logprobs;
+    expect(lp.tokens.join('')).toBe(choice.text);
+    expect(lp.tokens).toEqual(['T', ' AY1', ' P', ' EY2']);
+    expect(lp.text_offset).toEqual([0, 1, 5, 7]);
+    lp.token_logprobs.forEach((x: number, i: number) => {
+      expect(x).toBeLessThanOrEqual(0);
+      expect(Object.keys(lp.top_logprobs[i])).toHaveLength(3);
+      expect(Math.max(...(Object.values(lp.top_logprobs[i]) as number[]))).toBeCloseTo(x, 5); // greedy: the chosen token is the best
+    });
+    expect(choice.attention.source_tokens).toEqual([...'taipei']);
+    expect(choice.attention.output_tokens).toEqual(['T', 'AY1', 'P', 'EY2']);
+    for (const row of choice.attention.weights) {
+      expect(row).toHaveLength(6);
+      expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 3);
+    }
+    // "T" attends most to "t", "P" to "p"
+    expect(choice.attention.weights[0].indexOf(Math.max(...choice.attention.weights[0]))).toBe(0);
+    expect(choice.attention.weights[2].indexOf(Math.max(...choice.attention.weights[2]))).toBe(3);
+
+    const beams = await complete({ model: 'g2p', prompt: ['phoneme', 'read'], n: 3, best_of: 5 });
+    expect(beams.json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(beams.json.choices[0].text).toBe('F AH0 N IY1 M');
+    expect(new Set(beams.json.choices.slice(0, 3).map((c: { text: string }) => c.text)).size).toBe(3);
+
+    const echo = await complete({ model: 'g2p', prompt: 'Taipei', echo: true });
+    expect(echo.json.choices[0].text).toBe('TaipeiT AY1 P EY2');
+  });
+
+  it('refuses bad input with OpenAI errors naming the field', async () => {
+    const bad = async (body: object, status = 400) => {
+      const { status: got, json } = await complete(body);
+      expect(got).toBe(status);
+      return json.error as { param: string | null; message: string; type: string };
+    };
+    expect((await bad({ prompt: '' })).param).toBe('prompt');
+    expect((await bad({ prompt: '   ' })).message).toMatch(/empty/);
+    expect((await bad({ prompt: 'a'.repeat(33) })).message).toMatch(/33 characters long; the model reads at most 32/);
+    const outside = await bad({ prompt: ['taipei', 'naïve3'] });
+    expect(outside.param).toBe('prompt[1]');
+    expect(outside.message).toMatch(/"ï" \(U\+00EF\), "3" \(U\+0033\)/);
+    expect((await bad({ prompt: 'new york' })).message).toMatch(/one word per prompt/);
+    expect((await bad({})).param).toBe('prompt');
+    expect((await bad({ prompt: [1, 2] })).param).toMatch(/^prompt/);
+    expect((await bad({ prompt: [] })).param).toBe('prompt');
+    expect((await bad({ prompt: 'a', max_tokens: 1000 })).param).toBe('max_tokens');
+    expect((await bad({ prompt: 'a', n: 3, best_of: 2 })).param).toBe('best_of');
+    expect((await bad({ prompt: 'a', logprobs: 9 })).param).toBe('logprobs');
+    expect((await bad({ prompt: 'a', suffix: 'x' })).param).toBe('suffix');
+    expect((await bad({ prompt: 'a', model: 'nope' }, 404)).type).toBe('not_found_error');
+    expect((await bad({ prompt: 'a', model: 'chat' })).param).toBe('model');
+    await expect(client.completions.create({ model: 'g2p', prompt: 'x1' })).rejects.toMatchObject({ status: 400, param: 'prompt' });
+  });
+
+  it('keeps the KServe graphs g2p.encoder and g2p.decoder', async () => {
+    const res = await fetch(`${server.http}/v2/models/g2p.encoder/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'letters', shape: [1, 3], datatype: 'INT64', data: [24, 9, 20] }] }),
+    });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { outputs: { name: string; shape: number[] }[] };
+    expect(out.outputs.find((o) => o.name === 'keys')?.shape).toEqual([1, 3, 256]);
+    expect((await fetch(`${server.http}/v2/models/g2p.decoder`)).status).toBe(200);
+  });
+});
