@@ -5,10 +5,13 @@
  * client (plain and streaming), logprobs, the attention alignment, and bad input with OpenAI's error
  * shape naming the field. The g2p model's KServe graphs keep working.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -185,5 +188,23 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     const out = (await res.json()) as { outputs: { name: string; shape: number[] }[] };
     expect(out.outputs.find((o) => o.name === 'keys')?.shape).toEqual([1, 3, 256]);
     expect((await fetch(`${server.http}/v2/models/g2p.decoder`)).status).toBe(200);
+  });
+});
+
+describe('text2text clients', () => {
+  it('client library: complete() gives each prompt its choices, with the alignment on request', async () => {
+    const choices = await new SeqserveHttpClient(server.http).complete(['taipei', 'pytorch'], { bestOf: 5, n: 2, attention: true });
+    expect(choices.map((c) => c.prompt)).toEqual([0, 0, 1, 1]);
+    expect(choices[0].text).toBe('T AY1 P EY2');
+    expect(choices[2].text).toBe('P AY1 T AO2 R K');
+    expect(choices[0].attention?.source_tokens).toEqual([...'taipei']);
+  });
+
+  it('CLI: seqserve g2p WORD... prints each pronunciation (and the alignment)', async () => {
+    const cli = path.join(BUNDLED_MODELS_DIR, '..', 'bin', 'seqserve.js');
+    const { stdout } = await promisify(execFile)('node', [cli, '--url', server.http, 'g2p', 'taipei', 'Kathmandu', '--beam', '5']);
+    expect(stdout.trim().split('\n')).toEqual(['taipei     T AY1 P EY2', 'Kathmandu  K AH0 TH M AE1 N D UW0']);
+    const aligned = await promisify(execFile)('node', [cli, '--url', server.http, 'g2p', 'taipei', '--attention']);
+    expect(aligned.stdout.trim().split('\n')[1].trim()).toBe('T<t AY1<a P<p EY2<e');
   });
 });

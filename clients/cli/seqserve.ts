@@ -5,6 +5,7 @@
  *   seqserve slots "I would like to arrive Taipei on November 2nd"
  *   seqserve classify "Subject: FREE money" [--file mail.txt] [--attention]
  *   seqserve chat [--message "i want to fly to tokyo" ...]
+ *   seqserve g2p taipei kathmandu [--beam 5] [--attention]
  *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
  */
 import { readFileSync } from 'node:fs';
@@ -105,6 +106,35 @@ program
     if (o.json) print(r);
     else if (r.slots.length === 0) print('(no slots)');
     else for (const s of r.slots) print(`${s.name.padEnd(22)} ${JSON.stringify(s.value).padEnd(20)} [${s.start}, ${s.end})  p=${s.confidence.toFixed(3)}`);
+  });
+
+program
+  .command('g2p <words...>')
+  .alias('complete')
+  .description("text to text (POST /v1/completions): print each WORD's completion, e.g. its pronunciation with the g2p model")
+  .option('-m, --model <name>', 'text2text model to use (default: the first ready one, g2p)')
+  .option('--beam <width>', 'beam search of this width (best_of)')
+  .option('-n <count>', 'the n best beams (with --beam) or samples')
+  .option('--temperature <t>', 'sample at this temperature (default 0: greedy)')
+  .option('--attention', 'also print the attention alignment: for each output token, the source character it attends to most')
+  .option('--json', 'print the whole response as JSON')
+  .action(async (words: string[], o: { model?: string; beam?: string; n?: string; temperature?: string; attention?: boolean; json?: boolean }) => {
+    const choices = await http().complete(words, {
+      ...(o.model ? { model: o.model } : {}),
+      ...(o.beam ? { bestOf: Number(o.beam) } : {}),
+      ...(o.n ? { n: Number(o.n) } : {}),
+      ...(o.temperature ? { temperature: Number(o.temperature) } : {}),
+      attention: o.attention ?? false,
+    });
+    if (o.json) return print(choices);
+    const width = Math.max(...words.map((w) => w.length));
+    for (const c of choices) {
+      print(`${words[c.prompt].padEnd(width)}  ${c.text}`);
+      if (c.attention) {
+        const { source_tokens: src, output_tokens: out, weights } = c.attention;
+        print(`${' '.repeat(width)}  ${out.map((t, i) => `${t}<${src[weights[i].indexOf(Math.max(...weights[i]))]}`).join(' ')}`);
+      }
+    }
   });
 
 program

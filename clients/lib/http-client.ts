@@ -45,6 +45,31 @@ export interface PredictOptions {
   rawScores?: boolean;
 }
 
+/** Options of a text2text completion (OpenAI legacy completions, `POST /v1/completions`). */
+export interface CompletionOptions {
+  model?: string;
+  /** Beam search of this width (OpenAI's best_of); the n best beams come back. */
+  bestOf?: number;
+  n?: number;
+  temperature?: number;
+  maxTokens?: number;
+  seed?: number;
+  /** Top alternatives per token (0-5). */
+  logprobs?: number;
+  /** The attention alignment of each choice (seqserve extension). */
+  attention?: boolean;
+}
+
+/** One choice of a completion; `prompt` is the index of its prompt. */
+export interface CompletionChoice {
+  prompt: number;
+  text: string;
+  finishReason: string;
+  logprobs?: { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[]; text_offset: number[] } | null;
+  /** With `attention`: a row per output token over the prompt's source tokens. */
+  attention?: { source_tokens: string[]; output_tokens: string[]; weights: number[][] };
+}
+
 export interface TranscriptionResult {
   text: string;
   duration?: number;
@@ -250,6 +275,34 @@ export class SeqserveHttpClient {
       ...(options.attention ? { return_attention: true } : {}),
       ...(options.model === undefined ? {} : { model: options.model }),
     });
+  }
+
+  /**
+   * Text to text (`POST /v1/completions`, e.g. g2p: a word in, its ARPAbet pronunciation out): the
+   * choices of every prompt, prompt by prompt (n per prompt); the prompts decode together.
+   */
+  async complete(prompts: string[], options: CompletionOptions = {}): Promise<CompletionChoice[]> {
+    const n = options.n ?? 1;
+    const res = await this.json<{
+      choices: { text: string; index: number; finish_reason: string; logprobs: CompletionChoice['logprobs']; attention?: CompletionChoice['attention'] }[];
+    }>('POST', '/v1/completions', {
+      prompt: prompts,
+      ...(options.model === undefined ? {} : { model: options.model }),
+      ...(options.bestOf === undefined ? {} : { best_of: options.bestOf }),
+      ...(options.n === undefined ? {} : { n: options.n }),
+      ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+      ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.logprobs === undefined ? {} : { logprobs: options.logprobs }),
+      ...(options.attention ? { include_attention: true } : {}),
+    });
+    return res.choices.map((c) => ({
+      prompt: Math.floor(c.index / n),
+      text: c.text,
+      finishReason: c.finish_reason,
+      ...(c.logprobs ? { logprobs: c.logprobs } : {}),
+      ...(c.attention ? { attention: c.attention } : {}),
+    }));
   }
 
   /** OpenAI-compatible transcription of a WAV file (`verbose_json`: segments and word times). */
