@@ -14,6 +14,7 @@ import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelFileRoutes } from './routes/model-files.ts';
 import { modelRoutes } from './routes/models.ts';
+import { kserveGenerateRoutes } from './routes/kserve-generate.ts';
 import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import { webRoutes } from './routes/web.ts';
 import { openApiRoutes } from './routes/openapi.ts';
@@ -55,6 +56,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   });
   app.use(requestDeadline(ctx.config.limits.requestTimeoutSeconds));
   app.route('/', kserveRoutes(ctx));
+  app.route('/', kserveGenerateRoutes(ctx));
   app.route('/', modelRoutes(ctx));
   // each task's own routes (server/tasks/<task>/server/endpoints.ts)
   for (const { endpoints } of TASK_ENDPOINTS) if (endpoints.http) app.route('/', endpoints.http(ctx));

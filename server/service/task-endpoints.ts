@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import type { Limits } from '../config.ts';
 import type { ServerContext } from '../context.ts';
 import type { TaskOpenApi } from '../http/openapi/operation.ts';
+import type { LoadedModel } from '../runtime/model-repository.ts';
 
 export interface TaskGrpc {
   /** Proto files (under proto/) defining the services. */
@@ -18,10 +19,23 @@ export interface TaskGrpc {
   services(ctx: ServerContext): Record<string, UntypedServiceImplementation>;
 }
 
+/**
+ * Triton's generate extension for a task's models (`POST /v2/models/{m}/generate` and
+ * `generate_stream`): checks `text_input` and `parameters` (refusals name `text_input` or
+ * `parameters.<name>`) and returns the work, run later through the call service, as text deltas.
+ */
+export type TaskGenerate = (
+  ctx: ServerContext,
+  model: LoadedModel,
+  textInput: string,
+  parameters: Record<string, unknown>,
+) => Promise<(signal: AbortSignal) => AsyncIterable<string>>;
+
 export interface TaskEndpoints {
   /** The task's HTTP routes, mounted at `/` after the server's middleware (CORS, auth, deadlines, request ids). */
   http?(ctx: ServerContext): Hono;
   /** The OpenAPI description of those routes; test/openapi.test.ts fails on a route without one. */
   openapi?(limits: Limits): TaskOpenApi;
   grpc?: TaskGrpc;
+  generate?: TaskGenerate;
 }

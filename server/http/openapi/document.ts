@@ -175,6 +175,30 @@ const SERVER_OPERATIONS: Operation[] = [
       },
     ];
   }),
+  ...MODEL_PATHS.flatMap(([path, parameters, suffix]): Operation[] =>
+    (['generate', 'generate_stream'] as const).map((kind) => ({
+      method: 'post',
+      path: `${path}/${kind}`,
+      operationId: `model${kind === 'generate' ? 'Generate' : 'GenerateStream'}${suffix}`,
+      tag: 'KServe v2',
+      summary: kind === 'generate' ? "Triton's generate extension: text in, generated text out" : "Triton's generate extension, streamed: a response per generated piece",
+      description: 'For models whose task generates text (chat). Unknown parameters are refused naming them.',
+      parameters,
+      body: { required: true, content: json(ref('GenerateRequest')) },
+      responses: {
+        200:
+          kind === 'generate'
+            ? ok('The whole text', json(ref('GenerateResponse')))
+            : ok('Server-sent events', {
+                'text/event-stream': {
+                  schema: { oneOf: [ref('GenerateResponse'), ref('StreamErrorEvent')], description: 'each `data:` line one response; text_output is the piece' },
+                },
+              }),
+      },
+      errors: WORK_ERRORS,
+      badInput: ['parameters.temperature', 'must be between 0 and 2'],
+    })),
+  ),
   {
     method: 'post',
     path: '/v2/repository/index',

@@ -6,10 +6,26 @@
  */
 import { z } from 'zod';
 import { RestInferRequest } from '../../kserve/rest-codec.ts';
+import { GenerateRequest } from '../routes/kserve-generate.ts';
 import { type JsonBody, type Schema, withNotes } from './operation.ts';
 
 const SERVER_BODIES: JsonBody[] = [
-  { id: 'InferenceRequest', schema: RestInferRequest, notes: { parameters: '`binary_data_output: true` asks for every output in the binary tensor extension' } },
+  {
+    id: 'InferenceRequest',
+    schema: RestInferRequest,
+    notes: {
+      parameters:
+        '`binary_data_output: true` asks for every output in the binary tensor extension; `sequence_id` (positive integer or string), `sequence_start`, `sequence_end`: a step of a sequence whose state the server holds (graphs with states)',
+    },
+  },
+  {
+    id: 'GenerateRequest',
+    schema: GenerateRequest,
+    notes: {
+      text_input: 'the prompt (chat: one user message)',
+      parameters: 'decoding parameters under their OpenAI names: max_tokens, temperature, top_p, top_k, seed, stop, ...',
+    },
+  },
 ];
 
 /** The JSON request bodies, by component name. */

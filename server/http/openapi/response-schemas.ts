@@ -23,6 +23,8 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   // OpenAI-compatible
   Model: obj({ id: str, object: { const: 'model' }, created: int, owned_by: str, task: { ...str, description: "seqserve extension: the model's task" } }),
   ModelList: obj({ object: { const: 'list' }, data: arrayOf(ref('Model')) }),
+  // Triton's generate extension
+  GenerateResponse: obj({ id: str, model_name: str, model_version: str, text_output: str }, ['model_name', 'model_version', 'text_output']),
   // KServe v2
   ServerMetadata: obj({
     name: str,

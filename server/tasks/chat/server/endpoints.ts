@@ -5,6 +5,7 @@
 import { arrayOf, int, json, nullable, num, obj, ok, ref, sse, SSE_NOTE, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { ChatCompletionRequest, Message } from '../request.ts';
+import { chatGenerate } from './generate.ts';
 import { generateMethod } from './grpc.ts';
 import { chatRoutes } from './http.ts';
 
@@ -33,6 +34,7 @@ const usage = obj({ prompt_tokens: int, completion_tokens: int, total_tokens: in
 
 export const endpoints: TaskEndpoints = {
   http: chatRoutes,
+  generate: chatGenerate,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': generateMethod(ctx) }) },
   openapi: () => ({
     operations: [

@@ -1,0 +1,31 @@
+/**
+ * Triton's generate extension for chat models (`POST /v2/models/chat/generate[_stream]`):
+ * `text_input` is one user message; `parameters` are the chat completion's decoding parameters
+ * under their OpenAI names (one choice). The text comes back as deltas.
+ */
+import { invalidArgument } from '../../../core/errors.ts';
+import { fieldName } from '../../../core/parse-json.ts';
+import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
+import { runTask } from '../../../runtime/task-models.ts';
+import type { TaskGenerate } from '../../../service/task-endpoints.ts';
+import { ChatCompletionRequest } from '../request.ts';
+import { chatGeneration } from './chat-source.ts';
+
+/** The parameters a generate request may carry (chat completion fields; `n` is always 1). */
+const PARAMETERS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'stop', 'repetition_penalty', 'beam_width', 'length_penalty'] as const;
+
+export const chatGenerate: TaskGenerate = async (ctx, model, textInput, parameters) => {
+  for (const name of Object.keys(parameters))
+    if (!(PARAMETERS as readonly string[]).includes(name))
+      throw invalidArgument(`parameters.${name}`, `is not a parameter of chat generation (parameters: ${PARAMETERS.join(', ')})`);
+  const parsed = ChatCompletionRequest.safeParse({ model: model.name, messages: [{ role: 'user', content: textInput }], ...parameters });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = fieldName(issue.path);
+    throw invalidArgument(field.startsWith('messages') ? 'text_input' : `parameters.${field}`, issue.message);
+  }
+  const { loaded, request } = await chatGeneration(ctx, parsed.data);
+  return async function* (signal) {
+    for await (const e of runTask(loaded as TaskLoadedModel<'chat'>, request, signal)) if (e.delta) yield e.delta;
+  };
+};
