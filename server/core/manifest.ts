@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { TASK_MODULES, TASK_NAMES, type TaskName } from '../tasks/registry.ts';
 import { SeqserveError } from './errors.ts';
 import { DynamicBatchingSpec } from './batching/dynamic-batching-spec.ts';
+import { TensorSpec } from './graph-signature.ts';
 import { editDistance } from './text/edit-distance.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'model names are lower case: letters, digits, "-" and "_"');
@@ -73,6 +74,14 @@ export const GraphSpec = z.strictObject({
     ),
   /** Dynamic batching of concurrent requests (server/core/batching/dynamic-batching-spec.ts); checked against the graph at load. */
   dynamicBatching: DynamicBatchingSpec.optional(),
+  /** The graph's signature as declared (server/core/graph-signature.ts; `seqserve init` writes it); checked against the graph at load. */
+  inputs: z
+    .array(TensorSpec)
+    .optional()
+    .describe(
+      "the graph's inputs as declared (seqserve init writes them from the graph), each name, datatype and shape; optional, and checked at load: a graph whose inputs differ fails to load naming the difference",
+    ),
+  outputs: z.array(TensorSpec).optional().describe("the graph's outputs as declared, checked at load like inputs"),
 });
 
 export const TextSpec = z.strictObject({
