@@ -43,6 +43,22 @@ describe('TypeScript client library', () => {
     }
   });
 
+  it('classifies texts in one batch (POST /predict), with attention when asked', async () => {
+    const http = new SeqserveHttpClient(server.http);
+    const texts = ['Subject: FREE money\nFrom: cashnow.biz\n\nClick here to claim your prize', 'Subject: Re: patch for the build\nFrom: example.org\n\nThanks, applied.'];
+    const plain = await http.predict(texts);
+    expect(plain.map((p) => p.map((x) => x.label).sort())).toEqual([
+      ['ham', 'spam'],
+      ['ham', 'spam'],
+    ]);
+    const [withAttention] = await http.predict(texts.slice(0, 1), { attention: true, model: 'spam' });
+    expect(withAttention.predictions.map((p) => p.label)).toEqual(plain[0].map((p) => p.label));
+    withAttention.predictions.forEach((p, i) => expect(p.score).toBeCloseTo(plain[0][i].score, 5));
+    expect(withAttention.attention[0]).toEqual({ text: 'Subject', start: 0, end: 7, weight: expect.any(Number) as number });
+    const err = await http.predict(['  ']).catch((e: unknown) => e);
+    expect((err as SeqserveHttpError).message).toMatch(/inputs\[0\]\[0\]: must contain at least one word/);
+  });
+
   it('raises SeqserveHttpError with the server message', async () => {
     const err = await new SeqserveHttpClient(server.http).slots('  ').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SeqserveHttpError);
@@ -67,6 +83,14 @@ describe('seqserve CLI', () => {
     expect(Object.keys(infer).sort()).toEqual(Object.keys(rest).sort());
     expect(infer).toMatchObject({ model_name: 'slots.tagger', model_version: '1' });
     expect(Object.keys(infer.outputs[0]).sort()).toEqual(Object.keys(rest.outputs[0]).sort());
+  });
+
+  it('classifies texts and prints the words with the most attention', async () => {
+    const out = (await run('classify', 'Subject: FREE money\n\nClick here to claim your prize', '--attention', '3')).stdout.split('\n');
+    expect(out[0]).toMatch(/^(spam|ham) [01]\.\d{4}  (spam|ham) [01]\.\d{4}$/);
+    expect(out.slice(1, 4).every((l) => /^ {2}0\.\d{3} {2}".+" +\[\d+, \d+\)$/.test(l))).toBe(true);
+    const json = JSON.parse((await run('classify', 'hello there', 'win a prize', '--json')).stdout) as unknown[];
+    expect(json).toHaveLength(2);
   });
 
   it('exits non-zero with the server error', async () => {

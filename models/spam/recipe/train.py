@@ -154,6 +154,15 @@ def predict(model, feats, bs=32):
     return probs, atts
 
 
+def dev_key(model, fdev, dev, what):
+    """Dev accuracy, and among equals the lower dev loss: how epochs are compared."""
+    probs, _ = predict(model, fdev)
+    dev_m = scores([LABELS.index(m["label"]) for m in dev], [int(p[1] > p[0]) for p in probs], [m["group"] for m in dev])
+    dev_nll = -sum(math.log(max(1e-9, p[LABELS.index(m["label"])])) for p, m in zip(probs, dev)) / len(dev)
+    print(f"{what} dev: {dev_m} nll {dev_nll:.4f}", flush=True)
+    return (dev_m["accuracy"], -dev_nll)
+
+
 def baseline(train, dev, test, smoke):
     """TF-IDF (words and word pairs of the same tokenizer, sublinear tf) + logistic regression; C chosen on dev."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # Debian: python3-sklearn
@@ -186,10 +195,11 @@ def main():
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--vocab-size", type=int, default=16000)
     ap.add_argument("--hidden", type=int, default=64, help="GRU units per direction")
-    ap.add_argument("--dropout", type=float, default=0.4)
+    ap.add_argument("--dropout", type=float, default=0.3)
     ap.add_argument("--heads", type=int, default=4, help="attention pooling heads")
-    ap.add_argument("--weight-decay", type=float, default=1e-2)
-    ap.add_argument("--word-dropout", type=float, default=0.25, help="share of training words replaced by <unk>")
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--average-from", type=int, default=4, help="also try the mean of the weights from this epoch on (0: no)")
+    ap.add_argument("--word-dropout", type=float, default=0.1, help="share of training words replaced by <unk>")
     args = ap.parse_args()
     limit = 40 if args.smoke else None
     if args.smoke:
@@ -226,7 +236,7 @@ def main():
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=total, pct_start=0.15)
     loss_fn = nn.CrossEntropyLoss()
-    step, best = 0, None
+    step, best, avg, n_avg = 0, None, None, 0
     for epoch in range(args.epochs):
         order = sorted(range(len(train)), key=lambda i: len(ftrain[i][0]) + rng.random() * 40)
         batches = [order[i:i + bs] for i in range(0, len(order), bs)]
@@ -245,15 +255,22 @@ def main():
                 el = time.time() - started
                 print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total} loss {run:.4f} "
                       f"elapsed {el:.0f}s", flush=True)
-        probs, _ = predict(model, fdev)
-        dev_m = scores([LABELS.index(m["label"]) for m in dev], [int(p[1] > p[0]) for p in probs], [m["group"] for m in dev])
-        dev_nll = -sum(math.log(max(1e-9, p[LABELS.index(m["label"])])) for p, m in zip(probs, dev)) / len(dev)
-        print(f"epoch {epoch + 1} dev: {dev_m} nll {dev_nll:.4f}", flush=True)
-        key = (dev_m["accuracy"], -dev_nll)  # the best dev accuracy; among equals, the lowest dev loss
+        key = dev_key(model, fdev, dev, f"epoch {epoch + 1}")
         if best is None or key > best[0]:
             best = (key, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
+        if args.average_from and epoch + 1 >= args.average_from:  # the weights' mean over the last epochs
+            n_avg += 1
+            state = model.state_dict()
+            avg = {k: v.clone().float() for k, v in state.items()} if avg is None else \
+                {k: avg[k] + (state[k].float() - avg[k]) / n_avg for k in state}
+    if avg is not None:
+        current = {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict({k: avg[k].to(current[k].dtype) for k in current})
+        key = dev_key(model, fdev, dev, f"mean of epochs {args.average_from}-{args.epochs}")
+        if key > best[0]:
+            best = (key, {k: v.clone() for k, v in model.state_dict().items()}, f"mean of epochs {args.average_from}-{args.epochs}")
     model.load_state_dict(best[1])
-    print(f"kept epoch {best[2]} (best dev accuracy {best[0][0]})", flush=True)
+    print(f"kept {best[2]} (best dev accuracy {best[0][0]})", flush=True)
 
     probs, atts = predict(model, ftest)
     metrics = scores([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], [m["group"] for m in test])
@@ -272,7 +289,7 @@ def main():
                    "messages": {"train": len(train), "dev": len(dev), "test": len(test)},
                    "test_groups": dict(collections.Counter(m["group"] for m in test)),
                    "vocabulary": len(vocab), "epochs": args.epochs, "hidden": args.hidden, "heads": args.heads, "dropout": args.dropout, "weight_decay": args.weight_decay,
-                   "word_dropout": args.word_dropout, "kept_epoch": best[2], "seed": args.seed,
+                   "word_dropout": args.word_dropout, "kept": best[2], "kept_dev_accuracy": best[0][0], "average_from": args.average_from, "seed": args.seed,
                    "max_tokens": MAX_TOKENS, "onnx_bytes": size, "parameters": sum(p.numel() for p in model.parameters()),
                    "torch_threads": 1, "train_seconds": round(time.time() - started),
                    "command": command()}, f, indent=2)

@@ -1,0 +1,135 @@
+/**
+ * POST /predict through the real server with the bundled spam model: the committed held-out sample
+ * gives the recipe's scores and attention (models/spam/heldout-sample.jsonl), one text or a batch,
+ * TEI's request and response shapes, and clear errors for bad input.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+const SPAM_DIR = path.join(BUNDLED_MODELS_DIR, 'spam');
+
+interface SampleRow {
+  id: string;
+  group: string;
+  label: string;
+  text: string;
+  scores: Record<string, number>;
+  attention: number[];
+}
+interface Prediction {
+  label: string;
+  score: number;
+}
+interface WithAttention {
+  predictions: Prediction[];
+  attention: { text: string; start: number; end: number; weight: number }[];
+  truncated: boolean;
+}
+
+const sample = readFileSync(path.join(SPAM_DIR, 'heldout-sample.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as SampleRow);
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+async function predict(body: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${server.http}/predict`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('POST /predict (text-classification, TEI-compatible)', () => {
+  it("gives the recipe's scores and attention on the committed held-out sample, all in one batch", async () => {
+    const { status, json } = await predict({ inputs: sample.map((s) => [s.text]), return_attention: true });
+    expect(status).toBe(200);
+    const results = json as WithAttention[];
+    expect(results).toHaveLength(sample.length);
+    let correct = 0;
+    results.forEach((r, i) => {
+      const row = sample[i];
+      expect(r.truncated).toBe(false);
+      expect(r.predictions.map((p) => p.label).sort()).toEqual(['ham', 'spam']);
+      expect(r.predictions[0].score).toBeGreaterThanOrEqual(r.predictions[1].score);
+      for (const p of r.predictions) expect(p.score, `${row.id} ${p.label}`).toBeCloseTo(row.scores[p.label], 4);
+      expect(r.attention.map((a) => a.weight).length, row.id).toBe(row.attention.length);
+      r.attention.forEach((a, t) => {
+        expect(a.weight, `${row.id} token ${t}`).toBeCloseTo(row.attention[t], 4);
+        expect(row.text.slice(a.start, a.end)).toBe(a.text);
+      });
+      if (r.predictions[0].label === row.label) correct++;
+    });
+    // the sample's accuracy is the recipe's (its scores are the recipe's): most of it right, hard ham included
+    expect(correct / sample.length).toBeGreaterThanOrEqual(0.9);
+    // the card states this sample and the run's numbers (metrics.json)
+    const card = readFileSync(path.join(SPAM_DIR, 'README.md'), 'utf8');
+    const metrics = JSON.parse(readFileSync(path.join(SPAM_DIR, 'metrics.json'), 'utf8')) as { test: Record<string, number>; baseline_test: Record<string, number> };
+    expect(card).toContain(`${correct} of ${sample.length} are classified correctly`);
+    for (const x of [metrics.test.accuracy, metrics.test.spam_f1, metrics.baseline_test.accuracy]) expect(card).toContain(`${(100 * x).toFixed(2)} %`);
+  }, 60_000);
+
+  it('answers one text with a list of labels, as TEI does; a batch with one list per text', async () => {
+    const spam = sample.find((s) => s.label === 'spam' && s.scores.spam > 0.9)!;
+    const ham = sample.find((s) => s.label === 'ham' && s.scores.ham > 0.9)!;
+    const one = await predict({ inputs: spam.text });
+    expect(one.status).toBe(200);
+    expect(one.json).toEqual([
+      { label: 'spam', score: expect.closeTo(spam.scores.spam, 4) as number },
+      { label: 'ham', score: expect.closeTo(spam.scores.ham, 4) as number },
+    ]);
+    expect((await predict({ inputs: [ham.text], model: 'spam' })).json).toEqual([
+      { label: 'ham', score: expect.closeTo(ham.scores.ham, 4) as number },
+      { label: 'spam', score: expect.closeTo(ham.scores.spam, 4) as number },
+    ]);
+    const batch = (await predict({ inputs: [[spam.text], [ham.text]] })).json as Prediction[][];
+    expect(batch.map((p) => p[0].label)).toEqual(['spam', 'ham']);
+    const raw = (await predict({ inputs: spam.text, raw_scores: true })).json as Prediction[];
+    const [a, b] = [raw.find((p) => p.label === 'spam')!.score, raw.find((p) => p.label === 'ham')!.score];
+    expect(1 / (1 + Math.exp(b - a))).toBeCloseTo(spam.scores.spam, 4);
+  });
+
+  it('truncates long texts only when asked', async () => {
+    const long = 'win money now '.repeat(200);
+    expect((await predict({ inputs: long })).status).toBe(400);
+    const { status, json } = await predict({ inputs: long, truncate: true, return_attention: true });
+    expect(status).toBe(200);
+    const r = json as WithAttention;
+    expect(r.truncated).toBe(true);
+    expect(r.attention).toHaveLength(512);
+    expect(r.attention.reduce((s, a) => s + a.weight, 0)).toBeCloseTo(1, 4);
+  });
+
+  it('refuses bad input with 4xx naming the field', async () => {
+    const cases: [unknown, number, RegExp][] = [
+      ['{"inputs": ', 400, /^body: malformed JSON/],
+      [{}, 400, /^inputs: /],
+      [{ inputs: 42 }, 400, /^inputs: must be a string, \["text"\] or a batch/],
+      [{ inputs: '   ' }, 400, /^inputs: must contain at least one word/],
+      [{ inputs: [['ok'], ['  ']] }, 400, /^inputs\[1\]\[0\]: must contain at least one word/],
+      [{ inputs: [] }, 400, /^inputs: /],
+      [{ inputs: 'x'.repeat(20_000) }, 400, /^inputs: must be at most 10000 characters/],
+      [{ inputs: 'a '.repeat(600) }, 400, /^inputs: has 600 tokens; this model accepts at most 512 \(or set truncate: true\)/],
+      [{ inputs: [['ok'], ['a '.repeat(600)]] }, 400, /^inputs\[1\]\[0\]: has 600 tokens/],
+      [{ inputs: ['a question', 'a passage'] }, 400, /^inputs: text pairs are not supported/],
+      [{ inputs: Array.from({ length: 65 }, () => ['hi']) }, 400, /^inputs: must hold at most 64 texts/],
+      [{ inputs: 'hi', truncate: 'yes' }, 400, /^truncate: must be a boolean/],
+      [{ inputs: 'hi', model: 'nope' }, 404, /unknown model "nope"/],
+      [{ inputs: 'hi', model: 'slots' }, 400, /slots/],
+    ];
+    for (const [body, status, error] of cases) {
+      const res = await predict(body);
+      expect({ body: JSON.stringify(body).slice(0, 60), status: res.status, error: (res.json as { error?: string }).error }).toMatchObject({
+        status,
+        error: expect.stringMatching(error),
+      });
+    }
+  });
+});
