@@ -40,9 +40,11 @@ beforeAll(async () => {
   writeFileSync(path.join(root, 'no-vocab', 'manifest.json'), JSON.stringify({ ...slotManifest(), name: 'no-vocab' }));
   // folders that cannot be models: each is listed with the reason, none skipped
   const tagger = readFileSync(path.join(SLOTS_DIR, 'tagger.onnx'));
-  writeModel('only-onnx', { 'model.onnx': tagger });
-  writeModel('triton', { 'config.pbtxt': 'name: "triton"\nplatform: "onnxruntime_onnx"\n' });
-  writeModel('triton/1', { 'model.onnx': tagger });
+  writeModel('only-onnx', { 'model.onnx': tagger }); // served with a manifest inferred from the graph (test/auto-config.test.ts)
+  writeModel('two-onnx', { 'model.onnx': tagger }); // ONNX files at the top and in a version folder: which is the model?
+  writeModel('two-onnx/1', { 'model.onnx': tagger });
+  writeModel('triton', { 'config.pbtxt': 'name: "triton"\nplatform: "pytorch_libtorch"\n' });
+  writeModel('triton/1', { 'model.pt': 'not an ONNX graph' });
   cpSync(SLOTS_DIR, path.join(root, 'MySlots'), { recursive: true });
   writeModel('empty', {});
   writeModel('typo', { 'manifest.json': JSON.stringify({ ...slotManifest(), name: 'typo', graphs: { tagger: { file: 'tagger.onnx', role: 'tagger', state: [] } } }) });
@@ -71,6 +73,7 @@ describe('model repository', () => {
     const byName = Object.fromEntries(index.map((m) => [m.name, m]));
     expect(byName.slots.state).toBe('ready');
     expect(byName['slots-linked'].state).toBe('ready');
+    expect(byName['only-onnx']).toMatchObject({ state: 'ready', note: expect.stringMatching(/^no manifest\.json: manifest inferred from model\.onnx/) });
     expect(byName['no-file']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/no-file\/manifest\.json: graphs\.tagger\.file: /) });
     expect(byName['bad-json']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/bad-json\/manifest\.json: .*JSON/) });
     expect(byName['bad-onnx']).toMatchObject({ state: 'failed', reason: expect.stringMatching(/bad-onnx\/tagger\.onnx: cannot load ONNX graph "tagger"/) });
@@ -120,7 +123,8 @@ describe('model repository', () => {
 
 describe('model repository: every folder is listed', () => {
   const reasons: Record<string, RegExp> = {
-    'only-onnx': /only-onnx\/manifest\.json: file not found: the folder has model\.onnx but no manifest\.json .*README/,
+    'two-onnx':
+      /two-onnx\/manifest\.json: file not found, and no manifest can be inferred: the folder has ONNX files both at its top \(model\.onnx\) and in Triton version folders \(1\/model\.onnx\), so which are the model is not clear: write one: .*README/,
     triton: /triton\/manifest\.json: file not found: this is a Triton model folder \(config\.pbtxt\); seqserve reads manifest\.json, not config\.pbtxt/,
     MySlots: /MySlots: "MySlots" is not a model name: model names \(the folder names\) are lower case: .*rename the folder to "myslots"/,
     empty: /empty\/manifest\.json: file not found/,
@@ -165,7 +169,7 @@ describe('model repository: every folder is listed', () => {
   });
 
   it('answers metadata, ready and infer of a model that is not serving with 503 / UNAVAILABLE and the reason, on both transports', async () => {
-    for (const name of ['only-onnx', 'typo', 'MySlots']) {
+    for (const name of ['two-onnx', 'typo', 'MySlots']) {
       for (const res of [
         await fetch(`${server.http}/v2/models/${name}`),
         await fetch(`${server.http}/v2/models/${name}/ready`),
@@ -202,8 +206,8 @@ describe('model repository: every folder is listed', () => {
     await repository.loadAll();
     await repository.close();
     const summary = lines.map((l) => JSON.parse(l) as { msg: string; notServing?: { name: string; reason: string }[] }).find((l) => l.msg.includes('not serving'));
-    expect(summary?.msg).toMatch(/: 3 ready, 8 not serving$/);
-    expect(summary?.notServing?.map((m) => m.name).sort()).toEqual(['MySlots', 'bad-json', 'bad-onnx', 'empty', 'no-vocab', 'only-onnx', 'triton', 'typo']);
+    expect(summary?.msg).toMatch(/: 4 ready, 8 not serving$/);
+    expect(summary?.notServing?.map((m) => m.name).sort()).toEqual(['MySlots', 'bad-json', 'bad-onnx', 'empty', 'no-vocab', 'triton', 'two-onnx', 'typo']);
 
     const cli = path.resolve(import.meta.dirname, '..', 'bin', 'seqserve.js');
     const run = await promisify(execFile)('node', [cli, 'check', '--models', root], { encoding: 'utf8' }).catch((e: { code: number; stdout: string; stderr: string }) => e);

@@ -131,11 +131,13 @@ describe('README: what mistakes look like', () => {
     variant('LstmStep', (m) => (m.name = 'lstmstep'));
     variant('other-name', (m) => (m.name = 'lstm'));
     variant('wrong-file', (m) => (m.graphs.step.file = 'stpe.onnx'));
-    mkdirSync(path.join(models, 'gru'));
+    // ONNX files at the top and in a Triton version folder: no manifest can be inferred (one file alone would be)
+    mkdirSync(path.join(models, 'gru', '1'), { recursive: true });
     cpSync(path.join(models, 'sentiment', 'classifier.onnx'), path.join(models, 'gru', 'model.onnx'));
+    cpSync(path.join(models, 'sentiment', 'classifier.onnx'), path.join(models, 'gru', '1', 'model.onnx'));
     mkdirSync(path.join(models, 'triton', '1'), { recursive: true });
-    writeFileSync(path.join(models, 'triton', 'config.pbtxt'), 'platform: "onnxruntime_onnx"\n');
-    cpSync(path.join(models, 'sentiment', 'classifier.onnx'), path.join(models, 'triton', '1', 'model.onnx'));
+    writeFileSync(path.join(models, 'triton', 'config.pbtxt'), 'platform: "pytorch_libtorch"\n');
+    writeFileSync(path.join(models, 'triton', '1', 'model.pt'), 'a TorchScript file');
     const expected: Record<string, RegExp> = {
       'state-typo': /state-typo\/manifest\.json: graphs\.step\.state: unknown key; did you mean states\?/,
       'batch-axis-typo': /batch-axis-typo\/manifest\.json: graphs\.step\.states\[0\]\.batch_axis: unknown key; did you mean batchAxis\?/,
@@ -145,7 +147,7 @@ describe('README: what mistakes look like', () => {
         /my-models\/LstmStep: "LstmStep" is not a model name: model names \(the folder names\) are lower case: letters, digits, "-" and "_"; rename the folder to "lstmstep"/,
       'other-name': /other-name\/manifest\.json: name: "lstm" does not match its folder "other-name"/,
       'wrong-file': /wrong-file\/stpe\.onnx: file not found$/,
-      gru: /gru\/manifest\.json: file not found: the folder has model\.onnx but no manifest\.json to say how to serve it: write one: /,
+      gru: /gru\/manifest\.json: file not found, and no manifest can be inferred: the folder has ONNX files both at its top \(model\.onnx\) and in Triton version folders \(1\/model\.onnx\), so which are the model is not clear: write one: /,
       triton: /triton\/manifest\.json: file not found: this is a Triton model folder \(config\.pbtxt\); seqserve reads manifest\.json, not config\.pbtxt/,
     };
     for (const [folder, reason] of Object.entries(expected)) {

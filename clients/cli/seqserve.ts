@@ -2,6 +2,7 @@
  * The seqserve command line: run the server, or talk to a running one over HTTP or gRPC.
  *   seqserve serve [--models DIR] [--http-port N] [--grpc-port N] ...
  *   seqserve models | health | load NAME | unload NAME
+ *   seqserve init path/to/model.onnx [--force]   (writes the inferred manifest.json)
  *   seqserve slots "I would like to arrive Taipei on November 2nd"
  *   seqserve classify "Subject: FREE money" [--file mail.txt] [--attention]
  *   seqserve chat [--message "i want to fly to tokyo" ...]
@@ -19,6 +20,7 @@ import { ModelRepository } from '../../server/runtime/model-repository.ts';
 import { SessionFactory } from '../../server/runtime/session-factory.ts';
 import { serveMain, SERVE_USAGE } from '../../server/main.ts';
 import { SeqserveGrpcClient } from '../lib/grpc-client.ts';
+import { describeInit, initManifest } from './init.ts';
 import { type ChatMessage, SeqserveHttpClient } from '../lib/http-client.ts';
 import type { ClientTensor } from '../lib/tensors.ts';
 
@@ -63,16 +65,26 @@ program
     });
     await repository.loadAll();
     const index = repository.index();
-    for (const m of index) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.reason ?? ''}`);
+    for (const m of index) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.reason ?? m.note ?? ''}`);
     await repository.close();
     if (index.length === 0 || index.some((m) => m.state !== 'ready')) process.exitCode = 1;
+  });
+
+program
+  .command('init <path>')
+  .description('write the manifest.json inferred from an ONNX file (or a model folder) for editing: inputs, outputs, datatypes, variable axes, recurrent states')
+  .option('--force', 'overwrite an existing manifest.json')
+  .action(async (target: string, o: { force?: boolean }) => {
+    const sessions = new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, createLogger('silent'));
+    print(describeInit(await initManifest(target, { force: o.force ?? false, describe: (bytes) => sessions.describe(bytes) })));
   });
 
 program
   .command('models')
   .description('list the models of the repository with their state')
   .action(async () => {
-    for (const m of await http().repositoryIndex()) print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.version ? `v${m.version}` : ''}${m.reason ? `  ${m.reason}` : ''}`);
+    for (const m of await http().repositoryIndex())
+      print(`${m.name.padEnd(20)} ${m.state.padEnd(9)} ${m.version ? `v${m.version}` : ''}${m.reason ? `  ${m.reason}` : ''}${m.note ? `  (${m.note})` : ''}`);
   });
 
 program

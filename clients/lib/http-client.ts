@@ -82,6 +82,8 @@ export interface ModelStatus {
   version: string;
   state: string;
   reason?: string;
+  /** Of a model that serves: its manifest was inferred from the graph (no manifest.json). */
+  note?: string;
 }
 
 export interface TensorMetadata {

@@ -10,7 +10,7 @@ export interface ModelMetadata {
   platform: string;
   inputs: { name: string; datatype: string; shape: number[] }[];
   outputs: { name: string; datatype: string; shape: number[] }[];
-  /** seqserve additions: task, graph role, recurrent state pairs, input axis bounds, dynamic batching, the execution provider in use. */
+  /** seqserve additions: task, graph role, recurrent state pairs, input axis bounds, dynamic batching, the execution provider in use; inferred_manifest when the folder has no manifest.json. */
   parameters: Record<string, string>;
 }
 
@@ -35,6 +35,8 @@ export function modelMetadata(repository: ModelRepository, name: string, version
       max_shapes: JSON.stringify(maxShapes(graph.inputs, graph.signature.maximums ?? [])),
       dynamic_batching: JSON.stringify(batchingMetadata(graph)),
       graphs: [...model.graphs.values()].map((g) => g.qualifiedName).join(','),
+      // auto-configuration: the folder has no manifest.json; the manifest served, as JSON (a string, as every parameter here)
+      ...(model.inferred ? { inferred_manifest: JSON.stringify(model.inferred.manifest) } : {}),
     },
   };
 }

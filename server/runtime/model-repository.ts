@@ -1,9 +1,11 @@
 /**
  * The model repository: one folder per model under the repository directory, each with a
- * manifest.json. Models load independently; a bad one is recorded as failed with the file, field
- * and reason, and the others keep serving. Every folder is listed (except "_" and "." ones, which
- * hold shared files): one that cannot be a model (an invalid name, no manifest.json, a Triton
- * config.pbtxt folder, a lone ONNX file) is failed with the reason. Models can be (re)loaded and
+ * manifest.json — or only ONNX files, served with a manifest inferred from the graphs
+ * (auto-configuration: manifest-inference-folder.ts). Models load independently; a bad one is
+ * recorded as failed with the file, field and reason, and the others keep serving. Every folder is
+ * listed (except "_" and "." ones, which hold shared files): one that cannot be a model (an invalid
+ * name, no manifest.json and no ONNX files that decide one, a Triton config.pbtxt folder without
+ * ONNX) is failed with the reason. Models can be (re)loaded and
  * unloaded at run time. A root that is itself a model folder (manifest.json at its top, as KServe
  * downloads one InferenceService's storageUri to /mnt/models) is a repository of that one model,
  * named by its manifest; its sub-folders are the model's own files, not models.
@@ -25,6 +27,8 @@ import { batchGraphs, batchingSettingsOf, type DynamicBatchingDefaults } from '.
 import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
+import { hasManifest, inferFolderManifest, planFolder, type FolderInference } from './manifest-inference-folder.ts';
+import { signatureProblems } from '../core/graph-signature.ts';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloaded';
 
@@ -37,6 +41,8 @@ interface LoadedModelBase {
   graphs: Map<string, LoadedGraph>;
   /** The executor threads every graph runs in (none with `--executors off`); released with the model. */
   executor?: ModelExecutor;
+  /** The manifest inferred from the graphs when the folder has no manifest.json (auto-configuration), with what to check. */
+  inferred?: FolderInference;
 }
 
 /** A loaded model: its graphs and, by `task`, the model its task module built over them (a GenerationEngine for chat, ...). */
@@ -51,6 +57,8 @@ export interface ModelStatus {
   state: ModelState;
   /** Why the last load failed (file, field and reason), if it did. */
   reason?: string;
+  /** Said of a model that serves: its manifest was inferred from the graph (no manifest.json). */
+  note?: string;
 }
 
 interface Entry {
@@ -176,7 +184,8 @@ export class ModelRepository {
 
   private statusOf(e: Entry): ModelStatus {
     const reason = e.reason ?? (e.state === 'unloaded' ? 'unloaded on request' : undefined);
-    return { name: e.name, version: e.model?.version ?? '', state: e.state, ...(reason ? { reason } : {}) };
+    const note = e.state === 'ready' && e.model?.inferred ? inferredNote(e.model.dir, e.model.inferred) : undefined;
+    return { name: e.name, version: e.model?.version ?? '', state: e.state, ...(reason ? { reason } : {}), ...(note ? { note } : {}) };
   }
 
   status(name: string): ModelStatus {
@@ -280,6 +289,20 @@ export class ModelRepository {
     // a root that is the model folder has a manifest.json, whose load names any problem with its name
     const problem = dir === this.root ? undefined : await folderProblem(dir, name);
     if (problem) throw new Error(problem);
+    // no manifest.json: auto-configuration (the folder's ONNX files decide it, or folderProblem said why not)
+    const inferred = dir !== this.root && !(await hasManifest(dir)) ? await inferFolderManifest(dir, name, (bytes) => this.options.sessions.describe(bytes)) : undefined;
+    if (!inferred) return this.openWith(name, dir);
+    const model = await this.openWith(name, dir, inferred).catch((err: Error) => {
+      throw new Error(`${err.message} (the manifest was inferred from the graph: \`seqserve init ${dir}\` writes it to manifest.json to edit)`);
+    });
+    this.options.log.info(
+      { model: name, manifest: inferred.manifest, notes: inferred.notes },
+      `model "${name}": no manifest.json; manifest inferred from ${inferred.plan.files.join(', ')}`,
+    );
+    return model;
+  }
+
+  private async openWith(name: string, dir: string, inferred?: FolderInference): Promise<LoadedModel> {
     const read = async (file: string) => {
       try {
         return new Uint8Array(await readFile(path.join(dir, file)));
@@ -288,7 +311,7 @@ export class ModelRepository {
       }
     };
     const manifestPath = path.join(dir, 'manifest.json');
-    const manifestText = new TextDecoder().decode(await read('manifest.json'));
+    const manifestText = inferred ? JSON.stringify(inferred.manifest) : new TextDecoder().decode(await read('manifest.json'));
     const manifest: Manifest = readManifest(manifestText, manifestPath);
     if (manifest.name !== name)
       throw new Error(
@@ -349,6 +372,8 @@ export class ModelRepository {
         const graph = new LoadedGraph(name, graphName, `${name}.${graphName}`, spec, sessions.get(graphName)!, this.options.metrics, this.options.queue, manifest, bounds);
         graphs.set(graphName, graph);
         if (graph.boundProblems.length) throw new Error(graph.boundProblems.map((p) => `${manifestPath}: ${p}`).join('; '));
+        const declared = signatureProblems(graphName, spec, { inputs: graph.inputs, outputs: graph.outputs });
+        if (declared.length) throw new Error(declared.map((p) => `${manifestPath}: ${p}`).join('; '));
         for (const s of spec.states) {
           if (!graph.inputNames.includes(s.input)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no input "${s.input}"`);
           if (!graph.outputNames.includes(s.output)) throw new Error(`${manifestPath}: graphs.${graphName}.states: graph has no output "${s.output}"`);
@@ -384,13 +409,19 @@ export class ModelRepository {
             throw new Error(`${dir}: the task model failed to load in its executor: ${err.message}`);
           });
       }
-      const model = { name, version: manifest.version, dir, manifest, provider, graphs, executor, task: manifest.task, taskModel } as LoadedModel;
+      const model = { name, version: manifest.version, dir, manifest, provider, graphs, executor, task: manifest.task, taskModel, inferred } as LoadedModel;
       return model;
     } catch (err) {
       await Promise.all([...inThread, ...(executor ? [executor] : [])].map((g) => g.release().catch(() => undefined)));
       throw err;
     }
   }
+}
+
+/** What `/v2/repository/index` says of a model served with an inferred manifest. */
+function inferredNote(dir: string, inferred: FolderInference): string {
+  const states = Object.values(inferred.manifest.graphs).flatMap((g) => g.states ?? []).length;
+  return `no manifest.json: manifest inferred from ${inferred.plan.files.join(', ')} (generic${states ? `, ${states} recurrent state(s)` : ', no recurrent states'}); KServe metadata shows it in parameters.inferred_manifest; \`seqserve init ${dir}\` writes it to edit`;
 }
 
 /** Names the model folder in a loader's error (the loaders name the file inside it). */
@@ -404,7 +435,8 @@ const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /**
  * Why folder `dir` (model `name`) cannot be a model, if that shows without reading its
- * manifest: an invalid name, or no manifest.json (a Triton folder, a lone ONNX file, anything else).
+ * manifest: an invalid name, or no manifest.json and no ONNX files that decide an inferred one
+ * (ONNX files both at the top and in version folders, a Triton folder without ONNX, anything else).
  */
 async function folderProblem(dir: string, name: string): Promise<string | undefined> {
   if (!MODEL_NAME.test(name)) {
@@ -415,18 +447,20 @@ async function folderProblem(dir: string, name: string): Promise<string | undefi
     return `${dir}: "${name}" is not a model name: model names (the folder names) are lower case: letters, digits, "-" and "_"${suggestion && MODEL_NAME.test(suggestion) ? `; rename the folder to "${suggestion}" (and the manifest's name)` : ''}`;
   }
   let files: string[];
+  let planned: Awaited<ReturnType<typeof planFolder>>;
   try {
     if ((await readdir(dir)).includes('manifest.json')) return undefined;
     files = await readdir(dir, { recursive: true }); // Triton keeps graphs in version folders (1/model.onnx)
+    planned = await planFolder(dir); // ONNX files that decide the model: served with an inferred manifest
   } catch (err) {
     return `${dir}: ${(err as Error).message}`;
   }
   const help = 'write one: see "Serving your own PyTorch model" in the README (a minimal generic manifest), and docs/manifest.schema.json';
+  if (planned && 'plan' in planned) return undefined;
+  if (planned)
+    return `${dir}/manifest.json: file not found, and no manifest can be inferred: ${planned.problem}: ${help} (\`seqserve init ${dir}/<file>.onnx\` writes one for a file)`;
   if (files.includes('config.pbtxt'))
     return `${dir}/manifest.json: file not found: this is a Triton model folder (config.pbtxt); seqserve reads manifest.json, not config.pbtxt: ${help}`;
-  const onnx = files.filter((f) => f.endsWith('.onnx'));
-  if (onnx.length)
-    return `${dir}/manifest.json: file not found: the folder has ${onnx.slice(0, 3).join(', ')}${onnx.length > 3 ? ', ...' : ''} but no manifest.json to say how to serve it: ${help}`;
   return `${dir}/manifest.json: file not found: a model folder needs one: ${help}`;
 }
 

@@ -103,6 +103,21 @@ export class SessionFactory {
   }
 
   /**
+   * A graph's inputs and outputs as ONNX Runtime reads them, from a CPU session without graph
+   * optimisations that is released at once: what auto-configuration infers a manifest from
+   * (server/runtime/manifest-inference-folder.ts). The model's serving sessions are created later,
+   * as for any model.
+   */
+  async describe(model: Uint8Array): Promise<{ inputs: ort.InferenceSession['inputMetadata']; outputs: ort.InferenceSession['outputMetadata'] }> {
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
+    try {
+      return { inputs: session.inputMetadata, outputs: session.outputMetadata };
+    } finally {
+      await session.release();
+    }
+  }
+
+  /**
    * Creates something that holds sessions (a session, a model's executor threads) with the first
    * configured provider that can run here: a provider whose library cannot be loaded is marked
    * unavailable and the next one is tried; any other error is the model's and is thrown.

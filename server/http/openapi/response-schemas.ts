@@ -41,7 +41,11 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     platform: str,
     inputs: arrayOf(tensorMeta),
     outputs: arrayOf(tensorMeta),
-    parameters: { type: 'object', additionalProperties: str, description: 'task, role, execution_provider, states, max_shapes (JSON), dynamic_batching (JSON), graphs' },
+    parameters: {
+      type: 'object',
+      additionalProperties: str,
+      description: 'task, role, execution_provider, states, max_shapes (JSON), dynamic_batching (JSON), graphs; inferred_manifest (JSON) when the folder has no manifest.json',
+    },
   }),
   ModelReady: obj({ name: str, ready: bool, error: { ...str, description: 'why the model is not serving' } }, ['name', 'ready']),
   InferenceResponse: obj(
@@ -64,9 +68,14 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     },
     ['model_name', 'outputs'],
   ),
-  ModelStatus: obj({ name: str, version: str, state: { enum: ['ready', 'failed', 'unloaded', 'loading'] }, reason: { ...str, description: 'why it is not serving' } }, [
-    'name',
-    'version',
-    'state',
-  ]),
+  ModelStatus: obj(
+    {
+      name: str,
+      version: str,
+      state: { enum: ['ready', 'failed', 'unloaded', 'loading'] },
+      reason: { ...str, description: 'why it is not serving' },
+      note: { ...str, description: 'said of a model that serves: its manifest was inferred from the graph (no manifest.json)' },
+    },
+    ['name', 'version', 'state'],
+  ),
 };
