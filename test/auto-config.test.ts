@@ -11,8 +11,14 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../server/config.ts';
+import { Metrics } from '../server/observability/metrics.ts';
+import { ModelRepository } from '../server/runtime/model-repository.ts';
+import { SessionFactory } from '../server/runtime/session-factory.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -123,6 +129,53 @@ describe('ONNX-only folders are served with an inferred manifest', () => {
     expect(tagger.status).toBe(200);
     expect(tagger.json.outputs[0]).toMatchObject({ name: 'emissions', shape: [1, 3, 5] });
     close(tagger.json.outputs[0].data, reference.tagger.emissions);
+  });
+});
+
+describe('ONNX-only folders: state and logs', () => {
+  it('an inferred state serves server-held sequences (sequence_id) as the client-fed state does', async () => {
+    const xs = [reference.gru_step.x, [0.1, 0.2, -0.3]];
+    const step = async (body: object) => {
+      const r = await post('/v2/models/gru/infer', body);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      return Object.fromEntries((r.json.outputs as { name: string; data: number[] }[]).map((o) => [o.name, o.data]));
+    };
+    const x = (data: number[]) => ({ name: 'x', datatype: 'FP32', shape: [1, 3], data });
+    // the client carries the state
+    const first = await step({ inputs: [x(xs[0]), { name: 'h_in', datatype: 'FP32', shape: [1, 1, 4], data: [0, 0, 0, 0] }] });
+    const second = await step({ inputs: [x(xs[1]), { name: 'h_in', datatype: 'FP32', shape: [1, 1, 4], data: first.h_out }] });
+    // the server does
+    const a = await step({ parameters: { sequence_id: 7, sequence_start: true }, inputs: [x(xs[0])] });
+    const b = await step({ parameters: { sequence_id: 7, sequence_end: true }, inputs: [x(xs[1])] });
+    close(a.y, first.y);
+    close(b.y, second.y);
+  });
+
+  it('logs the inferred manifest once at load, with what to check', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
+    const repository = new ModelRepository({
+      root: repo,
+      sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
+      log,
+      metrics: new Metrics(),
+      queue: DEFAULT_CONFIG.queue,
+    });
+    try {
+      await repository.load('ff');
+    } finally {
+      await repository.close();
+    }
+    const inferred = lines
+      .map((l) => JSON.parse(l) as { msg: string; model?: string; manifest?: { graphs: object }; notes?: string[] })
+      .filter((l) => /manifest inferred/.test(l.msg));
+    expect(inferred).toHaveLength(1);
+    expect(inferred[0]).toMatchObject({
+      model: 'ff',
+      msg: 'model "ff": no manifest.json; manifest inferred from feed_forward.onnx',
+      manifest: { graphs: { feed_forward: { role: 'model' } } },
+    });
+    expect(inferred[0].notes?.length).toBeGreaterThan(0);
   });
 });
 
