@@ -76,6 +76,7 @@ const VALID: Record<string, Record<string, unknown>> = {
     beam_width: 2,
   },
   '/v1/slots': { text: 'fly from boston to denver on monday', model: 'slots' },
+  '/predict': { inputs: [['Subject: FREE money'], ['see you at the meeting']], truncate: false, raw_scores: false, return_attention: true, model: 'spam' },
   '/v1/captions': {
     image: 'data:image/png;base64,' + readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')).toString('base64'),
     max_tokens: 6,
