@@ -67,8 +67,7 @@ export async function planFolder(dir: string): Promise<{ plan: FolderPlan } | { 
     notes.push(
       'config.pbtxt is not read: its settings (max_batch_size, instance_group, dynamic_batching, ...) do not apply; seqserve infers from the graph and uses its own defaults: write them in manifest.json (seqserve init)',
     );
-  const ignored = elsewhere.length ? elsewhere : [];
-  if (ignored.length) notes.push(`not served: ${list(ignored)} (only ${top.length ? 'the top' : `version ${version}`} is)`);
+  if (elsewhere.length) notes.push(`not served: ${list(elsewhere)} (only ${top.length ? 'the top' : `version ${version}`} is)`);
   return { plan: { files, version, notes } };
 }
 
