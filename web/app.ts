@@ -1,5 +1,5 @@
 /**
- * The demo page: chat, speech recognition, captioning, spoken QA, slot filling and text classification, each computed in
+ * The demo page: chat, speech recognition, captioning, spoken QA, slot filling, text classification and grapheme-to-phoneme, each computed in
  * the page (onnxruntime-web, through clients/web) or by the server's HTTP APIs.
  */
 import * as ort from 'onnxruntime-web/wasm';
@@ -7,6 +7,7 @@ import { loadWebModel, decodeAudioFile } from '../clients/web/seqserve-web.ts';
 import { captionView } from './views/caption-view.ts';
 import { chatView } from './views/chat-view.ts';
 import { classifyView } from './views/classify-view.ts';
+import { g2pView } from './views/g2p-view.ts';
 import { qaView } from './views/qa-view.ts';
 import { slotsView } from './views/slots-view.ts';
 import { speechView } from './views/speech-view.ts';
@@ -21,6 +22,7 @@ captionView();
 qaView();
 slotsView();
 classifyView();
+g2pView();
 
 // Offline after the first visit: the service worker keeps the page, onnxruntime-web and model files.
 if ('serviceWorker' in navigator) {

@@ -14,11 +14,15 @@
  *   const { slots } = await (await loadWebModel(url, 'slots')).slots('fly to Denver on Monday');
  *   const [{ scores, attention }] = await (await loadWebModel(url, 'spam')).classify(['Subject: FREE money'], { attention: true });
  *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
+ *   const [{ text, attention }] = await (await loadWebModel(url, 'g2p')).complete(['taipei'], { include_attention: true });
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/tasks/chat/request.ts';
 import { captionRequest } from '../../server/tasks/caption/request.ts';
+import { text2text } from '../../server/tasks/text2text/index.ts';
+import { CompletionRequest, completionTaskRequest } from '../../server/tasks/text2text/request.ts';
+import { completionChoices, type CompletionChoice } from '../../server/tasks/text2text/choices.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { axisMaximums, signatureFromMetadata, type BoundOptions } from '../../server/core/feed-check.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';
@@ -38,7 +42,7 @@ import { webGraphRunner, type WebSession } from './web-graph-runner.ts';
 import { SessionWorker } from './worker-session.ts';
 
 export { captureMicrophone, decodeAudioFile, microphoneError, type MicrophoneCapture } from './audio-input.ts';
-export type { ClassificationResult, DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
+export type { ClassificationResult, CompletionChoice, DecodedAudio, RecognitionEvent, RecognizerStream, SpeechQaEvent, SlotFillingResult };
 
 export interface WebModelOptions {
   /** Where onnxruntime-web's .wasm files are served (seqserve serves them at /ort/). */
@@ -74,6 +78,12 @@ export interface WebModel {
   slots(text: string): Promise<SlotFillingResult>;
   /** Text classification of the texts in one run: every label best first, and each token's attention weight when asked. */
   classify(texts: string[], options?: Omit<ClassifyOptions, 'field'>): Promise<ClassificationResult[]>;
+  /**
+   * Text to text (g2p: a word in, its pronunciation out), as `POST /v1/completions` answers: the
+   * choices of every prompt (choice index = prompt × n + choice), with the attention alignment and
+   * log-probabilities when asked. `options` takes that endpoint's parameters.
+   */
+  complete(prompts: string[], options?: Partial<Omit<CompletionRequest, 'prompt' | 'stream'>>): Promise<CompletionChoice[]>;
   /** Caption tokens as they are generated (greedy unless options say otherwise). */
   caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<ModelToken>;
   /** Reply text deltas as they are generated. */
@@ -146,6 +156,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const loaded = { task: manifest.task, model: await taskModule(manifest.task).load({ manifest, read, runners, inputShapes, platform }) } as WebTaskModel;
   const slotFiller = loaded.task === 'slot-filling' ? loaded.model : undefined;
   const classifier = loaded.task === 'text-classification' ? loaded.model : undefined;
+  const text2textModel = loaded.task === 'text2text' ? loaded.model : undefined;
   const engine = loaded.task === 'chat' || loaded.task === 'caption' ? loaded.model : undefined;
   const acoustic = loaded.task === 'speech-recognition' ? loaded.model : undefined;
   const memory = loaded.task === 'speech-qa' ? loaded.model : undefined;
@@ -163,6 +174,12 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     ...(acoustic ? { acoustic } : {}),
     slots: (text) => need(slotFiller, 'slot filling').fill(text),
     classify: (texts, opts = {}) => need(classifier, 'text classification').classify(texts, opts),
+    async complete(prompts, opts = {}) {
+      const m = need(text2textModel, 'text to text');
+      const body = CompletionRequest.parse({ ...opts, prompt: prompts });
+      const request = completionTaskRequest(body, m.engine.model.spec.maxNewTokens);
+      return completionChoices(m, request, text2text.run(m, request, new AbortController().signal), body.echo ?? false);
+    },
     async *caption(image, opts = {}) {
       const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
       const pixels = await canvasPixels(image, e.model.image!);

@@ -9,40 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { ServerContext } from '../../../context.ts';
-import type { FinishEvent, TokenEvent } from '../../../core/generation/generation-engine.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
 import { sseResponse } from '../../../http/sse.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { collectCall, openCall } from '../../../service/task-call.ts';
+import { collectChoices, completionLogprobs, formatChoices, tokenText } from '../choices.ts';
 import { encodePrompts } from '../index.ts';
 import { CompletionRequest, completionTaskRequest } from '../request.ts';
-
-/** A token as OpenAI's completions report it: its text in the output, leading separator included (tokens join to the text). */
-function tokenText(e: TokenEvent): string {
-  return e.delta || e.piece;
-}
-
-/** The separator before a token's piece in its delta (" " for all but a choice's first token of space-joined output). */
-function separator(e: TokenEvent): string {
-  return e.delta.endsWith(e.piece) ? e.delta.slice(0, e.delta.length - e.piece.length) : '';
-}
-
-/** OpenAI's completion logprobs for a choice's tokens, offsets counted from `start` (the prompt's length with echo). */
-export function completionLogprobs(tokens: readonly TokenEvent[], start = 0) {
-  const out = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as Record<string, number>[], text_offset: [] as number[] };
-  let offset = start;
-  for (const e of tokens) {
-    const text = tokenText(e);
-    const sep = separator(e);
-    out.tokens.push(text);
-    out.token_logprobs.push(e.logProb);
-    out.top_logprobs.push(Object.fromEntries((e.top ?? []).map((t) => [sep + t.piece, t.logProb])));
-    out.text_offset.push(offset);
-    offset += text.length;
-  }
-  return out;
-}
 
 export function completionRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
@@ -115,32 +89,17 @@ export function completionRoutes(ctx: ServerContext): Hono {
       });
     }
 
-    const result = await collectCall(call, async (events) => {
-      const choices = Array.from({ length: sources.length * n }, () => ({ tokens: [] as TokenEvent[], finish: undefined as FinishEvent | undefined }));
-      for await (const e of events) {
-        const choice = choices[indexOf(e.prompt, e.choice)];
-        if (e.type === 'token') choice.tokens.push(e);
-        else choice.finish = e;
-      }
-      return choices;
-    });
+    const result = await collectCall(call, (events) => collectChoices(events, sources.length, n));
     const completion = result.reduce((a, ch) => a + ch.tokens.length, 0);
     countTokens(completion);
     return c.json({
       ...base,
-      choices: result.map((ch, index) => {
-        const prompt = Math.floor(index / n);
-        const prefix = echo ? request.prompts[prompt] : '';
-        return {
-          text: prefix + (ch.finish?.text ?? ''),
-          index,
-          logprobs: withLogprobs ? completionLogprobs(ch.tokens, prefix.length) : null,
-          finish_reason: ch.finish?.reason ?? 'stop',
-          ...(attention
-            ? { attention: { source_tokens: sources[prompt].pieces, output_tokens: ch.tokens.map((t) => t.piece), weights: ch.tokens.map((t) => t.attention ?? []) } }
-            : {}),
-        };
-      }),
+      choices: formatChoices(
+        request,
+        sources.map((s) => s.pieces),
+        result,
+        echo,
+      ),
       usage: usage(completion),
     });
   });
