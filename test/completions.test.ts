@@ -99,6 +99,18 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     expect(greedy.promptTokens).toBe(words.join('').length);
   }, 120_000);
 
+  it("gives the model card's example outputs (beam 5)", async () => {
+    const card = readFileSync(path.join(BUNDLED_MODELS_DIR, 'g2p', 'README.md'), 'utf8');
+    const block = card.slice(card.indexOf('Outputs of the committed weights'));
+    const examples = [...block.slice(block.indexOf('```') + 3, block.indexOf('```', block.indexOf('```') + 3)).matchAll(/^(\S+) {2,}(.+?)(?: {2,}\(|$)/gm)].map((m) => [
+      m[1],
+      m[2].trim(),
+    ]);
+    expect(examples.length).toBe(7);
+    const { json } = await complete({ model: 'g2p', prompt: examples.map(([w]) => w), best_of: 5 });
+    expect(json.choices.map((c: { text: string }) => c.text)).toEqual(examples.map(([, p]) => p));
+  });
+
   it('works with the official openai client, plain and streaming', async () => {
     const done = await client.completions.create({ model: 'g2p', prompt: 'taipei' });
     expect(done.object).toBe('text_completion');
