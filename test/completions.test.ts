@@ -166,6 +166,46 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     expect(echo.json.choices[0].text).toBe('TaipeiT AY1 P EY2');
   });
 
+  it('streams what it answers whole: echo, logprobs and the alignment chunk by chunk', async () => {
+    const body = { model: 'g2p', prompt: ['taipei', 'read'], best_of: 3, n: 2, logprobs: 2, include_attention: true };
+    const whole = (await complete(body)).json;
+    const res = await fetch(`${server.http}/v1/completions`, { method: 'POST', body: JSON.stringify({ ...body, stream: true }) });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const lines = (await res.text()).split('\n').filter((l) => l.startsWith('data: '));
+    expect(lines.at(-1)).toBe('data: [DONE]');
+    const chunks = lines.slice(0, -1).map((l) => JSON.parse(l.slice(6)));
+    const texts = ['', '', '', ''];
+    const rows: number[][][] = [[], [], [], []];
+    const tokens: string[][] = [[], [], [], []];
+    const sources: string[][] = [];
+    for (const chunk of chunks) {
+      expect(chunk).toMatchObject({ object: 'text_completion', model: 'g2p', id: expect.stringMatching(/^cmpl-/) });
+      for (const ch of chunk.choices) {
+        texts[ch.index] += ch.text;
+        if (ch.source_tokens) sources[ch.index] = ch.source_tokens;
+        if (ch.attention) rows[ch.index].push(ch.attention);
+        if (ch.logprobs) tokens[ch.index].push(...ch.logprobs.tokens);
+      }
+    }
+    whole.choices.forEach((c: { text: string; logprobs: { tokens: string[] }; attention: { source_tokens: string[]; weights: number[][] } }, i: number) => {
+      expect(texts[i]).toBe(c.text);
+      expect(tokens[i]).toEqual(c.logprobs.tokens);
+      expect(sources[i]).toEqual(c.attention.source_tokens);
+      expect(rows[i]).toEqual(c.attention.weights);
+    });
+    const echo = await fetch(`${server.http}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'g2p', prompt: 'read', echo: true, stream: true }) });
+    const echoed = (await echo.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)).choices[0].text)
+      .join('');
+    expect(echoed).toBe(`read${(await complete({ model: 'g2p', prompt: 'read' })).json.choices[0].text}`);
+  });
+
+  it("runs in the model's executor threads", () => {
+    expect(server.context.repository.model('g2p').executor?.runsTask).toBe(true);
+  });
+
   it('refuses bad input with OpenAI errors naming the field', async () => {
     const bad = async (body: object, status = 400) => {
       const { status: got, json } = await complete(body);

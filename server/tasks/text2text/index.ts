@@ -81,11 +81,20 @@ export const text2text: TaskModule<'text2text', Text2TextModel, Text2TextRequest
   validate: (model, request) => void encodePrompts(model, request),
   async *run(model, request, signal) {
     const sources = encodePrompts(model, request);
-    const runs = sources.map((s) => model.engine.generate({ ...request.generate, source: s.ids, signal }));
-    if (runs.length === 1) {
-      for await (const e of runs[0]) yield { ...e, prompt: 0 };
-      return;
+    // one listener on the call's signal, whatever the number of prompts (each engine request listens to its own)
+    const controllers = sources.map(() => new AbortController());
+    const abort = () => controllers.forEach((c) => c.abort(signal.reason));
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    const runs = sources.map((s, i) => model.engine.generate({ ...request.generate, source: s.ids, signal: controllers[i].signal }));
+    try {
+      if (runs.length === 1) {
+        for await (const e of runs[0]) yield { ...e, prompt: 0 };
+        return;
+      }
+      for await (const [prompt, e] of mergeEvents(runs)) yield { ...e, prompt };
+    } finally {
+      signal.removeEventListener('abort', abort);
     }
-    for await (const [prompt, e] of mergeEvents(runs)) yield { ...e, prompt };
   },
 };
