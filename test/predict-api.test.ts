@@ -107,7 +107,8 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
     expect(r.attention.reduce((s, a) => s + a.weight, 0)).toBeCloseTo(1, 4);
   });
 
-  it('refuses bad input with 4xx naming the field', async () => {
+  it("refuses bad input with 4xx naming the field, in TEI's error shape", async () => {
+    expect(await predict({ inputs: '' })).toEqual({ status: 400, json: { error: 'inputs: must contain at least one word', error_type: 'Validation' } });
     const cases: [unknown, number, RegExp][] = [
       ['{"inputs": ', 400, /^body: malformed JSON/],
       [{}, 400, /^inputs: /],
@@ -121,7 +122,7 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
       [{ inputs: ['a question', 'a passage'] }, 400, /^inputs: text pairs are not supported/],
       [{ inputs: Array.from({ length: 65 }, () => ['hi']) }, 400, /^inputs: must hold at most 64 texts/],
       [{ inputs: 'hi', truncate: 'yes' }, 400, /^truncate: must be a boolean/],
-      [{ inputs: 'hi', model: 'nope' }, 404, /unknown model "nope"/],
+      [{ inputs: 'hi', model: 'nope' }, 404, /^model: unknown model "nope"/],
       [{ inputs: 'hi', model: 'slots' }, 400, /slots/],
     ];
     for (const [body, status, error] of cases) {

@@ -8,12 +8,14 @@
  * seqserve extensions: `model` picks a text-classification model (default: the first ready one);
  * `return_attention: true` answers each text with `{predictions, attention, truncated}`, where
  * `attention` lists the tokens the model read with their character offsets and attention weights.
+ * Refusals come as TEI's `{error, error_type}`, the message naming the field, with seqserve's statuses.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ServerContext } from '../../../context.ts';
 import type { ClassificationResult } from '../../../core/classify/text-classifier.ts';
-import { invalidArgument } from '../../../core/errors.ts';
+import { asSeqserveError, HTTP_STATUS_OF_CODE, invalidArgument, type SeqserveError } from '../../../core/errors.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
@@ -67,11 +69,31 @@ function format(result: ClassificationResult, withAttention: boolean) {
   };
 }
 
+/** TEI's `error_type` for a refusal (its ErrorType names; the status stays seqserve's). */
+function teiErrorType(e: SeqserveError): string {
+  if (e.code === 'resource_exhausted') return 'Overloaded';
+  if (e.code === 'unavailable') return 'Unhealthy';
+  return HTTP_STATUS_OF_CODE[e.code] < 500 ? 'Validation' : 'Backend';
+}
+
+/**
+ * A refusal as text-embeddings-inference answers it, `{"error": "...", "error_type": "Validation"}`,
+ * the message starting with the field it is about (`model: unknown model "x"`). Internal errors go to
+ * the server's one error response (logged, no stack sent).
+ */
+function teiError(c: Context, err: unknown): Response {
+  const e = asSeqserveError(err);
+  if (e.code === 'internal') throw err;
+  const message = e.field && !e.message.startsWith(`${e.field}:`) && !e.message.startsWith(`${e.field}[`) ? `${e.field}: ${e.message}` : e.message;
+  if (e.retryAfterSeconds !== undefined) c.header('Retry-After', String(e.retryAfterSeconds));
+  return c.json({ error: message, error_type: teiErrorType(e) }, HTTP_STATUS_OF_CODE[e.code] as ContentfulStatusCode);
+}
+
 /** `POST /predict`: text classification, TEI-compatible, with attention over the words as an extension. */
 export function predictRoutes(ctx: ServerContext): Hono {
   const Body = PredictRequest(ctx.config.limits.maxTextChars);
   const app = new Hono();
-  app.post('/predict', async (c) => {
+  const predict = async (c: Context): Promise<Response> => {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     const { texts, fields, batch } = predictTexts(body.inputs);
     const model = resolveTaskModel(ctx.repository, 'text-classification', body.model);
@@ -79,6 +101,7 @@ export function predictRoutes(ctx: ServerContext): Hono {
     const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, request, signal));
     const results = (await collectCall(call, onlyEvent)).map((r) => format(r, body.return_attention));
     return c.json(batch ? results : results[0]);
-  });
+  };
+  app.post('/predict', (c) => predict(c).catch((err: unknown) => teiError(c, err)));
   return app;
 }
