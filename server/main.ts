@@ -11,7 +11,8 @@ import { startServer } from './start-server.ts';
 
 export const SERVE_USAGE = `seqserve serve [options]
   --models DIR              model repository: a folder of model folders, or one model
-                            folder (manifest.json at its top) (default: the bundled models/)
+                            folder (manifest.json at its top, or only ONNX files: a
+                            manifest is inferred) (default: the bundled models/)
   --host HOST               listen address (default 0.0.0.0)
   --http-port N             HTTP port (default 8000; 0 = ephemeral)
   --grpc-port N             gRPC port (default 8001; 0 = ephemeral)

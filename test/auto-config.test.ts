@@ -179,6 +179,43 @@ describe('ONNX-only folders: state and logs', () => {
   });
 });
 
+describe('a repository root that is itself an ONNX-only model folder', () => {
+  it('is one model named after the folder (top-level files, or Triton version folders)', async () => {
+    const solo = mkdtempSync(path.join(tmpdir(), 'seqserve-autocfg-solo-'));
+    try {
+      cpSync(path.join(graphs, 'gru_step.onnx'), path.join(solo, 'gru', 'step.onnx'), { recursive: true });
+      cpSync(path.join(graphs, 'feed_forward.onnx'), path.join(solo, 'tri', '3', 'model.onnx'), { recursive: true });
+      const log = pino({ level: 'silent' });
+      const open = (root: string) =>
+        new ModelRepository({
+          root,
+          sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
+          log,
+          metrics: new Metrics(),
+          queue: DEFAULT_CONFIG.queue,
+        });
+      for (const [name, version, graph] of [
+        ['gru', '1', 'step'],
+        ['tri', '3', 'model'],
+      ]) {
+        const repository = open(path.join(solo, name));
+        try {
+          expect(await repository.singleModel()).toBe(name);
+          await repository.loadAll();
+          expect(repository.index()).toEqual([{ name, version, state: 'ready', note: expect.stringMatching(/^no manifest\.json: manifest inferred from /) }]);
+          expect([...repository.model(name).graphs.keys()]).toEqual([graph]);
+        } finally {
+          await repository.close();
+        }
+      }
+      // the folder above them is a repository of two models, as before
+      expect(await open(solo).scan()).toEqual(['gru', 'tri']);
+    } finally {
+      rmSync(solo, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('seqserve init', () => {
   it('writes the inferred manifest (schema-valid), refuses to overwrite it, and the server loads it unchanged', async () => {
     const before = await get('/v2/models/gru');

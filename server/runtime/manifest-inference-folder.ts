@@ -113,3 +113,19 @@ export async function inferFolderManifest(dir: string, name: string, describe: D
 export async function hasManifest(dir: string): Promise<boolean> {
   return (await readdir(dir).catch(() => [] as string[])).includes('manifest.json');
 }
+
+/**
+ * Whether `root`, given as the repository, is itself one model folder to auto-configure: no
+ * manifest.json, ONNX files that decide a model (planFolder), and no sub-folder but Triton version
+ * folders (numbers) and "_" / "." ones — a folder of model folders is a repository, as before.
+ */
+export async function isOnnxOnlyModelFolder(root: string): Promise<boolean> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => undefined);
+  if (!entries || entries.some((e) => e.name === 'manifest.json')) return false;
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name.startsWith('_') || e.name.startsWith('.')) continue;
+    if (!/^\d+$/.test(e.name) || (await hasManifest(path.join(root, e.name)))) return false;
+  }
+  const planned = await planFolder(root).catch(() => undefined);
+  return planned !== undefined && 'plan' in planned;
+}

@@ -27,7 +27,7 @@ import { batchGraphs, batchingSettingsOf, type DynamicBatchingDefaults } from '.
 import { ModelExecutor, type GraphSession } from './model-executor.ts';
 import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
-import { hasManifest, inferFolderManifest, planFolder, type FolderInference } from './manifest-inference-folder.ts';
+import { hasManifest, inferFolderManifest, isOnnxOnlyModelFolder, planFolder, type FolderInference } from './manifest-inference-folder.ts';
 import { signatureProblems } from '../core/graph-signature.ts';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloaded';
@@ -98,15 +98,16 @@ export class ModelRepository {
   /**
    * The name of the one model when the root is itself a model folder (manifest.json at its top):
    * the manifest's name, or — when the manifest cannot be read for one — the root folder's own name,
-   * so the model is listed as failed with the manifest's problem. Undefined for a repository of
-   * model folders.
+   * so the model is listed as failed with the manifest's problem. A root holding only ONNX files
+   * (at its top or in Triton version folders) is one model too, named after the folder, with an
+   * inferred manifest. Undefined for a repository of model folders.
    */
   async singleModel(): Promise<string | undefined> {
     let text: string;
     try {
       text = await readFile(path.join(this.root, 'manifest.json'), 'utf8');
     } catch {
-      return undefined;
+      return (await isOnnxOnlyModelFolder(this.root)) ? path.basename(path.resolve(this.root)) : undefined;
     }
     try {
       const name: unknown = (JSON.parse(text) as { name?: unknown }).name;
@@ -286,11 +287,12 @@ export class ModelRepository {
   }
 
   private async open(name: string, dir: string): Promise<LoadedModel> {
-    // a root that is the model folder has a manifest.json, whose load names any problem with its name
-    const problem = dir === this.root ? undefined : await folderProblem(dir, name);
+    // a root that is the model folder with a manifest.json: its load names any problem with its name
+    const manifestHere = await hasManifest(dir);
+    const problem = dir === this.root && manifestHere ? undefined : await folderProblem(dir, name);
     if (problem) throw new Error(problem);
     // no manifest.json: auto-configuration (the folder's ONNX files decide it, or folderProblem said why not)
-    const inferred = dir !== this.root && !(await hasManifest(dir)) ? await inferFolderManifest(dir, name, (bytes) => this.options.sessions.describe(bytes)) : undefined;
+    const inferred = manifestHere ? undefined : await inferFolderManifest(dir, name, (bytes) => this.options.sessions.describe(bytes));
     if (!inferred) return this.openWith(name, dir);
     const model = await this.openWith(name, dir, inferred).catch((err: Error) => {
       throw new Error(`${err.message} (the manifest was inferred from the graph: \`seqserve init ${dir}\` writes it to manifest.json to edit)`);
