@@ -3,10 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asSeqserveError, SeqserveError } from '../core/errors.ts';
 import type { ServerContext } from '../context.ts';
-import { runCall } from '../service/task-call.ts';
 import { decodeGrpcInfer, encodeGrpcInfer, type GrpcInferRequest } from '../kserve/grpc-codec.ts';
-import { infer } from '../kserve/infer.ts';
-import { modelMetadata } from '../kserve/model-metadata.ts';
+import { kserveMetadata, kserveTarget, runKServeInfer } from '../kserve/task-model.ts';
 import { serverMetadata } from '../kserve/server-metadata.ts';
 import { grpcError } from './grpc-status.ts';
 
@@ -43,22 +41,13 @@ const STREAM_WINDOW = 32;
 
 export function kserveService(ctx: ServerContext): UntypedServiceImplementation {
   const { repository } = ctx;
-  const runInfer = async (req: GrpcInferRequest) => {
-    const graph = repository.graph(req.model_name, req.model_version || undefined);
-    const version = repository.model(graph.model).version;
-    const request = decodeGrpcInfer(req);
-    return encodeGrpcInfer(
-      await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request' }, (signal) =>
-        infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }, signal),
-      ),
-    );
-  };
+  const runInfer = async (req: GrpcInferRequest) => encodeGrpcInfer(await runKServeInfer(ctx, req.model_name, req.model_version || undefined, decodeGrpcInfer(req)));
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),
     ServerReady: unary(ctx, 'ServerReady', () => ({ ready: ctx.ready() })),
     ModelReady: unary(ctx, 'ModelReady', (req: { name: string; version: string }) => {
       try {
-        repository.graph(req.name, req.version || undefined);
+        kserveTarget(repository, req.name, req.version || undefined);
         return { ready: true };
       } catch (err) {
         if (err instanceof SeqserveError && err.code === 'unavailable') return { ready: false };
@@ -69,7 +58,7 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
       const { name, version, extensions } = serverMetadata(ctx); // the message has no field for the providers
       return { name, version, extensions };
     }),
-    ModelMetadata: unary(ctx, 'ModelMetadata', (req: { name: string; version: string }) => modelMetadata(repository, req.name, req.version || undefined)),
+    ModelMetadata: unary(ctx, 'ModelMetadata', (req: { name: string; version: string }) => kserveMetadata(repository, req.name, req.version || undefined)),
     ModelInfer: unary(ctx, 'ModelInfer', runInfer),
     ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {
       let inflight = 0;

@@ -3,7 +3,7 @@
  * as strings) to and from the transport-independent InferRequest / InferResult.
  */
 import { invalidArgument } from '../core/errors.ts';
-import { sequenceParameters, type InferInput, type InferRequest, type InferResult } from './infer.ts';
+import { sequenceParameters, taskParameters, type InferInput, type InferRequest, type InferResult } from './infer.ts';
 import { bytesElement, tensorToRaw } from './tensor-codec.ts';
 
 type Contents = Partial<
@@ -74,9 +74,11 @@ export function decodeGrpcInfer(msg: GrpcInferRequest): InferRequest {
   });
   const parameters = msg.parameters ? Object.fromEntries(Object.entries(msg.parameters).map(([k, p]) => [k, parameterValue(p)])) : undefined;
   const sequence = sequenceParameters(parameters);
+  const rest = taskParameters(parameters);
   return {
     ...(msg.id ? { id: msg.id } : {}),
     ...(sequence ? { sequence } : {}),
+    ...(rest ? { parameters: rest } : {}),
     inputs,
     ...(msg.outputs?.length ? { outputs: msg.outputs.map((o) => ({ name: o.name, binary: true })) } : {}),
     binaryOutputs: true,

@@ -36,6 +36,8 @@ export interface InferRequest {
   id?: string;
   /** `parameters.sequence_id` / `sequence_start` / `sequence_end`: a step of a server-held sequence. */
   sequence?: SequenceParameters;
+  /** The request's other parameters (a task model's decoding parameters). */
+  parameters?: Record<string, unknown>;
   inputs: InferInput[];
   outputs?: RequestedOutput[];
   /** Return every output as raw bytes unless an output says otherwise. */
@@ -66,7 +68,13 @@ export function tensorMetadata(t: TensorInfo): { name: string; datatype: string;
   return { name: t.name, datatype: kserveDatatype(t.type), shape: t.shape };
 }
 
-function checkInput(input: InferInput, index: number, expected: TensorInfo | undefined, limits: InferLimits, graph: LoadedGraph): Tensor {
+export function checkInput(
+  input: InferInput,
+  index: number,
+  expected: TensorInfo | undefined,
+  limits: InferLimits,
+  graph: Pick<LoadedGraph, 'qualifiedName' | 'inputNames'>,
+): Tensor {
   const field = `inputs[${index}]`;
   if (typeof input.name !== 'string' || !input.name) throw invalidArgument(`${field}.name`, 'is required');
   if (!expected) throw invalidArgument(`${field}.name`, `"${input.name}" is not an input of ${graph.qualifiedName} (inputs: ${graph.inputNames.join(', ')})`);
@@ -97,6 +105,13 @@ function checkInput(input: InferInput, index: number, expected: TensorInfo | und
  * Triton's sequence parameters from a request's parameters (REST JSON values, or gRPC's decoded
  * InferParameter values): undefined without `sequence_id`; refused naming the field when malformed.
  */
+/** The request parameters that are not the protocol's own (binary outputs, sequences): a task model's. */
+export function taskParameters(parameters: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!parameters) return undefined;
+  const rest = Object.fromEntries(Object.entries(parameters).filter(([k]) => !['binary_data_output', 'sequence_id', 'sequence_start', 'sequence_end'].includes(k)));
+  return Object.keys(rest).length ? rest : undefined;
+}
+
 export function sequenceParameters(parameters: Record<string, unknown> | undefined): SequenceParameters | undefined {
   if (!parameters) return undefined;
   const { sequence_id: id, sequence_start: start, sequence_end: end } = parameters;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { invalidArgument } from '../core/errors.ts';
 import { concatBytes } from '../core/kserve-binary.ts';
 import { parseJson } from '../core/parse-json.ts';
-import { sequenceParameters, type InferRequest, type InferResult } from './infer.ts';
+import { sequenceParameters, taskParameters, type InferRequest, type InferResult } from './infer.ts';
 import { hasNonFinite, tensorJsonText, tensorToRaw } from './tensor-codec.ts';
 
 const Parameters = z.record(z.string(), z.unknown()).optional();
@@ -71,9 +71,11 @@ export function decodeRestInfer(body: Uint8Array, headerLength: string | undefin
   if (offset !== binary.byteLength) throw invalidArgument('body', `${binary.byteLength - offset} binary bytes after the last tensor are not claimed by any input`);
   const binaryOutputs = req.parameters?.binary_data_output;
   const sequence = sequenceParameters(req.parameters);
+  const parameters = taskParameters(req.parameters);
   return {
     ...(req.id !== undefined ? { id: req.id } : {}),
     ...(sequence ? { sequence } : {}),
+    ...(parameters ? { parameters } : {}),
     inputs,
     ...(req.outputs
       ? { outputs: req.outputs.map((o) => ({ name: o.name, ...(typeof o.parameters?.binary_data === 'boolean' ? { binary: o.parameters.binary_data } : {}) })) }

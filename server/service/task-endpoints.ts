@@ -31,6 +31,25 @@ export type TaskGenerate = (
   parameters: Record<string, unknown>,
 ) => Promise<(signal: AbortSignal) => AsyncIterable<string>>;
 
+/** A BYTES tensor of a task model's KServe interface: one element per item of a batch. */
+export interface TaskTensor {
+  name: string;
+  description: string;
+}
+
+/**
+ * A model-level KServe interface for a task model with several graphs (`chat`, `caption`: their
+ * graphs stay addressable as `model.graph`): BYTES inputs in, BYTES outputs out, one element per
+ * item, so a KServe client that lists the repository can ask every model for metadata and infer.
+ * A task with `generate` and no `kserve` gets `text_input` → `text_output` over its generate.
+ */
+export interface TaskKServe {
+  inputs: TaskTensor[];
+  outputs: TaskTensor[];
+  /** Every output's elements for the inputs' (as many as the inputs have); `parameters` are the request's, refused naming `parameters.<name>`. */
+  infer(ctx: ServerContext, model: LoadedModel, inputs: Record<string, string[]>, parameters: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, string[]>>;
+}
+
 export interface TaskEndpoints {
   /** The task's HTTP routes, mounted at `/` after the server's middleware (CORS, auth, deadlines, request ids). */
   http?(ctx: ServerContext): Hono;
@@ -38,4 +57,5 @@ export interface TaskEndpoints {
   openapi?(limits: Limits): TaskOpenApi;
   grpc?: TaskGrpc;
   generate?: TaskGenerate;
+  kserve?: TaskKServe;
 }

@@ -92,11 +92,22 @@ describe('KServe v2 REST: health and metadata', () => {
   it.each([
     ['an unknown model', '/v2/models/nope', 404, /unknown model "nope"/],
     ['an unknown version', '/v2/models/tensor/versions/9', 404, /no version "9" \(it has "1"\)/],
-    ['a model of several graphs by its own name', '/v2/models/pair', 404, /several graphs; address one of: pair.a, pair.b/],
     ['an unknown graph', '/v2/models/pair.c', 404, /no graph "c"/],
     ['a model that is not serving', '/v2/models/broken', 503, /not serving: it failed to load/],
   ])('metadata of %s: KServe error shape', async (_, path, status, message) => {
     await kserveError(await setup().app.request(path), status, message);
+  });
+
+  it('metadata of a model of several graphs (and no model-level interface) by its own name lists its graphs; infer by that name names them', async () => {
+    const { app } = setup();
+    const res = await app.request('/v2/models/pair');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: 'pair', platform: 'seqserve_graphs', inputs: [], outputs: [], parameters: { graphs: 'pair.a,pair.b' } });
+    await kserveError(
+      await app.request('/v2/models/pair/infer', { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] }) }),
+      404,
+      /several graphs and no model-level interface; infer one of: pair\.a, pair\.b/,
+    );
   });
 });
 

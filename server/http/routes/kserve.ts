@@ -6,11 +6,9 @@
 import { Hono, type Context } from 'hono';
 import { SeqserveError } from '../../core/errors.ts';
 import type { ServerContext } from '../../context.ts';
-import { runCall } from '../../service/task-call.ts';
 import { requestSignal } from '../request-signal.ts';
-import { modelMetadata } from '../../kserve/model-metadata.ts';
+import { kserveMetadata, kserveTarget, runKServeInfer } from '../../kserve/task-model.ts';
 import { serverMetadata } from '../../kserve/server-metadata.ts';
-import { infer } from '../../kserve/infer.ts';
 import { decodeRestInfer, encodeRestInfer } from '../../kserve/rest-codec.ts';
 import { readBody } from '../read-body.ts';
 import { requireAdmin } from '../../security/http-auth.ts';
@@ -23,7 +21,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   app.get('/v2/health/ready', (c) => (ctx.ready() ? c.json({ ready: true }) : c.json({ ready: false, error: 'server is not ready' }, 503)));
   app.get('/v2', (c) => c.json(serverMetadata(ctx)));
 
-  const metadata = (c: Context) => c.json(modelMetadata(repository, c.req.param('model')!, c.req.param('version')));
+  const metadata = (c: Context) => c.json(kserveMetadata(repository, c.req.param('model')!, c.req.param('version')));
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);
 
@@ -33,7 +31,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const name = c.req.param('model')!;
     const version = c.req.param('version');
     try {
-      repository.graph(name, version);
+      kserveTarget(repository, name, version);
       return c.json({ name, ready: true });
     } catch (err) {
       if (err instanceof SeqserveError && err.code === 'unavailable') return c.json({ name, ready: false, error: err.message }, 503);
@@ -44,13 +42,12 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   app.get('/v2/models/:model/versions/:version/ready', ready);
 
   const inferHandler = async (c: Context) => {
-    const graph = repository.graph(c.req.param('model')!, c.req.param('version'));
-    const version = repository.model(graph.model).version;
+    const name = c.req.param('model')!;
+    const version = c.req.param('version');
+    kserveTarget(repository, name, version); // an unknown model is refused before the body is read
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
-    const result = await runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request', signal: requestSignal(c) }, (signal) =>
-      infer(graph, version, request, { maxElements: ctx.config.limits.maxTensorElements }, signal),
-    );
+    const result = await runKServeInfer(ctx, name, version, request, requestSignal(c));
     const encoded = encodeRestInfer(result);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {

@@ -24,6 +24,7 @@ import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { CaptionJsonBody, CaptionOptions } from '../request.ts';
 import { captionMethod } from './grpc.ts';
 import { captionRoutes } from './http.ts';
+import { captionKServe } from './kserve.ts';
 
 const NOTES = {
   image: 'PNG, JPEG, WebP or GIF: base64, or a data: URL',
@@ -61,6 +62,7 @@ function captionForm(): Schema {
 
 export const endpoints: TaskEndpoints = {
   http: captionRoutes,
+  kserve: captionKServe,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': captionMethod(ctx) }) },
   openapi: () => ({
     operations: [

@@ -1,7 +1,8 @@
 /**
  * Triton's generate extension for chat models (`POST /v2/models/chat/generate[_stream]`):
  * `text_input` is one user message; `parameters` are the chat completion's decoding parameters
- * under their OpenAI names (one choice). The text comes back as deltas.
+ * under their OpenAI names (one choice). The text comes back as deltas (and, through it, chat as one
+ * KServe model: `text_input` → `text_output`, server/kserve/task-model.ts).
  */
 import { invalidArgument } from '../../../core/errors.ts';
 import { fieldName } from '../../../core/parse-json.ts';

@@ -1,0 +1,176 @@
+/**
+ * KServe for a task model as a whole (`chat`, `caption`: models with several graphs, whose graphs
+ * stay addressable as `model.graph`): the name resolves to the model when its task gives a
+ * model-level interface (its endpoints' `kserve`), and metadata and infer go through that
+ * interface — BYTES in, BYTES out, one element per item.
+ */
+import { Tensor } from 'onnxruntime-common';
+import { invalidArgument, notFound, SeqserveError } from '../core/errors.ts';
+import type { LoadedGraph } from '../runtime/loaded-graph.ts';
+import type { LoadedModel, ModelRepository } from '../runtime/model-repository.ts';
+import { splitQualifiedName } from '../runtime/model-lookup.ts';
+import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
+import type { TaskKServe } from '../service/task-endpoints.ts';
+import type { ServerContext } from '../context.ts';
+import { runCall } from '../service/task-call.ts';
+import { checkInput, infer, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
+import { modelMetadata, type ModelMetadata } from './model-metadata.ts';
+
+/** Items one model-level request may carry. */
+export const MAX_TASK_ITEMS = 32;
+
+export type KServeTarget =
+  | { kind: 'graph'; graph: LoadedGraph }
+  | { kind: 'model'; model: LoadedModel; kserve: TaskKServe }
+  /** A model with several graphs and no model-level interface: metadata lists its graphs; infer addresses one. */
+  | { kind: 'graphs'; model: LoadedModel };
+
+/**
+ * The model-level interface of a task: its own, or — for a task that generates text (Triton's
+ * generate extension) — `text_input` → `text_output` over that.
+ */
+function taskKServe(task: string): TaskKServe | undefined {
+  const endpoints = TASK_ENDPOINTS.find((e) => e.task === task)?.endpoints;
+  if (endpoints?.kserve) return endpoints.kserve;
+  const generate = endpoints?.generate;
+  if (!generate) return undefined;
+  return {
+    inputs: [{ name: 'text_input', description: 'the prompt of each item' }],
+    outputs: [{ name: 'text_output', description: 'the generated text of each' }],
+    async infer(ctx, model, inputs, parameters, signal) {
+      const works = await Promise.all(
+        inputs.text_input.map((text, i) =>
+          generate(ctx, model, text, parameters).catch((err: unknown) => {
+            throw err instanceof SeqserveError && err.field === 'text_input' ? invalidArgument(`inputs.text_input[${i}]`, err.message.replace(/^text_input: /, '')) : err;
+          }),
+        ),
+      );
+      const texts = await Promise.all(
+        works.map(async (work) => {
+          let text = '';
+          for await (const delta of work(signal)) text += delta;
+          return text;
+        }),
+      );
+      return { text_output: texts };
+    },
+  };
+}
+
+/** What a KServe model name addresses: a task model with a model-level interface, a model's graphs, or a graph. */
+export function kserveTarget(repository: ModelRepository, name: string, version?: string): KServeTarget {
+  const { graph } = splitQualifiedName(name);
+  if (graph === undefined) {
+    const model = repository.model(name, version);
+    if (model.graphs.size > 1) {
+      const kserve = taskKServe(model.task);
+      return kserve ? { kind: 'model', model, kserve } : { kind: 'graphs', model };
+    }
+  }
+  return { kind: 'graph', graph: repository.graph(name, version) };
+}
+
+/** A model with several graphs and no model-level interface: its graphs, each addressable as `model.graph`. */
+function graphsMetadata(model: LoadedModel): ModelMetadata {
+  const graphs = [...model.graphs.values()].map((g) => g.qualifiedName).join(',');
+  return {
+    name: model.name,
+    versions: [model.version],
+    platform: 'seqserve_graphs',
+    inputs: [],
+    outputs: [],
+    parameters: { task: model.manifest.task, execution_provider: model.provider, graphs, note: `infer one of its graphs: ${graphs}` },
+  };
+}
+
+const bytes = (name: string) => ({ name, datatype: 'BYTES', shape: [-1] });
+
+export function taskModelMetadata(model: LoadedModel, kserve: TaskKServe): ModelMetadata {
+  return {
+    name: model.name,
+    versions: [model.version],
+    platform: 'seqserve_task',
+    inputs: kserve.inputs.map((t) => bytes(t.name)),
+    outputs: kserve.outputs.map((t) => bytes(t.name)),
+    parameters: {
+      task: model.manifest.task,
+      execution_provider: model.provider,
+      graphs: [...model.graphs.values()].map((g) => g.qualifiedName).join(','),
+      ...Object.fromEntries([...kserve.inputs, ...kserve.outputs].map((t) => [`${t.name}.description`, t.description])),
+    },
+  };
+}
+
+/** One model-level infer: every input a BYTES vector of the same length, at most MAX_TASK_ITEMS. */
+export async function inferTaskModel(
+  ctx: ServerContext,
+  model: LoadedModel,
+  kserve: TaskKServe,
+  request: InferRequest,
+  limits: InferLimits,
+  signal: AbortSignal,
+): Promise<InferResult> {
+  if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw invalidArgument('inputs', 'must be a non-empty array');
+  const names = kserve.inputs.map((t) => t.name);
+  const signature = { qualifiedName: model.name, inputNames: names };
+  const inputs: Record<string, string[]> = {};
+  let items: number | undefined;
+  request.inputs.forEach((input, i) => {
+    if (inputs[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
+    const expected = names.includes(input?.name) ? { name: input.name, type: 'string' as const, shape: [-1], dimNames: [undefined] } : undefined;
+    const tensor = checkInput(input, i, expected, limits, signature);
+    const n = tensor.dims[0];
+    if (n > MAX_TASK_ITEMS) throw invalidArgument(`inputs[${i}].shape`, `${n} items is over the limit of ${MAX_TASK_ITEMS} per request`);
+    if (items !== undefined && n !== items) throw invalidArgument(`inputs[${i}].shape`, `has ${n} items; the other inputs have ${items}`);
+    items = n;
+    inputs[input.name] = tensor.data as string[];
+  });
+  const missing = names.filter((n) => !(n in inputs));
+  if (missing.length) throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${model.name}`);
+  const outputNames = kserve.outputs.map((t) => t.name);
+  const requested = request.outputs?.length ? request.outputs : outputNames.map((name) => ({ name, binary: undefined }));
+  requested.forEach((o, i) => {
+    if (!outputNames.includes(o?.name)) throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${model.name} (outputs: ${outputNames.join(', ')})`);
+  });
+  const results = await kserve.infer(ctx, model, inputs, request.parameters ?? {}, signal);
+  return {
+    modelName: model.name,
+    modelVersion: model.version,
+    ...(request.id ? { id: request.id } : {}),
+    outputs: requested.map((o) => {
+      const data = results[o.name];
+      return { name: o.name, datatype: 'BYTES', shape: [data.length], tensor: new Tensor('string', data, [data.length]), binary: o.binary ?? request.binaryOutputs ?? false };
+    }),
+  };
+}
+
+/** KServe model metadata of what `name` addresses (a task model's interface, or a graph). */
+export function kserveMetadata(repository: ModelRepository, name: string, version?: string): ModelMetadata {
+  const target = kserveTarget(repository, name, version);
+  if (target.kind === 'model') return taskModelMetadata(target.model, target.kserve);
+  if (target.kind === 'graphs') return graphsMetadata(target.model);
+  return modelMetadata(repository, name, version);
+}
+
+/**
+ * One KServe infer of what `name` addresses, through the call service (REST and gRPC alike):
+ * a task model's interface, or a graph.
+ */
+export function runKServeInfer(ctx: ServerContext, name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResult> {
+  const target = kserveTarget(ctx.repository, name, version);
+  const limits = { maxElements: ctx.config.limits.maxTensorElements };
+  if (target.kind === 'graphs') {
+    const graphs = [...target.model.graphs.values()].map((g) => g.qualifiedName);
+    throw notFound(`model "${target.model.name}" has several graphs and no model-level interface; infer one of: ${graphs.join(', ')}`, 'model');
+  }
+  if (target.kind === 'model') {
+    return runCall(ctx, { model: target.model.name, endpoint: 'kserve_infer', kind: 'request', ...(signal ? { signal } : {}) }, (s) =>
+      inferTaskModel(ctx, target.model, target.kserve, request, limits, s),
+    );
+  }
+  const { graph } = target;
+  const modelVersion = ctx.repository.model(graph.model).version;
+  return runCall(ctx, { model: graph.model, label: graph.qualifiedName, endpoint: 'kserve_infer', kind: 'request', ...(signal ? { signal } : {}) }, (s) =>
+    infer(graph, modelVersion, request, limits, s),
+  );
+}
