@@ -11,7 +11,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { startTestServer } from './helpers/test-server.ts';
-import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const POISON_WORD = 'shall';
 const TRIPS = 'i want to fly from taipei to tokyo on march 3rd'; // "... shall i book it?": the step fed "shall" fails
@@ -39,6 +38,19 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+async function metric(line: RegExp): Promise<number> {
+  return Number(line.exec(await (await fetch(`${server.http}/metrics`)).text())?.[1] ?? 0);
+}
+
+/** Decoder iterations of faulty-chat: all, and those with more than one row. */
+async function decoderIterations(): Promise<{ all: number; wide: number }> {
+  const all = await metric(/^seqserve_batch_size_count\{model="faulty-chat\.decoder"\} (\d+)/m);
+  const one = await metric(/^seqserve_batch_size_bucket\{le="1",model="faulty-chat\.decoder"\} (\d+)/m);
+  return { all, wide: all - one };
+}
+
+const activeSequences = () => metric(/^seqserve_active_sequences\{model="faulty-chat"\} (\d+)/m);
+
 async function chat(model: string, content: string, stream = false): Promise<{ status: number; text: string }> {
   const res = await fetch(`${server.http}/v1/chat/completions`, {
     method: 'POST',
@@ -55,13 +67,11 @@ describe('fault isolation', () => {
     const healthy = reply(await chat('chat', TRIPS));
     expect(healthy.split(/\W+/)).toContain(POISON_WORD); // the healthy model does say it
 
-    const batch = asTaskModel(server.context.repository.model('faulty-chat'), 'chat').taskModel;
-    let widest = 0;
-    const watch = setInterval(() => (widest = Math.max(widest, batch.activeSequences)), 1);
+    // the engine runs in the model's executor thread: its decoder iterations show in the batch-size histogram
+    const before = await decoderIterations();
     const [tripped, ...fine] = await Promise.all([chat('faulty-chat', TRIPS), ...FINE.map((p) => chat('faulty-chat', p))]);
     const streamed = await Promise.all([chat('faulty-chat', TRIPS, true), chat('faulty-chat', FINE[0], true)]);
-    clearInterval(watch);
-    expect(widest).toBeGreaterThan(1); // they were decoded together
+    await expect.poll(async () => (await decoderIterations()).wide - before.wide).toBeGreaterThan(0); // they were decoded together
 
     expect(tripped.status).toBe(500);
     const error = (JSON.parse(tripped.text) as { error: { message: string; type: string } }).error;
@@ -74,7 +84,7 @@ describe('fault isolation', () => {
     // streamed: the failing one ends with an error event, the other completes
     expect(streamed[0].text).toMatch(/"error"/);
     expect(streamed[1].text).toContain('[DONE]');
-    expect(batch.activeSequences).toBe(0);
+    await expect.poll(activeSequences).toBe(0);
     // the model keeps serving
     expect(reply(await chat('faulty-chat', FINE[1]))).toBe(expected[1]);
   }, 60_000);
