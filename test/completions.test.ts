@@ -243,6 +243,22 @@ describe('POST /v1/completions (text2text, g2p)', () => {
   });
 });
 
+describe('text2text with --executors off', () => {
+  it('answers the same on the main thread', async () => {
+    const off = await startTestServer({ runtime: { ...server.context.config.runtime, executors: false } });
+    try {
+      expect(off.context.repository.model('g2p').executor).toBeUndefined();
+      const body = { model: 'g2p', prompt: ['taipei', 'phoneme', 'zelmorina'], best_of: 5, logprobs: 1 };
+      const [a, b] = await Promise.all(
+        [server.http, off.http].map(async (url) => (await (await fetch(`${url}/v1/completions`, { method: 'POST', body: JSON.stringify(body) })).json()) as { choices: unknown[] }),
+      );
+      expect(b.choices).toEqual(a.choices);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe('text2text clients', () => {
   it('client library: complete() gives each prompt its choices, with the alignment on request', async () => {
     const choices = await new SeqserveHttpClient(server.http).complete(['taipei', 'pytorch'], { bestOf: 5, n: 2, attention: true });
