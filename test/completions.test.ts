@@ -13,6 +13,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 interface SampleRow {
@@ -240,6 +241,45 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     const out = (await res.json()) as { outputs: { name: string; shape: number[] }[] };
     expect(out.outputs.find((o) => o.name === 'keys')?.shape).toEqual([1, 3, 256]);
     expect((await fetch(`${server.http}/v2/models/g2p.decoder`)).status).toBe(200);
+  });
+});
+
+describe('gRPC seqserve.v1.Generation/Complete', () => {
+  it('streams what POST /v1/completions answers, and maps bad input to INVALID_ARGUMENT naming the field', async () => {
+    const { stub, close } = seqserveStub('seqserve/v1/generation.proto', 'Generation', server.grpc);
+    interface Message {
+      prompt: number;
+      choice: number;
+      delta: string;
+      token: string;
+      attention: number[];
+      finish_reason: string;
+      text: string;
+      source_tokens: string[];
+      prompt_tokens: number;
+      completion_tokens: number;
+    }
+    const run = (req: object) => serverStream<Message>(stub, 'Complete', req);
+    const ok = await run({ model: 'g2p', prompts: ['taipei', 'kathmandu'], beam_width: 5, include_attention: true });
+    expect(ok.error).toBeUndefined();
+    const finishes = ok.messages.filter((m) => m.finish_reason).sort((a, b) => a.prompt - b.prompt);
+    const http = (await complete({ model: 'g2p', prompt: ['taipei', 'kathmandu'], best_of: 5 })).json.choices.map((c: { text: string }) => c.text);
+    expect(finishes.map((m) => m.text)).toEqual(http);
+    for (const p of [0, 1])
+      expect(
+        ok.messages
+          .filter((m) => m.prompt === p)
+          .map((m) => m.delta)
+          .join(''),
+      ).toBe(http[p]);
+    expect(finishes[0]).toMatchObject({ source_tokens: [...'taipei'], prompt_tokens: 6, completion_tokens: 4 });
+    expect(ok.messages.find((m) => m.token === 'T')?.attention).toHaveLength(6);
+    const bad = await run({ model: 'g2p', prompts: ['ok', 'no way'] });
+    expect(bad.error).toMatchObject({ code: 3, details: expect.stringMatching(/^prompts\[1\]: has a character outside/) });
+    expect((await run({ model: 'g2p', prompts: [] })).error).toMatchObject({ code: 3, details: expect.stringMatching(/^prompts/) });
+    expect((await run({ model: 'g2p', prompts: ['a'], top_logprobs: 9 })).error).toMatchObject({ code: 3, details: expect.stringMatching(/^top_logprobs/) });
+    expect((await run({ model: 'nope', prompts: ['a'] })).error?.code).toBe(5);
+    close();
   });
 });
 

@@ -20,6 +20,6 @@ describe('task endpoints', () => {
   it('lets tasks share a gRPC service, each giving its own methods', () => {
     const ctx = {} as never;
     const generation = TASK_ENDPOINTS.flatMap(({ endpoints }) => Object.entries(endpoints.grpc?.services(ctx) ?? {})).filter(([name]) => name === 'seqserve.v1.Generation');
-    expect(generation.map(([, impl]) => Object.keys(impl)).sort()).toEqual([['Caption'], ['Generate']]);
+    expect(generation.map(([, impl]) => Object.keys(impl)).sort()).toEqual([['Caption'], ['Complete'], ['Generate']]);
   });
 });
