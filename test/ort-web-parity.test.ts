@@ -28,7 +28,7 @@ describe('onnxruntime-web (wasm) vs onnxruntime-node', () => {
         const node = await ortNode.InferenceSession.create(file);
         const web = await ortWeb.InferenceSession.create(file);
         try {
-          const feeds = randomFeeds(node, manifest, { seed: 7, batch: 2, length: 5 });
+          const feeds = randomFeeds(node, manifest, { seed: 7, batch: 2, length: 5 }, graph);
           const expected = await node.run(feeds);
           const got = await web.run(webFeeds(feeds));
           let varying = 0; // outputs that are not constant: the comparison means something

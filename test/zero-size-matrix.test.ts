@@ -84,14 +84,20 @@ beforeAll(async () => {
   const index = (await getJson('/v2/repository/index', { method: 'POST' })) as { name: string; state: string }[];
   for (const { name } of index.filter((m) => m.state === 'ready')) {
     for (const graph of server.context.repository.model(name).graphs.values()) {
-      const meta = (await getJson(`/v2/models/${graph.qualifiedName}`)) as { name: string; inputs: TensorMeta[]; parameters: { states: string } };
+      const meta = (await getJson(`/v2/models/${graph.qualifiedName}`)) as { name: string; inputs: TensorMeta[]; parameters: { states: string; constants?: string } };
       const states = JSON.parse(meta.parameters.states) as { input: string; batchAxis: number }[];
+      // inputs the server supplies (metadata's constants) are not the client's to send
+      const constants = Object.keys(JSON.parse(meta.parameters.constants ?? '{}') as object);
+      const inputs = meta.inputs.filter((i) => !constants.includes(i.name));
       const minimum = (input: string, axis: number) => graph.signature.minimums?.find((m) => m.input === input && m.axis === axis)?.length ?? 0;
+      const batchAxis = Object.fromEntries(inputs.map((i) => [i.name, states.find((s) => s.input === i.name)?.batchAxis ?? 0]));
+      // the manifest's warm-up shape where it gives one (a graph that needs more than 2 samples), with a batch of 2
+      const warm = (i: TensorMeta) => graph.spec.warmupShapes?.[i.name]?.map((d, axis) => (axis === batchAxis[i.name] && i.shape[axis] < 0 ? 2 : d));
       graphs.push({
         name: meta.name,
-        inputs: meta.inputs,
-        batchAxis: Object.fromEntries(meta.inputs.map((i) => [i.name, states.find((s) => s.input === i.name)?.batchAxis ?? 0])),
-        valid: Object.fromEntries(meta.inputs.map((i) => [i.name, i.shape.map((d, axis) => (d >= 0 ? d : Math.max(2, minimum(i.name, axis))))])),
+        inputs,
+        batchAxis,
+        valid: Object.fromEntries(inputs.map((i) => [i.name, warm(i) ?? i.shape.map((d, axis) => (d >= 0 ? d : Math.max(2, minimum(i.name, axis))))])),
       });
     }
   }

@@ -57,6 +57,14 @@ export const GraphSpec = z.strictObject({
    * convolution over time that needs at least 3 steps): input name -> whole shape. No zero
    * dimensions: a zero-size tensor is refused.
    */
+  /**
+   * Scalar inputs the server supplies with one fixed value (a sample rate the graph was exported to
+   * take as an input): clients do not send them; every run gets the value.
+   */
+  constants: z
+    .record(z.string(), z.number())
+    .optional()
+    .describe('scalar (rank-0) inputs the server supplies with this value on every run (e.g. {"sr": 16000}); clients do not send them'),
   warmupShapes: z
     .record(z.string(), z.array(z.number().int().positive('dimensions are at least 1 (a zero-size tensor is refused)')))
     .optional()

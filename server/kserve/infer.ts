@@ -139,6 +139,8 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   const feeds: Record<string, Tensor> = {};
   request.inputs.forEach((input, i) => {
     if (feeds[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
+    if (graph.isConstant(input?.name))
+      throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is a constant of ${graph.qualifiedName} that the server supplies; do not send it`);
     feeds[input?.name] = checkInput(
       input,
       i,
@@ -149,7 +151,7 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
   });
   const sequences = request.sequence ? graph.sequenceBatcher() : undefined;
   const held = (name: string) => sequences?.isState(name) ?? false;
-  const missing = graph.inputNames.filter((n) => !(n in feeds) && !held(n));
+  const missing = graph.inputNames.filter((n) => !(n in feeds) && !held(n) && !graph.isConstant(n));
   if (missing.length) {
     const states = graph.spec.states.length ? ` (or send sequence_id in parameters and the server holds ${graph.spec.states.map((s) => s.input).join(', ')})` : '';
     throw invalidArgument('inputs', `missing input(s) ${missing.join(', ')} of ${graph.qualifiedName}${states}`);

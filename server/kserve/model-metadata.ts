@@ -35,6 +35,8 @@ export function modelMetadata(repository: ModelRepository, name: string, version
       max_shapes: JSON.stringify(maxShapes(graph.inputs, graph.signature.maximums ?? [])),
       dynamic_batching: JSON.stringify(batchingMetadata(graph)),
       graphs: [...model.graphs.values()].map((g) => g.qualifiedName).join(','),
+      // inputs the server supplies (graphs.<g>.constants): clients do not send them
+      ...(graph.spec.constants ? { constants: JSON.stringify(graph.spec.constants) } : {}),
       // auto-configuration: the folder has no manifest.json; the manifest served, as JSON (a string, as every parameter here)
       ...(model.inferred ? { inferred_manifest: JSON.stringify(model.inferred.manifest) } : {}),
     },

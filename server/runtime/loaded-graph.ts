@@ -43,6 +43,8 @@ export class LoadedGraph implements GraphRunner {
   readonly boundProblems: readonly string[];
   private readonly queue: RunQueue;
   private sequences: SequenceBatcher | undefined;
+  /** The manifest's constant inputs as tensors, added to every run's feeds. */
+  readonly constants: TensorMap | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly maxBatch: number;
 
@@ -72,6 +74,12 @@ export class LoadedGraph implements GraphRunner {
     this.signature = { name: qualifiedName, inputs: this.inputs, states: spec.states, minimums: manifestMinimums(manifest, this.inputs), maximums };
     this.queue = new RunQueue(qualifiedName, queue, (s) => metrics.queueDuration.observe({ model: qualifiedName }, s));
     this.maxBatch = bounds.streamBatch ?? 64;
+    this.constants = spec.constants ? constantFeeds(qualifiedName, spec.constants, this.inputs) : undefined;
+  }
+
+  /** Whether `input` is one the server supplies (a manifest constant). */
+  isConstant(input: string): boolean {
+    return this.constants !== undefined && input in this.constants;
   }
 
   /**
@@ -119,6 +127,7 @@ export class LoadedGraph implements GraphRunner {
    * `inputs[2].shape`).
    */
   async run(feeds: TensorMap, outputs?: readonly string[], check?: FeedCheckOptions): Promise<TensorMap> {
+    if (this.constants) feeds = { ...feeds, ...this.constants };
     checkFeeds(this.signature, feeds, check);
     return this.queue.run(async () => {
       const stop = this.metrics.inferenceDuration.startTimer({ model: this.qualifiedName });
@@ -135,7 +144,12 @@ export class LoadedGraph implements GraphRunner {
    * unless `shapes` gives an input's whole shape.
    */
   async warmUp(shapes: Record<string, number[]> = {}): Promise<void> {
-    await this.run(warmUpFeeds(this.inputs, shapes));
+    await this.run(
+      warmUpFeeds(
+        this.inputs.filter((i) => !this.isConstant(i.name)),
+        shapes,
+      ),
+    );
   }
 
   async idle(): Promise<void> {
@@ -153,6 +167,22 @@ export class LoadedGraph implements GraphRunner {
 export function warmUpFeeds(inputs: readonly TensorInfo[], shapes: Record<string, number[]> = {}): TensorMap {
   const feeds: TensorMap = {};
   for (const input of inputs) feeds[input.name] = zeros(input.type, shapes[input.name] ?? input.shape.map((d) => (d < 0 ? 1 : d)));
+  return feeds;
+}
+
+/** The manifest's constants (`graphs.<g>.constants`) as rank-0 tensors of their inputs' types; a constant that is not a rank-0 numeric input is the manifest's mistake. */
+function constantFeeds(graph: string, constants: Record<string, number>, inputs: readonly TensorInfo[]): TensorMap {
+  const feeds: TensorMap = {};
+  for (const [name, value] of Object.entries(constants)) {
+    const input = inputs.find((i) => i.name === name);
+    if (!input) throw new Error(`constants.${name}: ${graph} has no input "${name}"`);
+    if (input.shape.length !== 0) throw new Error(`constants.${name}: input "${name}" of ${graph} has rank ${input.shape.length}; constants are scalars (rank 0)`);
+    const t = zeros(input.type, []);
+    if (input.type === 'int64') (t.data as BigInt64Array)[0] = BigInt(Math.trunc(value));
+    else if (input.type === 'string' || input.type === 'bool') throw new Error(`constants.${name}: input "${name}" of ${graph} is ${input.type}; constants are numbers`);
+    else (t.data as Float32Array)[0] = value;
+    feeds[name] = t;
+  }
   return feeds;
 }
 
