@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/tasks/chat/request.ts';
 import { captionRequest } from '../../server/tasks/caption/request.ts';
-import { text2text } from '../../server/tasks/text2text/index.ts';
+import { MAX_PROMPTS, text2text } from '../../server/tasks/text2text/index.ts';
 import { CompletionRequest, completionTaskRequest } from '../../server/tasks/text2text/request.ts';
 import { completionChoices, type CompletionChoice } from '../../server/tasks/text2text/choices.ts';
 import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
@@ -150,8 +150,9 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     runners[k] = webGraphRunner(s, `${name}.${k}`, { states: manifest.graphs[k].states, audio: manifest.audio, maximums });
   }
   // the task's model, built by its task module as on the server; in the page each speech stream
-  // runs its own steps as they come (no other streams to batch with)
-  const platform: TaskPlatform = { streamStep: (_, runner) => (feeds) => runner.run(feeds), generation: () => ({ maxRows: WEB_BOUNDS.decoderRows!, maxWaiting: 32 }) };
+  // runs its own steps as they come (no other streams to batch with); a generation engine takes as
+  // many waiting requests as one text2text request has prompts (each prompt is an engine request)
+  const platform: TaskPlatform = { streamStep: (_, runner) => (feeds) => runner.run(feeds), generation: () => ({ maxRows: WEB_BOUNDS.decoderRows!, maxWaiting: MAX_PROMPTS }) };
   const inputShapes = Object.fromEntries([...sessions].map(([k, s]) => [k, shapesOf(s)]));
   const loaded = { task: manifest.task, model: await taskModule(manifest.task).load({ manifest, read, runners, inputShapes, platform }) } as WebTaskModel;
   const slotFiller = loaded.task === 'slot-filling' ? loaded.model : undefined;
