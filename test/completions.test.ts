@@ -244,6 +244,36 @@ describe('POST /v1/completions (text2text, g2p)', () => {
   });
 });
 
+describe("g2p as one KServe model (Triton's generate extension)", () => {
+  const post = async (url: string, body: unknown) => {
+    const res = await fetch(`${server.http}${url}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  it('generate, generate_stream and infer give the completion; refusals name text_input or parameters.<name>', async () => {
+    expect((await (await fetch(`${server.http}/v2/models/g2p`)).json()) as object).toMatchObject({
+      platform: 'seqserve_task',
+      inputs: [{ name: 'text_input', datatype: 'BYTES' }],
+      outputs: [{ name: 'text_output', datatype: 'BYTES' }],
+    });
+    const generated = await post('/v2/models/g2p/generate', { text_input: 'taipei', parameters: { best_of: 5 } });
+    expect(generated).toMatchObject({ status: 200, body: { model_name: 'g2p', text_output: 'T AY1 P EY2' } });
+    const stream = await fetch(`${server.http}/v2/models/g2p/generate_stream`, { method: 'POST', body: JSON.stringify({ text_input: 'kathmandu' }) });
+    const pieces = (await stream.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)).text_output as string);
+    expect(pieces.join('')).toBe((await complete({ model: 'g2p', prompt: 'kathmandu' })).json.choices[0].text);
+    const infer = await post('/v2/models/g2p/infer', { inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [2], data: ['taipei', 'pytorch'] }], parameters: { best_of: 5 } });
+    expect(infer.body.outputs).toEqual([{ name: 'text_output', datatype: 'BYTES', shape: [2], data: ['T AY1 P EY2', 'P AY1 T AO2 R K'] }]);
+    const bad = await post('/v2/models/g2p/generate', { text_input: 'x-ray' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^text_input: has a character outside the model's alphabet: "-"/);
+    expect((await post('/v2/models/g2p/generate', { text_input: 'a', parameters: { logprobs: 2 } })).body.error).toMatch(/parameters\.logprobs/);
+    expect((await post('/v2/models/g2p/generate', { text_input: 'a', parameters: { max_tokens: 99 } })).body.error).toMatch(/parameters\.max_tokens/);
+  });
+});
+
 describe('gRPC seqserve.v1.Generation/Complete', () => {
   it('streams what POST /v1/completions answers, and maps bad input to INVALID_ARGUMENT naming the field', async () => {
     const { stub, close } = seqserveStub('seqserve/v1/generation.proto', 'Generation', server.grpc);

@@ -1,8 +1,9 @@
-/** The text2text task's endpoints: OpenAI-compatible legacy completions, `POST /v1/completions` (with its OpenAPI description), and `seqserve.v1.Generation/Complete` over gRPC. */
+/** The text2text task's endpoints: OpenAI-compatible legacy completions, `POST /v1/completions` (with its OpenAPI description), `seqserve.v1.Generation/Complete` over gRPC, and Triton's generate extension (so the model is one KServe model too). */
 import { arrayOf, int, json, nullable, num, obj, ok, ref, sse, SSE_NOTE, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { MAX_PROMPTS } from '../index.ts';
 import { CompletionRequest, DEFAULT_LENGTH_PENALTY } from '../request.ts';
+import { text2textGenerate } from './generate.ts';
 import { completeMethod } from './grpc.ts';
 import { completionRoutes } from './http.ts';
 
@@ -44,6 +45,7 @@ const alignment = obj({
 
 export const endpoints: TaskEndpoints = {
   http: completionRoutes,
+  generate: text2textGenerate,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': completeMethod(ctx) }) },
   openapi: () => ({
     operations: [
