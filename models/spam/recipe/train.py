@@ -154,6 +154,16 @@ def predict(model, feats, bs=32):
     return probs, atts
 
 
+def mcnemar(y_true, model_pred, base_pred):
+    """Paired comparison on the same messages: how many only the model gets right, how many only the
+    baseline, and the exact two-sided McNemar p-value (binomial, p = 1/2, over the discordant pairs)."""
+    only_model = sum(1 for t, a, b in zip(y_true, model_pred, base_pred) if a == t and b != t)
+    only_base = sum(1 for t, a, b in zip(y_true, model_pred, base_pred) if a != t and b == t)
+    n = only_model + only_base
+    tail = sum(math.comb(n, k) for k in range(min(only_model, only_base) + 1)) / 2 ** n if n else 1.0
+    return {"only_model_right": only_model, "only_baseline_right": only_base, "mcnemar_exact_p": round(min(1.0, 2 * tail), 4)}
+
+
 def dev_key(model, fdev, dev, what):
     """Dev accuracy, and among equals the lower dev loss: how epochs are compared."""
     probs, _ = predict(model, fdev)
@@ -184,7 +194,7 @@ def baseline(train, dev, test, smoke):
         if best is None or acc > best[0]:
             best = (acc, C, clf)
     pred = best[2].predict(vec.transform([m["text"] for m in test]))
-    return scores([LABELS.index(m["label"]) for m in test], list(pred), [m["group"] for m in test]), best[1]
+    return scores([LABELS.index(m["label"]) for m in test], list(pred), [m["group"] for m in test]), best[1], [int(p) for p in pred]
 
 
 def main():
@@ -216,7 +226,7 @@ def main():
     print(f"messages {len(msgs)}: train {len(train)} dev {len(dev)} test {len(test)} "
           f"({collections.Counter(m['group'] for m in test)})", flush=True)
 
-    base, base_c = baseline(train, dev, test, args.smoke)
+    base, base_c, base_pred = baseline(train, dev, test, args.smoke)
     print(f"baseline (TF-IDF + logistic regression, C={base_c}) test: {base}", flush=True)
 
     counts = collections.Counter(normalise(t) for m in train for t, _, _ in tokenize(m["text"]))
@@ -276,6 +286,8 @@ def main():
     metrics = scores([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], [m["group"] for m in test])
     print("test:", metrics, flush=True)
     print("baseline test:", base, flush=True)
+    paired = mcnemar([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], base_pred)
+    print("model vs baseline on test:", paired, flush=True)
 
     os.makedirs(args.out, exist_ok=True)
     export(model, vocab, args.out)
@@ -285,7 +297,7 @@ def main():
             f.write(json.dumps(s, ensure_ascii=False) + "\n")
     size = os.path.getsize(os.path.join(args.out, "classifier.onnx"))
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump({"test": metrics, "baseline_test": base, "baseline": f"TF-IDF (words and word pairs, sublinear tf, min_df 2) + logistic regression (liblinear, C={base_c} chosen on dev)",
+        json.dump({"test": metrics, "baseline_test": base, "model_vs_baseline": paired, "baseline": f"TF-IDF (words and word pairs, sublinear tf, min_df 2) + logistic regression (liblinear, C={base_c} chosen on dev)",
                    "messages": {"train": len(train), "dev": len(dev), "test": len(test)},
                    "test_groups": dict(collections.Counter(m["group"] for m in test)),
                    "vocabulary": len(vocab), "epochs": args.epochs, "hidden": args.hidden, "heads": args.heads, "dropout": args.dropout, "weight_decay": args.weight_decay,
