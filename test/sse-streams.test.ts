@@ -15,6 +15,7 @@ import { SeqserveHttpClient, SeqserveHttpError } from '../clients/lib/http-clien
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import type { TensorMap } from '../server/core/graph-runner.ts';
 import { startTestServer } from './helpers/test-server.ts';
+import { DEFAULT_CONFIG } from '../server/config.ts';
 
 const WAV = readFileSync(path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav'));
 const PNG = readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png'));
@@ -141,6 +142,16 @@ describe('server-sent events', () => {
   }, 60_000);
 
   describe('a stream that fails', () => {
+    // failures are injected into this thread's graphs: a server whose task calls run here (executor
+    // threads' own failures reach streams the same way: test/fault-isolation.test.ts, test/executors.test.ts)
+    let server: Awaited<ReturnType<typeof startTestServer>>;
+    beforeAll(async () => {
+      server = await startTestServer({ runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'], executors: false } });
+    }, 60_000);
+    afterAll(async () => {
+      await server?.close();
+    });
+
     /** Makes a graph fail from its `after`-th run on, until the returned function is called. */
     function breakGraph(name: string, after: number): () => void {
       const graph = server.context.repository.graph(name);
