@@ -5,6 +5,7 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../../../context.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
+import { tokenMessage } from '../../../grpc/token-message.ts';
 import { decodeImage } from '../../../images/decode-image.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { openCall } from '../../../service/task-call.ts';
@@ -34,13 +35,7 @@ export function captionMethod(ctx: ServerContext): UntypedServiceImplementation 
           for await (const e of events) {
             if (e.type === 'token') {
               completion++;
-              await write({
-                delta: e.delta,
-                token: e.piece,
-                logprob: e.logProb,
-                top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })),
-                attention: e.attention ?? [],
-              });
+              await write(tokenMessage(e));
             } else {
               await write({ delta: e.delta, finish_reason: e.reason, caption: e.text, completion_tokens: completion });
             }

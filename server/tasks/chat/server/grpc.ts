@@ -12,6 +12,7 @@ import { openCall } from '../../../service/task-call.ts';
 import { chat } from '../index.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
+import { tokenMessage } from '../../../grpc/token-message.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../../decoding-params.ts';
 
 type GenerateRequestMessage = ProtoDecodingMessage & {
@@ -56,14 +57,7 @@ export function generateMethod(ctx: ServerContext): UntypedServiceImplementation
             if (e.type === 'token') {
               completion++;
               counts.set(e.choice, (counts.get(e.choice) ?? 0) + 1);
-              await write({
-                choice: e.choice,
-                delta: e.delta,
-                token: e.piece,
-                logprob: e.logProb,
-                top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })),
-                attention: e.attention ?? [],
-              });
+              await write({ choice: e.choice, ...tokenMessage(e) });
             } else {
               await write({ choice: e.choice, delta: e.delta, finish_reason: e.reason, prompt_tokens: tokens.length, completion_tokens: counts.get(e.choice) ?? 0 });
             }

@@ -9,6 +9,7 @@ import type { ServerContext } from '../../../context.ts';
 import { invalidArgument } from '../../../core/errors.ts';
 import { fieldName } from '../../../core/parse-json.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
+import { tokenMessage } from '../../../grpc/token-message.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { openCall } from '../../../service/task-call.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../../decoding-params.ts';
@@ -58,15 +59,7 @@ export function completeMethod(ctx: ServerContext): UntypedServiceImplementation
             if (e.type === 'token') {
               completion++;
               counts.set(key, (counts.get(key) ?? 0) + 1);
-              await write({
-                prompt: e.prompt,
-                choice: e.choice,
-                delta: e.delta,
-                token: e.piece,
-                logprob: e.logProb,
-                top_logprobs: (e.top ?? []).map((t) => ({ token: t.piece, logprob: t.logProb })),
-                attention: e.attention ?? [],
-              });
+              await write({ prompt: e.prompt, choice: e.choice, ...tokenMessage(e) });
             } else {
               await write({
                 prompt: e.prompt,
