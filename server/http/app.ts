@@ -9,6 +9,7 @@ import { SeqserveError } from '../core/errors.ts';
 import { ApiKeys } from '../security/api-keys.ts';
 import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
+import { OPENAI_ERROR_PATHS } from './openai-error-paths.ts';
 import { requestDeadline } from './request-signal.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -65,6 +66,6 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   app.route('/', metricsRoutes(ctx));
   app.route('/', openApiRoutes(ctx));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((err, c) => errorResponse(c, err, ctx.log));
+  app.onError((err, c) => errorResponse(c, err, ctx.log, OPENAI_ERROR_PATHS));
   return app;
 }

@@ -9,8 +9,14 @@ export function httpStatus(code: ErrorCode): ContentfulStatusCode {
   return HTTP_STATUS[code];
 }
 
-/** OpenAI-compatible endpoints answer errors in OpenAI's shape. */
-const OPENAI_PATHS = /^\/v1\/(chat|completions|models|audio|captions|speech-qa)(\/|$)/;
+/**
+ * Path prefixes whose errors take OpenAI's shape: the server's `/v1/models`; the server adds each
+ * task's own (its endpoints' `openAiErrorPaths`, server/http/openai-error-paths.ts). Passed in, not
+ * imported: task routes import this module, and the task list imports them.
+ */
+export const SERVER_OPENAI_PATHS: readonly string[] = ['/v1/models'];
+
+const isOpenAiPath = (path: string, prefixes: readonly string[]) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
 
 function openAiType(status: number): string {
   if (status === 401) return 'authentication_error';
@@ -27,16 +33,16 @@ export function openAiError(e: SeqserveError): { message: string; type: string; 
 }
 
 /** The error body for a SeqserveError: KServe's `{"error": "..."}`, or OpenAI's `{"error": {message, type, param, code}}`. */
-export function errorBody(path: string, e: SeqserveError): object {
+export function errorBody(path: string, e: SeqserveError, openAiPaths: readonly string[] = SERVER_OPENAI_PATHS): object {
   const error = openAiError(e);
-  return OPENAI_PATHS.test(path) ? { error } : { error: error.message };
+  return isOpenAiPath(path, openAiPaths) ? { error } : { error: error.message };
 }
 
 /** The one HTTP error response; internal errors are logged, never sent with a stack. */
-export function errorResponse(c: Context, err: unknown, log: Logger): Response {
+export function errorResponse(c: Context, err: unknown, log: Logger, openAiPaths: readonly string[] = SERVER_OPENAI_PATHS): Response {
   const e = asSeqserveError(err);
   if (e.code === 'internal') log.error({ err, reqId: c.get('requestId') }, 'internal error');
-  const body = errorBody(c.req.path, e);
+  const body = errorBody(c.req.path, e, openAiPaths);
   if (e.retryAfterSeconds !== undefined) c.header('Retry-After', String(e.retryAfterSeconds));
   return c.json(body, HTTP_STATUS[e.code]);
 }

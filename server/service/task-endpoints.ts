@@ -58,4 +58,6 @@ export interface TaskEndpoints {
   grpc?: TaskGrpc;
   generate?: TaskGenerate;
   kserve?: TaskKServe;
+  /** Path prefixes of the task's OpenAI-compatible routes (and its own that follow them): their errors take OpenAI's shape, `{"error": {message, type, param, code}}`. */
+  openAiErrorPaths?: string[];
 }

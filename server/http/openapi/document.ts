@@ -11,6 +11,7 @@ import type { Limits } from '../../config.ts';
 import { invalidArgument, SeqserveError, type ErrorCode } from '../../core/errors.ts';
 import { isPublicPath } from '../../security/http-auth.ts';
 import { errorBody } from '../error-response.ts';
+import { OPENAI_ERROR_PATHS } from '../openai-error-paths.ts';
 import { TASK_ENDPOINTS } from '../../service/task-endpoint-list.ts';
 import { json, ok, type Operation, param, ref, type Schema, type TaskOpenApi, WORK_ERRORS } from './operation.ts';
 import { jsonRequestSchemas } from './request-schemas.ts';
@@ -61,7 +62,7 @@ const RETRY_AFTER: Schema = { description: 'Seconds after which a retry may succ
 function errorResponse(path: string, status: number, note?: string, badInput?: [string, string]): Schema {
   const e = ERRORS[status];
   const error = status === 400 && badInput ? invalidArgument(...badInput) : new SeqserveError(e.code, e.message, e.field ? { field: e.field } : {});
-  const example = errorBody(path.replace(/\{[^}]+\}/g, 'x'), error) as { error: unknown };
+  const example = errorBody(path.replace(/\{[^}]+\}/g, 'x'), error, OPENAI_ERROR_PATHS) as { error: unknown };
   return {
     description: note ?? e.description,
     ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),

@@ -61,6 +61,7 @@ function captionForm(): Schema {
 }
 
 export const endpoints: TaskEndpoints = {
+  openAiErrorPaths: ['/v1/captions'],
   http: captionRoutes,
   kserve: captionKServe,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': captionMethod(ctx) }) },

@@ -33,6 +33,7 @@ const tokenLogprobs = obj({ content: arrayOf(obj({ ...(tokenLogprob.properties a
 const usage = obj({ prompt_tokens: int, completion_tokens: int, total_tokens: int });
 
 export const endpoints: TaskEndpoints = {
+  openAiErrorPaths: ['/v1/chat'],
   http: chatRoutes,
   generate: chatGenerate,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': generateMethod(ctx) }) },

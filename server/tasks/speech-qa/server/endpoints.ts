@@ -18,6 +18,7 @@ const result = {
 };
 
 export const endpoints: TaskEndpoints = {
+  openAiErrorPaths: ['/v1/speech-qa'],
   http: speechQaRoutes,
   grpc: { protos: ['seqserve/v1/speech_qa.proto'], services: (ctx) => ({ 'seqserve.v1.SpeechQa': speechQaService(ctx) }) },
   openapi: () => ({

@@ -10,6 +10,7 @@ import { FORMATS, MAX_HOTWORD_CHARS, MAX_HOTWORDS, transcriptionRoutes } from '.
 const word = obj({ word: str, start: num, end: num, confidence: num }, ['word', 'start', 'end'], { description: 'times in seconds' });
 
 export const endpoints: TaskEndpoints = {
+  openAiErrorPaths: ['/v1/audio'],
   http: transcriptionRoutes,
   grpc: { protos: ['google/cloud/speech/v1/cloud_speech.proto'], services: (ctx) => ({ 'google.cloud.speech.v1.Speech': speechService(ctx) }) },
   openapi: () => ({

@@ -44,6 +44,7 @@ const alignment = obj({
 });
 
 export const endpoints: TaskEndpoints = {
+  openAiErrorPaths: ['/v1/completions'],
   http: completionRoutes,
   generate: text2textGenerate,
   grpc: { protos: ['seqserve/v1/generation.proto'], services: (ctx) => ({ 'seqserve.v1.Generation': completeMethod(ctx) }) },
