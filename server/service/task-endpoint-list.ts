@@ -2,6 +2,10 @@
  * Every registered task's endpoints, loaded once at startup from `server/tasks/<task>/server/endpoints`
  * for each task of the registry (a task without that file serves only through KServe). Works from
  * the TypeScript sources (tsx, vitest) and from the build output alike.
+ *
+ * Nothing a task's endpoints import may import this module: the list awaits those imports at top
+ * level, so such a cycle never settles and the process exits at start-up (code 13). Pass the list
+ * down instead (as app.ts does with openai-error-paths.ts).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
