@@ -194,6 +194,25 @@ async function loadTask(spec: TaskSpec): Promise<void> {
   }
 }
 
+// events of all calls, sent together once per turn of this thread's event loop
+let outbox: [number, unknown][] = [];
+let flushScheduled = false;
+
+function sendEvent(id: number, event: unknown): void {
+  outbox.push([id, event]);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flushEvents);
+}
+
+function flushEvents(): void {
+  flushScheduled = false;
+  if (outbox.length === 0) return;
+  const items = outbox;
+  outbox = [];
+  post({ type: 'events', items });
+}
+
 interface Call {
   abort: AbortController;
   credit: number;
@@ -210,10 +229,12 @@ async function runCall(id: number, request: unknown): Promise<void> {
       while (call.credit === 0 && !call.abort.signal.aborted) await new Promise<void>((resolve) => (call.wake = resolve));
       if (call.abort.signal.aborted) break;
       call.credit--;
-      post({ type: 'event', id, event });
+      sendEvent(id, event);
     }
+    flushEvents(); // a call's events go before its end
     post({ type: 'end', id });
   } catch (err) {
+    flushEvents();
     post({ type: 'error', id, error: toWireError(call.abort.signal.aborted ? call.abort.signal.reason : err) });
   } finally {
     calls.delete(id);

@@ -73,7 +73,8 @@ export type FromExecutor =
   | { type: 'result'; id: number; outputs?: Record<string, WireTensor>; error?: string }
   | { type: 'task-ready' }
   | { type: 'task-failed'; message: string }
-  | { type: 'event'; id: number; event: unknown }
+  /** Events of several calls, gathered over one turn of the thread's event loop (one message per decoder iteration, not one per token). */
+  | { type: 'events'; items: [id: number, event: unknown][] }
   | { type: 'end'; id: number }
   | { type: 'error'; id: number; error: WireError }
   /** The answer to a stream's next push or end, in order. */

@@ -369,16 +369,23 @@ export class ModelExecutor {
         else p.resolve(Object.fromEntries(Object.entries(msg.outputs).map(([name, t]) => [name, new Tensor(t.type, t.data as Float32Array, t.dims)])));
         return;
       }
-      case 'event':
+      case 'events': {
+        const woken = new Set<RemoteCall>();
+        for (const [id, event] of msg.items) {
+          const call = instance.calls.get(id);
+          if (!call) continue;
+          call.events.push(event);
+          woken.add(call);
+        }
+        for (const call of woken) call.push();
+        return;
+      }
       case 'end':
       case 'error': {
         const call = instance.calls.get(msg.id);
         if (!call) return;
-        if (msg.type === 'event') call.events.push(msg.event);
-        else {
-          call.done = true;
-          if (msg.type === 'error') call.error = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
-        }
+        call.done = true;
+        if (msg.type === 'error') call.error = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
         call.push();
         return;
       }
