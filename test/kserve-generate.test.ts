@@ -58,7 +58,7 @@ describe("Triton's generate extension", () => {
     await refused('/v2/models/chat/generate', { text_input: PROMPT, parameters: { best_of: 2 } }, 400, /parameters\.best_of: is not a parameter of chat generation/);
     await refused('/v2/models/chat/generate', { text_input: '  ' }, 400, /text_input: must not be empty/);
     await refused('/v2/models/chat/generate', { prompt: PROMPT }, 400, /text_input|prompt/);
-    await refused('/v2/models/slots/generate', { text_input: PROMPT }, 404, /slot-filling model; the generate extension serves chat models/);
+    await refused('/v2/models/slots/generate', { text_input: PROMPT }, 404, /slot-filling model; the generate extension serves [a-z0-9, -]*\bchat\b/);
     await refused('/v2/models/nope/generate_stream', { text_input: PROMPT }, 404, /nope/);
   });
 });
