@@ -13,13 +13,13 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-common';
 import * as ort from 'onnxruntime-node';
-import { asSeqserveError, SeqserveError } from '../core/errors.ts';
+import { SeqserveError } from '../core/errors.ts';
 import { checkFeeds, type ValueMetadataLike } from '../core/feed-check.ts';
 import type { GraphRunner, TensorMap } from '../core/graph-runner.ts';
 import { readManifest } from '../core/manifest.ts';
 import { taskModule } from '../tasks/registry.ts';
 import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
-import { CALL_WINDOW, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireError, type WireTensor } from './executor-messages.ts';
+import { CALL_WINDOW, fromWireError, toWireError, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireTensor } from './executor-messages.ts';
 import { serverPlatform } from './server-platform.ts';
 import { batchingRunner } from '../core/batching/dynamic-batcher.ts';
 
@@ -29,10 +29,6 @@ const post = (msg: FromExecutor, transfer: ArrayBuffer[] = []) => port.postMessa
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const plain = (meta: readonly ort.InferenceSession.ValueMetadata[]): ValueMetadataLike[] =>
   meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
-const toWireError = (err: unknown): WireError => {
-  const e = asSeqserveError(err);
-  return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) };
-};
 
 // ---- priority: lower than the main thread's, set before the sessions (their runtime threads inherit it) ----
 if (data.nice > 0 && process.platform === 'linux') {
@@ -302,7 +298,7 @@ port.on('message', (msg: ToExecutor) => {
     case 'cancel': {
       const call = calls.get(msg.id);
       if (call) {
-        call.abort.abort(new SeqserveError(msg.reason.code, msg.reason.message));
+        call.abort.abort(fromWireError(msg.reason));
         call.wake?.();
       }
       break;

@@ -5,7 +5,7 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import type { GraphSignature, ValueMetadataLike } from '../core/feed-check.ts';
-import type { ErrorCode } from '../core/errors.ts';
+import { asSeqserveError, SeqserveError, type ErrorCode } from '../core/errors.ts';
 import type { PlatformOptions } from './server-platform.ts';
 import type { DynamicBatcherSettings } from '../core/batching/dynamic-batcher.ts';
 
@@ -81,6 +81,17 @@ export type FromExecutor =
   | { type: 'stream-result'; id: number; output: unknown }
   | { type: 'stream-error'; id: number; error: WireError }
   | { type: 'metrics'; runs: [string, number][]; batches: [string, number][]; active: [string, number][] };
+
+/** An error as it crosses threads (either way): code, message, field and retry hint kept. */
+export function toWireError(err: unknown): WireError {
+  const e = asSeqserveError(err);
+  return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) };
+}
+
+/** The SeqserveError an error that crossed threads stands for. */
+export function fromWireError(e: WireError): SeqserveError {
+  return new SeqserveError(e.code, e.message, { field: e.field, retryAfterSeconds: e.retryAfterSeconds });
+}
 
 /** Events a call may send ahead of its consumer; the consumer gives credit back as it reads. */
 export const CALL_WINDOW = 64;

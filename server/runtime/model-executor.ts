@@ -28,8 +28,9 @@ import {
   type GraphDescription,
   type TaskSpec,
   type ToExecutor,
-  type WireError,
   type WireTensor,
+  fromWireError,
+  toWireError,
 } from './executor-messages.ts';
 
 /** What a graph needs of a session: ONNX Runtime's InferenceSession has this shape, and so does a graph of an executor. */
@@ -183,7 +184,7 @@ export class ModelExecutor {
     const remote = new RemoteCall();
     let instance: Instance | undefined;
     const cancel = () => {
-      instance?.post({ type: 'cancel', id, reason: wireError(signal.reason) });
+      instance?.post({ type: 'cancel', id, reason: toWireError(signal.reason) });
       remote.push();
     };
     const started = this.pick().then((picked) => {
@@ -385,7 +386,7 @@ export class ModelExecutor {
         const call = instance.calls.get(msg.id);
         if (!call) return;
         call.done = true;
-        if (msg.type === 'error') call.error = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
+        if (msg.type === 'error') call.error = fromWireError(msg.error);
         call.push();
         return;
       }
@@ -396,8 +397,7 @@ export class ModelExecutor {
         if (!p) return;
         if (msg.type === 'stream-result') p.resolve(msg.output as TensorMap);
         else {
-          const err = new SeqserveError(msg.error.code, msg.error.message, { field: msg.error.field, retryAfterSeconds: msg.error.retryAfterSeconds });
-          p.reject(err);
+          p.reject(fromWireError(msg.error));
         }
         return;
       }
@@ -446,11 +446,6 @@ function ownedBuffer(input: unknown): ArrayBuffer[] {
   if (!ArrayBuffer.isView(input)) return [];
   const buffer = input.buffer;
   return buffer instanceof ArrayBuffer && input.byteOffset === 0 && input.byteLength === buffer.byteLength ? [buffer] : [];
-}
-
-function wireError(reason: unknown): WireError {
-  const e = asSeqserveError(reason);
-  return { code: e.code, message: e.message };
 }
 
 /**
