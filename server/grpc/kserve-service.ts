@@ -41,7 +41,8 @@ const STREAM_WINDOW = 32;
 
 export function kserveService(ctx: ServerContext): UntypedServiceImplementation {
   const { repository } = ctx;
-  const runInfer = async (req: GrpcInferRequest) => encodeGrpcInfer(await runKServeInfer(ctx, req.model_name, req.model_version || undefined, decodeGrpcInfer(req)));
+  const runInfer = async (req: GrpcInferRequest) =>
+    encodeGrpcInfer(await runKServeInfer(ctx, kserveTarget(repository, req.model_name, req.model_version || undefined), decodeGrpcInfer(req)));
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),
     ServerReady: unary(ctx, 'ServerReady', () => ({ ready: ctx.ready() })),

@@ -153,11 +153,10 @@ export function kserveMetadata(repository: ModelRepository, name: string, versio
 }
 
 /**
- * One KServe infer of what `name` addresses, through the call service (REST and gRPC alike):
- * a task model's interface, or a graph.
+ * One KServe infer of what a name addresses (`kserveTarget`), through the call service (REST and
+ * gRPC alike): a task model's interface, or a graph.
  */
-export function runKServeInfer(ctx: ServerContext, name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResult> {
-  const target = kserveTarget(ctx.repository, name, version);
+export function runKServeInfer(ctx: ServerContext, target: KServeTarget, request: InferRequest, signal?: AbortSignal): Promise<InferResult> {
   const limits = { maxElements: ctx.config.limits.maxTensorElements };
   if (target.kind === 'graphs') {
     const graphs = [...target.model.graphs.values()].map((g) => g.qualifiedName);

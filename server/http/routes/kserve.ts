@@ -44,10 +44,10 @@ export function kserveRoutes(ctx: ServerContext): Hono {
   const inferHandler = async (c: Context) => {
     const name = c.req.param('model')!;
     const version = c.req.param('version');
-    kserveTarget(repository, name, version); // an unknown model is refused before the body is read
+    const target = kserveTarget(repository, name, version); // an unknown model is refused before the body is read
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
-    const result = await runKServeInfer(ctx, name, version, request, requestSignal(c));
+    const result = await runKServeInfer(ctx, target, request, requestSignal(c));
     const encoded = encodeRestInfer(result);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {
