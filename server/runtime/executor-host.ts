@@ -20,6 +20,7 @@ import { readManifest } from '../core/manifest.ts';
 import { taskModule } from '../tasks/registry.ts';
 import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import { CALL_WINDOW, fromWireError, toWireError, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireTensor } from './executor-messages.ts';
+import { constantFeeds } from './loaded-graph.ts';
 import { serverPlatform } from './server-platform.ts';
 import { batchingRunner } from '../core/batching/dynamic-batcher.ts';
 
@@ -139,11 +140,14 @@ async function loadTask(spec: TaskSpec): Promise<void> {
     const runners: Record<string, GraphRunner> = {};
     for (const [graph, session] of sessions) {
       const signature = spec.signatures[graph];
+      const declared = manifest.graphs[graph]?.constants;
+      const constants = declared ? constantFeeds(signature.name, declared, signature.inputs as Parameters<typeof constantFeeds>[2]) : undefined;
       runners[graph] = {
         inputNames: session.inputNames,
         outputNames: session.outputNames,
-        // the feed check every run gets, here as on the main thread
+        // the manifest's constants and the feed check every run gets, here as in LoadedGraph.run on the main thread
         run: async (feeds) => {
+          if (constants) feeds = { ...feeds, ...constants };
           checkFeeds(signature, feeds);
           return runSession(graph, feeds);
         },

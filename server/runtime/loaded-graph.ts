@@ -171,7 +171,7 @@ export function warmUpFeeds(inputs: readonly TensorInfo[], shapes: Record<string
 }
 
 /** The manifest's constants (`graphs.<g>.constants`) as rank-0 tensors of their inputs' types; a constant that is not a rank-0 numeric input is the manifest's mistake. */
-function constantFeeds(graph: string, constants: Record<string, number>, inputs: readonly TensorInfo[]): TensorMap {
+export function constantFeeds(graph: string, constants: Record<string, number>, inputs: readonly Pick<TensorInfo, 'name' | 'type' | 'shape'>[]): TensorMap {
   const feeds: TensorMap = {};
   for (const [name, value] of Object.entries(constants)) {
     const input = inputs.find((i) => i.name === name);
