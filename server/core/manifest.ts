@@ -270,6 +270,10 @@ export const Manifest = z
       .describe('the version KServe reports, a string ("1")'),
     task: z.enum(TASKS).describe('what the model does: the task endpoints it serves (generic: KServe only)'),
     description: z.string().default(''),
+    knows: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'categories are lower-case words'), z.array(z.string().min(1)).min(1))
+      .optional()
+      .describe('what the model knows, by category (e.g. {"shapes": ["circle", ...], "colours": [...]}): shown by /v1/models and the demo so users know what to ask of it'),
     ...ManifestBodyShape,
   })
   .superRefine((m, ctx) => {

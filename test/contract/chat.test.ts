@@ -18,7 +18,7 @@ function setup(config: StubOptions['config'] = {}) {
     config,
     models: [
       { name: 'chat', task: 'chat', taskModel: chat.engine },
-      { name: 'caption', task: 'caption', taskModel: caption.engine },
+      { name: 'caption', task: 'caption', taskModel: caption.engine, knows: { shapes: ['circle', 'square'], colours: ['red'] } },
       { name: 'slots', task: 'slot-filling', taskModel: fakeSlotFiller() },
       { name: 'broken', task: 'chat', taskModel: new FakeGenerationEngine().engine, state: 'failed', reason: 'manifest.json: generation: is required' },
     ],
@@ -42,8 +42,18 @@ describe('GET /v1/models', () => {
     const body = await res.json();
     expect(body.object).toBe('list');
     expect(body.data.map((m: { id: string }) => m.id).sort()).toEqual(['caption', 'chat', 'slots']); // not the failed one
-    for (const m of body.data) expect(m).toEqual({ id: expect.any(String), object: 'model', created: expect.any(Number), owned_by: 'seqserve', task: expect.any(String) });
+    for (const m of body.data.filter((m: { id: string }) => m.id !== 'caption'))
+      expect(m).toEqual({ id: expect.any(String), object: 'model', created: expect.any(Number), owned_by: 'seqserve', task: expect.any(String) });
     expect(await (await app.request('/v1/models/chat')).json()).toEqual({ id: 'chat', object: 'model', created: 0, owned_by: 'seqserve', task: 'chat' });
+    // a manifest that says what its model knows has it listed (the captioner's shapes and colours)
+    expect(await (await app.request('/v1/models/caption')).json()).toEqual({
+      id: 'caption',
+      object: 'model',
+      created: 0,
+      owned_by: 'seqserve',
+      task: 'caption',
+      knows: { shapes: ['circle', 'square'], colours: ['red'] },
+    });
   });
 
   it('answers 404 for an unknown model and 503 for one that is not serving, naming `model`', async () => {

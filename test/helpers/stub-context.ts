@@ -36,6 +36,8 @@ interface StubModelBase {
   state?: ModelState | 'folder';
   /** Why a failed model failed. */
   reason?: string;
+  /** The manifest's `knows` (what the model knows, by category). */
+  knows?: Record<string, string[]>;
   /** load() fails with this reason (a bad manifest on disk). */
   loadError?: string;
 }
@@ -78,6 +80,7 @@ export class StubRepository implements RepositoryApi {
       version,
       task: spec.task,
       description: '',
+      ...(spec.knows ? { knows: spec.knows } : {}),
       graphs: Object.fromEntries([...graphs.values()].map((g) => [g.name, g.spec])),
     } as Manifest;
     return {

@@ -21,7 +21,17 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
   StreamErrorEvent: { ...event('error', { error: ref('OpenAIErrorObject') }), description: 'the last event of a stream that failed' },
 
   // OpenAI-compatible
-  Model: obj({ id: str, object: { const: 'model' }, created: int, owned_by: str, task: { ...str, description: "seqserve extension: the model's task" } }),
+  Model: obj(
+    {
+      id: str,
+      object: { const: 'model' },
+      created: int,
+      owned_by: str,
+      task: { ...str, description: "seqserve extension: the model's task" },
+      knows: { type: 'object', additionalProperties: arrayOf(str), description: "seqserve extension: what the model knows by category (its manifest's `knows`), when stated" },
+    },
+    ['id', 'object', 'created', 'owned_by', 'task'],
+  ),
   ModelList: obj({ object: { const: 'list' }, data: arrayOf(ref('Model')) }),
   // Triton's generate extension
   GenerateResponse: obj({ id: str, model_name: str, model_version: str, text_output: str }, ['model_name', 'model_version', 'text_output']),

@@ -3,7 +3,14 @@ import { Hono } from 'hono';
 import type { ServerContext } from '../../context.ts';
 import type { LoadedModel } from '../../runtime/model-repository.ts';
 
-const describe = (m: LoadedModel) => ({ id: m.name, object: 'model', created: 0, owned_by: 'seqserve', task: m.manifest.task });
+const describe = (m: LoadedModel) => ({
+  id: m.name,
+  object: 'model',
+  created: 0,
+  owned_by: 'seqserve',
+  task: m.manifest.task,
+  ...(m.manifest.knows ? { knows: m.manifest.knows } : {}),
+});
 
 export function modelRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
