@@ -29,14 +29,20 @@ describe('KServe v2 REST', () => {
     expect(meta.name).toBe('seqserve');
     expect(meta.extensions).toContain('binary_tensor_data');
     expect(meta.execution_providers).toEqual({ configured: ['cpu'], unavailable: {} });
-    for (const name of ['slots', 'slots.tagger']) {
-      const m = await (await fetch(`${server.http}/v2/models/${name}`)).json();
-      expect(m.name).toBe('slots.tagger');
-      expect(m.platform).toBe('onnxruntime_onnx');
-      expect(m.inputs.map((i: { name: string }) => i.name).sort()).toEqual(['ngram_ids', 'shape_ids', 'word_ids']);
-      expect(m.outputs[0]).toMatchObject({ name: 'emissions', datatype: 'FP32' });
-      expect(m.parameters.execution_provider).toBe('cpu');
-    }
+    const m = await (await fetch(`${server.http}/v2/models/slots.tagger`)).json();
+    expect(m.name).toBe('slots.tagger');
+    expect(m.platform).toBe('onnxruntime_onnx');
+    expect(m.inputs.map((i: { name: string }) => i.name).sort()).toEqual(['ngram_ids', 'shape_ids', 'word_ids']);
+    expect(m.outputs[0]).toMatchObject({ name: 'emissions', datatype: 'FP32' });
+    expect(m.parameters.execution_provider).toBe('cpu');
+    // the model's own name is its task interface (text in, JSON spans out); its graph is slots.tagger
+    expect(await (await fetch(`${server.http}/v2/models/slots`)).json()).toMatchObject({
+      name: 'slots',
+      platform: 'seqserve_task',
+      inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [-1] }],
+      outputs: [{ name: 'json_output', datatype: 'BYTES', shape: [-1] }],
+      parameters: { task: 'slot-filling', graphs: 'slots.tagger', execution_provider: 'cpu' },
+    });
     expect((await fetch(`${server.http}/v2/models/slots/versions/1/ready`)).status).toBe(200);
     expect((await fetch(`${server.http}/v2/models/slots/versions/9`)).status).toBe(404);
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
+import { slotTaggerInputs } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const PROMPT = 'i want to fly from taipei to tokyo on march 3rd';
@@ -91,4 +92,66 @@ describe('every listed model is addressable over KServe', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.outputs[0].data).toEqual([expected]);
   });
+
+  it('one-graph task models answer through their interface as their own endpoints do, and still take their graph inputs', async () => {
+    const bundled = (...p: string[]) => readFileSync(path.join(BUNDLED_MODELS_DIR, ...p));
+    const bytes = (name: string, data: string[]) => ({ name, datatype: 'BYTES', shape: [data.length], data });
+    const texts = ['leave taipei on november 2nd', 'win a free prize, click now'];
+    const outputOf = (body: any, name: string) => (body.outputs as { name: string; data: string[] }[]).find((o) => o.name === name)!.data;
+
+    const slots = await post('/v2/models/slots/infer', { inputs: [bytes('text_input', texts)] });
+    expect(slots.status, JSON.stringify(slots.body)).toBe(200);
+    for (const [i, text] of texts.entries()) {
+      const { model: _, ...expected } = (await post('/v1/slots', { text })).body;
+      expect(JSON.parse(outputOf(slots.body, 'json_output')[i])).toEqual(expected);
+    }
+
+    const spam = await post('/v2/models/spam/infer', { inputs: [bytes('text_input', texts)] });
+    expect(spam.status, JSON.stringify(spam.body)).toBe(200);
+    const predicted = (await post('/predict', { inputs: texts.map((t) => [t]) })).body;
+    expect(outputOf(spam.body, 'json_output').map((j) => JSON.parse(j))).toEqual(predicted);
+
+    const wav = bundled('asr', 'heldout-sample', '000.wav');
+    const form = new FormData();
+    form.append('file', new Blob([wav], { type: 'audio/wav' }), 'a.wav');
+    const transcript = ((await (await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form })).json()) as { text: string }).text;
+    const asr = await post('/v2/models/asr/infer', { inputs: [bytes('audio', [`data:audio/wav;base64,${wav.toString('base64')}`])] });
+    expect(asr.status, JSON.stringify(asr.body)).toBe(200);
+    expect(outputOf(asr.body, 'text_output')).toEqual([transcript]);
+
+    const sample = JSON.parse(bundled('speech_qa', 'demo-sample', 'sample.json').toString()) as { question_text: string; choices: string[]; answer: string };
+    const story = bundled('speech_qa', 'demo-sample', 'story.wav');
+    const qaForm = new FormData();
+    qaForm.append('story', new Blob([story], { type: 'audio/wav' }), 'story.wav');
+    qaForm.append('question', sample.question_text);
+    for (const c of sample.choices) qaForm.append('choices[]', c);
+    const { model: _m, ...qa } = (await (await fetch(`${server.http}/v1/speech-qa`, { method: 'POST', body: qaForm })).json()) as Record<string, unknown>;
+    const viaKServe = await post('/v2/models/speech_qa/infer', {
+      inputs: [bytes('story', [story.toString('base64')]), bytes('question', [sample.question_text]), bytes('choices', [sample.choices.join('\n')])],
+    });
+    expect(viaKServe.status, JSON.stringify(viaKServe.body)).toBe(200);
+    expect(outputOf(viaKServe.body, 'text_output')).toEqual([qa.answer]);
+    expect(JSON.parse(outputOf(viaKServe.body, 'json_output')[0])).toEqual(qa);
+
+    // refusals name the input or parameter
+    const cases: [string, unknown, RegExp][] = [
+      ['slots', { inputs: [bytes('text_input', [' '])] }, /inputs\.text_input\[0\]: must not be empty/],
+      ['slots', { parameters: { beam: 3 }, inputs: [bytes('text_input', ['hi'])] }, /parameters\.beam: is not a parameter of this model/],
+      ['spam', { parameters: { truncate: 'yes' }, inputs: [bytes('text_input', ['hi'])] }, /parameters\.truncate: must be a boolean/],
+      ['asr', { inputs: [bytes('audio', ['not base64!'])] }, /inputs\.audio\[0\]: is not valid base64/],
+      ['asr', { inputs: [bytes('audio', [Buffer.from('RIFF nonsense').toString('base64')])] }, /inputs\.audio\[0\]: not a readable WAV file/],
+      ['asr', { parameters: { decoder: 'viterbi' }, inputs: [bytes('audio', [wav.toString('base64')])] }, /parameters\.decoder: must be greedy or beam/],
+      ['speech_qa', { inputs: [bytes('story', [story.toString('base64')]), bytes('question', [sample.question_text]), bytes('choices', ['only one'])] }, /inputs\.choices\[0\]/],
+    ];
+    for (const [model, body, message] of cases) {
+      const res = await post(`/v2/models/${model}/infer`, body);
+      expect(res.status, `${model}: ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.error).toMatch(message);
+    }
+
+    // a client written for the graph still reaches it by the model's name
+    const raw = await post('/v2/models/slots/infer', { inputs: slotTaggerInputs('leave taipei on november 2nd') });
+    expect(raw.status, JSON.stringify(raw.body)).toBe(200);
+    expect(raw.body.model_name).toBe('slots.tagger');
+  }, 120_000);
 });

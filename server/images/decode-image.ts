@@ -5,6 +5,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { invalidArgument, SeqserveError } from '../core/errors.ts';
+import { bytesFromBase64Text } from '../http/base64-bytes.ts';
 import type { ImageSource } from '../core/generation/generation-engine.ts';
 import { imageTensor } from '../core/image/image-tensor.ts';
 import type { ImageSpec } from '../core/manifest.ts';
@@ -34,17 +35,7 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec, maxPixels:
   }
 }
 
-const DATA_URL = /^data:([a-z]+\/[a-z0-9.+-]+)?(;[a-z0-9-]+=[^;,]*)*;base64,/i;
-
 /** The bytes of a `data:` URL or plain base64 text; web URLs are refused (the server fetches nothing). */
 export function imageBytesFromText(text: string, field: string): Uint8Array {
-  let b64 = text.trim();
-  if (/^https?:/i.test(b64)) throw invalidArgument(field, 'web URLs are not fetched; send the image as a data: URL (data:image/png;base64,...)');
-  if (b64.startsWith('data:')) {
-    const m = DATA_URL.exec(b64);
-    if (!m) throw invalidArgument(field, 'must be a base64 data: URL (data:image/png;base64,...)');
-    b64 = b64.slice(m[0].length);
-  }
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64.replace(/\s+/g, ''))) throw invalidArgument(field, 'is not valid base64');
-  return new Uint8Array(Buffer.from(b64, 'base64'));
+  return bytesFromBase64Text(text, field, 'data:image/png;base64,');
 }

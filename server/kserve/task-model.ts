@@ -1,8 +1,9 @@
 /**
- * KServe for a task model as a whole (`chat`, `caption`: models with several graphs, whose graphs
- * stay addressable as `model.graph`): the name resolves to the model when its task gives a
- * model-level interface (its endpoints' `kserve`), and metadata and infer go through that
- * interface — BYTES in, BYTES out, one element per item.
+ * KServe for a task model as a whole (`chat`: text in, text out; `caption`: image in; `asr`: audio
+ * in; `slots`: text in, JSON spans out; ...), its graphs staying addressable as `model.graph`: the
+ * name resolves to the model when its task gives a model-level interface (its endpoints' `kserve`),
+ * and metadata and infer go through that interface — BYTES in, BYTES out, one element per item. A
+ * one-graph model's name still takes its graph's own inputs (`takesGraphInputs`).
  */
 import { Tensor } from 'onnxruntime-common';
 import { invalidArgument, notFound, SeqserveError } from '../core/errors.ts';
@@ -62,10 +63,9 @@ export function kserveTarget(repository: ModelRepository, name: string, version?
   const { graph } = splitQualifiedName(name);
   if (graph === undefined) {
     const model = repository.model(name, version);
-    if (model.graphs.size > 1) {
-      const kserve = taskKServe(model.task);
-      return kserve ? { kind: 'model', model, kserve } : { kind: 'graphs', model };
-    }
+    const kserve = taskKServe(model.task);
+    if (kserve) return { kind: 'model', model, kserve };
+    if (model.graphs.size > 1) return { kind: 'graphs', model };
   }
   return { kind: 'graph', graph: repository.graph(name, version) };
 }
@@ -144,6 +144,20 @@ export async function inferTaskModel(
   };
 }
 
+/**
+ * A request to a one-graph task model that names only its graph's inputs (a client written for the
+ * graph, before the model-level interface) goes to the graph, as if it had named `model.graph`;
+ * where the names are the interface's too (speech_qa's `story`), tensors that are not all BYTES
+ * are the graph's.
+ */
+function takesGraphInputs(model: LoadedModel, kserve: TaskKServe, request: InferRequest): boolean {
+  if (model.graphs.size !== 1 || !Array.isArray(request.inputs) || request.inputs.length === 0) return false;
+  const graphInputs = new Set([...model.graphs.values()][0].inputNames);
+  if (!request.inputs.every((t) => graphInputs.has(t?.name))) return false;
+  const interfaceInputs = new Set(kserve.inputs.map((t) => t.name));
+  return request.inputs.some((t) => !interfaceInputs.has(t.name) || t.datatype !== 'BYTES');
+}
+
 /** KServe model metadata of what `name` addresses (a task model's interface, or a graph). */
 export function kserveMetadata(repository: ModelRepository, name: string, version?: string): ModelMetadata {
   const target = kserveTarget(repository, name, version);
@@ -162,6 +176,8 @@ export function runKServeInfer(ctx: ServerContext, target: KServeTarget, request
     const graphs = [...target.model.graphs.values()].map((g) => g.qualifiedName);
     throw notFound(`model "${target.model.name}" has several graphs and no model-level interface; infer one of: ${graphs.join(', ')}`, 'model');
   }
+  if (target.kind === 'model' && takesGraphInputs(target.model, target.kserve, request))
+    return runKServeInfer(ctx, { kind: 'graph', graph: [...target.model.graphs.values()][0] }, request, signal);
   if (target.kind === 'model') {
     return runCall(ctx, { model: target.model.name, endpoint: 'kserve_infer', kind: 'request', ...(signal ? { signal } : {}) }, (s) =>
       inferTaskModel(ctx, target.model, target.kserve, request, limits, s),

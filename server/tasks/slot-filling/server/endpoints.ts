@@ -1,9 +1,11 @@
 /** The slot-filling task's endpoints: `POST /v1/slots` and its OpenAPI description. */
 import { arrayOf, int, json, num, obj, ok, ref, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
+import { slotFillingKServe } from './kserve.ts';
 import { slotRoutes, SlotsRequest } from './http.ts';
 
 export const endpoints: TaskEndpoints = {
+  kserve: slotFillingKServe,
   http: slotRoutes,
   openapi: (limits) => ({
     operations: [

@@ -2,6 +2,7 @@
 import { MAX_CHOICE_CHARS, MAX_CHOICES } from '../../../core/qa/choice-scores.ts';
 import { arrayOf, bool, event, form, int, json, num, obj, ok, ref, sse, SSE_NOTE, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
+import { speechQaKServe } from './kserve.ts';
 import { speechQaService } from './grpc.ts';
 import { speechQaRoutes } from './http.ts';
 import { MAX_QUESTION_CHARS } from './speech-qa-request.ts';
@@ -18,6 +19,7 @@ const result = {
 };
 
 export const endpoints: TaskEndpoints = {
+  kserve: speechQaKServe,
   openAiErrorPaths: ['/v1/speech-qa'],
   http: speechQaRoutes,
   grpc: { protos: ['seqserve/v1/speech_qa.proto'], services: (ctx) => ({ 'seqserve.v1.SpeechQa': speechQaService(ctx) }) },

@@ -4,12 +4,14 @@
  */
 import { arrayOf, event, form, int, json, num, obj, ok, ref, sse, SSE_NOTE, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
+import { speechRecognitionKServe } from './kserve.ts';
 import { speechService } from './grpc.ts';
 import { FORMATS, MAX_HOTWORD_CHARS, MAX_HOTWORDS, transcriptionRoutes } from './http.ts';
 
 const word = obj({ word: str, start: num, end: num, confidence: num }, ['word', 'start', 'end'], { description: 'times in seconds' });
 
 export const endpoints: TaskEndpoints = {
+  kserve: speechRecognitionKServe,
   openAiErrorPaths: ['/v1/audio'],
   http: transcriptionRoutes,
   grpc: { protos: ['google/cloud/speech/v1/cloud_speech.proto'], services: (ctx) => ({ 'google.cloud.speech.v1.Speech': speechService(ctx) }) },

@@ -1,6 +1,7 @@
 /** The text-classification task's endpoints: TEI-compatible `POST /predict` and its OpenAPI description. */
 import { arrayOf, bool, int, json, num, obj, ok, ref, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
+import { textClassificationKServe } from './kserve.ts';
 import { MAX_TEXTS_PER_REQUEST } from '../index.ts';
 import { predictRoutes, PredictRequest } from './http.ts';
 
@@ -23,6 +24,7 @@ const withAttention = obj({
 });
 
 export const endpoints: TaskEndpoints = {
+  kserve: textClassificationKServe,
   http: predictRoutes,
   openapi: (limits) => ({
     operations: [
