@@ -1,9 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { PROTO_DIR } from '../server/grpc/load-proto.ts';
 import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -30,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('KServe gRPC with a Python grpcio client', () => {
-  it('gets metadata, an inference equal to onnxruntime-node, and NOT_FOUND for an unknown model', async () => {
+  it('gets metadata, an inference equal to onnxruntime-node (a model addressed by its graph inputs), and NOT_FOUND for an unknown model', async () => {
     const inputs = slotTaggerInputs('leave Taipei on November 2nd');
     const script = path.join(import.meta.dirname, 'python', 'kserve_grpc_client.py');
     // Asynchronous: the server runs in this process and must keep answering while Python waits.
@@ -48,4 +49,73 @@ describe('KServe gRPC with a Python grpcio client', () => {
     expect(out.error.code).toBe('NOT_FOUND');
     expect(out.error.details).toMatch(/unknown model "nope"/);
   });
+
+  it('answers metadata and an inference for every model of the repository index, as REST does', async () => {
+    const bundled = (...p: string[]) => readFileSync(path.join(BUNDLED_MODELS_DIR, ...p));
+    const story = JSON.parse(bundled('speech_qa', 'demo-sample', 'sample.json').toString()) as { question_text: string; choices: string[] };
+    const bytes = (name: string, data: string[]) => ({ name, datatype: 'BYTES', shape: [data.length], data });
+    const greedy = { temperature: 0 };
+    // inputs per task for a model with a model-level interface, per model for a bare graph
+    const byTask: Record<string, Plan> = {
+      chat: { inputs: [bytes('text_input', ['i want to fly from taipei to tokyo'])], parameters: greedy },
+      text2text: { inputs: [bytes('text_input', ['hello', 'seqserve'])], parameters: greedy },
+      caption: { inputs: [bytes('image', [bundled('caption', 'heldout-sample', '000.png').toString('base64')])], parameters: greedy },
+      'slot-filling': { inputs: [bytes('text_input', ['leave taipei on november 2nd', 'arrive in tokyo'])] },
+      'text-classification': { inputs: [bytes('text_input', ['win a free prize now', 'the meeting moved to tuesday'])] },
+      'speech-recognition': { inputs: [bytes('audio', [bundled('asr', 'heldout-sample', '000.wav').toString('base64')])] },
+      'speech-qa': {
+        inputs: [
+          bytes('story', [bundled('speech_qa', 'demo-sample', 'story.wav').toString('base64')]),
+          bytes('question', [story.question_text]),
+          bytes('choices', [story.choices.join('\n')]),
+        ],
+      },
+    };
+    const byModel: Record<string, Plan> = {
+      silero_vad: {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 576], data: Array.from({ length: 576 }, (_, i) => Math.sin(i / 5) / 4) }],
+        parameters: { sequence_id: 7, sequence_start: true, sequence_end: true },
+      },
+    };
+    const index = (await (await fetch(`${server.http}/v2/repository/index`, { method: 'POST', body: '{}' })).json()) as { name: string; state: string }[];
+    const plans: Record<string, Plan> = {};
+    for (const { name } of index.filter((m) => m.state === 'ready')) {
+      const meta = (await (await fetch(`${server.http}/v2/models/${name}`)).json()) as { platform: string; parameters: { task: string } };
+      const plan = meta.platform === 'seqserve_task' ? byTask[meta.parameters.task] : byModel[name];
+      if (plan) plans[name] = plan;
+    }
+    const script = path.join(import.meta.dirname, 'python', 'kserve_grpc_index.py');
+    const planFile = path.join(stubDir, 'plans.json');
+    writeFileSync(planFile, JSON.stringify(plans));
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, stubDir, server.grpc, server.http, planFile], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const out = JSON.parse(stdout) as {
+      ready: string[];
+      unplanned: string[];
+      models: Record<string, { ready: boolean; metadata: { name: string; platform: string; inputs: unknown[] }; infer?: { outputs: Record<string, unknown[]> } }>;
+    };
+    expect(out.ready).toEqual(expect.arrayContaining(['asr', 'caption', 'chat', 'g2p', 'silero_vad', 'slots', 'spam', 'speech_qa']));
+    expect(out.unplanned, 'ready models this test has no inputs for: add them to byTask or byModel').toEqual([]);
+    for (const name of out.ready) {
+      const { ready, metadata, infer } = out.models[name];
+      expect(ready, name).toBe(true);
+      expect(metadata.inputs.length, name).toBeGreaterThan(0);
+      if (metadata.platform === 'seqserve_task') expect(metadata.name, name).toBe(name);
+      // the same request over REST answers the same
+      const rest = await fetch(`${server.http}/v2/models/${name}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(plans[name]) });
+      const body = (await rest.json()) as { outputs: { name: string; data: unknown[] }[] };
+      expect(rest.status, `${name}: ${JSON.stringify(body)}`).toBe(200);
+      expect(infer!.outputs, name).toEqual(Object.fromEntries(body.outputs.map((o) => [o.name, o.data])));
+    }
+    // a sample of the answers, checked for what they are
+    const slots = out.models.slots.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { slots: { value: string }[] });
+    expect(slots[0].slots.map((s) => s.value)).toContain('taipei');
+    const spam = out.models.spam.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { label: string; score: number }[]);
+    expect(spam.map((p) => p.length)).toEqual([2, 2]);
+    expect(typeof out.models.asr.infer!.outputs.text_output[0]).toBe('string');
+  }, 120_000);
 });
+
+interface Plan {
+  inputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
+  parameters?: Record<string, unknown>;
+}

@@ -21,7 +21,7 @@ def main():
         out["live"] = stub.ServerLive(pb.ServerLiveRequest()).live
         out["ready"] = stub.ServerReady(pb.ServerReadyRequest()).ready
         out["server"] = stub.ServerMetadata(pb.ServerMetadataRequest()).name
-        meta = stub.ModelMetadata(pb.ModelMetadataRequest(name="slots"))
+        meta = stub.ModelMetadata(pb.ModelMetadataRequest(name="slots.tagger"))
         out["inputs"] = sorted((t.name, t.datatype, list(t.shape)) for t in meta.inputs)
         req = pb.ModelInferRequest(model_name="slots", id="py-1")
         for t in inputs:
