@@ -118,6 +118,65 @@ export const AudioSpec = z.strictObject({
   frameSamples: z.number().int().positive(),
 });
 
+/**
+ * How a speech recognizer decides that an utterance has ended (server/core/speech/): `ctc-blank`
+ * (the default) counts trailing frames whose best CTC label is the blank or the word separator;
+ * `vad` runs a voice-activity graph of the same manifest (role "vad", e.g. Silero VAD) over the same
+ * audio in fixed frames, its recurrent state per stream, and ends an utterance after `minSilenceMs`
+ * of non-speech following speech. Both end an utterance at `maxUtteranceMs`, and one in which
+ * nothing was heard after `silenceWithoutSpeechMs`.
+ */
+const endpointLimits = {
+  silenceWithoutSpeechMs: z
+    .number()
+    .int()
+    .positive()
+    .max(60_000)
+    .default(2400)
+    .describe('ms of audio with no speech after which an empty utterance ends (nothing is reported; the next one starts)'),
+  maxUtteranceMs: z.number().int().positive().max(300_000).default(20_000).describe('the longest utterance in ms: it ends there even while speech goes on'),
+};
+export const CtcBlankEndpointing = z
+  .strictObject({
+    mode: z.literal('ctc-blank'),
+    silenceAfterSpeechMs: z
+      .number()
+      .int()
+      .positive()
+      .max(60_000)
+      .default(1200)
+      .describe('ms of trailing blank (or word-separator) frames after the last decoded letter that end an utterance'),
+    ...endpointLimits,
+  })
+  .describe('endpoints from the CTC output alone: trailing blank frames (the default)');
+export const VadEndpointing = z
+  .strictObject({
+    mode: z.literal('vad'),
+    graph: z.string().min(1).describe('the graph (role "vad") that gives the speech probability of each frame; its states and constants are declared under graphs'),
+    input: z.string().min(1).describe('the VAD graph input that takes [batch, contextSamples + frameSamples] float samples at audio.sampleRate'),
+    output: z.string().min(1).describe('the VAD graph output holding the speech probability, [batch, 1]'),
+    frameSamples: z.number().int().positive().max(16_000).describe('new samples per VAD frame (Silero VAD at 16 kHz: 512)'),
+    contextSamples: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(16_000)
+      .default(0)
+      .describe('samples of the previous frame prepended to each frame, zeros before the first (Silero VAD v5: 64)'),
+    threshold: z.number().gt(0).lt(1).default(0.5).describe('a frame with this speech probability or more is speech'),
+    negativeThreshold: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('a frame below this is non-speech (default threshold - 0.15, as Silero VAD); frames in between continue what came before'),
+    minSilenceMs: z.number().int().positive().max(10_000).default(500).describe('ms of non-speech after speech that end an utterance'),
+    minSpeechMs: z.number().int().nonnegative().max(10_000).default(64).describe('ms of speech a run needs before it counts (shorter clicks are ignored)'),
+    ...endpointLimits,
+  })
+  .describe('endpoints from a voice-activity graph of the manifest run beside the acoustic graph');
+export const Endpointing = z.discriminatedUnion('mode', [CtcBlankEndpointing, VadEndpointing]);
+
 /** An image fed to an encoder graph: resized to width x height RGB, then (pixel - mean) / std per channel, [3, height, width]. */
 export const ImageSpec = z.strictObject({
   width: z.number().int().min(1).max(4096),
@@ -242,6 +301,7 @@ const ManifestBodyShape = {
     .describe('the ONNX graphs by name; KServe addresses each as model.graph'),
   text: TextSpec.optional(),
   audio: AudioSpec.optional(),
+  endpointing: Endpointing.optional().describe('how a speech recognizer ends utterances (speech-recognition models): ctc-blank (default) or vad'),
   image: ImageSpec.optional(),
   decoding: Decoding.optional(),
   generation: GenerationSpec.optional(),
@@ -297,6 +357,8 @@ export type StateSpec = z.infer<typeof StateSpec>;
 export type TextSpec = z.infer<typeof TextSpec>;
 export type AudioSpec = z.infer<typeof AudioSpec>;
 export type ImageSpec = z.infer<typeof ImageSpec>;
+export type Endpointing = z.infer<typeof Endpointing>;
+export type VadEndpointing = z.infer<typeof VadEndpointing>;
 export type MemorySpec = z.infer<typeof MemorySpec>;
 export type GenerationSpec = z.infer<typeof GenerationSpec>;
 export type ClassificationSpec = z.infer<typeof ClassificationSpec>;

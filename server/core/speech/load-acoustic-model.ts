@@ -5,15 +5,17 @@ import type { GraphRunner, TensorMap } from '../graph-runner.ts';
 import type { Manifest } from '../manifest.ts';
 import { readJsonFile, type ReadModelFile } from '../model-files.ts';
 import type { AcousticModel } from './recognizer-stream.ts';
+import type { VadModel } from './vad-endpointer.ts';
 
 export interface AcousticLoadOptions {
-  /** Shape of each graph input, -1 for variable dimensions (from the session's metadata). */
-  inputShapes: Record<string, number[]>;
+  /** Shape of each input of each graph, -1 for variable dimensions (from the sessions' metadata). */
+  inputShapes: Record<string, Record<string, number[]>>;
   /**
-   * Wraps the acoustic graph into the step function streams share; `batchAxes` gives each input's
-   * and output's batch axis (the server batches steps of all streams, the browser runs them as they come).
+   * Wraps a streaming graph (the acoustic one, an endpointing VAD) into the step function streams
+   * share; `batchAxes` gives each input's and output's batch axis (the server batches steps of all
+   * streams, the browser runs them as they come).
    */
-  makeStep: (runner: GraphRunner, batchAxes: Record<string, number>) => (feeds: TensorMap) => Promise<TensorMap>;
+  makeStep: (graph: string, runner: GraphRunner, batchAxes: Record<string, number>) => (feeds: TensorMap) => Promise<TensorMap>;
 }
 
 /** Builds the streaming acoustic model of a speech-recognition manifest. */
@@ -22,7 +24,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
   if (!audio || decoding?.kind !== 'ctc') throw new SeqserveError('failed_precondition', 'manifest.json: speech recognition needs audio and ctc decoding');
   const [graphName, spec] = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic') ?? [];
   const runner = graphName === undefined ? undefined : runners[graphName];
-  if (!runner || !spec) throw new SeqserveError('failed_precondition', 'manifest.json: graphs: no graph with role "acoustic"');
+  if (!runner || !spec || graphName === undefined) throw new SeqserveError('failed_precondition', 'manifest.json: graphs: no graph with role "acoustic"');
   if (!runner.inputNames.includes(audio.input)) throw new SeqserveError('failed_precondition', `manifest.json: audio.input: graph "${graphName}" has no input "${audio.input}"`);
   if (!runner.outputNames.includes(decoding.logProbs))
     throw new SeqserveError('failed_precondition', `manifest.json: decoding.logProbs: graph "${graphName}" has no output "${decoding.logProbs}"`);
@@ -32,13 +34,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     .safeParse(await readJsonFile(read, decoding.alphabet));
   if (!alphabet.success) throw new SeqserveError('failed_precondition', `${decoding.alphabet}: must be a JSON array of at least two strings`);
   const batchAxes: Record<string, number> = { [audio.input]: 0, [decoding.logProbs]: 0 };
-  const states = spec.states.map((s) => {
-    const shape = options.inputShapes[s.input];
-    if (!shape) throw new SeqserveError('failed_precondition', `manifest.json: graphs.${graphName}.states: no input "${s.input}"`);
-    batchAxes[s.input] = s.batchAxis;
-    batchAxes[s.output] = s.batchAxis;
-    return { input: s.input, output: s.output, shape: shape.map((d, i) => (i === s.batchAxis ? 1 : Math.max(d, 1))) };
-  });
+  const states = stateShapes(graphName, spec, options.inputShapes[graphName] ?? {}, batchAxes);
   const beam = decoding.beam;
   let lm: AcousticModel['lm'];
   if (beam?.lm) {
@@ -51,8 +47,50 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     alphabet: alphabet.data,
     blank: decoding.blank,
     states,
-    step: options.makeStep(runner, batchAxes),
+    step: options.makeStep(graphName, runner, batchAxes),
     beam: { width: beam?.width ?? 8, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
     ...(lm ? { lm } : {}),
+    endpointing: endpointingOf(manifest, runners, options),
   };
+}
+
+/** Each state's zero shape for one stream (batch axis 1, symbolic dimensions 1); records the batch axes. */
+function stateShapes(graphName: string, spec: Manifest['graphs'][string], inputShapes: Record<string, number[]>, batchAxes: Record<string, number>): AcousticModel['states'] {
+  return spec.states.map((s) => {
+    const shape = inputShapes[s.input];
+    if (!shape) throw new SeqserveError('failed_precondition', `manifest.json: graphs.${graphName}.states: no input "${s.input}"`);
+    batchAxes[s.input] = s.batchAxis;
+    batchAxes[s.output] = s.batchAxis;
+    return { input: s.input, output: s.output, shape: shape.map((d, i) => (i === s.batchAxis ? 1 : Math.max(d, 1))) };
+  });
+}
+
+/** The manifest's endpointing: CTC-blank rules, or the VAD graph with its own step function (batched like the acoustic one). */
+function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>, options: AcousticLoadOptions): AcousticModel['endpointing'] {
+  const e = manifest.endpointing;
+  if (!e) return undefined;
+  const limits = { silenceWithoutSpeech: e.silenceWithoutSpeechMs / 1000, maxUtterance: e.maxUtteranceMs / 1000 };
+  if (e.mode === 'ctc-blank') return { rules: { ...limits, silenceAfterSpeech: e.silenceAfterSpeechMs / 1000 } };
+  const spec = manifest.graphs[e.graph];
+  const runner = runners[e.graph];
+  if (!spec || !runner) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.graph: no graph "${e.graph}"`);
+  if (!runner.inputNames.includes(e.input)) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.input: graph "${e.graph}" has no input "${e.input}"`);
+  if (!runner.outputNames.includes(e.output)) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.output: graph "${e.graph}" has no output "${e.output}"`);
+  const batchAxes: Record<string, number> = { [e.input]: 0, [e.output]: 0 };
+  const states = stateShapes(e.graph, spec, options.inputShapes[e.graph] ?? {}, batchAxes);
+  const vad: VadModel = {
+    input: e.input,
+    output: e.output,
+    frameSamples: e.frameSamples,
+    contextSamples: e.contextSamples,
+    states,
+    step: options.makeStep(e.graph, runner, batchAxes),
+    sampleRate: manifest.audio?.sampleRate ?? 16000,
+    threshold: e.threshold,
+    negativeThreshold: e.negativeThreshold ?? Math.max(0.01, e.threshold - 0.15),
+    minSilenceMs: e.minSilenceMs,
+    minSpeechMs: e.minSpeechMs,
+    ...limits,
+  };
+  return { vad };
 }

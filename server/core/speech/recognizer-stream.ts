@@ -1,8 +1,10 @@
 /**
  * One recognition stream: audio in at any sample rate → resampled to the model rate → fixed chunks
  * (with left context) → one acoustic step per chunk through a shared step function (the batch
- * scheduler on the server, a plain session in the browser) → CTC decoding with endpointing.
- * The recurrent state of the stream lives here and is dropped with the stream.
+ * scheduler on the server, a plain session in the browser) → CTC decoding with endpointing:
+ * trailing CTC blanks by default, or a voice-activity graph run over the same audio (the manifest's
+ * `endpointing`, vad-endpointer.ts). The recurrent state of the stream (and of its VAD) lives here
+ * and is dropped with the stream.
  */
 import { Tensor } from 'onnxruntime-common';
 import type { TensorMap } from '../graph-runner.ts';
@@ -12,6 +14,7 @@ import type { NgramLm } from '../decode/ngram-lm.ts';
 import type { PrefixScorer } from '../decode/prefix-scorers.ts';
 import { SeededRandom } from '../random.ts';
 import { CtcStreamDecoder, type EndpointRules, type Transcript } from './ctc-stream-decoder.ts';
+import { VadEndpointer, type VadModel } from './vad-endpointer.ts';
 
 export interface AcousticModel {
   audio: AudioSpec;
@@ -27,6 +30,11 @@ export interface AcousticModel {
   beam: { width: number; byDefault: boolean; hotwordBonus: number };
   /** Word n-gram LM for shallow fusion, if the model ships one. */
   lm?: { model: NgramLm; alpha: number; beta: number };
+  /**
+   * The manifest's endpointing: the CTC-blank rules (default DEFAULT_ENDPOINT_RULES) or a VAD
+   * graph, which then decides endpoints instead.
+   */
+  endpointing?: { rules?: EndpointRules; vad?: VadModel };
 }
 
 /** Standard deviation of the dither added to samples in [-1, 1]: one step of 16-bit audio. */
@@ -54,7 +62,10 @@ export interface RecognizerOptions {
   /** Prefix beam width (0 = greedy) and the scorer it ranks with; see decodingFor(). */
   beamWidth?: number;
   scorer?: PrefixScorer;
+  /** CTC-blank endpoint rules for this stream: given, they replace the model's endpointing (a VAD too). */
   rules?: EndpointRules;
+  /** Each VAD frame's speech probability, in order (VAD endpointing only; measurements). */
+  onVadProbability?: (p: number) => void;
 }
 
 export type RecognitionEvent = { type: 'partial'; transcript: Transcript } | { type: 'final'; transcript: Transcript; alternatives: { text: string; logProb: number }[] };
@@ -67,6 +78,7 @@ export class RecognizerStream {
   private state: TensorMap;
   private lastPartial = '';
   private readonly dither = streamDither();
+  private readonly vad: VadEndpointer | undefined;
 
   constructor(
     private readonly model: AcousticModel,
@@ -75,12 +87,15 @@ export class RecognizerStream {
     this.resampler = new StreamingResampler(options.sampleRate, model.audio.sampleRate);
     this.context = new Float32Array(model.audio.contextSamples);
     this.state = Object.fromEntries(model.states.map((s) => [s.input, new Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]));
+    const vad = options.rules ? undefined : model.endpointing?.vad;
+    this.vad = vad ? new VadEndpointer(vad, options.onVadProbability) : undefined;
+    const rules = options.rules ?? model.endpointing?.rules;
     this.decoder = new CtcStreamDecoder({
       alphabet: model.alphabet,
       blank: model.blank,
       wordSeparator: ' ',
       frameSeconds: model.audio.frameSamples / model.audio.sampleRate,
-      ...(options.rules ? { rules: options.rules } : {}),
+      ...(rules ? { rules } : {}),
       beamWidth: options.beamWidth ?? 0,
       ...(options.scorer ? { scorer: options.scorer } : {}),
     });
@@ -117,7 +132,7 @@ export class RecognizerStream {
       if (available < chunkSamples) chunk.set(this.dither(new Float32Array(chunkSamples - available)), available);
       offset += available;
       const frames = Math.ceil(available / frameSamples);
-      events.push(...(await this.step(chunk, frames)));
+      events.push(...(await this.step(chunk, frames, available)));
     }
     this.pending = merged.slice(offset);
     if (last) {
@@ -128,22 +143,33 @@ export class RecognizerStream {
     return events;
   }
 
-  private async step(chunk: Float32Array, validFrames: number): Promise<RecognitionEvent[]> {
+  /** The endpointer that decides this stream's endpoints. */
+  get endpointing(): 'vad' | 'ctc-blank' {
+    return this.vad ? 'vad' : 'ctc-blank';
+  }
+
+  private async step(chunk: Float32Array, validFrames: number, validSamples: number): Promise<RecognitionEvent[]> {
     const { contextSamples, input } = this.model.audio;
     const samples = new Float32Array(contextSamples + chunk.length);
     samples.set(this.context);
     samples.set(chunk, contextSamples);
     this.context = samples.slice(samples.length - contextSamples);
-    const out = await this.model.step({ [input]: new Tensor('float32', samples, [1, samples.length]), ...this.state });
+    // the VAD reads the chunk's audio (not the padding of a last, short chunk) while the acoustic graph runs
+    const [out] = await Promise.all([
+      this.model.step({ [input]: new Tensor('float32', samples, [1, samples.length]), ...this.state }),
+      this.vad?.push(chunk.subarray(0, validSamples)),
+    ]);
     this.state = Object.fromEntries(this.model.states.map((s) => [s.input, out[s.output]]));
     const lp = out[this.model.logProbs];
     const V = lp.dims[2];
     const frames = Math.min(validFrames, lp.dims[1]);
-    const endpoint = this.decoder.accept((lp.data as Float32Array).subarray(0, frames * V), frames);
+    const blankEndpoint = this.decoder.accept((lp.data as Float32Array).subarray(0, frames * V), frames);
+    const endpoint = this.vad ? this.vad.endpoint() : blankEndpoint;
     const events: RecognitionEvent[] = [];
     if (endpoint) {
       const alternatives = this.decoder.alternatives(5);
       const t = this.decoder.finalize();
+      this.vad?.nextUtterance();
       this.lastPartial = '';
       if (t.text) events.push({ type: 'final', transcript: t, alternatives });
     } else {

@@ -4,7 +4,8 @@ import type { DecodedAudio } from '../../core/audio/decode-wav.ts';
 import { decodingFor, type DecodingRequest } from '../../core/speech/decoding-choice.ts';
 import { RecognizerStream, type AcousticModel, type RecognitionEvent } from '../../core/speech/recognizer-stream.ts';
 import { transcribeAudio } from '../../core/speech/transcribe-audio.ts';
-import { requireRoles, requireSection, type TaskModule, type TaskStream } from '../task-module.ts';
+import type { ManifestBody } from '../../core/manifest.ts';
+import { requireRoles, requireSection, type ManifestIssue, type TaskModule, type TaskStream } from '../task-module.ts';
 
 /** A recognition request: a whole recording and how to decode it. */
 export interface RecognitionRequest {
@@ -20,31 +21,53 @@ export interface RecognitionStreamOptions {
 
 export type RecognitionStream = TaskStream<Float32Array, RecognitionEvent[]>;
 
+/** `endpointing` names a graph of role "vad" (and a graph of that role is an endpointer's); thresholds in order. */
+function endpointingIssues(m: ManifestBody): ManifestIssue[] {
+  const e = m.endpointing;
+  const vadGraphs = Object.entries(m.graphs).filter(([, g]) => g.role === 'vad');
+  if (e?.mode !== 'vad') {
+    return vadGraphs.map(([name]) => ({
+      path: ['graphs', name, 'role'],
+      message: 'a "vad" graph is an endpointer: set endpointing to {"mode": "vad", "graph": "' + name + '", ...}',
+    }));
+  }
+  const issues: ManifestIssue[] = [];
+  const graph = m.graphs[e.graph];
+  if (!graph) issues.push({ path: ['endpointing', 'graph'], message: `no graph "${e.graph}" (graphs: ${Object.keys(m.graphs).join(', ')})` });
+  else if (graph.role !== 'vad') issues.push({ path: ['endpointing', 'graph'], message: `graph "${e.graph}" has role "${graph.role}"; the endpointing graph needs role "vad"` });
+  for (const [name] of vadGraphs) if (name !== e.graph) issues.push({ path: ['graphs', name, 'role'], message: `only one "vad" graph is used: endpointing.graph is "${e.graph}"` });
+  if (e.negativeThreshold !== undefined && e.negativeThreshold > e.threshold)
+    issues.push({ path: ['endpointing', 'negativeThreshold'], message: `must not be above threshold (${e.threshold})` });
+  return issues;
+}
+
 export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, RecognitionRequest, RecognitionEvent> = {
   name: 'speech-recognition',
   description: 'streaming CTC speech recognition (POST /v1/audio/transcriptions, google.cloud.speech.v1.Speech)',
-  roles: ['acoustic'],
+  roles: ['acoustic', 'vad'],
   checkManifest: (m) => [
+    ...endpointingIssues(m),
     ...requireSection('speech-recognition', m, 'audio'),
     ...(m.decoding?.kind === 'ctc' ? [] : [{ path: ['decoding'], message: 'speech-recognition models need ctc decoding' }]),
     ...(m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0 ? [{ path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' }] : []),
     ...requireRoles('speech-recognition', m, ['acoustic']),
   ],
-  axisBounds: ({ model, spec, manifest: { audio }, inputs, options, add }) => {
+  axisBounds: ({ model, spec, manifest: { audio, endpointing }, inputs, options, add }) => {
+    const streams = `the streams model ${model} runs together`;
+    if (spec.role === 'vad' && endpointing?.mode === 'vad') {
+      add(endpointing.input, -1, endpointing.contextSamples + endpointing.frameSamples, `endpointing.contextSamples + endpointing.frameSamples of model ${model}: one VAD frame`);
+      add(endpointing.input, 0, options.streamBatch, streams);
+      for (const s of spec.states) add(s.input, s.batchAxis, options.streamBatch, streams);
+      return;
+    }
     if (!audio || spec.role !== 'acoustic') return;
     add(audio.input, -1, audio.contextSamples + audio.chunkSamples, `audio.contextSamples + audio.chunkSamples of model ${model}: one streaming chunk`);
     const samples = inputs.find((i) => i.name === audio.input);
-    const streams = `the streams model ${model} runs together`;
     if (samples && samples.shape.length > 1) add(audio.input, 0, options.streamBatch, streams);
     for (const s of spec.states) add(s.input, s.batchAxis, options.streamBatch, streams);
   },
-  load: ({ manifest, read, runners, inputShapes, platform }) => {
-    const graph = Object.entries(manifest.graphs).find(([, g]) => g.role === 'acoustic')?.[0] ?? '';
-    return loadAcousticModel(manifest, read, runners, {
-      inputShapes: inputShapes[graph] ?? {},
-      makeStep: (runner, batchAxes) => platform.streamStep(graph, runner, batchAxes),
-    });
-  },
+  load: ({ manifest, read, runners, inputShapes, platform }) =>
+    loadAcousticModel(manifest, read, runners, { inputShapes, makeStep: (graph, runner, batchAxes) => platform.streamStep(graph, runner, batchAxes) }),
   runsInExecutor: true,
   stream: {
     open(model, options): RecognitionStream {
