@@ -62,6 +62,16 @@ export interface WebModelOptions {
    * loop, decoding) stays on the page.
    */
   worker?: boolean;
+  /** Each model file's download as it arrives (a spoken-QA model's recognizer reports its own files too). */
+  onProgress?: (progress: WebModelProgress) => void;
+}
+
+/** A model file's download: bytes received so far and its size (when the server sent content-length). */
+export interface WebModelProgress {
+  model: string;
+  file: string;
+  loaded: number;
+  total: number | undefined;
 }
 
 export interface ModelToken {
@@ -130,7 +140,9 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   ort.env.wasm.wasmPaths = options.wasmPaths ?? `${baseUrl}/ort/`;
   if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
   const useCache = options.cache ?? true;
-  const read = (file: string) => fetchModelFile(modelFileUrl(baseUrl, name, file), useCache, options.apiKey);
+  const onProgress = options.onProgress;
+  const read = (file: string) =>
+    fetchModelFile(modelFileUrl(baseUrl, name, file), useCache, options.apiKey, onProgress && ((loaded, total) => onProgress({ model: name, file, loaded, total })));
   const manifest = readManifest(new TextDecoder().decode(await read('manifest.json')), modelFileUrl(baseUrl, name, 'manifest.json')); // the server's own parse
   const sessions = new Map<string, WebSession & { release(): Promise<void> }>();
   const executor = options.worker ? sessionWorker(baseUrl) : undefined;
