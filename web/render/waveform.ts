@@ -6,6 +6,13 @@ export interface TimedWord {
   confidence?: number;
 }
 
+/** An empty waveform (e.g. while the microphone listens), with what the picture is for now. */
+export function clearWaveform(canvas: HTMLCanvasElement, label: string): void {
+  canvas.width = canvas.clientWidth || 640;
+  canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+  canvas.setAttribute('aria-label', label);
+}
+
 export function drawWaveform(canvas: HTMLCanvasElement, samples: Float32Array, sampleRate: number, words: readonly TimedWord[]): void {
   const width = (canvas.width = canvas.clientWidth || 640);
   const height = canvas.height;

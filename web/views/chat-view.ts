@@ -1,7 +1,9 @@
-/** Chat: the reply streams in; the attention over the source tokens is drawn per reply token. */
-import { $, action, clear, inPage, mode } from '../lib/page.ts';
+/** Chat: the reply streams in; the attention over the source tokens is drawn per reply token, with its colour scale. */
+import { $, action, clear, el, inPage, mode } from '../lib/page.ts';
 import { postStream } from '../lib/server-api.ts';
-import { attentionTable } from '../render/attention-table.ts';
+import { ATTENTION_RGB, attentionTable } from '../render/attention-table.ts';
+import { readableToken, TOKEN_NOTE } from '../render/chat-tokens.ts';
+import { colourScale } from '../render/colour-scale.ts';
 
 interface Token {
   delta: string;
@@ -34,7 +36,7 @@ export function chatView(): void {
     const log = $('chat-log');
     log.textContent = '';
     const heatmap = clear($('chat-attention'));
-    action('chat', async () => {
+    action('view-chat', 'chat', async () => {
       let sources: string[] = [];
       let tokens: AsyncGenerator<Token>;
       if (mode() === 'page') {
@@ -53,7 +55,11 @@ export function chatView(): void {
           weights.push(t.attention);
         }
       }
-      heatmap.replaceChildren(attentionTable('Attention of each reply token (rows) over the source tokens (columns)', outputs, sources, weights));
+      heatmap.replaceChildren(
+        attentionTable('Attention of each reply token (rows) over your message (columns)', outputs.map(readableToken), sources.map(readableToken), weights),
+        colourScale('attention weight', `rgb(${ATTENTION_RGB} / 0)`, `rgb(${ATTENTION_RGB} / 1)`, '0', '1'),
+        el('p', { className: 'note' }, TOKEN_NOTE),
+      );
     });
   });
 }

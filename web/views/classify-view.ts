@@ -23,7 +23,7 @@ export function classifyView(): void {
   $('classify-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = $<HTMLTextAreaElement>('classify-input').value;
-    action('classification', async () => {
+    action('view-classify', 'classification', async () => {
       const result = await classify(text);
       const labels = clear($('classify-labels'));
       for (const p of result.predictions) {

@@ -5,7 +5,8 @@
  * `POST /v1/completions`; both answer with the same choices.
  */
 import type { CompletionChoice } from '../../clients/web/seqserve-web.ts';
-import { attentionTable } from '../render/attention-table.ts';
+import { ATTENTION_RGB, attentionTable } from '../render/attention-table.ts';
+import { colourScale } from '../render/colour-scale.ts';
 import { $, action, clear, el, inPage, mode } from '../lib/page.ts';
 import { postJson } from '../lib/server-api.ts';
 
@@ -20,7 +21,7 @@ export function g2pView(): void {
     ev.preventDefault();
     const words = $<HTMLInputElement>('g2p-input').value.split(/\s+/).filter(Boolean);
     const beam = $<HTMLInputElement>('g2p-beam').checked;
-    action('pronunciation', async () => {
+    action('view-g2p', 'pronunciation', async () => {
       const choices = await pronounce(words, beam);
       const out = clear($('g2p-out'));
       const maps = clear($('g2p-attention'));
@@ -29,6 +30,7 @@ export function g2pView(): void {
         const a = c.attention;
         if (a) maps.append(el('figure', { className: 'attention' }, attentionTable(`${words[i]}: phonemes × letters`, a.output_tokens, a.source_tokens, a.weights)));
       });
+      if (maps.childElementCount) maps.append(colourScale('attention weight', `rgb(${ATTENTION_RGB} / 0)`, `rgb(${ATTENTION_RGB} / 1)`, '0', '1'));
     });
   });
 }
