@@ -167,6 +167,7 @@ describe('the demo page as a visitor meets it', () => {
           await idle(page);
           await page.click('#classify-form button');
           await idle(page);
+          expect(await page.locator('#classify-scale .scale .ramp').count()).toBe(1);
           await page.click('#g2p-form button');
           await idle(page);
           expect(await page.locator('#g2p-attention .scale .ramp').count()).toBe(1);
@@ -261,6 +262,10 @@ describe('demo page details', () => {
       expect(await page.locator('#status-detail').isVisible()).toBe(true);
       expect(await page.locator('#status-detail-text').textContent()).toMatch(/Failed to fetch/);
       expect(await page.locator('#chat-form button').isEnabled()).toBe(true);
+      // the message can be dismissed
+      await page.click('#status-dismiss');
+      expect(await page.locator('#status').textContent()).toBe('');
+      expect(await page.locator('#status-detail').isVisible()).toBe(false);
     } finally {
       await page.close();
     }

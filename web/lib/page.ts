@@ -19,10 +19,9 @@ export function status(text: string, busy = false): void {
   $('status-spinner').hidden = !busy;
   $('status-bar').setAttribute('aria-busy', String(busy));
   if (!busy) progress(undefined);
-  if (text) {
-    $('status-detail').hidden = true;
-    $('status-bar').classList.remove('error');
-  }
+  $('status-detail').hidden = true;
+  $('status-dismiss').hidden = true;
+  $('status-bar').classList.remove('error');
 }
 
 /** The download progress bar: `loaded` of `total` bytes (an unknown total shows a moving bar); undefined hides it. */
@@ -70,10 +69,12 @@ export function failure(what: string, err: unknown): void {
   const { message, detail } = explain(err);
   status(`${what} failed: ${message}`);
   $('status-bar').classList.add('error');
-  const more = $('status-detail');
-  more.hidden = detail === message;
+  $('status-dismiss').hidden = false;
+  $('status-detail').hidden = detail === message;
   $('status-detail-text').textContent = detail;
 }
+
+document.getElementById('status-dismiss')?.addEventListener('click', () => status(''));
 
 /** The API key typed into the page (kept for this tab only), for servers that require one. */
 export function apiKey(): string | undefined {
@@ -101,7 +102,9 @@ export function inPage(name: string): Promise<WebModel> {
     // the sessions run in the page's session worker, so the page stays responsive while a model runs
     model = loadWebModel(base, name, { worker: true, onProgress: downloadProgress, ...(apiKey() ? { apiKey: apiKey() } : {}) }).catch((err: Error) => {
       models.delete(name);
-      throw new Error(`the ${name} model cannot run in this browser: ${err.message}`);
+      // a download that failed is not the browser's fault
+      const download = /HTTP \d{3}|cannot be reached/.test(err.message);
+      throw new Error(`the ${name} model ${download ? 'could not be downloaded' : 'cannot run in this browser'}: ${err.message}`);
     });
     models.set(name, model);
   }

@@ -40,6 +40,13 @@ export function drawWaveform(canvas: HTMLCanvasElement, samples: Float32Array, s
   g.stroke();
   g.fillStyle = '#111827';
   g.font = '12px system-ui, sans-serif';
-  for (const w of words) g.fillText(w.word, x(w.start) + 2, 12);
+  // a word's label where it starts, unless the previous label still runs there (its span stays shaded)
+  let free = 0;
+  for (const w of words) {
+    const at = x(w.start) + 2;
+    if (at < free) continue;
+    g.fillText(w.word, at, 12);
+    free = at + g.measureText(w.word).width + 4;
+  }
   canvas.setAttribute('aria-label', `waveform, ${seconds.toFixed(1)} s: ${words.map((w) => `${w.word} ${w.start.toFixed(2)}–${w.end.toFixed(2)} s`).join(', ')}`);
 }

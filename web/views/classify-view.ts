@@ -5,6 +5,7 @@
 import type { ClassificationResult } from '../../clients/web/seqserve-web.ts';
 import { $, action, clear, el, inPage, mode } from '../lib/page.ts';
 import { postJson } from '../lib/server-api.ts';
+import { colourScale } from '../render/colour-scale.ts';
 
 /** `POST /predict` with `return_attention` answers one text like this. */
 interface ServerPrediction {
@@ -33,6 +34,7 @@ export function classifyView(): void {
       }
       const out = clear($('classify-out'));
       const max = Math.max(1e-9, ...result.attention.map((a) => a.weight));
+      $('classify-scale').replaceChildren(colourScale('attention weight', 'rgb(220 38 38 / 0)', 'rgb(220 38 38 / .85)', '0', `${max.toFixed(3)} (the most attended word)`));
       let pos = 0;
       for (const a of result.attention) {
         out.append(text.slice(pos, a.start));
