@@ -85,6 +85,12 @@ export class CtcStreamDecoder {
     return this.frame * this.options.frameSeconds;
   }
 
+  /** Seconds since the last decoded letter (or since the utterance began, if none was): the CTC-blank rule's silence. */
+  get trailingSilence(): number {
+    const spoke = this.emissions.some((e) => e.label !== this.separator);
+    return (this.frame - (spoke ? this.lastSpeechFrame + 1 : this.utteranceStart)) * this.options.frameSeconds;
+  }
+
   /** Consumes `frames` rows of log-probabilities; returns true when the utterance has ended. */
   accept(logProbs: ArrayLike<number>, frames: number): boolean {
     const V = this.options.alphabet.length;

@@ -164,7 +164,7 @@ export class RecognizerStream {
     const V = lp.dims[2];
     const frames = Math.min(validFrames, lp.dims[1]);
     const blankEndpoint = this.decoder.accept((lp.data as Float32Array).subarray(0, frames * V), frames);
-    const endpoint = this.vad ? this.vad.endpoint() : blankEndpoint;
+    const endpoint = this.vad ? this.vad.endpoint(this.decoder.trailingSilence) : blankEndpoint;
     const events: RecognitionEvent[] = [];
     if (endpoint) {
       const alternatives = this.decoder.alternatives(5);

@@ -63,6 +63,9 @@ describe('VadEndpointer rules (scripted probabilities)', () => {
     const click = new VadEndpointer(scripted([0.9, 0.9, ...new Array<number>(100).fill(0)]));
     expect(await endpointFrame(click, 100)).toBe(Math.ceil((2.4 * RATE) / 512) - 1);
     expect(click.heardSpeech).toBe(false);
+    // the same empty utterance while the recognizer decoded a letter 0.5 s ago (a soft onset the VAD has not called speech yet): not cut
+    expect(click.endpoint(0.5)).toBe(false);
+    expect(click.endpoint(2.4)).toBe(true);
     // speech, then 20 frames at 0.4 (between negativeThreshold and threshold): still speech until the 0.1s start
     const hold = new VadEndpointer(scripted([0.9, 0.9, 0.9, ...new Array<number>(20).fill(0.4), ...new Array<number>(20).fill(0.1)]));
     expect(await endpointFrame(hold, 43)).toBe(3 + 20 + 9);

@@ -112,11 +112,15 @@ export class VadEndpointer {
    * Whether the current utterance has ended, as of the audio read so far: a silence after speech
    * that reached minSilenceMs at any frame counts, even if speech resumed later in the same push
    * (the recognizer asks once per chunk; a pause must not be missed for falling between two asks).
+   * `recognizerSilence`: seconds since the recognizer last decoded a letter in this utterance.
    */
-  endpoint(): boolean {
+  endpoint(recognizerSilence = Infinity): boolean {
     const rate = this.model.sampleRate;
     if (this.ended || this.sample - this.utteranceStart >= this.model.maxUtterance * rate) return true;
-    return !this.spoke && this.sample - this.utteranceStart >= this.model.silenceWithoutSpeech * rate;
+    // nothing heard: the empty utterance ends after silenceWithoutSpeech, counted from the recognizer's
+    // last letter if it decoded one since (a soft onset the VAD has not yet called speech is not cut off)
+    const quiet = Math.min((this.sample - this.utteranceStart) / rate, recognizerSilence);
+    return !this.spoke && quiet >= this.model.silenceWithoutSpeech;
   }
 
   /** Starts the next utterance here; the graph's state and the audio context go on (the audio does). */
