@@ -54,6 +54,10 @@ export const PACKAGES = {
     { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
     // the web demo's tests drive Debian's Chromium headless
     { pkg: 'chromium', ok: command('/usr/bin/chromium') },
+    // the OCR test renders Chinese and English text lines (models/ppocr_rec/check/render_lines.py)
+    { pkg: 'python3-pil', ok: python('PIL') },
+    { pkg: 'fonts-wqy-microhei', ok: installed('fonts-wqy-microhei') },
+    { pkg: 'fonts-dejavu-core', ok: installed('fonts-dejavu-core') },
   ],
   bench: [{ pkg: 'wrk', ok: command('wrk', ['--version'], true) }],
 };

@@ -11,6 +11,7 @@ import { SeqserveError } from './errors.ts';
 import { DynamicBatchingSpec } from './batching/dynamic-batching-spec.ts';
 import { TensorSpec } from './graph-signature.ts';
 import { editDistance } from './text/edit-distance.ts';
+import { TextLineSpec } from '../tasks/text-recognition/spec.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'model names are lower case: letters, digits, "-" and "_"');
 const fileName = z
@@ -47,7 +48,9 @@ export const SequenceBatchingSpec = z
   .describe("server-held state for KServe requests carrying Triton's sequence_id / sequence_start / sequence_end (needs states)");
 
 export const GraphSpec = z.strictObject({
-  file: fileName.describe('the ONNX file, relative to the model folder'),
+  file: fileName.describe(
+    'the ONNX file, relative to the model folder, or "npm:<package>/<path>": a file of an installed npm package, found as Node finds packages from the model folder (server/runtime/model-file-path.ts)',
+  ),
   /** What the graph does; each task accepts its own roles (TASK_ROLES). */
   role: z.string().min(1).describe('what the graph does; the roles a task accepts are listed in README ("Serving your own PyTorch model")'),
   states: z.array(StateSpec).default([]).describe('recurrent state pairs of the graph'),
@@ -314,6 +317,7 @@ const ManifestBodyShape = {
     .max(64)
     .optional()
     .describe("executor threads for this model, each with a session of every graph (Triton's instance_group count); default: the server's --model-instances"),
+  textLine: TextLineSpec.optional(),
 };
 const ManifestBody = z.strictObject(ManifestBodyShape);
 export type ManifestBody = z.infer<typeof ManifestBody>;

@@ -21,6 +21,7 @@ import { taskModule } from '../tasks/registry.ts';
 import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import { CALL_WINDOW, fromWireError, toWireError, type ExecutorWorkerData, type FromExecutor, type TaskSpec, type ToExecutor, type WireTensor } from './executor-messages.ts';
 import { constantFeeds } from './loaded-graph.ts';
+import { modelFilePath } from './model-file-path.ts';
 import { serverPlatform } from './server-platform.ts';
 import { batchingRunner } from '../core/batching/dynamic-batcher.ts';
 
@@ -131,10 +132,11 @@ async function loadTask(spec: TaskSpec): Promise<void> {
   try {
     const manifest = readManifest(spec.manifest, path.join(spec.dir, 'manifest.json'));
     const read = async (file: string) => {
+      const where = await modelFilePath(spec.dir, file); // a name in the folder, or an npm: reference
       try {
-        return new Uint8Array(await readFile(path.join(spec.dir, file)));
+        return new Uint8Array(await readFile(where));
       } catch (err) {
-        throw new Error(`${path.join(spec.dir, file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : messageOf(err)}`);
+        throw new Error(`${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : messageOf(err)}`);
       }
     };
     const runners: Record<string, GraphRunner> = {};

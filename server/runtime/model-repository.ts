@@ -29,6 +29,7 @@ import type { RunQueueOptions } from './run-queue.ts';
 import type { ProviderName, SessionFactory } from './session-factory.ts';
 import { hasManifest, inferFolderManifest, isOnnxOnlyModelFolder, planFolder, type FolderInference } from './manifest-inference-folder.ts';
 import { signatureProblems } from '../core/graph-signature.ts';
+import { modelFilePath } from './model-file-path.ts';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloaded';
 
@@ -306,10 +307,11 @@ export class ModelRepository {
 
   private async openWith(name: string, dir: string, inferred?: FolderInference): Promise<LoadedModel> {
     const read = async (file: string) => {
+      const where = await modelFilePath(dir, file); // a name in the folder, or an npm: reference
       try {
-        return new Uint8Array(await readFile(path.join(dir, file)));
+        return new Uint8Array(await readFile(where));
       } catch (err) {
-        throw new Error(`${path.join(dir, file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
+        throw new Error(`${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
       }
     };
     const manifestPath = path.join(dir, 'manifest.json');

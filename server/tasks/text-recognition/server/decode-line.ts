@@ -1,0 +1,45 @@
+/**
+ * A text-line image's bytes (PNG, JPEG, WebP, GIF, ...) → the `LineImage` a text recogniser reads:
+ * sharp decodes it (EXIF orientation applied, transparency on white, sRGB) and resizes it to the
+ * manifest's height with its aspect ratio kept. Its size is checked from the header before any pixel
+ * is decoded: over `--max-image-pixels` is 413, a line wider than the model reads at its height is 400.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
+import { resizedLineWidth, type LineImage } from '../line-recognizer.ts';
+import type { TextLineImageSpec } from '../spec.ts';
+
+export async function decodeLine(bytes: Uint8Array, spec: TextLineImageSpec, maxPixels: number, field = 'image'): Promise<LineImage> {
+  if (bytes.length === 0) throw invalidArgument(field, 'is empty');
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw invalidArgument(field, 'is not an image (PNG, JPEG, WebP or GIF expected)');
+  }
+  const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height ?? 0, meta.width ?? 0] : [meta.width ?? 0, meta.height ?? 0];
+  if (!(w >= 1 && h >= 1)) throw invalidArgument(field, 'has no pixels');
+  const pixels = w * h;
+  if (pixels > maxPixels) throw new SeqserveError('payload_too_large', `${field}: ${w}x${h} is ${pixels} pixels; the limit is ${maxPixels}`, { field });
+  const width = resizedLineWidth(w, h, spec.height);
+  if (width > spec.maxWidth)
+    throw invalidArgument(
+      field,
+      `a ${w}x${h} line is ${width} pixels wide at the model's height ${spec.height}; the model reads lines up to ${spec.maxWidth} (an aspect ratio up to ${(spec.maxWidth / spec.height).toFixed(1)}): send one line of text per image, cut into shorter lines`,
+    );
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+      .rotate() // apply EXIF orientation
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(width, spec.height, { fit: 'fill', kernel: spec.resample })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== width || info.height !== spec.height) throw new Error(`decoded as ${info.width}x${info.height}x${info.channels}`);
+    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height: spec.height, sourceWidth: w };
+  } catch (err) {
+    if (err instanceof SeqserveError) throw err;
+    throw invalidArgument(field, `could not be decoded (${(err as Error).message})`);
+  }
+}
