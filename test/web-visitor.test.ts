@@ -271,6 +271,19 @@ describe('demo page details', () => {
     }
   }, 60_000);
 
+  it("a request the server refuses says so, with the server's reason", async () => {
+    const { page } = await open(WIDTHS.desktop);
+    try {
+      await page.check('input[name=mode][value=server]');
+      await page.fill('#slots-input', ' ');
+      await page.click('#slots-form button');
+      await idle(page);
+      expect(await page.locator('#status').textContent()).toBe('slot filling failed: the server refused the request (HTTP 400: text: must not be empty)');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
   it("the captioner's view lists what it knows when /v1/models/caption says, and a neutral line when not", async () => {
     const knows = { shapes: ['circle', 'square'], colours: ['red', 'blue'], relations: ['above', 'left of'] };
     const answer = (body: object) => async (p: Page) =>

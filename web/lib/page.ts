@@ -60,7 +60,8 @@ export function explain(err: unknown): { message: string; detail: string } {
       detail,
     };
   }
-  if (/HTTP 5\d\d/.test(detail)) return { message: `the server failed to answer (${detail.replace(/^.*?(HTTP 5\d\d)/, '$1')}); its log says why.`, detail };
+  // a server error (the server's answer, not a refusal of the request): where to look
+  if (/^HTTP 5\d\d/.test(detail)) return { message: `the server failed to answer (${detail}); its log says why.`, detail };
   return { message: detail, detail };
 }
 

@@ -11,8 +11,14 @@ export async function* sseData<T>(res: Response): AsyncGenerator<T> {
 export async function errorText(res: Response): Promise<string> {
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } | string };
   const message = typeof body.error === 'string' ? body.error : body.error?.message;
-  if (res.status === 401) return `the server needs an API key: enter it above (HTTP 401${message ? `: ${message}` : ''})`;
-  return `HTTP ${res.status}${message ? `: ${message}` : ''}`;
+  const said = message ? `: ${message}` : '';
+  if (res.status === 401) return `the server needs an API key: enter it above (HTTP 401${said})`;
+  if (res.status === 403) return `the server refused this API key (HTTP 403${said})`;
+  if (res.status === 404) return `the server does not have that (HTTP 404${said}); it may serve other models`;
+  if (res.status === 413) return `the upload is larger than the server accepts (HTTP 413${said})`;
+  if (res.status === 429 || res.status === 503) return `the server is busy: try again in a moment (HTTP ${res.status}${said})`;
+  if (res.status >= 400 && res.status < 500) return `the server refused the request (HTTP ${res.status}${said})`;
+  return `HTTP ${res.status}${said}`;
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
