@@ -61,7 +61,7 @@ const idle = (page: Page, timeout = 90_000) =>
 const overflowing = (page: Page) =>
   page.evaluate(() => {
     const out: string[] = [];
-    for (const column of Array.from(document.querySelectorAll('section, fieldset, #status-bar'))) {
+    for (const column of Array.from(document.querySelectorAll('section, fieldset, nav, #status-bar'))) {
       const box = column.getBoundingClientRect();
       for (const e of Array.from(column.querySelectorAll('*'))) {
         const r = e.getBoundingClientRect();
