@@ -99,6 +99,11 @@ const VALID: Record<string, Record<string, unknown>> = {
     include_attention: true,
     temperature: 0,
   },
+  '/v1/ocr/lines': {
+    image: ['data:image/png;base64,' + readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')).toString('base64')],
+    decoding: 'beam',
+    model: 'ppocr_rec',
+  },
   '/v2/models/slots/infer': { id: 'x', inputs: slotInputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, data: i.data })), outputs: [{ name: 'emissions' }] },
   '/v2/models/chat.decoder/infer': { inputs: [{ name: 'prev_token', datatype: 'INT64', shape: [1], data: [5] }] },
 };
@@ -216,11 +221,15 @@ describe('fuzzing: files', () => {
       'x',
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/audio/transcriptions', '/v1/speech-qa', '/v1/captions'), fc.array(fc.tuple(names, part), { maxLength: 6 }), async (route, parts) => {
-        const form = new FormData();
-        for (const [name, value] of parts) form.append(name, value);
-        await expectHandled(await app.request(route, { method: 'POST', body: form }), `${route} ${parts.map((p) => p[0]).join(',')}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/audio/transcriptions', '/v1/speech-qa', '/v1/captions', '/v1/ocr/lines'),
+        fc.array(fc.tuple(names, part), { maxLength: 6 }),
+        async (route, parts) => {
+          const form = new FormData();
+          for (const [name, value] of parts) form.append(name, value);
+          await expectHandled(await app.request(route, { method: 'POST', body: form }), `${route} ${parts.map((p) => p[0]).join(',')}`);
+        },
+      ),
       settings,
     );
   }, 120_000);

@@ -4,11 +4,14 @@
  * authors' own recognition stage (@gutenye/ocr-node), characters' positions against where they were
  * drawn, batches, beam search, KServe addressing, and bad input (never a crash).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { agreement, renderLines } from '../models/ppocr_rec/check/measure.ts';
 import { referenceRecognizer, type ReferenceLine } from '../models/ppocr_rec/check/reference.ts';
@@ -141,6 +144,25 @@ describe('POST /v1/ocr/lines with the bundled PP-OCRv4 manifest', () => {
     const empty = await infer([1, 3, 48, 0]);
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as any).error).toMatch(/axis 3 has length 0/);
+  });
+});
+
+describe('clients', () => {
+  it('the client library reads several lines in one request; the CLI prints one line per image', async () => {
+    const client = new SeqserveHttpClient(server.http);
+    const lines = await client.ocrLines(
+      files.slice(3).map((f) => new Uint8Array(readFileSync(f))),
+      { decoding: 'beam' },
+    );
+    expect(lines.map((l) => l.text)).toEqual(LINES.slice(3));
+    const [one] = await client.ocrLines([new Uint8Array(readFileSync(files[0]))]);
+    expect(one.text).toBe(LINES[0]);
+    expect(one.characters).toHaveLength([...LINES[0]].length);
+    const cli = path.join(BUNDLED_MODELS_DIR, '..', 'bin', 'seqserve.js');
+    const { stdout } = await promisify(execFile)('node', [cli, '--url', server.http, 'ocr', files[1], files[4]]);
+    expect(stdout).toBe(`${LINES[1]}\n${LINES[4]}\n`);
+    const json = JSON.parse((await promisify(execFile)('node', [cli, '--url', server.http, 'ocr', '--json', '--beam', files[2]])).stdout);
+    expect(json[0]).toMatchObject({ text: LINES[2], confidence: expect.any(Number) });
   });
 });
 

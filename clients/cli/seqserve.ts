@@ -266,6 +266,21 @@ program
   });
 
 program
+  .command('ocr <images...>')
+  .description('read text-line images (PNG, JPEG, WebP, GIF; one line of text each): one line of output per image')
+  .option('-m, --model <name>', 'text-recognition model to use')
+  .option('--beam', 'CTC prefix beam search instead of the best path')
+  .option('--json', "print each line's text, confidence and characters (confidence, x) as JSON")
+  .action(async (files: string[], o: { model?: string; beam?: boolean; json?: boolean }) => {
+    const lines = await http().ocrLines(
+      files.map((f) => new Uint8Array(readFileSync(f))),
+      { ...(o.model ? { model: o.model } : {}), ...(o.beam ? { decoding: 'beam' as const } : {}) },
+    );
+    if (o.json) print(lines);
+    else for (const l of lines) process.stdout.write(`${l.text}\n`);
+  });
+
+program
   .command('ask')
   .description('spoken question answering: a story (WAV), a question (text or WAV) and answer choices')
   .requiredOption('--story <wav>', 'the story, spoken (sentences separated by pauses)')

@@ -141,6 +141,19 @@ export interface CaptionResult {
 
 export type CaptionOptions = Record<string, unknown> & { model?: string; include_attention?: boolean; temperature?: number; max_tokens?: number };
 
+/** A line read by POST /v1/ocr/lines: its text, and each character with its confidence and its x (centre, in the image's pixels). */
+export interface OcrLine {
+  text: string;
+  confidence: number;
+  characters: { char: string; confidence: number; x: number }[];
+}
+
+export interface OcrOptions {
+  model?: string;
+  /** greedy (best path, the bundled model's default) or CTC prefix beam search */
+  decoding?: 'greedy' | 'beam';
+}
+
 /** The /v1/speech-qa response: the pipeline's result (the core's type, as the browser client uses it too) and the model. */
 export type SpeechQaResult = CoreSpeechQaResult & { model: string };
 
@@ -364,6 +377,16 @@ export class SeqserveHttpClient {
       if (e.type === 'caption.token') yield { ...(e as unknown as CaptionToken & { delta: string }), type: 'token' };
       if (e.type === 'caption.done') yield { type: 'done', caption: String(e.caption), finish_reason: String(e.finish_reason) };
     }
+  }
+
+  /** Text-line images (PNG, JPEG, ..., one line of text each) read by POST /v1/ocr/lines, in one request, in order. */
+  async ocrLines(images: Uint8Array[], options: OcrOptions = {}): Promise<OcrLine[]> {
+    const form = new FormData();
+    for (const image of images) form.append('image', new Blob([image as Uint8Array<ArrayBuffer>]), 'line');
+    if (options.model) form.set('model', options.model);
+    if (options.decoding) form.set('decoding', options.decoding);
+    const body = (await (await this.request('POST', '/v1/ocr/lines', form)).json()) as OcrLine & { lines?: OcrLine[] };
+    return body.lines ?? [{ text: body.text, confidence: body.confidence, characters: body.characters }];
   }
 
   /** Spoken QA: a story (WAV), a question (text, or WAV), and 2-4 answer choices. */
