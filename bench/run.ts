@@ -1,4 +1,4 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
@@ -7,6 +7,7 @@ import { benchKserveSlots } from './kserve-slots.ts';
 import { benchKserveBatching } from './kserve-batching.ts';
 import { benchEventLoop } from './event-loop.ts';
 import { benchSpeechStreams } from './speech-streams.ts';
+import { benchEndpointing } from './endpointing.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -21,4 +22,5 @@ if (!only || only === 'loop') sections.push(await benchEventLoop());
 if (!only || only === 'caption') sections.push(await benchCaptionQa());
 if (!only || only === 'wasm') sections.push(await benchWasmVsNative());
 if (!only || only === 'page') sections.push(await benchInPage());
+if (!only || only === 'endpointing') sections.push(await benchEndpointing());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

@@ -59,7 +59,13 @@ export const PACKAGES = {
     { pkg: 'fonts-wqy-microhei', ok: installed('fonts-wqy-microhei') },
     { pkg: 'fonts-dejavu-core', ok: installed('fonts-dejavu-core') },
   ],
-  bench: [{ pkg: 'wrk', ok: command('wrk', ['--version'], true) }],
+  bench: [
+    { pkg: 'wrk', ok: command('wrk', ['--version'], true) },
+    // the endpointing section speaks its utterances with espeak-ng and flite voices and trims them with sox
+    { pkg: 'espeak-ng', ok: command('espeak-ng') },
+    { pkg: 'flite', ok: command('flite', ['--version'], true) },
+    { pkg: 'sox', ok: command('sox') },
+  ],
 };
 
 function has(cmd, args, anyExit = false) {
