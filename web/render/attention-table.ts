@@ -38,7 +38,6 @@ export function attentionTable(
     for (const [j, w] of (weights[i] ?? []).entries()) {
       const cell = el('td', { title: `${text(out)} → ${text(sources[j]) || j}: ${w.toFixed(3)}` });
       cell.style.background = `rgb(${ATTENTION_RGB} / ${Math.min(1, Math.max(0, w)).toFixed(3)})`;
-      if (w > 0.55) cell.style.color = '#fff';
       cell.setAttribute('aria-label', w.toFixed(2));
       row.append(cell);
     }
