@@ -1,9 +1,10 @@
 /**
  * A recognizer whose manifest picks the VAD endpointer (`endpointing: {"mode": "vad"}` with the
  * bundled Silero VAD v5 as a graph of role "vad"), through the real server: the official
- * @google-cloud/speech client's single_utterance ends at a pause the CTC-blank rule sits through,
- * HTTP transcription splits at the same pauses, concurrent streams keep their own VAD state, odd
- * audio (silence only, tiny messages, full-scale noise) never breaks a stream, and a manifest whose
+ * @google-cloud/speech client's single_utterance ends at a pause the default CTC-blank rule sits
+ * through (a manifest's shorter CTC-blank silence does not), HTTP transcription splits at the same
+ * pauses, concurrent streams keep their own VAD state, odd audio (silence only, tiny messages,
+ * full-scale noise, NaN samples) never breaks a stream or the server, and a manifest whose
  * endpointing is wrong is refused naming the field.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +53,9 @@ beforeAll(async () => {
     m.endpointing = vadEndpointing;
   });
   writeRecognizer('asr_blank', () => undefined); // the default: the CTC-blank rule
+  writeRecognizer('asr_blank_short', (m) => {
+    m.endpointing = { mode: 'ctc-blank', silenceAfterSpeechMs: 400 };
+  });
   writeRecognizer('asr_bad', (m) => {
     m.graphs.vad = vadGraph;
     m.endpointing = { ...vadEndpointing, graph: 'silero' };
@@ -78,19 +82,20 @@ function pcm16(file: string, trim = false): Buffer {
   samples.forEach((v, i) => out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
   return out;
 }
-/** A 16 kHz mono 16-bit WAV file of LINEAR16 audio. */
-function wavFile(pcm: Buffer): Buffer {
+/** A 16 kHz mono WAV file: 16-bit PCM (LINEAR16 bytes), or 32-bit float samples. */
+function wavFile(pcm: Buffer, float = false): Buffer {
+  const bytes = float ? 4 : 2;
   const h = Buffer.alloc(44);
   h.write('RIFF', 0);
   h.writeUInt32LE(36 + pcm.length, 4);
   h.write('WAVEfmt ', 8);
   h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(float ? 3 : 1, 20); // IEEE float or PCM
   h.writeUInt16LE(1, 22); // mono
   h.writeUInt32LE(RATE, 24);
-  h.writeUInt32LE(RATE * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
+  h.writeUInt32LE(RATE * bytes, 28);
+  h.writeUInt16LE(bytes, 32);
+  h.writeUInt16LE(bytes * 8, 34);
   h.write('data', 36);
   h.writeUInt32LE(pcm.length, 40);
   return Buffer.concat([h, pcm]);
@@ -137,6 +142,11 @@ describe('VAD endpointing', () => {
     const blankEvent = blank.find((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE');
     expect(seconds(blankEvent.speechEventTime)).toBeGreaterThan(firstEnds + 0.5 + chunk);
     expect(finals(blank)[0].alternatives[0].transcript.length).toBeGreaterThan(finals(vad)[0].alternatives[0].transcript.length);
+    // the CTC-blank rule's silence is the manifest's too: at 400 ms it ends in the pause as well
+    const short = await streamAudio({ config: config('asr_blank_short'), singleUtterance: true }, audio);
+    const shortEvent = short.find((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE');
+    expect(seconds(shortEvent.speechEventTime)).toBeLessThanOrEqual(firstEnds + 0.5 + chunk);
+    expect(finals(short)[0].alternatives[0].transcript).toMatch(/tomor+ow thanks$/);
   }, 60_000);
 
   it('without single_utterance, a long stream is split into finals at the pauses; HTTP transcription splits the same way', async () => {
@@ -176,7 +186,7 @@ describe('VAD endpointing', () => {
     expect(batches).toBeLessThan(frames); // the streams' VAD frames shared runs
   }, 120_000);
 
-  it('survives odd audio: silence only, one-sample messages, a lone sample, full-scale noise and DC', async () => {
+  it('survives odd audio: silence only, one-sample messages, a lone sample, full-scale noise, DC, NaN samples', async () => {
     expect(finals(await streamAudio({ config: config('asr_vad'), singleUtterance: true, interimResults: true }, silence(5)))).toEqual([]);
     const tiny = await streamAudio({ config: config('asr_vad'), interimResults: true }, Buffer.concat([pcm16('001.wav'), silence(0.5)]), [2, 4, 6, 2, 10]);
     expect(finals(tiny).map((r) => r.alternatives[0].transcript)).toEqual([expect.stringMatching(/^jeff dropped/)]);
@@ -189,6 +199,15 @@ describe('VAD endpointing', () => {
       const responses = await streamAudio({ config: config('asr_vad'), singleUtterance: true, interimResults: true }, audio, [640, 2]);
       expect(finals(responses).length).toBeLessThanOrEqual(1);
     }
+    // a float WAV with NaN and infinite samples in its speech: an answer, never a server error
+    const speech = decodeWav(readFileSync(path.join(SAMPLE_DIR, '001.wav'))).samples;
+    const floats = Buffer.alloc((speech.length + RATE) * 4);
+    speech.forEach((v, i) => floats.writeFloatLE(i % 1000 === 0 ? NaN : i % 1777 === 0 ? Infinity : v, i * 4));
+    const form = new FormData();
+    form.set('file', new Blob([new Uint8Array(wavFile(floats, true))]), 'nan.wav');
+    form.set('model', 'asr_vad');
+    const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
+    expect([200, 400]).toContain(res.status);
     expect((await fetch(`${server.http}/v2/health/ready`)).status).toBe(200);
   }, 120_000);
 
