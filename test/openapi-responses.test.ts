@@ -123,6 +123,14 @@ describe('responses match the OpenAPI document', () => {
     await call(route, '/v1/captions', form({ image: png(), top_k: 'many' }), 400);
   });
 
+  it('OCR lines: one line (multipart), several (JSON), refused', async () => {
+    const route = 'POST /v1/ocr/lines';
+    const png = readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png'));
+    await call(route, '/v1/ocr/lines', form({ image: new Blob([png], { type: 'image/png' }), decoding: 'beam' }));
+    await call(route, '/v1/ocr/lines', json({ image: [png.toString('base64'), png.toString('base64')] }));
+    await call(route, '/v1/ocr/lines', json({ image: 'not base64!' }), 400);
+  });
+
   it('slots and spoken QA', async () => {
     await call('POST /v1/slots', '/v1/slots', json({ text: 'I would like to arrive Taipei on November 2nd' }));
     await call('POST /v1/slots', '/v1/slots', json({ text: 5 }), 400);
