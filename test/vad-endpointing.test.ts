@@ -13,7 +13,7 @@ import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import speech from '@google-cloud/speech';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { SeededRandom } from '../server/core/random.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -221,4 +221,31 @@ describe('VAD endpointing', () => {
     });
     expect(byName.asr_bad_input).toMatchObject({ state: 'failed', reason: expect.stringMatching(/endpointing\.output: graph "vad" has no output "speech"/) });
   });
+});
+
+describe('VAD endpointing with --executors off', () => {
+  it('runs the VAD graph on the main thread the same way: single_utterance ends in the pause', async () => {
+    const mainThread = await startTestServer({ modelsDir: root, runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'], executors: false } });
+    const client = new speech.SpeechClient({ apiEndpoint: '127.0.0.1', port: mainThread.grpcPort, sslCreds: credentials.createInsecure() } as never);
+    try {
+      const first = pcm16('002.wav', true);
+      const audio = Buffer.concat([first, silence(0.5), pcm16('003.wav', true), silence(2)]);
+      const responses: any[] = await new Promise((resolve, reject) => {
+        const out: any[] = [];
+        const stream = client
+          .streamingRecognize({ config: config('asr_vad'), singleUtterance: true } as never)
+          .on('data', (r: unknown) => out.push(r))
+          .on('error', reject)
+          .on('end', () => resolve(out));
+        for (let i = 0; i < audio.length; i += 8000) stream.write(audio.subarray(i, i + 8000));
+        stream.end();
+      });
+      const event = responses.find((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE');
+      expect(seconds(event.speechEventTime)).toBeLessThanOrEqual(first.length / 2 / RATE + 0.5 + 3840 / RATE);
+      expect(finals(responses)).toHaveLength(1);
+    } finally {
+      await client.close();
+      await mainThread.close();
+    }
+  }, 60_000);
 });
