@@ -64,6 +64,10 @@ beforeAll(async () => {
     m.graphs.vad = vadGraph;
     m.endpointing = { ...vadEndpointing, output: 'speech' };
   });
+  writeRecognizer('asr_bad_state', (m) => {
+    m.graphs.vad = { ...vadGraph, states: [] };
+    m.endpointing = vadEndpointing;
+  });
   server = await startTestServer({ modelsDir: root });
 }, 120_000);
 afterAll(async () => {
@@ -218,6 +222,10 @@ describe('VAD endpointing', () => {
     expect(byName.asr_bad).toMatchObject({
       state: 'failed',
       reason: expect.stringMatching(/asr_bad\/manifest\.json: endpointing\.graph: no graph "silero" \(graphs: acoustic, vad\)/),
+    });
+    expect(byName.asr_bad_state).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/graphs\.vad: input "state" of the endpointing graph is fed by nothing: declare it under states or constants/),
     });
     expect(byName.asr_bad_input).toMatchObject({ state: 'failed', reason: expect.stringMatching(/endpointing\.output: graph "vad" has no output "speech"/) });
   });

@@ -54,7 +54,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
   };
 }
 
-/** Each state's zero shape for one stream (batch axis 1, symbolic dimensions 1); records the batch axes. */
+/** Each state's zero shape for one stream (1 on the batch axis and every symbolic dimension); records the batch axes. */
 function stateShapes(graphName: string, spec: Manifest['graphs'][string], inputShapes: Record<string, number[]>, batchAxes: Record<string, number>): AcousticModel['states'] {
   return spec.states.map((s) => {
     const shape = inputShapes[s.input];
@@ -76,6 +76,13 @@ function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>,
   if (!spec || !runner) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.graph: no graph "${e.graph}"`);
   if (!runner.inputNames.includes(e.input)) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.input: graph "${e.graph}" has no input "${e.input}"`);
   if (!runner.outputNames.includes(e.output)) throw new SeqserveError('failed_precondition', `manifest.json: endpointing.output: graph "${e.graph}" has no output "${e.output}"`);
+  const fed = new Set([e.input, ...spec.states.map((s) => s.input), ...Object.keys(spec.constants ?? {})]);
+  const unfed = runner.inputNames.filter((n) => !fed.has(n));
+  if (unfed.length)
+    throw new SeqserveError(
+      'failed_precondition',
+      `manifest.json: graphs.${e.graph}: input${unfed.length > 1 ? 's' : ''} ${unfed.map((n) => `"${n}"`).join(', ')} of the endpointing graph ${unfed.length > 1 ? 'are' : 'is'} fed by nothing: declare ${unfed.length > 1 ? 'them' : 'it'} under states or constants`,
+    );
   const batchAxes: Record<string, number> = { [e.input]: 0, [e.output]: 0 };
   const states = stateShapes(e.graph, spec, options.inputShapes[e.graph] ?? {}, batchAxes);
   const vad: VadModel = {
