@@ -122,6 +122,24 @@ describe('POST /v1/ocr/lines with the bundled PP-OCRv4 manifest', () => {
     expect((await postForm(one)).body).toMatchObject({ model: 'ppocr_rec', text: LINES[0] });
   });
 
+  it('answers the same with the task on the main thread (--executors off) as in the executor thread', async () => {
+    const mainThread = await startTestServer({
+      modelsDir: path.join(BUNDLED_MODELS_DIR, 'ppocr_rec'),
+      runtime: { ...DEFAULT_CONFIG.runtime, providers: ['cpu'], executors: false },
+    });
+    try {
+      for (const decoding of ['greedy', 'beam']) {
+        const body = JSON.stringify({ image: files.slice(0, 3).map(b64), decoding });
+        const [a, b] = await Promise.all(
+          [server.http, mainThread.http].map(async (url) => (await fetch(`${url}/v1/ocr/lines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()),
+        );
+        expect(b).toEqual(a);
+      }
+    } finally {
+      await mainThread.close();
+    }
+  });
+
   it('decodes with CTC prefix beam search on request', async () => {
     for (const [i, f] of files.entries()) {
       const { status, body } = await post({ image: b64(f), decoding: 'beam' });
