@@ -1,7 +1,7 @@
 /**
  * Measures seqserve's `POST /v1/ocr/lines` with the bundled `ppocr_rec` manifest against the package
  * authors' own recognition stage (reference.ts) on text lines rendered from lines.json
- * (render_lines.py), and both against the rendered text:
+ * (render_lines.py), clean and degraded, and both against the rendered text:
  *
  *     npx tsx models/ppocr_rec/check/measure.ts [--json results.json]
  *
@@ -24,9 +24,9 @@ import { referenceRecognizer, type ReferenceLine } from './reference.ts';
 const HERE = import.meta.dirname;
 export const MODEL_DIR = path.dirname(HERE);
 
-/** Renders `lines` with render_lines.py into `dir` (000.png, ...): the files, and each character's centre x as drawn. */
-export function renderLines(lines: string[], dir: string): { files: string[]; centres: number[][] } {
-  const out = execFileSync('/usr/bin/python3', [path.join(HERE, 'render_lines.py'), dir], { input: JSON.stringify(lines), encoding: 'utf8' });
+/** Renders `lines` with render_lines.py into `dir` (000.png, ...), degraded on request: the files, and each character's centre x as drawn. */
+export function renderLines(lines: string[], dir: string, degrade = false): { files: string[]; centres: number[][] } {
+  const out = execFileSync('/usr/bin/python3', [path.join(HERE, 'render_lines.py'), dir, ...(degrade ? ['--degrade'] : [])], { input: JSON.stringify(lines), encoding: 'utf8' });
   return { files: lines.map((_, i) => path.join(dir, `${String(i).padStart(3, '0')}.png`)), centres: JSON.parse(out) as number[][] };
 }
 
@@ -87,69 +87,80 @@ async function serve(modelsDir: string) {
   return { url: `http://127.0.0.1:${server.httpPort}`, close: () => server.close() };
 }
 
+type Reference = Awaited<ReturnType<typeof referenceRecognizer>>;
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** Reads one rendered set with every pipeline; prints its table and returns what was measured. */
+async function measureSet(title: string, lines: string[], rendered: { files: string[]; centres: number[][] }, urls: { bundled: string; variant: string }, reference: Reference) {
+  const { files, centres } = rendered;
+  const greedyLines = await readAll(urls.bundled, files, 'greedy');
+  const beam = (await readAll(urls.bundled, files, 'beam')).map((l) => l.text);
+  const asPackage = (await readAll(urls.variant, files, 'greedy')).map((l) => l.text);
+  const referenceLines: ReferenceLine[] = [];
+  for (const f of files) referenceLines.push(await reference(f));
+  const theirs = referenceLines.map((l) => l.text);
+  const greedy = greedyLines.map((l) => l.text);
+  const confidenceGap = greedyLines.map((l, i) => Math.abs(l.confidence - referenceLines[i].confidence));
+
+  const rows = {
+    'seqserve, bundled manifest, greedy': greedy,
+    'seqserve, bundled manifest, beam 8': beam,
+    "seqserve, the package's pre-processing, greedy": asPackage,
+    '@gutenye/ocr-node recognition stage': theirs,
+  };
+  const table = Object.entries(rows).map(([name, texts]) => ({
+    name,
+    vsPackage: agreement(texts, theirs),
+    vsTruth: agreement(texts, lines),
+    vsTruthTrimmed: agreement(
+      texts.map((t) => t.trim()),
+      lines,
+    ),
+  }));
+  const heights = files.map((f) => readFileSync(f).readUInt32BE(20)); // PNG IHDR height
+  console.log(`\n## ${title}: ${lines.length} lines (${lines.filter((l) => /[\u2e80-\uffff]/.test(l)).length} with Chinese characters), images ${Math.min(...heights)}-${Math.max(...heights)} px high\n`);
+  console.log('| pipeline | same line as the package | characters agreeing | exact lines vs rendered text | character accuracy | exact lines, ends trimmed |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of table)
+    console.log(`| ${r.name} | ${pct(r.vsPackage.exact)} | ${pct(r.vsPackage.characters)} | ${pct(r.vsTruth.exact)} | ${pct(r.vsTruth.characters)} | ${pct(r.vsTruthTrimmed.exact)} |`);
+  // characters' x against where they were drawn, on the lines read exactly (a space read at either end left out)
+  const xErrors: number[] = [];
+  greedyLines.forEach((l, i) => {
+    const chars = l.characters.filter((c, k) => !((k === 0 || k === l.characters.length - 1) && c.char === ' ' && l.text.trim() !== l.text));
+    if (chars.map((c) => c.char).join('') !== lines[i]) return;
+    chars.forEach((c, k) => xErrors.push(Math.abs(c.x - centres[i][k])));
+  });
+  xErrors.sort((a, b) => a - b);
+  console.log(
+    `\nconfidence (greedy) vs the package's: mean |difference| ${(confidenceGap.reduce((a, b) => a + b, 0) / confidenceGap.length).toFixed(4)}, max ${Math.max(...confidenceGap).toFixed(4)}`,
+  );
+  if (xErrors.length)
+    console.log(
+      `characters' x vs where they were drawn (${xErrors.length} characters of lines read exactly): median ${xErrors[xErrors.length >> 1].toFixed(1)} px, 95th percentile ${xErrors[Math.floor(xErrors.length * 0.95)].toFixed(1)} px, max ${xErrors.at(-1)!.toFixed(1)} px`,
+    );
+  console.log('\nlines read differently:');
+  lines.forEach((l, i) => {
+    const differ = Object.values(rows).some((t) => t[i] !== l);
+    if (differ) console.log(JSON.stringify({ truth: l, greedy: greedy[i], beam: beam[i], asPackage: asPackage[i], package: theirs[i] }));
+  });
+  return { rows, table, confidenceGap, xErrors };
+}
+
 async function main() {
   const lines = JSON.parse(readFileSync(path.join(HERE, 'lines.json'), 'utf8')) as string[];
   const tmp = mkdtempSync(path.join(tmpdir(), 'ppocr-measure-'));
+  const bundled = await serve(MODEL_DIR);
+  const variant = await serve(packagePreprocessingModels(path.join(tmp, 'models')));
   try {
-    const { files, centres } = renderLines(lines, path.join(tmp, 'lines'));
-    const bundled = await serve(MODEL_DIR);
-    const greedyLines = await readAll(bundled.url, files, 'greedy');
-    const beam = (await readAll(bundled.url, files, 'beam')).map((l) => l.text);
-    await bundled.close();
-    const variant = await serve(packagePreprocessingModels(path.join(tmp, 'models')));
-    const asPackage = (await readAll(variant.url, files, 'greedy')).map((l) => l.text);
-    await variant.close();
     const reference = await referenceRecognizer();
-    const referenceLines: ReferenceLine[] = [];
-    for (const f of files) referenceLines.push(await reference(f));
-    const theirs = referenceLines.map((l) => l.text);
-    const greedy = greedyLines.map((l) => l.text);
-    const confidenceGap = greedyLines.map((l, i) => Math.abs(l.confidence - referenceLines[i].confidence));
-
-    const rows = {
-      'seqserve, bundled manifest, greedy': greedy,
-      'seqserve, bundled manifest, beam 8': beam,
-      "seqserve, the package's pre-processing, greedy": asPackage,
-      '@gutenye/ocr-node recognition stage': theirs,
-    };
-    const table = Object.entries(rows).map(([name, texts]) => ({
-      name,
-      vsPackage: agreement(texts, theirs),
-      vsTruth: agreement(texts, lines),
-      vsTruthTrimmed: agreement(
-        texts.map((t) => t.trim()),
-        lines,
-      ),
-    }));
-    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-    console.log(`${lines.length} rendered lines (${lines.filter((l) => /[\u2e80-\uffff]/.test(l)).length} with Chinese characters)\n`);
-    console.log('| pipeline | same line as the package | characters agreeing | exact lines vs rendered text | character accuracy | exact lines, ends trimmed |');
-    console.log('|---|---|---|---|---|---|');
-    for (const r of table)
-      console.log(`| ${r.name} | ${pct(r.vsPackage.exact)} | ${pct(r.vsPackage.characters)} | ${pct(r.vsTruth.exact)} | ${pct(r.vsTruth.characters)} | ${pct(r.vsTruthTrimmed.exact)} |`);
-    // characters' x against where they were drawn, on the lines read exactly (ends trimmed)
-    const xErrors: number[] = [];
-    greedyLines.forEach((l, i) => {
-      const chars = l.characters.filter((c, k) => !((k === 0 || k === l.characters.length - 1) && c.char === ' ' && l.text.trim() !== l.text));
-      if (chars.map((c) => c.char).join('') !== lines[i]) return;
-      chars.forEach((c, k) => xErrors.push(Math.abs(c.x - centres[i][k])));
-    });
-    xErrors.sort((a, b) => a - b);
-    const heights = files.map((f) => readFileSync(f).readUInt32BE(20)); // PNG IHDR height
-    console.log(
-      `\nconfidence (greedy) vs the package's: mean |difference| ${(confidenceGap.reduce((a, b) => a + b, 0) / confidenceGap.length).toFixed(4)}, max ${Math.max(...confidenceGap).toFixed(4)}`,
-    );
-    console.log(
-      `characters' x vs where they were drawn (${xErrors.length} characters of lines read exactly, images ${Math.min(...heights)}-${Math.max(...heights)} px high): median ${xErrors[xErrors.length >> 1].toFixed(1)} px, 95th percentile ${xErrors[Math.floor(xErrors.length * 0.95)].toFixed(1)} px, max ${xErrors.at(-1)!.toFixed(1)} px`,
-    );
-    console.log('\nlines read differently:');
-    lines.forEach((l, i) => {
-      const differ = Object.values(rows).some((t) => t[i] !== l);
-      if (differ) console.log(JSON.stringify({ truth: l, greedy: greedy[i], beam: beam[i], asPackage: asPackage[i], package: theirs[i] }));
-    });
+    const urls = { bundled: bundled.url, variant: variant.url };
+    const clean = await measureSet('clean renderings', lines, renderLines(lines, path.join(tmp, 'clean')), urls, reference);
+    const degraded = await measureSet('degraded (60 % scale, blur, noise)', lines, renderLines(lines, path.join(tmp, 'degraded'), true), urls, reference);
     const out = process.argv.indexOf('--json');
-    if (out > 0) writeFileSync(process.argv[out + 1], JSON.stringify({ lines, rows, table, confidenceGap, xErrors }, null, 2) + '\n');
+    if (out > 0) writeFileSync(process.argv[out + 1], JSON.stringify({ lines, clean, degraded }, null, 2) + '\n');
   } finally {
+    await bundled.close();
+    await variant.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
