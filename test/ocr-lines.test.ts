@@ -149,20 +149,55 @@ describe('POST /v1/ocr/lines with the bundled PP-OCRv4 manifest', () => {
     }
   });
 
-  it('is addressable over KServe by its name, its input bounded as the task reads it', async () => {
+  it('is one KServe model (image in, text and JSON out) and its graph stays addressable, its input bounded as the task reads it', async () => {
+    const postJson = async (url: string, body: unknown) => {
+      const res = await fetch(`${server.http}${url}`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
     const meta = await (await fetch(`${server.http}/v2/models/ppocr_rec`)).json();
-    expect(meta).toMatchObject({ name: 'ppocr_rec.recognizer', inputs: [{ name: 'x', datatype: 'FP32' }] });
-    const infer = (shape: number[]) =>
-      fetch(`${server.http}/v2/models/ppocr_rec/infer`, {
-        method: 'POST',
-        body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape, data: new Array(shape.reduce((a, b) => a * b, 1)).fill(0) }] }),
-      });
-    const ok = await infer([1, 3, 48, 16]);
-    expect(ok.status).toBe(200);
-    expect(((await ok.json()) as any).outputs[0].shape).toEqual([1, 2, 6625]);
-    const empty = await infer([1, 3, 48, 0]);
+    expect(meta).toMatchObject({
+      name: 'ppocr_rec',
+      platform: 'seqserve_task',
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [-1] }],
+      outputs: [
+        { name: 'text_output', datatype: 'BYTES' },
+        { name: 'json_output', datatype: 'BYTES' },
+      ],
+      parameters: { task: 'text-recognition', graphs: 'ppocr_rec.recognizer' },
+    });
+    // the model as a whole: the texts /v1/ocr/lines gives, one element per line
+    const lines = await postJson('/v2/models/ppocr_rec/infer', {
+      parameters: { decoding: 'beam' },
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [2], data: [b64(files[0]), `data:image/png;base64,${b64(files[3])}`] }],
+    });
+    expect(lines.status, JSON.stringify(lines.body)).toBe(200);
+    expect(lines.body.outputs[0]).toEqual({ name: 'text_output', datatype: 'BYTES', shape: [2], data: [LINES[0], LINES[3]] });
+    const http = (await post({ image: b64(files[3]), decoding: 'beam' })).body as Line;
+    expect(JSON.parse(lines.body.outputs[1].data[1])).toEqual({ text: http.text, confidence: http.confidence, characters: http.characters });
+    const bad = await postJson('/v2/models/ppocr_rec/infer', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [2], data: [b64(files[0]), 'bm90IGFuIGltYWdl'] }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/inputs\.image\[1\]: is not an image/);
+    const badParameter = await postJson('/v2/models/ppocr_rec/infer', {
+      parameters: { decoding: 'best' },
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [b64(files[0])] }],
+    });
+    expect(badParameter.body.error).toMatch(/parameters\.decoding: must be greedy or beam/);
+
+    // the graph, by its name and (its own input) by the model's
+    expect(await (await fetch(`${server.http}/v2/models/ppocr_rec.recognizer`)).json()).toMatchObject({ name: 'ppocr_rec.recognizer', inputs: [{ name: 'x', datatype: 'FP32' }] });
+    const infer = (model: string, shape: number[]) =>
+      postJson(`/v2/models/${model}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape, data: new Array(shape.reduce((a, b) => a * b, 1)).fill(0) }] });
+    for (const model of ['ppocr_rec.recognizer', 'ppocr_rec']) {
+      const ok = await infer(model, [1, 3, 48, 16]);
+      expect(ok.status, model).toBe(200);
+      expect(ok.body.outputs[0].shape).toEqual([1, 2, 6625]);
+    }
+    const empty = await infer('ppocr_rec.recognizer', [1, 3, 48, 0]);
     expect(empty.status).toBe(400);
-    expect(((await empty.json()) as any).error).toMatch(/axis 3 has length 0/);
+    expect(empty.body.error).toMatch(/axis 3 has length 0/);
+    const wide = await infer('ppocr_rec.recognizer', [1, 3, 48, 3201]);
+    expect(wide.status).toBe(400);
+    expect(wide.body.error).toMatch(/axis 3 has length 3201; at most 3200/);
   });
 });
 

@@ -63,6 +63,15 @@ describe('KServe gRPC with a Python grpcio client', () => {
       'slot-filling': { inputs: [bytes('text_input', ['leave taipei on november 2nd', 'arrive in tokyo'])] },
       'text-classification': { inputs: [bytes('text_input', ['win a free prize now', 'the meeting moved to tuesday'])] },
       'speech-recognition': { inputs: [bytes('audio', [bundled('asr', 'heldout-sample', '000.wav').toString('base64')])] },
+      'text-recognition': {
+        inputs: [
+          bytes(
+            'image',
+            ['zh.png', 'en.png'].map((f) => bundled('ppocr_rec', 'sample', f).toString('base64')),
+          ),
+        ],
+        parameters: { decoding: 'greedy' },
+      },
       'speech-qa': {
         inputs: [
           bytes('story', [bundled('speech_qa', 'demo-sample', 'story.wav').toString('base64')]),
@@ -112,6 +121,8 @@ describe('KServe gRPC with a Python grpcio client', () => {
     const spam = out.models.spam.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { label: string; score: number }[]);
     expect(spam.map((p) => p.length)).toEqual([2, 2]);
     expect(typeof out.models.asr.infer!.outputs.text_output[0]).toBe('string');
+    const lines = JSON.parse(bundled('ppocr_rec', 'sample', 'sample.json').toString()) as Record<string, string>;
+    expect(out.models.ppocr_rec.infer!.outputs.text_output).toEqual([lines['zh.png'], lines['en.png']]);
   }, 120_000);
 });
 

@@ -1,8 +1,9 @@
-/** The text-recognition task's endpoints: `POST /v1/ocr/lines` and its OpenAPI description. */
+/** The text-recognition task's endpoints: `POST /v1/ocr/lines`, its OpenAPI description, and the model-level KServe interface. */
 import { arrayOf, form, json, num, obj, ok, ref, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { MAX_LINES_PER_REQUEST } from '../index.ts';
 import { ocrRoutes, OcrLinesJsonBody } from './http.ts';
+import { textRecognitionKServe } from './kserve.ts';
 
 const NOTES = {
   image: `a text-line image (PNG, JPEG, WebP or GIF) as base64 or a data: URL, or an array of up to ${MAX_LINES_PER_REQUEST} (the answer is then lines)`,
@@ -24,6 +25,7 @@ const line = {
 
 export const endpoints: TaskEndpoints = {
   http: ocrRoutes,
+  kserve: textRecognitionKServe,
   openapi: () => ({
     operations: [
       {
