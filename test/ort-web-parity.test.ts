@@ -9,6 +9,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { parseManifest } from '../server/core/manifest.ts';
+import { modelFilePath } from '../server/runtime/model-file-path.ts';
 import { randomFeeds, webFeeds } from './helpers/graph-feeds.ts';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -24,7 +25,7 @@ describe('onnxruntime-web (wasm) vs onnxruntime-node', () => {
       const dir = path.join(BUNDLED_MODELS_DIR, name);
       const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
       for (const [graphName, graph] of Object.entries(manifest.graphs)) {
-        const file = path.join(dir, graph.file);
+        const file = await modelFilePath(dir, graph.file); // a file of the folder, or an npm: reference (ppocr_rec)
         const node = await ortNode.InferenceSession.create(file);
         const web = await ortWeb.InferenceSession.create(file);
         try {
