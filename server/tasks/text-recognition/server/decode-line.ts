@@ -9,6 +9,16 @@ import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
 import { resizedLineWidth, type LineImage } from '../line-recognizer.ts';
 import type { TextLineImageSpec } from '../spec.ts';
 
+/**
+ * The lines of one request, decoded one after another: a request of many lines holds at most one
+ * decoded full-size image at a time (each may be up to `--max-image-pixels`).
+ */
+export async function decodeLines(images: { bytes: Uint8Array; field: string }[], spec: TextLineImageSpec, maxPixels: number): Promise<LineImage[]> {
+  const lines: LineImage[] = [];
+  for (const { bytes, field } of images) lines.push(await decodeLine(bytes, spec, maxPixels, field));
+  return lines;
+}
+
 export async function decodeLine(bytes: Uint8Array, spec: TextLineImageSpec, maxPixels: number, field = 'image'): Promise<LineImage> {
   if (bytes.length === 0) throw invalidArgument(field, 'is empty');
   let meta: Metadata;

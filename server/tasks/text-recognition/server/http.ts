@@ -17,7 +17,7 @@ import { imageBytesFromText } from '../../../images/decode-image.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
 import { MAX_LINES_PER_REQUEST } from '../index.ts';
-import { decodeLine } from './decode-line.ts';
+import { decodeLines } from './decode-line.ts';
 
 const image = z.string({ error: 'must be base64 or a data: URL' }).min(1, 'is empty');
 
@@ -91,7 +91,7 @@ export function ocrRoutes(ctx: ServerContext): Hono {
     const { options, images, several } = await readOcrBody(c, ctx.config.limits.maxBodyBytes);
     const loaded = resolveTaskModel(ctx.repository, 'text-recognition', options.model);
     const spec = loaded.taskModel.spec.image;
-    const lines = await Promise.all(images.map(({ bytes, field }) => decodeLine(bytes, spec, ctx.config.limits.maxImagePixels, field)));
+    const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels);
     const fields = images.map((i) => i.field);
     const call = openCall(ctx, { model: loaded.name, endpoint: 'ocr_lines', kind: 'request', signal: requestSignal(c) }, (signal) =>
       runTask(loaded, { lines, decoding: options.decoding, fields }, signal),

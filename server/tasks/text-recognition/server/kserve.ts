@@ -11,7 +11,7 @@ import { parseTaskParameters } from '../../../kserve/task-parameters.ts';
 import { asTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { onlyEvent } from '../../../service/task-call.ts';
 import type { TaskKServe } from '../../../service/task-endpoints.ts';
-import { decodeLine } from './decode-line.ts';
+import { decodeLines } from './decode-line.ts';
 
 export const textRecognitionKServe: TaskKServe = {
   inputs: [{ name: 'image', description: 'a text-line image per item (PNG, JPEG, WebP or GIF): base64, or a data: URL' }],
@@ -24,7 +24,8 @@ export const textRecognitionKServe: TaskKServe = {
     const loaded = asTaskModel(model, 'text-recognition');
     const spec = loaded.taskModel.spec.image;
     const fields = inputs.image.map((_, i) => `inputs.image[${i}]`);
-    const lines = await Promise.all(inputs.image.map((text, i) => decodeLine(imageBytesFromText(text, fields[i]), spec, ctx.config.limits.maxImagePixels, fields[i])));
+    const images = inputs.image.map((text, i) => ({ bytes: imageBytesFromText(text, fields[i]), field: fields[i] }));
+    const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels);
     const results = await onlyEvent(runTask(loaded, { lines, decoding, fields }, signal));
     return { text_output: results.map((r) => r.text), json_output: results.map((r) => JSON.stringify(r)) };
   },
