@@ -1,7 +1,7 @@
 import { Tensor } from 'onnxruntime-common';
 import { describe, expect, it } from 'vitest';
 import type { GraphRunner, TensorMap } from '../../core/graph-runner.ts';
-import { LineRecognizer, lineTensor, logProbabilities, paddedLineWidth, parseCharacterList, resizedLineWidth, type LineImage } from './line-recognizer.ts';
+import { LineRecognizer, lineTensor, loadLineRecognizer, logProbabilities, paddedLineWidth, parseCharacterList, resizedLineWidth, type LineImage } from './line-recognizer.ts';
 import { TextLineSpec } from './spec.ts';
 
 const spec = (image: Record<string, unknown> = {}, ctc: Record<string, unknown> = {}) =>
@@ -139,5 +139,26 @@ describe('LineRecognizer', () => {
       fakeGraph(4, () => onehot(0)),
     ); // no space: 3 classes expected
     await expect(r.recognize([line(8)], 'greedy')).rejects.toThrow(/has 4 classes; the character list with the blank has 3/);
+  });
+});
+
+describe('loadLineRecognizer', () => {
+  const read = (text: string | Uint8Array) => () => Promise.resolve(typeof text === 'string' ? new TextEncoder().encode(text) : text);
+
+  it("loads when the graph has the character list's classes with the blank, and names what does not fit", async () => {
+    const graph = fakeGraph(4, () => [1, 0, 0, 0]);
+    const r = await loadLineRecognizer(spec({}, { space: 'append' }), read('a\nb\n'), graph);
+    expect(r.classes).toEqual(['', 'a', 'b', ' ']);
+    expect(graph.widths).toEqual([16]); // one check run at minWidth
+    await expect(
+      loadLineRecognizer(
+        spec(),
+        read('a\nb\n'),
+        fakeGraph(4, () => [1, 0, 0, 0]),
+      ),
+    ).rejects.toThrow(/textLine: graph output "y" has 4 classes; the character list with the blank has 3 \(keys\.txt\)/);
+    await expect(loadLineRecognizer(spec({ input: 'pixels' }), read('a'), graph)).rejects.toThrow(/textLine\.image\.input: the graph has no input "pixels"/);
+    await expect(loadLineRecognizer(spec({}, { output: 'probs' }), read('a'), graph)).rejects.toThrow(/textLine\.ctc\.output: the graph has no output "probs"/);
+    await expect(loadLineRecognizer(spec(), read(new Uint8Array([0x61, 0xff, 0x0a])), graph)).rejects.toThrow(/keys\.txt: the character list is not UTF-8 text/);
   });
 });

@@ -162,7 +162,14 @@ export class LineRecognizer {
 /** Builds the recogniser of a text-recognition manifest: the character list read, the class count checked by one run. */
 export async function loadLineRecognizer(spec: TextLineSpec, read: ReadModelFile, runner: GraphRunner): Promise<LineRecognizer> {
   const file = spec.ctc.characters;
-  const characters = parseCharacterList(new TextDecoder('utf-8', { fatal: true }).decode(await read(file)), file);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await read(file));
+  } catch (err) {
+    if (err instanceof TypeError) throw new SeqserveError('failed_precondition', `${file}: the character list is not UTF-8 text`);
+    throw err;
+  }
+  const characters = parseCharacterList(text, file);
   const recognizer = new LineRecognizer(spec, characters, runner);
   if (!runner.inputNames.includes(spec.image.input)) throw new SeqserveError('failed_precondition', `textLine.image.input: the graph has no input "${spec.image.input}"`);
   if (!runner.outputNames.includes(spec.ctc.output)) throw new SeqserveError('failed_precondition', `textLine.ctc.output: the graph has no output "${spec.ctc.output}"`);
