@@ -1,7 +1,9 @@
 /**
  * Captioning end to end with the bundled model: the official openai client with vision input
  * (streaming), POST /v1/captions (multipart, JSON, SSE, attention), the gRPC Caption stream, the
- * CLI, bad input, and the model card's held-out exact match on the committed sample.
+ * CLI, bad input, the model card's held-out exact match on the committed sample, and pictures
+ * unlike the training scenes (unlike-sample/, sent at their own size): every object a caption names
+ * is in the picture, and a picture without shapes is "no shapes".
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +23,32 @@ const sample = readFileSync(path.join(SAMPLE_DIR, 'captions.jsonl'), 'utf8')
   .split('\n')
   .map((l) => JSON.parse(l) as { image: string; caption: string; greedy: string });
 const png = (file: string) => new Uint8Array(readFileSync(path.join(SAMPLE_DIR, file)));
+const UNLIKE_DIR = path.join(CAPTION_DIR, 'unlike-sample');
+type UnlikeItem = { image: string; width: number; height: number; kind: string; caption: string; objects: [string, string, string][]; greedy: string };
+const unlike = readFileSync(path.join(UNLIKE_DIR, 'captions.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as UnlikeItem);
+const manifest = JSON.parse(readFileSync(path.join(CAPTION_DIR, 'manifest.json'), 'utf8')) as { knows: Record<string, string[]> };
+const vocab = JSON.parse(readFileSync(path.join(CAPTION_DIR, 'vocab.json'), 'utf8')) as string[];
+
+/** The objects a caption names, as "colour shape", read with the words the manifest says it knows. */
+function mentioned(caption: string): string[] {
+  const { sizes, colours, shapes } = manifest.knows;
+  const object = new RegExp(`\\ba (${sizes.join('|')}) (${colours.join('|')}) (${shapes.join('|')})\\b`, 'g');
+  return [...caption.matchAll(object)].map((m) => `${m[2]} ${m[3]}`);
+}
+
+/** The mentioned objects that are not in the picture (matched by colour and shape, each present one once). */
+function inventedObjects(caption: string, objects: [string, string, string][]): string[] {
+  const left = objects.map(([, colour, shape]) => `${colour} ${shape}`);
+  return mentioned(caption).filter((o) => {
+    const i = left.indexOf(o);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
+}
 const dataUrl = (file: string) => `data:image/png;base64,${Buffer.from(png(file)).toString('base64')}`;
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -183,5 +211,64 @@ describe('caption model card', () => {
     expect(captions.filter((c, i) => c === sample[i].greedy).length).toBeGreaterThanOrEqual(sample.length - 1);
     expect(card).toContain(`${(metrics.heldout_sample.exact_match * 100).toFixed(1)} %`);
     expect(card).toContain(`${(metrics.heldout.exact_match * 100).toFixed(1)} %`);
+    // the unlike set's numbers, of this model and of the one it was trained from
+    for (const m of [metrics.unlike, metrics.before_training.unlike]) {
+      for (const key of ['exact_match', 'object_precision', 'object_recall', 'no_shapes_accuracy']) expect(card).toContain(`${(m[key] * 100).toFixed(1)} %`);
+    }
+    expect(card).toContain(metrics.command);
+  });
+});
+
+describe('pictures unlike the training scenes (unlike-sample/: other sizes, anti-aliased and outlined shapes, photo-like textures)', () => {
+  it('the sample holds pictures of other sizes than the model reads, with and without shapes', () => {
+    expect(unlike.length).toBeGreaterThanOrEqual(20);
+    expect(unlike.some((s) => s.objects.length === 0)).toBe(true);
+    expect(unlike.some((s) => s.objects.length === 1)).toBe(true);
+    expect(unlike.some((s) => s.objects.length === 2)).toBe(true);
+    expect(unlike.every((s) => s.width !== 64 || s.height !== 64)).toBe(true);
+  });
+
+  it('names objects that are in the picture (at most one picture of the sample with one that is not), and "no shapes" when there are none', async () => {
+    const results = await Promise.all(
+      unlike.map(async (s) => {
+        const { caption } = await client.caption(new Uint8Array(readFileSync(path.join(UNLIKE_DIR, s.image))));
+        return { image: s.image, kind: s.kind, caption, invented: inventedObjects(caption, s.objects), named: mentioned(caption).length, objects: s.objects.length };
+      }),
+    );
+    for (const r of results) {
+      // every caption is one the vocabulary can say: "no shapes", or objects that are named
+      expect(r.caption === 'no shapes' || r.named > 0, `${r.image}: ${r.caption}`).toBe(true);
+      if (r.objects === 0) expect(r.caption, `${r.image} (${r.kind})`).toBe('no shapes');
+      else expect(r.caption, `${r.image}: a picture with shapes`).not.toBe('no shapes');
+    }
+    // The goal is that no caption names an object that is not there. The bundled model misses it on
+    // a few pictures of the unlike set (object precision in metrics.json and the card): in this
+    // sample, at most one picture, and 90 % of the objects named are there.
+    const invented = results.filter((r) => r.invented.length > 0);
+    expect(invented.length, JSON.stringify(invented)).toBeLessThanOrEqual(1);
+    const named = results.reduce((n, r) => n + r.named, 0);
+    const wrong = results.reduce((n, r) => n + r.invented.length, 0);
+    expect((named - wrong) / named).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("the server's resize (sharp) gives the recipe's captions (Pillow's resize to 64x64)", async () => {
+    const captions = await Promise.all(unlike.map(async (s) => (await client.caption(new Uint8Array(readFileSync(path.join(UNLIKE_DIR, s.image))))).caption));
+    // the two Lanczos resizes differ by a grey level here and there: at most one caption in the sample may differ
+    expect(captions.filter((c, i) => c === unlike[i].greedy).length).toBeGreaterThanOrEqual(unlike.length - 1);
+  });
+});
+
+describe('what the captioner knows (manifest knows, GET /v1/models/caption)', () => {
+  it('lists its shapes, colours, sizes, relations and counts, each said with words of its vocabulary', async () => {
+    const res = await fetch(`${server.http}/v1/models/caption`);
+    const listed = ((await res.json()) as { knows: Record<string, string[]> }).knows;
+    expect(listed).toEqual(manifest.knows);
+    expect(Object.keys(listed)).toEqual(['shapes', 'colours', 'sizes', 'relations', 'counts']);
+    for (const [category, entries] of Object.entries(listed)) {
+      if (category === 'counts') continue; // numbers of objects, said by how many are named
+      for (const entry of entries) for (const word of entry.split(' ')) expect(vocab, `${category}: ${entry}`).toContain(word);
+    }
+    expect(listed.counts).toContain('no shapes');
+    for (const word of ['no', 'shapes']) expect(vocab).toContain(word);
   });
 });
