@@ -273,6 +273,15 @@ export const MemorySpec = z.strictObject({
   recognizer: z.string().min(1),
   /** Trailing silence (seconds) that ends a story sentence. */
   sentencePauseSeconds: z.number().positive().max(5).default(0.5),
+  /**
+   * Sentence boundaries within an utterance (a story read without pauses): the graph with role
+   * `sentence_boundaries` reads character ids [1, T] (index in `alphabet` + 1, 0 for others) and gives
+   * a logit per character that a sentence starts there (server/core/qa/sentence-boundaries.ts).
+   */
+  segmenter: z
+    .strictObject({ chars: z.string().min(1), boundary: z.string().min(1), alphabet: z.string().min(1) })
+    .optional()
+    .describe('cuts each recognised story utterance into sentences with a character tagger (graph role sentence_boundaries)'),
 });
 
 /**

@@ -47,3 +47,24 @@ export function storyWav(s: SpokenStory): Uint8Array {
 export function questionWav(s: SpokenStory): Uint8Array | undefined {
   return s.question_audio ? wavBytes(speak(s.question_text, s, s.question_audio)) : undefined;
 }
+
+/**
+ * The story read fluently: each sentence spoken as in `storyWav` but with the engine's leading and
+ * trailing silence trimmed (sox silence, 1 % level) and `pauseSeconds` of silence between sentences.
+ */
+export function fluentStoryWav(s: SpokenStory, pauseSeconds: number): Uint8Array {
+  const pause = new Int16Array(Math.round(pauseSeconds * 16000));
+  const parts = s.sentences.flatMap((text) => {
+    const wav = execFileSync('espeak-ng', ['-v', s.voice, '-s', String(s.speed), '-p', String(s.pitch), '--stdout', text], { maxBuffer: 64 << 20 });
+    const trim = '-R -t wav - -t raw -r 16000 -e signed -b 16 -c 1 - silence 1 0.01 1% reverse silence 1 0.01 1% reverse';
+    const raw = execFileSync('sox', trim.split(' '), { input: wav, maxBuffer: 64 << 20 });
+    return [new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2), pause];
+  });
+  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0) + 4000);
+  let offset = 2000;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
+  }
+  return wavBytes(all);
+}

@@ -33,6 +33,7 @@ import torch.nn as nn
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from asr.recipe.synth import SAMPLE_RATE, synth_one, voice_pool
+from segmenter import ALPHABET, export_segmenter, train_segmenter
 from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids
 from stories import ANSWERS, TASKS, sentence_texts, stories
 
@@ -242,12 +243,17 @@ def main():
     ap.add_argument("--spoken-per-task", type=int, default=100)
     ap.add_argument("--voices", type=int, default=3)
     ap.add_argument("--minutes", type=float, default=12)
+    ap.add_argument("--segmenter-minutes", type=float, default=8)
+    ap.add_argument("--evaluate", action="store_true", help="only the spoken evaluation of the model in --out")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
     if args.smoke:
         args.per_task, args.test_per_task, args.spoken_per_task, args.voices, args.minutes = 200, 20, 2, 1, 0.3
+        args.segmenter_minutes = 0.1
         args.work = args.work + "-smoke"
     os.makedirs(args.work, exist_ok=True)
+    if args.evaluate:
+        return evaluate_only(args)
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
     rng = random.Random(args.seed)
@@ -289,17 +295,42 @@ def main():
     print(f"held-out clean text: {clean}; with recognised training-voice sentences: {heard}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     export(model, args.out)
+    segmenter, segmenter_metrics = train_segmenter(args.segmenter_minutes, args.seed, smoke=args.smoke)
+    export_segmenter(segmenter, os.path.join(args.out, "segmenter.onnx"))
+    with open(os.path.join(args.out, "segmenter-metrics.json"), "w") as f:
+        json.dump({**segmenter_metrics, "minutes": args.segmenter_minutes, "seed": args.seed}, f, indent=1)
 
-    spoken_dir, items = spoken_test_set(args.work, stories(args.spoken_per_task, args.seed + 2000), args.seed + 7)
-    results = through_seqserve("ask", repository(args.work, args.out), os.path.join(spoken_dir, "stories.jsonl"), os.path.join(spoken_dir, "results.jsonl"))
-    spoken = spoken_metrics(results)
-    print(f"spoken held-out stories (held-out voices, through /v1/speech-qa): {spoken}", flush=True)
-    sample = write_sample(args.out, results)
+    spoken, sample = spoken_evaluation(args)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout_clean_text": clean, "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
                    "command": "npm run recipe -- speech_qa"}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def spoken_evaluation(args):
+    """The last stage: held-out stories spoken by held-out voices through /v1/speech-qa of the model in --out."""
+    spoken_dir, items = spoken_test_set(args.work, stories(args.spoken_per_task, args.seed + 2000), args.seed + 7)
+    results = through_seqserve("ask", repository(args.work, args.out), os.path.join(spoken_dir, "stories.jsonl"), os.path.join(spoken_dir, "results.jsonl"))
+    spoken = spoken_metrics(results)
+    print(f"spoken held-out stories (held-out voices, through /v1/speech-qa): {spoken}", flush=True)
+    return spoken, write_sample(args.out, results)
+
+
+def evaluate_only(args):
+    """--evaluate: re-runs only the spoken evaluation of the model in --out (e.g. after its segmenter
+    was retrained with `npm run recipe -- speech_qa/segmenter`); metrics.json keeps the training run's
+    other numbers and records the evaluation's command."""
+    started = time.time()
+    spoken, sample = spoken_evaluation(args)
+    path = os.path.join(args.out, "metrics.json")
+    with open(path) as f:
+        metrics = json.load(f)
+    metrics.update({"heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
+                    "spoken_evaluation": {"command": "npm run recipe -- speech_qa --evaluate", "seconds": round(time.time() - started)}})
+    with open(path, "w") as f:
+        json.dump(metrics, f, indent=2)
+    print(f"evaluated {args.out} in {time.time() - started:.0f}s", flush=True)
 
 
 def spoken_metrics(results):
@@ -346,19 +377,25 @@ def export(model, out):
     with open(os.path.join(out, "feature-fixtures.jsonl"), "w") as f:
         for c in cases:
             f.write(json.dumps({"text": c, "ids": sentence_ids(c)}) + "\n")
-    write_manifest(out, {
+    write_manifest(out, manifest())
+
+
+def manifest():
+    return {
         "name": "speech_qa",
         "version": "1",
         "task": "speech-qa",
-        "description": "Spoken question answering: stories and questions recognised by a speech model, answered by an end-to-end memory network (3 hops over the story's sentences).",
-        "graphs": {"memory": {"file": "memory.onnx", "role": "memory_network"}},
+        "description": "Spoken question answering: stories and questions recognised by a speech model, answered by an end-to-end memory network (3 hops over the story's sentences); a character tagger cuts a fluently read story into sentences.",
+        "graphs": {"memory": {"file": "memory.onnx", "role": "memory_network"},
+                   "segmenter": {"file": "segmenter.onnx", "role": "sentence_boundaries"}},
         "memory": {
             "story": "story", "question": "question", "answer": "answer", "hops": "hops", "answers": "answers.json",
             "maxSentences": MAX_SENTENCES, "maxWords": MAX_WORDS,
             "wordIds": {"buckets": BUCKETS, "n": 3, "maxNgrams": MAX_NGRAMS},
             "recognizer": "asr", "sentencePauseSeconds": 0.5,
+            "segmenter": {"chars": "chars", "boundary": "boundary", "alphabet": ALPHABET},
         },
-    })
+    }
 
 
 if __name__ == "__main__":

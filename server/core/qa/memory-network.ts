@@ -9,6 +9,7 @@ import type { GraphRunner } from '../graph-runner.ts';
 import type { Manifest, MemorySpec } from '../manifest.ts';
 import { readJsonFile, type ReadModelFile } from '../model-files.ts';
 import { memoryInputs } from './memory-features.ts';
+import { SentenceSegmenter } from './sentence-boundaries.ts';
 
 export interface MemoryAnswer {
   answer: string;
@@ -23,6 +24,8 @@ export class MemoryNetwork {
     readonly spec: MemorySpec,
     readonly answers: readonly string[],
     private readonly graph: GraphRunner,
+    /** Cuts a recognised utterance into story sentences, if the model has a `sentence_boundaries` graph. */
+    readonly segmenter?: SentenceSegmenter,
   ) {}
 
   async answer(sentences: readonly string[], question: string): Promise<MemoryAnswer> {
@@ -60,5 +63,18 @@ export async function loadMemoryNetwork(manifest: Manifest, read: ReadModelFile,
     .min(2)
     .safeParse(await readJsonFile(read, spec.answers));
   if (!answers.success) throw new SeqserveError('failed_precondition', `${spec.answers}: must be a JSON array of answer words`);
-  return new MemoryNetwork(spec, answers.data, runner);
+  return new MemoryNetwork(spec, answers.data, runner, loadSegmenter(manifest, runners));
+}
+
+function loadSegmenter(manifest: Manifest, runners: Record<string, GraphRunner>): SentenceSegmenter | undefined {
+  const spec = manifest.memory?.segmenter;
+  const entry = Object.entries(manifest.graphs).find(([, g]) => g.role === 'sentence_boundaries');
+  if (!spec && !entry) return undefined;
+  if (!spec) throw new SeqserveError('failed_precondition', `manifest.json: memory: graph "${entry![0]}" has role "sentence_boundaries" but memory.segmenter is missing`);
+  const runner = entry && runners[entry[0]];
+  if (!entry || !runner) throw new SeqserveError('failed_precondition', 'manifest.json: memory.segmenter: no graph with role "sentence_boundaries"');
+  if (!runner.inputNames.includes(spec.chars)) throw new SeqserveError('failed_precondition', `manifest.json: memory.segmenter: graph "${entry[0]}" has no input "${spec.chars}"`);
+  if (!runner.outputNames.includes(spec.boundary))
+    throw new SeqserveError('failed_precondition', `manifest.json: memory.segmenter: graph "${entry[0]}" has no output "${spec.boundary}"`);
+  return new SentenceSegmenter(spec, runner);
 }

@@ -1,6 +1,7 @@
 /**
  * Spoken question answering (the lecture's TOEFL-style pipeline): the speech recognizer transcribes
- * the story (a sentence ends at a pause) and a spoken question, the memory network answers, and
+ * the story (a sentence ends at a pause, or where the model's sentence-boundary tagger cuts an
+ * utterance) and a spoken question, the memory network answers, and
  * the choice most similar to the answer is picked. Events come in order: story partials and
  * sentences as recognition proceeds, the question's text, the answer token, then the result.
  */
@@ -14,7 +15,7 @@ import type { DecodedAudio } from '../audio/decode-wav.ts';
 import { transcribeAudio } from '../speech/transcribe-audio.ts';
 
 export interface SpeechQaResult {
-  /** The story as recognised, one sentence per pause. */
+  /** The story as recognised: a pause ends a sentence, and the model's segmenter (if any) cuts within an utterance. */
   transcript: string;
   sentences: string[];
   question_text: string;
@@ -71,10 +72,15 @@ export async function* answerSpokenQuestion(input: SpeechQaInput): AsyncGenerato
       yield { type: 'story.partial', sentence: sentences.length, text: e.transcript.text };
       continue;
     }
-    sentences.push(e.transcript.text);
-    if (sentences.length > memory.spec.maxSentences)
-      throw new SeqserveError('invalid_argument', `story: has over ${memory.spec.maxSentences} sentences; the model reads at most ${memory.spec.maxSentences}`, { field: 'story' });
-    yield { type: 'story.sentence', sentence: sentences.length - 1, text: e.transcript.text };
+    // a pause ends a sentence; within an utterance (a story read fluently) the segmenter cuts
+    for (const text of memory.segmenter ? await memory.segmenter.split(e.transcript.text) : [e.transcript.text]) {
+      sentences.push(text);
+      if (sentences.length > memory.spec.maxSentences)
+        throw new SeqserveError('invalid_argument', `story: has over ${memory.spec.maxSentences} sentences; the model reads at most ${memory.spec.maxSentences}`, {
+          field: 'story',
+        });
+      yield { type: 'story.sentence', sentence: sentences.length - 1, text };
+    }
   }
   if (sentences.length === 0) throw new SeqserveError('invalid_argument', 'story: no speech was recognised in the audio', { field: 'story' });
   let questionText: string;
