@@ -5,8 +5,10 @@ recognizer never heard), sent through /v1/speech-qa of a seqserve started on a m
 Questions are written, so the numbers measure the story's recognition and its segmentation.
 
   npm run recipe -- speech_qa/conditions --models DIR --stories 60 [--work /tmp/sqa-conditions]
+  npm run recipe -- speech_qa/conditions --models DIR --stories 40 --tasks single,two,yesno,counting --families espeak
 
-DIR holds `asr` and `speech_qa`. Prints one line per condition and writes conditions.json to --work.
+--stories of each task in --tasks (single-supporting-fact only by default). DIR holds `asr` and
+`speech_qa`. Prints one line per condition and writes conditions.json to --work.
 """
 import argparse
 import json
@@ -50,7 +52,7 @@ def spoken(work, family, pauses, tests, seed):
             gap = rng.uniform(*PAUSES[pauses]) if i + 1 < len(e["sentences"]) else 0.4
             parts += [pcm, np.zeros(int(gap * SAMPLE_RATE), dtype=np.int16)]
         write_wav(os.path.join(d, f"{n:04d}.wav"), np.concatenate(parts))
-        items.append({"story_file": f"{n:04d}.wav", "sentences": e["sentences"], "question": e["question"], "answer": e["answer"],
+        items.append({"task": e["task"], "story_file": f"{n:04d}.wav", "sentences": e["sentences"], "question": e["question"], "answer": e["answer"],
                       "choices": choices_for(e["answer"], rng), "voice": voice})
     with open(os.path.join(d, "stories.jsonl"), "w") as f:
         for item in items:
@@ -59,9 +61,13 @@ def spoken(work, family, pauses, tests, seed):
 
 
 def score(results):
-    right = sum(r["choices"][r["result"]["choice_index"]].split()[-1] == r["answer"] for r in results)
+    right = [r["choices"][r["result"]["choice_index"]].split()[-1] == r["answer"] for r in results]
     segmented = sum(len(r["result"]["sentences"]) == len(r["sentences"]) for r in results)
-    return {"stories": len(results), "accuracy": round(right / len(results), 4), "sentence_count_right": round(segmented / len(results), 4)}
+    per_task = {}
+    for r, ok in zip(results, right):
+        per_task.setdefault(r["task"], []).append(ok)
+    return {"stories": len(results), "accuracy": round(sum(right) / len(results), 4), "sentence_count_right": round(segmented / len(results), 4),
+            **({"per_task": {t: round(sum(v) / len(v), 4) for t, v in per_task.items()}} if len(per_task) > 1 else {})}
 
 
 def main():
@@ -73,10 +79,13 @@ def main():
     ap.add_argument("--families", default="espeak,festival")
     ap.add_argument("--pauses", default="fluent,paused")
     ap.add_argument("--reuse", action="store_true", help="keep the audio of an earlier run in --work")
+    ap.add_argument("--tasks", default="single", help="story tasks, --stories of each (single, two, yesno, counting)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     # held out: the recipe's spoken test stories are drawn from seed + 2000; these from seed + 3000
-    tests = [e for e in stories(args.stories * 4, args.seed + 3000) if e["task"] == "single"][:args.stories]
+    tasks = args.tasks.split(",")
+    pool = stories(args.stories * 4, args.seed + 3000)
+    tests = [e for t in tasks for e in [x for x in pool if x["task"] == t][:args.stories]]
     out = {}
     for family in args.families.split(","):
         for pauses in args.pauses.split(","):
