@@ -12,6 +12,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const NPM_REF = /^npm:((?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*)\/(.+)$/;
 
@@ -32,11 +33,25 @@ async function isDir(p: string): Promise<boolean> {
   );
 }
 
-/** The folder of installed package `pkg` as Node would find it from `fromDir`, or undefined. */
+/**
+ * The `node_modules` folders Node searches for packages from `fromDir`: those of `fromDir` and each
+ * of its ancestors, nearest first. Node's global folders (~/.node_modules, ~/.node_libraries,
+ * <prefix>/lib/node, $NODE_PATH), which `require.resolve.paths` also lists, are left out.
+ */
+export function ancestorNodeModules(fromDir: string): string[] {
+  const lookup = createRequire(path.join(fromDir, 'noop.js')).resolve.paths('x') ?? [];
+  const ancestors = new Set<string>();
+  for (let dir = path.resolve(fromDir); ; dir = path.dirname(dir)) {
+    ancestors.add(path.basename(dir) === 'node_modules' ? dir : path.join(dir, 'node_modules'));
+    if (path.dirname(dir) === dir) break;
+  }
+  return lookup.filter((p) => ancestors.has(p));
+}
+
+/** The folder of installed package `pkg` as Node would find it from `fromDirs`, or undefined. */
 async function packageDir(pkg: string, fromDirs: string[]): Promise<string | undefined> {
   for (const from of fromDirs) {
-    const lookup = createRequire(path.join(from, 'noop.js')).resolve.paths(pkg) ?? [];
-    for (const nodeModules of lookup) {
+    for (const nodeModules of ancestorNodeModules(from)) {
       const dir = path.join(nodeModules, pkg);
       if (await isDir(dir)) return dir;
     }
@@ -44,7 +59,8 @@ async function packageDir(pkg: string, fromDirs: string[]): Promise<string | und
   return undefined;
 }
 
-const SEQSERVE_DIR = path.dirname(new URL(import.meta.url).pathname);
+/** seqserve's own folder (a path on disk: fileURLToPath decodes %20 and the like, as URL's pathname does not). */
+const SEQSERVE_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 /** The path on disk of `file` as a manifest in model folder `dir` names it; errors name the file. */
 export async function modelFilePath(dir: string, file: string): Promise<string> {
