@@ -68,6 +68,14 @@ beforeAll(async () => {
     m.graphs.vad = { ...vadGraph, states: [] };
     m.endpointing = vadEndpointing;
   });
+  writeRecognizer('asr_bad_frame', (m) => {
+    m.graphs.vad = vadGraph;
+    m.endpointing = { ...vadEndpointing, frameSamples: 1024 }; // Silero VAD v5 at 16 kHz takes 512
+  });
+  writeRecognizer('asr_bad_rate', (m) => {
+    m.graphs.vad = { ...vadGraph, constants: { sr: 8000 } };
+    m.endpointing = vadEndpointing;
+  });
   server = await startTestServer({ modelsDir: root });
 }, 120_000);
 afterAll(async () => {
@@ -228,6 +236,21 @@ describe('VAD endpointing', () => {
       reason: expect.stringMatching(/graphs\.vad: input "state" of the endpointing graph is fed by nothing: declare it under states or constants/),
     });
     expect(byName.asr_bad_input).toMatchObject({ state: 'failed', reason: expect.stringMatching(/endpointing\.output: graph "vad" has no output "speech"/) });
+  });
+
+  it("refuses at load a VAD graph that fails on the manifest's frame, or reads another sample rate, naming the field", async () => {
+    const index = (await (await fetch(`${server.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason?: string }[];
+    const byName = Object.fromEntries(index.map((m) => [m.name, m]));
+    expect(byName.asr_bad_frame).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(
+        /endpointing\.frameSamples \/ endpointing\.contextSamples: the endpointing graph "vad" fails on a frame of \[1, 1088\] \(contextSamples 64 \+ frameSamples 1024\)/,
+      ),
+    });
+    expect(byName.asr_bad_rate).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/graphs\.vad\.constants\.sr: the endpointing graph reads audio at 8000 Hz, but audio\.sampleRate is 16000/),
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { Tensor } from 'onnxruntime-common';
 import { z } from 'zod';
 import { NgramLm } from '../decode/ngram-lm.ts';
 import { SeqserveError } from '../errors.ts';
@@ -50,7 +51,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     step: options.makeStep(graphName, runner, batchAxes),
     beam: { width: beam?.width ?? 8, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
     ...(lm ? { lm } : {}),
-    endpointing: endpointingOf(manifest, runners, options),
+    endpointing: await endpointingOf(manifest, runners, options),
   };
 }
 
@@ -65,8 +66,14 @@ function stateShapes(graphName: string, spec: Manifest['graphs'][string], inputS
   });
 }
 
-/** The manifest's endpointing: CTC-blank rules, or the VAD graph with its own step function (batched like the acoustic one). */
-function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>, options: AcousticLoadOptions): AcousticModel['endpointing'] {
+/**
+ * The manifest's endpointing: CTC-blank rules, or the VAD graph with its own step function (batched
+ * like the acoustic one). A VAD graph is checked at load: one zero frame of
+ * [1, contextSamples + frameSamples] with the initial state must run, so a graph that takes another
+ * frame length fails the model here instead of every stream's first frame (its `sr` constant is
+ * checked against audio.sampleRate with the manifest, in the task's checkManifest).
+ */
+async function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>, options: AcousticLoadOptions): Promise<AcousticModel['endpointing']> {
   const e = manifest.endpointing;
   if (!e) return undefined;
   const limits = { silenceWithoutSpeech: e.silenceWithoutSpeechMs / 1000, maxUtterance: e.maxUtteranceMs / 1000 };
@@ -85,13 +92,15 @@ function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>,
     );
   const batchAxes: Record<string, number> = { [e.input]: 0, [e.output]: 0 };
   const states = stateShapes(e.graph, spec, options.inputShapes[e.graph] ?? {}, batchAxes);
+  const step = options.makeStep(e.graph, runner, batchAxes);
+  await checkVadFrame(e, states, step);
   const vad: VadModel = {
     input: e.input,
     output: e.output,
     frameSamples: e.frameSamples,
     contextSamples: e.contextSamples,
     states,
-    step: options.makeStep(e.graph, runner, batchAxes),
+    step,
     sampleRate: manifest.audio?.sampleRate ?? 16000,
     threshold: e.threshold,
     negativeThreshold: e.negativeThreshold ?? Math.max(0.01, e.threshold - 0.15),
@@ -100,4 +109,26 @@ function endpointingOf(manifest: Manifest, runners: Record<string, GraphRunner>,
     ...limits,
   };
   return { vad };
+}
+
+/** Runs one zero frame with the initial state through the VAD step: a graph that cannot take the manifest's frame fails the model at load. */
+async function checkVadFrame(
+  e: { graph: string; output: string; input: string; frameSamples: number; contextSamples: number },
+  states: VadModel['states'],
+  step: VadModel['step'],
+): Promise<void> {
+  const length = e.contextSamples + e.frameSamples;
+  const feeds = Object.fromEntries([
+    [e.input, new Tensor('float32', new Float32Array(length), [1, length])],
+    ...states.map((s) => [s.input, new Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]),
+  ]);
+  const problem = await step(feeds).then(
+    (out) => (out[e.output]?.size ? undefined : `output "${e.output}" is empty`),
+    (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300),
+  );
+  if (problem !== undefined)
+    throw new SeqserveError(
+      'failed_precondition',
+      `manifest.json: endpointing.frameSamples / endpointing.contextSamples: the endpointing graph "${e.graph}" fails on a frame of [1, ${length}] (contextSamples ${e.contextSamples} + frameSamples ${e.frameSamples}): ${problem}`,
+    );
 }

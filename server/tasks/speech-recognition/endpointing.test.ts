@@ -52,4 +52,13 @@ describe('manifest endpointing', () => {
     expect(() => parseManifest({ ...asr, endpointing: undefined })).toThrow(/graphs\.vad\.role: a "vad" graph is an endpointer: set endpointing/);
     expect(() => parseManifest({ ...asr, task: 'generic', audio: undefined, decoding: undefined, endpointing: undefined })).toThrow(/graphs\.(acoustic|vad)\.role: /);
   });
+
+  it("refuses a VAD graph whose sample-rate constant sr is not the recognizer's audio.sampleRate", () => {
+    const graphs = { ...asr.graphs, vad: { ...asr.graphs.vad, constants: { sr: 8000 } } };
+    expect(() => parseManifest(withEndpointing(asr.endpointing, graphs))).toThrow(
+      /graphs\.vad\.constants\.sr: the endpointing graph reads audio at 8000 Hz, but audio\.sampleRate is 16000/,
+    );
+    const { constants: _, ...noConstants } = asr.graphs.vad;
+    expect(parseManifest(withEndpointing(asr.endpointing, { ...asr.graphs, vad: noConstants })).endpointing).toMatchObject({ mode: 'vad' });
+  });
 });

@@ -21,7 +21,11 @@ export interface RecognitionStreamOptions {
 
 export type RecognitionStream = TaskStream<Float32Array, RecognitionEvent[]>;
 
-/** `endpointing` names a graph of role "vad" (and a graph of that role is an endpointer's); thresholds in order. */
+/**
+ * `endpointing` names a graph of role "vad" (and a graph of that role is an endpointer's); thresholds
+ * in order; the VAD graph's sample-rate constant `sr` (Silero's name for it), if it has one, equals
+ * audio.sampleRate (the rate the VAD is fed at).
+ */
 function endpointingIssues(m: ManifestBody): ManifestIssue[] {
   const e = m.endpointing;
   const vadGraphs = Object.entries(m.graphs).filter(([, g]) => g.role === 'vad');
@@ -35,6 +39,12 @@ function endpointingIssues(m: ManifestBody): ManifestIssue[] {
   const graph = m.graphs[e.graph];
   if (!graph) issues.push({ path: ['endpointing', 'graph'], message: `no graph "${e.graph}" (graphs: ${Object.keys(m.graphs).join(', ')})` });
   else if (graph.role !== 'vad') issues.push({ path: ['endpointing', 'graph'], message: `graph "${e.graph}" has role "${graph.role}"; the endpointing graph needs role "vad"` });
+  const sr = graph?.constants?.sr;
+  if (sr !== undefined && m.audio && sr !== m.audio.sampleRate)
+    issues.push({
+      path: ['graphs', e.graph, 'constants', 'sr'],
+      message: `the endpointing graph reads audio at ${sr} Hz, but audio.sampleRate is ${m.audio.sampleRate} (the VAD is fed the recognizer's audio)`,
+    });
   for (const [name] of vadGraphs) if (name !== e.graph) issues.push({ path: ['graphs', name, 'role'], message: `only one "vad" graph is used: endpointing.graph is "${e.graph}"` });
   if (e.negativeThreshold !== undefined && e.negativeThreshold > e.threshold)
     issues.push({ path: ['endpointing', 'negativeThreshold'], message: `must not be above threshold (${e.threshold})` });
