@@ -48,7 +48,8 @@ export const SERVE_USAGE = `seqserve serve [options]
                             (maxShapes) and task set no bound (default 128; 0 = none)
   --max-requests N          requests running at once per model (default 256)
   --max-streams N           streams open at once per model (default 1024)
-  --request-timeout N       seconds an HTTP request may take, then 504 (default 120; 0 = none)
+  --request-timeout N       seconds an HTTP request or a KServe gRPC infer may take, then 504 /
+                            DEADLINE_EXCEEDED (default 120; 0 = none)
   --cors-origins LIST       origins allowed to call the API and fetch model files from
                             their web apps (comma-separated, or *; default none)
   --api-keys-file FILE      require one of these API keys (one per line) as

@@ -10,6 +10,7 @@ import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { SeededRandom } from '../server/core/random.ts';
+import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
@@ -118,4 +119,27 @@ describe('limits', () => {
     expect(err?.code).toBe(status.DEADLINE_EXCEEDED);
     await until(() => server.context.admission.count('asr', 'stream') === 0, 2000);
   });
+
+  it('stops a KServe gRPC ModelInfer past --request-timeout or its client deadline, and frees its place', async () => {
+    const audio = Buffer.from(await wav(noise(200)).arrayBuffer()).toString('base64');
+    const request = { model_name: 'asr', inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from(audio)] } }] };
+    const client = kserveGrpcClient(server.grpc);
+    try {
+      const err = (await client.modelInfer(request).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      )) as ServiceError | undefined;
+      expect(err?.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(err?.details).toMatch(/longer than the server's limit of 0.4 s/);
+      await until(() => server.context.admission.count('asr', 'request') === 0, 2000);
+      // the client's own deadline, shorter than the server's limit
+      const early = await new Promise<ServiceError | null>((resolve) =>
+        client.inference.ModelInfer(request, new Metadata(), { deadline: Date.now() + 150 }, (e: ServiceError | null) => resolve(e)),
+      );
+      expect(early?.code).toBe(status.DEADLINE_EXCEEDED);
+      await until(() => server.context.admission.count('asr', 'request') === 0, 2000);
+    } finally {
+      client.close();
+    }
+  }, 30_000);
 });

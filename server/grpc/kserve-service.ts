@@ -7,6 +7,7 @@ import { decodeGrpcInfer, encodeGrpcInfer, type GrpcInferRequest } from '../kser
 import { kserveMetadata, kserveTarget, runKServeInfer } from '../kserve/task-model.ts';
 import { serverMetadata } from '../kserve/server-metadata.ts';
 import { grpcError } from './grpc-status.ts';
+import { callSignal } from './server-stream.ts';
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
 
@@ -14,14 +15,14 @@ type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<
  * Wraps an async handler so every failure becomes one gRPC status through grpcError, and logs the
  * call with a request id (the client's `x-request-id` metadata, or a new one).
  */
-function unary<Req>(ctx: ServerContext, method: string, handler: (req: Req) => Promise<unknown> | unknown): Unary<Req> {
+function unary<Req>(ctx: ServerContext, method: string, handler: (req: Req, call: ServerUnaryCall<Req, unknown>) => Promise<unknown> | unknown): Unary<Req> {
   return (call, callback) => {
     const reqId = String(call.metadata.get('x-request-id')[0] ?? randomUUID());
     const started = performance.now();
     const done = (code: number) =>
       ctx.log[code === 0 ? 'debug' : 'info']({ reqId, method: `grpc ${method}`, code, ms: Math.round((performance.now() - started) * 100) / 100 }, 'grpc request');
     Promise.resolve()
-      .then(() => handler(call.request))
+      .then(() => handler(call.request, call))
       .then(
         (res) => {
           done(0);
@@ -41,8 +42,23 @@ const STREAM_WINDOW = 32;
 
 export function kserveService(ctx: ServerContext): UntypedServiceImplementation {
   const { repository } = ctx;
-  const runInfer = async (req: GrpcInferRequest) =>
-    encodeGrpcInfer(await runKServeInfer(ctx, kserveTarget(repository, req.model_name, req.model_version || undefined), decodeGrpcInfer(req)));
+  const runInfer = async (req: GrpcInferRequest, signal: AbortSignal) =>
+    encodeGrpcInfer(await runKServeInfer(ctx, kserveTarget(repository, req.model_name, req.model_version || undefined), decodeGrpcInfer(req), signal));
+  /**
+   * One infer's work stops when `call` (the client) cancels or its deadline passes, or past the
+   * server's --request-timeout as REST's infer does; `run` gets the signal.
+   */
+  const withinLimits = async <T>(call: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const seconds = ctx.config.limits.requestTimeoutSeconds;
+    if (seconds <= 0) return run(call);
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(new SeqserveError('deadline_exceeded', `the request took longer than the server's limit of ${seconds} s`)), seconds * 1000);
+    try {
+      return await run(AbortSignal.any([call, limit.signal]));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     ServerLive: unary(ctx, 'ServerLive', () => ({ live: true })),
     ServerReady: unary(ctx, 'ServerReady', () => ({ ready: ctx.ready() })),
@@ -60,8 +76,9 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
       return { name, version, extensions };
     }),
     ModelMetadata: unary(ctx, 'ModelMetadata', (req: { name: string; version: string }) => kserveMetadata(repository, req.name, req.version || undefined)),
-    ModelInfer: unary(ctx, 'ModelInfer', runInfer),
+    ModelInfer: unary(ctx, 'ModelInfer', (req: GrpcInferRequest, call) => withinLimits(callSignal(call), (signal) => runInfer(req, signal))),
     ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {
+      const streamSignal = callSignal(call); // a cancelled stream stops the work of its requests in flight
       let inflight = 0;
       let ended = false;
       const finishIfDone = () => {
@@ -70,7 +87,7 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
       call.on('data', (req: GrpcInferRequest) => {
         inflight++;
         if (inflight >= STREAM_WINDOW) call.pause();
-        runInfer(req)
+        withinLimits(streamSignal, (signal) => runInfer(req, signal))
           .then(
             (res) => ({ error_message: '', infer_response: res }),
             (err: unknown) => ({ error_message: asSeqserveError(err).message, infer_response: { model_name: req.model_name, id: req.id } }),
