@@ -38,7 +38,7 @@ export const textRecognition: TaskModule<'text-recognition', LineRecognizer, Tex
     const [graph] = Object.entries(manifest.graphs).find(([, g]) => g.role === 'recognizer')!;
     return loadLineRecognizer(manifest.textLine!, read, runners[graph]);
   },
-  async *run(recognizer, { lines, decoding, fields }) {
-    yield await recognizer.recognize(lines, decoding, fields);
+  async *run(recognizer, { lines, decoding, fields }, signal) {
+    yield await recognizer.recognize(lines, decoding, fields, signal);
   },
 };

@@ -2,6 +2,7 @@ import { Tensor } from 'onnxruntime-common';
 import { describe, expect, it } from 'vitest';
 import type { GraphRunner, TensorMap } from '../../core/graph-runner.ts';
 import { LineRecognizer, lineTensor, loadLineRecognizer, logProbabilities, paddedLineWidth, parseCharacterList, resizedLineWidth, type LineImage } from './line-recognizer.ts';
+import { textRecognition } from './index.ts';
 import { TextLineSpec } from './spec.ts';
 
 const spec = (image: Record<string, unknown> = {}, ctc: Record<string, unknown> = {}) =>
@@ -139,6 +140,48 @@ describe('LineRecognizer', () => {
       fakeGraph(4, () => onehot(0)),
     ); // no space: 3 classes expected
     await expect(r.recognize([line(8)], 'greedy')).rejects.toThrow(/has 4 classes; the character list with the blank has 3/);
+  });
+});
+
+describe('cancellation', () => {
+  // a graph that aborts the request during its second run, as a client leaving mid-request would
+  function abortingGraph(controller: AbortController, atRun: number) {
+    const graph = fakeGraph(4, () => [0.1, 0.9, 0, 0]);
+    const run = graph.run.bind(graph);
+    graph.run = (feeds) => {
+      if (graph.widths.length + 1 === atRun) controller.abort(new Error('client left'));
+      return run(feeds);
+    };
+    return graph;
+  }
+
+  it('runs the lines one at a time and stops at the next line once the signal aborts', async () => {
+    const controller = new AbortController();
+    const graph = abortingGraph(controller, 2);
+    const r = new LineRecognizer(spec({ minWidth: 1 }, { space: 'append' }), ['a', 'b'], graph);
+    const lines = Array.from({ length: 64 }, () => line(8));
+    await expect(r.recognize(lines, 'greedy', [], controller.signal)).rejects.toThrow('client left');
+    expect(graph.widths).toHaveLength(2);
+  });
+
+  it('the task passes the request signal to the recogniser (as the executor thread does, its call aborted by a cancel message)', async () => {
+    const controller = new AbortController();
+    const graph = abortingGraph(controller, 3);
+    const r = new LineRecognizer(spec({ minWidth: 1 }, { space: 'append' }), ['a', 'b'], graph);
+    const events = textRecognition.run(r, { lines: Array.from({ length: 64 }, () => line(8)), decoding: 'greedy' }, controller.signal);
+    await expect(
+      (async () => {
+        for await (const _ of events) void _;
+      })(),
+    ).rejects.toThrow('client left');
+    expect(graph.widths).toHaveLength(3);
+  });
+
+  it('an already aborted request runs no line', async () => {
+    const graph = fakeGraph(4, () => [0.1, 0.9, 0, 0]);
+    const r = new LineRecognizer(spec({ minWidth: 1 }, { space: 'append' }), ['a', 'b'], graph);
+    await expect(r.recognize([line(8)], 'greedy', [], AbortSignal.abort(new Error('gone')))).rejects.toThrow('gone');
+    expect(graph.widths).toEqual([]);
   });
 });
 

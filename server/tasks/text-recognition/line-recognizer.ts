@@ -120,10 +120,19 @@ export class LineRecognizer {
     });
   }
 
-  async recognize(lines: LineImage[], decoding: LineDecoding | undefined, fields: string[] = []): Promise<RecognizedLine[]> {
+  /**
+   * The lines, one graph run after another: `signal` is checked before each, so a request its client
+   * left (or that timed out) stops at the next line instead of running every one.
+   */
+  async recognize(lines: LineImage[], decoding: LineDecoding | undefined, fields: string[] = [], signal?: AbortSignal): Promise<RecognizedLine[]> {
     this.validate(lines, fields);
     const useBeam = decoding === undefined ? this.spec.ctc.beam.default : decoding === 'beam';
-    return Promise.all(lines.map((line) => this.recognizeLine(line, useBeam)));
+    const results: RecognizedLine[] = [];
+    for (const line of lines) {
+      signal?.throwIfAborted();
+      results.push(await this.recognizeLine(line, useBeam));
+    }
+    return results;
   }
 
   private async recognizeLine(line: LineImage, useBeam: boolean): Promise<RecognizedLine> {
