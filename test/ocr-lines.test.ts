@@ -301,3 +301,25 @@ describe('bad input to POST /v1/ocr/lines: 4xx naming the field, never a crash',
     expect((await fetch(`${server.http}/v2/health/ready`)).status).toBe(200);
   });
 });
+
+describe('POST /v1/ocr/lines decodes its images inside the call', () => {
+  it('a request over the model\u2019s request limit is refused (429) before any image is decoded', async () => {
+    const leave: (() => void)[] = [];
+    try {
+      // every place of the model taken; an image over --max-image-pixels would be 413 if decoded first
+      for (;;) leave.push(server.context.admission.enter('ppocr_rec', 'request'));
+    } catch {
+      // the limit reached
+    }
+    try {
+      const big = await sharp({ create: { width: 1000, height: 201, channels: 3, background: '#ffffff' } })
+        .png()
+        .toBuffer();
+      const res = await post({ image: [b64(files[0]), big.toString('base64')] });
+      expect(res.status, JSON.stringify(res.body)).toBe(429);
+    } finally {
+      for (const l of leave) l();
+    }
+    expect((await post({ image: b64(files[0]) })).status).toBe(200);
+  });
+});

@@ -11,11 +11,15 @@ import type { TextLineImageSpec } from '../spec.ts';
 
 /**
  * The lines of one request, decoded one after another: a request of many lines holds at most one
- * decoded full-size image at a time (each may be up to `--max-image-pixels`).
+ * decoded full-size image at a time (each may be up to `--max-image-pixels`). `signal` (the call's)
+ * is checked before each line, so a request whose client left stops decoding.
  */
-export async function decodeLines(images: { bytes: Uint8Array; field: string }[], spec: TextLineImageSpec, maxPixels: number): Promise<LineImage[]> {
+export async function decodeLines(images: { bytes: Uint8Array; field: string }[], spec: TextLineImageSpec, maxPixels: number, signal?: AbortSignal): Promise<LineImage[]> {
   const lines: LineImage[] = [];
-  for (const { bytes, field } of images) lines.push(await decodeLine(bytes, spec, maxPixels, field));
+  for (const { bytes, field } of images) {
+    signal?.throwIfAborted();
+    lines.push(await decodeLine(bytes, spec, maxPixels, field));
+  }
   return lines;
 }
 

@@ -91,11 +91,12 @@ export function ocrRoutes(ctx: ServerContext): Hono {
     const { options, images, several } = await readOcrBody(c, ctx.config.limits.maxBodyBytes);
     const loaded = resolveTaskModel(ctx.repository, 'text-recognition', options.model);
     const spec = loaded.taskModel.spec.image;
-    const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels);
     const fields = images.map((i) => i.field);
-    const call = openCall(ctx, { model: loaded.name, endpoint: 'ocr_lines', kind: 'request', signal: requestSignal(c) }, (signal) =>
-      runTask(loaded, { lines, decoding: options.decoding, fields }, signal),
-    );
+    // the images are decoded inside the call: within the model's request limits, and stopped when the client leaves
+    const call = openCall(ctx, { model: loaded.name, endpoint: 'ocr_lines', kind: 'request', signal: requestSignal(c) }, async function* (signal) {
+      const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels, signal);
+      yield* runTask(loaded, { lines, decoding: options.decoding, fields }, signal);
+    });
     const results = await collectCall(call, onlyEvent);
     return c.json(several ? { model: loaded.name, lines: results } : { model: loaded.name, ...results[0] });
   });

@@ -14,7 +14,7 @@ import type { TaskKServe } from '../../../service/task-endpoints.ts';
 import { decodeLines } from './decode-line.ts';
 
 export const textRecognitionKServe: TaskKServe = {
-  inputs: [{ name: 'image', description: 'a text-line image per item (PNG, JPEG, WebP or GIF): base64, or a data: URL' }],
+  inputs: [{ name: 'image', file: true, description: 'a text-line image per item (PNG, JPEG, WebP or GIF): its bytes, base64, or a data: URL' }],
   outputs: [
     { name: 'text_output', description: 'the text of each line' },
     { name: 'json_output', description: 'per line, the /v1/ocr/lines answer as JSON: {text, confidence, characters: [{char, confidence, x}]}' },
@@ -25,7 +25,7 @@ export const textRecognitionKServe: TaskKServe = {
     const spec = loaded.taskModel.spec.image;
     const fields = inputs.image.map((_, i) => `inputs.image[${i}]`);
     const images = inputs.image.map((text, i) => ({ bytes: imageBytesFromText(text, fields[i]), field: fields[i] }));
-    const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels);
+    const lines = await decodeLines(images, spec, ctx.config.limits.maxImagePixels, signal);
     const results = await onlyEvent(runTask(loaded, { lines, decoding, fields }, signal));
     return { text_output: results.map((r) => r.text), json_output: results.map((r) => JSON.stringify(r)) };
   },
