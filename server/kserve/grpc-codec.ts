@@ -4,7 +4,7 @@
  */
 import { invalidArgument } from '../core/errors.ts';
 import { sequenceParameters, taskParameters, type InferInput, type InferRequest, type InferResult } from './infer.ts';
-import { bytesElement, tensorToRaw } from './tensor-codec.ts';
+import { tensorToRaw } from './tensor-codec.ts';
 
 type Contents = Partial<
   Record<'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents', unknown[]>
@@ -67,9 +67,10 @@ export function decodeGrpcInfer(msg: GrpcInferRequest): InferRequest {
     if (raw.length > 0) return { ...base, raw: raw[i] };
     const field = CONTENTS_FIELD[t.datatype];
     if (!field) throw invalidArgument(`inputs[${i}].contents`, `datatype ${t.datatype || '(empty)'} must be sent in raw_input_contents`);
-    let data: unknown[] = t.contents?.[field] ?? [];
-    // BYTES elements: exactly their bytes, or refused naming the element (see bytesElement)
-    if (t.datatype === 'BYTES') data = data.map((b, j) => bytesElement(`inputs[${i}].contents.bytes_contents[${j}]`, b as Uint8Array));
+    const data: unknown[] = t.contents?.[field] ?? [];
+    // BYTES elements stay bytes: a graph gets them as text (checkInput refuses what ONNX Runtime
+    // cannot carry, naming the element), a task model's file input as the file they are
+    if (t.datatype === 'BYTES') return { ...base, bytes: data as Uint8Array[] };
     return { ...base, data };
   });
   const parameters = msg.parameters ? Object.fromEntries(Object.entries(msg.parameters).map(([k, p]) => [k, parameterValue(p)])) : undefined;

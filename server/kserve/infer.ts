@@ -2,12 +2,12 @@
  * KServe v2 inference, independent of transport: both the REST handler and the gRPC service decode
  * their wire format into an InferRequest, call `infer`, and encode the InferResult.
  */
-import type { Tensor } from 'onnxruntime-common';
+import { Tensor } from 'onnxruntime-common';
 import { SeqserveError, invalidArgument } from '../core/errors.ts';
 import type { LoadedGraph, TensorInfo } from '../runtime/loaded-graph.ts';
 import { runGraph } from '../runtime/batched-graph.ts';
 import { isKServeDatatype, kserveDatatype } from './datatypes.ts';
-import { elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
+import { bytesElement, elementCount, tensorFromJson, tensorFromRaw } from './tensor-codec.ts';
 
 export interface InferInput {
   name: string;
@@ -17,6 +17,8 @@ export interface InferInput {
   data?: unknown;
   /** Raw little-endian bytes (binary extension, gRPC raw_input_contents). */
   raw?: Uint8Array;
+  /** BYTES elements received as bytes (gRPC `contents.bytes_contents`), each exactly its bytes. */
+  bytes?: Uint8Array[];
 }
 
 export interface RequestedOutput {
@@ -96,6 +98,14 @@ export function checkInput(
   if (input.raw !== undefined) {
     if (input.data !== undefined) throw invalidArgument(field, 'has both data and binary contents');
     return tensorFromRaw(`${field}.data`, input.datatype, shape, input.raw);
+  }
+  if (input.bytes !== undefined) {
+    if (input.bytes.length !== n) throw invalidArgument(`${field}.contents`, `has ${input.bytes.length} elements but shape [${shape.join(', ')}] needs ${n}`);
+    return new Tensor(
+      'string',
+      input.bytes.map((b, j) => bytesElement(`${field}.contents.bytes_contents[${j}]`, b)),
+      shape,
+    );
   }
   if (input.data === undefined) throw invalidArgument(`${field}.data`, 'is required');
   return tensorFromJson(`${field}.data`, input.datatype, shape, input.data);

@@ -14,7 +14,8 @@ import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import type { TaskKServe } from '../service/task-endpoints.ts';
 import type { ServerContext } from '../context.ts';
 import { runCall } from '../service/task-call.ts';
-import { checkInput, infer, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
+import { checkInput, infer, type InferInput, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
+import { bytesElementsFromRaw } from './tensor-codec.ts';
 import { modelMetadata, type ModelMetadata } from './model-metadata.ts';
 
 /** Items one model-level request may carry. */
@@ -101,6 +102,30 @@ export function taskModelMetadata(model: LoadedModel, kserve: TaskKServe): Model
   };
 }
 
+const BASE64_TEXT = /^(data:|[A-Za-z0-9+/=_\-\s]*$)/;
+
+/**
+ * A file input (an image, a WAV) sent as bytes — gRPC `bytes_contents` or the binary extension, as
+ * Triton's clients send a file — as the text a task's interface reads: elements that are base64
+ * text or a data: URL already (all base64 characters) stay as they are, any other bytes are the
+ * file itself and are base64-encoded.
+ */
+function fileInputAsText(input: InferInput, index: number): InferInput {
+  const shapeOk = Array.isArray(input?.shape) && input.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+  const elements =
+    input?.bytes ??
+    (input?.raw !== undefined && input.datatype === 'BYTES' && input.data === undefined && shapeOk
+      ? bytesElementsFromRaw(`inputs[${index}].data`, input.shape, input.raw)
+      : undefined);
+  if (!elements) return input;
+  const text = elements.map((b) => {
+    const head = Buffer.from(b.subarray(0, 64)).toString('latin1');
+    const asText = Buffer.from(b).toString('latin1');
+    return BASE64_TEXT.test(head) && BASE64_TEXT.test(asText) ? asText : Buffer.from(b).toString('base64');
+  });
+  return { name: input.name, datatype: input.datatype, shape: input.shape, data: text };
+}
+
 /** One model-level infer: every input a BYTES vector of the same length, at most MAX_TASK_ITEMS. */
 export async function inferTaskModel(
   ctx: ServerContext,
@@ -115,8 +140,10 @@ export async function inferTaskModel(
   const signature = { qualifiedName: model.name, inputNames: names };
   const inputs: Record<string, string[]> = {};
   let items: number | undefined;
-  request.inputs.forEach((input, i) => {
-    if (inputs[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
+  const files = new Set(kserve.inputs.filter((t) => t.file).map((t) => t.name));
+  request.inputs.forEach((given, i) => {
+    if (inputs[given?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${given.name}" is given twice`);
+    const input = files.has(given?.name) ? fileInputAsText(given, i) : given;
     const expected = names.includes(input?.name) ? { name: input.name, type: 'string' as const, shape: [-1], dimNames: [undefined] } : undefined;
     const tensor = checkInput(input, i, expected, limits, signature);
     const n = tensor.dims[0];

@@ -178,22 +178,29 @@ export function tensorFromJson(field: string, datatype: KServeDatatype, shape: n
   }
 }
 
+/** The elements of a raw BYTES tensor (4-byte little-endian length + bytes per element), as many as `shape` holds. */
+export function bytesElementsFromRaw(field: string, shape: number[], raw: Uint8Array): Uint8Array[] {
+  const n = elementCount(shape);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const elements: Uint8Array[] = [];
+  let off = 0;
+  while (off < raw.byteLength) {
+    if (off + 4 > raw.byteLength) throw invalidArgument(field, 'BYTES element is missing its 4-byte length');
+    const len = view.getUint32(off, true);
+    off += 4;
+    if (off + len > raw.byteLength) throw invalidArgument(field, `BYTES element ${elements.length} declares ${len} bytes but the data ends early`);
+    elements.push(raw.subarray(off, off + len));
+    off += len;
+  }
+  if (elements.length !== n) throw invalidArgument(field, `has ${elements.length} BYTES elements but shape [${shape.join(', ')}] needs ${n}`);
+  return elements;
+}
+
 /** Builds a tensor from raw little-endian bytes (BYTES: 4-byte length + bytes per element). */
 export function tensorFromRaw(field: string, datatype: KServeDatatype, shape: number[], raw: Uint8Array): Tensor {
   const n = elementCount(shape);
   if (datatype === 'BYTES') {
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const strings: string[] = [];
-    let off = 0;
-    while (off < raw.byteLength) {
-      if (off + 4 > raw.byteLength) throw invalidArgument(field, 'BYTES element is missing its 4-byte length');
-      const len = view.getUint32(off, true);
-      off += 4;
-      if (off + len > raw.byteLength) throw invalidArgument(field, `BYTES element ${strings.length} declares ${len} bytes but the data ends early`);
-      strings.push(bytesElement(`${field}[${strings.length}]`, raw.subarray(off, off + len)));
-      off += len;
-    }
-    if (strings.length !== n) throw invalidArgument(field, `has ${strings.length} BYTES elements but shape [${shape.join(', ')}] needs ${n}`);
+    const strings = bytesElementsFromRaw(field, shape, raw).map((b, i) => bytesElement(`${field}[${i}]`, b));
     return new Tensor('string', strings, shape);
   }
   const size = ELEMENT_BYTES[datatype];

@@ -35,6 +35,8 @@ export type TaskGenerate = (
 export interface TaskTensor {
   name: string;
   description: string;
+  /** A file (image, audio): its elements reach `infer` as base64 text whether sent as text or as the file's bytes. */
+  file?: boolean;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { TaskKServe } from '../../../service/task-endpoints.ts';
 import { captionRequest, validateCaptionOptions } from '../request.ts';
 
 export const captionKServe: TaskKServe = {
-  inputs: [{ name: 'image', description: 'a PNG, JPEG, WebP or GIF per item: base64, or a data: URL' }],
+  inputs: [{ name: 'image', file: true, description: 'a PNG, JPEG, WebP or GIF per item: its bytes, base64, or a data: URL' }],
   outputs: [{ name: 'text_output', description: 'the caption of each' }],
   async infer(ctx, model, inputs, parameters, signal) {
     const loaded = asTaskModel(model, 'caption');

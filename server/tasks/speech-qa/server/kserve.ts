@@ -20,7 +20,7 @@ function asInputField(err: unknown, i: number): unknown {
 
 export const speechQaKServe: TaskKServe = {
   inputs: [
-    { name: 'story', description: 'a WAV file per item (the story, read aloud): base64, or a data: URL' },
+    { name: 'story', file: true, description: 'a WAV file per item (the story, read aloud): its bytes, base64, or a data: URL' },
     { name: 'question', description: 'the question about each story, as text' },
     { name: 'choices', description: 'the answer choices of each question, one per line (2-4)' },
   ],

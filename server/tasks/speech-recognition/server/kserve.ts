@@ -4,25 +4,21 @@
  * `greedy` or `beam` (default: the manifest's).
  */
 import { z } from 'zod';
-import { invalidArgument } from '../../../core/errors.ts';
-import { decodeWav } from '../../../core/audio/decode-wav.ts';
+import { decodeAudioWithin } from '../../../core/audio/decode-wav.ts';
 import { bytesFromBase64Text } from '../../../http/base64-bytes.ts';
 import { parseTaskParameters } from '../../../kserve/task-parameters.ts';
 import { asTaskModel, runTask } from '../../../runtime/task-models.ts';
 import type { TaskKServe } from '../../../service/task-endpoints.ts';
 
 export const speechRecognitionKServe: TaskKServe = {
-  inputs: [{ name: 'audio', description: 'a WAV file per item: base64, or a data: URL' }],
+  inputs: [{ name: 'audio', file: true, description: 'a WAV file per item: its bytes, base64, or a data: URL' }],
   outputs: [{ name: 'text_output', description: 'the transcript of each' }],
   async infer(ctx, model, inputs, parameters, signal) {
     const { decoder } = parseTaskParameters(parameters, { decoder: z.enum(['greedy', 'beam'], { error: 'must be greedy or beam' }).optional() });
     const loaded = asTaskModel(model, 'speech-recognition');
     const audios = inputs.audio.map((text, i) => {
       const field = `inputs.audio[${i}]`;
-      const audio = decodeWav(bytesFromBase64Text(text, field, 'data:audio/wav;base64,'), field);
-      const seconds = audio.samples.length / audio.sampleRate;
-      if (seconds > ctx.config.limits.maxAudioSeconds) throw invalidArgument(field, `is ${seconds.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
-      return audio;
+      return decodeAudioWithin(bytesFromBase64Text(text, field, 'data:audio/wav;base64,'), field, ctx.config.limits.maxAudioSeconds);
     });
     const texts = await Promise.all(
       audios.map(async (audio) => {
