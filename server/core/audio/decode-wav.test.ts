@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { SeqserveError } from '../errors.ts';
-import { decodeWav } from './decode-wav.ts';
+import { audioWithin, decodeAudioWithin, decodeWav } from './decode-wav.ts';
 
 function wavBytes(channels: number, rate: number, bitDepth: string, samples: number[][]): Uint8Array {
   const w = new wavefile.WaveFile();
@@ -48,5 +48,25 @@ describe('decodeWav', () => {
       expect((err as SeqserveError).field).toBe('file');
       expect((err as SeqserveError).message).toMatch(message);
     }
+  });
+});
+
+describe('decodeAudioWithin', () => {
+  const twoSeconds = () => wavBytes(1, 8000, '16', [new Array(16000).fill(0)]);
+
+  it('decodes a WAV file within the limit; over it, refuses naming the field, the length and the limit', () => {
+    expect(decodeAudioWithin(twoSeconds(), 'story', 2).samples).toHaveLength(16000);
+    expect(() => decodeAudioWithin(twoSeconds(), 'story', 1.5)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument', field: 'story', message: 'story: is 2.0 s long; the limit is 1.5 s' }),
+    );
+    expect(() => decodeAudioWithin(new Uint8Array(8), 'inputs.audio[1]', 10)).toThrow(/^inputs\.audio\[1\]: not a readable WAV file/);
+  });
+
+  it("takes the caller's own error for audio over the limit", () => {
+    const audio = { samples: new Float32Array(24000), sampleRate: 16000 };
+    expect(audioWithin(audio, 'audio.content', 1.5)).toBe(audio);
+    expect(() => audioWithin(audio, 'audio.content', 1, (s) => new SeqserveError('out_of_range', `audio.content: ${s.toFixed(1)} s is over the limit of 1 s`))).toThrow(
+      expect.objectContaining({ code: 'out_of_range', message: 'audio.content: 1.5 s is over the limit of 1 s' }),
+    );
   });
 });

@@ -1,7 +1,7 @@
 /** WAV files (PCM 8/16/24/32-bit or IEEE float, any rate and channel count) to mono float samples. */
 import wavefile from 'wavefile';
 import { downmix } from './pcm.ts';
-import { invalidArgument } from '../errors.ts';
+import { invalidArgument, type SeqserveError } from '../errors.ts';
 
 export interface DecodedAudio {
   samples: Float32Array;
@@ -38,4 +38,25 @@ export function decodeWav(bytes: Uint8Array, field = 'file'): DecodedAudio {
   );
   if (samples.length === 0) throw invalidArgument(field, 'contains no audio');
   return { samples, sampleRate: fmt.sampleRate };
+}
+
+/**
+ * `audio` if it lasts at most `maxSeconds` (the server's limits.maxAudioSeconds); else throws
+ * `tooLong(seconds)`, by default an invalid_argument naming `field`: "<field>: is 700.0 s long; the
+ * limit is 600 s".
+ */
+export function audioWithin(
+  audio: DecodedAudio,
+  field: string,
+  maxSeconds: number,
+  tooLong: (seconds: number) => SeqserveError = (seconds) => invalidArgument(field, `is ${seconds.toFixed(1)} s long; the limit is ${maxSeconds} s`),
+): DecodedAudio {
+  const seconds = audio.samples.length / audio.sampleRate;
+  if (seconds > maxSeconds) throw tooLong(seconds);
+  return audio;
+}
+
+/** A WAV file decoded (errors name `field`) and held to `maxSeconds` (see audioWithin). */
+export function decodeAudioWithin(bytes: Uint8Array, field: string, maxSeconds: number): DecodedAudio {
+  return audioWithin(decodeWav(bytes, field), field, maxSeconds);
 }

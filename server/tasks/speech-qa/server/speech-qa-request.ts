@@ -5,7 +5,7 @@
 import { invalidArgument } from '../../../core/errors.ts';
 import { validateChoices } from '../../../core/qa/choice-scores.ts';
 import type { ServerContext } from '../../../context.ts';
-import { decodeWav, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
+import { decodeAudioWithin, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
 import type { LoadedModel } from '../../../runtime/model-repository.ts';
 import { resolveTaskModel } from '../../../runtime/task-models.ts';
 import { checkQuestionText, type SpeechQaInput } from '../../../core/qa/spoken-qa.ts';
@@ -26,12 +26,7 @@ export function resolveSpeechQa(ctx: ServerContext, parts: SpeechQaParts): { loa
   const memory = loaded.taskModel;
   const recognizerName = parts.recognizer ?? (ctx.repository.readyModels().some((m) => m.name === memory.spec.recognizer) ? memory.spec.recognizer : undefined);
   const recognizer = resolveTaskModel(ctx.repository, 'speech-recognition', recognizerName, 'recognizer').taskModel;
-  const audio = (bytes: Uint8Array, field: string): DecodedAudio => {
-    const decoded = decodeWav(bytes, field);
-    const seconds = decoded.samples.length / decoded.sampleRate;
-    if (seconds > ctx.config.limits.maxAudioSeconds) throw invalidArgument(field, `is ${seconds.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
-    return decoded;
-  };
+  const audio = (bytes: Uint8Array, field: string): DecodedAudio => decodeAudioWithin(bytes, field, ctx.config.limits.maxAudioSeconds);
   validateChoices(parts.choices); // before any streaming starts, so bad choices get a plain 400
   if (!parts.story || parts.story.length === 0) throw invalidArgument('story', 'is required (a WAV file part)');
   const story = audio(parts.story, 'story');

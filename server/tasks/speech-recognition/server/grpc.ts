@@ -11,7 +11,7 @@ import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
 import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
 import type { RecognitionEvent } from '../../../core/speech/recognizer-stream.ts';
 import type { ServerContext } from '../../../context.ts';
-import { decodeWav } from '../../../core/audio/decode-wav.ts';
+import { audioWithin, decodeWav } from '../../../core/audio/decode-wav.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
 import { openTaskStream, resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { runCall } from '../../../service/task-call.ts';
@@ -205,10 +205,14 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   if (!req.config) throw invalidArgument('config', 'is required');
   const config = isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: req.config.sample_rate_hertz || 16000 } : checkConfig(req.config, 'config');
   if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
-  const audio = isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz };
+  const maxSeconds = ctx.config.limits.maxAudioSeconds;
+  const audio = audioWithin(
+    isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz },
+    'audio.content',
+    maxSeconds,
+    (seconds) => new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${maxSeconds} s`),
+  );
   const seconds = audio.samples.length / audio.sampleRate;
-  if (seconds > ctx.config.limits.maxAudioSeconds)
-    throw new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${ctx.config.limits.maxAudioSeconds} s`);
   const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
   return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
     const results = [];

@@ -11,7 +11,7 @@ import { invalidArgument } from '../../../core/errors.ts';
 import type { Transcript } from '../../../core/speech/ctc-stream-decoder.ts';
 import type { ServerContext } from '../../../context.ts';
 import { collectCall, openCall } from '../../../service/task-call.ts';
-import { decodeWav } from '../../../core/audio/decode-wav.ts';
+import { decodeAudioWithin } from '../../../core/audio/decode-wav.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import type { DecodingRequest } from '../../../core/speech/decoding-choice.ts';
 import { readForm } from '../../../http/read-form.ts';
@@ -61,9 +61,8 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
     const streamFlag = String(form.get('stream') ?? 'false');
     if (!['true', 'false'].includes(streamFlag)) throw invalidArgument('stream', 'must be true or false');
     const model = resolveTaskModel(ctx.repository, 'speech-recognition', typeof modelName === 'string' && modelName ? modelName : undefined);
-    const audio = decodeWav(new Uint8Array(await file.arrayBuffer()));
+    const audio = decodeAudioWithin(new Uint8Array(await file.arrayBuffer()), 'file', ctx.config.limits.maxAudioSeconds);
     const duration = audio.samples.length / audio.sampleRate;
-    if (duration > ctx.config.limits.maxAudioSeconds) throw invalidArgument('file', `is ${duration.toFixed(1)} s long; the limit is ${ctx.config.limits.maxAudioSeconds} s`);
     const acoustic = model.taskModel;
     const decoding = decodingRequest(form);
 
