@@ -137,6 +137,17 @@ describe('every listed model is addressable over KServe', () => {
     const cases: [string, unknown, RegExp][] = [
       ['slots', { inputs: [bytes('text_input', [' '])] }, /inputs\.text_input\[0\]: must not be empty/],
       ['slots', { parameters: { beam: 3 }, inputs: [bytes('text_input', ['hi'])] }, /parameters\.beam: is not a parameter of this model/],
+      [
+        'slots',
+        { parameters: { sequence_id: 5, sequence_start: true }, inputs: [bytes('text_input', ['hi'])] },
+        /parameters\.sequence_id: slots answers through its task's interface/,
+      ],
+      [
+        'slots',
+        { inputs: [bytes('word_idz', ['hi'])] },
+        /inputs\[0\]\.name: "word_idz" is not an input of slots \(inputs: text_input\); its graphs take their own: slots\.tagger \(.*word_ids/,
+      ],
+      ['slots', { inputs: [bytes('text_input', ['hi'])], outputs: [{ name: 'json_output' }, { name: 'json_output' }] }, /outputs\[1\]\.name: "json_output" is asked for twice/],
       ['spam', { parameters: { truncate: 'yes' }, inputs: [bytes('text_input', ['hi'])] }, /parameters\.truncate: must be a boolean/],
       ['asr', { inputs: [bytes('audio', ['not base64!'])] }, /inputs\.audio\[0\]: is not valid base64/],
       ['asr', { inputs: [bytes('audio', [Buffer.from('RIFF nonsense').toString('base64')])] }, /inputs\.audio\[0\]: not a readable WAV file/],

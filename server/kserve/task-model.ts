@@ -102,6 +102,11 @@ export function taskModelMetadata(model: LoadedModel, kserve: TaskKServe): Model
   };
 }
 
+/** A model's graphs with their inputs, for messages: `slots.tagger (word_ids, ngram_ids, shape_ids)`. */
+function graphList(model: LoadedModel): string {
+  return [...model.graphs.values()].map((g) => `${g.qualifiedName} (${g.inputNames.join(', ')})`).join(', ');
+}
+
 const BASE64_TEXT = /^(data:|[A-Za-z0-9+/=_\-\s]*$)/;
 
 /**
@@ -136,6 +141,11 @@ export async function inferTaskModel(
   signal: AbortSignal,
 ): Promise<InferResult> {
   if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw invalidArgument('inputs', 'must be a non-empty array');
+  if (request.sequence)
+    throw invalidArgument(
+      'parameters.sequence_id',
+      `${model.name} answers through its task's interface, which holds no sequence state; send sequences to a graph with states (${graphList(model)})`,
+    );
   const names = kserve.inputs.map((t) => t.name);
   const signature = { qualifiedName: model.name, inputNames: names };
   const inputs: Record<string, string[]> = {};
@@ -143,6 +153,8 @@ export async function inferTaskModel(
   const files = new Set(kserve.inputs.filter((t) => t.file).map((t) => t.name));
   request.inputs.forEach((given, i) => {
     if (inputs[given?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${given.name}" is given twice`);
+    if (typeof given?.name === 'string' && given.name && !names.includes(given.name))
+      throw invalidArgument(`inputs[${i}].name`, `"${given.name}" is not an input of ${model.name} (inputs: ${names.join(', ')}); its graphs take their own: ${graphList(model)}`);
     const input = files.has(given?.name) ? fileInputAsText(given, i) : given;
     const expected = names.includes(input?.name) ? { name: input.name, type: 'string' as const, shape: [-1], dimNames: [undefined] } : undefined;
     const tensor = checkInput(input, i, expected, limits, signature);
@@ -158,6 +170,7 @@ export async function inferTaskModel(
   const requested = request.outputs?.length ? request.outputs : outputNames.map((name) => ({ name, binary: undefined }));
   requested.forEach((o, i) => {
     if (!outputNames.includes(o?.name)) throw invalidArgument(`outputs[${i}].name`, `"${o?.name}" is not an output of ${model.name} (outputs: ${outputNames.join(', ')})`);
+    if (requested.findIndex((other) => other?.name === o.name) < i) throw invalidArgument(`outputs[${i}].name`, `"${o.name}" is asked for twice`);
   });
   const results = await kserve.infer(ctx, model, inputs, request.parameters ?? {}, signal);
   return {
@@ -174,8 +187,7 @@ export async function inferTaskModel(
 /**
  * A request to a one-graph task model that names only its graph's inputs (a client written for the
  * graph, before the model-level interface) goes to the graph, as if it had named `model.graph`;
- * where the names are the interface's too (speech_qa's `story`), tensors that are not all BYTES
- * are the graph's.
+ * were an interface input's name also the graph's, tensors that are not all BYTES are the graph's.
  */
 function takesGraphInputs(model: LoadedModel, kserve: TaskKServe, request: InferRequest): boolean {
   if (model.graphs.size !== 1 || !Array.isArray(request.inputs) || request.inputs.length === 0) return false;
