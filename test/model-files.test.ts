@@ -2,7 +2,7 @@
  * GET /v1/models/{model}/files/{file}: model files for clients that run models themselves, with
  * ETag revalidation, and confinement to the model folder (no traversal, no symlink escape).
  */
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,10 @@ beforeAll(async () => {
   // a repository with the slots model, a secret beside it, and a symlink pointing out of the model folder
   root = mkdtempSync(path.join(tmpdir(), 'seqserve-files-'));
   cpSync(path.join(BUNDLED_MODELS_DIR, 'slots'), path.join(root, 'slots'), { recursive: true });
+  // npm: references as prose (the description, what the model knows), not in file fields: not files the route serves
+  const manifestPath = path.join(root, 'slots', 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+  writeFileSync(manifestPath, JSON.stringify({ ...manifest, description: 'npm:zod/package.json', knows: { packages: ['npm:hono/package.json'] } }, null, 2));
   writeFileSync(path.join(root, 'secret.txt'), 'not for clients');
   symlinkSync(path.join(root, 'secret.txt'), path.join(root, 'slots', 'escape.json'));
   server = await startTestServer({ modelsDir: root });
@@ -78,6 +82,12 @@ describe('GET /v1/models/{model}/files/{file}', () => {
     expect(escape.body).not.toContain('not for clients');
     expect((await get('/v1/models/nope/files/manifest.json')).status).toBe(404);
     expect((await get('/v1/models/slots/files/missing.onnx')).status).toBe(404);
+    // npm: files the manifest mentions only in its description and knows
+    for (const file of ['npm:zod/package.json', 'npm:hono/package.json']) {
+      const npm = await get(`/v1/models/slots/files/${file}`);
+      expect(npm.status, file).toBe(404);
+      expect(npm.body, file).not.toContain('"version"');
+    }
     expect((await get('/v1/models/slots/files/recipe')).status).toBe(404); // a folder
   });
 });

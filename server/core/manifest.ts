@@ -331,6 +331,25 @@ const ManifestBodyShape = {
 const ManifestBody = z.strictObject(ManifestBodyShape);
 export type ManifestBody = z.infer<typeof ManifestBody>;
 
+/**
+ * The files a manifest names: the fields that reference a file of the model folder or an `npm:`
+ * file, and no other string (prose such as `description` is never a file). The model-files route
+ * serves an `npm:` file only when it is one of these (server/runtime/model-file.ts); a new field of
+ * file type (`fileName`) belongs here.
+ */
+export function manifestFiles(m: ManifestBody): string[] {
+  const files: (string | undefined)[] = [
+    ...Object.values(m.graphs).map((g) => g.file),
+    m.text?.vocabulary,
+    ...(m.decoding?.kind === 'ctc' ? [m.decoding.alphabet, m.decoding.beam?.lm?.file] : [m.decoding?.transitions]),
+    m.generation?.vocab,
+    m.generation?.sourceVocab,
+    m.memory?.answers,
+    m.textLine?.ctc.characters,
+  ];
+  return files.filter((f): f is string => f !== undefined);
+}
+
 export const Manifest = z
   .strictObject({
     /** Editors read the JSON Schema from here (`"../../docs/manifest.schema.json"` for the bundled models); ignored by seqserve. */

@@ -3,11 +3,13 @@
  * manifest, graphs and vocabularies from seqserve). Confined to the folder: no "..", no absolute
  * or backslash paths, no hidden files, and the real path (symlinks resolved) must stay inside the
  * model folder's real path. A file the manifest names by an `npm:` reference (model-file-path.ts) is
- * served only when the serving model's manifest names exactly that reference.
+ * served only when one of the serving model's manifest's file fields (manifestFiles) is exactly that
+ * reference.
  */
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgument, notFound } from '../core/errors.ts';
+import { manifestFiles } from '../core/manifest.ts';
 import { modelFilePath, parseNpmRef } from './model-file-path.ts';
 import type { ModelRepository } from './model-repository.ts';
 
@@ -46,9 +48,7 @@ async function npmModelFile(repository: ModelRepository, model: string, file: st
     throw invalidArgument('file', 'must be a relative path inside the model folder, or an npm: reference the manifest names');
   }
   const loaded = repository.model(model);
-  const named = (value: unknown): boolean =>
-    value === file || (Array.isArray(value) ? value.some(named) : typeof value === 'object' && value !== null && Object.values(value).some(named));
-  if (!named(loaded.manifest)) throw missing();
+  if (!manifestFiles(loaded.manifest).includes(file)) throw missing(); // a file field names it, not prose such as description
   const target = await modelFilePath(loaded.dir, file).catch(() => {
     throw missing();
   });
