@@ -12,12 +12,9 @@ import { DynamicBatchingSpec } from './batching/dynamic-batching-spec.ts';
 import { TensorSpec } from './graph-signature.ts';
 import { editDistance } from './text/edit-distance.ts';
 import { TextLineSpec } from '../tasks/text-recognition/spec.ts';
+import { fileName } from './manifest-file-name.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'model names are lower case: letters, digits, "-" and "_"');
-const fileName = z
-  .string()
-  .min(1)
-  .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'must be a file inside the model folder');
 
 /** A tensor that carries recurrent state: fed as `input`, returned as `output`, zeros at start. */
 export const StateSpec = z

@@ -16,14 +16,11 @@
  * 0, character i at class i + 1). `space: "append"` adds " " as the last character, as PaddleOCR's
  * `use_space_char`. Greedy (best path) or CTC prefix beam search (server/core/decode/ctc.ts).
  *
- * Imports zod only: server/core/manifest.ts imports it, and the task registry imports the task.
+ * Imports zod (and the file-name type, which imports zod only): server/core/manifest.ts imports it,
+ * and the task registry imports the task.
  */
 import { z } from 'zod';
-
-const fileRef = z
-  .string()
-  .min(1)
-  .refine((f) => !f.includes('..') && !f.startsWith('/') && !f.includes('\\'), 'must be a file inside the model folder, or an npm: reference');
+import { fileName } from '../../core/manifest-file-name.ts';
 
 export const TextLineImageSpec = z
   .strictObject({
@@ -71,7 +68,7 @@ export const TextLineCtcSpec = z
       .default('probabilities')
       .describe('what the output holds: probabilities (after a softmax, as PP-OCR), log-probabilities, or logits (a softmax is applied)'),
     blank: z.number().int().nonnegative().default(0).describe('the class of the CTC blank'),
-    characters: fileRef.describe(
+    characters: fileName.describe(
       'the character list, a UTF-8 text file of one character per line (PaddleOCR\'s ppocr_keys_v1.txt) in class order, the blank\'s class skipped; a file of the model folder or an "npm:<package>/<path>" reference',
     ),
     space: z.enum(['append', 'none']).default('none').describe('append: " " is the last character, after the file\'s (PaddleOCR\'s use_space_char)'),
