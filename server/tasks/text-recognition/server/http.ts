@@ -8,7 +8,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { invalidArgument } from '../../../core/errors.ts';
-import { parseJson } from '../../../core/parse-json.ts';
+import { fieldName, parseJson } from '../../../core/parse-json.ts';
 import type { ServerContext } from '../../../context.ts';
 import { readText } from '../../../http/read-body.ts';
 import { readForm } from '../../../http/read-form.ts';
@@ -19,7 +19,9 @@ import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts'
 import { MAX_LINES_PER_REQUEST } from '../index.ts';
 import { decodeLines } from './decode-line.ts';
 
-const image = z.string({ error: 'must be base64 or a data: URL' }).min(1, 'is empty');
+const lineImage = z.string({ error: 'must be base64 or a data: URL' }).min(1, 'is empty');
+const lineImages = z.array(lineImage).min(1, 'is empty: at least one line image').max(MAX_LINES_PER_REQUEST, `at most ${MAX_LINES_PER_REQUEST} lines per request`);
+const IMAGE_REQUIRED = 'is required: base64 or a data: URL, or an array of them';
 
 export const OcrLinesOptions = z.strictObject({
   model: z.string().min(1, 'is empty').optional(),
@@ -27,24 +29,17 @@ export const OcrLinesOptions = z.strictObject({
 });
 
 /** The JSON body: one line image, or up to MAX_LINES_PER_REQUEST of them. */
-export const OcrLinesJsonBody = OcrLinesOptions.extend({
-  image: z.union([image, z.array(image).min(1, 'is empty').max(MAX_LINES_PER_REQUEST, `at most ${MAX_LINES_PER_REQUEST} lines per request`)], {
-    error: 'is required: base64 or a data: URL, or an array of them',
-  }),
-});
+export const OcrLinesJsonBody = OcrLinesOptions.extend({ image: z.union([lineImage, lineImages], { error: IMAGE_REQUIRED }) });
 
-/** The JSON body's `image`: one string, or an array of them (checked here so refusals name the element). */
+/**
+ * The JSON body's `image` against the two sides of OcrLinesJsonBody's union, the one its shape
+ * picks: a refusal names the element (`image[3]`), where the union's would name only `image`.
+ */
 function imageList(image: unknown): string[] {
-  if (image === undefined) throw invalidArgument('image', 'is required: base64 or a data: URL, or an array of them');
-  const list = Array.isArray(image) ? (image as unknown[]) : [image];
-  if (Array.isArray(image) && list.length === 0) throw invalidArgument('image', 'is empty: at least one line image');
-  if (list.length > MAX_LINES_PER_REQUEST) throw invalidArgument('image', `at most ${MAX_LINES_PER_REQUEST} lines per request (${list.length} given)`);
-  return list.map((item, i) => {
-    const field = Array.isArray(image) ? `image[${i}]` : 'image';
-    if (typeof item !== 'string') throw invalidArgument(field, 'must be a string: base64 or a data: URL');
-    if (item === '') throw invalidArgument(field, 'is empty');
-    return item;
-  });
+  if (image === undefined) throw invalidArgument('image', IMAGE_REQUIRED);
+  const parsed = z.object({ image: Array.isArray(image) ? lineImages : lineImage }).safeParse({ image });
+  if (!parsed.success) throw invalidArgument(fieldName(parsed.error.issues[0].path), parsed.error.issues[0].message);
+  return [parsed.data.image].flat();
 }
 
 interface OcrBody {
