@@ -10,7 +10,12 @@ import type { ImageSource } from '../core/generation/generation-engine.ts';
 import { imageTensor } from '../core/image/image-tensor.ts';
 import type { ImageSpec } from '../core/manifest.ts';
 
-export async function decodeImage(bytes: Uint8Array, spec: ImageSpec, maxPixels: number, field = 'image'): Promise<ImageSource> {
+/**
+ * An image's size as it will be shown (EXIF orientation applied), read from its header before any
+ * pixel is decoded: empty bytes, bytes that are not an image and an image without pixels are 400,
+ * one over `maxPixels` is 413.
+ */
+export async function checkedImageSize(bytes: Uint8Array, maxPixels: number, field: string): Promise<{ width: number; height: number }> {
   if (bytes.length === 0) throw invalidArgument(field, 'is empty');
   let meta: Metadata;
   try {
@@ -18,8 +23,15 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec, maxPixels:
   } catch {
     throw invalidArgument(field, 'is not an image (PNG, JPEG, WebP or GIF expected)');
   }
-  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-  if (pixels > maxPixels) throw new SeqserveError('payload_too_large', `${field}: ${meta.width}x${meta.height} is ${pixels} pixels; the limit is ${maxPixels}`, { field });
+  const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height ?? 0, meta.width ?? 0] : [meta.width ?? 0, meta.height ?? 0];
+  if (!(width >= 1 && height >= 1)) throw invalidArgument(field, 'has no pixels');
+  const pixels = width * height;
+  if (pixels > maxPixels) throw new SeqserveError('payload_too_large', `${field}: ${width}x${height} is ${pixels} pixels; the limit is ${maxPixels}`, { field });
+  return { width, height };
+}
+
+export async function decodeImage(bytes: Uint8Array, spec: ImageSpec, maxPixels: number, field = 'image'): Promise<ImageSource> {
+  await checkedImageSize(bytes, maxPixels, field);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
       .rotate() // apply EXIF orientation

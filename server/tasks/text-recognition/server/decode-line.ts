@@ -4,7 +4,8 @@
  * manifest's height with its aspect ratio kept. Its size is checked from the header before any pixel
  * is decoded: over `--max-image-pixels` is 413, a line wider than the model reads at its height is 400.
  */
-import sharp, { type Metadata } from 'sharp';
+import sharp from 'sharp';
+import { checkedImageSize } from '../../../images/decode-image.ts';
 import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
 import { resizedLineWidth, type LineImage } from '../line-recognizer.ts';
 import type { TextLineImageSpec } from '../spec.ts';
@@ -24,17 +25,7 @@ export async function decodeLines(images: { bytes: Uint8Array; field: string }[]
 }
 
 export async function decodeLine(bytes: Uint8Array, spec: TextLineImageSpec, maxPixels: number, field = 'image'): Promise<LineImage> {
-  if (bytes.length === 0) throw invalidArgument(field, 'is empty');
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes).metadata();
-  } catch {
-    throw invalidArgument(field, 'is not an image (PNG, JPEG, WebP or GIF expected)');
-  }
-  const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height ?? 0, meta.width ?? 0] : [meta.width ?? 0, meta.height ?? 0];
-  if (!(w >= 1 && h >= 1)) throw invalidArgument(field, 'has no pixels');
-  const pixels = w * h;
-  if (pixels > maxPixels) throw new SeqserveError('payload_too_large', `${field}: ${w}x${h} is ${pixels} pixels; the limit is ${maxPixels}`, { field });
+  const { width: w, height: h } = await checkedImageSize(bytes, maxPixels, field);
   const width = resizedLineWidth(w, h, spec.height);
   if (width > spec.maxWidth)
     throw invalidArgument(
