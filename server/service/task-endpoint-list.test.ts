@@ -9,7 +9,16 @@ describe('task endpoints', () => {
   });
 
   it('loads the endpoints of every task that has them, in registry order, and none for KServe-only tasks', () => {
-    expect(TASK_ENDPOINTS.map((e) => e.task)).toEqual(['slot-filling', 'speech-recognition', 'chat', 'caption', 'speech-qa', 'text-classification', 'text2text', 'text-recognition']);
+    expect(TASK_ENDPOINTS.map((e) => e.task)).toEqual([
+      'slot-filling',
+      'speech-recognition',
+      'chat',
+      'caption',
+      'speech-qa',
+      'text-classification',
+      'text2text',
+      'text-recognition',
+    ]);
     for (const { task, endpoints } of TASK_ENDPOINTS) {
       expect(endpoints.http ?? endpoints.grpc, task).toBeDefined();
       // a task with HTTP routes documents them (test/openapi.test.ts checks each route is)
