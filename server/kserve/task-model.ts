@@ -124,9 +124,8 @@ function fileInputAsText(input: InferInput, index: number): InferInput {
       : undefined);
   if (!elements) return input;
   const text = elements.map((b) => {
-    const head = Buffer.from(b.subarray(0, 64)).toString('latin1');
     const asText = Buffer.from(b).toString('latin1');
-    return BASE64_TEXT.test(head) && BASE64_TEXT.test(asText) ? asText : Buffer.from(b).toString('base64');
+    return BASE64_TEXT.test(asText) ? asText : Buffer.from(b).toString('base64');
   });
   return { name: input.name, datatype: input.datatype, shape: input.shape, data: text };
 }
