@@ -40,6 +40,8 @@ describe('manifestFiles', () => {
         'generation.sourceVocab',
         'memory.answers',
         'textLine.ctc.characters',
+        'vqa.vocab',
+        'vqa.answers',
       ].sort(),
     );
     const ctc = {
@@ -49,11 +51,12 @@ describe('manifestFiles', () => {
       generation: { vocab: 'gen.json', sourceVocab: 'source.json' },
       memory: { answers: 'answers.json' },
       textLine: { ctc: { characters: 'npm:pkg/keys.txt' } },
+      vqa: { vocab: 'qv.json', answers: 'qa.json' },
       description: 'npm:pkg/prose.txt',
       knows: { files: ['npm:pkg/known.txt'] },
     } as unknown as ManifestBody;
     expect(manifestFiles(ctc).sort()).toEqual(
-      ['a.onnx', 'npm:pkg/b.onnx', 'vocab.json', 'alphabet.json', 'lm.arpa', 'gen.json', 'source.json', 'answers.json', 'npm:pkg/keys.txt'].sort(),
+      ['a.onnx', 'npm:pkg/b.onnx', 'vocab.json', 'alphabet.json', 'lm.arpa', 'gen.json', 'source.json', 'answers.json', 'npm:pkg/keys.txt', 'qv.json', 'qa.json'].sort(),
     );
     const crf = { graphs: {}, decoding: { kind: 'crf', transitions: 'crf.json' } } as unknown as ManifestBody;
     expect(manifestFiles(crf)).toEqual(['crf.json']);

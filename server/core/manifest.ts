@@ -296,6 +296,21 @@ export const ClassificationSpec = z.strictObject({
   attention: z.string().min(1).optional().describe("the graph output holding each token's attention weight [batch, tokens]"),
 });
 
+/**
+ * Visual question answering (visual-qa): one graph reads an image (as the `image` section says) and
+ * a question's word ids and gives a score per answer, and optionally its attention over the image's
+ * region grid (server/core/vqa/visual-qa.ts).
+ */
+export const VqaSpec = z.strictObject({
+  image: z.string().min(1).describe('the graph input that takes images [batch, 3, height, width], normalised as the image section says'),
+  question: z.string().min(1).describe('the graph input that takes word ids [batch, words] (int64): 1 + the index in vocab after its first entry, 0 pads the end'),
+  answer: z.string().min(1).describe('the graph output holding a score per answer [batch, answers] (logits or log-probabilities; the server applies the softmax)'),
+  attention: z.string().min(1).optional().describe("the graph output holding each attention hop's weights over the image grid [batch, hops, rows * cols], row-major"),
+  vocab: fileName.describe('JSON array of question words, index = word id; entry 0 is the padding token'),
+  answers: fileName.describe('JSON array of answers, index = output column'),
+  maxQuestionWords: z.number().int().positive().max(256).describe('longer questions are refused'),
+});
+
 /** The tasks, from the one registry of task modules (server/tasks/registry.ts). */
 export const TASKS = TASK_NAMES;
 export type Task = TaskName;
@@ -316,6 +331,7 @@ const ManifestBodyShape = {
   generation: GenerationSpec.optional(),
   memory: MemorySpec.optional(),
   classification: ClassificationSpec.optional(),
+  vqa: VqaSpec.optional().describe('the graph inputs, outputs and vocabularies of a visual-qa model'),
   instances: z
     .number()
     .int()
@@ -342,6 +358,8 @@ export function manifestFiles(m: ManifestBody): string[] {
     m.generation?.vocab,
     m.generation?.sourceVocab,
     m.memory?.answers,
+    m.vqa?.vocab,
+    m.vqa?.answers,
     m.textLine?.ctc.characters,
   ];
   return files.filter((f): f is string => f !== undefined);
@@ -389,6 +407,7 @@ export type ImageSpec = z.infer<typeof ImageSpec>;
 export type Endpointing = z.infer<typeof Endpointing>;
 export type VadEndpointing = z.infer<typeof VadEndpointing>;
 export type MemorySpec = z.infer<typeof MemorySpec>;
+export type VqaSpec = z.infer<typeof VqaSpec>;
 export type GenerationSpec = z.infer<typeof GenerationSpec>;
 export type ClassificationSpec = z.infer<typeof ClassificationSpec>;
 

@@ -11,9 +11,10 @@ import { speechRecognition } from './speech-recognition/index.ts';
 import { textClassification } from './text-classification/index.ts';
 import { text2text } from './text2text/index.ts';
 import { textRecognition } from './text-recognition/index.ts';
+import { visualQa } from './visual-qa/index.ts';
 import type { TaskModule } from './task-module.ts';
 
-export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, textClassification, text2text, textRecognition, generic] as const;
+export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, textClassification, text2text, textRecognition, visualQa, generic] as const;
 
 export type TaskName = (typeof TASK_MODULES)[number]['name'];
 

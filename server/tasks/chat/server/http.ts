@@ -3,7 +3,8 @@
  * events). Extensions: `top_k`, `repetition_penalty`, `beam_width`,
  * `length_penalty`, and `include_attention` (each choice carries the attention over the source
  * tokens for every generated token). A message with an image part (OpenAI vision input, a data: URL)
- * is answered by a caption model with the image's caption.
+ * is answered by a caption model with the image's caption (without `model`: the default caption
+ * model), or, when `model` names a visual-qa model, with its answer to the message's question.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
@@ -16,6 +17,7 @@ import { caption } from '../../caption/index.ts';
 import { chat } from '../index.ts';
 import { ChatCompletionRequest } from '../request.ts';
 import { chatGeneration } from './chat-source.ts';
+import { vqaChatCompletion, visualQaModelOf } from '../../visual-qa/server/chat.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
 import { sseResponse } from '../../../http/sse.ts';
@@ -35,6 +37,9 @@ export function chatRoutes(ctx: ServerContext): Hono {
 
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJson(c, ChatCompletionRequest, ctx.config.limits.maxBodyBytes);
+    // a request naming a visual-qa model: its answer to the question about the image (server/tasks/visual-qa/server/chat.ts)
+    const vqa = visualQaModelOf(ctx, body);
+    if (vqa) return vqaChatCompletion(ctx, c, body, vqa);
     const { loaded, engine, request, promptTokens, sourcePieces } = await chatGeneration(ctx, body);
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);

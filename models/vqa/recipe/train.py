@@ -1,0 +1,319 @@
+"""Train the visual question answering model: image + question → answer (stacked attention network,
+Yang et al. 2016, over the captioner's shape world).
+
+  image    [B, 3, 64, 64] float (RGB, (x / 255 - 0.5) / 0.25)  → a CNN → 8x8 grid of region features
+  question [B, T] int64 word ids (1 + index in question-vocab.json, 0 = padding at the end)
+           → embedding → GRU; the question vector is the GRU state at the last word
+  two attention hops over the 64 regions (softmax; each hop refines the query with what it read),
+  and a counting branch: a sigmoid gate per region (question-conditioned), its gated region features
+  summed (not averaged), so "how many" sees how much of what it asks for is there
+  → MLP → answer log-probabilities [B, A] over answers.json; attention [B, 2, 64] (both hops, row-major).
+
+Data: the captioner's generator (models/caption/recipe/scenes.py: scenes, render) imported as it is.
+Training scenes are its training split; held-out scenes its test split (each with a size-colour-shape
+triple, two-object combination or arrangement never in training; empty pictures in both). Questions
+(questions.py): five types; held-out question combinations (HELD_OUT_QUESTIONS) never asked in
+training. Measured: accuracy per question type on held-out questions (all, and those with a held-out
+question combination), and on pictures drawn another way (models/caption/recipe/heldout.py's
+unlike_set: other canvases, anti-aliased outlined shapes, web shades, plain backgrounds).
+
+Full run:  npm run recipe -- vqa            (writes models/vqa/; --minutes 30 of training)
+Smoke run: npm run recipe -- vqa --smoke --out /tmp/vqa-smoke
+Export only (from a --checkpoint of a run): npm run recipe -- vqa --export-only CKPT [--out DIR]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+import caption.recipe.scenes as scenes
+from _recipe_common.manifest import write_manifest
+from _recipe_common.training import optimizer_step, smoothed
+from questions import ANSWERS, HELD_OUT_QUESTIONS, MAX_WORDS, TYPES, question, test_questions, tokenize, vocabulary
+
+# heldout.py imports its sibling as `from scenes import ...` (the caption recipe runs with its own folder
+# first on the path); the same module object under that name lets it be imported unchanged from here.
+sys.modules.setdefault("scenes", scenes)
+from caption.recipe.heldout import unlike_set  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZE, GRID = scenes.SIZE, 8
+MEAN, STD = 0.5, 0.25
+TEST_SEED, UNLIKE_SEED = 21, 23
+WORDS = vocabulary()
+WORD_ID = {w: i + 1 for i, w in enumerate(WORDS)}
+ANSWER_ID = {a: i for i, a in enumerate(ANSWERS)}
+
+
+class VQA(nn.Module):
+    def __init__(self, words=len(WORDS) + 1, answers=len(ANSWERS), feat=96, hidden=128, emb=64, hops=2):
+        super().__init__()
+
+        def conv(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+        self.cnn = nn.Sequential(*conv(3, 16), nn.MaxPool2d(2), *conv(16, 32), *conv(32, 32), nn.MaxPool2d(2),
+                                 *conv(32, 64), *conv(64, 64), nn.MaxPool2d(2), nn.Conv2d(64, feat, 1), nn.ReLU())
+        self.position = nn.Parameter(torch.randn(1, GRID * GRID, feat) * 0.1)
+        self.region = nn.Linear(feat, hidden)
+        self.embed = nn.Embedding(words, emb, padding_idx=0)
+        self.gru = nn.GRU(emb, hidden, batch_first=True)
+        self.hops = nn.ModuleList([nn.ModuleDict({"v": nn.Linear(hidden, hidden), "u": nn.Linear(hidden, hidden, bias=False),
+                                                  "w": nn.Linear(hidden, 1)}) for _ in range(hops)])
+        self.gate_v = nn.Linear(hidden, hidden)
+        self.gate_q = nn.Linear(hidden, hidden, bias=False)
+        self.gate_w = nn.Linear(hidden, 1)
+        self.count_f = nn.Linear(hidden, hidden)
+        self.classify = nn.Sequential(nn.Linear(3 * hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(2 * hidden, answers))
+
+    def forward(self, image, question):
+        f = self.cnn(image).flatten(2).transpose(1, 2) + self.position  # [B, 64, feat]
+        v = torch.relu(self.region(f))  # [B, 64, H]
+        h0 = torch.zeros(1, question.shape[0], self.gru.hidden_size)  # explicit, so the exported graph takes any batch
+        y, _ = self.gru(self.embed(question), h0)  # [B, T, H]
+        last = ((question != 0).sum(1) - 1).clamp(min=0)
+        q = torch.gather(y, 1, last.view(-1, 1, 1).expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]
+        u = q
+        attention = []
+        for hop in self.hops:
+            h = torch.tanh(hop["v"](v) + hop["u"](u).unsqueeze(1))
+            a = torch.softmax(hop["w"](h).squeeze(2), 1)  # [B, 64]
+            u = u + torch.bmm(a.unsqueeze(1), v).squeeze(1)
+            attention.append(a)
+        g = torch.sigmoid(self.gate_w(torch.tanh(self.gate_v(v) + self.gate_q(q).unsqueeze(1))))  # [B, 64, 1]
+        counted = (g * torch.relu(self.count_f(v))).sum(1)  # [B, H]
+        logits = self.classify(torch.cat([u, counted, q], 1))
+        return torch.log_softmax(logits, -1), torch.stack(attention, 1)
+
+
+def to_input(pixels):
+    x = torch.from_numpy(pixels).float().permute(0, 3, 1, 2) / 255.0
+    return (x - MEAN) / STD
+
+
+def encode_questions(texts):
+    ids = [[WORD_ID[w] for w in tokenize(t)] for t in texts]
+    n = max(len(i) for i in ids)
+    return torch.tensor([i + [0] * (n - len(i)) for i in ids], dtype=torch.long)
+
+
+def predict(model, pixels, texts, batch=256):
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(texts), batch):
+            logp, _ = model(to_input(pixels[i:i + batch]), encode_questions(texts[i:i + batch]))
+            out.extend(ANSWERS[j] for j in logp.argmax(1).tolist())
+    model.train()
+    return out
+
+
+def accuracy(items, hyps):
+    """Accuracy per question type (and overall, and on the held-out question combinations)."""
+    res = {}
+    for name, pick in (("all", lambda it: True), ("heldout_combination", lambda it: tuple(it["key"]) in HELD_OUT_QUESTIONS)):
+        by = {}
+        for it, h in zip(items, hyps):
+            if pick(it):
+                by.setdefault(it["type"], []).append(it["answer"] == h)
+        res[name] = {t: {"accuracy": round(sum(by[t]) / len(by[t]), 4), "questions": len(by[t])} for t in TYPES if t in by}
+        flat = [x for v in by.values() for x in v]
+        res[name]["overall"] = {"accuracy": round(sum(flat) / max(len(flat), 1), 4), "questions": len(flat)}
+    return res
+
+
+def question_set(scene_list, seed):
+    """Held-out questions: items with the scene's index, question, answer, type, key."""
+    rng = random.Random(seed)
+    items = []
+    for i, (objects, arrangement) in enumerate(scene_list):
+        for qtype, q, a, key in test_questions(objects, arrangement, rng):
+            items.append({"scene": i, "question": q, "answer": a, "type": qtype, "key": list(key)})
+    return items
+
+
+def evaluate(model, pixels, items):
+    hyps = predict(model, pixels[[it["scene"] for it in items]], [it["question"] for it in items])
+    return accuracy(items, hyps), hyps
+
+
+def short(acc):
+    return {t: v["accuracy"] for t, v in acc["all"].items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, ".."))
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--train-scenes", type=int, default=36000)
+    ap.add_argument("--test-scenes", type=int, default=1500)
+    ap.add_argument("--unlike", type=int, default=800)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--checkpoint", help="also save the trained PyTorch weights here")
+    ap.add_argument("--export-only", help="a --checkpoint file: export it (ONNX, vocabularies, manifest) and stop")
+    args = ap.parse_args()
+    if args.smoke:
+        args.train_scenes, args.test_scenes, args.unlike, args.minutes = 300, 60, 40, 0.25
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    if args.export_only:
+        model = VQA()
+        model.load_state_dict(torch.load(args.export_only))
+        os.makedirs(args.out, exist_ok=True)
+        export(model, args.out)
+        print(f"exported {args.export_only} to {args.out}")
+        return
+    rng = random.Random(args.seed)
+    started = time.time()
+    command = "npm run recipe -- vqa" + (f" --minutes {args.minutes:g}" if args.minutes != 30 else "") + (f" --seed {args.seed}" if args.seed != 5 else "")
+
+    train_scenes = [(o, a) for o, a, _ in scenes.scenes(args.train_scenes, "train", args.seed)]
+    test_scenes = [(o, a) for o, a, _ in scenes.scenes(args.test_scenes, "test", TEST_SEED)]
+    r = random.Random(args.seed + 2)
+    train_pixels = np.stack([scenes.render(o, a, r) for o, a in train_scenes])
+    r = random.Random(TEST_SEED + 2)
+    test_pixels = np.stack([scenes.render(o, a, r) for o, a in test_scenes])
+    test_items = question_set(test_scenes, TEST_SEED + 3)
+    unlike = unlike_set(args.unlike, UNLIKE_SEED)
+    unlike_pixels = np.stack([u["pixels"] for u in unlike])
+    unlike_items = question_set([(u["objects"], _arrangement(u)) for u in unlike], UNLIKE_SEED + 3)
+    print(f"{len(train_scenes)} training scenes, {len(test_scenes)} held-out scenes ({len(test_items)} questions), "
+          f"{len(unlike)} unlike pictures ({len(unlike_items)} questions), {len(WORDS)} words, {len(ANSWERS)} answers, "
+          f"rendered in {time.time() - started:.0f}s", flush=True)
+
+    model = VQA()
+    print(f"parameters: {sum(p.numel() for p in model.parameters()):,}", flush=True)
+    max_lr, scenes_per_step, per_scene = 2e-3, 32, 4
+    opt = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=1e-4)
+    budget = args.minutes * 60
+    train_start = time.time()
+    step, run = 0, None
+    order = list(range(len(train_scenes)))
+    while True:
+        rng.shuffle(order)
+        for i in range(0, len(order) - scenes_per_step + 1, scenes_per_step):
+            p = (time.time() - train_start) / budget
+            if p >= 1:
+                break
+            for g in opt.param_groups:
+                g["lr"] = max_lr * min(1.0, p / 0.03) * 0.5 * (1 + math.cos(math.pi * p))
+            idx = order[i:i + scenes_per_step]
+            pixels = train_pixels[idx]
+            if rng.random() < 0.5:  # brightness/contrast jitter
+                pixels = np.clip(pixels.astype(np.float32) * rng.uniform(0.85, 1.15) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+            rows, texts, answers = [], [], []
+            for k, j in enumerate(idx):
+                objects, arrangement = train_scenes[j]
+                for _ in range(per_scene):
+                    got = question(objects, arrangement, rng.choice(TYPES), rng)
+                    if got:
+                        rows.append(k)
+                        texts.append(got[0])
+                        answers.append(ANSWER_ID[got[1]])
+            image = to_input(pixels)[rows]
+            logp, _ = model(image, encode_questions(texts))
+            loss = nn.functional.nll_loss(logp, torch.tensor(answers))
+            run = smoothed(run, optimizer_step(model, opt, loss, 2.0), 0.95)
+            step += 1
+            if step % 100 == 0:
+                print(f"step {step} loss {run:.4f} lr {opt.param_groups[0]['lr']:.5f} elapsed {time.time() - started:.0f}s", flush=True)
+            if step % 1000 == 0:
+                acc, _ = evaluate(model, test_pixels, test_items[:1500])
+                print(f"step {step} held-out (first 1500 questions): {short(acc)}", flush=True)
+        else:
+            continue
+        break
+    train_seconds = time.time() - train_start
+    if args.checkpoint:
+        torch.save(model.state_dict(), args.checkpoint)
+
+    heldout, hyps = evaluate(model, test_pixels, test_items)
+    print("held-out:", json.dumps(heldout), flush=True)
+    unlike_acc, unlike_hyps = evaluate(model, unlike_pixels, unlike_items)
+    print("unlike:", json.dumps(unlike_acc), flush=True)
+    train_items = question_set(train_scenes[:1000], args.seed + 9)
+    train_acc, _ = evaluate(model, train_pixels, train_items)
+    print("train (first 1000 scenes):", short(train_acc), flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    sample = write_sample(os.path.join(args.out, "heldout-sample"), test_pixels, test_items, hyps)
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump({"heldout": heldout, "heldout_sample": accuracy(sample, [it["predicted"] for it in sample]),
+                   "unlike": unlike_acc, "train_first_1000_scenes": train_acc,
+                   "train_scenes": len(train_scenes), "heldout_scenes": len(test_scenes), "unlike_pictures": len(unlike),
+                   "steps": step, "questions_per_step": scenes_per_step * per_scene, "seed": args.seed, "threads": args.threads,
+                   "parameters": sum(p.numel() for p in model.parameters()),
+                   "train_seconds": round(train_seconds), "total_seconds": round(time.time() - started), "command": command}, f, indent=2)
+    export(model, args.out)  # last: the manifest is checked against docs/manifest.schema.json
+    print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def _arrangement(item):
+    """The arrangement of an unlike_set picture (its caption says it)."""
+    n, cap = len(item["objects"]), item["caption"]
+    if n < 2:
+        return None
+    if n == 2:
+        return "above" if " above " in cap else "left of"
+    return "column" if cap.endswith("column") else "row"
+
+
+def write_sample(d, pixels, items, hyps, per_type=8):
+    """per_type held-out questions of each type, one per picture, as PNG + questions.jsonl (question,
+    answer, type, key, the recipe's prediction); held-out question combinations first."""
+    os.makedirs(d, exist_ok=True)
+    for old in os.listdir(d):
+        os.remove(os.path.join(d, old))
+    chosen, used = [], set()
+    for t in TYPES:
+        cands = [(it, h) for it, h in zip(items, hyps) if it["type"] == t and it["scene"] not in used]
+        cands.sort(key=lambda x: tuple(x[0]["key"]) not in HELD_OUT_QUESTIONS)
+        for it, h in cands[:per_type]:
+            used.add(it["scene"])
+            chosen.append({**it, "predicted": h})
+    with open(os.path.join(d, "questions.jsonl"), "w") as f:
+        for n, it in enumerate(chosen):
+            name = f"{n:03d}.png"
+            Image.fromarray(pixels[it["scene"]], "RGB").save(os.path.join(d, name), optimize=True)
+            f.write(json.dumps({"image": name, "question": it["question"], "answer": it["answer"], "type": it["type"],
+                                "key": it["key"], "heldout_combination": tuple(it["key"]) in HELD_OUT_QUESTIONS,
+                                "predicted": it["predicted"]}) + "\n")
+    return chosen
+
+
+def export(model, out):
+    model.eval()
+    image = torch.zeros(2, 3, SIZE, SIZE)
+    q = encode_questions(["what colour is the circle?", "how many squares are there?"])
+    torch.onnx.export(model, (image, q), os.path.join(out, "vqa.onnx"), opset_version=17,
+                      input_names=["image", "question"], output_names=["answer", "attention"],
+                      dynamic_axes={"image": {0: "batch"}, "question": {0: "batch", 1: "words"},
+                                    "answer": {0: "batch"}, "attention": {0: "batch"}})
+    with open(os.path.join(out, "question-vocab.json"), "w") as f:
+        json.dump(["<pad>"] + WORDS, f)
+    with open(os.path.join(out, "answers.json"), "w") as f:
+        json.dump(ANSWERS, f)
+    write_manifest(out, {
+        "name": "vqa",
+        "version": "1",
+        "task": "visual-qa",
+        "description": "Visual question answering over the captioner's shape world: a CNN over an 8x8 grid of regions, a GRU over the question's words, two hops of attention over the regions and a counting branch, softmax over a fixed answer vocabulary. Answers colour, shape, count, relative-position and existence questions.",
+        "knows": {"question_types": TYPES, "answers": ANSWERS, "shapes": scenes.SHAPES, "colours": list(scenes.COLOURS),
+                  "relations": ["left of", "right of", "above", "below"]},
+        "graphs": {"vqa": {"file": "vqa.onnx", "role": "vqa"}},
+        "image": {"width": SIZE, "height": SIZE, "mean": [MEAN * 255] * 3, "std": [STD * 255] * 3, "grid": [GRID, GRID]},
+        "vqa": {"image": "image", "question": "question", "answer": "answer", "attention": "attention",
+                "vocab": "question-vocab.json", "answers": "answers.json", "maxQuestionWords": MAX_WORDS},
+    })
+
+
+if __name__ == "__main__":
+    main()
