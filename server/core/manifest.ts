@@ -119,6 +119,21 @@ export const AudioSpec = z.strictObject({
 });
 
 /**
+ * A spoken-word encoder (audio-embedding): the graph takes float samples [batch, samples] at
+ * `sampleRate` and each row's length in samples [batch] (int64), and gives one vector per row
+ * [batch, dimensions] (audio word2vec).
+ */
+export const AudioEmbeddingSpec = z.strictObject({
+  sampleRate: z.number().int().min(8000).max(48000),
+  input: z.string().min(1).describe('the graph input that takes float samples [batch, samples] at sampleRate'),
+  lengths: z.string().min(1).describe("the graph input that takes each row's length in samples [batch] (int64); rows are zero-padded past it"),
+  output: z.string().min(1).describe('the graph output holding the embeddings [batch, dimensions]'),
+  dimensions: z.number().int().positive(),
+  minSamples: z.number().int().positive().default(400).describe('shorter audio is zero-padded to this many samples (the feature window)'),
+  maxSeconds: z.number().positive().max(60).default(8).describe('the longest audio embedded as one vector (a word or short phrase)'),
+});
+
+/**
  * How a speech recognizer decides that an utterance has ended (server/core/speech/): `ctc-blank`
  * (the default) counts trailing frames whose best CTC label is the blank or the word separator;
  * `vad` runs a voice-activity graph of the same manifest (role "vad", e.g. Silero VAD) over the same
@@ -325,6 +340,7 @@ const ManifestBodyShape = {
     .describe('the ONNX graphs by name; KServe addresses each as model.graph'),
   text: TextSpec.optional(),
   audio: AudioSpec.optional(),
+  audioEmbedding: AudioEmbeddingSpec.optional().describe('the spoken-word encoder of an audio-embedding model'),
   endpointing: Endpointing.optional().describe('how a speech recognizer ends utterances (speech-recognition models): ctc-blank (default) or vad'),
   image: ImageSpec.optional(),
   decoding: Decoding.optional(),
@@ -403,6 +419,7 @@ export type GraphSpec = z.infer<typeof GraphSpec>;
 export type StateSpec = z.infer<typeof StateSpec>;
 export type TextSpec = z.infer<typeof TextSpec>;
 export type AudioSpec = z.infer<typeof AudioSpec>;
+export type AudioEmbeddingSpec = z.infer<typeof AudioEmbeddingSpec>;
 export type ImageSpec = z.infer<typeof ImageSpec>;
 export type Endpointing = z.infer<typeof Endpointing>;
 export type VadEndpointing = z.infer<typeof VadEndpointing>;

@@ -11,7 +11,7 @@ import type { LoadedGraph } from '../runtime/loaded-graph.ts';
 import type { LoadedModel, ModelRepository } from '../runtime/model-repository.ts';
 import { splitQualifiedName } from '../runtime/model-lookup.ts';
 import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
-import type { TaskKServe } from '../service/task-endpoints.ts';
+import type { TaskKServe, TaskTensor } from '../service/task-endpoints.ts';
 import type { ServerContext } from '../context.ts';
 import { runCall } from '../service/task-call.ts';
 import { checkInput, infer, type InferInput, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
@@ -85,6 +85,7 @@ function graphsMetadata(model: LoadedModel): ModelMetadata {
 }
 
 const bytes = (name: string) => ({ name, datatype: 'BYTES', shape: [-1] });
+const tensorMetadata = (t: TaskTensor) => (t.datatype === 'FP32' ? { name: t.name, datatype: 'FP32', shape: [-1, -1] } : bytes(t.name));
 
 export function taskModelMetadata(model: LoadedModel, kserve: TaskKServe): ModelMetadata {
   return {
@@ -92,7 +93,7 @@ export function taskModelMetadata(model: LoadedModel, kserve: TaskKServe): Model
     versions: [model.version],
     platform: 'seqserve_task',
     inputs: kserve.inputs.map((t) => bytes(t.name)),
-    outputs: kserve.outputs.map((t) => bytes(t.name)),
+    outputs: kserve.outputs.map(tensorMetadata),
     parameters: {
       task: model.manifest.task,
       execution_provider: model.provider,
@@ -178,7 +179,14 @@ export async function inferTaskModel(
     ...(request.id ? { id: request.id } : {}),
     outputs: requested.map((o) => {
       const data = results[o.name];
-      return { name: o.name, datatype: 'BYTES', shape: [data.length], tensor: new Tensor('string', data, [data.length]), binary: o.binary ?? request.binaryOutputs ?? false };
+      const binary = o.binary ?? request.binaryOutputs ?? false;
+      if (data.every((d): d is string => typeof d === 'string'))
+        return { name: o.name, datatype: 'BYTES', shape: [data.length], tensor: new Tensor('string', data, [data.length]), binary };
+      const vectors = data as Float32Array[];
+      const width = vectors[0]?.length ?? 0;
+      const stacked = new Float32Array(vectors.length * width);
+      vectors.forEach((v, i) => stacked.set(v, i * width));
+      return { name: o.name, datatype: 'FP32', shape: [vectors.length, width], tensor: new Tensor('float32', stacked, [vectors.length, width]), binary };
     }),
   };
 }

@@ -37,6 +37,8 @@ export interface TaskTensor {
   description: string;
   /** A file (image, audio): its elements reach `infer` as base64 text whether sent as text or as the file's bytes. */
   file?: boolean;
+  /** An output of numbers (an embedding per item): `infer` gives one Float32Array per item, all of one length, sent as [items, length] FP32. Default BYTES. */
+  datatype?: 'BYTES' | 'FP32';
 }
 
 /**
@@ -48,8 +50,14 @@ export interface TaskTensor {
 export interface TaskKServe {
   inputs: TaskTensor[];
   outputs: TaskTensor[];
-  /** Every output's elements for the inputs' (as many as the inputs have); `parameters` are the request's, refused naming `parameters.<name>`. */
-  infer(ctx: ServerContext, model: LoadedModel, inputs: Record<string, string[]>, parameters: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, string[]>>;
+  /** Every output's elements for the inputs' (as many as the inputs have; an FP32 output's a vector per item); `parameters` are the request's, refused naming `parameters.<name>`. */
+  infer(
+    ctx: ServerContext,
+    model: LoadedModel,
+    inputs: Record<string, string[]>,
+    parameters: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, string[] | Float32Array[]>>;
 }
 
 export interface TaskEndpoints {

@@ -2,6 +2,7 @@
  * The one list of tasks. A new task is a folder beside this file exporting a TaskModule, and one
  * line here.
  */
+import { audioEmbedding } from './audio-embedding/index.ts';
 import { caption } from './caption/index.ts';
 import { chat } from './chat/index.ts';
 import { generic } from './generic/index.ts';
@@ -14,7 +15,7 @@ import { textRecognition } from './text-recognition/index.ts';
 import { visualQa } from './visual-qa/index.ts';
 import type { TaskModule } from './task-module.ts';
 
-export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, textClassification, text2text, textRecognition, visualQa, generic] as const;
+export const TASK_MODULES = [slotFilling, speechRecognition, chat, caption, speechQa, textClassification, text2text, textRecognition, visualQa, audioEmbedding, generic] as const;
 
 export type TaskName = (typeof TASK_MODULES)[number]['name'];
 

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { SeqserveError } from '../errors.ts';
+import { CollectionStore, overlap, rankHits, SpokenIndex } from './spoken-index.ts';
+
+const v = (...xs: number[]) => {
+  const n = Math.hypot(...xs);
+  return Float32Array.from(xs, (x) => x / n);
+};
+const seg = (start: number, end: number, ...xs: number[]) => ({ start, end, embedding: v(...xs) });
+const limits = { maxDocuments: 3, maxSegments: 6, maxSeconds: 10 };
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as SeqserveError).code;
+  }
+  return 'ok';
+};
+
+describe('rankHits', () => {
+  it('ranks by score and keeps one of overlapping segments of a document', () => {
+    const hits = [
+      { document_id: 'a', start: 0, end: 1, score: 0.5 },
+      { document_id: 'a', start: 0.1, end: 0.9, score: 0.9 },
+      { document_id: 'b', start: 0.1, end: 0.9, score: 0.7 },
+      { document_id: 'a', start: 2, end: 3, score: 0.6 },
+    ];
+    expect(rankHits(hits, 10).map((h) => [h.document_id, h.start, h.score])).toEqual([
+      ['a', 0.1, 0.9],
+      ['b', 0.1, 0.7],
+      ['a', 2, 0.6],
+    ]);
+    expect(rankHits(hits, 2)).toHaveLength(2);
+    expect(overlap({ start: 0, end: 1 }, { start: 1, end: 2 })).toBe(0);
+    expect(overlap({ start: 0, end: 1 }, { start: 0.5, end: 3 })).toBe(0.5);
+  });
+});
+
+describe('SpokenIndex', () => {
+  it('finds the segment most like the query by cosine', () => {
+    const index = new SpokenIndex(3, limits);
+    index.add('d1', 2, [seg(0, 0.5, 1, 0, 0), seg(1, 1.5, 0, 1, 0)]);
+    index.add('d2', 2, [seg(0.2, 0.6, 0, 0.8, 0.6), seg(1, 1.4, 0, 0, 1)]);
+    const hits = index.search(v(0, 1, 0.1), 3);
+    expect(hits.map((h) => [h.document_id, h.start])).toEqual([
+      ['d1', 1],
+      ['d2', 0.2],
+      ['d2', 1],
+    ]);
+    expect(hits[0].score).toBeCloseTo(1 / Math.hypot(1, 0.1), 6);
+    expect(hits[1].score).toBeGreaterThan(hits[2].score);
+    expect(code(() => index.search(v(1, 0), 1))).toBe('invalid_argument');
+  });
+
+  it('holds documents, segments and seconds to its limits (resource_exhausted), ids once', () => {
+    const index = new SpokenIndex(2, limits);
+    index.add('a', 4, [seg(0, 1, 1, 0), seg(1, 2, 0, 1)]);
+    expect(code(() => index.add('a', 1, []))).toBe('failed_precondition');
+    expect(code(() => index.add('b', 7, []))).toBe('resource_exhausted'); // 11 s > 10 s
+    expect(
+      code(() =>
+        index.add(
+          'b',
+          1,
+          Array.from({ length: 5 }, () => seg(0, 1, 1, 1)),
+        ),
+      ),
+    ).toBe('resource_exhausted'); // 7 segments > 6
+    index.add('b', 1, []);
+    index.add('c', 1, []);
+    expect(code(() => index.add('d', 1, []))).toBe('resource_exhausted'); // 4 documents > 3
+    expect([index.documentCount, index.segmentCount, index.seconds]).toEqual([3, 2, 6]);
+    expect(index.remove('a')).toBe(true);
+    expect([index.documentCount, index.segmentCount, index.seconds]).toEqual([2, 0, 2]);
+    expect(index.search(v(1, 0), 5)).toEqual([]);
+    index.add('d', 8, [seg(0, 1, 1, 0)]); // room again
+    expect(index.search(v(1, 0), 5).map((h) => h.document_id)).toEqual(['d']);
+  });
+
+  it('grows past its first allocation', () => {
+    const index = new SpokenIndex(2, { maxDocuments: 10, maxSegments: 1000, maxSeconds: 1000 });
+    index.add(
+      'a',
+      1,
+      Array.from({ length: 200 }, (_, i) => seg(i, i + 0.5, 1, i / 100)),
+    );
+    expect(index.search(v(1, 0), 1)[0].start).toBe(0);
+    expect(index.search(v(1, 1.99), 1)[0].start).toBe(199);
+  });
+});
+
+describe('CollectionStore', () => {
+  it('creates collections per name for one model, within maxCollections, and checks names', () => {
+    const store = new CollectionStore({ ...limits, maxCollections: 2 });
+    const a = store.open('a', 'm', 2);
+    expect(store.open('a', 'm', 2)).toBe(a);
+    expect(code(() => store.open('a', 'other', 2))).toBe('invalid_argument');
+    store.open('b', 'm', 2);
+    expect(code(() => store.open('c', 'm', 2))).toBe('resource_exhausted');
+    expect(code(() => store.get('nope'))).toBe('not_found');
+    expect(code(() => store.get('bad name'))).toBe('invalid_argument');
+    store.dropIfEmpty('b');
+    expect(store.names()).toEqual(['a']);
+    a.add('x', 1, [seg(0, 1, 1, 0)]);
+    store.dropIfEmpty('a');
+    expect(store.info('a')).toMatchObject({ name: 'a', model: 'm', dimensions: 2, segments: 1, seconds: 1, documents: [{ id: 'x', seconds: 1, segments: 1 }] });
+    expect(store.delete('a')).toBe(true);
+    expect(store.names()).toEqual([]);
+  });
+});
