@@ -127,7 +127,7 @@ export interface CaptionToken {
   token: string;
   logprob: number;
   top_logprobs?: { token: string; logprob: number }[];
-  /** Attention over the image regions (row-major over `attention_grid`), with `include_attention`. */
+  /** Attention over the image regions (row-major over `attention_grid`), or over a clip's sampled frames (`attention_frames` of them), with `include_attention`. */
   attention?: number[];
 }
 
@@ -136,6 +136,8 @@ export interface CaptionResult {
   finish_reason: 'stop' | 'length';
   tokens: CaptionToken[];
   attention_grid?: [number, number] | null;
+  /** A video caption model's sampled frames, which attention is over (with `include_attention`). */
+  attention_frames?: number;
   model: string;
 }
 
@@ -362,14 +364,19 @@ export class SeqserveHttpClient {
     }
   }
 
-  /** The caption of an image (PNG, JPEG, ...) from POST /v1/captions. */
+  /** The caption of an image (PNG, JPEG, ...; for a video caption model an animated GIF or WebP) from POST /v1/captions. */
   async caption(image: Uint8Array, options: CaptionOptions = {}): Promise<CaptionResult> {
     return (await (await this.request('POST', '/v1/captions', this.captionForm(image, options))).json()) as CaptionResult;
   }
 
-  /** A streamed caption: each token as it is generated, then the whole caption. */
+  /** The caption of a clip given as its frames in order (PNG, JPEG, ... each), by a video caption model (the first one unless `model` names one). */
+  async captionFrames(frames: Uint8Array[], options: CaptionOptions = {}): Promise<CaptionResult> {
+    return (await (await this.request('POST', '/v1/captions', this.captionForm(frames, options))).json()) as CaptionResult;
+  }
+
+  /** A streamed caption (of an image, or of a clip's frames in order): each token as it is generated, then the whole caption. */
   async *captionStream(
-    image: Uint8Array,
+    image: Uint8Array | Uint8Array[],
     options: CaptionOptions = {},
   ): AsyncGenerator<({ type: 'token'; delta: string } & CaptionToken) | { type: 'done'; caption: string; finish_reason: string }> {
     const res = await this.request('POST', '/v1/captions', this.captionForm(image, { ...options, stream: true }));
@@ -413,9 +420,10 @@ export class SeqserveHttpClient {
     return form;
   }
 
-  private captionForm(image: Uint8Array, options: CaptionOptions): FormData {
+  private captionForm(image: Uint8Array | Uint8Array[], options: CaptionOptions): FormData {
     const form = new FormData();
-    form.set('image', new Blob([image as Uint8Array<ArrayBuffer>]), 'image');
+    if (Array.isArray(image)) image.forEach((f, i) => form.append('frames', new Blob([f as Uint8Array<ArrayBuffer>]), `frame-${i}`));
+    else form.set('image', new Blob([image as Uint8Array<ArrayBuffer>]), 'image');
     for (const [k, v] of Object.entries(options)) if (v !== undefined && v !== null) form.set(k, String(v));
     return form;
   }

@@ -130,7 +130,9 @@ export interface BoundOptions {
 }
 
 /** The manifest sections that bound a graph's inputs. */
-export type BoundsManifest = Partial<Pick<Manifest, 'task' | 'graphs' | 'text' | 'audio' | 'audioEmbedding' | 'image' | 'generation' | 'memory' | 'textLine' | 'endpointing'>>;
+export type BoundsManifest = Partial<
+  Pick<Manifest, 'task' | 'graphs' | 'text' | 'audio' | 'audioEmbedding' | 'image' | 'video' | 'generation' | 'memory' | 'textLine' | 'endpointing'>
+>;
 
 /** What a task module is told to say the bounds of a graph's inputs that its own feeds never exceed. */
 export interface TaskBoundsContext {

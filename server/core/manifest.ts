@@ -202,6 +202,27 @@ export const ImageSpec = z.strictObject({
   grid: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
 });
 
+/**
+ * A clip fed to a video encoder graph: `frames` frames sampled from the input (an animated GIF or
+ * WebP, or an ordered list of pictures), each resized to width x height RGB and normalised as an
+ * image, [frames, 3, height, width].
+ */
+export const VideoSpec = z.strictObject({
+  frames: z.number().int().min(1).max(256).describe('the number of frames the encoder takes: every clip is resampled to it'),
+  width: z.number().int().min(1).max(1024),
+  height: z.number().int().min(1).max(1024),
+  mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1]),
+  sampling: z
+    .enum(['uniform-time', 'uniform-index'])
+    .default('uniform-time')
+    .describe(
+      'how the frames are chosen: uniform-time takes the frame shown at each of `frames` evenly spaced instants of the clip (middle of each of `frames` equal spans of its duration, from the GIF/WebP frame delays; a list of pictures counts each as one unit of time); uniform-index the same over frame indices',
+    ),
+  minFrames: z.number().int().min(1).max(4096).default(2).describe('fewer input frames are refused (a still image is not a clip)'),
+  maxFrames: z.number().int().min(1).max(4096).default(256).describe('more input frames are refused'),
+});
+
 export const CtcDecoding = z.strictObject({
   kind: z.literal('ctc'),
   /** The graph output holding [batch, frames, vocabulary] log-probabilities. */
@@ -343,6 +364,7 @@ const ManifestBodyShape = {
   audioEmbedding: AudioEmbeddingSpec.optional().describe('the spoken-word encoder of an audio-embedding model'),
   endpointing: Endpointing.optional().describe('how a speech recognizer ends utterances (speech-recognition models): ctc-blank (default) or vad'),
   image: ImageSpec.optional(),
+  video: VideoSpec.optional(),
   decoding: Decoding.optional(),
   generation: GenerationSpec.optional(),
   memory: MemorySpec.optional(),
@@ -421,6 +443,7 @@ export type TextSpec = z.infer<typeof TextSpec>;
 export type AudioSpec = z.infer<typeof AudioSpec>;
 export type AudioEmbeddingSpec = z.infer<typeof AudioEmbeddingSpec>;
 export type ImageSpec = z.infer<typeof ImageSpec>;
+export type VideoSpec = z.infer<typeof VideoSpec>;
 export type Endpointing = z.infer<typeof Endpointing>;
 export type VadEndpointing = z.infer<typeof VadEndpointing>;
 export type MemorySpec = z.infer<typeof MemorySpec>;

@@ -20,11 +20,11 @@ const REQUEST_ROWS = 16;
 
 /** What chat and caption requests feed the encoder and the decoder step. */
 export function generationAxisBounds({ model, spec, manifest, options, add }: TaskBoundsContext): void {
-  const { generation, image } = manifest;
+  const { generation, image, video } = manifest;
   if (!generation) return;
   const of = (field: string) => `${field} of model ${model}`;
   const rows = options.decoderRows === undefined ? undefined : Math.max(options.decoderRows, REQUEST_ROWS);
-  const sourceTokens = image ? undefined : generation.maxSourceTokens;
+  const sourceTokens = image || video ? undefined : generation.maxSourceTokens;
   if (spec.role === 'encoder') {
     // requests that arrive together share one encoder run: at most one per decoding row
     add(generation.encoder.input, 0, rows, `the requests model ${model} encodes together`);
@@ -33,6 +33,12 @@ export function generationAxisBounds({ model, spec, manifest, options, add }: Ta
       add(generation.encoder.input, 1, 3, `the colour channels model ${model} feeds`);
       add(generation.encoder.input, 2, image.height, of('image.height'));
       add(generation.encoder.input, 3, image.width, of('image.width'));
+    }
+    if (video) {
+      add(generation.encoder.input, 1, video.frames, of('video.frames'));
+      add(generation.encoder.input, 2, 3, `the colour channels model ${model} feeds`);
+      add(generation.encoder.input, 3, video.height, of('video.height'));
+      add(generation.encoder.input, 4, video.width, of('video.width'));
     }
   }
   if (spec.role === 'decoder_step') {
@@ -43,6 +49,7 @@ export function generationAxisBounds({ model, spec, manifest, options, add }: Ta
       add(m, 0, rows, decoded);
       if (sourceTokens !== undefined) add(m, 1, sourceTokens, of('generation.maxSourceTokens'));
       else if (image?.grid) add(m, 1, image.grid[0] * image.grid[1], `${of('image.grid')}: its regions`);
+      else if (video) add(m, 1, video.frames, `${of('video.frames')}: its frames`);
     }
   }
 }

@@ -13,7 +13,7 @@ import type { Seq2SeqModel } from './seq2seq-model.ts';
 
 export type Source = number[] | ImageSource;
 
-/** The encoder's input for several sources: padded token ids, or stacked images (all of one size). */
+/** The encoder's input for several sources: padded token ids, or stacked images or clips (all of one size). */
 export function encoderInput(sources: readonly Source[], pad: number): Tensor {
   if (sources.every((s) => Array.isArray(s))) {
     const S = Math.max(...sources.map((s) => s.length));
@@ -23,7 +23,7 @@ export function encoderInput(sources: readonly Source[], pad: number): Tensor {
   }
   const images = sources as ImageSource[];
   const dims = images[0].dims;
-  const size = dims[0] * dims[1] * dims[2];
+  const size = dims.reduce((a, b) => a * b, 1);
   const pixels = new Float32Array(images.length * size);
   images.forEach((img, i) => {
     if (img.pixels.length !== size || img.dims.some((d, j) => d !== dims[j])) throw invalidArgument('image', `images in one encoder run must all be ${dims.join('x')}`);

@@ -3,10 +3,10 @@ import type { SamplingParams } from './logits-processors.ts';
 
 export type { SamplingParams } from './logits-processors.ts';
 
-/** A preprocessed image for an image encoder: [channels, height, width] float pixels. */
+/** A preprocessed image for an image encoder: [channels, height, width] float pixels (a clip for a video encoder: [frames, channels, height, width]). */
 export interface ImageSource {
   pixels: Float32Array;
-  dims: readonly [number, number, number];
+  dims: readonly number[];
 }
 
 export interface GenerateRequest {

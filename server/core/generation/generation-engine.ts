@@ -81,8 +81,10 @@ export class GenerationEngine {
 
   /** Refuses a request this model cannot take (what `generate` refuses at once). */
   validate(req: GenerateRequest): void {
-    const { spec, image } = this.model;
-    if (Array.isArray(req.source) === Boolean(image)) throw invalidArgument('model', `this model encodes ${image ? 'images' : 'text'}`);
+    const { spec, image, video } = this.model;
+    if (Array.isArray(req.source) === Boolean(image ?? video)) throw invalidArgument('model', `this model encodes ${image ? 'images' : video ? 'video clips' : 'text'}`);
+    if (video && !Array.isArray(req.source) && req.source.dims.length !== 4) throw invalidArgument('model', 'this model encodes video clips, not still images');
+    if (image && !Array.isArray(req.source) && req.source.dims.length !== 3) throw invalidArgument('model', 'this model encodes still images, not video clips');
     if (Array.isArray(req.source)) {
       if (req.source.length === 0) throw invalidArgument('messages', 'the prompt is empty');
       if (req.source.length > spec.maxSourceTokens)

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SeqserveError } from '../errors.ts';
 import type { GraphRunner } from '../graph-runner.ts';
-import type { GenerationSpec, ImageSpec, Manifest } from '../manifest.ts';
+import type { GenerationSpec, ImageSpec, Manifest, VideoSpec } from '../manifest.ts';
 import { readJsonFile, type ReadModelFile } from '../model-files.ts';
 import { SpelledWordTokenizer } from '../text/spelled-word-tokenizer.ts';
 
@@ -13,6 +13,8 @@ export interface Seq2SeqModel {
   spec: GenerationSpec;
   /** Set for image encoders: how images are preprocessed into the encoder input. */
   image?: ImageSpec;
+  /** Set for video encoders: how a clip's frames are sampled and preprocessed into the encoder input. */
+  video?: VideoSpec;
   tokenizer: SpelledWordTokenizer;
   encoder: GraphRunner;
   decoder: GraphRunner;
@@ -53,6 +55,7 @@ export async function loadSeq2SeqModel(manifest: Manifest, read: ReadModelFile, 
   return {
     spec,
     ...(manifest.image ? { image: manifest.image } : {}),
+    ...(manifest.video ? { video: manifest.video } : {}),
     tokenizer: new SpelledWordTokenizer(vocab.data, spec.unk, specials),
     encoder: encoder.runner,
     decoder: decoder.runner,

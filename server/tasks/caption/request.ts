@@ -16,8 +16,20 @@ export const CaptionOptions = DecodingParams.extend({
 });
 export type CaptionOptions = z.infer<typeof CaptionOptions>;
 
-/** JSON body: the options plus `image` (base64, or a data: URL). */
-export const CaptionJsonBody = CaptionOptions.extend({ image: z.string({ error: 'is required (base64 or a data: URL)' }).min(1, 'is empty') });
+/** The most pictures a `frames` list may hold (a video model's manifest bounds it further: video.maxFrames). */
+export const MAX_FRAME_LIST = 4096;
+
+/**
+ * JSON body: the options plus `image` (base64, or a data: URL; for a video model an animated GIF or
+ * WebP), or `frames` (a video model: pictures in order, each base64 or a data: URL).
+ */
+export const CaptionJsonBody = CaptionOptions.extend({
+  image: z.string({ error: 'must be a string (base64 or a data: URL)' }).min(1, 'is empty').optional(),
+  frames: z
+    .array(z.string({ error: 'must be a string (base64 or a data: URL)' }).min(1, 'is empty'))
+    .max(MAX_FRAME_LIST)
+    .optional(),
+});
 
 const NUMBER_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'beam_width', 'length_penalty', 'top_logprobs', 'repetition_penalty'] as const;
 const BOOLEAN_FIELDS = ['include_attention', 'stream'] as const;
@@ -61,6 +73,15 @@ export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: Im
     // captions decode greedily unless asked otherwise
     ...decodingRequest(o, model.spec.maxNewTokens, { temperature: 0 }),
   };
+}
+
+/**
+ * What a caption response says its attention is over: the image's region grid (`attention_grid`:
+ * rows, columns), or a clip's sampled frames (`attention_frames`: how many).
+ */
+export function attentionLayout(model: Seq2SeqModel): { attention_grid: number[] | null } | { attention_frames: number } {
+  if (model.video) return { attention_frames: model.video.frames };
+  return { attention_grid: model.image?.grid ?? null };
 }
 
 /** A token as the caption APIs report it. */

@@ -27,10 +27,11 @@ import { captionRoutes } from './http.ts';
 import { captionKServe } from './kserve.ts';
 
 const NOTES = {
-  image: 'PNG, JPEG, WebP or GIF: base64, or a data: URL',
+  image: 'PNG, JPEG, WebP or GIF: base64, or a data: URL (a video caption model: an animated GIF or WebP)',
+  frames: "a video caption model: the clip as pictures in order, each base64 or a data: URL (instead of image); sampled to the model's frame count",
   temperature: '0 = greedy (the default)',
   beam_width: 'beam search',
-  include_attention: 'each token carries attention over the image regions (row-major over attention_grid)',
+  include_attention: "each token carries attention over the image regions (row-major over attention_grid), or over the clip's sampled frames (attention_frames)",
   stream: 'server-sent events: caption.token per token, then caption.done',
 };
 
@@ -38,7 +39,7 @@ const tokenFields = {
   token: str,
   logprob: num,
   top_logprobs: arrayOf(obj({ token: str, logprob: num })),
-  attention: { ...arrayOf(num), description: 'over the image regions, row-major over attention_grid (with include_attention)' },
+  attention: { ...arrayOf(num), description: "over the image regions, row-major over attention_grid, or over a clip's sampled frames (with include_attention)" },
 };
 
 /** The form carries the JSON body's options as text fields (null is not a text field's value). */
@@ -48,12 +49,17 @@ function captionForm(): Schema {
   return {
     type: 'object',
     description: `An image part and the options of the JSON body. ${TEXT_FIELDS}`,
-    required: ['image'],
     properties: {
       image: {
         type: 'string',
         contentMediaType: 'application/octet-stream',
-        description: 'PNG, JPEG, WebP or GIF (a file part; a text field holding base64 or a data: URL works too); at most --max-image-pixels',
+        description:
+          'PNG, JPEG, WebP or GIF (a file part; a text field holding base64 or a data: URL works too); at most --max-image-pixels. A video caption model takes an animated GIF or WebP (its frames together at most --max-image-pixels). Required unless frames are sent',
+      },
+      frames: {
+        type: 'array',
+        items: { type: 'string', contentMediaType: 'application/octet-stream' },
+        description: "a video caption model: the clip's pictures in order, one file part each (repeated `frames` parts); together at most --max-image-pixels",
       },
       ...fields,
     },
@@ -72,10 +78,16 @@ export const endpoints: TaskEndpoints = {
         path: '/v1/captions',
         operationId: 'createCaption',
         tag: 'Tasks',
-        summary: 'Caption an image',
+        summary: 'Caption an image or a video clip',
         body: {
           required: true,
-          content: { ...form('CaptionForm', { image: { contentType: 'image/png, image/jpeg, image/webp, image/gif, application/octet-stream' } }), ...json(ref('CaptionRequest')) },
+          content: {
+            ...form('CaptionForm', {
+              image: { contentType: 'image/png, image/jpeg, image/webp, image/gif, application/octet-stream' },
+              frames: { contentType: 'image/png, image/jpeg, image/webp, image/gif, application/octet-stream' },
+            }),
+            ...json(ref('CaptionRequest')),
+          },
         },
         responses: { 200: ok('The caption; with `stream` a caption.token event per token, then caption.done', { ...json(ref('Caption')), ...sse(ref('CaptionEvent'), SSE_NOTE) }) },
         errors: WORK_ERRORS,
@@ -93,7 +105,8 @@ export const endpoints: TaskEndpoints = {
           caption: str,
           finish_reason: { enum: ['stop', 'length'] },
           tokens: arrayOf(obj(tokenFields, ['token', 'logprob'])),
-          attention_grid: { ...nullable(arrayOf(int)), description: 'rows, columns of the image regions (with include_attention)' },
+          attention_grid: { ...nullable(arrayOf(int)), description: 'rows, columns of the image regions (with include_attention, image models)' },
+          attention_frames: { ...int, description: 'the sampled frames attention is over (with include_attention, video models)' },
           usage: obj({ completion_tokens: int }),
         },
         ['id', 'object', 'model', 'caption', 'finish_reason', 'tokens', 'usage'],
@@ -103,8 +116,16 @@ export const endpoints: TaskEndpoints = {
           event('caption.token', { delta: str, ...tokenFields }, ['top_logprobs', 'attention']),
           event(
             'caption.done',
-            { id: str, model: str, caption: str, finish_reason: { enum: ['stop', 'length'] }, attention_grid: nullable(arrayOf(int)), usage: obj({ completion_tokens: int }) },
-            ['attention_grid'],
+            {
+              id: str,
+              model: str,
+              caption: str,
+              finish_reason: { enum: ['stop', 'length'] },
+              attention_grid: nullable(arrayOf(int)),
+              attention_frames: int,
+              usage: obj({ completion_tokens: int }),
+            },
+            ['attention_grid', 'attention_frames'],
           ),
           ref('StreamErrorEvent'),
         ],

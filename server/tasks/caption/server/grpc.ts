@@ -6,7 +6,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import type { ServerContext } from '../../../context.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
 import { tokenMessage } from '../../../grpc/token-message.ts';
-import { decodeImage } from '../../../images/decode-image.ts';
+import { captionSource } from '../../../images/decode-video.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { openCall } from '../../../service/task-call.ts';
 import { decodingParamsFromProto, type ProtoDecodingMessage } from '../../decoding-params.ts';
@@ -27,7 +27,8 @@ export function captionMethod(ctx: ServerContext): UntypedServiceImplementation 
         const options = toCaptionOptions(call.request);
         const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
         const engine = loaded.taskModel;
-        const image = await decodeImage(new Uint8Array(call.request.image), engine.model.image!, ctx.config.limits.maxImagePixels);
+        // a video caption model takes an animated GIF or WebP in `image`
+        const image = await captionSource(engine.model, { image: { bytes: new Uint8Array(call.request.image), field: 'image' } }, ctx.config.limits.maxImagePixels);
         const request = captionRequest(engine.model, options, image);
         const events = openCall(ctx, { model: loaded.name, endpoint: 'grpc_caption', kind: 'stream', signal }, (s) => runTask(loaded, request, s));
         let completion = 0;

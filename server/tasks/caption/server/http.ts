@@ -1,48 +1,75 @@
 /**
  * `POST /v1/captions`: an image (multipart `image` part, or JSON `image` as base64 / data: URL) →
  * its caption, per-token log-probabilities, and on request (`include_attention`) the attention
- * over the encoder's image regions per token (row-major over `attention_grid`). `stream: true` sends
+ * over the encoder's image regions per token (row-major over `attention_grid`). A video model
+ * takes a clip: `image` holding an animated GIF or WebP, or `frames` (multipart parts repeated, or
+ * a JSON array) holding pictures in order; its attention is over the clip's sampled frames
+ * (`attention_frames`: how many). `stream: true` sends
  * server-sent events `caption.token` (one per token) then `caption.done`.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { asSeqserveError, invalidArgument } from '../../../core/errors.ts';
+import { asSeqserveError, invalidArgument, notFound } from '../../../core/errors.ts';
 import { parseJson } from '../../../core/parse-json.ts';
 import type { ServerContext } from '../../../context.ts';
 import { collectCall, openCall } from '../../../service/task-call.ts';
 import { caption } from '../index.ts';
-import { CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption } from '../request.ts';
-import { decodeImage, imageBytesFromText } from '../../../images/decode-image.ts';
+import { attentionLayout, CaptionJsonBody, type CaptionOptions, captionOptionsFromForm, captionRequest, captionToken, collectCaption, MAX_FRAME_LIST } from '../request.ts';
+import { imageBytesFromText } from '../../../images/decode-image.ts';
+import { captionSource, type CaptionInput } from '../../../images/decode-video.ts';
+import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { readText } from '../../../http/read-body.ts';
 import { readForm } from '../../../http/read-form.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
 import { sseResponse } from '../../../http/sse.ts';
 
-async function readCaptionBody(c: Context, maxBytes: number): Promise<{ options: CaptionOptions; bytes: Uint8Array }> {
+async function readCaptionBody(c: Context, maxBytes: number): Promise<{ options: CaptionOptions; input: CaptionInput }> {
   const type = c.req.header('content-type') ?? '';
   if (type.startsWith('application/json')) {
-    const { image, ...options } = parseJson(await readText(c, maxBytes), CaptionJsonBody);
-    return { options, bytes: imageBytesFromText(image, 'image') };
+    const { image, frames, ...options } = parseJson(await readText(c, maxBytes), CaptionJsonBody);
+    if (image === undefined && frames === undefined) throw invalidArgument('image', 'is required (base64 or a data: URL), or frames (a video model: pictures in order)');
+    return {
+      options,
+      input: {
+        ...(image !== undefined ? { image: { bytes: imageBytesFromText(image, 'image'), field: 'image' } } : {}),
+        ...(frames !== undefined ? { frames: { bytes: frames.map((f, i) => imageBytesFromText(f, `frames[${i}]`)), field: 'frames' } } : {}),
+      },
+    };
   }
   if (!type.startsWith('multipart/form-data')) throw invalidArgument('body', 'must be multipart/form-data with an "image" part, or JSON with an "image" field');
   const form = await readForm(c, maxBytes, 'an "image" part');
   const image = form.get('image');
-  if (image === null) throw invalidArgument('image', 'is required (an image file part)');
-  const bytes = typeof image === 'string' ? imageBytesFromText(image, 'image') : new Uint8Array(await image.arrayBuffer());
-  return { options: captionOptionsFromForm(form), bytes };
+  const frameParts = form.getAll('frames');
+  if (image === null && frameParts.length === 0) throw invalidArgument('image', 'is required (an image file part)');
+  if (frameParts.length > MAX_FRAME_LIST) throw invalidArgument('frames', `has ${frameParts.length} parts; at most ${MAX_FRAME_LIST}`);
+  const bytesOf = async (part: string | File, field: string) => (typeof part === 'string' ? imageBytesFromText(part, field) : new Uint8Array(await part.arrayBuffer()));
+  const input: CaptionInput = {};
+  if (image !== null) input.image = { bytes: await bytesOf(image, 'image'), field: 'image' };
+  if (frameParts.length > 0) input.frames = { bytes: await Promise.all(frameParts.map((p, i) => bytesOf(p, `frames[${i}]`))), field: 'frames' };
+  return { options: captionOptionsFromForm(form), input };
+}
+
+function videoCaptionModel(ctx: ServerContext): TaskLoadedModel<'caption'> {
+  const video = ctx.repository
+    .readyModels()
+    .filter((m): m is TaskLoadedModel<'caption'> => m.task === 'caption' && (m as TaskLoadedModel<'caption'>).taskModel.model.video !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name))[0];
+  if (!video) throw notFound('no ready video caption model is loaded', 'model');
+  return video;
 }
 
 export function captionRoutes(ctx: ServerContext): Hono {
   const app = new Hono();
   app.post('/v1/captions', async (c) => {
-    const { options, bytes } = await readCaptionBody(c, ctx.config.limits.maxBodyBytes);
-    const loaded = resolveTaskModel(ctx.repository, 'caption', options.model);
+    const { options, input } = await readCaptionBody(c, ctx.config.limits.maxBodyBytes);
+    // frames without a model name go to a video caption model (the first by name); an image to the first caption model
+    const loaded: TaskLoadedModel<'caption'> = options.model === undefined && input.frames ? videoCaptionModel(ctx) : resolveTaskModel(ctx.repository, 'caption', options.model);
     const engine = loaded.taskModel;
-    const image = await decodeImage(bytes, engine.model.image!, ctx.config.limits.maxImagePixels);
+    const image = await captionSource(engine.model, input, ctx.config.limits.maxImagePixels);
     const request = captionRequest(engine.model, options, image);
     const attention = request.attention ?? false;
-    const base = { id: `caption-${randomUUID().replace(/-/g, '')}`, model: loaded.name, ...(attention ? { attention_grid: engine.model.image!.grid ?? null } : {}) };
+    const base = { id: `caption-${randomUUID().replace(/-/g, '')}`, model: loaded.name, ...(attention ? attentionLayout(engine.model) : {}) };
     const countTokens = (k: number) => ctx.metrics.generatedTokens.inc({ model: loaded.name }, k);
     const call = openCall(
       ctx,

@@ -1,16 +1,24 @@
 /**
- * Captioning as one KServe model: `image` (BYTES: base64 or a data: URL per item) in,
+ * Captioning as one KServe model: `image` (BYTES: base64 or a data: URL per item; for a video
+ * caption model each item is a clip, an animated GIF or WebP, sampled as its manifest says) in,
  * `text_output` (the caption) out; request parameters are the caption options (temperature,
  * beam_width, max_tokens, seed, ...), refused naming `parameters.<name>`.
  */
 import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
-import { decodeImage, imageBytesFromText } from '../../../images/decode-image.ts';
+import { imageBytesFromText } from '../../../images/decode-image.ts';
+import { captionSource } from '../../../images/decode-video.ts';
 import { asTaskModel, runTask } from '../../../runtime/task-models.ts';
 import type { TaskKServe } from '../../../service/task-endpoints.ts';
 import { captionRequest, validateCaptionOptions } from '../request.ts';
 
 export const captionKServe: TaskKServe = {
-  inputs: [{ name: 'image', file: true, description: 'a PNG, JPEG, WebP or GIF per item: its bytes, base64, or a data: URL' }],
+  inputs: [
+    {
+      name: 'image',
+      file: true,
+      description: 'a PNG, JPEG, WebP or GIF per item (a video caption model: an animated GIF or WebP clip per item): its bytes, base64, or a data: URL',
+    },
+  ],
   outputs: [{ name: 'text_output', description: 'the caption of each' }],
   async infer(ctx, model, inputs, parameters, signal) {
     const loaded = asTaskModel(model, 'caption');
@@ -27,7 +35,7 @@ export const captionKServe: TaskKServe = {
         captionRequest(
           engine.model,
           options,
-          await decodeImage(imageBytesFromText(text, `inputs.image[${i}]`), engine.model.image!, ctx.config.limits.maxImagePixels, `inputs.image[${i}]`),
+          await captionSource(engine.model, { image: { bytes: imageBytesFromText(text, `inputs.image[${i}]`), field: `inputs.image[${i}]` } }, ctx.config.limits.maxImagePixels),
         ),
       ),
     );
