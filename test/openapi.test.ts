@@ -264,11 +264,11 @@ describe('OpenAPI document: request schemas are the zod schemas', () => {
 describe('OpenAPI document: multipart forms are what the handlers read', () => {
   const properties = (name: string) => doc.components.schemas[name].properties!;
 
-  it('caption form: the image and every JSON option, each read from its text field', () => {
+  it("caption form: the image (or a video model's frames) and every JSON option, each read from its text field", () => {
     const fields = properties('CaptionForm');
-    expect(Object.keys(fields).sort()).toEqual(['image', ...Object.keys(CaptionOptions.shape)].sort());
+    expect(Object.keys(fields).sort()).toEqual(['image', 'frames', ...Object.keys(CaptionOptions.shape)].sort());
     for (const [name, schema] of Object.entries(fields)) {
-      if (name === 'image' || name === 'model') continue;
+      if (name === 'image' || name === 'frames' || name === 'model') continue;
       const form = new FormData();
       form.set(name, 'not-a-value');
       // the form reader reads the field (a non-number / non-boolean is refused naming it)

@@ -247,16 +247,19 @@ program
   });
 
 program
-  .command('caption <image>')
-  .description('caption an image (PNG, JPEG, WebP, GIF), streaming the words as they come')
+  .command('caption <images...>')
+  .description(
+    'caption an image (PNG, JPEG, WebP, GIF), or a video clip (an animated GIF or WebP, or several pictures: the frames in order, for a video caption model), streaming the words as they come',
+  )
   .option('-m, --model <name>', 'caption model to use')
   .option('--json', 'print the whole response (tokens, log-probabilities, attention) as JSON')
-  .option('--attention', 'with --json: include the attention over image regions per token')
-  .action(async (file: string, o: { model?: string; json?: boolean; attention?: boolean }) => {
-    const image = new Uint8Array(readFileSync(file));
+  .option('--attention', "with --json: include the attention over image regions (or a clip's frames) per token")
+  .action(async (files: string[], o: { model?: string; json?: boolean; attention?: boolean }) => {
+    const pictures = files.map((f) => new Uint8Array(readFileSync(f)));
+    const image = pictures.length === 1 ? pictures[0] : pictures;
     const opts = { ...(o.model ? { model: o.model } : {}), ...(o.attention ? { include_attention: true } : {}) };
     if (o.json) {
-      print(await http().caption(image, opts));
+      print(await (Array.isArray(image) ? http().captionFrames(image, opts) : http().caption(image, opts)));
       return;
     }
     for await (const e of http().captionStream(image, opts)) {
