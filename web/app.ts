@@ -11,6 +11,7 @@ import { g2pView } from './views/g2p-view.ts';
 import { qaView } from './views/qa-view.ts';
 import { slotsView } from './views/slots-view.ts';
 import { speechView } from './views/speech-view.ts';
+import { vqaView } from './views/vqa-view.ts';
 
 // an API key typed earlier in this tab
 const savedKey = sessionStorage.getItem('seqserve-api-key');
@@ -23,6 +24,7 @@ qaView();
 slotsView();
 classifyView();
 g2pView();
+vqaView();
 
 // Offline after the first visit: the service worker keeps the page, onnxruntime-web and model files.
 if ('serviceWorker' in navigator) {

@@ -284,6 +284,20 @@ program
   });
 
 program
+  .command('vqa')
+  .description('visual question answering: a question about an image (PNG, JPEG, WebP, GIF); prints the answer')
+  .requiredOption('--image <file>', 'the image')
+  .requiredOption('--question <text>', 'the question, e.g. "what colour is the circle?"')
+  .option('-m, --model <name>', 'visual-qa model to use')
+  .option('-k, --top-k <n>', 'with --json: how many answers to list', (v) => Number(v))
+  .option('--json', 'print the whole answer (top answers with probabilities, attention over the image regions) as JSON')
+  .action(async (o: { image: string; question: string; model?: string; topK?: number; json?: boolean }) => {
+    const r = await http().vqa(new Uint8Array(readFileSync(o.image)), o.question, { ...(o.model ? { model: o.model } : {}), ...(o.topK ? { top_k: o.topK } : {}) });
+    if (o.json) print(r);
+    else process.stdout.write(`${r.answer}\n`);
+  });
+
+program
   .command('ask')
   .description('spoken question answering: a story (WAV), a question (text or WAV) and answer choices')
   .requiredOption('--story <wav>', 'the story, spoken (sentences separated by pauses)')

@@ -156,6 +156,16 @@ export interface OcrOptions {
   decoding?: 'greedy' | 'beam';
 }
 
+/** The POST /v1/vqa answer: the answer, the top_k answers with probabilities, the words read, the attention over the region grid. */
+export interface VqaAnswer {
+  model: string;
+  answer: string;
+  answers: { answer: string; probability: number }[];
+  question_words: string[];
+  /** The last hop's weights (row-major over grid) and every hop's. */
+  attention?: { grid: [number, number]; weights: number[]; hops: number[][] };
+}
+
 /** The /v1/speech-qa response: the pipeline's result (the core's type, as the browser client uses it too) and the model. */
 export type SpeechQaResult = CoreSpeechQaResult & { model: string };
 
@@ -394,6 +404,16 @@ export class SeqserveHttpClient {
     if (options.decoding) form.set('decoding', options.decoding);
     const body = (await (await this.request('POST', '/v1/ocr/lines', form)).json()) as OcrLine & { lines?: OcrLine[] };
     return body.lines ?? [{ text: body.text, confidence: body.confidence, characters: body.characters }];
+  }
+
+  /** Visual question answering (POST /v1/vqa): an image (PNG, JPEG, ...) and a question about it. */
+  async vqa(image: Uint8Array, question: string, options: { model?: string; top_k?: number } = {}): Promise<VqaAnswer> {
+    const form = new FormData();
+    form.set('image', new Blob([image as Uint8Array<ArrayBuffer>]), 'image');
+    form.set('question', question);
+    if (options.model) form.set('model', options.model);
+    if (options.top_k !== undefined) form.set('top_k', String(options.top_k));
+    return (await (await this.request('POST', '/v1/vqa', form)).json()) as VqaAnswer;
   }
 
   /** Spoken QA: a story (WAV), a question (text, or WAV), and 2-4 answer choices. */

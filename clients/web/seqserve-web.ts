@@ -16,6 +16,7 @@
  *   for await (const t of (await loadWebModel(url, 'caption')).caption(pngBlob)) ...
  *   const [{ text, attention }] = await (await loadWebModel(url, 'g2p')).complete(['taipei'], { include_attention: true });
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
+ *   const { answer, attention } = await (await loadWebModel(url, 'vqa')).vqa(pngBlob, 'what colour is the circle?');
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/tasks/chat/request.ts';
@@ -37,6 +38,7 @@ import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
 import { taskModule, type TaskModelOf, type TaskName } from '../../server/tasks/registry.ts';
 import type { TaskPlatform } from '../../server/tasks/task-module.ts';
 import type { ImageSource } from '../../server/core/generation/generation-engine.ts';
+import type { VqaResult } from '../../server/core/vqa/visual-qa.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
 import { webGraphRunner, type WebSession } from './web-graph-runner.ts';
 import { SessionWorker } from './worker-session.ts';
@@ -106,6 +108,8 @@ export interface WebModel {
   recognizer(sampleRate: number, options?: DecodingRequest): RecognizerStream;
   /** Spoken QA: the story (and a spoken question) recognised by the manifest's recognizer model, loaded from the same server. */
   speechQa(story: DecodedAudio, question: string | DecodedAudio, choices: string[], options?: { signal?: AbortSignal }): AsyncGenerator<SpeechQaEvent>;
+  /** Visual question answering: the answer, the top answers with probabilities, the attention over the image's region grid (as POST /v1/vqa). */
+  vqa(image: Blob | ImageBitmap, question: string, options?: { topK?: number }): Promise<VqaResult>;
   release(): Promise<void>;
 }
 
@@ -173,6 +177,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const engine = loaded.task === 'chat' || loaded.task === 'caption' ? loaded.model : undefined;
   const acoustic = loaded.task === 'speech-recognition' ? loaded.model : undefined;
   const memory = loaded.task === 'speech-qa' ? loaded.model : undefined;
+  const visualQa = loaded.task === 'visual-qa' ? loaded.model : undefined;
   let recognizerModel: Promise<WebModel & { acoustic: AcousticModel }> | undefined;
 
   const need = <T>(x: T | undefined, what: string): T => {
@@ -240,6 +245,11 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
         choices,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+    },
+    async vqa(image, question, opts = {}) {
+      const m = need(visualQa, 'visual question answering');
+      const [result] = await m.answer([{ image: await canvasPixels(image, m.image), question }], opts.topK ?? 5);
+      return result;
     },
     async release() {
       for (const s of sessions.values()) await s.release();
