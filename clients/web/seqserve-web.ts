@@ -28,7 +28,7 @@ import type { DecodedAudio } from '../../server/core/audio/decode-wav.ts';
 import { axisMaximums, signatureFromMetadata, type BoundOptions } from '../../server/core/feed-check.ts';
 import type { GraphRunner } from '../../server/core/graph-runner.ts';
 import { imageTensor } from '../../server/core/image/image-tensor.ts';
-import { readManifest, type ImageSpec, type Manifest } from '../../server/core/manifest.ts';
+import { readManifest, type ImageSpec, type Manifest, type VideoSpec } from '../../server/core/manifest.ts';
 import { answerSpokenQuestion, type SpeechQaEvent } from '../../server/core/qa/spoken-qa.ts';
 import type { SlotFillingResult } from '../../server/core/slots/slot-filler.ts';
 import type { ClassificationResult, ClassifyOptions } from '../../server/core/classify/text-classifier.ts';
@@ -38,6 +38,7 @@ import { transcribeAudio } from '../../server/core/speech/transcribe-audio.ts';
 import { taskModule, type TaskModelOf, type TaskName } from '../../server/tasks/registry.ts';
 import type { TaskPlatform } from '../../server/tasks/task-module.ts';
 import type { ImageSource } from '../../server/core/generation/generation-engine.ts';
+import { checkFrameCount, type FramePixels, sampleFrames, videoTensor } from '../../server/core/video/video-tensor.ts';
 import type { VqaResult } from '../../server/core/vqa/visual-qa.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
 import { webGraphRunner, type WebSession } from './web-graph-runner.ts';
@@ -96,8 +97,12 @@ export interface WebModel {
    * log-probabilities when asked. `options` takes that endpoint's parameters.
    */
   complete(prompts: string[], options?: Partial<Omit<CompletionRequest, 'prompt' | 'stream'>>): Promise<CompletionChoice[]>;
-  /** Caption tokens as they are generated (greedy unless options say otherwise). */
-  caption(image: Blob | ImageBitmap, options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<ModelToken>;
+  /**
+   * Caption tokens as they are generated (greedy unless options say otherwise). A video caption
+   * model takes a clip: an animated GIF or WebP Blob (decoded by WebCodecs' ImageDecoder where the
+   * browser has it), or the frames in order; its attention is over the clip's sampled frames.
+   */
+  caption(image: Blob | ImageBitmap | readonly (Blob | ImageBitmap)[], options?: { temperature?: number; seed?: number; includeAttention?: boolean }): AsyncGenerator<ModelToken>;
   /** Reply text deltas as they are generated. */
   chat(messages: ChatCompletionRequest['messages'], options?: Partial<ChatCompletionRequest>): AsyncGenerator<string>;
   /** The source tokens the chat model reads, and its reply token by token with attention over them. */
@@ -122,6 +127,74 @@ async function canvasPixels(image: Blob | ImageBitmap, spec: ImageSpec): Promise
   g.fillRect(0, 0, spec.width, spec.height);
   g.drawImage(bitmap, 0, 0, spec.width, spec.height);
   return imageTensor(g.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, 4, spec);
+}
+
+/** One frame drawn as a canvas draws it: stretched to the clip's frame size on white, RGBA. */
+function canvasFrame(frame: CanvasImageSource, spec: VideoSpec): FramePixels {
+  const canvas = new OffscreenCanvas(spec.width, spec.height);
+  const g = canvas.getContext('2d')!;
+  g.fillStyle = '#ffffff';
+  g.fillRect(0, 0, spec.width, spec.height);
+  g.drawImage(frame, 0, 0, spec.width, spec.height);
+  return { pixels: g.getImageData(0, 0, spec.width, spec.height).data, width: spec.width, height: spec.height, channels: 4 };
+}
+
+/**
+ * A clip as the server takes it (server/images/decode-video.ts): an animated GIF/WebP through
+ * WebCodecs' ImageDecoder (frame durations for uniform-time sampling), or pictures in order; only
+ * the sampled frames are drawn; the manifest's frame-count limits refuse the same clips.
+ */
+async function clipPixels(input: Blob | ImageBitmap | readonly (Blob | ImageBitmap)[], spec: VideoSpec): Promise<ImageSource> {
+  if (Array.isArray(input)) {
+    const list = input as readonly (Blob | ImageBitmap)[];
+    checkFrameCount(list.length, spec, 'frames');
+    const picks = sampleFrames(list.length, spec);
+    const drawn = new Map<number, FramePixels>();
+    for (const k of new Set(picks)) {
+      const f = list[k];
+      drawn.set(k, canvasFrame(f instanceof Blob ? await createImageBitmap(f) : f, spec));
+    }
+    return videoTensor(
+      picks.map((k) => drawn.get(k)!),
+      spec,
+    );
+  }
+  if (!(input instanceof Blob)) {
+    // a bitmap is one still frame (refused unless the manifest's minFrames is 1)
+    checkFrameCount(1, spec, 'image');
+    const frame = canvasFrame(input as ImageBitmap, spec);
+    return videoTensor(
+      sampleFrames(1, spec).map(() => frame),
+      spec,
+    );
+  }
+  if (typeof ImageDecoder === 'undefined') throw new Error('this browser has no ImageDecoder (WebCodecs) to read an animated image: pass the frames instead');
+  const decoder = new ImageDecoder({ data: await input.arrayBuffer(), type: input.type || 'image/gif' });
+  try {
+    await decoder.tracks.ready;
+    const track = decoder.tracks.selectedTrack;
+    const count = track?.frameCount ?? 1;
+    checkFrameCount(count, spec, 'image');
+    const delays: number[] = [];
+    const frames = new Map<number, FramePixels>();
+    for (let k = 0; k < count; k++) {
+      const { image } = await decoder.decode({ frameIndex: k });
+      delays.push((image.duration ?? 0) / 1000);
+      image.close();
+    }
+    const picks = sampleFrames(count, spec, delays);
+    for (const k of new Set(picks)) {
+      const { image } = await decoder.decode({ frameIndex: k });
+      frames.set(k, canvasFrame(image, spec));
+      image.close();
+    }
+    return videoTensor(
+      picks.map((k) => frames.get(k)!),
+      spec,
+    );
+  } finally {
+    decoder.close();
+  }
 }
 
 /** A task name with the model its task module builds. */
@@ -200,7 +273,9 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
     },
     async *caption(image, opts = {}) {
       const e = need(manifest.task === 'caption' ? engine : undefined, 'captioning');
-      const pixels = await canvasPixels(image, e.model.image!);
+      const video = e.model.video;
+      if (!video && (Array.isArray(image) || !(image instanceof Blob || image instanceof ImageBitmap))) throw new Error(`${name} captions still images; pass one image`);
+      const pixels = video ? await clipPixels(image, video) : await canvasPixels(image as Blob | ImageBitmap, e.model.image!);
       const request = captionRequest(
         e.model,
         { temperature: opts.temperature ?? 0, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), include_attention: opts.includeAttention ?? false },

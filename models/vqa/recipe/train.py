@@ -73,22 +73,30 @@ class VQA(nn.Module):
         self.count_f = nn.Linear(hidden, hidden)
         self.classify = nn.Sequential(nn.Linear(3 * hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(2 * hidden, answers))
 
-    def forward(self, image, question):
-        f = self.cnn(image).flatten(2).transpose(1, 2) + self.position  # [B, 64, feat]
-        v = torch.relu(self.region(f))  # [B, 64, H]
+    def forward(self, image, question, rows=None):
+        """image [N, 3, 64, 64], question [B, T]; rows [B]: the image of each question (training asks
+        several questions of each image: the CNN and the per-region maps run once per image), or
+        None when B == N (the exported graph)."""
+        f = self.cnn(image).flatten(2).transpose(1, 2) + self.position  # [N, 64, feat]
+        v = torch.relu(self.region(f))  # [N, 64, H]
+        keys = [hop["v"](v) for hop in self.hops]  # the regions' side of each hop, per image
+        gate_keys, counted_v = self.gate_v(v), torch.relu(self.count_f(v))
+        if rows is not None:
+            v, gate_keys, counted_v = v[rows], gate_keys[rows], counted_v[rows]
+            keys = [k[rows] for k in keys]
         h0 = torch.zeros(1, question.shape[0], self.gru.hidden_size)  # explicit, so the exported graph takes any batch
         y, _ = self.gru(self.embed(question), h0)  # [B, T, H]
         last = ((question != 0).sum(1) - 1).clamp(min=0)
         q = torch.gather(y, 1, last.view(-1, 1, 1).expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]
         u = q
         attention = []
-        for hop in self.hops:
-            h = torch.tanh(hop["v"](v) + hop["u"](u).unsqueeze(1))
+        for hop, k in zip(self.hops, keys):
+            h = torch.tanh(k + hop["u"](u).unsqueeze(1))
             a = torch.softmax(hop["w"](h).squeeze(2), 1)  # [B, 64]
             u = u + torch.bmm(a.unsqueeze(1), v).squeeze(1)
             attention.append(a)
-        g = torch.sigmoid(self.gate_w(torch.tanh(self.gate_v(v) + self.gate_q(q).unsqueeze(1))))  # [B, 64, 1]
-        counted = (g * torch.relu(self.count_f(v))).sum(1)  # [B, H]
+        g = torch.sigmoid(self.gate_w(torch.tanh(gate_keys + self.gate_q(q).unsqueeze(1))))  # [B, 64, 1]
+        counted = (g * counted_v).sum(1)  # [B, H]
         logits = self.classify(torch.cat([u, counted, q], 1))
         return torch.log_softmax(logits, -1), torch.stack(attention, 1)
 
@@ -159,6 +167,7 @@ def main():
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoint", help="also save the trained PyTorch weights here")
+    ap.add_argument("--init", help="a --checkpoint of an earlier run to start from (its weights; the schedule starts afresh)")
     ap.add_argument("--export-only", help="a --checkpoint file: export it (ONNX, vocabularies, manifest) and stop")
     args = ap.parse_args()
     if args.smoke:
@@ -174,7 +183,7 @@ def main():
         return
     rng = random.Random(args.seed)
     started = time.time()
-    command = "npm run recipe -- vqa" + (f" --minutes {args.minutes:g}" if args.minutes != 30 else "") + (f" --seed {args.seed}" if args.seed != 5 else "")
+    command = "npm run recipe -- vqa" + (f" --init {args.init}" if args.init else "") + (f" --minutes {args.minutes:g}" if args.minutes != 30 else "") + (f" --seed {args.seed}" if args.seed != 5 else "")
 
     train_scenes = [(o, a) for o, a, _ in scenes.scenes(args.train_scenes, "train", args.seed)]
     test_scenes = [(o, a) for o, a, _ in scenes.scenes(args.test_scenes, "test", TEST_SEED)]
@@ -191,8 +200,11 @@ def main():
           f"rendered in {time.time() - started:.0f}s", flush=True)
 
     model = VQA()
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+        print(f"initialised from {args.init}", flush=True)
     print(f"parameters: {sum(p.numel() for p in model.parameters()):,}", flush=True)
-    max_lr, scenes_per_step, per_scene = 2e-3, 32, 4
+    max_lr, scenes_per_step, per_scene = 2e-3, 32, 8
     opt = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=1e-4)
     budget = args.minutes * 60
     train_start = time.time()
@@ -219,8 +231,7 @@ def main():
                         rows.append(k)
                         texts.append(got[0])
                         answers.append(ANSWER_ID[got[1]])
-            image = to_input(pixels)[rows]
-            logp, _ = model(image, encode_questions(texts))
+            logp, _ = model(to_input(pixels), encode_questions(texts), torch.tensor(rows))
             loss = nn.functional.nll_loss(logp, torch.tensor(answers))
             run = smoothed(run, optimizer_step(model, opt, loss, 2.0), 0.95)
             step += 1
