@@ -11,6 +11,7 @@ import { g2pView } from './views/g2p-view.ts';
 import { qaView } from './views/qa-view.ts';
 import { slotsView } from './views/slots-view.ts';
 import { speechView } from './views/speech-view.ts';
+import { spokenSearchView } from './views/spoken-search-view.ts';
 import { vqaView } from './views/vqa-view.ts';
 
 // an API key typed earlier in this tab
@@ -21,6 +22,7 @@ chatView();
 speechView();
 captionView();
 qaView();
+spokenSearchView();
 slotsView();
 classifyView();
 g2pView();

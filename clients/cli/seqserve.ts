@@ -7,6 +7,8 @@
  *   seqserve classify "Subject: FREE money" [--file mail.txt] [--attention]
  *   seqserve chat [--message "i want to fly to tokyo" ...]
  *   seqserve g2p taipei kathmandu [--beam 5] [--attention]
+ *   seqserve embed-audio word.wav [more.wav ...] [--json]
+ *   seqserve search-audio NAME --add doc.wav ... --query word.wav
  *   seqserve infer slots --inputs '[{"name": ..., "datatype": ..., "shape": [...], "data": [...]}]' [--grpc]
  */
 import { readFileSync } from 'node:fs';
@@ -323,6 +325,45 @@ program
         e.choices.forEach((c, i) => process.stdout.write(`${i === e.choice_index ? '→' : ' '} ${c.padEnd(24)} ${(e.choice_scores[i] * 100).toFixed(1)} %\n`));
       }
     }
+  });
+
+program
+  .command('embed-audio <wav...>')
+  .description('audio word2vec: a vector per WAV of a spoken word or short phrase (prints each file, its dimensions and the first values; --json for all)')
+  .option('-m, --model <name>', 'audio-embedding model to use')
+  .option('--json', 'print the whole response (unit vectors, embedded seconds) as JSON')
+  .action(async (wavs: string[], o: { model?: string; json?: boolean }) => {
+    const data = await http().audioEmbeddings(
+      wavs.map((f) => new Uint8Array(readFileSync(f))),
+      o.model ? { model: o.model } : {},
+    );
+    if (o.json) print(data);
+    else
+      data.forEach((d, i) => {
+        const first = d.embedding.slice(0, 4).map((x) => x.toFixed(3));
+        print(`${wavs[i]}  ${d.embedding.length}-d  [${first.join(', ')}, ...]  (${d.start}-${d.end} s)`);
+      });
+  });
+
+program
+  .command('search-audio <collection>')
+  .description('spoken term search: index spoken documents (--add), then search them with a spoken query (--query); no text anywhere')
+  .option('--add <wav...>', 'spoken documents to index first (ids: the file names)')
+  .option('--query <wav>', 'the spoken query')
+  .option('-k, --top-k <n>', 'hits to print', (v) => Number(v), 5)
+  .option('-m, --model <name>', 'audio-embedding model for a new collection')
+  .option('--json', 'print the hits as JSON')
+  .action(async (collection: string, o: { add?: string[]; query?: string; topK: number; model?: string; json?: boolean }) => {
+    if (!o.add && !o.query) throw new Error('give --add WAV... and/or --query WAV');
+    const c = http();
+    for (const f of o.add ?? []) {
+      const d = await c.addAudioDocument(collection, new Uint8Array(readFileSync(f)), { id: path.basename(f), ...(o.model ? { model: o.model } : {}) });
+      if (!o.json) print(`indexed ${d.id}: ${d.seconds} s, ${d.segments} segments`);
+    }
+    if (!o.query) return;
+    const hits = await c.searchAudio(collection, new Uint8Array(readFileSync(o.query)), { topK: o.topK });
+    if (o.json) print(hits);
+    else for (const h of hits) print(`${h.score.toFixed(3)}  ${h.document_id}  ${h.start.toFixed(2)}-${h.end.toFixed(2)} s`);
   });
 
 program

@@ -181,6 +181,34 @@ export interface ChatResult {
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
+/** One vector of POST /v1/audio/embeddings: a unit vector, and the seconds of the file it embeds (silence trimmed). */
+export interface AudioEmbedding {
+  object: 'embedding';
+  index: number;
+  embedding: number[];
+  start: number;
+  end: number;
+}
+
+/** A hit of spoken term search: where in which document, and the cosine similarity. */
+export interface SpokenHit {
+  document_id: string;
+  start: number;
+  end: number;
+  score: number;
+}
+
+/** A spoken-document collection (GET /v1/audio/collections/{name}). */
+export interface AudioCollection {
+  name: string;
+  model: string;
+  dimensions: number;
+  documents: { id: string; seconds: number; segments: number }[];
+  segments: number;
+  seconds: number;
+  limits: { maxDocuments: number; maxSegments: number; maxSeconds: number };
+}
+
 /** The `data:` payloads of a server-sent-events response body. */
 export async function* sseData(res: Response): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -454,6 +482,43 @@ export class SeqserveHttpClient {
     if (options.model) form.set('model', options.model);
     if (options.format) form.set('response_format', options.format);
     return form;
+  }
+
+  /** Audio word2vec (POST /v1/audio/embeddings): a unit vector per WAV of a spoken word or short phrase. */
+  async audioEmbeddings(wavs: Uint8Array[], options: { model?: string } = {}): Promise<AudioEmbedding[]> {
+    const form = new FormData();
+    for (const wav of wavs) form.append('file', new Blob([wav as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'audio.wav');
+    if (options.model) form.set('model', options.model);
+    return ((await (await this.request('POST', '/v1/audio/embeddings', form)).json()) as { data: AudioEmbedding[] }).data;
+  }
+
+  /** Indexes a spoken document (WAV) in a collection for query-by-example search; the collection is created by its first document. */
+  async addAudioDocument(collection: string, wav: Uint8Array, options: { id?: string; model?: string } = {}): Promise<{ id: string; seconds: number; segments: number }> {
+    const form = new FormData();
+    form.set('file', new Blob([wav as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'document.wav');
+    if (options.id) form.set('id', options.id);
+    if (options.model) form.set('model', options.model);
+    const path = `/v1/audio/collections/${encodeURIComponent(collection)}/documents`;
+    return ((await (await this.request('POST', path, form)).json()) as { document: { id: string; seconds: number; segments: number } }).document;
+  }
+
+  /** Spoken term search: the segments of a collection's documents most like a spoken query (WAV), best first. */
+  async searchAudio(collection: string, query: Uint8Array, options: { topK?: number } = {}): Promise<SpokenHit[]> {
+    const form = new FormData();
+    form.set('file', new Blob([query as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }), 'query.wav');
+    if (options.topK !== undefined) form.set('top_k', String(options.topK));
+    const path = `/v1/audio/collections/${encodeURIComponent(collection)}/search`;
+    return ((await (await this.request('POST', path, form)).json()) as { data: SpokenHit[] }).data;
+  }
+
+  /** A collection's documents and limits. */
+  audioCollection(collection: string): Promise<AudioCollection> {
+    return this.json('GET', `/v1/audio/collections/${encodeURIComponent(collection)}`);
+  }
+
+  /** Deletes a collection. */
+  async deleteAudioCollection(collection: string): Promise<void> {
+    await this.request('DELETE', `/v1/audio/collections/${encodeURIComponent(collection)}`);
   }
 
   async metrics(): Promise<string> {

@@ -17,6 +17,7 @@
  *   const [{ text, attention }] = await (await loadWebModel(url, 'g2p')).complete(['taipei'], { include_attention: true });
  *   for await (const e of (await loadWebModel(url, 'asr')).transcribe(await decodeAudioFile(wav))) ...
  *   const { answer, attention } = await (await loadWebModel(url, 'vqa')).vqa(pngBlob, 'what colour is the circle?');
+ *   const [{ embedding }] = await (await loadWebModel(url, 'audio_word2vec')).audioEmbeddings([await decodeAudioFile(wav)]);
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { type ChatCompletionRequest, generateRequest, promptTokens } from '../../server/tasks/chat/request.ts';
@@ -40,6 +41,7 @@ import type { TaskPlatform } from '../../server/tasks/task-module.ts';
 import type { ImageSource } from '../../server/core/generation/generation-engine.ts';
 import { checkFrameCount, type FramePixels, sampleFrames, videoTensor } from '../../server/core/video/video-tensor.ts';
 import type { VqaResult } from '../../server/core/vqa/visual-qa.ts';
+import type { EmbeddedAudio } from '../../server/core/audio-embedding/audio-encoder.ts';
 import { fetchModelFile, modelFileUrl } from './model-files.ts';
 import { webGraphRunner, type WebSession } from './web-graph-runner.ts';
 import { SessionWorker } from './worker-session.ts';
@@ -115,6 +117,10 @@ export interface WebModel {
   speechQa(story: DecodedAudio, question: string | DecodedAudio, choices: string[], options?: { signal?: AbortSignal }): AsyncGenerator<SpeechQaEvent>;
   /** Visual question answering: the answer, the top answers with probabilities, the attention over the image's region grid (as POST /v1/vqa). */
   vqa(image: Blob | ImageBitmap, question: string, options?: { topK?: number }): Promise<VqaResult>;
+  /** Audio word2vec: a unit vector per recording of a spoken word or short phrase, its silence trimmed (as POST /v1/audio/embeddings). */
+  audioEmbeddings(audios: DecodedAudio[]): Promise<EmbeddedAudio[]>;
+  /** A spoken document's candidate segments (words, pairs, sliding windows), each with its vector (as a collection indexes them). */
+  audioDocument(audio: DecodedAudio): Promise<EmbeddedAudio[]>;
   release(): Promise<void>;
 }
 
@@ -251,6 +257,7 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
   const acoustic = loaded.task === 'speech-recognition' ? loaded.model : undefined;
   const memory = loaded.task === 'speech-qa' ? loaded.model : undefined;
   const visualQa = loaded.task === 'visual-qa' ? loaded.model : undefined;
+  const audioEncoder = loaded.task === 'audio-embedding' ? loaded.model : undefined;
   let recognizerModel: Promise<WebModel & { acoustic: AcousticModel }> | undefined;
 
   const need = <T>(x: T | undefined, what: string): T => {
@@ -326,6 +333,8 @@ export async function loadWebModel(baseUrl: string, name: string, options: WebMo
       const [result] = await m.answer([{ image: await canvasPixels(image, m.image), question }], opts.topK ?? 5);
       return result;
     },
+    audioEmbeddings: (audios) => need(audioEncoder, 'audio embedding').embedWords(audios),
+    audioDocument: (audio) => need(audioEncoder, 'audio embedding').embedDocument(audio),
     async release() {
       for (const s of sessions.values()) await s.release();
       if (recognizerModel) await (await recognizerModel).release();
