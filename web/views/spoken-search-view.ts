@@ -8,7 +8,7 @@
  * only to judge the hits.
  */
 import { captureMicrophone, decodeAudioFile, type DecodedAudio, type MicrophoneCapture } from '../../clients/web/seqserve-web.ts';
-import { SpokenIndex, type SearchHit } from '../../server/core/audio-embedding/spoken-index.ts';
+import { overlap, SpokenIndex, type SearchHit } from '../../server/core/audio-embedding/spoken-index.ts';
 import { $, action, authHeaders, base, clear, el, failure, inPage, mode, status } from '../lib/page.ts';
 import { errorText } from '../lib/server-api.ts';
 import { uploadable, wavBlob } from '../lib/wav-upload.ts';
@@ -118,7 +118,7 @@ async function search(query: Blob): Promise<void> {
   for (const h of hits) {
     const doc = docs.find((d) => d.id === h.document_id);
     // only to judge the hit: what the document says there (the search never saw any text)
-    const said = doc?.meta.words.filter((w) => Math.min(w.end, h.end) - Math.max(w.start, h.start) > 0.5 * (w.end - w.start)).map((w) => w.word) ?? [];
+    const said = doc?.meta.words.filter((w) => overlap(w, h) > 0.5).map((w) => w.word) ?? [];
     const play = el('button', { type: 'button' }, '▶');
     play.addEventListener('click', () => {
       if (!doc) return;

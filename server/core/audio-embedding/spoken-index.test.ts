@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeqserveError } from '../errors.ts';
-import { CollectionStore, overlap, rankHits, SpokenIndex } from './spoken-index.ts';
+import { CollectionStore, overlap, rankHits, SpokenIndex, topCandidates } from './spoken-index.ts';
 
 const v = (...xs: number[]) => {
   const n = Math.hypot(...xs);
@@ -106,5 +106,31 @@ describe('CollectionStore', () => {
     expect(store.info('a')).toMatchObject({ name: 'a', model: 'm', dimensions: 2, segments: 1, seconds: 1, documents: [{ id: 'x', seconds: 1, segments: 1 }] });
     expect(store.delete('a')).toBe(true);
     expect(store.names()).toEqual([]);
+  });
+});
+
+describe('topCandidates', () => {
+  it('keeps the m best rows (ties: earlier rows), whatever their order', () => {
+    const scores = Float64Array.from([0.1, 0.9, 0.5, 0.9, 0.3, 0.7, 0.2]);
+    const rows = [6, 5, 4, 3, 2, 1, 0];
+    expect(topCandidates(rows, scores, 3).sort()).toEqual([1, 3, 5]);
+    expect(topCandidates(rows, scores, 1)).toEqual([1]);
+    expect(topCandidates(rows, scores, 10).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a search finds the same hits as ranking every segment', () => {
+    const index = new SpokenIndex(4, { maxDocuments: 10, maxSegments: 10_000, maxSeconds: 1e6 });
+    let seed = 3;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
+    const all: { document_id: string; start: number; end: number; score: number }[] = [];
+    const q = v(0.5, -0.2, 0.3, 0.1);
+    for (let d = 0; d < 4; d++) {
+      const segs = Array.from({ length: 300 }, (_, i) => seg(i * 0.1, i * 0.1 + 0.4, rand(), rand(), rand(), rand()));
+      index.add(`d${d}`, 1, segs);
+      for (const s of segs) all.push({ document_id: `d${d}`, start: s.start, end: s.end, score: s.embedding.reduce((a, x, i) => a + x * q[i], 0) });
+    }
+    const got = index.search(q, 20);
+    const want = rankHits(all, 20);
+    expect(got.map((h) => [h.document_id, h.start])).toEqual(want.map((h) => [h.document_id, h.start]));
   });
 });

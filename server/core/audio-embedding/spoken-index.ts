@@ -78,6 +78,35 @@ export function dot(a: Float32Array, b: Float32Array, offset = 0): number {
   return s;
 }
 
+/** The `m` rows of `rows` with the highest scores (ties: earlier rows), in no order: a min-heap of m. */
+export function topCandidates(rows: readonly number[], scores: Float64Array, m: number): number[] {
+  if (rows.length <= m) return [...rows];
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < heap.length && worse(heap[l], heap[w])) w = l;
+      if (r < heap.length && worse(heap[r], heap[w])) w = r;
+      if (w === i) return;
+      [heap[i], heap[w]] = [heap[w], heap[i]];
+      i = w;
+    }
+  };
+  for (const row of rows) {
+    if (heap.length < m) {
+      heap.push(row);
+      for (let i = heap.length - 1; i > 0 && worse(heap[i], heap[(i - 1) >> 1]); i = (i - 1) >> 1) [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]];
+    } else if (worse(heap[0], row)) {
+      heap[0] = row;
+      down(0);
+    }
+  }
+  return heap;
+}
+
 /** One collection: its documents' segments as rows of one growing matrix. */
 export class SpokenIndex {
   private vectors: Float32Array;
@@ -172,13 +201,26 @@ export class SpokenIndex {
   /** The `topK` segments most like the query vector, best first, one per spoken occurrence. */
   search(query: Float32Array, topK: number): SearchHit[] {
     if (query.length !== this.dimensions) throw invalidArgument('file', `the query has ${query.length} dimensions; the collection's have ${this.dimensions}`);
-    const hits: SearchHit[] = [];
+    const scores = new Float64Array(this.rows);
+    const live: number[] = [];
     for (let r = 0; r < this.rows; r++) {
-      const doc = this.docs[this.docOf[r]];
-      if (!doc) continue;
-      hits.push({ document_id: doc.id, start: this.starts[r], end: this.ends[r], score: dot(query, this.vectors, r * this.dimensions) });
+      if (!this.docs[this.docOf[r]]) continue;
+      scores[r] = dot(query, this.vectors, r * this.dimensions);
+      live.push(r);
     }
-    return rankHits(hits, topK);
+    const better = (a: number, b: number) => scores[b] - scores[a] || a - b; // best first; ties: earlier rows
+    // the best few candidates first (overlapping windows of one occurrence crowd the top); all of them if too few survive
+    for (const pool of [topCandidates(live, scores, topK * 16), live]) {
+      const kept: SearchHit[] = [];
+      for (const r of [...pool].sort(better)) {
+        if (kept.length >= topK) break;
+        const hit = { document_id: (this.docs[this.docOf[r]] as DocumentInfo).id, start: this.starts[r], end: this.ends[r], score: scores[r] };
+        if (kept.some((k) => k.document_id === hit.document_id && overlap(k, hit) > 0.5)) continue;
+        kept.push(hit);
+      }
+      if (kept.length >= topK || pool.length === live.length) return kept;
+    }
+    return [];
   }
 }
 
