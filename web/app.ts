@@ -1,5 +1,5 @@
 /**
- * The demo page: chat, speech recognition, captioning, spoken QA, slot filling, text classification and grapheme-to-phoneme, each computed in
+ * The demo page: chat, speech recognition, captioning (images and video clips), spoken QA, slot filling, text classification and grapheme-to-phoneme, each computed in
  * the page (onnxruntime-web, through clients/web) or by the server's HTTP APIs.
  */
 import * as ort from 'onnxruntime-web/wasm';
@@ -12,6 +12,7 @@ import { qaView } from './views/qa-view.ts';
 import { slotsView } from './views/slots-view.ts';
 import { speechView } from './views/speech-view.ts';
 import { spokenSearchView } from './views/spoken-search-view.ts';
+import { videoCaptionView } from './views/video-caption-view.ts';
 import { vqaView } from './views/vqa-view.ts';
 
 // an API key typed earlier in this tab
@@ -21,6 +22,7 @@ if (savedKey) (document.getElementById('api-key') as HTMLInputElement).value = s
 chatView();
 speechView();
 captionView();
+videoCaptionView();
 qaView();
 spokenSearchView();
 slotsView();
