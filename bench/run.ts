@@ -1,4 +1,4 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa|video picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
@@ -10,6 +10,7 @@ import { benchSpeechStreams } from './speech-streams.ts';
 import { benchEndpointing } from './endpointing.ts';
 import { benchAudioEmbed } from './audio-embed.ts';
 import { benchVqa } from './vqa.ts';
+import { benchVideo } from './video.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -27,4 +28,5 @@ if (!only || only === 'page') sections.push(await benchInPage());
 if (!only || only === 'endpointing') sections.push(await benchEndpointing());
 if (!only || only === 'audio-embed') sections.push(await benchAudioEmbed());
 if (!only || only === 'vqa') sections.push(await benchVqa());
+if (!only || only === 'video') sections.push(await benchVideo());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);
