@@ -101,6 +101,7 @@ export function vqaView(): void {
       return;
     }
     const image = current;
+    $('vqa-expected').textContent = '';
     action('view-vqa', 'answering', () => answer(image, question));
   });
   $('vqa-sample').addEventListener('click', () => {

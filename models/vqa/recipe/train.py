@@ -4,10 +4,15 @@ Yang et al. 2016, over the captioner's shape world).
   image    [B, 3, 64, 64] float (RGB, (x / 255 - 0.5) / 0.25)  → a CNN → 8x8 grid of region features
   question [B, T] int64 word ids (1 + index in question-vocab.json, 0 = padding at the end)
            → embedding → GRU; the question vector is the GRU state at the last word
-  two attention hops over the 64 regions (softmax; each hop refines the query with what it read),
-  and a counting branch: a sigmoid gate per region (question-conditioned), its gated region features
-  summed (not averaged), so "how many" sees how much of what it asks for is there
-  → MLP → answer log-probabilities [B, A] over answers.json; attention [B, 2, 64] (both hops, row-major).
+  two attention hops over the 64 regions (softmax; each hop's query is the question plus what the
+  hops before it read), and a counting branch: a sigmoid gate per region (question-conditioned), its
+  gated region features summed (not averaged), so "how many" sees how much of what it asks for is there
+  → MLP over [what each hop read, the counting branch, the question's form] → answer log-probabilities
+  [B, A] over answers.json; attention [B, 2, 64] (both hops, row-major).
+  The question's form: a second GRU over the words with colours, shapes and sizes collapsed to their
+  class ("what shape is the <colour> object"); the answer layer sees only that of the question, so
+  it cannot learn answer priors per colour or shape from the questions — held-out combinations
+  ("what shape is the blue object?" → diamond, never asked in training) are read from the regions.
 
 Data: the captioner's generator (models/caption/recipe/scenes.py: scenes, render) imported as it is.
 Training scenes are its training split; held-out scenes its test split (each with a size-colour-shape
@@ -51,6 +56,17 @@ TEST_SEED, UNLIKE_SEED = 21, 23
 WORDS = vocabulary()
 WORD_ID = {w: i + 1 for i, w in enumerate(WORDS)}
 ANSWER_ID = {a: i for i, a in enumerate(ANSWERS)}
+# What the answer layer reads of the question: its words with colours, shapes and sizes collapsed to
+# their class ("what shape is the <colour> object"), as the captioner's decoder reads the role of its
+# previous word. So it cannot learn which answers go with which colour or shape from the questions
+# (that "the blue object" is never a diamond, say): those come from the regions the attention read.
+# The attention and counting queries read the whole question.
+ATTRIBUTE_CLASS = {**{c: "<colour>" for c in ("red", "green", "blue", "yellow", "purple", "orange")},
+                   **{s: "<shape>" for s in ("circle", "square", "triangle", "diamond")},
+                   **{s + "s": "<shapes>" for s in ("circle", "square", "triangle", "diamond")},
+                   **{z: "<size>" for z in ("small", "large")}}
+CLASSES = ["<pad>"] + sorted({ATTRIBUTE_CLASS.get(w, w) for w in WORDS})
+WORD_CLASS = [0] + [CLASSES.index(ATTRIBUTE_CLASS.get(w, w)) for w in WORDS]
 
 
 class VQA(nn.Module):
@@ -71,7 +87,10 @@ class VQA(nn.Module):
         self.gate_q = nn.Linear(hidden, hidden, bias=False)
         self.gate_w = nn.Linear(hidden, 1)
         self.count_f = nn.Linear(hidden, hidden)
-        self.classify = nn.Sequential(nn.Linear(3 * hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(2 * hidden, answers))
+        self.register_buffer("word_class", torch.tensor(WORD_CLASS, dtype=torch.long))
+        self.embed_form = nn.Embedding(len(CLASSES), emb, padding_idx=0)
+        self.gru_form = nn.GRU(emb, hidden, batch_first=True)
+        self.classify = nn.Sequential(nn.Linear((hops + 2) * hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(2 * hidden, answers))
 
     def forward(self, image, question, rows=None):
         """image [N, 3, 64, 64], question [B, T]; rows [B]: the image of each question (training asks
@@ -85,19 +104,23 @@ class VQA(nn.Module):
             v, gate_keys, counted_v = v[rows], gate_keys[rows], counted_v[rows]
             keys = [k[rows] for k in keys]
         h0 = torch.zeros(1, question.shape[0], self.gru.hidden_size)  # explicit, so the exported graph takes any batch
+        last = ((question != 0).sum(1) - 1).clamp(min=0).view(-1, 1, 1)
         y, _ = self.gru(self.embed(question), h0)  # [B, T, H]
-        last = ((question != 0).sum(1) - 1).clamp(min=0)
-        q = torch.gather(y, 1, last.view(-1, 1, 1).expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]
+        q = torch.gather(y, 1, last.expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]: the whole question
+        y, _ = self.gru_form(self.embed_form(self.word_class[question]), h0)
+        form = torch.gather(y, 1, last.expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]: its form, attributes as classes
         u = q
-        attention = []
+        attention, read = [], []
         for hop, k in zip(self.hops, keys):
             h = torch.tanh(k + hop["u"](u).unsqueeze(1))
             a = torch.softmax(hop["w"](h).squeeze(2), 1)  # [B, 64]
-            u = u + torch.bmm(a.unsqueeze(1), v).squeeze(1)
+            r = torch.bmm(a.unsqueeze(1), v).squeeze(1)
+            u = u + r
             attention.append(a)
+            read.append(r)
         g = torch.sigmoid(self.gate_w(torch.tanh(gate_keys + self.gate_q(q).unsqueeze(1))))  # [B, 64, 1]
         counted = (g * counted_v).sum(1)  # [B, H]
-        logits = self.classify(torch.cat([u, counted, q], 1))
+        logits = self.classify(torch.cat(read + [counted, form], 1))
         return torch.log_softmax(logits, -1), torch.stack(attention, 1)
 
 
