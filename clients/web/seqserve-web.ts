@@ -145,6 +145,15 @@ function canvasFrame(frame: CanvasImageSource, spec: VideoSpec): FramePixels {
   return { pixels: g.getImageData(0, 0, spec.width, spec.height).data, width: spec.width, height: spec.height, channels: 4 };
 }
 
+/** An image's type from its first bytes (a file served as application/octet-stream): GIF, WebP, PNG, else JPEG. */
+function imageType(bytes: Uint8Array): string {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (ascii(0, 4) === 'GIF8') return 'image/gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  if (ascii(1, 4) === 'PNG') return 'image/png';
+  return 'image/jpeg';
+}
+
 /**
  * A clip as the server takes it (server/images/decode-video.ts): an animated GIF/WebP through
  * WebCodecs' ImageDecoder (frame durations for uniform-time sampling), or pictures in order; only
@@ -175,7 +184,8 @@ async function clipPixels(input: Blob | ImageBitmap | readonly (Blob | ImageBitm
     );
   }
   if (typeof ImageDecoder === 'undefined') throw new Error('this browser has no ImageDecoder (WebCodecs) to read an animated image: pass the frames instead');
-  const decoder = new ImageDecoder({ data: await input.arrayBuffer(), type: input.type || 'image/gif' });
+  const data = new Uint8Array(await input.arrayBuffer());
+  const decoder = new ImageDecoder({ data, type: input.type.startsWith('image/') ? input.type : imageType(data) });
   try {
     await decoder.tracks.ready;
     const track = decoder.tracks.selectedTrack;
