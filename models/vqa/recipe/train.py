@@ -124,6 +124,46 @@ class VQA(nn.Module):
         return torch.log_softmax(logits, -1), torch.stack(attention, 1)
 
 
+def cnn_from_captioner(model, directory, pixels):
+    """Starts the CNN from the captioner's (its encoder.onnx, models/caption: the same five 3x3
+    convolutions over the same shape world, trained to name every object's size, colour and shape).
+    Its batch norms were folded into the convolutions at export: the folded convolutions are loaded
+    and each batch norm set so that, normalising with these pictures' statistics as training does,
+    it gives back the folded convolution's output. The 1x1 projection stays fresh."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(os.path.join(directory, "encoder.onnx")).graph
+    w = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    nodes = [n for n in graph.node if n.op_type == "Conv"]
+    convs = [m for m in model.cnn if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.cnn if isinstance(m, nn.BatchNorm2d)]
+    assert len(nodes) == len(convs) and len(norms) == len(convs) - 1, "the captioner's CNN is not this one"
+    stats = {}
+    hooks = [bn.register_forward_hook(lambda m, inp, out, k=k: stats.__setitem__(k, inp[0])) for k, bn in enumerate(norms)]
+    with torch.no_grad():
+        for conv, node in zip(convs[:-1], nodes[:-1]):
+            conv.weight.copy_(w[node.input[1]])
+            conv.bias.copy_(w[node.input[2]])
+        for bn in norms:
+            bn.weight.fill_(1.0)
+            bn.bias.zero_()
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        model.eval()
+        model.cnn(to_input(pixels))
+        for k, bn in enumerate(norms):
+            x = stats[k]
+            mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+            bn.weight.copy_(torch.sqrt(var + bn.eps))
+            bn.bias.copy_(mean)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+    for h in hooks:
+        h.remove()
+    model.train()
+
+
 def to_input(pixels):
     x = torch.from_numpy(pixels).float().permute(0, 3, 1, 2) / 255.0
     return (x - MEAN) / STD
@@ -190,6 +230,7 @@ def main():
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoint", help="also save the trained PyTorch weights here")
+    ap.add_argument("--cnn-from", help="a captioner's model folder (models/caption): start the CNN from its encoder")
     ap.add_argument("--init", help="a --checkpoint of an earlier run to start from (its weights; the schedule starts afresh)")
     ap.add_argument("--export-only", help="a --checkpoint file: export it (ONNX, vocabularies, manifest) and stop")
     args = ap.parse_args()
@@ -206,7 +247,7 @@ def main():
         return
     rng = random.Random(args.seed)
     started = time.time()
-    command = "npm run recipe -- vqa" + (f" --init {args.init}" if args.init else "") + (f" --minutes {args.minutes:g}" if args.minutes != 30 else "") + (f" --seed {args.seed}" if args.seed != 5 else "")
+    command = "npm run recipe -- vqa" + (f" --cnn-from {os.path.relpath(args.cnn_from, os.path.join(HERE, '..', '..', '..'))}" if args.cnn_from else "") + (f" --init {args.init}" if args.init else "") + (f" --minutes {args.minutes:g}" if args.minutes != 30 else "") + (f" --seed {args.seed}" if args.seed != 5 else "")
 
     train_scenes = [(o, a) for o, a, _ in scenes.scenes(args.train_scenes, "train", args.seed)]
     test_scenes = [(o, a) for o, a, _ in scenes.scenes(args.test_scenes, "test", TEST_SEED)]
@@ -223,6 +264,9 @@ def main():
           f"rendered in {time.time() - started:.0f}s", flush=True)
 
     model = VQA()
+    if args.cnn_from:
+        cnn_from_captioner(model, args.cnn_from, train_pixels[:512])
+        print(f"CNN from {args.cnn_from}", flush=True)
     if args.init:
         model.load_state_dict(torch.load(args.init))
         print(f"initialised from {args.init}", flush=True)
