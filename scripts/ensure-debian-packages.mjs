@@ -24,11 +24,12 @@ export const PACKAGES = {
     { pkg: 'python3-sklearn', ok: python('sklearn') }, // spam recipe: the TF-IDF + logistic regression baseline
     // Debian's torch is 60x slower at sgemm without it (it does not depend on it)
     { pkg: 'libopenblas0-pthread', ok: installed('libopenblas0-pthread') },
-    { pkg: 'espeak-ng', ok: command('espeak-ng') }, // asr / speech_qa recipes speak their data
+    { pkg: 'espeak-ng', ok: command('espeak-ng') }, // asr / speech_qa / audio_word2vec recipes speak their data
     { pkg: 'sox', ok: command('sox') },
     // asr recipe (issue 22): training voices of another engine (flite), a held-out family (festival
     // and three of its voices), and PocketSphinx with its US English model and real recordings
     // (pocketsphinx-testdata), measured side by side with the recognizer
+    // audio_word2vec recipe: flite voices (rms held out) and festival's ked voice (festvox-kdlpc16k) held out
     { pkg: 'flite', ok: command('flite', ['--version'], true) },
     { pkg: 'festival', ok: command('text2wave', ['-h'], true) },
     { pkg: 'festvox-kallpc16k', ok: installed('festvox-kallpc16k') },

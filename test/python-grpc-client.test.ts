@@ -72,6 +72,14 @@ describe('KServe gRPC with a Python grpcio client', () => {
         ],
         parameters: { decoding: 'greedy' },
       },
+      'audio-embedding': {
+        inputs: [
+          bytes(
+            'audio',
+            ['word-000.wav', 'word-001.wav'].map((f) => bundled('audio_word2vec', 'heldout-sample', f).toString('base64')),
+          ),
+        ],
+      },
       'speech-qa': {
         inputs: [
           bytes('story', [bundled('speech_qa', 'demo-sample', 'story.wav').toString('base64')]),
@@ -121,6 +129,7 @@ describe('KServe gRPC with a Python grpcio client', () => {
     const spam = out.models.spam.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { label: string; score: number }[]);
     expect(spam.map((p) => p.length)).toEqual([2, 2]);
     expect(typeof out.models.asr.infer!.outputs.text_output[0]).toBe('string');
+    expect(out.models.audio_word2vec.infer!.outputs.embedding).toHaveLength(2 * 128); // FP32 [2, 128]
     const lines = JSON.parse(bundled('ppocr_rec', 'sample', 'sample.json').toString()) as Record<string, string>;
     expect(out.models.ppocr_rec.infer!.outputs.text_output).toEqual([lines['zh.png'], lines['en.png']]);
   }, 120_000);

@@ -22,7 +22,7 @@ import { startTestServer } from './helpers/test-server.ts';
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 const ASR_SAMPLE = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav');
 const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
-const VIEWS = ['chat', 'speech', 'caption', 'qa', 'slots', 'classify', 'g2p'] as const;
+const VIEWS = ['chat', 'speech', 'caption', 'qa', 'search', 'slots', 'classify', 'g2p'] as const;
 const WIDTHS = { desktop: 1000, phone: 390 } as const;
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -162,6 +162,15 @@ describe('the demo page as a visitor meets it', () => {
           const hops = (await page.locator('#qa-hops table').boundingBox())!;
           const column = (await page.locator('#view-qa').boundingBox())!;
           expect(hops.x + hops.width).toBeLessThanOrEqual(column.x + column.width + 1);
+
+          // spoken term search: a sample word searched in the bundled spoken documents, hits listed
+          await page.click('#search-sample');
+          await idle(page);
+          expect(await page.locator('#search-docs li').count()).toBe(3);
+          await page.click('#search-go');
+          await idle(page);
+          expect(await page.locator('#search-hits li').count()).toBeGreaterThan(0);
+          expect(await page.locator('#search-hits li').first().textContent()).toMatch(/document-\d \d+\.\d\d–\d+\.\d\d s, score /);
 
           await page.click('#slots-form button');
           await idle(page);
