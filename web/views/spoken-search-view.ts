@@ -54,7 +54,7 @@ async function loadDocuments(): Promise<NonNullable<typeof documents>> {
   const list = clear($('search-docs'));
   for (const d of documents) {
     const player = el('audio', { controls: true, src: URL.createObjectURL(d.wav) });
-    list.append(el('li', {}, el('span', {}, `${d.id} (${d.meta.voice}, ${d.audio.samples.length / d.audio.sampleRate} s) `), player));
+    list.append(el('li', {}, el('span', {}, `${d.id} (${d.meta.voice}, ${(d.audio.samples.length / d.audio.sampleRate).toFixed(1)} s) `), player));
   }
   return documents;
 }
