@@ -87,6 +87,16 @@ describe('KServe gRPC with a Python grpcio client', () => {
           bytes('choices', [story.choices.join('\n')]),
         ],
       },
+      'visual-qa': {
+        inputs: [
+          bytes(
+            'image',
+            ['000.png', '001.png'].map((f) => bundled('vqa', 'heldout-sample', f).toString('base64')),
+          ),
+          bytes('question', ['is there a red circle?', 'how many objects are there?']),
+        ],
+        parameters: { top_k: 3 },
+      },
     };
     const byModel: Record<string, Plan> = {
       silero_vad: {
@@ -126,6 +136,9 @@ describe('KServe gRPC with a Python grpcio client', () => {
     // a sample of the answers, checked for what they are
     const slots = out.models.slots.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { slots: { value: string }[] });
     expect(slots[0].slots.map((s) => s.value)).toContain('taipei');
+    const vqa = out.models.vqa.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { answer: string; answers: unknown[] });
+    expect(vqa.map((a) => a.answers.length)).toEqual([3, 3]);
+    expect(vqa.map((a) => a.answer)).toEqual(out.models.vqa.infer!.outputs.text_output);
     const spam = out.models.spam.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { label: string; score: number }[]);
     expect(spam.map((p) => p.length)).toEqual([2, 2]);
     expect(typeof out.models.asr.infer!.outputs.text_output[0]).toBe('string');
