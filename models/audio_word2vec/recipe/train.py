@@ -326,7 +326,7 @@ def train(model, audio, jobs, args, deadline, log):
         tgt = pooled_targets(clean, t2)
         mask = (torch.arange(t2).unsqueeze(0) < steps.unsqueeze(1)).float().unsqueeze(2)
         recon = ((rec - tgt) ** 2 * mask).sum() / (mask.sum() * MELS)
-        loss = nce + args.recon * recon
+        loss = args.nce_weight * nce + args.recon * recon
         run = smoothed(run, optimizer_step(model, opt, loss, 5.0), 0.98)
         step += 1
         if step % 100 == 0:
@@ -561,6 +561,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--recon", type=float, default=1.0, help="weight of the reconstruction loss")
+    ap.add_argument("--nce-weight", type=float, default=1.0, help="weight of the same-word contrastive loss (0: the plain denoising autoencoder)")
+    ap.add_argument("--skip-dtw", action="store_true", help="no DTW baseline (for ablations: the embedding's MAP only)")
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--dtw-queries", type=int, default=300, help="DTW (and the embedding beside it) on this many random queries of an archive (0: all)")
@@ -607,7 +609,7 @@ def main():
                "training_voices": {"espeak": len(voice_pool("train")), "flite": FLITE_TRAIN}}
     a_labels = [j[0] for j in a_jobs]
     s_labels = [j[0] for j in s_jobs]
-    metrics["archive_heldout_words"] = evaluate_archive(model, a_audio, a_labels, dtw_queries=args.dtw_queries, seed=args.seed)
+    metrics["archive_heldout_words"] = evaluate_archive(model, a_audio, a_labels, with_dtw=not args.skip_dtw, dtw_queries=args.dtw_queries, seed=args.seed)
     log(f"held-out voices, held-out words: {metrics['archive_heldout_words']}")
     # DTW costs minutes here (the CPU is shared): run once, on the held-out words; this archive measures the embedding only.
     metrics["archive_seen_words"] = evaluate_archive(model, s_audio, s_labels, with_dtw=args.dtw_seen, dtw_queries=args.dtw_queries, seed=args.seed)
