@@ -459,7 +459,7 @@ def main():
     if args.carry_metrics:
         with open(args.carry_metrics) as f:
             old = json.load(f)
-        carried = {k: old[k] for k in ("before_training", "steps", "seed", "train_seconds", "total_seconds", "command") if k in old}
+        carried = {k: old[k] for k in ("before_training", "train_clips", "steps", "seed", "train_seconds", "total_seconds", "command") if k in old}
         carried["measured_again_from_checkpoint"] = True
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({**{"heldout": heldout, "heldout_sample_gif": sample, "train_first_500": train_metrics, "before_training": before,
