@@ -99,6 +99,8 @@ describe('KServe gRPC with a Python grpcio client', () => {
       },
     };
     const byModel: Record<string, Plan> = {
+      // a caption model of its own kind: a clip (an animated GIF) per item
+      video_caption: { inputs: [bytes('image', [bundled('video_caption', 'heldout-sample', '000.gif').toString('base64')])], parameters: greedy },
       silero_vad: {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 576], data: Array.from({ length: 576 }, (_, i) => Math.sin(i / 5) / 4) }],
         parameters: { sequence_id: 7, sequence_start: true, sequence_end: true },
@@ -108,7 +110,7 @@ describe('KServe gRPC with a Python grpcio client', () => {
     const plans: Record<string, Plan> = {};
     for (const { name } of index.filter((m) => m.state === 'ready')) {
       const meta = (await (await fetch(`${server.http}/v2/models/${name}`)).json()) as { platform: string; parameters: { task: string } };
-      const plan = meta.platform === 'seqserve_task' ? byTask[meta.parameters.task] : byModel[name];
+      const plan = byModel[name] ?? (meta.platform === 'seqserve_task' ? byTask[meta.parameters.task] : undefined);
       if (plan) plans[name] = plan;
     }
     const script = path.join(import.meta.dirname, 'python', 'kserve_grpc_index.py');
@@ -142,6 +144,8 @@ describe('KServe gRPC with a Python grpcio client', () => {
     const spam = out.models.spam.infer!.outputs.json_output.map((j) => JSON.parse(j as string) as { label: string; score: number }[]);
     expect(spam.map((p) => p.length)).toEqual([2, 2]);
     expect(typeof out.models.asr.infer!.outputs.text_output[0]).toBe('string');
+    const clip = JSON.parse(bundled('video_caption', 'heldout-sample', 'captions.jsonl').toString().split('\n')[0]) as { greedy: string };
+    expect(out.models.video_caption.infer!.outputs.text_output).toEqual([clip.greedy]);
     expect(out.models.audio_word2vec.infer!.outputs.embedding).toHaveLength(2 * 128); // FP32 [2, 128]
     const lines = JSON.parse(bundled('ppocr_rec', 'sample', 'sample.json').toString()) as Record<string, string>;
     expect(out.models.ppocr_rec.infer!.outputs.text_output).toEqual([lines['zh.png'], lines['en.png']]);
