@@ -2,7 +2,7 @@
  * Visual question answering end to end with the bundled model (models/vqa): the committed held-out
  * sample through POST /v1/vqa (accuracy, and agreement with the recipe's own predictions), JSON and
  * multipart bodies, the attention over the region grid, the OpenAI SDK's vision input naming the
- * visual-qa model (and, without a model, the caption model as before), KServe, the CLI, bad input,
+ * visual-qa model (and, without a model, the caption model as before), KServe, gRPC, the CLI, bad input,
  * and the same answers from the core over onnxruntime-web (the browser's runtime) as from the server.
  */
 import { execFile } from 'node:child_process';
@@ -20,6 +20,8 @@ import type { GraphRunner } from '../server/core/graph-runner.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { loadVisualQA } from '../server/core/vqa/visual-qa.ts';
+import { visualQaKServe } from '../server/tasks/visual-qa/server/kserve.ts';
+import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const VQA_DIR = path.join(BUNDLED_MODELS_DIR, 'vqa');
@@ -31,7 +33,7 @@ const sample = readFileSync(path.join(SAMPLE_DIR, 'questions.jsonl'), 'utf8')
   .map((l) => JSON.parse(l) as SampleItem);
 const png = (file: string) => new Uint8Array(readFileSync(path.join(SAMPLE_DIR, file)));
 const dataUrl = (file: string) => `data:image/png;base64,${Buffer.from(png(file)).toString('base64')}`;
-/** The least share of the sample's questions the model must answer right: the recipe answered 25 of 40 (62.5 %); the sample leads with held-out question combinations, the hardest questions (see the card). */
+/** The least share of the sample's questions the model must answer right: the recipe answered 25 of 40 (62.5 %); every question of the sample is a held-out question combination, the hardest questions (see the card). */
 const SAMPLE_ACCURACY = 0.55;
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -194,6 +196,30 @@ describe('OpenAI vision input (openai SDK)', () => {
     expect(unknown.status).toBe(400);
     expect(errorOf(unknown.json)).toMatch(/messages\[0\]\.content: has a word this model does not know: "zebra"/);
   });
+  it('refuses a bad image with 400 before any event, streamed or not (the image is decoded before the call opens)', async () => {
+    for (const stream of [true, false]) {
+      const res = await postJson(
+        {
+          model: 'vqa',
+          stream,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.from('hello').toString('base64')}` } },
+                { type: 'text', text: 'is there a red circle?' },
+              ],
+            },
+          ],
+        },
+        '/v1/chat/completions',
+      );
+      expect(res.status).toBe(400);
+      const error = res.json.error as { message: string; param: string };
+      expect(error.param).toBe('messages[0].content[0].image_url.url');
+      expect(error.message).toMatch(/is not an image/);
+    }
+  });
 });
 
 describe('KServe and the CLI', () => {
@@ -227,6 +253,32 @@ describe('KServe and the CLI', () => {
     );
     expect(bad.status).toBe(400);
     expect(errorOf(bad.json)).toMatch(/inputs\.question\[0\]: has a word this model does not know: "zebra"/);
+  });
+  it('refuses a KServe request with no items, naming a KServe field', async () => {
+    const { status, json } = await postJson(
+      {
+        inputs: [
+          { name: 'image', datatype: 'BYTES', shape: [0], data: [] },
+          { name: 'question', datatype: 'BYTES', shape: [0], data: [] },
+        ],
+      },
+      '/v2/models/vqa/infer',
+    );
+    // the transport refuses an empty tensor first, naming it
+    expect(status).toBe(400);
+    expect(errorOf(json)).toMatch(/^inputs\[0\]\.shape: input "image" axis 0 has length 0/);
+    // the interface itself names its KServe input too, not the /v1/vqa field
+    const infer = visualQaKServe.infer(server.context, server.context.repository.model('vqa'), { image: [], question: [] }, {}, new AbortController().signal);
+    await expect(infer).rejects.toMatchObject({ field: 'inputs.question', message: expect.stringMatching(/^inputs\.question: has no elements/) });
+  });
+  it('gRPC seqserve.v1.Generation/Generate naming the visual-qa model says where it is served', async () => {
+    const { stub, close } = seqserveStub('seqserve/v1/generation.proto', 'Generation', server.grpc);
+    try {
+      const res = await serverStream(stub, 'Generate', { model: 'vqa', messages: [{ role: 'user', content: 'is there a red circle?' }] });
+      expect(res.error).toMatchObject({ code: 3, details: expect.stringMatching(/^model: model vqa is a visual-qa model: use POST \/v1\/vqa or the OpenAI chat route/) });
+    } finally {
+      close();
+    }
   });
   it('seqserve vqa --image --question prints the answer', async () => {
     const item = sample[10];

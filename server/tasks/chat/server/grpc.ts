@@ -45,6 +45,12 @@ export function generateMethod(ctx: ServerContext): UntypedServiceImplementation
     Generate: (call: ServerWritableStream<GenerateRequestMessage, unknown>) =>
       serveStream(call, ctx, async (write, signal) => {
         const body = toChatRequest(call.request);
+        // a visual-qa model answers about an image, which this text-only service cannot carry: say where it is served
+        if (body.model !== undefined && ctx.repository.readyModels().some((m) => m.name === body.model && m.task === 'visual-qa'))
+          throw invalidArgument(
+            'model',
+            `model ${body.model} is a visual-qa model: use POST /v1/vqa or the OpenAI chat route (POST /v1/chat/completions with an image_url part) over HTTP`,
+          );
         const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
         const engine = loaded.taskModel;
         const { tokens } = promptTokens(engine.model, body.messages);

@@ -3,9 +3,11 @@
  * questions are checked on the main thread first (an unknown word is refused before any image is
  * decoded), the images decoded inside the call (within the model's request limits, stopped when the
  * client leaves) with the shared decoder (checkedImageSize, --max-image-pixels), then one graph run.
+ * The chat route decodes its one image before it opens the call, as captioning does, so that a bad
+ * image is a 4xx and not an error event after a streamed 200.
  */
 import type { ServerContext } from '../../../context.ts';
-import type { VqaResult } from '../../../core/vqa/visual-qa.ts';
+import type { VqaItem, VqaResult } from '../../../core/vqa/visual-qa.ts';
 import { decodeImage } from '../../../images/decode-image.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
 import { runTask } from '../../../runtime/task-models.ts';
@@ -23,6 +25,11 @@ export function checkQuestions(loaded: TaskLoadedModel<'visual-qa'>, pairs: read
   loaded.taskModel.validate(pairs, topK);
 }
 
+/** One pair with its image decoded to the model's input (the shared decoder: a bad or over-large image is refused, naming its field). */
+export async function decodePair(ctx: ServerContext, loaded: TaskLoadedModel<'visual-qa'>, p: VqaPair): Promise<VqaItem> {
+  return { image: await decodeImage(p.bytes, loaded.taskModel.image, ctx.config.limits.maxImagePixels, p.fields.image), question: p.question, fields: p.fields };
+}
+
 /** The work of a call: decode each image (one at a time, the signal checked before each), answer all together. */
 export async function* answerPairs(
   ctx: ServerContext,
@@ -31,12 +38,16 @@ export async function* answerPairs(
   topK: number | undefined,
   signal: AbortSignal,
 ): AsyncGenerator<VqaResult[]> {
-  const spec = loaded.taskModel.image;
   const items = [];
   for (const p of pairs) {
     signal.throwIfAborted();
-    items.push({ image: await decodeImage(p.bytes, spec, ctx.config.limits.maxImagePixels, p.fields.image), question: p.question, fields: p.fields });
+    items.push(await decodePair(ctx, loaded, p));
   }
+  yield* answerItems(loaded, items, topK, signal);
+}
+
+/** The work of a call whose images were decoded before it opened (the chat route: its errors come before the response). */
+export async function* answerItems(loaded: TaskLoadedModel<'visual-qa'>, items: VqaItem[], topK: number | undefined, signal: AbortSignal): AsyncGenerator<VqaResult[]> {
   yield await onlyEvent(runTask(loaded, { items, topK }, signal));
 }
 

@@ -17,7 +17,7 @@ import { imageBytesFromText } from '../../../images/decode-image.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
 import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
 import type { ChatCompletionRequest } from '../../chat/request.ts';
-import { answerPairs, checkQuestions, vqaAnswerJson } from './answer.ts';
+import { answerItems, checkQuestions, decodePair, vqaAnswerJson } from './answer.ts';
 
 /** The visual-qa model a chat request names, if it names one that is ready. */
 export function visualQaModelOf(ctx: ServerContext, body: Pick<ChatCompletionRequest, 'model'>): TaskLoadedModel<'visual-qa'> | undefined {
@@ -47,9 +47,10 @@ export async function vqaChatCompletion(ctx: ServerContext, c: Context, body: Ch
   const q = visionQuestion(body.messages);
   const fields = { image: q.imageField, question: q.questionField };
   checkQuestions(loaded, [{ question: q.question, fields }]);
-  const pairs = [{ bytes: imageBytesFromText(q.url, q.imageField), question: q.question, fields }];
+  // the image decoded before the call opens (as captioning does): a bad image is a 400 even with stream: true, not an error event after a 200
+  const item = await decodePair(ctx, loaded, { bytes: imageBytesFromText(q.url, q.imageField), question: q.question, fields });
   const call = openCall(ctx, { model: loaded.name, endpoint: body.stream ? 'chat_stream' : 'chat', kind: body.stream ? 'stream' : 'request', signal: requestSignal(c) }, (signal) =>
-    answerPairs(ctx, loaded, pairs, undefined, signal),
+    answerItems(loaded, [item], undefined, signal),
   );
   const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
   const base = { id, created: Math.floor(Date.now() / 1000), model: loaded.name, system_fingerprint: `seqserve-${loaded.name}-${loaded.version}` };

@@ -30,6 +30,7 @@ export const visualQaKServe: TaskKServe = {
     });
     const loaded = asTaskModel(model, 'visual-qa');
     const n = inputs.image.length;
+    if (n === 0) throw invalidArgument('inputs.question', 'has no elements; send at least one image-question pair');
     if (inputs.question.length !== n) throw invalidArgument('inputs.question', `has ${inputs.question.length} elements; image has ${n} (one question per image)`);
     if (n > MAX_VQA_ITEMS) throw invalidArgument('inputs.image', `has ${n} elements; at most ${MAX_VQA_ITEMS} image-question pairs per request`);
     const fields = (i: number) => ({ image: `inputs.image[${i}]`, question: `inputs.question[${i}]` });
