@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import decoder_eval
+from _recipe_common import log_mel
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import optimizer_step, smoothed
 from synth import HELD_OUT_BASES, HELD_OUT_FAMILY, HELD_OUT_FLITE, HELD_OUT_VARIANTS, SAMPLE_RATE, synthesise_mixed
@@ -43,43 +44,8 @@ CHUNK_FRAMES = 6              # output frames per streaming chunk (240 ms)
 CHUNK = CHUNK_FRAMES * FRAME
 
 
-def mel_filterbank(n_bins, n_mels, sr):
-    hz_to_mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
-    mel_to_hz = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
-    mels = np.linspace(hz_to_mel(20), hz_to_mel(sr / 2), n_mels + 2)
-    hz = mel_to_hz(mels)
-    bins = np.linspace(0, sr / 2, n_bins)
-    fb = np.zeros((n_bins, n_mels), dtype=np.float32)
-    for m in range(n_mels):
-        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        fb[:, m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
-    return torch.from_numpy(fb)
-
-
-class LogMel(nn.Module):
-    """Log-mel features as a strided convolution with a windowed DFT basis (exports to plain ONNX)."""
-
-    def __init__(self):
-        super().__init__()
-        n = torch.arange(WIN, dtype=torch.float64)
-        k = torch.arange(NFFT // 2 + 1, dtype=torch.float64)
-        ang = 2 * math.pi * k[:, None] * n[None, :] / NFFT
-        window = torch.hann_window(WIN, periodic=True, dtype=torch.float64)
-        basis = torch.cat([torch.cos(ang) * window, -torch.sin(ang) * window], 0).float()
-        self.register_buffer("basis", basis.unsqueeze(1))
-        self.register_buffer("window", window.float())
-        self.register_buffer("mel", mel_filterbank(NFFT // 2 + 1, MELS, SAMPLE_RATE))
-
-    def forward(self, samples):
-        if self.training:
-            # The same power spectrum by FFT (to 6e-5), a little cheaper while training; the exported graph keeps the convolution.
-            frames = samples.unfold(1, WIN, HOP) * self.window
-            power = torch.fft.rfft(frames, n=NFFT).abs().pow(2)
-        else:
-            x = F.conv1d(samples.unsqueeze(1), self.basis, stride=HOP)
-            half = NFFT // 2 + 1
-            power = (x[:, :half] ** 2 + x[:, half:] ** 2).transpose(1, 2)
-        return torch.log(torch.matmul(power, self.mel) + 1e-6)
+def LogMel():  # noqa: N802 (the front end, as the model builds it)
+    return log_mel.LogMel(WIN, HOP, NFFT, MELS, SAMPLE_RATE)
 
 
 class Acoustic(nn.Module):

@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from _recipe_common import captioning
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
 from _recipe_common.export import MethodGraph
@@ -133,38 +134,11 @@ def make_set(items, seed):
 
 
 def pad(seqs):
-    n = max(len(s) for s in seqs)
-    return torch.tensor([s + [PAD] * (n - len(s)) for s in seqs], dtype=torch.long)
+    return captioning.pad(seqs, PAD)
 
 
 def greedy(model, pixels, batch=256, want_attention=False):
-    model.eval()
-    captions, attentions = [], []
-    with torch.no_grad():
-        for i in range(0, len(pixels), batch):
-            memory, keys, h, c = model.encode(to_input(pixels[i:i + batch]))
-            n = memory.shape[0]
-            prev = torch.full((n,), BOS, dtype=torch.long)
-            ids = [[] for _ in range(n)]
-            att = [[] for _ in range(n)]
-            done = [False] * n
-            for _ in range(MAX_CAPTION):
-                logp, h, c, a = model.step(prev, h, c, memory, keys)
-                prev = logp.argmax(-1)
-                for j, t in enumerate(prev.tolist()):
-                    if done[j]:
-                        continue
-                    if t == EOS:
-                        done[j] = True
-                    else:
-                        ids[j].append(t)
-                        att[j].append(a[j].numpy())
-                if all(done):
-                    break
-            captions.extend(decode_caption(x, model.vocab) for x in ids)
-            attentions.extend(att)
-    model.train()
-    return (captions, attentions) if want_attention else captions
+    return captioning.greedy(model, pixels, to_input, decode_caption, BOS, EOS, MAX_CAPTION, batch, want_attention)
 
 
 def evaluate(model, pixels, refs):
