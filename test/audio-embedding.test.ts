@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { MAX_DOCUMENT_SEGMENTS } from '../server/core/audio-embedding/audio-encoder.ts';
 import { overlap } from '../server/core/audio-embedding/spoken-index.ts';
 import { wav } from './helpers/contract-http.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -176,6 +177,30 @@ describe('spoken term search', () => {
     expect((await fetch(`${server.http}/v1/audio/collections/other`)).status).toBe(404);
     expect((await fetch(`${server.http}/v1/audio/collections/bad%20name`)).status).toBe(400);
   });
+
+  it('refuses a document of more than MAX_DOCUMENT_SEGMENTS candidate segments before embedding any, naming file', async () => {
+    // 20 s of silence, then 150 s of sound without a pause: sliding windows of four widths every 0.1 s, ~6,000 segments
+    const rate = 16000;
+    const samples = new Float32Array(170 * rate);
+    for (let i = 20 * rate; i < samples.length; i++) samples[i] = 0.1 * Math.sin((2 * Math.PI * 220 * i) / rate);
+    const started = Date.now();
+    const { status, json } = await postForm('/v1/audio/collections/long/documents', { file: wav(samples, rate) });
+    expect(status, JSON.stringify(json)).toBe(400);
+    expect(json.error?.param).toBe('file');
+    expect(json.error?.message).toMatch(new RegExp(`^file: the document cuts into \\d+ candidate segments; at most ${MAX_DOCUMENT_SEGMENTS} are embedded per document`));
+    expect(Date.now() - started).toBeLessThan(10_000); // embedding ~6,000 segments would take far longer
+    expect((await fetch(`${server.http}/v1/audio/collections/long`)).status).toBe(404); // nothing created
+  });
+
+  it('gives concurrent documents without an id distinct ids, and creates the collection only with its first document', async () => {
+    const [a, b] = await Promise.all([0, 1].map((i) => postForm('/v1/audio/collections/fresh/documents', { file: bytes(documents[i].file) })));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const ids = [a, b].map((r) => (r.json.document as { id: string }).id).sort();
+    expect(ids).toEqual(['doc-1', 'doc-2']);
+    const info = (await (await fetch(`${server.http}/v1/audio/collections/fresh`)).json()) as { documents: { id: string }[] };
+    expect(info.documents.map((d) => d.id).sort()).toEqual(ids);
+    await fetch(`${server.http}/v1/audio/collections/fresh`, { method: 'DELETE' });
+  });
 });
 
 describe('bad input', () => {
@@ -222,5 +247,16 @@ describe('KServe interface', () => {
     body.outputs[0].data.slice(128).forEach((x, i) => expect(x).toBeCloseTo(rest[1][i], 3));
     const meta = (await (await fetch(`${server.http}/v2/models/audio_word2vec`)).json()) as { outputs: { datatype: string }[] };
     expect(meta.outputs[0].datatype).toBe('FP32');
+  });
+
+  it('refuses an item longer than the model embeds as one vector, naming it', async () => {
+    const long = Buffer.from(wav(new Float32Array(16000 * 9).fill(0.1))).toString('base64');
+    const res = await fetch(`${server.http}/v2/models/audio_word2vec/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'audio', datatype: 'BYTES', shape: [2], data: [Buffer.from(bytes(words[0].file)).toString('base64'), long] }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/inputs\.audio\[1\]: is 9\.00 s long; model audio_word2vec embeds at most 8 s/);
   });
 });

@@ -18,6 +18,13 @@ import { candidateSegments, trimSilence, type CandidateOptions, type SampleSpan 
 /** Rows of one encoder run. */
 export const MAX_EMBED_BATCH = 32;
 
+/**
+ * The most candidate segments one spoken document is cut into (each at most 1.2 s, so at most
+ * 6,000 s of audio to embed): speech with pauses makes about one a second, speech without a pause
+ * about 40 a second (sliding windows), so this is some two minutes of speech without a pause.
+ */
+export const MAX_DOCUMENT_SEGMENTS = 5000;
+
 /** A vector of a stretch of audio, times in seconds. */
 export interface EmbeddedAudio {
   start: number;
@@ -49,11 +56,35 @@ export class AudioEncoder {
   /** What `embedWords` refuses: audio longer than the model embeds as one vector (the error names `field`). */
   checkWordLength(audio: DecodedAudio, field: string): void {
     const seconds = audio.samples.length / audio.sampleRate;
-    if (seconds > this.spec.maxSeconds)
+    if (seconds > this.spec.maxSeconds) throw this.wordTooLong(seconds, field);
+  }
+
+  /** The refusal of a word `seconds` long, past the model's maxSeconds (names `field`). */
+  wordTooLong(seconds: number, field: string): SeqserveError {
+    return invalidArgument(
+      field,
+      `is ${seconds.toFixed(2)} s long; model ${this.model} embeds at most ${this.spec.maxSeconds} s as one vector (a word or short phrase; index longer recordings as documents of a collection)`,
+    );
+  }
+
+  /** What `embedSegments` refuses: a document of more than MAX_DOCUMENT_SEGMENTS candidate segments (the error names `field`). */
+  checkDocumentSegments(segments: number, field: string): void {
+    if (segments > MAX_DOCUMENT_SEGMENTS)
       throw invalidArgument(
         field,
-        `is ${seconds.toFixed(2)} s long; model ${this.model} embeds at most ${this.spec.maxSeconds} s as one vector (a word or short phrase; index longer recordings as documents of a collection)`,
+        `the document cuts into ${segments} candidate segments; at most ${MAX_DOCUMENT_SEGMENTS} are embedded per document (long speech without pauses is covered by sliding windows, about 40 a second): split the recording into shorter documents`,
       );
+  }
+
+  /**
+   * A spoken document at the model's rate and its candidate segments (words, pairs of words, sliding
+   * windows; segmenter.ts), refused past MAX_DOCUMENT_SEGMENTS before anything is embedded.
+   */
+  documentSegments(audio: DecodedAudio, field = 'file', options: CandidateOptions = {}): { samples: Float32Array; spans: SampleSpan[] } {
+    const samples = this.atModelRate(audio);
+    const spans = candidateSegments(samples, this.spec.sampleRate, options);
+    this.checkDocumentSegments(spans.length, field);
+    return { samples, spans };
   }
 
   /** Unit vectors of clips at the model's rate, in order; clips of similar length share a run. */
@@ -64,7 +95,7 @@ export class AudioEncoder {
     for (let k = 0; k < order.length; k += MAX_EMBED_BATCH) {
       if (signal?.aborted) throw new SeqserveError('cancelled', 'the request was cancelled');
       const rows = order.slice(k, k + MAX_EMBED_BATCH);
-      const width = Math.max(minSamples, ...rows.map((i) => clips[i].length));
+      const width = Math.max(minSamples, ...rows.map((i) => Math.min(this.maxSamples, clips[i].length)));
       const data = new Float32Array(rows.length * width);
       const lens = new BigInt64Array(rows.length);
       rows.forEach((i, r) => {
@@ -100,10 +131,15 @@ export class AudioEncoder {
   }
 
   /** A spoken document's candidate segments (words, pairs of words, sliding windows), each with its vector. */
-  async embedDocument(audio: DecodedAudio, signal?: AbortSignal, options: CandidateOptions = {}): Promise<EmbeddedAudio[]> {
+  embedDocument(audio: DecodedAudio, signal?: AbortSignal, options: CandidateOptions = {}): Promise<EmbeddedAudio[]> {
+    const { samples, spans } = this.documentSegments(audio, 'file', options);
+    return this.embedSegments(samples, spans, signal);
+  }
+
+  /** Spans of audio at the model's rate (a document's candidate segments, see documentSegments), each with its vector. */
+  async embedSegments(samples: Float32Array, spans: readonly SampleSpan[], signal?: AbortSignal, field = 'file'): Promise<EmbeddedAudio[]> {
+    this.checkDocumentSegments(spans.length, field);
     const rate = this.spec.sampleRate;
-    const samples = this.atModelRate(audio);
-    const spans = candidateSegments(samples, rate, options);
     const vectors = await this.embedClips(
       spans.map((s) => samples.subarray(s.start, s.end)),
       signal,

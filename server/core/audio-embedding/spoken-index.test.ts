@@ -70,11 +70,32 @@ describe('SpokenIndex', () => {
     index.add('c', 1, []);
     expect(code(() => index.add('d', 1, []))).toBe('resource_exhausted'); // 4 documents > 3
     expect([index.documentCount, index.segmentCount, index.seconds]).toEqual([3, 2, 6]);
-    expect(index.remove('a')).toBe(true);
-    expect([index.documentCount, index.segmentCount, index.seconds]).toEqual([2, 0, 2]);
-    expect(index.search(v(1, 0), 5)).toEqual([]);
-    index.add('d', 8, [seg(0, 1, 1, 0)]); // room again
-    expect(index.search(v(1, 0), 5).map((h) => h.document_id)).toEqual(['d']);
+    expect(code(() => index.checkRoom(undefined, 1, 0))).toBe('resource_exhausted');
+    expect(index.search(v(1, 0), 5).map((h) => h.document_id)).toEqual(['a', 'a']);
+  });
+
+  it('gives a document without an id the next unused doc-N, never reused', () => {
+    const index = new SpokenIndex(2, limits);
+    expect(index.add(undefined, 1, []).id).toBe('doc-1');
+    index.add('doc-2', 1, []);
+    expect(index.add(undefined, 1, []).id).toBe('doc-3');
+    expect(index.documents().map((d) => d.id)).toEqual(['doc-1', 'doc-2', 'doc-3']);
+  });
+
+  it('grows by doubling, but never past maxSegments rows', () => {
+    const index = new SpokenIndex(2, { maxDocuments: 10, maxSegments: 100, maxSeconds: 1000 });
+    index.add(
+      'a',
+      1,
+      Array.from({ length: 65 }, () => seg(0, 1, 1, 0)),
+    );
+    expect((index as unknown as { vectors: Float32Array }).vectors.length).toBe(100 * 2);
+    index.add(
+      'b',
+      1,
+      Array.from({ length: 35 }, () => seg(0, 1, 0, 1)),
+    );
+    expect(index.segmentCount).toBe(100);
   });
 
   it('grows past its first allocation', () => {
@@ -99,13 +120,25 @@ describe('CollectionStore', () => {
     expect(code(() => store.open('c', 'm', 2))).toBe('resource_exhausted');
     expect(code(() => store.get('nope'))).toBe('not_found');
     expect(code(() => store.get('bad name'))).toBe('invalid_argument');
-    store.dropIfEmpty('b');
-    expect(store.names()).toEqual(['a']);
     a.add('x', 1, [seg(0, 1, 1, 0)]);
-    store.dropIfEmpty('a');
     expect(store.info('a')).toMatchObject({ name: 'a', model: 'm', dimensions: 2, segments: 1, seconds: 1, documents: [{ id: 'x', seconds: 1, segments: 1 }] });
     expect(store.delete('a')).toBe(true);
+    expect(store.names()).toEqual(['b']);
+  });
+
+  it('checkRoom says what open and add would refuse, changing nothing', () => {
+    const store = new CollectionStore({ ...limits, maxCollections: 1 });
+    store.checkRoom('a', 'm', undefined, 10, 6); // a new collection at its limits
+    expect(code(() => store.checkRoom('a', 'm', undefined, 11, 0))).toBe('resource_exhausted');
+    expect(code(() => store.checkRoom('a', 'm', undefined, 1, 7))).toBe('resource_exhausted');
     expect(store.names()).toEqual([]);
+    store.open('a', 'm', 2).add('x', 4, [seg(0, 1, 1, 0)]);
+    expect(code(() => store.checkRoom('a', 'other', undefined, 1, 0))).toBe('invalid_argument');
+    expect(code(() => store.checkRoom('a', 'm', 'x', 1, 0))).toBe('failed_precondition');
+    expect(code(() => store.checkRoom('a', 'm', undefined, 1, 6))).toBe('resource_exhausted'); // 7 segments > 6
+    expect(code(() => store.checkRoom('b', 'm', undefined, 1, 0))).toBe('resource_exhausted'); // 2 collections > 1
+    store.checkRoom('a', 'm', undefined, 6, 5);
+    expect(store.info('a')).toMatchObject({ segments: 1, seconds: 4 });
   });
 });
 

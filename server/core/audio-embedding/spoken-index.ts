@@ -114,16 +114,17 @@ export class SpokenIndex {
   private readonly docOf: number[] = [];
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
-  private readonly docs: (DocumentInfo | undefined)[] = [];
+  private readonly docs: DocumentInfo[] = [];
   private readonly byId = new Map<string, number>();
   private totalSeconds = 0;
-  private live = 0;
+  /** The last default document id's number (`doc-1`, `doc-2`, ...: never reused). */
+  private lastDefaultId = 0;
 
   constructor(
     readonly dimensions: number,
     readonly limits: SpokenIndexLimits,
   ) {
-    this.vectors = new Float32Array(64 * dimensions);
+    this.vectors = new Float32Array(Math.min(64, limits.maxSegments) * dimensions);
   }
 
   get documentCount(): number {
@@ -131,7 +132,7 @@ export class SpokenIndex {
   }
 
   get segmentCount(): number {
-    return this.live;
+    return this.rows;
   }
 
   get seconds(): number {
@@ -139,16 +140,19 @@ export class SpokenIndex {
   }
 
   documents(): DocumentInfo[] {
-    return [...this.byId.values()].map((d) => this.docs[d] as DocumentInfo);
+    return [...this.docs];
   }
 
   has(id: string): boolean {
     return this.byId.has(id);
   }
 
-  /** What `add` would refuse for a document of `seconds` (checked before its segments are embedded too). */
-  checkRoom(id: string, seconds: number, segments = 0, field = 'file'): void {
-    if (this.byId.has(id))
+  /**
+   * What `add` would refuse for a document of `seconds` cut into `segments` candidate segments
+   * (checked before they are embedded too); no `id`: a default one.
+   */
+  checkRoom(id: string | undefined, seconds: number, segments: number, field = 'file'): void {
+    if (id !== undefined && this.byId.has(id))
       throw new SeqserveError('failed_precondition', `id: document "${id}" is already in the collection (delete the collection or choose another id)`, { field: 'id' });
     if (this.byId.size + 1 > this.limits.maxDocuments) throw exhausted(`the collection holds ${this.byId.size} documents; the limit is ${this.limits.maxDocuments}`);
     if (this.totalSeconds + seconds > this.limits.maxSeconds)
@@ -160,14 +164,19 @@ export class SpokenIndex {
       throw exhausted(`${field}: ${segments} more segments would make ${this.segmentCount + segments}; the collection's limit is ${this.limits.maxSegments}`, field);
   }
 
-  /** Adds a document's embedded segments (all of the collection's dimensions). */
-  add(id: string, seconds: number, segments: readonly EmbeddedAudio[]): DocumentInfo {
+  /**
+   * Adds a document's embedded segments (all of the collection's dimensions); no `id`: the next
+   * unused `doc-N` (N counts up and is never reused).
+   */
+  add(id: string | undefined, seconds: number, segments: readonly EmbeddedAudio[]): DocumentInfo {
     this.checkRoom(id, seconds, segments.length);
     for (const s of segments)
       if (s.embedding.length !== this.dimensions) throw new SeqserveError('internal', `a segment of ${s.embedding.length} dimensions in a collection of ${this.dimensions}`);
+    while (id === undefined || this.byId.has(id)) id = `doc-${++this.lastDefaultId}`; // a given id is new (checkRoom)
     const needed = (this.rows + segments.length) * this.dimensions;
     if (needed > this.vectors.length) {
-      const grown = new Float32Array(Math.max(needed, this.vectors.length * 2));
+      // doubling, up to the most the limits let the collection hold
+      const grown = new Float32Array(Math.max(needed, Math.min(this.vectors.length * 2, this.limits.maxSegments * this.dimensions)));
       grown.set(this.vectors.subarray(0, this.rows * this.dimensions));
       this.vectors = grown;
     }
@@ -183,19 +192,7 @@ export class SpokenIndex {
       this.rows++;
     }
     this.totalSeconds += seconds;
-    this.live += segments.length;
     return info;
-  }
-
-  /** Forgets a document (its rows stay until the collection is dropped, skipped by searches and counts). */
-  remove(id: string): boolean {
-    const doc = this.byId.get(id);
-    if (doc === undefined) return false;
-    this.totalSeconds -= (this.docs[doc] as DocumentInfo).seconds;
-    this.live -= (this.docs[doc] as DocumentInfo).segments;
-    this.docs[doc] = undefined;
-    this.byId.delete(id);
-    return true;
   }
 
   /** The `topK` segments most like the query vector, best first, one per spoken occurrence. */
@@ -204,7 +201,6 @@ export class SpokenIndex {
     const scores = new Float64Array(this.rows);
     const live: number[] = [];
     for (let r = 0; r < this.rows; r++) {
-      if (!this.docs[this.docOf[r]]) continue;
       scores[r] = dot(query, this.vectors, r * this.dimensions);
       live.push(r);
     }
@@ -214,7 +210,7 @@ export class SpokenIndex {
       const kept: SearchHit[] = [];
       for (const r of [...pool].sort(better)) {
         if (kept.length >= topK) break;
-        const hit = { document_id: (this.docs[this.docOf[r]] as DocumentInfo).id, start: this.starts[r], end: this.ends[r], score: scores[r] };
+        const hit = { document_id: this.docs[this.docOf[r]].id, start: this.starts[r], end: this.ends[r], score: scores[r] };
         if (kept.some((k) => k.document_id === hit.document_id && overlap(k, hit) > 0.5)) continue;
         kept.push(hit);
       }
@@ -273,10 +269,21 @@ export class CollectionStore {
     return index;
   }
 
-  /** A new collection that was left empty (its first document refused) goes again. */
-  dropIfEmpty(name: string): void {
+  /**
+   * What `open(name, model)` and then `add(id, seconds, segments)` would refuse, changing nothing:
+   * checked before a document is embedded (then open and add run together, with no await between).
+   */
+  checkRoom(name: string, model: string, id: string | undefined, seconds: number, segments: number, field = 'file'): void {
+    CollectionStore.checkName(name);
     const c = this.collections.get(name);
-    if (c && c.index.documentCount === 0 && c.index.segmentCount === 0) this.collections.delete(name);
+    if (c) {
+      if (c.model !== model) throw invalidArgument('model', `collection "${name}" holds embeddings of model ${c.model}, not ${model}`);
+      c.index.checkRoom(id, seconds, segments, field);
+      return;
+    }
+    if (this.collections.size >= this.limits.maxCollections)
+      throw exhausted(`the server holds ${this.collections.size} collections; the limit is ${this.limits.maxCollections} (delete one first)`);
+    new SpokenIndex(0, this.limits).checkRoom(id, seconds, segments, field);
   }
 
   delete(name: string): boolean {

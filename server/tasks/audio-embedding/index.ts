@@ -6,6 +6,7 @@
  */
 import type { DecodedAudio } from '../../core/audio/decode-wav.ts';
 import { AudioEncoder, loadAudioEncoder, MAX_EMBED_BATCH, type EmbeddedAudio } from '../../core/audio-embedding/audio-encoder.ts';
+import type { SampleSpan } from '../../core/audio-embedding/segmenter.ts';
 import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
 
 /** The most recordings one embeddings request takes. */
@@ -14,8 +15,12 @@ export const MAX_AUDIOS_PER_REQUEST = 64;
 export type AudioEmbeddingRequest =
   /** Each recording (a word or short phrase) as one vector; `fields` name them in errors. */
   | { kind: 'words'; audios: DecodedAudio[]; fields: string[] }
-  /** A spoken document's candidate segments, each with its vector. */
-  | { kind: 'document'; audio: DecodedAudio; field: string };
+  /**
+   * A spoken document's candidate segments, each with its vector: `samples` at the model's rate and
+   * `spans` of them, as AudioEncoder.documentSegments cuts them (on the main thread, so that the
+   * collection's limits are checked before anything is embedded).
+   */
+  | { kind: 'document'; samples: Float32Array; spans: SampleSpan[]; field: string };
 
 /** The vectors: one per recording (`words`), or one per candidate segment (`document`). */
 export interface AudioEmbeddingEvent {
@@ -37,12 +42,13 @@ export const audioEmbedding: TaskModule<'audio-embedding', AudioEncoder, AudioEm
   runsInExecutor: true,
   validate: (encoder, request) => {
     if (request.kind === 'words') request.audios.forEach((a, i) => encoder.checkWordLength(a, request.fields[i]));
+    else encoder.checkDocumentSegments(request.spans.length, request.field);
   },
   load: ({ manifest, runners }) => Promise.resolve(loadAudioEncoder(manifest, runners)),
   async *run(encoder, request, signal) {
     if (request.kind === 'words') {
       request.audios.forEach((a, i) => encoder.checkWordLength(a, request.fields[i]));
       yield { embeddings: await encoder.embedWords(request.audios, signal) };
-    } else yield { embeddings: await encoder.embedDocument(request.audio, signal) };
+    } else yield { embeddings: await encoder.embedSegments(request.samples, request.spans, signal, request.field) };
   },
 };

@@ -3,6 +3,7 @@
  * query-by-example spoken term search over in-memory collections (`/v1/audio/collections/...`).
  */
 import { arrayOf, form, int, json, num, obj, ok, ref, str, WORK_ERRORS, type Operation, type Schema } from '../../../http/openapi/operation.ts';
+import { MAX_DOCUMENT_SEGMENTS } from '../../../core/audio-embedding/audio-encoder.ts';
 import { DEFAULT_STORE_LIMITS, MAX_TOP_K } from '../../../core/audio-embedding/spoken-index.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { MAX_AUDIOS_PER_REQUEST } from '../index.ts';
@@ -11,7 +12,7 @@ import { audioEmbeddingRoutes, DEFAULT_TOP_K } from './http.ts';
 
 const WAV = { contentType: 'audio/wav, audio/x-wav, application/octet-stream' };
 const name: Schema = { name: 'name', in: 'path', required: true, description: 'the collection: 1-64 letters, digits, "_", "." or "-"', schema: { type: 'string' } };
-const LIMITS = `A server holds at most ${DEFAULT_STORE_LIMITS.maxCollections} collections; a collection at most ${DEFAULT_STORE_LIMITS.maxDocuments} documents, ${DEFAULT_STORE_LIMITS.maxSegments} segments and ${DEFAULT_STORE_LIMITS.maxSeconds} s of audio (429 past them). Collections live in the memory of one server process and are lost when it stops.`;
+const LIMITS = `A server holds at most ${DEFAULT_STORE_LIMITS.maxCollections} collections; a collection at most ${DEFAULT_STORE_LIMITS.maxDocuments} documents, ${DEFAULT_STORE_LIMITS.maxSegments} segments and ${DEFAULT_STORE_LIMITS.maxSeconds} s of audio (429 past them), checked before the document is embedded; a document is cut into at most ${MAX_DOCUMENT_SEGMENTS} candidate segments (400 naming \`file\` past it: some two minutes of speech without a pause). Collections live in the memory of one server process and are lost when it stops.`;
 const limits = obj({ maxDocuments: int, maxSegments: int, maxSeconds: num });
 const documentInfo = obj({ id: str, seconds: num, segments: { ...int, description: 'candidate segments indexed' } });
 const collection = obj({ name: str, model: str, dimensions: int, documents: arrayOf(documentInfo), segments: int, seconds: num, limits });

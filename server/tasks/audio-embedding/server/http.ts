@@ -15,8 +15,8 @@
  */
 import { Hono, type Context } from 'hono';
 import type { ServerContext } from '../../../context.ts';
-import { decodeAudioWithin, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
-import type { EmbeddedAudio } from '../../../core/audio-embedding/audio-encoder.ts';
+import { audioWithin, decodeAudioWithin, decodeWav, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
+import type { AudioEncoder, EmbeddedAudio } from '../../../core/audio-embedding/audio-encoder.ts';
 import { CollectionStore, DEFAULT_STORE_LIMITS, MAX_TOP_K } from '../../../core/audio-embedding/spoken-index.ts';
 import { invalidArgument } from '../../../core/errors.ts';
 import { readForm } from '../../../http/read-form.ts';
@@ -49,6 +49,21 @@ async function wavPart(part: FormDataEntryValue | null, field: string, maxSecond
   return decodeAudioWithin(new Uint8Array(await part.arrayBuffer()), field, maxSeconds);
 }
 
+/**
+ * A WAV file of a spoken word (errors name `field`), held to the shorter of the server's
+ * `maxAudioSeconds` and the model's maxSeconds (then refused as the model's: too long for one vector).
+ */
+export function decodeWord(bytes: Uint8Array, field: string, encoder: AudioEncoder, maxAudioSeconds: number): DecodedAudio {
+  const max = encoder.spec.maxSeconds;
+  const audio = decodeWav(bytes, field);
+  return maxAudioSeconds < max ? audioWithin(audio, field, maxAudioSeconds) : audioWithin(audio, field, max, (seconds) => encoder.wordTooLong(seconds, field));
+}
+
+async function wordPart(part: FormDataEntryValue | null, field: string, encoder: AudioEncoder, maxAudioSeconds: number): Promise<DecodedAudio> {
+  if (!(part instanceof Blob)) throw invalidArgument(field, 'is required (a WAV file part)');
+  return decodeWord(new Uint8Array(await part.arrayBuffer()), field, encoder, maxAudioSeconds);
+}
+
 function embed(ctx: ServerContext, c: Context, model: TaskLoadedModel<'audio-embedding'>, endpoint: string, request: AudioEmbeddingRequest): Promise<EmbeddedAudio[]> {
   const call = openCall(ctx, { model: model.name, endpoint, kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, request, signal));
   return collectCall(call, onlyEvent).then((e) => e.embeddings);
@@ -77,7 +92,7 @@ export function audioEmbeddingRoutes(ctx: ServerContext): Hono {
     if (format !== 'float' && format !== 'base64') throw invalidArgument('encoding_format', 'must be float or base64');
     const model = resolveTaskModel(ctx.repository, 'audio-embedding', text(form, 'model') || undefined);
     const fields = parts.map((_, i) => (parts.length === 1 ? 'file' : `file[${i}]`));
-    const audios = await Promise.all(parts.map((p, i) => wavPart(p, fields[i], limits.maxAudioSeconds)));
+    const audios = await Promise.all(parts.map((p, i) => wordPart(p, fields[i], model.taskModel, limits.maxAudioSeconds)));
     const embedded = await embed(ctx, c, model, 'audio_embeddings', { kind: 'words', audios, fields });
     const seconds = audios.reduce((s, a) => s + a.samples.length / a.sampleRate, 0);
     return c.json({
@@ -125,16 +140,13 @@ export function audioEmbeddingRoutes(ctx: ServerContext): Hono {
     if (id !== undefined && !DOCUMENT_ID.test(id)) throw invalidArgument('id', 'a document id is 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit');
     const audio = await wavPart(form.get('file'), 'file', limits.maxAudioSeconds);
     const seconds = audio.samples.length / audio.sampleRate;
-    const index = store.open(name, model.name, model.taskModel.dimensions);
-    const docId = id ?? `doc-${index.documentCount + 1}`;
-    try {
-      index.checkRoom(docId, seconds);
-      const segments = await embed(ctx, c, model, 'audio_collection_documents', { kind: 'document', audio, field: 'file' });
-      const info = index.add(docId, seconds, segments);
-      return c.json({ collection: name, model: model.name, document: info }, 201);
-    } finally {
-      store.dropIfEmpty(name);
-    }
+    // cut first (refused past MAX_DOCUMENT_SEGMENTS) and check every limit, changing nothing, before the embedding...
+    const { samples, spans } = model.taskModel.documentSegments(audio, 'file');
+    store.checkRoom(name, model.name, id, seconds, spans.length);
+    const segments = await embed(ctx, c, model, 'audio_collection_documents', { kind: 'document', samples, spans, field: 'file' });
+    // ...then create the collection if it is new and add the document together, with no await between (add checks again)
+    const info = store.open(name, model.name, model.taskModel.dimensions).add(id, seconds, segments);
+    return c.json({ collection: name, model: model.name, document: info }, 201);
   });
 
   app.post('/v1/audio/collections/:name/search', async (c) => {
@@ -148,7 +160,7 @@ export function audioEmbeddingRoutes(ctx: ServerContext): Hono {
     if (requested !== undefined && requested !== collection.model)
       throw invalidArgument('model', `collection "${name}" holds embeddings of model ${collection.model}, not ${requested}`);
     const model = resolveTaskModel(ctx.repository, 'audio-embedding', collection.model);
-    const audio = await wavPart(form.get('file'), 'file', limits.maxAudioSeconds);
+    const audio = await wordPart(form.get('file'), 'file', model.taskModel, limits.maxAudioSeconds);
     const [query] = await embed(ctx, c, model, 'audio_collection_search', { kind: 'words', audios: [audio], fields: ['file'] });
     const hits = collection.index.search(query.embedding, topK);
     return c.json({
