@@ -458,7 +458,12 @@ def export(model, out):
                       input_names=["image"], output_names=["memory", "keys", "h0", "c0"],
                       dynamic_axes={"image": {0: "batch"}, "memory": {0: "batch"}, "keys": {0: "batch"},
                                     "h0": {1: "batch"}, "c0": {1: "batch"}})
-    memory, keys, h0, c0 = model.encode(image)
+    # torch.onnx.export leaves the model in the wrapper's (training) mode: without eval() this forward
+    # pass would move batch norm's running statistics, and the PyTorch model measured after export
+    # (the attention examples) would no longer be the exported one
+    model.eval()
+    with torch.no_grad():
+        memory, keys, h0, c0 = model.encode(image)
     prev = torch.tensor([BOS], dtype=torch.long)
     torch.onnx.export(MethodGraph(model, "step"), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
                       opset_version=17, input_names=["prev_token", "h_in", "c_in", "memory", "keys"],
@@ -466,6 +471,7 @@ def export(model, out):
                       dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "c_in": {1: "batch"},
                                     "memory": {0: "batch"}, "keys": {0: "batch"}, "logits": {0: "batch"},
                                     "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
+    model.eval()
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(model.vocab, f)
     write_manifest(out, {
