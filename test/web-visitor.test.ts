@@ -22,7 +22,7 @@ import { startTestServer } from './helpers/test-server.ts';
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 const ASR_SAMPLE = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav');
 const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
-const VIEWS = ['chat', 'speech', 'caption', 'qa', 'search', 'slots', 'classify', 'g2p'] as const;
+const VIEWS = ['chat', 'speech', 'caption', 'video', 'vqa', 'qa', 'search', 'slots', 'classify', 'g2p'] as const;
 const WIDTHS = { desktop: 1000, phone: 390 } as const;
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -137,6 +137,16 @@ describe('the demo page as a visitor meets it', () => {
           expect(await page.locator('#caption-image').isVisible()).toBe(true);
           expect(await page.locator('#caption-attention .scale .ramp').count()).toBe(1);
           expect((await page.locator('#caption-knows').textContent())!.length).toBeGreaterThan(20);
+
+          // a sample clip captioned, its frames shown; a sample question about a picture answered, with its top answers
+          await page.click('#video-sample');
+          await idle(page);
+          expect((await page.locator('#video-out').textContent())!).toMatch(/^an? /);
+          await page.click('#vqa-sample');
+          await idle(page);
+          expect((await page.locator('#vqa-out').textContent())!.trim().length).toBeGreaterThan(0);
+          expect(await page.locator('#vqa-answers li').count()).toBeGreaterThan(1);
+          expect(await page.locator('#vqa-image').isVisible()).toBe(true);
 
           // the spoken-QA sample: its story and spoken question, what they say, and which question was used
           await page.click('#qa-sample');
