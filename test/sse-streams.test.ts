@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient, SeqserveHttpError } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import type { TensorMap } from '../server/core/graph-runner.ts';
+import { CHROMIUM } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 import { DEFAULT_CONFIG } from '../server/config.ts';
 
 const WAV = readFileSync(path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav'));
 const PNG = readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png'));
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let page: Server; // a page of another origin that calls seqserve

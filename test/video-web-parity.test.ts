@@ -8,15 +8,15 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { openDemoPage } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
 const MODEL_DIR = path.join(BUNDLED_MODELS_DIR, 'video_caption');
 const SAMPLE_DIR = path.join(MODEL_DIR, 'heldout-sample');
 const sample = readFileSync(path.join(SAMPLE_DIR, 'captions.jsonl'), 'utf8')
@@ -34,20 +34,13 @@ let server: Awaited<ReturnType<typeof startTestServer>>;
 let browser: Browser;
 let page: Page;
 let client: SeqserveHttpClient;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   server = await startTestServer({ modelsDir: BUNDLED_MODELS_DIR });
   client = new SeqserveHttpClient(server.http);
-  browser = await chromium.launch(CHROMIUM);
-  page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  await page.goto(`${server.http}/`);
-  await page.waitForSelector('body[data-ready=true]');
+  ({ browser, page, consoleErrors } = await openDemoPage(server.http));
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

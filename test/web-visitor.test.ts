@@ -17,11 +17,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { CHROMIUM } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 const ASR_SAMPLE = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav');
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
 const VIEWS = ['chat', 'speech', 'caption', 'video', 'vqa', 'qa', 'search', 'slots', 'classify', 'g2p'] as const;
 const WIDTHS = { desktop: 1000, phone: 390 } as const;
 

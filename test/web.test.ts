@@ -15,20 +15,20 @@ import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { editDistance } from '../server/core/text/edit-distance.ts';
 import { storyWav, type SpokenStory } from './helpers/spoken-story.ts';
+import { CHROMIUM, openDemoPage } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 const PROMPT = 'i want to fly from taipei to tokyo on march 3rd';
 const SENTENCE = 'I would like to arrive Taipei on November 2nd';
 const ASR_SAMPLE = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', '000.wav');
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
 
 type Seqserve = { seqserve: { loadWebModel: (u: string, m: string) => Promise<Record<string, (...a: never[]) => unknown>>; decodeAudioFile: (b: Blob) => Promise<unknown> } };
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 let client: SeqserveHttpClient;
 const story = JSON.parse(readFileSync(path.join(BUNDLED_MODELS_DIR, 'speech_qa', 'heldout-sample.jsonl'), 'utf8').split('\n')[0]) as SpokenStory & { choices: string[] };
 let storyPath: string;
@@ -39,14 +39,7 @@ beforeAll(async () => {
   writeFileSync(storyPath, storyWav(story));
   server = await startTestServer();
   client = new SeqserveHttpClient(server.http);
-  browser = await chromium.launch(CHROMIUM);
-  page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  await page.goto(`${server.http}/`);
-  await page.waitForSelector('body[data-ready=true]');
+  ({ browser, page, consoleErrors } = await openDemoPage(server.http));
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
