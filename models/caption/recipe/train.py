@@ -34,7 +34,7 @@ from _recipe_common import captioning
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
 from _recipe_common.export import MethodGraph
-from _recipe_common.training import optimizer_step, smoothed
+from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
 from heldout import unlike_set
 from scenes import COLOURS, KNOWS, NO_SHAPES, SHAPES, SIZE, SIZES, WORDS, render, scenes
 
@@ -356,12 +356,10 @@ def main():
             p = (time.time() - train_start) / budget
             if p >= 1:
                 break
-            for g in opt.param_groups:
-                g["lr"] = max_lr * min(1.0, p / 0.03) * 0.5 * (1 + math.cos(math.pi * p))
+            warmup_cosine(opt, p, max_lr)
             idx = order[i:i + bs]
             pixels = train_pixels[idx]
-            if rng.random() < 0.5:  # brightness/contrast jitter
-                pixels = np.clip(pixels.astype(np.float32) * rng.uniform(0.85, 1.15) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+            pixels = jitter_brightness(pixels, rng)
             caps = [train_ids[j] for j in idx]
             prev = pad([[BOS] + c for c in caps])
             tgt = pad([c + [EOS] for c in caps])

@@ -28,7 +28,6 @@ Export only (from a --checkpoint of a run): npm run recipe -- vqa --export-only 
 """
 import argparse
 import json
-import math
 import os
 import random
 import sys
@@ -41,7 +40,7 @@ from PIL import Image
 
 import caption.recipe.scenes as scenes
 from _recipe_common.manifest import write_manifest
-from _recipe_common.training import optimizer_step, smoothed
+from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
 from questions import ANSWERS, HELD_OUT_QUESTIONS, MAX_WORDS, TYPES, question, test_questions, tokenize, vocabulary
 
 # heldout.py imports its sibling as `from scenes import ...` (the caption recipe runs with its own folder
@@ -283,12 +282,10 @@ def main():
             p = (time.time() - train_start) / budget
             if p >= 1:
                 break
-            for g in opt.param_groups:
-                g["lr"] = max_lr * min(1.0, p / 0.03) * 0.5 * (1 + math.cos(math.pi * p))
+            warmup_cosine(opt, p, max_lr)
             idx = order[i:i + scenes_per_step]
             pixels = train_pixels[idx]
-            if rng.random() < 0.5:  # brightness/contrast jitter
-                pixels = np.clip(pixels.astype(np.float32) * rng.uniform(0.85, 1.15) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+            pixels = jitter_brightness(pixels, rng)
             rows, texts, answers = [], [], []
             for k, j in enumerate(idx):
                 objects, arrangement = train_scenes[j]
