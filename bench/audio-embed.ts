@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile, runFor } from './stats.ts';
+import { percentile, timeCallsFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const SAMPLE = path.join(MODELS, 'audio_word2vec', 'heldout-sample');
@@ -22,13 +22,8 @@ interface Row {
 }
 
 async function closedLoop(what: string, concurrency: number, seconds: number, call: (i: number) => Promise<unknown>): Promise<Row> {
-  const latency: number[] = [];
-  const elapsed = await runFor(concurrency, seconds, async (i) => {
-    const t0 = performance.now();
-    await call(i);
-    latency.push(performance.now() - t0);
-  });
-  return { what, concurrency, requests: latency.length, seconds: elapsed, latency: latency.sort((a, b) => a - b) };
+  const { seconds: elapsed, latency } = await timeCallsFor(concurrency, seconds, call);
+  return { what, concurrency, requests: latency.length, seconds: elapsed, latency };
 }
 
 export async function benchAudioEmbed(seconds = Number(process.env.BENCH_AUDIO_SECONDS ?? 6)): Promise<string> {

@@ -13,7 +13,7 @@ import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile, runFor } from './stats.ts';
+import { percentile, timeCallsFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const CAPTION_DIR = path.join(MODELS, 'caption');
@@ -27,13 +27,8 @@ interface Row {
 }
 
 async function closedLoop(client: SeqserveHttpClient, images: Uint8Array[], concurrency: number, seconds: number): Promise<Row> {
-  const latency: number[] = [];
-  const elapsed = await runFor(concurrency, seconds, async (i) => {
-    const t0 = performance.now();
-    await client.caption(images[i % images.length]);
-    latency.push(performance.now() - t0);
-  });
-  return { concurrency, captions: latency.length, seconds: elapsed, latency: latency.sort((a, b) => a - b) };
+  const { seconds: elapsed, latency } = await timeCallsFor(concurrency, seconds, (i) => client.caption(images[i % images.length]));
+  return { concurrency, captions: latency.length, seconds: elapsed, latency };
 }
 
 /** Raw onnxruntime-node: captions of `batch` images at a time (greedy, until every one ends). */

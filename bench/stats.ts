@@ -55,6 +55,17 @@ export async function runFor(concurrency: number, seconds: number, task: (i: num
   return (performance.now() - started) / 1000;
 }
 
+/** Calls `call(i)` from `concurrency` closed-loop workers for `seconds`: each call's latency in ms (sorted) and the seconds the run took. */
+export async function timeCallsFor(concurrency: number, seconds: number, call: (i: number) => Promise<unknown>): Promise<{ seconds: number; latency: number[] }> {
+  const latency: number[] = [];
+  const elapsed = await runFor(concurrency, seconds, async (i) => {
+    const t0 = performance.now();
+    await call(i);
+    latency.push(performance.now() - t0);
+  });
+  return { seconds: elapsed, latency: latency.sort((a, b) => a - b) };
+}
+
 export function machine(): string {
   const require = createRequire(import.meta.url);
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;

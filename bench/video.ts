@@ -11,7 +11,7 @@ import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { sampleFrames, videoTensor } from '../server/core/video/video-tensor.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile, runFor } from './stats.ts';
+import { percentile, timeCallsFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const VIDEO_DIR = path.join(MODELS, 'video_caption');
@@ -25,13 +25,8 @@ interface Row {
 }
 
 async function closedLoop(client: SeqserveHttpClient, clips: Uint8Array[], concurrency: number, seconds: number): Promise<Row> {
-  const latency: number[] = [];
-  const elapsed = await runFor(concurrency, seconds, async (i) => {
-    const t0 = performance.now();
-    await client.caption(clips[i % clips.length], { model: 'video_caption' });
-    latency.push(performance.now() - t0);
-  });
-  return { concurrency, captions: latency.length, seconds: elapsed, latency: latency.sort((a, b) => a - b) };
+  const { seconds: elapsed, latency } = await timeCallsFor(concurrency, seconds, (i) => client.caption(clips[i % clips.length], { model: 'video_caption' }));
+  return { concurrency, captions: latency.length, seconds: elapsed, latency };
 }
 
 /** Raw onnxruntime-node, one clip at a time (decoded beforehand): encoder + greedy decoder steps, p50 ms per caption. */

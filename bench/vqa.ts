@@ -11,7 +11,7 @@ import { imageTensor } from '../server/core/image/image-tensor.ts';
 import { parseManifest } from '../server/core/manifest.ts';
 import { QuestionVocabulary } from '../server/core/vqa/question-tokens.ts';
 import { spawnServer } from './spawn-server.ts';
-import { percentile, runFor } from './stats.ts';
+import { percentile, timeCallsFor } from './stats.ts';
 
 const MODELS = process.env.BENCH_MODELS ?? path.resolve(import.meta.dirname, '..', 'models');
 const VQA_DIR = path.join(MODELS, 'vqa');
@@ -25,14 +25,11 @@ interface Row {
 }
 
 async function closedLoop(client: SeqserveHttpClient, items: { png: Uint8Array; question: string }[], concurrency: number, seconds: number): Promise<Row> {
-  const latency: number[] = [];
-  const elapsed = await runFor(concurrency, seconds, async (i) => {
+  const { seconds: elapsed, latency } = await timeCallsFor(concurrency, seconds, async (i) => {
     const { png, question } = items[i % items.length];
-    const t0 = performance.now();
     await client.vqa(png, question);
-    latency.push(performance.now() - t0);
   });
-  return { concurrency, answers: latency.length, seconds: elapsed, latency: latency.sort((a, b) => a - b) };
+  return { concurrency, answers: latency.length, seconds: elapsed, latency };
 }
 
 /** Raw onnxruntime-node, one pair per run: the graph's own latency (p50 ms). */
