@@ -18,6 +18,8 @@ describe('task endpoints', () => {
       'text-classification',
       'text2text',
       'text-recognition',
+      'visual-qa',
+      'audio-embedding',
     ]);
     for (const { task, endpoints } of TASK_ENDPOINTS) {
       expect(endpoints.http ?? endpoints.grpc, task).toBeDefined();
