@@ -1,7 +1,11 @@
 """What the captioning recipes (models/caption, models/video_caption) share: padding a batch of token
 lists, and greedy decoding of an encoder + attention-decoder-step model (each step's argmax fed back,
 per sequence until EOS), optionally with the attention of each emitted token."""
+import os
+
 import torch
+
+from _recipe_common.export import MethodGraph
 
 
 def pad(seqs, pad_id):
@@ -41,3 +45,28 @@ def greedy(model, inputs, to_input, decode, bos, eos, max_len, batch, want_atten
             attentions.extend(att)
     model.train()
     return (captions, attentions) if want_attention else captions
+
+
+def export_encoder_decoder(model, example, input_name, out, bos):
+    """Writes `out`/encoder.onnx (`input_name` → memory, keys, h0, c0) and `out`/decoder.onnx (one
+    attention step: prev_token, h_in, c_in, memory, keys → logits, h_out, c_out, attention), opset 17,
+    batch axes dynamic, as the generation engine serves them. torch.onnx.export puts the wrapper (a
+    new module, in training mode) back in its own mode afterwards, and with it the model: eval() again
+    after each export, or batch norm would move its running statistics on the next forward pass (the
+    PyTorch model measured after export would no longer be the exported one)."""
+    model.eval()
+    torch.onnx.export(MethodGraph(model, "encode"), (example,), os.path.join(out, "encoder.onnx"), opset_version=17,
+                      input_names=[input_name], output_names=["memory", "keys", "h0", "c0"],
+                      dynamic_axes={input_name: {0: "batch"}, "memory": {0: "batch"}, "keys": {0: "batch"},
+                                    "h0": {1: "batch"}, "c0": {1: "batch"}})
+    model.eval()
+    with torch.no_grad():
+        memory, keys, h0, c0 = model.encode(example)
+    prev = torch.tensor([bos], dtype=torch.long)
+    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
+                      opset_version=17, input_names=["prev_token", "h_in", "c_in", "memory", "keys"],
+                      output_names=["logits", "h_out", "c_out", "attention"],
+                      dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "c_in": {1: "batch"},
+                                    "memory": {0: "batch"}, "keys": {0: "batch"}, "logits": {0: "batch"},
+                                    "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
+    model.eval()

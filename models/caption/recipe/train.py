@@ -33,7 +33,6 @@ from PIL import Image
 from _recipe_common import captioning
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
-from _recipe_common.export import MethodGraph
 from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
 from heldout import unlike_set
 from scenes import COLOURS, KNOWS, NO_SHAPES, SHAPES, SIZE, SIZES, WORDS, render, scenes
@@ -450,26 +449,7 @@ def write_attention_examples(model, out, pixels):
 
 
 def export(model, out):
-    model.eval()
-    image = torch.zeros(1, 3, SIZE, SIZE)
-    torch.onnx.export(MethodGraph(model, "encode"), (image,), os.path.join(out, "encoder.onnx"), opset_version=17,
-                      input_names=["image"], output_names=["memory", "keys", "h0", "c0"],
-                      dynamic_axes={"image": {0: "batch"}, "memory": {0: "batch"}, "keys": {0: "batch"},
-                                    "h0": {1: "batch"}, "c0": {1: "batch"}})
-    # torch.onnx.export leaves the model in the wrapper's (training) mode: without eval() this forward
-    # pass would move batch norm's running statistics, and the PyTorch model measured after export
-    # (the attention examples) would no longer be the exported one
-    model.eval()
-    with torch.no_grad():
-        memory, keys, h0, c0 = model.encode(image)
-    prev = torch.tensor([BOS], dtype=torch.long)
-    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
-                      opset_version=17, input_names=["prev_token", "h_in", "c_in", "memory", "keys"],
-                      output_names=["logits", "h_out", "c_out", "attention"],
-                      dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "c_in": {1: "batch"},
-                                    "memory": {0: "batch"}, "keys": {0: "batch"}, "logits": {0: "batch"},
-                                    "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
-    model.eval()
+    captioning.export_encoder_decoder(model, torch.zeros(1, 3, SIZE, SIZE), "image", out, BOS)
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(model.vocab, f)
     write_manifest(out, {

@@ -35,7 +35,6 @@ from PIL import Image
 
 from _recipe_common import captioning
 from _recipe_common.bleu import bleu4
-from _recipe_common.export import MethodGraph
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
 from caption.recipe.scenes import COLOURS, SHAPES, SIZE
@@ -441,27 +440,7 @@ def main():
 
 
 def export(model, out):
-    # torch.onnx.export puts the wrapper (MethodGraph, a new module: in training mode) back in its
-    # own mode afterwards, and with it the model: eval() again after each export, or batch norm
-    # would update its running statistics on the next forward pass (the PyTorch model, measured
-    # after export, would no longer be the exported one)
-    model.eval()
-    frames = torch.zeros(1, FRAMES, 3, SIZE, SIZE)
-    torch.onnx.export(MethodGraph(model, "encode"), (frames,), os.path.join(out, "encoder.onnx"), opset_version=17,
-                      input_names=["frames"], output_names=["memory", "keys", "h0", "c0"],
-                      dynamic_axes={"frames": {0: "batch"}, "memory": {0: "batch"}, "keys": {0: "batch"},
-                                    "h0": {1: "batch"}, "c0": {1: "batch"}})
-    model.eval()
-    with torch.no_grad():
-        memory, keys, h0, c0 = model.encode(frames)
-    prev = torch.tensor([BOS], dtype=torch.long)
-    torch.onnx.export(MethodGraph(model, "step"), (prev, h0, c0, memory, keys), os.path.join(out, "decoder.onnx"),
-                      opset_version=17, input_names=["prev_token", "h_in", "c_in", "memory", "keys"],
-                      output_names=["logits", "h_out", "c_out", "attention"],
-                      dynamic_axes={"prev_token": {0: "batch"}, "h_in": {1: "batch"}, "c_in": {1: "batch"},
-                                    "memory": {0: "batch"}, "keys": {0: "batch"}, "logits": {0: "batch"},
-                                    "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
-    model.eval()
+    captioning.export_encoder_decoder(model, torch.zeros(1, FRAMES, 3, SIZE, SIZE), "frames", out, BOS)
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(model.vocab, f)
     write_manifest(out, {
