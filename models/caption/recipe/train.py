@@ -31,6 +31,7 @@ import torch.nn as nn
 from PIL import Image
 
 from _recipe_common import captioning
+from _recipe_common.batch_norm import rederive_batch_norm
 from _recipe_common.bleu import bleu4
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
@@ -278,24 +279,8 @@ def load_onnx(directory, vocab=None):
 
 
 def set_batch_norm_from(model, pixels):
-    """After load_onnx: each batch norm set so that, normalising with batch statistics as training
-    does, it gives back (nearly) the folded convolution's output on these pictures."""
-    norms = [m for m in model.cnn if isinstance(m, nn.BatchNorm2d)]
-    stats = {}
-    hooks = [bn.register_forward_hook(lambda m, inp, out, k=k: stats.__setitem__(k, inp[0])) for k, bn in enumerate(norms)]
-    model.eval()
-    with torch.no_grad():
-        model.cnn(to_input(pixels))
-        for k, bn in enumerate(norms):
-            x = stats[k]
-            mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
-            bn.weight.copy_(torch.sqrt(var + bn.eps))
-            bn.bias.copy_(mean)
-            bn.running_mean.copy_(mean)
-            bn.running_var.copy_(var)
-    for h in hooks:
-        h.remove()
-    model.train()
+    """After load_onnx: the batch norms from these pictures (_recipe_common/batch_norm.py)."""
+    rederive_batch_norm(model, model.cnn, to_input(pixels))
 
 
 def main():

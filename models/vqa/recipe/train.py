@@ -39,6 +39,7 @@ import torch.nn as nn
 from PIL import Image
 
 import caption.recipe.scenes as scenes
+from _recipe_common.batch_norm import rederive_batch_norm
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
 from questions import ANSWERS, HELD_OUT_QUESTIONS, MAX_WORDS, TYPES, question, test_questions, tokenize, vocabulary
@@ -138,8 +139,6 @@ def cnn_from_captioner(model, directory, pixels):
     convs = [m for m in model.cnn if isinstance(m, nn.Conv2d)]
     norms = [m for m in model.cnn if isinstance(m, nn.BatchNorm2d)]
     assert len(nodes) == len(convs) and len(norms) == len(convs) - 1, "the captioner's CNN is not this one"
-    stats = {}
-    hooks = [bn.register_forward_hook(lambda m, inp, out, k=k: stats.__setitem__(k, inp[0])) for k, bn in enumerate(norms)]
     with torch.no_grad():
         for conv, node in zip(convs[:-1], nodes[:-1]):
             conv.weight.copy_(w[node.input[1]])
@@ -149,18 +148,7 @@ def cnn_from_captioner(model, directory, pixels):
             bn.bias.zero_()
             bn.running_mean.zero_()
             bn.running_var.fill_(1.0 - bn.eps)
-        model.eval()
-        model.cnn(to_input(pixels))
-        for k, bn in enumerate(norms):
-            x = stats[k]
-            mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
-            bn.weight.copy_(torch.sqrt(var + bn.eps))
-            bn.bias.copy_(mean)
-            bn.running_mean.copy_(mean)
-            bn.running_var.copy_(var)
-    for h in hooks:
-        h.remove()
-    model.train()
+    rederive_batch_norm(model, model.cnn, to_input(pixels))
 
 
 def to_input(pixels):
