@@ -1,6 +1,7 @@
 """What the captioning recipes (models/caption, models/video_caption) share: padding a batch of token
 lists, and greedy decoding of an encoder + attention-decoder-step model (each step's argmax fed back,
 per sequence until EOS), optionally with the attention of each emitted token."""
+import math
 import os
 
 import torch
@@ -70,3 +71,28 @@ def export_encoder_decoder(model, example, input_name, out, bos):
                                     "memory": {0: "batch"}, "keys": {0: "batch"}, "logits": {0: "batch"},
                                     "h_out": {1: "batch"}, "c_out": {1: "batch"}, "attention": {0: "batch"}})
     model.eval()
+
+
+class AttentionDecoder:
+    """The decoder half both captioners share (a mixin over nn.Module): an LSTM over the previous
+    word's class embedding (`lstm`, `embed`, `word_class`), scaled dot-product attention of its output
+    (`query`) over the encoder's `keys`, and `out` over [output; context]. The model's `encode` gives
+    (memory, keys, h0, c0)."""
+
+    def attend(self, y, memory, keys):
+        """Decoder outputs y [B, T, H] → log-probabilities [B, T, V] and attention [B, T, positions]."""
+        scores = torch.bmm(self.query(y), keys.transpose(1, 2)) / math.sqrt(keys.shape[2])
+        attention = torch.softmax(scores, -1)
+        context = torch.bmm(attention, memory)
+        logits = self.out(self.drop(torch.cat([y, context], 2)))
+        return torch.log_softmax(logits, -1), attention
+
+    def step(self, prev, h, c, memory, keys):
+        y, (h, c) = self.lstm(self.embed(self.word_class[prev]).unsqueeze(0), (h, c))
+        logp, attention = self.attend(y.transpose(0, 1), memory, keys)
+        return logp[:, 0], h, c, attention[:, 0]
+
+    def forward(self, source, prev):
+        memory, keys, h, c = self.encode(source)
+        y, _ = self.lstm(self.drop(self.embed(self.word_class[prev])).transpose(0, 1), (h, c))
+        return self.attend(y.transpose(0, 1), memory, keys)[0]

@@ -22,7 +22,6 @@ trip (what the server decodes).
 import argparse
 import io
 import json
-import math
 import os
 import random
 import re
@@ -72,7 +71,7 @@ def decode_caption(ids, vocab=VOCAB):
     return " ".join(vocab[i] for i in ids).replace(" ,", ",")
 
 
-class VideoCaptioner(nn.Module):
+class VideoCaptioner(captioning.AttentionDecoder, nn.Module):
     def __init__(self, vocab=VOCAB, feat=128, enc=128, hidden=256, attn=128, emb=64):
         super().__init__()
         self.vocab = list(vocab)
@@ -113,23 +112,6 @@ class VideoCaptioner(nn.Module):
         memory, _ = self.rnn(f)
         pooled = memory.mean(1)
         return memory, self.key(memory), torch.tanh(self.init_h(pooled)).unsqueeze(0), torch.tanh(self.init_c(pooled)).unsqueeze(0)
-
-    def attend(self, y, memory, keys):
-        scores = torch.bmm(self.query(y), keys.transpose(1, 2)) / math.sqrt(keys.shape[2])
-        attention = torch.softmax(scores, -1)
-        context = torch.bmm(attention, memory)
-        logits = self.out(self.drop(torch.cat([y, context], 2)))
-        return torch.log_softmax(logits, -1), attention
-
-    def step(self, prev, h, c, memory, keys):
-        y, (h, c) = self.lstm(self.embed(self.word_class[prev]).unsqueeze(0), (h, c))
-        logp, attention = self.attend(y.transpose(0, 1), memory, keys)
-        return logp[:, 0], h, c, attention[:, 0]
-
-    def forward(self, frames, prev):
-        memory, keys, h, c = self.encode(frames)
-        y, _ = self.lstm(self.drop(self.embed(self.word_class[prev])).transpose(0, 1), (h, c))
-        return self.attend(y.transpose(0, 1), memory, keys)[0]
 
 
 def to_input(pixels):
