@@ -25,20 +25,7 @@ export interface ChatGeneration {
   sourcePieces: string[];
 }
 
-/** The last image part of the conversation, with its field name for errors. */
-function lastImage(messages: ChatCompletionRequest['messages']): { url: string; field: string } | undefined {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const content = messages[i].content;
-    if (typeof content === 'string') continue;
-    for (let j = content.length - 1; j >= 0; j--) {
-      const part = content[j];
-      if (part.type === 'image_url') return { url: part.image_url.url, field: `messages[${i}].content[${j}].image_url.url` };
-    }
-  }
-  return undefined;
-}
-
-/** The image parts of the last message that has any, in order (a video caption model's frames). */
+/** The image parts of the last message that has any, in order, with their field names for errors (a video caption model's frames; a caption model takes the last). */
 function imageParts(messages: ChatCompletionRequest['messages']): { url: string; field: string }[] {
   for (let i = messages.length - 1; i >= 0; i--) {
     const content = messages[i].content;
@@ -50,7 +37,8 @@ function imageParts(messages: ChatCompletionRequest['messages']): { url: string;
 }
 
 export async function chatGeneration(ctx: ServerContext, body: ChatCompletionRequest): Promise<ChatGeneration> {
-  const image = lastImage(body.messages);
+  const parts = imageParts(body.messages);
+  const image = parts.at(-1);
   if (!image) {
     const loaded = resolveTaskModel(ctx.repository, 'chat', body.model);
     const engine = loaded.taskModel;
@@ -64,7 +52,6 @@ export async function chatGeneration(ctx: ServerContext, body: ChatCompletionReq
   const { video } = engine.model;
   if (video) {
     // a video caption model: one animated image part is a clip; several image parts of the message are its frames, in order
-    const parts = imageParts(body.messages);
     const bytes = parts.map((p) => imageBytesFromText(p.url, p.field));
     const input: CaptionInput =
       parts.length === 1
