@@ -33,6 +33,21 @@ async function framePixels(input: Sharp, spec: VideoSpec, field: string): Promis
   }
 }
 
+/** The sampled frames in order, each source frame decoded once however often it is sampled. */
+async function decodeEach(indices: readonly number[], decode: (k: number) => Promise<FramePixels>): Promise<FramePixels[]> {
+  const decoded = new Map<number, FramePixels>();
+  const frames: FramePixels[] = [];
+  for (const k of indices) {
+    let f = decoded.get(k);
+    if (!f) {
+      f = await decode(k);
+      decoded.set(k, f);
+    }
+    frames.push(f);
+  }
+  return frames;
+}
+
 function tooLarge(field: string, message: string): SeqserveError {
   return new SeqserveError('payload_too_large', `${field}: ${message}`, { field });
 }
@@ -51,16 +66,7 @@ export async function decodeClip(bytes: Uint8Array, spec: VideoSpec, maxPixels: 
   }
   checkFrameCount(pages, spec, field);
   if (width * height * pages > maxPixels) throw tooLarge(field, `${pages} frames of ${width}x${height} are ${width * height * pages} pixels; the limit is ${maxPixels}`);
-  const frames: FramePixels[] = [];
-  const decoded = new Map<number, FramePixels>();
-  for (const k of sampleFrames(pages, spec, delays)) {
-    let f = decoded.get(k);
-    if (!f) {
-      f = await framePixels(sharp(bytes, { page: k, pages: 1, limitInputPixels: maxPixels }), spec, field);
-      decoded.set(k, f);
-    }
-    frames.push(f);
-  }
+  const frames = await decodeEach(sampleFrames(pages, spec, delays), (k) => framePixels(sharp(bytes, { page: k, pages: 1, limitInputPixels: maxPixels }), spec, field));
   return videoTensor(frames, spec, field);
 }
 
@@ -82,16 +88,7 @@ export async function decodeFrameList(
     total += width * height;
   }
   if (total > maxPixels) throw tooLarge(field, `${list.length} frames hold ${total} pixels together; the limit is ${maxPixels}`);
-  const frames: FramePixels[] = [];
-  const decoded = new Map<number, FramePixels>();
-  for (const k of sampleFrames(list.length, spec)) {
-    let f = decoded.get(k);
-    if (!f) {
-      f = await framePixels(sharp(list[k], { limitInputPixels: maxPixels }), spec, fields[k]);
-      decoded.set(k, f);
-    }
-    frames.push(f);
-  }
+  const frames = await decodeEach(sampleFrames(list.length, spec), (k) => framePixels(sharp(list[k], { limitInputPixels: maxPixels }), spec, fields[k]));
   return videoTensor(frames, spec, field);
 }
 
