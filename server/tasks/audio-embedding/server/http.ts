@@ -69,11 +69,9 @@ function embed(ctx: ServerContext, c: Context, model: TaskLoadedModel<'audio-emb
   return collectCall(call, onlyEvent).then((e) => e.embeddings);
 }
 
+/** The vector's little-endian float32 bytes in base64 (OpenAI's `encoding_format: "base64"`). */
 function base64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
