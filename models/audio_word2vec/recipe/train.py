@@ -380,19 +380,22 @@ def dtw_distances(feats, queries):
         fq = F.normalize(feats[q], dim=1)
         lq = len(fq)
         cost = 1 - torch.einsum("qd,ntd->nqt", fq, bank)  # [N, lq, tmax]
-        # D and step counts over anti-diagonals k = i + j.
-        acc = torch.full((n, lq + 1, tmax + 1), inf)
-        steps = torch.zeros(n, lq + 1, tmax + 1)
-        acc[:, 0, 0] = 0
+        # D(i, j) over anti-diagonals k = i + j, two diagonals kept, each indexed by i; the distance at
+        # (lq, len) is normalised by lq + len (the longest path).
+        before, last = torch.full((n, lq + 1), inf), torch.full((n, lq + 1), inf)  # diagonals k - 2, k - 1
+        before[:, 0] = 0  # D(0, 0)
+        final = torch.empty(n)
         for k in range(2, lq + tmax + 1):
-            i = torch.arange(max(1, k - tmax), min(lq, k - 1) + 1)
-            j = k - i
-            cands = torch.stack([acc[:, i - 1, j - 1], acc[:, i - 1, j], acc[:, i, j - 1]], 2)
-            scand = torch.stack([steps[:, i - 1, j - 1], steps[:, i - 1, j], steps[:, i, j - 1]], 2)
-            best, arg = cands.min(2)
-            acc[:, i, j] = best + cost[:, i - 1, j - 1]
-            steps[:, i, j] = scand.gather(2, arg.unsqueeze(2)).squeeze(2) + 1
-        final = acc[torch.arange(n), lq, lens] / (lq + lens).float()
+            lo, hi = max(1, k - tmax), min(lq, k - 1)
+            i = torch.arange(lo, hi + 1)
+            now = torch.full((n, lq + 1), inf)
+            best = torch.minimum(torch.minimum(before[:, lo - 1:hi], last[:, lo - 1:hi]), last[:, lo:hi + 1])
+            now[:, lo:hi + 1] = best + cost[:, i - 1, k - i - 1]
+            ends = lens == k - lq
+            if ends.any():
+                final[ends] = now[ends, lq]
+            before, last = last, now
+        final = final / (lq + lens).float()
         out[row] = final
     return out
 
