@@ -91,7 +91,7 @@ def ask_colour(objects, arrangement, rng):
     word = rng.choice(["colour", "color"])
     q = rng.choice([f"what {word} is {phrase(o, f, rng)}?", f"what is the {word} of {phrase(o, f, rng)}?",
                     f"which {word} is {phrase(o, f, rng)}?"])
-    return q, o[1], ("colour", o[1], o[2])
+    return q, o[1], ("colour", o[1], o[2]), (i,)
 
 
 def ask_shape(objects, arrangement, rng):
@@ -102,7 +102,7 @@ def ask_shape(objects, arrangement, rng):
     o = objects[i]
     q = rng.choice([f"what shape is {phrase(o, f, rng)}?", f"what is the shape of {phrase(o, f, rng)}?",
                     f"which shape is {phrase(o, f, rng)}?"])
-    return q, o[2], ("shape", o[1], o[2])
+    return q, o[2], ("shape", o[1], o[2]), (i,)
 
 
 def ask_count(objects, arrangement, rng):
@@ -118,7 +118,7 @@ def ask_count(objects, arrangement, rng):
     else:
         n, what, noun = sum(x[1] == o[1] and x[2] == o[2] for x in objects), f"{o[1]} {o[2]}", f"{o[1]} {PLURAL[o[2]]}"
     q = rng.choice([f"how many {noun} are there?", f"how many {noun} are in the picture?", f"how many {noun} can you see?"])
-    return q, str(n), ("count", what, str(n))
+    return q, str(n), ("count", what, str(n)), ()
 
 
 def ask_relation(objects, arrangement, rng):
@@ -140,7 +140,7 @@ def ask_relation(objects, arrangement, rng):
         holds = (a < b) if rel == before else (a > b)
         A, B = objects[a], objects[b]
         q = f"is {phrase(A, rng.choice(fa), rng)} {rel} {phrase(B, rng.choice(fb), rng)}?"
-        return q, "yes" if holds else "no", ("relation", A[2], rel, B[2])
+        return q, "yes" if holds else "no", ("relation", A[2], rel, B[2]), (a, b)
     # "what is <rel> the B?": only when one object or none lies that way
     cands = []
     before, after = axis(arrangement) if n >= 2 else (rng.choice([HORIZONTAL, VERTICAL]))
@@ -155,7 +155,7 @@ def ask_relation(objects, arrangement, rng):
             B = objects[b]
             answer = objects[others[0]][2] if others else "nothing"
             q = rng.choice([f"what is {rel} {phrase(B, rng.choice(fb), rng)}?", f"which shape is {rel} {phrase(B, rng.choice(fb), rng)}?"])
-            return q, answer, ("relation", answer, rel, B[2])
+            return q, answer, ("relation", answer, rel, B[2]), (b, others[0] if others else None)
     return None
 
 
@@ -178,15 +178,18 @@ def ask_exists(objects, arrangement, rng):
         noun = rng.choice(OBJECT_NOUNS)
         q = f"is there {article(o[1])} {o[1]} {noun}?"
         key = ("exists", o[1], None)
-    return q, "yes" if there else "no", key
+    return q, "yes" if there else "no", key, ()
 
 
 ASK = {"colour": ask_colour, "shape": ask_shape, "count": ask_count, "relation": ask_relation, "exists": ask_exists}
 
 
 def question(objects, arrangement, qtype, rng, split="train", tries=12):
-    """(question, answer, key) of this type about the scene, or None when the scene has none; for
-    split 'train' never a held-out question combination."""
+    """(question, answer, key, refs) of this type about the scene, or None when the scene has none;
+    for split 'train' never a held-out question combination. refs: the indexes of the objects the
+    question is about, in the order it needs them found (a colour or shape question's object; a
+    relation's two objects, or the object named and then the one on that side of it, None when
+    there is none); empty for counting and existence."""
     for _ in range(tries):
         got = ASK[qtype](objects, arrangement, rng)
         if got is None:
@@ -211,7 +214,7 @@ def test_questions(objects, arrangement, rng, per_scene=5, tries=30):
                 break
             best = best or got
         if best:
-            out.append((qtype, *best))
+            out.append((qtype, *best[:3]))
     return out
 
 

@@ -4,11 +4,18 @@ Yang et al. 2016, over the captioner's shape world).
   image    [B, 3, 64, 64] float (RGB, (x / 255 - 0.5) / 0.25)  → a CNN → 8x8 grid of region features
   question [B, T] int64 word ids (1 + index in question-vocab.json, 0 = padding at the end)
            → embedding → GRU; the question vector is the GRU state at the last word
-  two attention hops over the 64 regions (softmax; each hop's query is the question plus what the
-  hops before it read), and a counting branch: a sigmoid gate per region (question-conditioned), its
-  gated region features summed (not averaged), so "how many" sees how much of what it asks for is there
-  → MLP over [what each hop read, the counting branch, the question's form] → answer log-probabilities
-  [B, A] over answers.json; attention [B, 2, 64] (both hops, row-major).
+  Each hop reads the question (attention over its words, from what the hops before found) and finds
+  what that reading describes (softmax attention over the 64 regions; one finding layer shared by
+  the hops); the second hop also scores each region by where it lies from the first hop's place
+  ("what is above the ..." looks up from it). A counting branch: a sigmoid gate per region from a
+  third reading, summed to one number, so a count is how many regions hold what was asked for,
+  whatever that is.
+  → answer log-probabilities [B, A] over answers.json: whether the question's form asks how many
+  (a sigmoid), times either the count's answer (from the summed gates only) or an MLP over [what each
+  hop read, where each looked, the offset between the two places, the question's form];
+  attention [B, 2, 64] (both hops, row-major).
+  Training also pushes each hop's attention onto the object it has to find (the generator knows where
+  it drew each object: ATTENTION_WEIGHT); answering uses the picture and the question alone.
   The question's form: a second GRU over the words with colours, shapes and sizes collapsed to their
   class ("what shape is the <colour> object"); the answer layer sees only that of the question, so
   it cannot learn answer priors per colour or shape from the questions — held-out combinations
@@ -42,7 +49,7 @@ import caption.recipe.scenes as scenes
 from _recipe_common.batch_norm import rederive_batch_norm
 from _recipe_common.manifest import write_manifest
 from _recipe_common.training import jitter_brightness, optimizer_step, smoothed, warmup_cosine
-from questions import ANSWERS, HELD_OUT_QUESTIONS, MAX_WORDS, TYPES, question, test_questions, tokenize, vocabulary
+from questions import ANSWERS, COUNTS, HELD_OUT_QUESTIONS, MAX_WORDS, TYPES, question, test_questions, tokenize, vocabulary
 
 # heldout.py imports its sibling as `from scenes import ...` (the caption recipe runs with its own folder
 # first on the path); the same module object under that name lets it be imported unchanged from here.
@@ -56,6 +63,17 @@ TEST_SEED, UNLIKE_SEED = 21, 23
 WORDS = vocabulary()
 WORD_ID = {w: i + 1 for i, w in enumerate(WORDS)}
 ANSWER_ID = {a: i for i, a in enumerate(ANSWERS)}
+# How often training asks each question type: relations (two objects to find, or one and its
+# neighbour) and counts are the hard ones, existence the easiest.
+TYPE_WEIGHTS = [1.0, 1.0, 1.5, 2.0, 0.6]
+# Training also tells each hop where the object it should find is (the generator knows where it drew
+# it): the mass of its attention on that object's regions is pushed up, with this weight beside the
+# answer's loss. A hop with no object to find (counting, existence, "what is left of X" with
+# nothing there) is left free. Only training uses it; the model answers from the picture alone.
+ATTENTION_WEIGHT = 0.5
+DIRECTIONS = 4  # how many directions the answer layer compares the offset between the hops with
+
+
 # What the answer layer reads of the question: its words with colours, shapes and sizes collapsed to
 # their class ("what shape is the <colour> object"), as the captioner's decoder reads the role of its
 # previous word. So it cannot learn which answers go with which colour or shape from the questions
@@ -69,6 +87,18 @@ CLASSES = ["<pad>"] + sorted({ATTRIBUTE_CLASS.get(w, w) for w in WORDS})
 WORD_CLASS = [0] + [CLASSES.index(ATTRIBUTE_CLASS.get(w, w)) for w in WORDS]
 
 
+def hop_targets(mask, refs, hops=2):
+    """[hops, 64]: the regions hop k should attend to, from the objects a question is about (refs, in
+    the order they are to be found; None: nothing to find); a question about one object has every
+    hop find it."""
+    out = np.zeros((hops, GRID * GRID), np.float32)
+    for k in range(hops if refs else 0):
+        ref = refs[min(k, len(refs) - 1)]
+        if ref is not None:
+            out[k] = mask[ref]
+    return out
+
+
 class VQA(nn.Module):
     def __init__(self, words=len(WORDS) + 1, answers=len(ANSWERS), feat=96, hidden=128, emb=64, hops=2):
         super().__init__()
@@ -77,51 +107,100 @@ class VQA(nn.Module):
             return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
         self.cnn = nn.Sequential(*conv(3, 16), nn.MaxPool2d(2), *conv(16, 32), *conv(32, 32), nn.MaxPool2d(2),
                                  *conv(32, 64), *conv(64, 64), nn.MaxPool2d(2), nn.Conv2d(64, feat, 1), nn.ReLU())
-        self.position = nn.Parameter(torch.randn(1, GRID * GRID, feat) * 0.1)
         self.region = nn.Linear(feat, hidden)
+        # the centre of each region, x then y in -1..1 (row-major over the grid, x to the right, y down)
+        centres = (torch.arange(GRID, dtype=torch.float32) + 0.5) / GRID * 2 - 1
+        self.register_buffer("coords", torch.stack([centres.repeat(GRID), centres.repeat_interleave(GRID)], 1))
         self.embed = nn.Embedding(words, emb, padding_idx=0)
         self.gru = nn.GRU(emb, hidden, batch_first=True)
-        self.hops = nn.ModuleList([nn.ModuleDict({"v": nn.Linear(hidden, hidden), "u": nn.Linear(hidden, hidden, bias=False),
-                                                  "w": nn.Linear(hidden, 1)}) for _ in range(hops)])
+        word = hidden + emb  # a word as the attention over the question reads it: its GRU state and embedding
+        # one reading of the question per hop and one for counting: attention over its words
+        self.read_word = nn.Linear(word, hidden)
+        self.read_query = nn.ModuleList([nn.Linear(hidden, hidden, bias=False) for _ in range(hops + 1)])
+        self.read_w = nn.ModuleList([nn.Linear(hidden, 1) for _ in range(hops + 1)])
+        self.query = nn.Linear(word, hidden)
+        # one way of finding what a reading describes, shared by the hops: colour and shape questions
+        # teach it, and the second hop of a relation question uses it to find the second object
+        self.hops = hops
+        self.find = nn.ModuleDict({"v": nn.Linear(hidden, hidden), "u": nn.Linear(hidden, hidden, bias=False), "w": nn.Linear(hidden, 1)})
+        # later hops also score each region by where it lies from what the hop before found (dx, dy and their
+        # halves), with weights the hop's reading of the question sets ("what is above the ..." looks up)
+        self.where = nn.ModuleList([nn.Linear(hidden, 6) for _ in range(hops - 1)])
         self.gate_v = nn.Linear(hidden, hidden)
         self.gate_q = nn.Linear(hidden, hidden, bias=False)
         self.gate_w = nn.Linear(hidden, 1)
-        self.count_f = nn.Linear(hidden, hidden)
+        nn.init.constant_(self.gate_w.bias, -4.0)  # gates start near 0, so the count starts near 1, not 32
         self.register_buffer("word_class", torch.tensor(WORD_CLASS, dtype=torch.long))
         self.embed_form = nn.Embedding(len(CLASSES), emb, padding_idx=0)
         self.gru_form = nn.GRU(emb, hidden, batch_first=True)
-        self.classify = nn.Sequential(nn.Linear((hops + 2) * hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(2 * hidden, answers))
+        self.is_count = nn.Linear(hidden, 1)
+        # the question's form (its relation word) gives directions to compare the offset between the
+        # two hops' places with: "is A left of B" is yes when B lies to the right of A
+        self.direction = nn.Linear(hidden, 2 * DIRECTIONS)
+        self.count_answer = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, len(COUNTS)))
+        n_other = answers - len(COUNTS)
+        self.classify = nn.Sequential(nn.Linear(hops * hidden + 4 * hops + 3 + DIRECTIONS + hidden, 2 * hidden), nn.ReLU(), nn.Dropout(0.1),
+                                      nn.Linear(2 * hidden, n_other))
 
     def forward(self, image, question, rows=None):
         """image [N, 3, 64, 64], question [B, T]; rows [B]: the image of each question (training asks
         several questions of each image: the CNN and the per-region maps run once per image), or
         None when B == N (the exported graph)."""
-        f = self.cnn(image).flatten(2).transpose(1, 2) + self.position  # [N, 64, feat]
+        f = self.cnn(image).flatten(2).transpose(1, 2)  # [N, 64, feat]
         v = torch.relu(self.region(f))  # [N, 64, H]
-        keys = [hop["v"](v) for hop in self.hops]  # the regions' side of each hop, per image
-        gate_keys, counted_v = self.gate_v(v), torch.relu(self.count_f(v))
+        keys = self.find["v"](v)  # the regions' side of finding, per image
+        gate_keys = self.gate_v(v)
         if rows is not None:
-            v, gate_keys, counted_v = v[rows], gate_keys[rows], counted_v[rows]
-            keys = [k[rows] for k in keys]
+            v, gate_keys = v[rows], gate_keys[rows]
+            keys = keys[rows]
         h0 = torch.zeros(1, question.shape[0], self.gru.hidden_size)  # explicit, so the exported graph takes any batch
         last = ((question != 0).sum(1) - 1).clamp(min=0).view(-1, 1, 1)
-        y, _ = self.gru(self.embed(question), h0)  # [B, T, H]
+        e = self.embed(question)
+        y, _ = self.gru(e, h0)  # [B, T, H]
         q = torch.gather(y, 1, last.expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]: the whole question
+        words = torch.cat([y, e], 2)  # [B, T, H + E]
+        word_keys = self.read_word(words)
+        padding = (question == 0).unsqueeze(2)
+
+        def reading(k, u):
+            """The k-th reading of the question: attention over its words, from what is known so far (u)."""
+            s = self.read_w[k](torch.tanh(word_keys + self.read_query[k](u).unsqueeze(1))).masked_fill(padding, -1e4)
+            c = torch.softmax(s, 1)  # [B, T, 1]
+            return self.query((c * words).sum(1))  # [B, H]
+
         y, _ = self.gru_form(self.embed_form(self.word_class[question]), h0)
         form = torch.gather(y, 1, last.expand(-1, 1, y.shape[2])).squeeze(1)  # [B, H]: its form, attributes as classes
         u = q
-        attention, read = [], []
-        for hop, k in zip(self.hops, keys):
-            h = torch.tanh(k + hop["u"](u).unsqueeze(1))
-            a = torch.softmax(hop["w"](h).squeeze(2), 1)  # [B, 64]
+        attention, read, where = [], [], []
+        for k in range(self.hops):
+            query = reading(k, u)
+            s = self.find["w"](torch.tanh(keys + self.find["u"](query).unsqueeze(1))).squeeze(2)  # [B, 64]
+            if k > 0:
+                d = self.coords.unsqueeze(0) - where[-1][:, :2].unsqueeze(1)  # [B, 64, 2]: from what the last hop found
+                phi = torch.cat([d, torch.relu(d), torch.relu(-d)], 2)  # [B, 64, 6]
+                s = s + (phi * self.where[k - 1](query).unsqueeze(1)).sum(2)
+            a = torch.softmax(s, 1)  # [B, 64]
             r = torch.bmm(a.unsqueeze(1), v).squeeze(1)
+            at = torch.matmul(a, self.coords)  # [B, 2]: where it looked, x and y
+            spread = torch.bmm(a.unsqueeze(1), (self.coords.unsqueeze(0) - at.unsqueeze(1)).abs()).squeeze(1)  # [B, 2]
             u = u + r
             attention.append(a)
             read.append(r)
-        g = torch.sigmoid(self.gate_w(torch.tanh(gate_keys + self.gate_q(q).unsqueeze(1))))  # [B, 64, 1]
-        counted = (g * counted_v).sum(1)  # [B, H]
-        logits = self.classify(torch.cat(read + [counted, form], 1))
-        return torch.log_softmax(logits, -1), torch.stack(attention, 1)
+            where.append(torch.cat([at, spread], 1))
+        overlap = (attention[0] * attention[-1]).sum(1, keepdim=True)
+        apart = 4 * (where[-1][:, :2] - where[0][:, :2])  # [B, 2]: from the first hop's place to the last's
+        # counting: a question-conditioned sigmoid gate per region, summed to one number, so the count
+        # answer comes from how many regions hold what was asked for, whatever it is
+        g = torch.sigmoid(self.gate_w(torch.tanh(gate_keys + self.gate_q(reading(self.hops, q)).unsqueeze(1))))
+        n = g.sum(1)  # [B, 1]
+        counts = torch.log_softmax(self.count_answer(torch.cat([n, n * n / 8], 1)), 1)
+        along = torch.tanh((self.direction(form).view(-1, DIRECTIONS, 2) * apart.unsqueeze(1)).sum(2))  # [B, DIRECTIONS]
+        other = torch.log_softmax(self.classify(torch.cat(read + where + [apart, overlap, along, form], 1)), 1)
+        c = self.is_count(form)  # the question's form says whether it asks how many
+        counts = counts + nn.functional.logsigmoid(c)
+        other = other + nn.functional.logsigmoid(-c)
+        at = ANSWERS.index(COUNTS[0])
+        return torch.cat([other[:, :at], counts, other[:, at:]], 1), torch.stack(attention, 1)
 
 
 def cnn_from_captioner(model, directory, pixels):
@@ -149,6 +228,35 @@ def cnn_from_captioner(model, directory, pixels):
             bn.running_mean.zero_()
             bn.running_var.fill_(1.0 - bn.eps)
     rederive_batch_norm(model, model.cnn, to_input(pixels))
+
+
+def render_placed(objects, arrangement, rng):
+    """scenes.render's picture and where it drew each object: [64, 64, 3] uint8 and a [len(objects),
+    GRID * GRID] mask of the regions each object covers (those whose centre is within its radius + 3
+    px of its centre, at least the region it is centred in). The generator is called unchanged (the
+    same random draws, so the same picture); its layout's return value is kept on the way."""
+    placed = []
+    layout = scenes.layout
+
+    def keep(*a, **k):
+        got = layout(*a, **k)
+        placed.append(got)
+        return got
+    scenes.layout = keep
+    try:
+        pixels = scenes.render(objects, arrangement, rng)
+    finally:
+        scenes.layout = layout
+    mask = np.zeros((len(objects), GRID * GRID), np.float32)
+    if objects:
+        radii, centres = placed[-1]
+        cell = SIZE / GRID
+        cx, cy = np.meshgrid((np.arange(GRID) + 0.5) * cell, (np.arange(GRID) + 0.5) * cell)
+        for j, (r, (x, y)) in enumerate(zip(radii, centres)):
+            near = (np.hypot(cx - x, cy - y) <= r + 3).ravel()
+            near[int(min(y // cell, GRID - 1)) * GRID + int(min(x // cell, GRID - 1))] = True
+            mask[j] = near
+    return pixels, mask
 
 
 def to_input(pixels):
@@ -239,7 +347,9 @@ def main():
     train_scenes = [(o, a) for o, a, _ in scenes.scenes(args.train_scenes, "train", args.seed)]
     test_scenes = [(o, a) for o, a, _ in scenes.scenes(args.test_scenes, "test", TEST_SEED)]
     r = random.Random(args.seed + 2)
-    train_pixels = np.stack([scenes.render(o, a, r) for o, a in train_scenes])
+    placed = [render_placed(o, a, r) for o, a in train_scenes]
+    train_pixels, train_masks = np.stack([p for p, _ in placed]), [m for _, m in placed]
+    del placed
     r = random.Random(TEST_SEED + 2)
     test_pixels = np.stack([scenes.render(o, a, r) for o, a in test_scenes])
     test_items = question_set(test_scenes, TEST_SEED + 3)
@@ -274,24 +384,32 @@ def main():
             idx = order[i:i + scenes_per_step]
             pixels = train_pixels[idx]
             pixels = jitter_brightness(pixels, rng)
-            rows, texts, answers = [], [], []
+            rows, texts, answers, where = [], [], [], []
             for k, j in enumerate(idx):
                 objects, arrangement = train_scenes[j]
                 for _ in range(per_scene):
-                    got = question(objects, arrangement, rng.choice(TYPES), rng)
+                    got = question(objects, arrangement, rng.choices(TYPES, TYPE_WEIGHTS)[0], rng)
                     if got:
                         rows.append(k)
                         texts.append(got[0])
                         answers.append(ANSWER_ID[got[1]])
-            logp, _ = model(to_input(pixels), encode_questions(texts), torch.tensor(rows))
+                        where.append(hop_targets(train_masks[j], got[3]))
+            logp, attention = model(to_input(pixels), encode_questions(texts), torch.tensor(rows))
+            target = torch.from_numpy(np.stack(where))  # [B, hops, 64]; all zero where a hop has no target
+            has = target.sum(2) > 0
+            found = (attention * target).sum(2)[has]  # the attention mass each supervised hop puts on its object
             loss = nn.functional.nll_loss(logp, torch.tensor(answers))
+            if found.numel():
+                loss = loss + ATTENTION_WEIGHT * -(found + 1e-6).log().mean()
             run = smoothed(run, optimizer_step(model, opt, loss, 2.0), 0.95)
             step += 1
             if step % 100 == 0:
                 print(f"step {step} loss {run:.4f} lr {opt.param_groups[0]['lr']:.5f} elapsed {time.time() - started:.0f}s", flush=True)
             if step % 1000 == 0:
-                acc, _ = evaluate(model, test_pixels, test_items[:1500])
-                print(f"step {step} held-out (first 1500 questions): {short(acc)}", flush=True)
+                acc, hyps = evaluate(model, test_pixels, test_items[:1500])
+                yes_no = [it["answer"] == h for it, h in zip(test_items, hyps) if it["type"] == "relation" and it["question"].startswith("is ")]
+                print(f"step {step} held-out (first 1500 questions): {short(acc)}, relation yes/no {sum(yes_no) / max(len(yes_no), 1):.3f} "
+                      f"({len(yes_no)})", flush=True)
         else:
             continue
         break
