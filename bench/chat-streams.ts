@@ -139,6 +139,56 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
 }
 
 /**
+ * The raw pipeline the issue's chat goal names: for `seconds`, take the next `batch` prompts (in the
+ * closed loop's order), encode them in one run, then greedy decoder steps at that batch until every row
+ * has ended (EOS or `maxNewTokens`); rows that ended ride along to the end, and only their tokens
+ * before EOS count. No scheduler, no per-token JavaScript beyond the argmax.
+ */
+async function rawPipeline(batch: number, seconds: number): Promise<number> {
+  const manifest = chatManifest();
+  const gen = manifest.generation!;
+  const vocab = JSON.parse(readFileSync(path.join(MODEL_DIR, 'vocab.json'), 'utf8')) as string[];
+  const tok = new SpelledWordTokenizer(vocab, 3, new Set([0, 1, 2, 3, 4, 5]));
+  const encoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'encoder.onnx'), SESSION_OPTIONS);
+  const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'decoder.onnx'), SESSION_OPTIONS);
+  let tokens = 0;
+  let next = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const sources = Array.from({ length: batch }, () => [gen.roles!.user, ...tok.encode(PROMPTS[next++ % PROMPTS.length])]);
+    const S = Math.max(...sources.map((s) => s.length));
+    const ids = new BigInt64Array(batch * S).fill(BigInt(gen.pad));
+    sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
+    const enc = await encoder.run({ [gen.encoder.input]: new ort.Tensor('int64', ids, [batch, S]) });
+    const memory = Object.fromEntries(gen.encoder.memory.map((name) => [name, enc[name]]));
+    let h = enc.h0;
+    let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(gen.bos)), [batch]);
+    const ended = new Uint8Array(batch);
+    for (let step = 0, live = batch; step < gen.maxNewTokens && live > 0; step++) {
+      const out = await decoder.run({ prev_token: prev, h_in: h, ...memory });
+      h = out.h_out;
+      const logits = out.logits.data as Float32Array;
+      const V = out.logits.dims[1];
+      const ids1 = new BigInt64Array(batch);
+      for (let b = 0; b < batch; b++) {
+        const id = argmax(logits.subarray(b * V, (b + 1) * V));
+        ids1[b] = BigInt(id);
+        if (ended[b]) continue;
+        if (id === gen.eos) {
+          ended[b] = 1;
+          live--;
+        } else tokens++;
+      }
+      prev = new ort.Tensor('int64', ids1, [batch]);
+    }
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  await encoder.release();
+  await decoder.release();
+  return tokens / elapsed;
+}
+
+/**
  * The generation engine in-process (no HTTP): `concurrency` closed-loop consumers of generate(),
  * the same prompts and greedy decoding as the HTTP clients. Separates what the engine (scheduling,
  * batching, sampling, detokenizing) costs from what the HTTP path adds.
@@ -182,6 +232,7 @@ export async function benchChatStreams(seconds = Number(process.env.BENCH_CHAT_S
   const engine1 = await engineInProcess(1, seconds);
   const raw32 = await rawBatched(32, 200);
   const raw1 = await rawBatched(1, 200);
+  const pipeline32 = await rawPipeline(32, seconds);
   const rate = (r: Run) => r.tokens / r.seconds;
   const us = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(0));
   const rows = runs.map(
@@ -200,6 +251,7 @@ export async function benchChatStreams(seconds = Number(process.env.BENCH_CHAT_S
     '',
     `Raw onnxruntime-node in-process, same decoder, greedy steps (1 intra-op thread): batch 32 → ${raw32.toFixed(0)} tokens/s, batch 1 → ${raw1.toFixed(0)} tokens/s.`,
     `The generation engine in-process (no HTTP, same prompts, closed loop, encoder on the same thread): 32 consumers → ${engine32.toFixed(0)} tokens/s, 1 consumer → ${engine1.toFixed(0)} tokens/s.`,
-    `At 32 concurrent streams the server reaches ${((rate(at32) / raw32) * 100).toFixed(0)} % of the raw batched rate and ${(rate(at32) / rate(oneAtATime)).toFixed(1)}× the one-at-a-time rate.`,
+    `Raw pipeline in-process (the goal's yardstick: 32 prompts encoded in one run, then batch-32 greedy steps until all have ended, ended rows riding along; only tokens before EOS count): ${pipeline32.toFixed(0)} tokens/s.`,
+    `At 32 concurrent streams the server reaches ${((rate(at32) / pipeline32) * 100).toFixed(0)} % of the raw pipeline (${((rate(at32) / raw32) * 100).toFixed(0)} % of the raw decoder steps alone) and ${(rate(at32) / rate(oneAtATime)).toFixed(1)}× the one-at-a-time rate.`,
   ].join('\n');
 }

@@ -11,7 +11,16 @@ function ms(value: string, unit: string): number {
   return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v;
 }
 
-export async function wrkLoad(label: string, url: string, body: Uint8Array, headers: Record<string, string>, concurrency: number, seconds: number): Promise<LoadResult> {
+/** `nice`: run wrk at that niceness (clients standing in for other machines, see bench/event-loop.ts). */
+export async function wrkLoad(
+  label: string,
+  url: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  concurrency: number,
+  seconds: number,
+  nice?: number,
+): Promise<LoadResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'wrk-'));
   try {
     writeFileSync(path.join(dir, 'body'), body);
@@ -23,7 +32,8 @@ export async function wrkLoad(label: string, url: string, body: Uint8Array, head
       'f:close()',
     ].join('\n');
     writeFileSync(path.join(dir, 'post.lua'), script);
-    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', path.join(dir, 'post.lua'), url]);
+    const args = ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', path.join(dir, 'post.lua'), url];
+    const { stdout } = await promisify(execFile)(nice === undefined ? 'wrk' : 'nice', nice === undefined ? args : ['-n', String(nice), 'wrk', ...args]);
     const pct = (p: string) => {
       const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
       if (!m) throw new Error(`wrk output has no ${p}% line:\n${stdout}`);
