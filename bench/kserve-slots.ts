@@ -86,6 +86,16 @@ export async function benchKserveSlots(requests: number, seconds: number): Promi
     grpc.close();
     rmSync(stubs, { recursive: true, force: true });
     await server.stop();
+  }
+  // two server processes on the same port (`--processes 2`), so HTTP and JSON work has both cores
+  const two = await spawnServer(['--providers', 'cpu', '--processes', '2']);
+  try {
+    const base = `http://127.0.0.1:${two.httpPort}`;
+    for (let i = 0; i < 300; i++)
+      await fetch(`${base}/v2/models/slots/infer`, { method: 'POST', body: json, headers: { 'content-type': 'application/json' } }).then((r) => r.arrayBuffer());
+    rows.push(await wrkLoad('HTTP KServe JSON (wrk at nice 19), `--processes 2`', `${base}/v2/models/slots/infer`, json, { 'Content-Type': 'application/json' }, 16, seconds, 19));
+  } finally {
+    await two.stop();
     await session.release();
   }
   const baseline = (r: LoadResult) => rows.find((b) => b.concurrency === r.concurrency && b.label.startsWith('onnxruntime-node'));

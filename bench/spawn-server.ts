@@ -27,8 +27,9 @@ export async function spawnServer(args: string[] = []): Promise<SpawnedServer> {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { httpPort?: number; grpcPort?: number };
-        if (msg.httpPort !== undefined && msg.grpcPort !== undefined) {
+        const msg = JSON.parse(line) as { httpPort?: number; grpcPort?: number; role?: string; workerPids?: number[] };
+        // with --processes N the primary names the ports when it starts; it is serving once all workers are ready
+        if (msg.httpPort !== undefined && msg.grpcPort !== undefined && (msg.role !== 'primary' || msg.workerPids)) {
           clearTimeout(timer);
           resolve({ httpPort: msg.httpPort, grpcPort: msg.grpcPort });
         }
