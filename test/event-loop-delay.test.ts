@@ -34,10 +34,16 @@ const block = (ms: number): void => {
 
 describe('seqserve_event_loop_delay_seconds', () => {
   it('is exported by quantile, rises when the loop is blocked, and restarts its window at each scrape', async () => {
+    await loopDelay(); // the window of server start-up ends here
+    await new Promise((r) => setTimeout(r, 300));
     const first = await loopDelay();
     expect(Object.keys(first).sort()).toEqual(['0.5', '0.9', '0.99', '1']);
     for (const v of Object.values(first)) expect(v).toBeGreaterThanOrEqual(0);
+    // a loop that is not blocked reads about 0, not the monitor's 10 ms sampling interval
+    expect(first['0.5']).toBeLessThan(0.005);
 
+    // the monitor drops its first interval after a reset (a scrape): let it sample once before blocking
+    await new Promise((r) => setTimeout(r, 30));
     block(300);
     await new Promise((r) => setTimeout(r, 50)); // the monitor's next sample records the delay
     const blocked = await loopDelay();
