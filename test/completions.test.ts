@@ -81,22 +81,14 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     const greedyDiffs = sample.filter((s, i) => greedyOut[i] !== s.greedy).map((s, i) => `${s.word}: ${greedyOut[i]} vs ${s.greedy}`);
     const beamDiffs = sample.map((s, i) => (beamOut[i] !== s.beam ? `${s.word}: served ${beamOut[i]}, recipe ${s.beam}` : '')).filter(Boolean);
     expect(greedyDiffs).toEqual([]);
-    // One word of 200 differs: the engine's beam search keeps finished and live beams together within the
-    // width (a beam that ends takes a place), the recipe's keeps `width` live beams and collects finished
-    // ones beside them, so it explores more; on dufresne the recipe finds the shorter, right pronunciation
-    // and the engine keeps greedy's (scoring finished beams by lp(|Y| + 1), as the recipe does, does not change it).
-    expect(beamDiffs).toEqual(['dufresne: served D AH0 F R EH1 S N IY0, recipe D AH0 F R EH1 N']);
+    // The engine's beam search keeps finished and live beams together within the width (a beam that ends
+    // takes a place), the recipe's keeps `width` live beams and collects finished ones beside them; with
+    // the committed weights the two agree on all 200 words (with the first weights, on 199)
+    expect(beamDiffs).toEqual([]);
     const refs = sample.map((s) => s.pronunciations);
-    // the card: on the sample, greedy PER 11.15 % / WER 44.0 %, beam PER 10.91 % / WER 43.5 % (the recipe's outputs)
-    expect(score(greedyOut, refs)).toEqual({ per: 11.15, wer: 44 });
-    expect(
-      score(
-        sample.map((s) => s.beam),
-        refs,
-      ),
-    ).toEqual({ per: 10.91, wer: 43.5 });
-    // served beam on the sample: that word as greedy has it
-    expect(score(beamOut, refs)).toEqual({ per: 11.07, wer: 44 });
+    // the card: on the sample, greedy PER 9.72 % / WER 39.0 %, beam PER 9.64 % / WER 39.0 %
+    expect(score(greedyOut, refs)).toEqual({ per: 9.72, wer: 39 });
+    expect(score(beamOut, refs)).toEqual({ per: 9.64, wer: 39 });
     expect(greedy.promptTokens).toBe(words.join('').length);
   }, 120_000);
 
@@ -131,7 +123,7 @@ describe('POST /v1/completions (text2text, g2p)', () => {
       }
       if (chunk.usage) usage = chunk.usage;
     }
-    expect(texts).toEqual(['T AY1 P EY2', 'K AH0 TH M AE1 N D UW0']);
+    expect(texts).toEqual(['T AY1 P EY2', 'K AE2 TH M AH0 N D UW1']);
     expect(finish).toEqual(['stop', 'stop']);
     expect(usage).toMatchObject({ prompt_tokens: 15 });
   });
@@ -160,7 +152,7 @@ describe('POST /v1/completions (text2text, g2p)', () => {
 
     const beams = await complete({ model: 'g2p', prompt: ['phoneme', 'read'], n: 3, best_of: 5 });
     expect(beams.json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(beams.json.choices[0].text).toBe('F AH0 N IY1 M');
+    expect(beams.json.choices[0].text).toBe('F OW1 N IY0 M');
     expect(new Set(beams.json.choices.slice(0, 3).map((c: { text: string }) => c.text)).size).toBe(3);
 
     const echo = await complete({ model: 'g2p', prompt: 'Taipei', echo: true });
@@ -265,7 +257,7 @@ describe("g2p as one KServe model (Triton's generate extension)", () => {
       .map((l) => JSON.parse(l.slice(6)).text_output as string);
     expect(pieces.join('')).toBe((await complete({ model: 'g2p', prompt: 'kathmandu' })).json.choices[0].text);
     const infer = await post('/v2/models/g2p/infer', { inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [2], data: ['taipei', 'pytorch'] }], parameters: { best_of: 5 } });
-    expect(infer.body.outputs).toEqual([{ name: 'text_output', datatype: 'BYTES', shape: [2], data: ['T AY1 P EY2', 'P AY1 T AO2 R K'] }]);
+    expect(infer.body.outputs).toEqual([{ name: 'text_output', datatype: 'BYTES', shape: [2], data: ['T AY1 P EY2', 'P AY1 T AO2 R CH'] }]);
     const bad = await post('/v2/models/g2p/generate', { text_input: 'x-ray' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/^text_input: has a character outside the model's alphabet: "-"/);
@@ -334,14 +326,14 @@ describe('text2text clients', () => {
     const choices = await new SeqserveHttpClient(server.http).complete(['taipei', 'pytorch'], { bestOf: 5, n: 2, attention: true });
     expect(choices.map((c) => c.prompt)).toEqual([0, 0, 1, 1]);
     expect(choices[0].text).toBe('T AY1 P EY2');
-    expect(choices[2].text).toBe('P AY1 T AO2 R K');
+    expect(choices[2].text).toBe('P AY1 T AO2 R CH');
     expect(choices[0].attention?.source_tokens).toEqual([...'taipei']);
   });
 
   it('CLI: seqserve g2p WORD... prints each pronunciation (and the alignment)', async () => {
     const cli = path.join(BUNDLED_MODELS_DIR, '..', 'bin', 'seqserve.js');
     const { stdout } = await promisify(execFile)('node', [cli, '--url', server.http, 'g2p', 'taipei', 'Kathmandu', '--beam', '5']);
-    expect(stdout.trim().split('\n')).toEqual(['taipei     T AY1 P EY2', 'Kathmandu  K AH0 TH M AE1 N D UW0']);
+    expect(stdout.trim().split('\n')).toEqual(['taipei     T AY1 P EY2', 'Kathmandu  K AE2 TH M AH0 N D UW1']);
     const aligned = await promisify(execFile)('node', [cli, '--url', server.http, 'g2p', 'taipei', '--attention']);
     expect(aligned.stdout.trim().split('\n')[1].trim()).toBe('T<t AY1<a P<p EY2<e');
   });
