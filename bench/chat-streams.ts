@@ -147,28 +147,32 @@ async function rawBatched(batch: number, steps: number): Promise<number> {
 async function rawPipeline(batch: number, seconds: number): Promise<number> {
   const manifest = chatManifest();
   const gen = manifest.generation!;
+  // graph input and output names as the manifest declares them
+  const states = Object.values(manifest.graphs).find((g) => g.role === 'decoder_step')!.states;
+  const initial = gen.encoder.initialStates; // decoder state input <- encoder output
   const vocab = JSON.parse(readFileSync(path.join(MODEL_DIR, 'vocab.json'), 'utf8')) as string[];
   const tok = new SpelledWordTokenizer(vocab, 3, new Set([0, 1, 2, 3, 4, 5]));
   const encoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'encoder.onnx'), SESSION_OPTIONS);
   const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, 'decoder.onnx'), SESSION_OPTIONS);
   let tokens = 0;
   let next = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
+  /** One batch of prompts, encoded and decoded until every row has ended; returns the tokens before EOS. */
+  const oneBatch = async (): Promise<number> => {
+    let count = 0;
     const sources = Array.from({ length: batch }, () => [gen.roles!.user, ...tok.encode(PROMPTS[next++ % PROMPTS.length])]);
     const S = Math.max(...sources.map((s) => s.length));
     const ids = new BigInt64Array(batch * S).fill(BigInt(gen.pad));
     sources.forEach((s, i) => s.forEach((t, j) => (ids[i * S + j] = BigInt(t))));
     const enc = await encoder.run({ [gen.encoder.input]: new ort.Tensor('int64', ids, [batch, S]) });
     const memory = Object.fromEntries(gen.encoder.memory.map((name) => [name, enc[name]]));
-    let h = enc.h0;
+    let stateFeeds = Object.fromEntries(Object.entries(initial).map(([input, output]) => [input, enc[output]]));
     let prev = new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(gen.bos)), [batch]);
     const ended = new Uint8Array(batch);
     for (let step = 0, live = batch; step < gen.maxNewTokens && live > 0; step++) {
-      const out = await decoder.run({ prev_token: prev, h_in: h, ...memory });
-      h = out.h_out;
-      const logits = out.logits.data as Float32Array;
-      const V = out.logits.dims[1];
+      const out = await decoder.run({ [gen.decoder.prevToken]: prev, ...stateFeeds, ...memory });
+      stateFeeds = Object.fromEntries(states.map((st) => [st.input, out[st.output]]));
+      const logits = out[gen.decoder.logits].data as Float32Array;
+      const V = out[gen.decoder.logits].dims[1];
       const ids1 = new BigInt64Array(batch);
       for (let b = 0; b < batch; b++) {
         const id = argmax(logits.subarray(b * V, (b + 1) * V));
@@ -177,11 +181,15 @@ async function rawPipeline(batch: number, seconds: number): Promise<number> {
         if (id === gen.eos) {
           ended[b] = 1;
           live--;
-        } else tokens++;
+        } else count++;
       }
       prev = new ort.Tensor('int64', ids1, [batch]);
     }
-  }
+    return count;
+  };
+  for (let i = 0; i < 3; i++) await oneBatch(); // warm-up
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) tokens += await oneBatch();
   const elapsed = (performance.now() - t0) / 1000;
   await encoder.release();
   await decoder.release();

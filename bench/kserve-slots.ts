@@ -91,8 +91,8 @@ export async function benchKserveSlots(requests: number, seconds: number): Promi
   const two = await spawnServer(['--providers', 'cpu', '--processes', '2']);
   try {
     const base = `http://127.0.0.1:${two.httpPort}`;
-    for (let i = 0; i < 300; i++)
-      await fetch(`${base}/v2/models/slots/infer`, { method: 'POST', body: json, headers: { 'content-type': 'application/json' } }).then((r) => r.arrayBuffer());
+    // warm both workers: 16 connections at a time, as wrk will open
+    await wrkLoad('warm-up', `${base}/v2/models/slots/infer`, json, { 'Content-Type': 'application/json' }, 16, 2);
     rows.push(await wrkLoad('HTTP KServe JSON (wrk at nice 19), `--processes 2`', `${base}/v2/models/slots/infer`, json, { 'Content-Type': 'application/json' }, 16, seconds, 19));
   } finally {
     await two.stop();

@@ -22,14 +22,17 @@ export async function spawnServer(args: string[] = []): Promise<SpawnedServer> {
     },
   );
   const lines = createInterface({ input: child.stdout! });
+  const at = args.indexOf('--processes');
+  const clustered = at >= 0 && Number(args[at + 1]) > 1;
   const ports = await new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { httpPort?: number; grpcPort?: number; role?: string; workerPids?: number[] };
-        // with --processes N the primary names the ports when it starts; it is serving once all workers are ready
-        if (msg.httpPort !== undefined && msg.grpcPort !== undefined && (msg.role !== 'primary' || msg.workerPids)) {
+        const msg = JSON.parse(line) as { httpPort?: number; grpcPort?: number; workerPids?: number[] };
+        // with --processes N the primary and each worker name the ports; the primary's line with the
+        // workers' pids comes once all of them are ready
+        if (msg.httpPort !== undefined && msg.grpcPort !== undefined && (!clustered || msg.workerPids)) {
           clearTimeout(timer);
           resolve({ httpPort: msg.httpPort, grpcPort: msg.grpcPort });
         }
