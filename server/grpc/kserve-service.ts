@@ -51,12 +51,17 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
   const withinLimits = async <T>(call: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const seconds = ctx.config.limits.requestTimeoutSeconds;
     if (seconds <= 0) return run(call);
+    // one signal that the call and the timer both abort (AbortSignal.any costs tens of microseconds a call in Node 20)
     const limit = new AbortController();
+    const cancelled = () => limit.abort(call.reason);
+    if (call.aborted) cancelled();
+    else call.addEventListener('abort', cancelled, { once: true });
     const timer = setTimeout(() => limit.abort(new SeqserveError('deadline_exceeded', `the request took longer than the server's limit of ${seconds} s`)), seconds * 1000);
     try {
-      return await run(AbortSignal.any([call, limit.signal]));
+      return await run(limit.signal);
     } finally {
       clearTimeout(timer);
+      call.removeEventListener('abort', cancelled);
     }
   };
   return {
