@@ -35,6 +35,9 @@ export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<Iterato
  * refuses synchronously (validation) is refused before any response starts; an async generator's
  * work starts on the first read.
  */
+/** The reason a call's signal is aborted with when its work has ended on its own (one shared error: no stack to capture per call). */
+const CALL_ENDED = new SeqserveError('cancelled', 'the call ended');
+
 export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, options: CallOptions, run: (signal: AbortSignal) => AsyncIterable<E>): TaskCall<E> {
   const leave = ctx.admission.enter(options.model, options.kind);
   const finish = ctx.metrics.begin(options.label ?? options.model, options.endpoint);
@@ -47,7 +50,7 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
     if (ended) return;
     ended = true;
     options.signal?.removeEventListener('abort', stop);
-    if (!abort.signal.aborted) abort.abort(new SeqserveError('cancelled', 'the call ended'));
+    if (!abort.signal.aborted) abort.abort(CALL_ENDED);
     leave();
     finish(err);
   };
@@ -98,10 +101,17 @@ export async function runCall<T>(ctx: Pick<ServerContext, 'admission' | 'metrics
   return collectCall(call, onlyEvent);
 }
 
-/** The one event of a call that makes one (a slot-filling result). */
+/**
+ * The one event of a call that makes one (a slot-filling result). It reads on to the events' end, so
+ * a call that made its one event ends as finished, not as stopped by its consumer.
+ */
 export async function onlyEvent<E>(events: AsyncIterable<E>): Promise<E> {
-  for await (const e of events) return e;
-  throw new SeqserveError('internal', 'the call produced no result');
+  const it = events[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) throw new SeqserveError('internal', 'the call produced no result');
+  const rest = await it.next();
+  if (!rest.done) await it.return?.();
+  return first.value;
 }
 
 /** Runs a call to its end and returns what `reduce` makes of its events (a non-streaming reply). */
