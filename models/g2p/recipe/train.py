@@ -401,6 +401,7 @@ def main():
     ap.add_argument("--tokens", type=int, default=1200, help="letters per training batch")
     ap.add_argument("--beam", type=int, default=5, help="beam width for the beam-search scores")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dropout", type=float, help="dropout (default 0.1, or the --init model's)")
     ap.add_argument("--name", default="g2p", help="model name in the manifest (the folder name under a model repository)")
     args = ap.parse_args()
     started = time.time()
@@ -462,6 +463,10 @@ def main():
         if init_folder:
             load_onnx_weights(model, init_folder, vocab)
             log(f"continuing from {init_folder} ({len(lineage)} run(s) before)")
+    if args.dropout is not None and args.dropout != model.config["dropout"]:
+        # a continued run may regularise more than the run it continues (dropout has no weights)
+        model.config["dropout"] = args.dropout
+        model.drop.p = args.dropout
     n_params = sum(p.numel() for p in model.parameters())
     log(f"parameters: {n_params:,} ({model.config})")
 
