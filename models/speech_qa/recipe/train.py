@@ -7,7 +7,10 @@ Stages (cached in --work):
      (espeak-ng, models/asr/recipe/synth.py) and transcribed by the bundled recognizer through
      seqserve's /v1/audio/transcriptions: a table of real recognition errors per sentence;
   2. the network trains on generated stories (stories.py) in clean text, and with each sentence and
-     question replaced by one of its recognised versions (so it tolerates recognition errors);
+     question replaced by one of its recognised versions of stage 1 (`--noise recognizer`, the
+     default: the bundled recognizer's own errors), or heard through a recognition noise model that
+     belongs to no one recognizer (`--noise model`, recognition_noise.py; stage 1's table then only
+     measures the network on a recognizer's real errors), or both;
   3. export memory.onnx: story [B, 16, 10, 12] int64 and question [B, 10, 12] int64 hashed word ids
      (memory_features.py) → answer log-probabilities [B, A] and the attention of each hop [B, 3, 16];
   4. held-out stories (another seed) are spoken whole by held-out voices, sentence after sentence
@@ -35,6 +38,7 @@ from _recipe_common.training import optimizer_step, smoothed
 from asr.recipe.synth import SAMPLE_RATE, synth_one, voice_pool
 from segmenter import ALPHABET, export_segmenter, train_segmenter
 from memory_features import BUCKETS, MAX_NGRAMS, MAX_SENTENCES, MAX_WORDS, sentence_ids, story_ids
+from recognition_noise import NoiseModel
 from stories import ANSWERS, TASKS, sentence_texts, stories
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -246,6 +250,8 @@ def main():
     ap.add_argument("--segmenter-minutes", type=float, default=8)
     ap.add_argument("--evaluate", action="store_true", help="only the spoken evaluation of the model in --out")
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--noise", choices=("model", "recognizer", "both"), default="recognizer",
+                    help="training noise: the recognition noise model (no recognizer's own errors), the bundled recognizer's transcripts, or both")
     args = ap.parse_args()
     if args.smoke:
         args.per_task, args.test_per_task, args.spoken_per_task, args.voices, args.minutes = 200, 20, 2, 1, 0.3
@@ -264,6 +270,12 @@ def main():
     test = stories(args.test_per_task, args.seed + 1000)
     print(f"{len(train)} training stories, {len(test)} held-out stories", flush=True)
 
+    noise_model = NoiseModel()
+
+    def heard(example):
+        use_model = args.noise == "model" or (args.noise == "both" and rng.random() < 0.5)
+        return noise_model.story(example, rng) if use_model else noisy(example, table, rng, 0.6)
+
     model = MemN2N(len(ANSWERS))
     print(f"parameters: {sum(p.numel() for p in model.parameters()):,}", flush=True)
     max_lr, bs = 5e-3, 64
@@ -281,7 +293,7 @@ def main():
                 break
             for g in opt.param_groups:
                 g["lr"] = max_lr * min(1.0, p / 0.05) * 0.5 * (1 + math.cos(math.pi * p))
-            batch = [noisy(train[j], table, rng, 0.6) if rng.random() < 0.7 else train[j] for j in order[i:i + bs]]
+            batch = [heard(train[j]) if rng.random() < 0.7 else train[j] for j in order[i:i + bs]]
             story, question, answer = tensors(batch)
             loss = nn.functional.nll_loss(model(story, question)[0], answer)
             run = smoothed(run, optimizer_step(model, opt, loss, 40.0), 0.98)
@@ -291,8 +303,9 @@ def main():
         print(f"epoch {epoch}: clean held-out {accuracy(model, test)}", flush=True)
 
     clean = accuracy(model, test)
-    heard = accuracy(model, [noisy(e, table, random.Random(i), 1.0) for i, e in enumerate(test)])
-    print(f"held-out clean text: {clean}; with recognised training-voice sentences: {heard}", flush=True)
+    recognised = accuracy(model, [noisy(e, table, random.Random(i), 1.0) for i, e in enumerate(test)])
+    modelled = accuracy(model, [noise_model.story(e, random.Random(i)) for i, e in enumerate(test)])
+    print(f"held-out clean text: {clean}; with recognised training-voice sentences: {recognised}; through the noise model: {modelled}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     export(model, args.out)
     segmenter, segmenter_metrics = train_segmenter(args.segmenter_minutes, args.seed, smoke=args.smoke)
@@ -302,9 +315,10 @@ def main():
 
     spoken, sample = spoken_evaluation(args)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump({"heldout_clean_text": clean, "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
+        json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
+                   "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "command": "npm run recipe -- speech_qa"}, f, indent=2)
+                   "command": "npm run recipe -- speech_qa" + ("" if args.noise == "recognizer" else f" --noise {args.noise}")}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
 
 
