@@ -1,5 +1,6 @@
 /** `inference.GRPCInferenceService`: the KServe v2 gRPC API over the same repository as REST. */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asSeqserveError, SeqserveError } from '../core/errors.ts';
 import type { ServerContext } from '../context.ts';
@@ -84,6 +85,8 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
     ModelInfer: unary(ctx, 'ModelInfer', (req: GrpcInferRequest, call) => withinLimits(callSignal(call), (signal) => runInfer(req, signal))),
     ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => {
       const streamSignal = callSignal(call); // a cancelled stream stops the work of its requests in flight
+      // each request in flight listens to it (withinLimits): up to STREAM_WINDOW, more than Node's default of 10
+      setMaxListeners(STREAM_WINDOW + 4, streamSignal);
       let inflight = 0;
       let ended = false;
       const finishIfDone = () => {

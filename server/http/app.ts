@@ -10,7 +10,7 @@ import { ApiKeys } from '../security/api-keys.ts';
 import { httpAuth } from '../security/http-auth.ts';
 import { errorResponse } from './error-response.ts';
 import { OPENAI_ERROR_PATHS } from './openai-error-paths.ts';
-import { requestDeadline } from './request-signal.ts';
+import { requestDeadline, type RequestCancellation } from './request-signal.ts';
 import { kserveRoutes } from './routes/kserve.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelFileRoutes } from './routes/model-files.ts';
@@ -20,7 +20,7 @@ import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import { webRoutes } from './routes/web.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 
-export type AppEnv = { Variables: RequestIdVariables & { deadline?: AbortSignal } };
+export type AppEnv = { Variables: RequestIdVariables & { cancellation?: RequestCancellation } };
 
 export function createApp(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

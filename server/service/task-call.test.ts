@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SeqserveError } from '../core/errors.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { Admission } from '../runtime/admission.ts';
-import { collectCall, openCall } from './task-call.ts';
+import { collectCall, onlyEvent, openCall } from './task-call.ts';
 
 function context(limit = 2) {
   return { admission: new Admission({ maxRequestsPerModel: limit, maxStreamsPerModel: limit }), metrics: new Metrics() };
@@ -104,5 +104,42 @@ describe('openCall', () => {
     deadline.abort(new SeqserveError('deadline_exceeded', 'too slow'));
     await expect(pending).rejects.toThrow('too slow');
     expect(await outcomes(ctx.metrics)).toEqual({ deadline_exceeded: 1 });
+  });
+});
+
+describe('onlyEvent', () => {
+  it("reads a one-event call to its end: the call ends finished (ok), its generator's cleanup runs, its signal is aborted with the shared 'call ended' reason", async () => {
+    const ctx = context();
+    let signal: AbortSignal | undefined;
+    let cleanedUp = false;
+    const call = openCall(ctx, { model: 'm', endpoint: 'e', kind: 'request' }, async function* (s) {
+      signal = s;
+      try {
+        yield 42;
+      } finally {
+        cleanedUp = true;
+      }
+    });
+    expect(await collectCall(call, onlyEvent)).toBe(42);
+    expect(cleanedUp).toBe(true);
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as SeqserveError).message).toBe('the call ended');
+    expect(await outcomes(ctx.metrics)).toEqual({ ok: 1 });
+  });
+
+  it('stops a call that has more than one event after reading the second, and fails a call that has none', async () => {
+    let produced = 0;
+    let stopped = false;
+    async function* many() {
+      try {
+        for (;;) yield ++produced;
+      } finally {
+        stopped = true;
+      }
+    }
+    expect(await onlyEvent(many())).toBe(1);
+    expect(produced).toBe(2);
+    expect(stopped).toBe(true);
+    await expect(onlyEvent((async function* () {})())).rejects.toThrow(/no result/);
   });
 });

@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SeqserveError } from '../core/errors.ts';
+import { requestDeadline, requestSignal } from './request-signal.ts';
+
+/** A real Node HTTP server (the path the server runs), whose one route reports its request signal. */
+function start(seconds: number, handle: (signal: AbortSignal) => Promise<Response>): Promise<{ url: string; server: ServerType }> {
+  const app = new Hono();
+  app.use(requestDeadline(seconds));
+  app.onError((err) => new Response(err.message, { status: 504 }));
+  app.get('/work', (c) => handle(requestSignal(c)));
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve({ url: `http://127.0.0.1:${info.port}/work`, server }));
+  });
+}
+
+const settled = (signal: AbortSignal) => new Promise<SeqserveError>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason as SeqserveError), { once: true }));
+
+let server: ServerType | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+describe('requestSignal on a Node server', () => {
+  it('is aborted as cancelled when the client goes away mid-request', async () => {
+    let seen: Promise<SeqserveError> | undefined;
+    const started = await start(30, (signal) => {
+      seen = settled(signal);
+      return seen.then(() => new Response('late'));
+    });
+    server = started.server;
+    const client = new AbortController();
+    const done = fetch(started.url, { signal: client.signal }).catch(() => undefined);
+    while (!seen) await new Promise((r) => setTimeout(r, 5));
+    client.abort();
+    await done;
+    expect((await seen).code).toBe('cancelled');
+  });
+
+  it('is not aborted when the response finishes normally', async () => {
+    let kept: AbortSignal | undefined;
+    const started = await start(30, async (signal) => {
+      kept = signal;
+      return new Response('ok');
+    });
+    server = started.server;
+    expect(await (await fetch(started.url)).text()).toBe('ok');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(kept?.aborted).toBe(false);
+  });
+
+  it('is aborted as deadline_exceeded when the deadline passes', async () => {
+    let seen: Promise<SeqserveError> | undefined;
+    const started = await start(0.05, (signal) => {
+      seen = settled(signal);
+      return seen.then(() => new Response('late'));
+    });
+    server = started.server;
+    await fetch(started.url).catch(() => undefined);
+    while (!seen) await new Promise((r) => setTimeout(r, 5));
+    expect((await seen).code).toBe('deadline_exceeded');
+  });
+});
