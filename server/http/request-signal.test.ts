@@ -18,23 +18,35 @@ function start(seconds: number, handle: (signal: AbortSignal) => Promise<Respons
 
 const settled = (signal: AbortSignal) => new Promise<SeqserveError>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason as SeqserveError), { once: true }));
 
+/**
+ * A server whose route answers only once its signal is aborted: `arrived()` waits until a request is in
+ * the handler, `reason()` then for its signal's abort reason.
+ */
+async function startWaiting(seconds: number): Promise<{ url: string; server: ServerType; arrived: () => Promise<void>; reason: () => Promise<SeqserveError> }> {
+  let seen: Promise<SeqserveError> | undefined;
+  const started = await start(seconds, (signal) => {
+    seen = settled(signal);
+    return seen.then(() => new Response('late'));
+  });
+  const arrived = async () => {
+    while (!seen) await new Promise((r) => setTimeout(r, 5));
+  };
+  return { ...started, arrived, reason: () => arrived().then(() => seen!) };
+}
+
 let server: ServerType | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 describe('requestSignal on a Node server', () => {
   it('is aborted as cancelled when the client goes away mid-request', async () => {
-    let seen: Promise<SeqserveError> | undefined;
-    const started = await start(30, (signal) => {
-      seen = settled(signal);
-      return seen.then(() => new Response('late'));
-    });
+    const started = await startWaiting(30);
     server = started.server;
     const client = new AbortController();
     const done = fetch(started.url, { signal: client.signal }).catch(() => undefined);
-    while (!seen) await new Promise((r) => setTimeout(r, 5));
+    await started.arrived();
     client.abort();
     await done;
-    expect((await seen).code).toBe('cancelled');
+    expect((await started.reason()).code).toBe('cancelled');
   });
 
   it('is not aborted when the response finishes normally', async () => {
@@ -50,14 +62,9 @@ describe('requestSignal on a Node server', () => {
   });
 
   it('is aborted as deadline_exceeded when the deadline passes', async () => {
-    let seen: Promise<SeqserveError> | undefined;
-    const started = await start(0.05, (signal) => {
-      seen = settled(signal);
-      return seen.then(() => new Response('late'));
-    });
+    const started = await startWaiting(0.05);
     server = started.server;
     await fetch(started.url).catch(() => undefined);
-    while (!seen) await new Promise((r) => setTimeout(r, 5));
-    expect((await seen).code).toBe('deadline_exceeded');
+    expect((await started.reason()).code).toBe('deadline_exceeded');
   });
 });

@@ -5,8 +5,7 @@
  *
  * One request makes at most one AbortSignal, and only when a handler asks for it: in Node 20 each
  * AbortSignal costs microseconds to create (an EventTarget whose prototype is swapped after
- * construction) and `AbortSignal.any` tens of microseconds, and their listeners kept whole requests
- * alive across young-generation collections (docs/benchmarks.md, "session 15"). So the client going
+ * construction) and `AbortSignal.any` tens of microseconds (docs/benchmarks.md, "session 15"). So the client going
  * away is watched on the Node response's `close` (as @hono/node-server itself does) rather than
  * through the request's own signal, which @hono/node-server creates on first read.
  */

@@ -27,6 +27,9 @@ export interface CallOptions {
   label?: string;
 }
 
+/** The reason a call's signal is aborted with when its work has ended on its own (one shared error: no stack to capture per call). */
+const CALL_ENDED = new SeqserveError('cancelled', 'the call ended');
+
 /** A call's events: iterate them, or `return()` to stop the work and give the place back. */
 export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<IteratorResult<E>> };
 
@@ -35,9 +38,6 @@ export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<Iterato
  * refuses synchronously (validation) is refused before any response starts; an async generator's
  * work starts on the first read.
  */
-/** The reason a call's signal is aborted with when its work has ended on its own (one shared error: no stack to capture per call). */
-const CALL_ENDED = new SeqserveError('cancelled', 'the call ended');
-
 export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, options: CallOptions, run: (signal: AbortSignal) => AsyncIterable<E>): TaskCall<E> {
   const leave = ctx.admission.enter(options.model, options.kind);
   const finish = ctx.metrics.begin(options.label ?? options.model, options.endpoint);
