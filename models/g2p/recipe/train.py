@@ -49,22 +49,46 @@ MAX_NEW = 40        # phonemes the decoder may write (the longest pronunciation 
 
 
 class G2P(nn.Module):
-    def __init__(self, n_letters, n_phones, emb=64, enc=256, dec=256, attn=256, dropout=0.1):
+    """feed: input feeding (Luong et al. 2015) — the decoder GRU also reads the previous step's
+    attentional state; that state travels with the GRU's in the one decoder state tensor
+    ([1, B, 2 * dec]: GRU state, then attentional state), so the exported step keeps one state.
+    enc_layers 2: a second bidirectional GRU (enc2 units each way) over the first layer's memory, added back through a
+    projection (residual), so a grown model starts as the one it grew from (see grow())."""
+
+    def __init__(self, n_letters, n_phones, emb=64, enc=256, dec=256, attn=256, dropout=0.1, feed=False, enc_layers=1, enc2=128):
         super().__init__()
         self.config = dict(n_letters=n_letters, n_phones=n_phones, emb=emb, enc=enc, dec=dec, attn=attn, dropout=dropout)
+        if feed or enc_layers != 1:
+            self.config.update(feed=feed, enc_layers=enc_layers)
+        if enc_layers == 2:
+            self.config.update(enc2=enc2)
+        self.feed, self.dec = feed, dec
         self.src_embed = nn.Embedding(n_letters, emb, padding_idx=PAD)
         self.fwd = nn.GRU(emb, enc, batch_first=True)
         self.bwd = nn.GRU(emb, enc, batch_first=True)
         memory = emb + 2 * enc
+        if enc_layers == 2:
+            self.fwd2 = nn.GRU(memory, enc2, batch_first=True)
+            self.bwd2 = nn.GRU(memory, enc2, batch_first=True)
+            self.residual = nn.Linear(2 * enc2, memory, bias=False)
+        elif enc_layers != 1:
+            raise ValueError("enc_layers is 1 or 2")
         self.key = nn.Linear(memory, attn, bias=False)
         self.value = nn.Linear(memory, dec, bias=False)   # the context half of the combine layer
         self.init = nn.Linear(memory, dec)
         self.tgt_embed = nn.Embedding(n_phones, emb, padding_idx=PAD)
-        self.decoder = nn.GRU(emb, dec, batch_first=True)
+        self.decoder = nn.GRU(emb + (dec if feed else 0), dec, batch_first=True)
         self.query = nn.Linear(dec, attn, bias=False)
         self.combine = nn.Linear(dec, dec)                 # the state half of the combine layer
         self.out = nn.Linear(dec, n_phones)
         self.drop = nn.Dropout(dropout)
+
+    def bidirectional(self, fwd, bwd, x, rev):
+        """Forward and backward GRU over x [B, S, D]; the backward one reads each word reversed within its length."""
+        yf, _ = fwd(x)
+        idx = rev.unsqueeze(2)
+        yb, _ = bwd(x.gather(1, idx.expand(-1, -1, x.shape[2])))
+        return yf, yb.gather(1, idx.expand(-1, -1, yb.shape[2]))
 
     def encode(self, letters):
         mask = letters != PAD
@@ -72,33 +96,75 @@ class G2P(nn.Module):
         t = torch.arange(letters.shape[1]).unsqueeze(0)                   # [1, S]
         rev = torch.where(t < lengths, lengths - 1 - t, t)               # reverses each word within its length
         e = self.drop(self.src_embed(letters))
-        yf, _ = self.fwd(e)
-        idx = rev.unsqueeze(2)
-        yb, _ = self.bwd(e.gather(1, idx.expand(-1, -1, e.shape[2])))
-        yb = yb.gather(1, idx.expand(-1, -1, yb.shape[2]))
+        yf, yb = self.bidirectional(self.fwd, self.bwd, e, rev)
         memory = torch.cat([e, yf, yb], 2)
+        if hasattr(self, "fwd2"):
+            yf2, yb2 = self.bidirectional(self.fwd2, self.bwd2, self.drop(memory), rev)
+            memory = memory + self.residual(torch.cat([yf2, yb2], 2))
         maskf = mask.float()
         pooled = (memory * maskf.unsqueeze(2)).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1)
         h0 = torch.tanh(self.init(pooled)).unsqueeze(0)
+        if self.feed:
+            h0 = torch.cat([h0, torch.zeros_like(h0)], 2)               # no attentional state before the first step
         return self.key(memory), self.value(memory), maskf, h0
 
     def attend(self, h, keys, values, mask):
-        """Decoder states h [B, T, H] -> log-probabilities [B, T, V], attention [B, T, S]."""
+        """Decoder states h [B, T, H] -> log-probabilities [B, T, V], attention [B, T, S], attentional states [B, T, H]."""
         scores = torch.bmm(self.query(h), keys.transpose(1, 2))
         scores = scores.masked_fill(mask.unsqueeze(1) == 0, -1e4)
         attn = torch.softmax(scores, -1)
         state = torch.tanh(self.combine(h) + torch.bmm(attn, values))
-        return torch.log_softmax(self.out(self.drop(state)), -1), attn
+        return torch.log_softmax(self.out(self.drop(state)), -1), attn, state
 
     def forward(self, letters, prev):
         keys, values, mask, h0 = self.encode(letters)
-        h, _ = self.decoder(self.drop(self.tgt_embed(prev)), h0)
-        return self.attend(h, keys, values, mask)[0]
+        if not self.feed:
+            h, _ = self.decoder(self.drop(self.tgt_embed(prev)), h0)
+            return self.attend(h, keys, values, mask)[0]
+        emb = self.drop(self.tgt_embed(prev))
+        h, fed = h0[:, :, :self.dec].contiguous(), h0[0, :, self.dec:]
+        out = []
+        for i in range(prev.shape[1]):
+            y, h = self.decoder(torch.cat([emb[:, i], fed], 1).unsqueeze(1), h)
+            logp, _, state = self.attend(y, keys, values, mask)
+            fed = state[:, 0]
+            out.append(logp)
+        return torch.cat(out, 1)
 
     def step(self, prev, h_in, keys, values, mask):
-        h, h_out = self.decoder(self.tgt_embed(prev).unsqueeze(1), h_in)
-        logp, attn = self.attend(h, keys, values, mask)
+        x = self.tgt_embed(prev)
+        if self.feed:
+            x = torch.cat([x, h_in[0, :, self.dec:]], 1)
+            h_in = h_in[:, :, :self.dec].contiguous()
+        h, h_out = self.decoder(x.unsqueeze(1), h_in)
+        logp, attn, state = self.attend(h, keys, values, mask)
+        if self.feed:
+            h_out = torch.cat([h_out, state.transpose(0, 1)], 2)
         return logp[:, 0], h_out, attn[:, 0]
+
+
+def grow(model, feed, enc_layers):
+    """A bigger model that computes what `model` computes: the decoder's new input columns (the fed
+    attentional state) and the second encoder layer's residual projection start at zero."""
+    config = dict(model.config)
+    if (config.get("feed", False), config.get("enc_layers", 1)) == (feed, enc_layers):
+        return model
+    if config.get("feed", False) and not feed or config.get("enc_layers", 1) > enc_layers:
+        raise SystemExit("--grow cannot shrink a model")
+    config.update(feed=feed, enc_layers=enc_layers)
+    big = G2P(**config)
+    own = big.state_dict()
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            if own[name].shape == value.shape:
+                own[name].copy_(value)
+            else:   # decoder.weight_ih_l0: [3 dec, emb] -> [3 dec, emb + dec]
+                own[name].zero_()
+                own[name][:, :value.shape[1]].copy_(value)
+        if enc_layers == 2 and not hasattr(model, "fwd2"):
+            own["residual.weight"].zero_()
+    big.load_state_dict(own)
+    return big
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -329,9 +395,11 @@ def write_model(model, vocab, out, name):
         "name": name,
         "version": "1",
         "task": "text2text",
-        "description": "Grapheme-to-phoneme (CMUdict, ARPAbet with stress): bidirectional GRU encoder over letters, GRU decoder "
-                       "with Luong attention, exported as encoder + single decoder step; served by the text2text task "
-                       "(POST /v1/completions).",
+        "description": "Grapheme-to-phoneme (CMUdict, ARPAbet with stress): "
+                       + ("2-layer " if model.config.get("enc_layers", 1) == 2 else "")
+                       + "bidirectional GRU encoder over letters, GRU decoder with Luong attention"
+                       + (" and input feeding" if model.config.get("feed") else "")
+                       + ", exported as encoder + single decoder step; served by the text2text task (POST /v1/completions).",
         "graphs": {
             "encoder": {"file": "encoder.onnx", "role": "encoder"},
             "decoder": {"file": "decoder.onnx", "role": "decoder_step",
@@ -402,6 +470,10 @@ def main():
     ap.add_argument("--beam", type=int, default=5, help="beam width for the beam-search scores")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dropout", type=float, help="dropout (default 0.1, or the --init model's)")
+    ap.add_argument("--input-feed", action="store_true",
+                    help="input feeding: the decoder reads its previous attentional state (grows an --init model that has none)")
+    ap.add_argument("--encoder-layers", type=int, choices=(1, 2),
+                    help="bidirectional encoder layers (default 1, or the --init model's; 2 grows a 1-layer --init model)")
     ap.add_argument("--name", default="g2p", help="model name in the manifest (the folder name under a model repository)")
     args = ap.parse_args()
     started = time.time()
@@ -463,6 +535,11 @@ def main():
         if init_folder:
             load_onnx_weights(model, init_folder, vocab)
             log(f"continuing from {init_folder} ({len(lineage)} run(s) before)")
+    feed = args.input_feed or model.config.get("feed", False)
+    layers = args.encoder_layers or model.config.get("enc_layers", 1)
+    if (feed, layers) != (model.config.get("feed", False), model.config.get("enc_layers", 1)):
+        model = grow(model, feed, layers)
+        log(f"grown to input feeding {feed}, {layers} encoder layer(s); the new weights start at zero where they feed in")
     if args.dropout is not None and args.dropout != model.config["dropout"]:
         # a continued run may regularise more than the run it continues (dropout has no weights)
         model.config["dropout"] = args.dropout
