@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { SeededRandom } from '../server/core/random.ts';
+import { editDistance } from '../server/core/text/edit-distance.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
@@ -112,6 +113,22 @@ function wavFile(pcm: Buffer, float = false): Buffer {
   h.writeUInt32LE(pcm.length, 40);
   return Buffer.concat([h, pcm]);
 }
+const references = new Map(
+  readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; text: string })
+    .map((x) => [x.file, x.text]),
+);
+/**
+ * Whether `transcript` is the recognizer's reading of sample `file` and of nothing else: its
+ * character error rate against the sentence is at most 0.4 (the recognizer misspells, see the
+ * model card; a final that ran on into the next utterance would be over 1).
+ */
+const heard = (transcript: string, file: string) => {
+  const reference = references.get(file) ?? '';
+  return editDistance([...transcript], [...reference]) / reference.length <= 0.4;
+};
 const silence = (seconds: number) => Buffer.alloc(Math.round(seconds * RATE) * 2);
 const seconds = (t: { seconds?: string | number | null; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
 
@@ -148,7 +165,7 @@ describe('VAD endpointing', () => {
     expect(seconds(event.speechEventTime)).toBeLessThanOrEqual(firstEnds + 0.5 + chunk);
     expect(seconds(event.speechEventTime)).toBeGreaterThanOrEqual(firstEnds + 0.3); // minSilenceMs
     expect(finals(vad)).toHaveLength(1);
-    expect(finals(vad)[0].alternatives[0].transcript).toMatch(/tomor+ow thanks$/);
+    expect(heard(finals(vad)[0].alternatives[0].transcript, '002.wav')).toBe(true);
     // the same audio through the CTC-blank rule: no endpoint in the pause, the two utterances run together
     const blank = await streamAudio({ config: config('asr_blank'), singleUtterance: true }, audio);
     const blankEvent = blank.find((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE');
@@ -158,7 +175,7 @@ describe('VAD endpointing', () => {
     const short = await streamAudio({ config: config('asr_blank_short'), singleUtterance: true }, audio);
     const shortEvent = short.find((r) => r.speechEventType === 'END_OF_SINGLE_UTTERANCE');
     expect(seconds(shortEvent.speechEventTime)).toBeLessThanOrEqual(firstEnds + 0.5 + chunk);
-    expect(finals(short)[0].alternatives[0].transcript).toMatch(/tomor+ow thanks$/);
+    expect(heard(finals(short)[0].alternatives[0].transcript, '002.wav')).toBe(true);
   }, 60_000);
 
   it('without single_utterance, a long stream is split into finals at the pauses; HTTP transcription splits the same way', async () => {
@@ -166,7 +183,7 @@ describe('VAD endpointing', () => {
     const responses = await streamAudio({ config: config('asr_vad'), interimResults: true }, audio);
     const got = finals(responses);
     expect(got).toHaveLength(3);
-    expect(got[0].alternatives[0].transcript).toMatch(/^jeff dropped/);
+    expect(got.map((r, i) => heard(r.alternatives[0].transcript, ['001.wav', '004.wav', '007.wav'][i]))).toEqual([true, true, true]);
     const ends = got.map((r) => seconds(r.resultEndTime));
     expect(ends).toEqual([...ends].sort((a, b) => a - b));
     // the same WAV through POST /v1/audio/transcriptions: one segment per utterance
@@ -201,7 +218,8 @@ describe('VAD endpointing', () => {
   it('survives odd audio: silence only, one-sample messages, a lone sample, full-scale noise, DC, NaN samples', async () => {
     expect(finals(await streamAudio({ config: config('asr_vad'), singleUtterance: true, interimResults: true }, silence(5)))).toEqual([]);
     const tiny = await streamAudio({ config: config('asr_vad'), interimResults: true }, Buffer.concat([pcm16('001.wav'), silence(0.5)]), [2, 4, 6, 2, 10]);
-    expect(finals(tiny).map((r) => r.alternatives[0].transcript)).toEqual([expect.stringMatching(/^jeff dropped/)]);
+    expect(finals(tiny)).toHaveLength(1);
+    expect(heard(finals(tiny)[0].alternatives[0].transcript, '001.wav')).toBe(true);
     expect(await streamAudio({ config: config('asr_vad') }, Buffer.alloc(2))).toEqual([]);
     const random = new SeededRandom(7);
     const noise = Buffer.alloc(RATE * 4);
