@@ -17,6 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { editDistance } from '../server/core/text/edit-distance.ts';
 import { CHROMIUM } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -165,7 +166,10 @@ describe('the demo page as a visitor meets it', () => {
           await idle(page);
           expect(await page.locator('#qa-question-text').textContent()).toMatch(/^Question used: the spoken one, heard as “.+”$/);
           expect(await page.locator('#qa-choices-out li.chosen').textContent()).toContain(sample.answer);
-          expect(await page.locator('#qa-sentences li').allTextContents()).toEqual(sample.sentences);
+          // one item per story sentence, each the recognizer's reading of it (misspellings allowed: "mere" for "mary")
+          const heard = await page.locator('#qa-sentences li').allTextContents();
+          expect(heard).toHaveLength(sample.sentences.length);
+          heard.forEach((h, i) => expect(editDistance([...h], [...sample.sentences[i]]) / sample.sentences[i].length).toBeLessThanOrEqual(0.25));
           // one row per sentence, wrapped inside the column
           expect(await page.locator('#qa-hops tr').count()).toBe(sample.sentences.length + 1);
           expect(await page.locator('#qa-hops .scale .ramp').count()).toBe(1);

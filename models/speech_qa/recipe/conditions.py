@@ -24,7 +24,7 @@ from stories import stories
 from train import choices_for, through_seqserve, write_wav
 
 PAUSES = {"fluent": (0.1, 0.3), "paused": (0.55, 1.9)}
-FAMILIES = {"espeak": "held-out espeak-ng voices", "festival": "festival (held-out synthesizer family)", "flite": "flite rms (a flite voice; the bundled asr heard no flite)"}
+FAMILIES = {"espeak": "held-out espeak-ng voices", "festival": "festival (held-out synthesizer family)", "flite": "flite rms (a flite speaker no asr training voice has)"}
 
 
 def trimmed(pcm, floor=0.01):

@@ -7,10 +7,10 @@ Stages (cached in --work):
      (espeak-ng, models/asr/recipe/synth.py) and transcribed by the bundled recognizer through
      seqserve's /v1/audio/transcriptions: a table of real recognition errors per sentence;
   2. the network trains on generated stories (stories.py) in clean text, and with each sentence and
-     question replaced by one of its recognised versions of stage 1 (`--noise recognizer`, the
-     default: the bundled recognizer's own errors), or heard through a recognition noise model that
-     belongs to no one recognizer (`--noise model`, recognition_noise.py; stage 1's table then only
-     measures the network on a recognizer's real errors), or both;
+     question replaced by one of its recognised versions of stage 1 (`--noise recognizer`: the
+     bundled recognizer's own errors), or heard through a recognition noise model that belongs to no
+     one recognizer (`--noise model`, recognition_noise.py; stage 1's table then only measures the
+     network on a recognizer's real errors), or either, half the time each (`--noise both`, the default);
   3. export memory.onnx: story [B, 16, 10, 12] int64 and question [B, 10, 12] int64 hashed word ids
      (memory_features.py) → answer log-probabilities [B, A] and the attention of each hop [B, 3, 16];
   4. held-out stories (another seed) are spoken whole by held-out voices, sentence after sentence
@@ -250,7 +250,7 @@ def main():
     ap.add_argument("--segmenter-minutes", type=float, default=8)
     ap.add_argument("--evaluate", action="store_true", help="only the spoken evaluation of the model in --out")
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--noise", choices=("model", "recognizer", "both"), default="recognizer",
+    ap.add_argument("--noise", choices=("model", "recognizer", "both"), default="both",
                     help="training noise: the recognition noise model (no recognizer's own errors), the bundled recognizer's transcripts, or both")
     args = ap.parse_args()
     if args.smoke:
@@ -318,7 +318,7 @@ def main():
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
                    "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "command": "npm run recipe -- speech_qa" + ("" if args.noise == "recognizer" else f" --noise {args.noise}")}, f, indent=2)
+                   "command": "npm run recipe -- speech_qa" + f" --noise {args.noise}"}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
 
 
