@@ -238,7 +238,7 @@ describe('axisMaximums and the check of upper bounds', () => {
     ]);
     expect(show(axisMaximums('asr', 'acoustic', bundled('asr'), acoustic, SERVER))).toEqual([
       'samples[0] <= 64 (the streams model asr runs together)',
-      'samples[1] <= 4080 (audio.contextSamples + audio.chunkSamples of model asr: one streaming chunk)',
+      `samples[1] <= ${bundled('asr').audio!.contextSamples + bundled('asr').audio!.chunkSamples} (audio.contextSamples + audio.chunkSamples of model asr: one streaming chunk)`,
       'state_in[1] <= 64 (the streams model asr runs together)',
     ]);
     const tagger = signatureFromMetadata([
