@@ -8,7 +8,8 @@ src_mask [B, S] float, h0 [1, B, H] (initial decoder state). The backward GRU re
 reversed within its own length, so padding never reaches a valid position: words of different
 lengths share one padded encoder run.
 Decoder step (decoder.onnx): prev_token [B] int64, h_in [1, B, H], keys, values, src_mask ->
-logits [B, V] (log-probabilities), h_out [1, B, H], attention [B, S].
+logits [B, V] (log-probabilities), h_out [1, B, H], attention [B, S]. With --input-feed the state is
+[1, B, 2H] (the GRU state, then the previous step's attentional state) in h0, h_in and h_out alike.
 
 The same run also trains and scores the classic baseline (baseline.py: NETtalk-style letter-window
 classifier over EM-aligned letters) on the same split, and scores greedy and beam search.
@@ -150,7 +151,7 @@ def grow(model, feed, enc_layers):
     if (config.get("feed", False), config.get("enc_layers", 1)) == (feed, enc_layers):
         return model
     if config.get("feed", False) and not feed or config.get("enc_layers", 1) > enc_layers:
-        raise SystemExit("--grow cannot shrink a model")
+        raise SystemExit("--input-feed / --encoder-layers grow a model; they cannot take input feeding or an encoder layer away from --init's")
     config.update(feed=feed, enc_layers=enc_layers)
     big = G2P(**config)
     own = big.state_dict()
