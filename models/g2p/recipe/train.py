@@ -538,8 +538,9 @@ def main():
             log(f"continuing from {init_folder} ({len(lineage)} run(s) before)")
     feed = args.input_feed or model.config.get("feed", False)
     layers = args.encoder_layers or model.config.get("enc_layers", 1)
-    if (feed, layers) != (model.config.get("feed", False), model.config.get("enc_layers", 1)):
-        model = grow(model, feed, layers)
+    grown = grow(model, feed, layers)   # the model itself when it already has both
+    if grown is not model:
+        model = grown
         log(f"grown to input feeding {feed}, {layers} encoder layer(s); the new weights start at zero where they feed in")
     if args.dropout is not None and args.dropout != model.config["dropout"]:
         # a continued run may regularise more than the run it continues (dropout has no weights)

@@ -318,7 +318,7 @@ def main():
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
                    "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "command": "npm run recipe -- speech_qa" + f" --noise {args.noise}"}, f, indent=2)
+                   "command": f"npm run recipe -- speech_qa --noise {args.noise}"}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
 
 
