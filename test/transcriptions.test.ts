@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
-import { editDistance } from '../server/core/text/edit-distance.ts';
+import { characterErrors, editDistance } from '../server/core/text/edit-distance.ts';
 import { RecognizerStream, streamDither } from '../server/core/speech/recognizer-stream.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -41,7 +41,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
       // `decoder` is a seqserve extension the openai client passes through as a form field.
       const r = await client.audio.transcriptions.create({ file: await toFile(wav(item.file), item.file), model: 'asr', decoder: 'greedy' } as never);
       const greedy = item.greedy.split(' ').filter(Boolean).join(' ');
-      differences += editDistance([...r.text], [...greedy]);
+      differences += characterErrors(r.text, greedy);
       chars += greedy.length;
     }
     // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed, with the

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { SeededRandom } from '../server/core/random.ts';
-import { editDistance } from '../server/core/text/edit-distance.ts';
+import { characterErrors } from '../server/core/text/edit-distance.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
@@ -128,7 +128,7 @@ const references = new Map(
  * are 0.36 apart).
  */
 const heard = (transcript: string, file: string) => {
-  const cer = (reference: string) => editDistance([...transcript], [...reference]) / reference.length;
+  const cer = (reference: string) => characterErrors(reference, transcript) / reference.length;
   const own = cer(references.get(file) ?? '');
   return own <= 0.3 && [...references].every(([other, text]) => other === file || cer(text) > own);
 };

@@ -17,7 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
-import { editDistance } from '../server/core/text/edit-distance.ts';
+import { characterErrors } from '../server/core/text/edit-distance.ts';
 import { CHROMIUM } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -174,7 +174,7 @@ describe('the demo page as a visitor meets it', () => {
           // `recipe.transcript`; the recognizer's misspellings included, "mere" for "mary"), within a letter or two
           const heard = await page.locator('#qa-sentences li').allTextContents();
           expect(heard).toHaveLength(sample.sentences.length);
-          heard.forEach((h, i) => expect(editDistance([...h], [...recipeHeard[i]])).toBeLessThanOrEqual(2));
+          heard.forEach((h, i) => expect(characterErrors(recipeHeard[i], h)).toBeLessThanOrEqual(2));
           // one row per sentence, wrapped inside the column
           expect(await page.locator('#qa-hops tr').count()).toBe(sample.sentences.length + 1);
           expect(await page.locator('#qa-hops .scale .ramp').count()).toBe(1);

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
-import { editDistance } from '../server/core/text/edit-distance.ts';
+import { characterErrors } from '../server/core/text/edit-distance.ts';
 import { storyWav, type SpokenStory } from './helpers/spoken-story.ts';
 import { CHROMIUM, openDemoPage } from './helpers/demo-page.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -280,7 +280,7 @@ describe('microphone (Chromium fake capture device)', () => {
       // may be lost), and the audio went 16 kHz → the device's rate → 16 kHz. Runs measured CER 0.08-0.27
       // against the file's greedy transcript; unrelated audio or a broken path gives ~1.
       const first = heard.slice(0, greedy.length + 5);
-      const cer = editDistance([...first], [...greedy]) / greedy.length;
+      const cer = characterErrors(greedy, first) / greedy.length;
       console.log(`microphone CER vs the file: ${cer.toFixed(3)}`);
       expect(cer, `heard "${first}" for "${greedy}"`).toBeLessThan(0.45);
       expect(await p.locator('#speech-wave').getAttribute('aria-label')).toMatch(/waveform, [\d.]+ s: \w/);

@@ -17,7 +17,7 @@ import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
 import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
 import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
-import { editDistance } from '../../../server/core/text/edit-distance.ts';
+import { characterErrors, editDistance } from '../../../server/core/text/edit-distance.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
 const modelDir = values.model!;
@@ -66,7 +66,7 @@ function score(utts: Utterance[], decode: (u: Utterance) => number[]) {
     const hyp = textOf(decode(u));
     we += editDistance(u.text.split(' '), hyp.split(' ').filter(Boolean));
     w += u.text.split(' ').length;
-    ce += editDistance([...u.text], [...hyp]);
+    ce += characterErrors(u.text, hyp);
     c += u.text.length;
   }
   return { wer: Math.round((we / w) * 1e4) / 1e4, cer: Math.round((ce / c) * 1e4) / 1e4, utterances: utts.length };

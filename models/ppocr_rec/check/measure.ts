@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG } from '../../../server/config.ts';
-import { editDistance } from '../../../server/core/text/edit-distance.ts';
+import { characterErrors } from '../../../server/core/text/edit-distance.ts';
 import { startServer } from '../../../server/start-server.ts';
 import { referenceRecognizer, type ReferenceLine } from './reference.ts';
 
@@ -52,7 +52,7 @@ export function agreement(hyp: string[], ref: string[]): Scores {
   let chars = 0;
   let exact = 0;
   hyp.forEach((h, i) => {
-    edits += editDistance([...h], [...ref[i]]);
+    edits += characterErrors(ref[i], h);
     chars += [...ref[i]].length;
     if (h === ref[i]) exact++;
   });

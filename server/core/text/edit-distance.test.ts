@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { editDistance, wordErrors } from './edit-distance.ts';
+import { characterErrors, editDistance, wordErrors } from './edit-distance.ts';
 
 describe('edit distance', () => {
   it('counts substitutions, insertions and deletions', () => {
@@ -7,5 +7,7 @@ describe('edit distance', () => {
     expect(editDistance([], [1, 2])).toBe(2);
     expect(wordErrors('where is mary', 'where is the mary')).toBe(1);
     expect(wordErrors('a b c', '  ')).toBe(3);
+    expect(characterErrors('where is mary', 'were is marry')).toBe(2);
+    expect(characterErrors('naïve 東京', 'naive 東京')).toBe(1); // code points, not UTF-16 units or bytes
   });
 });

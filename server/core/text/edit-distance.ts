@@ -18,3 +18,8 @@ export function wordErrors(reference: string, hypothesis: string): number {
   const words = (t: string) => t.split(/\s+/).filter(Boolean);
   return editDistance(words(reference), words(hypothesis));
 }
+
+/** Character errors of a hypothesis against a reference (code points; divide by the reference's length for CER). */
+export function characterErrors(reference: string, hypothesis: string): number {
+  return editDistance([...reference], [...hypothesis]);
+}
