@@ -26,6 +26,8 @@ NGRAM_N, NGRAM_BUCKETS, MAX_NGRAMS = 3, 4096, 16
 MAX_TOKENS = 512          # a message's text is cut after this many tokens (and the server accepts this many)
 LABELS = ["ham", "spam"]  # index = output column
 SAMPLE_SIZE = 40
+PAIR_BUCKETS, PAIR_MULT = 1 << 17, 40503  # word pairs hashed from their ids: (a * PAIR_MULT + b) mod PAIR_BUCKETS
+FUSION_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 
 
 class Classifier(nn.Module):
@@ -47,6 +49,7 @@ class Classifier(nn.Module):
         self.att_proj = nn.Linear(2 * hidden, dim_att)
         self.att_v = nn.Linear(dim_att, heads, bias=False)
         self.out = nn.Linear(2 * hidden * heads, len(LABELS))
+        self.bag = None  # a BagPath, set after training (--bag-fusion)
 
     @staticmethod
     def reverse_within(x, lengths):
@@ -71,7 +74,37 @@ class Classifier(nn.Module):
         att = torch.softmax(e, 1)                                             # each head sums to 1 over time
         pooled = torch.bmm(att.transpose(1, 2), h).flatten(1)                 # B,heads*2H
         attention = att.mean(2)                                               # B,T: the heads' mean, sums to 1
-        return self.out(self.drop(pooled)), attention
+        logits = self.out(self.drop(pooled))
+        if self.bag is not None:                                              # its score moves the spam logit
+            logits = logits + nn.functional.pad(self.bag(word_ids).unsqueeze(1), (1, 0))
+        return logits, attention
+
+
+def word_pairs(word_ids):
+    """Each token's pair with the next (B,T: bucket ids) and which pairs count (both real words, not <unk>)."""
+    nxt = torch.cat([word_ids[:, 1:], torch.zeros_like(word_ids[:, :1])], 1)  # no empty tensor for a 1-token text
+    return (word_ids * PAIR_MULT + nxt) % PAIR_BUCKETS, (word_ids > UNK) & (nxt > UNK)
+
+
+class BagPath(nn.Module):
+    """A linear model over a text's words and hashed word pairs, TF-IDF-like: each occurrence weighs its
+    feature's idf, the vector is L2-normalised (each occurrence counted apart), and the score is its dot
+    product with the weights. Trained apart from the GRU (logistic regression, `fit_bag`); its weights
+    come already multiplied by the fusion weight chosen on dev."""
+
+    def __init__(self, word_idf, word_score, pair_idf, pair_score, bias):
+        super().__init__()
+        for name, v in (("word_idf", word_idf), ("word_score", word_score), ("pair_idf", pair_idf), ("pair_score", pair_score)):
+            self.register_buffer(name, torch.tensor(v, dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor(float(bias)))
+
+    def forward(self, word_ids):
+        pairs, pair_mask = word_pairs(word_ids)
+        wi = self.word_idf[word_ids]                                          # padding and <unk> have idf 0
+        pi = self.pair_idf[pairs] * pair_mask.to(wi.dtype)
+        norm = torch.sqrt((wi * wi).sum(1) + (pi * pi).sum(1)).clamp(min=1e-6)
+        score = (self.word_score[word_ids] * wi).sum(1) + (self.pair_score[pairs] * pi).sum(1)
+        return score / norm + self.bias
 
 
 def features(text, vocab_index):
@@ -197,6 +230,70 @@ def baseline(train, dev, test, smoke):
     return scores([LABELS.index(m["label"]) for m in test], list(pred), [m["group"] for m in test]), best[1], [int(p) for p in pred]
 
 
+def bag_rows(word_lists, vocab_size, word_idf=None, pair_idf=None):
+    """The BagPath's features of each text as a sparse matrix (words, then pair buckets), and the idf
+    (smooth, as scikit-learn's: ln((1 + n) / (1 + df)) + 1; 0 for a feature in fewer than 2 training
+    texts, for padding and for <unk>) when not given."""
+    import numpy as np
+    from scipy.sparse import csr_matrix  # Debian: python3-scipy (python3-sklearn depends on it)
+    counts = []
+    for w in word_lists:
+        c = collections.Counter(i for i in w if i > UNK)
+        c.update(vocab_size + (a * PAIR_MULT + b) % PAIR_BUCKETS for a, b in zip(w, w[1:]) if a > UNK and b > UNK)
+        counts.append(c)
+    if word_idf is None:
+        df = collections.Counter(f for c in counts for f in c)
+        n = len(word_lists)
+        idf = np.zeros(vocab_size + PAIR_BUCKETS)
+        for f, d in df.items():
+            if d >= 2:
+                idf[f] = math.log((1 + n) / (1 + d)) + 1
+        word_idf, pair_idf = idf[:vocab_size], idf[vocab_size:]
+    idf = np.concatenate([word_idf, pair_idf])
+    rows, cols, vals = [], [], []
+    for r, c in enumerate(counts):
+        feats = [(f, idf[f] * k) for f, k in c.items() if idf[f] > 0]
+        norm = math.sqrt(sum(idf[f] ** 2 * k for f, k in c.items())) or 1.0  # each occurrence apart, as the graph sums
+        for f, v in feats:
+            rows.append(r); cols.append(f); vals.append(v / norm)
+    return csr_matrix((vals, (rows, cols)), shape=(len(word_lists), vocab_size + PAIR_BUCKETS)), word_idf, pair_idf
+
+
+def fit_bag(ftrain, ytrain, fdev, ydev, vocab_size, smoke):
+    """Logistic regression over the BagPath's features (liblinear, C chosen on dev accuracy, then dev
+    loss): the weights, the idf, and each dev text's score."""
+    from sklearn.linear_model import LogisticRegression
+    Xtr, word_idf, pair_idf = bag_rows([f[0] for f in ftrain], vocab_size)
+    Xdev, _, _ = bag_rows([f[0] for f in fdev], vocab_size, word_idf, pair_idf)
+    best = None
+    for C in ([10.0] if smoke else [1.0, 10.0, 100.0, 1000.0]):
+        clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear").fit(Xtr, ytrain)
+        z = clf.decision_function(Xdev)
+        acc = sum(int((v > 0) == (y == 1)) for v, y in zip(z, ydev)) / len(ydev)
+        nll = sum(math.log1p(math.exp(-v if y == 1 else v)) for v, y in zip(z, ydev)) / len(ydev)
+        print(f"bag path C={C}: dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
+        if best is None or (acc, -nll) > best[0]:
+            best = ((acc, -nll), C, clf, z)
+    _, C, clf, z = best
+    return {"C": C, "coef": clf.coef_[0], "bias": clf.intercept_[0], "word_idf": word_idf, "pair_idf": pair_idf, "dev_scores": z}
+
+
+def fusion_weight(dev_probs, bag_dev, ydev):
+    """The weight of the bag path's score added to the GRU's spam log-odds: the one of FUSION_WEIGHTS
+    with the lowest dev loss (0 keeps the GRU alone)."""
+    best = None
+    for a in FUSION_WEIGHTS:
+        nll, right = 0.0, 0
+        for p, z, y in zip(dev_probs, bag_dev, ydev):
+            v = math.log(max(p[1], 1e-12) / max(p[0], 1e-12)) + a * z
+            nll += math.log1p(math.exp(-v if y == 1 else v)) if abs(v) < 700 else (abs(v) if (v > 0) != (y == 1) else 0.0)
+            right += int((v > 0) == (y == 1))
+        print(f"fusion weight {a}: dev accuracy {right / len(ydev):.4f} nll {nll / len(ydev):.4f}", flush=True)
+        if best is None or nll < best[1]:
+            best = (a, nll)
+    return best[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
@@ -210,6 +307,8 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--average-from", type=int, default=4, help="also try the mean of the weights from this epoch on (0: no)")
     ap.add_argument("--word-dropout", type=float, default=0.1, help="share of training words replaced by <unk>")
+    ap.add_argument("--no-bag-fusion", dest="bag_fusion", action="store_false",
+                    help="the GRU alone: no linear bag-of-words path added to its spam logit")
     args = ap.parse_args()
     limit = 40 if args.smoke else None
     if args.smoke:
@@ -282,6 +381,25 @@ def main():
     model.load_state_dict(best[1])
     print(f"kept {best[2]} (best dev accuracy {best[0][0]})", flush=True)
 
+    ytest = [LABELS.index(m["label"]) for m in test]
+    groups = [m["group"] for m in test]
+    parts = {}
+    if args.bag_fusion:
+        gru_probs, _ = predict(model, ftest)
+        parts["gru_alone_test"] = scores(ytest, [int(p[1] > p[0]) for p in gru_probs], groups)
+        ydev = [LABELS.index(m["label"]) for m in dev]
+        bag = fit_bag(ftrain, ytrain, fdev, ydev, len(vocab), args.smoke)
+        Xtest, _, _ = bag_rows([f[0] for f in ftest], len(vocab), bag["word_idf"], bag["pair_idf"])
+        bag_test = Xtest @ bag["coef"] + bag["bias"]
+        parts["bag_alone_test"] = scores(ytest, [int(v > 0) for v in bag_test], groups)
+        dev_probs, _ = predict(model, fdev)
+        weight = fusion_weight(dev_probs, bag["dev_scores"], ydev)
+        V = len(vocab)
+        model.bag = BagPath(bag["word_idf"], weight * bag["coef"][:V], bag["pair_idf"], weight * bag["coef"][V:], weight * bag["bias"])
+        parts["bag"] = {"C": bag["C"], "fusion_weight": weight, "pair_buckets": PAIR_BUCKETS,
+                        "word_features": int((bag["word_idf"] > 0).sum()), "pair_buckets_used": int((bag["pair_idf"] > 0).sum())}
+        print(f"bag path C={bag['C']}, fusion weight {weight}; test GRU alone {parts['gru_alone_test']}, bag alone {parts['bag_alone_test']}", flush=True)
+
     probs, atts = predict(model, ftest)
     metrics = scores([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], [m["group"] for m in test])
     print("test:", metrics, flush=True)
@@ -297,11 +415,11 @@ def main():
             f.write(json.dumps(s, ensure_ascii=False) + "\n")
     size = os.path.getsize(os.path.join(args.out, "classifier.onnx"))
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump({"test": metrics, "baseline_test": base, "model_vs_baseline": paired, "baseline": f"TF-IDF (words and word pairs, sublinear tf, min_df 2) + logistic regression (liblinear, C={base_c} chosen on dev)",
+        json.dump({"test": metrics, **parts, "baseline_test": base, "model_vs_baseline": paired, "baseline": f"TF-IDF (words and word pairs, sublinear tf, min_df 2) + logistic regression (liblinear, C={base_c} chosen on dev)",
                    "messages": {"train": len(train), "dev": len(dev), "test": len(test)},
                    "test_groups": dict(collections.Counter(m["group"] for m in test)),
                    "vocabulary": len(vocab), "epochs": args.epochs, "hidden": args.hidden, "heads": args.heads, "dropout": args.dropout, "weight_decay": args.weight_decay,
-                   "word_dropout": args.word_dropout, "kept": best[2], "kept_dev_accuracy": best[0][0], "average_from": args.average_from, "seed": args.seed,
+                   "word_dropout": args.word_dropout, "bag_fusion": args.bag_fusion, "kept": best[2], "kept_dev_accuracy": best[0][0], "average_from": args.average_from, "seed": args.seed,
                    "max_tokens": MAX_TOKENS, "onnx_bytes": size, "parameters": sum(p.numel() for p in model.parameters()),
                    "torch_threads": 1, "train_seconds": round(time.time() - started),
                    "command": command()}, f, indent=2)
@@ -359,7 +477,8 @@ def export(model, vocab, out):
         "name": "spam",
         "version": "1",
         "task": "text-classification",
-        "description": "SpamAssassin spam / ham classifier: BiGRU over words + character trigrams, attention pooling.",
+        "description": "SpamAssassin spam / ham classifier: BiGRU over words + character trigrams, attention pooling"
+                       + (", plus a linear path over words and word pairs." if model.bag is not None else "."),
         "graphs": {"classifier": {"file": "classifier.onnx", "role": "classifier"}},
         "text": {
             "tokenizer": "word",
