@@ -123,7 +123,9 @@ describe('POST /v1/speech-qa', () => {
     // more sentences than the memory holds
     const picked: SampleStory[] = [];
     while (picked.reduce((n, s) => n + s.sentences.length, 0) < 20) picked.push(sample[picked.length]);
-    const stories = picked.map((s) => storyWav(s));
+    // the stories' audio from beforeAll: synthesising here (synchronous) would block the in-process
+    // server's event loop, whose keep-alive timer then closes the connection the next fetch has taken
+    const stories = picked.map((_, k) => audio[k].story);
     const joined = stories.map((b) => new Int16Array(new wavefile.WaveFile(b).getSamples(false, Int16Array) as unknown as Int16Array));
     const all = new Int16Array(joined.reduce((n, a) => n + a.length, 0));
     joined.reduce((o, a) => (all.set(a, o), o + a.length), 0);
