@@ -46,7 +46,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
     }
     // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed, with the
     // recognizer's dither of one 16-bit step) agree but for the odd letter where the model hesitates.
-    expect(differences / chars).toBeLessThanOrEqual(0.03);
+    expect(differences / chars).toBeLessThanOrEqual(0.05);
   });
 
   it('streams transcript deltas over SSE to the openai client', async () => {
