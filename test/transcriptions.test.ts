@@ -41,7 +41,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
       // `decoder` is a seqserve extension the openai client passes through as a form field.
       const r = await client.audio.transcriptions.create({ file: await toFile(wav(item.file), item.file), model: 'asr', decoder: 'greedy' } as never);
       const greedy = item.greedy.split(' ').filter(Boolean).join(' ');
-      differences += characterErrors(r.text, greedy);
+      differences += characterErrors(greedy, r.text);
       chars += greedy.length;
     }
     // The recipe's greedy decode (PyTorch) and seqserve's (ONNX Runtime, streamed, with the

@@ -8,6 +8,7 @@ describe('edit distance', () => {
     expect(wordErrors('where is mary', 'where is the mary')).toBe(1);
     expect(wordErrors('a b c', '  ')).toBe(3);
     expect(characterErrors('where is mary', 'were is marry')).toBe(2);
-    expect(characterErrors('naïve 東京', 'naive 東京')).toBe(1); // code points, not UTF-16 units or bytes
+    expect(characterErrors('naïve 東京', 'naive 東京')).toBe(1); // code points, not bytes
+    expect(characterErrors('𠮷野家', '吉野家')).toBe(1); // nor UTF-16 units (𠮷 is two of them)
   });
 });
