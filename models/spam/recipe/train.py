@@ -88,8 +88,8 @@ def word_pairs(word_ids):
 
 class BagPath(nn.Module):
     """A linear model over a text's words and hashed word pairs, TF-IDF-like: each occurrence weighs its
-    feature's idf, the vector is L2-normalised (each occurrence counted apart), and the score is its dot
-    product with the weights. Trained apart from the GRU (logistic regression, `fit_bag`); its weights
+    feature's idf, the vector is divided by the root of its occurrences' summed squared idf (the L2 norm
+    when no feature repeats), and the score is its dot product with the weights. Trained apart from the GRU (logistic regression, `fit_bag`); its weights
     come already multiplied by the fusion weight chosen on dev."""
 
     def __init__(self, word_idf, word_score, pair_idf, pair_score, bias):
@@ -230,6 +230,12 @@ def baseline(train, dev, test, smoke):
     return scores([LABELS.index(m["label"]) for m in test], list(pred), [m["group"] for m in test]), best[1], [int(p) for p in pred]
 
 
+def logistic_loss(v, y):
+    """-log p(y) for spam log-odds v (y = 1 spam, 0 ham), without overflow for any v."""
+    m = -v if y == 1 else v
+    return max(m, 0.0) + math.log1p(math.exp(-abs(m)))
+
+
 def bag_rows(word_lists, vocab_size, word_idf=None, pair_idf=None):
     """The BagPath's features of each text as a sparse matrix (words, then pair buckets), and the idf
     (smooth, as scikit-learn's: ln((1 + n) / (1 + df)) + 1; 0 for a feature in fewer than 2 training
@@ -270,7 +276,7 @@ def fit_bag(ftrain, ytrain, fdev, ydev, vocab_size, smoke):
         clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear").fit(Xtr, ytrain)
         z = clf.decision_function(Xdev)
         acc = sum(int((v > 0) == (y == 1)) for v, y in zip(z, ydev)) / len(ydev)
-        nll = sum(math.log1p(math.exp(-v if y == 1 else v)) for v, y in zip(z, ydev)) / len(ydev)
+        nll = sum(logistic_loss(v, y) for v, y in zip(z, ydev)) / len(ydev)
         print(f"bag path C={C}: dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
         if best is None or (acc, -nll) > best[0]:
             best = ((acc, -nll), C, clf, z)
@@ -286,7 +292,7 @@ def fusion_weight(dev_probs, bag_dev, ydev):
         nll, right = 0.0, 0
         for p, z, y in zip(dev_probs, bag_dev, ydev):
             v = math.log(max(p[1], 1e-12) / max(p[0], 1e-12)) + a * z
-            nll += math.log1p(math.exp(-v if y == 1 else v)) if abs(v) < 700 else (abs(v) if (v > 0) != (y == 1) else 0.0)
+            nll += logistic_loss(v, y)
             right += int((v > 0) == (y == 1))
         print(f"fusion weight {a}: dev accuracy {right / len(ydev):.4f} nll {nll / len(ydev):.4f}", flush=True)
         if best is None or nll < best[1]:
