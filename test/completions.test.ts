@@ -13,6 +13,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { editDistance } from '../server/core/text/edit-distance.ts';
 import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -28,12 +29,6 @@ const sample = readFileSync(path.join(BUNDLED_MODELS_DIR, 'g2p', 'heldout-sample
   .map((l) => JSON.parse(l) as SampleRow);
 
 /** The recipe's scoring (models/g2p/recipe/cmudict.py score): right when equal to any pronunciation, phoneme errors against the closest. */
-function editDistance(a: string[], b: string[]): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
-}
 function score(hyps: string[], refs: string[][]): { per: number; wer: number } {
   let errors = 0;
   let length = 0;

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
-import { characterErrors, editDistance } from '../server/core/text/edit-distance.ts';
+import { characterErrors, wordErrors } from '../server/core/text/edit-distance.ts';
 import { RecognizerStream, streamDither } from '../server/core/speech/recognizer-stream.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { startTestServer } from './helpers/test-server.ts';
@@ -164,7 +164,7 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
       let errors = 0;
       let words = 0;
       for (const { item, text } of results) {
-        errors += editDistance(item.text.split(' '), text.split(' ').filter(Boolean));
+        errors += wordErrors(item.text, text);
         words += item.text.split(' ').length;
       }
       return errors / words;

@@ -17,7 +17,7 @@ import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
 import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
 import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
-import { characterErrors, editDistance } from '../../../server/core/text/edit-distance.ts';
+import { characterErrors, wordErrors } from '../../../server/core/text/edit-distance.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
 const modelDir = values.model!;
@@ -64,7 +64,7 @@ function score(utts: Utterance[], decode: (u: Utterance) => number[]) {
   let we = 0, w = 0, ce = 0, c = 0;
   for (const u of utts) {
     const hyp = textOf(decode(u));
-    we += editDistance(u.text.split(' '), hyp.split(' ').filter(Boolean));
+    we += wordErrors(u.text, hyp);
     w += u.text.split(' ').length;
     ce += characterErrors(u.text, hyp);
     c += u.text.length;
