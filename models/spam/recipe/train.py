@@ -26,7 +26,9 @@ NGRAM_N, NGRAM_BUCKETS, MAX_NGRAMS = 3, 4096, 16
 MAX_TOKENS = 512          # a message's text is cut after this many tokens (and the server accepts this many)
 LABELS = ["ham", "spam"]  # index = output column
 SAMPLE_SIZE = 40
-PAIR_BUCKETS, PAIR_MULT = 1 << 17, 40503  # word pairs hashed from their ids: (a * PAIR_MULT + b) mod PAIR_BUCKETS
+WORD_BUCKETS, KEY_MULT = 1 << 17, 4099  # a word's bucket: 1 + sum_k ngram_k * KEY_MULT^k mod (WORD_BUCKETS - 1)
+KEY_POWERS = [pow(KEY_MULT, k, WORD_BUCKETS - 1) for k in range(MAX_NGRAMS)]
+PAIR_BUCKETS, PAIR_MULT = 1 << 18, 40503  # word pairs hashed from their buckets: (a * PAIR_MULT + b) mod PAIR_BUCKETS
 FUSION_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 
 
@@ -76,34 +78,58 @@ class Classifier(nn.Module):
         attention = att.mean(2)                                               # B,T: the heads' mean, sums to 1
         logits = self.out(self.drop(pooled))
         if self.bag is not None:                                              # its score moves the spam logit
-            logits = logits + nn.functional.pad(self.bag(word_ids).unsqueeze(1), (1, 0))
+            logits = logits + nn.functional.pad(self.bag(word_ids, ngram_ids).unsqueeze(1), (1, 0))
         return logits, attention
 
 
-def word_pairs(word_ids):
-    """Each token's pair with the next (B,T: bucket ids) and which pairs count (both real words, not <unk>)."""
-    nxt = torch.cat([word_ids[:, 1:], torch.zeros_like(word_ids[:, :1])], 1)  # no empty tensor for a 1-token text
-    return (word_ids * PAIR_MULT + nxt) % PAIR_BUCKETS, (word_ids > UNK) & (nxt > UNK)
+def word_keys(word_ids, ngram_ids):
+    """Each token's bucket (B,T) among WORD_BUCKETS, hashed from its character-trigram ids (so from
+    its lower-cased spelling, up to its first MAX_NGRAMS trigrams: unknown words too); 0 = padding."""
+    powers = torch.tensor(KEY_POWERS, dtype=torch.long)
+    key = 1 + (ngram_ids * powers).sum(-1) % (WORD_BUCKETS - 1)
+    return torch.where(word_ids != PAD, key, torch.zeros_like(key))
+
+
+def pair_keys(keys):
+    """Each token's pair with the next (B,T: buckets among PAIR_BUCKETS) and which pairs exist (both real tokens)."""
+    nxt = torch.cat([keys[:, 1:], torch.zeros_like(keys[:, :1])], 1)  # no empty tensor for a 1-token text
+    return (keys * PAIR_MULT + nxt) % PAIR_BUCKETS, (keys > 0) & (nxt > 0)
+
+
+def occurrences(keys, mask):
+    """For each token, how many times its feature occurs in its text, c (B,T; 0 where masked), and
+    (1 + ln c) / c: summed over a feature's c occurrences that gives its sublinear term frequency."""
+    m = mask.to(torch.float32)
+    same = (keys.unsqueeze(2) == keys.unsqueeze(1)).to(torch.float32) * m.unsqueeze(1)  # B,T,T
+    c = same.sum(2) * m
+    return c, (1.0 + torch.log(c.clamp(min=1.0))) / c.clamp(min=1.0) * m
 
 
 class BagPath(nn.Module):
-    """A linear model over a text's words and hashed word pairs, TF-IDF-like: each occurrence weighs its
-    feature's idf, the vector is divided by the root of its occurrences' summed squared idf (the L2 norm
-    when no feature repeats), and the score is its dot product with the weights. Trained apart from the GRU (logistic regression, `fit_bag`); its weights
-    come already multiplied by the fusion weight chosen on dev."""
+    """A linear model over a text's words and neighbouring word pairs, both hashed (words from their
+    character trigrams, so words outside the vocabulary count), as TF-IDF with sublinear term
+    frequency and L2 normalisation: feature f's value is idf_f (1 + ln c_f) / norm, the score its
+    dot product with the weights. Computed from `word_ids` and `ngram_ids`, so it needs no inputs of
+    its own. Trained apart from the GRU (logistic regression, `fit_bag`); its weights come already
+    multiplied by the fusion weight chosen on dev; the tables are stored as float16 (half the bytes)
+    and the recipe evaluates the rounded tables."""
 
     def __init__(self, word_idf, word_score, pair_idf, pair_score, bias):
         super().__init__()
         for name, v in (("word_idf", word_idf), ("word_score", word_score), ("pair_idf", pair_idf), ("pair_score", pair_score)):
-            self.register_buffer(name, torch.tensor(v, dtype=torch.float32))
+            self.register_buffer(name, torch.tensor(v, dtype=torch.float16))
         self.register_buffer("bias", torch.tensor(float(bias)))
 
-    def forward(self, word_ids):
-        pairs, pair_mask = word_pairs(word_ids)
-        wi = self.word_idf[word_ids]                                          # padding and <unk> have idf 0
-        pi = self.pair_idf[pairs] * pair_mask.to(wi.dtype)
-        norm = torch.sqrt((wi * wi).sum(1) + (pi * pi).sum(1)).clamp(min=1e-6)
-        score = (self.word_score[word_ids] * wi).sum(1) + (self.pair_score[pairs] * pi).sum(1)
+    def forward(self, word_ids, ngram_ids):
+        keys = word_keys(word_ids, ngram_ids)
+        pairs, pair_mask = pair_keys(keys)
+        wc, ws = occurrences(keys, keys > 0)
+        pc, ps = occurrences(pairs, pair_mask)
+        wi = self.word_idf[keys].float() * ws                                 # padding has idf 0
+        pi = self.pair_idf[pairs].float() * ps
+        # the squared norm, sum over features of (idf (1 + ln c))^2, as a sum over occurrences
+        norm = torch.sqrt((wi * wi * wc).sum(1) + (pi * pi * pc).sum(1)).clamp(min=1e-6)
+        score = (self.word_score[keys].float() * wi).sum(1) + (self.pair_score[pairs].float() * pi).sum(1)
         return score / norm + self.bias
 
 
@@ -170,11 +196,12 @@ def scores(y_true, y_pred, groups):
     return out
 
 
-def predict(model, feats, bs=32):
-    """Softmax scores and attention rows (trimmed to each text's tokens), in the order given."""
+def predict(model, feats, bs=32, log_odds=None):
+    """Softmax scores and attention rows (trimmed to each text's tokens), in the order given; when
+    `log_odds` is a list, each text's spam log-odds (logit difference) is appended to it."""
     model.eval()
     order = sorted(range(len(feats)), key=lambda i: len(feats[i][0]))
-    probs, atts = [None] * len(feats), [None] * len(feats)
+    probs, atts, odds = [None] * len(feats), [None] * len(feats), [None] * len(feats)
     with torch.no_grad():
         for i in range(0, len(order), bs):
             idx = order[i:i + bs]
@@ -183,7 +210,10 @@ def predict(model, feats, bs=32):
             for k, j in enumerate(idx):
                 probs[j] = p[k].tolist()
                 atts[j] = att[k, :len(feats[j][0])].tolist()
+                odds[j] = (logits[k, 1] - logits[k, 0]).item()
     model.train()
+    if log_odds is not None:
+        log_odds.extend(odds)
     return probs, atts
 
 
@@ -236,41 +266,48 @@ def logistic_loss(v, y):
     return max(m, 0.0) + math.log1p(math.exp(-abs(m)))
 
 
-def bag_rows(word_lists, vocab_size, word_idf=None, pair_idf=None):
-    """The BagPath's features of each text as a sparse matrix (words, then pair buckets), and the idf
-    (smooth, as scikit-learn's: ln((1 + n) / (1 + df)) + 1; 0 for a feature in fewer than 2 training
-    texts, for padding and for <unk>) when not given."""
+def token_keys(ngram_lists):
+    """A text's word buckets as `word_keys` computes them in the graph."""
+    return [1 + sum(g * k for g, k in zip(grams, KEY_POWERS)) % (WORD_BUCKETS - 1) for grams in ngram_lists]
+
+
+def bag_rows(feats, word_idf=None, pair_idf=None):
+    """The BagPath's features of each text (its words' buckets, then its pairs' buckets) as a sparse
+    matrix of idf (1 + ln c) / norm, and the idf (smooth, as scikit-learn's: ln((1 + n) / (1 + df)) + 1;
+    0 for a feature in fewer than 2 training texts and for padding) when not given."""
     import numpy as np
     from scipy.sparse import csr_matrix  # Debian: python3-scipy (python3-sklearn depends on it)
     counts = []
-    for w in word_lists:
-        c = collections.Counter(i for i in w if i > UNK)
-        c.update(vocab_size + (a * PAIR_MULT + b) % PAIR_BUCKETS for a, b in zip(w, w[1:]) if a > UNK and b > UNK)
+    for _, grams, _ in feats:
+        keys = token_keys(grams)
+        c = collections.Counter(keys)
+        c.update(WORD_BUCKETS + (a * PAIR_MULT + b) % PAIR_BUCKETS for a, b in zip(keys, keys[1:]))
         counts.append(c)
     if word_idf is None:
         df = collections.Counter(f for c in counts for f in c)
-        n = len(word_lists)
-        idf = np.zeros(vocab_size + PAIR_BUCKETS)
+        n = len(feats)
+        idf = np.zeros(WORD_BUCKETS + PAIR_BUCKETS)
         for f, d in df.items():
             if d >= 2:
                 idf[f] = math.log((1 + n) / (1 + d)) + 1
-        word_idf, pair_idf = idf[:vocab_size], idf[vocab_size:]
-    idf = np.concatenate([word_idf, pair_idf])
+        # the graph's tables are float16: fit and score with the values it will hold
+        word_idf, pair_idf = idf[:WORD_BUCKETS].astype(np.float16), idf[WORD_BUCKETS:].astype(np.float16)
+    idf = np.concatenate([word_idf, pair_idf]).astype(np.float64)
     rows, cols, vals = [], [], []
     for r, c in enumerate(counts):
-        feats = [(f, idf[f] * k) for f, k in c.items() if idf[f] > 0]
-        norm = math.sqrt(sum(idf[f] ** 2 * k for f, k in c.items())) or 1.0  # each occurrence apart, as the graph sums
-        for f, v in feats:
+        feats_r = [(f, idf[f] * (1 + math.log(k))) for f, k in c.items() if idf[f] > 0]
+        norm = math.sqrt(sum(v * v for _, v in feats_r)) or 1.0
+        for f, v in feats_r:
             rows.append(r); cols.append(f); vals.append(v / norm)
-    return csr_matrix((vals, (rows, cols)), shape=(len(word_lists), vocab_size + PAIR_BUCKETS)), word_idf, pair_idf
+    return csr_matrix((vals, (rows, cols)), shape=(len(feats), WORD_BUCKETS + PAIR_BUCKETS)), word_idf, pair_idf
 
 
-def fit_bag(ftrain, ytrain, fdev, ydev, vocab_size, smoke):
+def fit_bag(ftrain, ytrain, fdev, ydev, smoke):
     """Logistic regression over the BagPath's features (liblinear, C chosen on dev accuracy, then dev
     loss): the weights, the idf, and each dev text's score."""
     from sklearn.linear_model import LogisticRegression
-    Xtr, word_idf, pair_idf = bag_rows([f[0] for f in ftrain], vocab_size)
-    Xdev, _, _ = bag_rows([f[0] for f in fdev], vocab_size, word_idf, pair_idf)
+    Xtr, word_idf, pair_idf = bag_rows(ftrain)
+    Xdev, _, _ = bag_rows(fdev, word_idf, pair_idf)
     best = None
     for C in ([10.0] if smoke else [1.0, 10.0, 100.0, 1000.0]):
         clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear").fit(Xtr, ytrain)
@@ -284,14 +321,26 @@ def fit_bag(ftrain, ytrain, fdev, ydev, vocab_size, smoke):
     return {"C": C, "coef": clf.coef_[0], "bias": clf.intercept_[0], "word_idf": word_idf, "pair_idf": pair_idf, "dev_scores": z}
 
 
-def fusion_weight(dev_probs, bag_dev, ydev):
-    """The weight of the bag path's score added to the GRU's spam log-odds: the one of FUSION_WEIGHTS
-    with the lowest dev loss (0 keeps the GRU alone)."""
+def bag_agreement(bag, feats, expected, bs=32):
+    """The largest difference between the graph's bag path (float16 tables, counting in the graph)
+    and the fitted model's scores (sparse features in Python) on the same texts."""
+    worst = 0.0
+    with torch.no_grad():
+        for i in range(0, len(feats), bs):
+            W, G, _ = batchify(feats[i:i + bs])
+            got = bag(W, G)
+            worst = max(worst, max(abs(g - e) for g, e in zip(got.tolist(), expected[i:i + bs])))
+    return worst
+
+
+def fusion_weight(gru_dev, bag_dev, ydev):
+    """The weight of the bag path's score added to the GRU's spam log-odds (its logit difference, as
+    the graph adds it): the one of FUSION_WEIGHTS with the lowest dev loss (0 keeps the GRU alone)."""
     best = None
     for a in FUSION_WEIGHTS:
         nll, right = 0.0, 0
-        for p, z, y in zip(dev_probs, bag_dev, ydev):
-            v = math.log(max(p[1], 1e-12) / max(p[0], 1e-12)) + a * z
+        for g, z, y in zip(gru_dev, bag_dev, ydev):
+            v = g + a * z
             nll += logistic_loss(v, y)
             right += int((v > 0) == (y == 1))
         print(f"fusion weight {a}: dev accuracy {right / len(ydev):.4f} nll {nll / len(ydev):.4f}", flush=True)
@@ -394,16 +443,20 @@ def main():
         gru_probs, _ = predict(model, ftest)
         parts["gru_alone_test"] = scores(ytest, [int(p[1] > p[0]) for p in gru_probs], groups)
         ydev = [LABELS.index(m["label"]) for m in dev]
-        bag = fit_bag(ftrain, ytrain, fdev, ydev, len(vocab), args.smoke)
-        Xtest, _, _ = bag_rows([f[0] for f in ftest], len(vocab), bag["word_idf"], bag["pair_idf"])
+        bag = fit_bag(ftrain, ytrain, fdev, ydev, args.smoke)
+        Xtest, _, _ = bag_rows(ftest, bag["word_idf"], bag["pair_idf"])
         bag_test = Xtest @ bag["coef"] + bag["bias"]
         parts["bag_alone_test"] = scores(ytest, [int(v > 0) for v in bag_test], groups)
-        dev_probs, _ = predict(model, fdev)
-        weight = fusion_weight(dev_probs, bag["dev_scores"], ydev)
-        V = len(vocab)
+        gru_dev = []
+        predict(model, fdev, log_odds=gru_dev)
+        weight = fusion_weight(gru_dev, bag["dev_scores"], ydev)
+        V = WORD_BUCKETS
         model.bag = BagPath(bag["word_idf"], weight * bag["coef"][:V], bag["pair_idf"], weight * bag["coef"][V:], weight * bag["bias"])
-        parts["bag"] = {"C": bag["C"], "fusion_weight": weight, "pair_buckets": PAIR_BUCKETS,
-                        "word_features": int((bag["word_idf"] > 0).sum()), "pair_buckets_used": int((bag["pair_idf"] > 0).sum())}
+        diff = bag_agreement(model.bag, fdev, weight * bag["dev_scores"])
+        print(f"bag path in the graph vs the fitted model on dev: largest difference {diff:.2e}", flush=True)
+        assert diff < 0.05 * max(weight, 1e-3), "the graph's bag path does not compute the fitted model's score"
+        parts["bag"] = {"C": bag["C"], "fusion_weight": weight, "graph_vs_fit_dev_max_difference": round(diff, 6), "word_buckets": WORD_BUCKETS, "pair_buckets": PAIR_BUCKETS,
+                        "word_buckets_used": int((bag["word_idf"] > 0).sum()), "pair_buckets_used": int((bag["pair_idf"] > 0).sum())}
         print(f"bag path C={bag['C']}, fusion weight {weight}; test GRU alone {parts['gru_alone_test']}, bag alone {parts['bag_alone_test']}", flush=True)
 
     probs, atts = predict(model, ftest)
