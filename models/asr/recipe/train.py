@@ -306,6 +306,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--audio-seed", type=int, help="speak the same training sentences with other voices, speeds and "
+                    "augmentation (default: --seed; the held-out sets do not change)")
     ap.add_argument("--init", help="continue training the weights of this acoustic.onnx (exported by this recipe)")
     args = ap.parse_args()
     command = command_line(ap, args)
@@ -370,7 +372,7 @@ def main():
                    "test_sets": {k: {"utterances": len(v["audio"]), "what": v["what"], "greedy_pytorch": per_set[k]}
                                  for k, v in sets.items()},
                    "held_out_family": HELD_OUT_FAMILY, "held_out_flite_voices": HELD_OUT_FLITE, "epochs_run": saved["epochs"], "steps": saved["steps"],
-                   "examples_seen": saved["examples"], "processes": args.processes, "seed": args.seed,
+                   "examples_seen": saved["examples"], "processes": args.processes, "seed": args.seed, "audio_seed": args.audio_seed,
                    "held_out_voices": {"bases": HELD_OUT_BASES, "variants": HELD_OUT_VARIANTS},
                    "train_seconds": round(time.time() - started), "command": command,
                    "examples_seen_total": saved["examples"] + sum(r.get("examples_seen", 0) for r in lineage),
@@ -383,9 +385,10 @@ def main():
 
 def training_audio(texts, args, progress):
     """The training sentences spoken by espeak-ng and flite training voices, augmented (synth.py), or
-    the same audio from --data-cache when it was made for the same texts, seed and mix."""
+    the same audio from --data-cache when it was made for the same texts, audio seed and mix."""
     import hashlib
-    key = hashlib.sha1(json.dumps([texts, args.seed, args.flite_share, "v1"]).encode()).hexdigest()
+    audio_seed = args.seed if args.audio_seed is None else args.audio_seed
+    key = hashlib.sha1(json.dumps([texts, audio_seed, args.flite_share, "v1"]).encode()).hexdigest()
     if args.data_cache and os.path.exists(args.data_cache):
         z = np.load(args.data_cache)
         if str(z["key"]) == key:
@@ -393,7 +396,7 @@ def training_audio(texts, args, progress):
             print(f"training audio from {args.data_cache}", flush=True)
             return np.split(z["pcm"], cut), list(z["voices"])
     audio, voices = synthesise_mixed(texts, {"espeak": 1 - args.flite_share, "flite": args.flite_share}, "train",
-                                     args.seed, augment=True, progress=progress)
+                                     audio_seed, augment=True, progress=progress)
     if args.data_cache:
         np.savez(args.data_cache, key=key, pcm=np.concatenate(audio), lengths=np.array([len(a) for a in audio]),
                  voices=np.array(voices))
