@@ -349,6 +349,23 @@ def fusion_weight(gru_dev, bag_dev, ydev):
     return best[0]
 
 
+def stack_weights(gru_dev, bag_dev, ydev):
+    """Stacking: a logistic regression on dev over the two paths' spam log-odds (the GRU's logit
+    difference and the bag path's score), with an intercept: v = a * gru + b * bag + c, L2-regularised
+    as scikit-learn's default (C = 1). Returns (a, b, c) and the fit's dev accuracy and loss."""
+    from sklearn.linear_model import LogisticRegression
+    if len(set(ydev)) < 2:  # a smoke run's few dev messages may hold one label: nothing to fit
+        return (1.0, 1.0, 0.0), 0.0, 0.0
+    X = [[g, z] for g, z in zip(gru_dev, bag_dev)]
+    clf = LogisticRegression(C=1.0, max_iter=1000).fit(X, ydev)
+    (a, b), c = clf.coef_[0].tolist(), float(clf.intercept_[0])
+    v = [a * g + b * z + c for g, z in zip(gru_dev, bag_dev)]
+    acc = sum(int((x > 0) == (y == 1)) for x, y in zip(v, ydev)) / len(ydev)
+    nll = sum(logistic_loss(x, y) for x, y in zip(v, ydev)) / len(ydev)
+    print(f"stacking on dev: gru weight {a:.4f}, bag weight {b:.4f}, bias {c:.4f}; dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
+    return (a, b, c), acc, nll
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
@@ -364,6 +381,10 @@ def main():
     ap.add_argument("--word-dropout", type=float, default=0.1, help="share of training words replaced by <unk>")
     ap.add_argument("--no-bag-fusion", dest="bag_fusion", action="store_false",
                     help="the GRU alone: no linear bag-of-words path added to its spam logit")
+    ap.add_argument("--fusion", choices=["stack", "weight"], default="stack",
+                    help="how the two paths combine: stack = both paths' weights and a bias fitted on dev "
+                         "(logistic regression); weight = the GRU as it is plus the bag path times the "
+                         "FUSION_WEIGHTS entry with the lowest dev loss")
     args = ap.parse_args()
     limit = 40 if args.smoke else None
     if args.smoke:
@@ -440,7 +461,8 @@ def main():
     groups = [m["group"] for m in test]
     parts = {}
     if args.bag_fusion:
-        gru_probs, _ = predict(model, ftest)
+        gru_test = []
+        gru_probs, _ = predict(model, ftest, log_odds=gru_test)
         parts["gru_alone_test"] = scores(ytest, [int(p[1] > p[0]) for p in gru_probs], groups)
         ydev = [LABELS.index(m["label"]) for m in dev]
         bag = fit_bag(ftrain, ytrain, fdev, ydev, args.smoke)
@@ -450,12 +472,25 @@ def main():
         gru_dev = []
         predict(model, fdev, log_odds=gru_dev)
         weight = fusion_weight(gru_dev, bag["dev_scores"], ydev)
+        parts["weight_rule_test"] = {"fusion_weight": weight, **scores(ytest, [int(g + weight * z > 0) for g, z in zip(gru_test, bag_test)], groups)}
+        gru_scale, shift, stack = 1.0, 0.0, None
+        if args.fusion == "stack":
+            (gru_scale, weight, shift), stack_acc, stack_nll = stack_weights(gru_dev, bag["dev_scores"], ydev)
+            stack = {"gru_weight": round(gru_scale, 6), "bag_weight": round(weight, 6), "bias": round(shift, 6),
+                     "dev_accuracy": round(stack_acc, 4), "dev_nll": round(stack_nll, 4)}
+            with torch.no_grad():  # the GRU's logit difference times a: both logits scaled
+                model.out.weight.mul_(gru_scale)
+                model.out.bias.mul_(gru_scale)
         V = WORD_BUCKETS
-        model.bag = BagPath(bag["word_idf"], weight * bag["coef"][:V], bag["pair_idf"], weight * bag["coef"][V:], weight * bag["bias"])
-        diff = bag_agreement(model.bag, fdev, weight * bag["dev_scores"])
+        model.bag = BagPath(bag["word_idf"], weight * bag["coef"][:V], bag["pair_idf"], weight * bag["coef"][V:], weight * bag["bias"] + shift)
+        diff = bag_agreement(model.bag, fdev, [weight * z + shift for z in bag["dev_scores"]])
         print(f"bag path in the graph vs the fitted model on dev: largest difference {diff:.2e}", flush=True)
-        assert diff < 0.05 * max(weight, 1e-3), "the graph's bag path does not compute the fitted model's score"
-        parts["bag"] = {"C": bag["C"], "fusion_weight": weight, "graph_vs_fit_dev_max_difference": round(diff, 6), "word_buckets": WORD_BUCKETS, "pair_buckets": PAIR_BUCKETS,
+        assert diff < 0.05 * max(abs(weight), 1e-3), "the graph's bag path does not compute the fitted model's score"
+        fused_dev = []
+        predict(model, fdev, log_odds=fused_dev)
+        expected = [gru_scale * g + weight * z + shift for g, z in zip(gru_dev, bag["dev_scores"])]
+        print(f"fused graph vs the fitted combination on dev: largest difference {max(abs(a - b) for a, b in zip(fused_dev, expected)):.2e}", flush=True)
+        parts["bag"] = {"C": bag["C"], "fusion": args.fusion, "stack": stack, "fusion_weight": weight, "graph_vs_fit_dev_max_difference": round(diff, 6), "word_buckets": WORD_BUCKETS, "pair_buckets": PAIR_BUCKETS,
                         "word_buckets_used": int((bag["word_idf"] > 0).sum()), "pair_buckets_used": int((bag["pair_idf"] > 0).sum())}
         print(f"bag path C={bag['C']}, fusion weight {weight}; test GRU alone {parts['gru_alone_test']}, bag alone {parts['bag_alone_test']}", flush=True)
 
