@@ -111,7 +111,7 @@ class BagPath(nn.Module):
     frequency and L2 normalisation: feature f's value is idf_f (1 + ln c_f) / norm, the score its
     dot product with the weights. Computed from `word_ids` and `ngram_ids`, so it needs no inputs of
     its own. Trained apart from the GRU (logistic regression, `fit_bag`); its weights come already
-    multiplied by the fusion weight chosen on dev; the tables are stored as float16 (half the bytes)
+    multiplied by its weight in the sum chosen on dev (and its bias carries the stack's intercept); the tables are stored as float16 (half the bytes)
     and the recipe evaluates the rounded tables."""
 
     def __init__(self, word_idf, word_score, pair_idf, pair_score, bias):
@@ -349,13 +349,14 @@ def fusion_weight(gru_dev, bag_dev, ydev):
     return best[0]
 
 
-def stack_weights(gru_dev, bag_dev, ydev):
+def stack_weights(gru_dev, bag_dev, ydev, fallback_weight):
     """Stacking: a logistic regression on dev over the two paths' spam log-odds (the GRU's logit
     difference and the bag path's score), with an intercept: v = a * gru + b * bag + c, L2-regularised
-    as scikit-learn's default (C = 1). Returns (a, b, c) and the fit's dev accuracy and loss."""
+    as scikit-learn's default (C = 1). Returns (a, b, c) and the fit's dev accuracy and loss (None
+    when dev holds one label and nothing is fitted: then the GRU plus `fallback_weight` times the bag)."""
     from sklearn.linear_model import LogisticRegression
     if len(set(ydev)) < 2:  # a smoke run's few dev messages may hold one label: nothing to fit
-        return (1.0, 1.0, 0.0), 0.0, 0.0
+        return (1.0, fallback_weight, 0.0), None, None
     X = [[g, z] for g, z in zip(gru_dev, bag_dev)]
     clf = LogisticRegression(C=1.0, max_iter=1000).fit(X, ydev)
     (a, b), c = clf.coef_[0].tolist(), float(clf.intercept_[0])
@@ -475,9 +476,10 @@ def main():
         parts["weight_rule_test"] = {"fusion_weight": weight, **scores(ytest, [int(g + weight * z > 0) for g, z in zip(gru_test, bag_test)], groups)}
         gru_scale, shift, stack = 1.0, 0.0, None
         if args.fusion == "stack":
-            (gru_scale, weight, shift), stack_acc, stack_nll = stack_weights(gru_dev, bag["dev_scores"], ydev)
+            (gru_scale, weight, shift), stack_acc, stack_nll = stack_weights(gru_dev, bag["dev_scores"], ydev, weight)
             stack = {"gru_weight": round(gru_scale, 6), "bag_weight": round(weight, 6), "bias": round(shift, 6),
-                     "dev_accuracy": round(stack_acc, 4), "dev_nll": round(stack_nll, 4)}
+                     "dev_accuracy": None if stack_acc is None else round(stack_acc, 4),
+                     "dev_nll": None if stack_nll is None else round(stack_nll, 4)}
             with torch.no_grad():  # the GRU's logit difference times a: both logits scaled
                 model.out.weight.mul_(gru_scale)
                 model.out.bias.mul_(gru_scale)
@@ -489,10 +491,12 @@ def main():
         fused_dev = []
         predict(model, fdev, log_odds=fused_dev)
         expected = [gru_scale * g + weight * z + shift for g, z in zip(gru_dev, bag["dev_scores"])]
-        print(f"fused graph vs the fitted combination on dev: largest difference {max(abs(a - b) for a, b in zip(fused_dev, expected)):.2e}", flush=True)
+        fused_diff = max(abs(a - b) for a, b in zip(fused_dev, expected))
+        print(f"fused graph vs the fitted combination on dev: largest difference {fused_diff:.2e}", flush=True)
+        assert fused_diff < 0.05 * max(abs(weight), 1e-3) + 1e-3, "the fused graph does not compute the fitted combination"
         parts["bag"] = {"C": bag["C"], "fusion": args.fusion, "stack": stack, "fusion_weight": weight, "graph_vs_fit_dev_max_difference": round(diff, 6), "word_buckets": WORD_BUCKETS, "pair_buckets": PAIR_BUCKETS,
                         "word_buckets_used": int((bag["word_idf"] > 0).sum()), "pair_buckets_used": int((bag["pair_idf"] > 0).sum())}
-        print(f"bag path C={bag['C']}, fusion weight {weight}; test GRU alone {parts['gru_alone_test']}, bag alone {parts['bag_alone_test']}", flush=True)
+        print(f"bag path C={bag['C']}, its weight in the sum {weight} ({args.fusion}); test GRU alone {parts['gru_alone_test']}, bag alone {parts['bag_alone_test']}", flush=True)
 
     probs, atts = predict(model, ftest)
     metrics = scores([LABELS.index(m["label"]) for m in test], [int(p[1] > p[0]) for p in probs], [m["group"] for m in test])
