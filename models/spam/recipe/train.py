@@ -266,6 +266,12 @@ def logistic_loss(v, y):
     return max(m, 0.0) + math.log1p(math.exp(-abs(m)))
 
 
+def odds_fit(v, y):
+    """Accuracy and mean loss (-log p(y)) of spam log-odds v against labels y (1 = spam)."""
+    return (sum(int((x > 0) == (t == 1)) for x, t in zip(v, y)) / len(y),
+            sum(logistic_loss(x, t) for x, t in zip(v, y)) / len(y))
+
+
 def token_keys(ngram_lists):
     """A text's word buckets as `word_keys` computes them in the graph."""
     return [1 + sum(g * k for g, k in zip(grams, KEY_POWERS)) % (WORD_BUCKETS - 1) for grams in ngram_lists]
@@ -312,8 +318,7 @@ def fit_bag(ftrain, ytrain, fdev, ydev, smoke):
     for C in ([10.0] if smoke else [1.0, 10.0, 100.0, 1000.0]):
         clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear").fit(Xtr, ytrain)
         z = clf.decision_function(Xdev)
-        acc = sum(int((v > 0) == (y == 1)) for v, y in zip(z, ydev)) / len(ydev)
-        nll = sum(logistic_loss(v, y) for v, y in zip(z, ydev)) / len(ydev)
+        acc, nll = odds_fit(z, ydev)
         print(f"bag path C={C}: dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
         if best is None or (acc, -nll) > best[0]:
             best = ((acc, -nll), C, clf, z)
@@ -338,12 +343,8 @@ def fusion_weight(gru_dev, bag_dev, ydev):
     the graph adds it): the one of FUSION_WEIGHTS with the lowest dev loss (0 keeps the GRU alone)."""
     best = None
     for a in FUSION_WEIGHTS:
-        nll, right = 0.0, 0
-        for g, z, y in zip(gru_dev, bag_dev, ydev):
-            v = g + a * z
-            nll += logistic_loss(v, y)
-            right += int((v > 0) == (y == 1))
-        print(f"fusion weight {a}: dev accuracy {right / len(ydev):.4f} nll {nll / len(ydev):.4f}", flush=True)
+        acc, nll = odds_fit([g + a * z for g, z in zip(gru_dev, bag_dev)], ydev)
+        print(f"fusion weight {a}: dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
         if best is None or nll < best[1]:
             best = (a, nll)
     return best[0]
@@ -360,9 +361,7 @@ def stack_weights(gru_dev, bag_dev, ydev, fallback_weight):
     X = [[g, z] for g, z in zip(gru_dev, bag_dev)]
     clf = LogisticRegression(C=1.0, max_iter=1000).fit(X, ydev)
     (a, b), c = clf.coef_[0].tolist(), float(clf.intercept_[0])
-    v = [a * g + b * z + c for g, z in zip(gru_dev, bag_dev)]
-    acc = sum(int((x > 0) == (y == 1)) for x, y in zip(v, ydev)) / len(ydev)
-    nll = sum(logistic_loss(x, y) for x, y in zip(v, ydev)) / len(ydev)
+    acc, nll = odds_fit([a * g + b * z + c for g, z in zip(gru_dev, bag_dev)], ydev)
     print(f"stacking on dev: gru weight {a:.4f}, bag weight {b:.4f}, bias {c:.4f}; dev accuracy {acc:.4f} nll {nll:.4f}", flush=True)
     return (a, b, c), acc, nll
 
