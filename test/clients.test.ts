@@ -55,6 +55,10 @@ describe('TypeScript client library', () => {
     expect(withAttention.predictions.map((p) => p.label)).toEqual(plain[0].map((p) => p.label));
     withAttention.predictions.forEach((p, i) => expect(p.score).toBeCloseTo(plain[0][i].score, 5));
     expect(withAttention.attention[0]).toEqual({ text: 'Subject', start: 0, end: 7, weight: expect.any(Number) as number });
+    const [withShares] = await http.predict(texts.slice(0, 1), { contributions: true, rawScores: true });
+    expect(withShares.contributions.tokens[0]).toEqual({ text: 'Subject', start: 0, end: 7, logits: { ham: 0, spam: expect.any(Number) as number } });
+    const spamScore = withShares.predictions.find((p) => p.label === 'spam')!.score;
+    expect(withShares.contributions.tokens.reduce((a, t) => a + t.logits.spam, withShares.contributions.rest.spam)).toBeCloseTo(spamScore, 3);
     const err = await http.predict(['  ']).catch((e: unknown) => e);
     expect((err as SeqserveHttpError).message).toMatch(/inputs\[0\]\[0\]: must contain at least one word/);
   });
@@ -85,10 +89,15 @@ describe('seqserve CLI', () => {
     expect(Object.keys(infer.outputs[0]).sort()).toEqual(Object.keys(rest.outputs[0]).sort());
   });
 
-  it('classifies texts and prints the words with the most attention', async () => {
+  it('classifies texts and prints the words with the most attention, or with the largest share of the decision', async () => {
     const out = (await run('classify', 'Subject: FREE money\n\nClick here to claim your prize', '--attention', '3')).stdout.split('\n');
     expect(out[0]).toMatch(/^(spam|ham) [01]\.\d{4}  (spam|ham) [01]\.\d{4}$/);
     expect(out.slice(1, 4).every((l) => /^ {2}0\.\d{3} {2}".+" +\[\d+, \d+\)$/.test(l))).toBe(true);
+    const words = (await run('classify', 'Subject: FREE money\n\nClick here to claim your prize', '--words', '3')).stdout.trim().split('\n');
+    expect(words).toHaveLength(4);
+    expect(words.slice(1).every((l) => /^ {2}[+-]\d+\.\d{3} {2}".+" +\[\d+, \d+\)$/.test(l))).toBe(true);
+    const pushes = words.slice(1).map((l) => Math.abs(Number(l.trim().split(/\s+/)[0])));
+    expect([...pushes].sort((a, b) => b - a)).toEqual(pushes);
     const json = JSON.parse((await run('classify', 'hello there', 'win a prize', '--json')).stdout) as unknown[];
     expect(json).toHaveLength(2);
   });

@@ -92,7 +92,14 @@ const VALID: Record<string, Record<string, unknown>> = {
     include_attention: true,
   },
   '/v1/slots': { text: 'fly from boston to denver on monday', model: 'slots' },
-  '/predict': { inputs: [['Subject: FREE money'], ['see you at the meeting']], truncate: false, raw_scores: false, return_attention: true, model: 'spam' },
+  '/predict': {
+    inputs: [['Subject: FREE money'], ['see you at the meeting']],
+    truncate: false,
+    raw_scores: false,
+    return_attention: true,
+    return_contributions: true,
+    model: 'spam',
+  },
   '/v1/captions': {
     image: 'data:image/png;base64,' + readFileSync(path.join(BUNDLED_MODELS_DIR, 'caption', 'heldout-sample', '000.png')).toString('base64'),
     max_tokens: 6,

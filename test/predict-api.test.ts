@@ -18,6 +18,9 @@ interface SampleRow {
   text: string;
   scores: Record<string, number>;
   attention: number[];
+  /** The recipe's raw logits and each token's share of the spam logit. */
+  logits: number[];
+  token_spam_logits: number[];
 }
 interface Prediction {
   label: string;
@@ -76,6 +79,39 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
     for (const x of [metrics.test.accuracy, metrics.test.spam_f1, metrics.baseline_test.accuracy]) expect(card).toContain(`${(100 * x).toFixed(2)} %`);
   }, 60_000);
 
+  it("gives each token's share of the logits as the recipe computed it, the shares and the rest summing to the raw scores", async () => {
+    const rows = sample.slice(0, 12);
+    const { status, json } = await predict({ inputs: rows.map((s) => [s.text]), return_contributions: true, raw_scores: true });
+    expect(status).toBe(200);
+    const results = json as {
+      predictions: Prediction[];
+      attention?: unknown;
+      contributions: { tokens: { text: string; start: number; end: number; logits: Record<string, number> }[]; rest: Record<string, number> };
+      truncated: boolean;
+    }[];
+    results.forEach((r, i) => {
+      const row = rows[i];
+      expect(r.attention, 'no attention unless asked').toBeUndefined();
+      expect(r.contributions.tokens).toHaveLength(row.token_spam_logits.length);
+      r.contributions.tokens.forEach((t, k) => {
+        expect(row.text.slice(t.start, t.end)).toBe(t.text);
+        expect(t.logits.ham, `${row.id} token ${k}`).toBe(0); // the linear path moves the spam logit only
+        expect(t.logits.spam, `${row.id} token ${k}`).toBeCloseTo(row.token_spam_logits[k], 4);
+      });
+      const raw = Object.fromEntries(r.predictions.map((p) => [p.label, p.score]));
+      ['ham', 'spam'].forEach((label, j) => {
+        expect(raw[label], `${row.id} ${label}`).toBeCloseTo(row.logits[j], 4);
+        const sum = r.contributions.tokens.reduce((a, t) => a + t.logits[label], 0) + r.contributions.rest[label];
+        expect(sum, `${row.id} ${label}: shares + rest`).toBeCloseTo(raw[label], 3);
+      });
+    });
+    // the shares decide: on spam rows the spam push of the tokens is positive overall, on easy ham negative
+    const push = (i: number) => results[i].contributions.tokens.reduce((a, t) => a + t.logits.spam, 0);
+    const spamRows = rows.map((r, i) => i).filter((i) => rows[i].label === 'spam' && rows[i].scores.spam > 0.9);
+    expect(spamRows.length).toBeGreaterThan(0);
+    for (const i of spamRows) expect(push(i), rows[i].id).toBeGreaterThan(0);
+  });
+
   it('answers one text with a list of labels, as TEI does; a batch with one list per text', async () => {
     const spam = sample.find((s) => s.label === 'spam' && s.scores.spam > 0.9)!;
     const ham = sample.find((s) => s.label === 'ham' && s.scores.ham > 0.9)!;
@@ -122,6 +158,7 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
       [{ inputs: ['a question', 'a passage'] }, 400, /^inputs: text pairs are not supported/],
       [{ inputs: Array.from({ length: 65 }, () => ['hi']) }, 400, /^inputs: must hold at most 64 texts/],
       [{ inputs: 'hi', truncate: 'yes' }, 400, /^truncate: must be a boolean/],
+      [{ inputs: 'hi', return_contributions: 1 }, 400, /^return_contributions: must be a boolean/],
       [{ inputs: 'hi', model: 'nope' }, 404, /^model: unknown model "nope"/],
       [{ inputs: 'hi', model: 'slots' }, 400, /slots/],
     ];

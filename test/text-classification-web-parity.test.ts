@@ -1,8 +1,8 @@
 /**
  * The spam classifier through the core's TextClassifier (the code the server and the page share) under
  * onnxruntime-web (wasm, the page's runtime, here in Node) and onnxruntime-node: the committed
- * held-out sample, batched as the server batches it, gives the same scores and attention in both
- * and the recipe's; a text's scores do not depend on the texts batched with it.
+ * held-out sample, batched as the server batches it, gives the same scores, attention and per-token
+ * logits in both and the recipe's; a text's scores do not depend on the texts batched with it.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,7 @@ const graph = path.join(SPAM_DIR, manifest.graphs.classifier.file);
 const sample = readFileSync(path.join(SPAM_DIR, 'heldout-sample.jsonl'), 'utf8')
   .trim()
   .split('\n')
-  .map((l) => JSON.parse(l) as { id: string; text: string; scores: Record<string, number>; attention: number[] });
+  .map((l) => JSON.parse(l) as { id: string; text: string; scores: Record<string, number>; attention: number[]; token_spam_logits: number[] });
 
 type Session = ortNode.InferenceSession | ortWeb.InferenceSession;
 const sessions: Session[] = [];
@@ -69,7 +69,7 @@ const score = (r: ClassificationResult, label: string) => r.scores.find((s) => s
 describe('text classification: onnxruntime-web vs onnxruntime-node', () => {
   it("same scores and attention on the committed held-out sample, and the recipe's", async () => {
     const texts = sample.map((s) => s.text);
-    const [a, b] = [await node.classify(texts, { attention: true }), await web.classify(texts, { attention: true })];
+    const [a, b] = [await node.classify(texts, { attention: true, contributions: true }), await web.classify(texts, { attention: true, contributions: true })];
     sample.forEach((row, i) => {
       for (const label of ['ham', 'spam']) {
         expect(Math.abs(score(a[i], label) - score(b[i], label)), `${row.id} ${label}`).toBeLessThan(1e-5);
@@ -79,15 +79,21 @@ describe('text classification: onnxruntime-web vs onnxruntime-node', () => {
         expect(Math.abs(x.weight - b[i].attention![t].weight), `${row.id} token ${t}`).toBeLessThan(1e-5);
         expect(x.weight).toBeCloseTo(row.attention[t], 4);
       });
+      a[i].contributions!.tokens.forEach((x, t) => {
+        expect(Math.abs(x.logits[1] - b[i].contributions!.tokens[t].logits[1]), `${row.id} token ${t} share`).toBeLessThan(1e-5);
+        expect(x.logits[1]).toBeCloseTo(row.token_spam_logits[t], 4);
+      });
+      expect(Math.abs(a[i].contributions!.rest[1] - b[i].contributions!.rest[1]), `${row.id} rest`).toBeLessThan(1e-4);
     });
   }, 120_000);
 
   it("a text's scores do not depend on the texts batched with it (padding at the end of each row)", async () => {
     const short = sample.reduce((s, r) => (r.text.length < s.text.length ? r : s));
     const long = sample.reduce((s, r) => (r.text.length > s.text.length ? r : s));
-    const [alone] = await node.classify([short.text], { attention: true });
-    const [, batched] = await node.classify([long.text, short.text], { attention: true });
+    const [alone] = await node.classify([short.text], { attention: true, contributions: true });
+    const [, batched] = await node.classify([long.text, short.text], { attention: true, contributions: true });
     expect(Math.abs(score(alone, 'spam') - score(batched, 'spam'))).toBeLessThan(1e-5);
     alone.attention!.forEach((x, t) => expect(Math.abs(x.weight - batched.attention![t].weight)).toBeLessThan(1e-5));
+    alone.contributions!.tokens.forEach((x, t) => expect(Math.abs(x.logits[1] - batched.contributions!.tokens[t].logits[1])).toBeLessThan(1e-5));
   });
 });

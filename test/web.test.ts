@@ -131,18 +131,22 @@ describe('web client library in the page (onnxruntime-web)', () => {
 
   it('classifies a text as the server does, with the same attention over its words', async () => {
     const text = 'Subject: FREE money for you\nFrom: cashnow.biz\n\nClick here to claim your prize now!';
-    const [expected] = await client.predict([text], { attention: true });
+    const [expected] = await client.predict([text], { attention: true, contributions: true });
     const got = await page.evaluate(async (t) => {
       const { loadWebModel } = (window as unknown as Seqserve).seqserve;
       const model = (await loadWebModel(location.origin, 'spam')) as unknown as {
-        classify: (texts: string[], o: { attention: boolean }) => Promise<{ scores: { label: string; score: number }[]; attention: { text: string; weight: number }[] }[]>;
+        classify: (
+          texts: string[],
+          o: { attention: boolean; contributions: boolean },
+        ) => Promise<{ scores: { label: string; score: number }[]; attention: { text: string; weight: number }[]; contributions: { tokens: { logits: number[] }[] } }[]>;
       };
-      return (await model.classify([t], { attention: true }))[0];
+      return (await model.classify([t], { attention: true, contributions: true }))[0];
     }, text);
     expect(got.scores.map((s) => s.label)).toEqual(expected.predictions.map((p) => p.label));
     got.scores.forEach((s, i) => expect(s.score).toBeCloseTo(expected.predictions[i].score, 4));
-    expect(got.attention.map((a) => a.text)).toEqual(expected.attention.map((a) => a.text));
-    got.attention.forEach((a, i) => expect(a.weight).toBeCloseTo(expected.attention[i].weight, 4));
+    expect(got.attention.map((a) => a.text)).toEqual(expected.attention!.map((a) => a.text));
+    got.attention.forEach((a, i) => expect(a.weight).toBeCloseTo(expected.attention![i].weight, 4));
+    got.contributions.tokens.forEach((t, i) => expect(t.logits[1]).toBeCloseTo(expected.contributions.tokens[i].logits.spam, 4));
   }, 60_000);
 
   it('captions an image as the server does', async () => {
@@ -242,8 +246,12 @@ describe('web demo views (Chromium)', () => {
       await page.click('#classify-form button');
       await page.waitForSelector('#classify-out mark.attended', { timeout: 30_000 });
       expect(await page.locator('#classify-labels li').first().textContent()).toMatch(/^spam \d/);
-      expect(await page.locator('#classify-top').textContent()).toMatch(/^most attention: /);
+      // shaded by each word's share of the decision (the default), or by the recurrent path's attention
+      expect(await page.locator('#classify-top').textContent()).toMatch(/^toward spam: .+; toward ham: /);
       await shot('classify');
+      await page.selectOption('#classify-shade', 'attention');
+      expect(await page.locator('#classify-top').textContent()).toMatch(/^most attention: /);
+      await page.selectOption('#classify-shade', 'contributions');
       await page.screenshot({ path: path.join(OUT, `web-${mode}.png`), fullPage: true });
       await page.evaluate(() => {
         for (const id of ['slots-out', 'slots-legend', 'classify-out', 'classify-labels', 'classify-top']) document.getElementById(id)!.textContent = '';

@@ -158,11 +158,27 @@ program
   .option('-f, --file <path...>', 'read texts from files')
   .option('--truncate', 'cut texts longer than the model reads instead of refusing them')
   .option('--attention [n]', 'also print the N tokens with the most attention (default 10)')
+  .option('--words [n]', 'also print the N tokens that pushed hardest toward or against the top label: their share of its logit (models with per-token logits; default 10)')
   .option('--json', 'print the whole response as JSON')
-  .action(async (texts: string[], o: { model?: string; file?: string[]; truncate?: boolean; attention?: boolean | string; json?: boolean }) => {
+  .action(async (texts: string[], o: { model?: string; file?: string[]; truncate?: boolean; attention?: boolean | string; words?: boolean | string; json?: boolean }) => {
     const all = [...texts, ...(o.file ?? []).map((f) => readFileSync(f, 'utf8'))];
     if (all.length === 0) throw new Error('give a text or --file');
     const options = { ...(o.model ? { model: o.model } : {}), truncate: o.truncate ?? false };
+    if (o.words) {
+      const top = o.words === true ? 10 : Number(o.words);
+      const r = await http().predict(all, { ...options, contributions: true });
+      if (o.json) return print(r);
+      r.forEach((p, i) => {
+        print(`${all.length > 1 ? `[${i}] ` : ''}${p.predictions.map((x) => `${x.label} ${x.score.toFixed(4)}`).join('  ')}${p.truncated ? '  (truncated)' : ''}`);
+        const best = p.predictions[0].label;
+        const others = p.predictions.slice(1).map((x) => x.label);
+        // a token's push toward the top label: its share of that label's logit minus its mean share of the others'
+        const push = (l: Record<string, number>) => l[best] - others.reduce((a, k) => a + l[k], 0) / Math.max(1, others.length);
+        const ranked = p.contributions.tokens.map((t) => ({ t, v: push(t.logits) })).sort((x, y) => Math.abs(y.v) - Math.abs(x.v));
+        for (const { t, v } of ranked.slice(0, top)) print(`  ${v >= 0 ? '+' : '-'}${Math.abs(v).toFixed(3)}  ${JSON.stringify(t.text).padEnd(20)} [${t.start}, ${t.end})`);
+      });
+      return;
+    }
     if (!o.attention) {
       const r = await http().predict(all, options);
       if (o.json) print(r);

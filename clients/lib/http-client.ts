@@ -39,6 +39,17 @@ export interface PredictionWithAttention {
   truncated: boolean;
 }
 
+/**
+ * A text's predictions with each token's share of each label's raw score (seqserve's
+ * `return_contributions`, models with per-token logits): shares summed over the tokens plus `rest` are
+ * the raw scores.
+ */
+export interface PredictionWithContributions {
+  predictions: Prediction[];
+  contributions: { tokens: { text: string; start: number; end: number; logits: Record<string, number> }[]; rest: Record<string, number> };
+  truncated: boolean;
+}
+
 export interface PredictOptions {
   model?: string;
   truncate?: boolean;
@@ -321,13 +332,22 @@ export class SeqserveHttpClient {
   /** Text classification (TEI-compatible `POST /predict`): each text's labels, best first; texts go in one batch. */
   predict(texts: string[], options?: PredictOptions): Promise<Prediction[][]>;
   /** With each token's attention weight and character offsets. */
-  predict(texts: string[], options: PredictOptions & { attention: true }): Promise<PredictionWithAttention[]>;
-  predict(texts: string[], options: PredictOptions & { attention?: boolean } = {}): Promise<Prediction[][] | PredictionWithAttention[]> {
+  predict(texts: string[], options: PredictOptions & { attention: true; contributions?: false }): Promise<PredictionWithAttention[]>;
+  /** With each token's share of each label's raw score and character offsets (and its attention weight with `attention`). */
+  predict(
+    texts: string[],
+    options: PredictOptions & { attention?: boolean; contributions: true },
+  ): Promise<(PredictionWithContributions & Partial<Pick<PredictionWithAttention, 'attention'>>)[]>;
+  predict(
+    texts: string[],
+    options: PredictOptions & { attention?: boolean; contributions?: boolean } = {},
+  ): Promise<Prediction[][] | PredictionWithAttention[] | PredictionWithContributions[]> {
     return this.json('POST', '/predict', {
       inputs: texts.map((t) => [t]),
       ...(options.truncate ? { truncate: true } : {}),
       ...(options.rawScores ? { raw_scores: true } : {}),
       ...(options.attention ? { return_attention: true } : {}),
+      ...(options.contributions ? { return_contributions: true } : {}),
       ...(options.model === undefined ? {} : { model: options.model }),
     });
   }

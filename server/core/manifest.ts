@@ -320,7 +320,8 @@ export const MemorySpec = z.strictObject({
 /**
  * A many-to-one text classifier (text-classification): the graph's outputs holding the label scores
  * [batch, labels] (logits; the server applies the softmax) and, optionally, the attention pooling's
- * weight of each token [batch, tokens]; the labels, index = output column.
+ * weight of each token [batch, tokens] and each token's additive share of the logits [batch, tokens,
+ * labels]; the labels, index = output column.
  */
 export const ClassificationSpec = z.strictObject({
   labels: z
@@ -330,6 +331,13 @@ export const ClassificationSpec = z.strictObject({
     .describe('the label of each output column'),
   logits: z.string().min(1).describe('the graph output holding [batch, labels] scores before the softmax'),
   attention: z.string().min(1).optional().describe("the graph output holding each token's attention weight [batch, tokens]"),
+  tokenLogits: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "the graph output holding each token's additive share of each label's logit [batch, tokens, labels]: the part of the logits that is a sum over the tokens (the rest, logits minus that sum, comes from the text as a whole)",
+    ),
 });
 
 /**

@@ -52,6 +52,7 @@ class Classifier(nn.Module):
         self.att_v = nn.Linear(dim_att, heads, bias=False)
         self.out = nn.Linear(2 * hidden * heads, len(LABELS))
         self.bag = None  # a BagPath, set after training (--bag-fusion)
+        self.token_logits = False  # with a bag path: also output each token's share of the logits (export)
 
     @staticmethod
     def reverse_within(x, lengths):
@@ -77,9 +78,15 @@ class Classifier(nn.Module):
         pooled = torch.bmm(att.transpose(1, 2), h).flatten(1)                 # B,heads*2H
         attention = att.mean(2)                                               # B,T: the heads' mean, sums to 1
         logits = self.out(self.drop(pooled))
-        if self.bag is not None:                                              # its score moves the spam logit
-            logits = logits + nn.functional.pad(self.bag(word_ids, ngram_ids).unsqueeze(1), (1, 0))
-        return logits, attention
+        if self.bag is None:
+            return logits, attention
+        score, per_token = self.bag.parts(word_ids, ngram_ids)               # its score moves the spam logit
+        logits = logits + nn.functional.pad(score.unsqueeze(1), (1, 0))
+        if not self.token_logits:
+            return logits, attention
+        # B,T,labels: each token's share of each label's logit (the linear path's, on the spam column);
+        # the rest of a logit (the GRU path, the bias) is logits - their sum over tokens
+        return logits, attention, nn.functional.pad(per_token.unsqueeze(2), (1, 0))
 
 
 def word_keys(word_ids, ngram_ids):
@@ -121,6 +128,11 @@ class BagPath(nn.Module):
         self.register_buffer("bias", torch.tensor(float(bias)))
 
     def forward(self, word_ids, ngram_ids):
+        return self.parts(word_ids, ngram_ids)[0]
+
+    def parts(self, word_ids, ngram_ids):
+        """The score (B) and each token's share of it without the bias (B,T): its word's term, and half
+        of each pair it is in (the pair with the previous token and the pair with the next)."""
         keys = word_keys(word_ids, ngram_ids)
         pairs, pair_mask = pair_keys(keys)
         wc, ws = occurrences(keys, keys > 0)
@@ -129,8 +141,12 @@ class BagPath(nn.Module):
         pi = self.pair_idf[pairs].float() * ps
         # the squared norm, sum over features of (idf (1 + ln c))^2, as a sum over occurrences
         norm = torch.sqrt((wi * wi * wc).sum(1) + (pi * pi * pc).sum(1)).clamp(min=1e-6)
-        score = (self.word_score[keys].float() * wi).sum(1) + (self.pair_score[pairs].float() * pi).sum(1)
-        return score / norm + self.bias
+        word_terms = self.word_score[keys].float() * wi                       # B,T
+        pair_terms = self.pair_score[pairs].float() * pi                      # B,T: token t's pair with t + 1
+        score = word_terms.sum(1) + pair_terms.sum(1)
+        with_previous = torch.cat([torch.zeros_like(pair_terms[:, :1]), pair_terms], 1)[:, :-1]  # never empty (1-token texts)
+        per_token = (word_terms + 0.5 * (pair_terms + with_previous)) / norm.unsqueeze(1)
+        return score / norm + self.bias, per_token
 
 
 def features(text, vocab_index):
@@ -506,7 +522,7 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     export(model, vocab, args.out)
-    sample = pick_sample(test, probs, atts, ftest)
+    sample = pick_sample(model, test, probs, atts, ftest)
     with open(os.path.join(args.out, "heldout-sample.jsonl"), "w", encoding="utf-8") as f:
         for s in sample:
             f.write(json.dumps(s, ensure_ascii=False) + "\n")
@@ -538,9 +554,10 @@ def command():
     return " ".join(["npm run recipe -- spam"] + out)
 
 
-def pick_sample(test, probs, atts, ftest):
+def pick_sample(model, test, probs, atts, ftest):
     """SAMPLE_SIZE test messages (16 spam, 16 easy ham, 8 hard ham, the first of each in test order)
-    with the recipe's scores and attention, and its feature ids (n-gram ids for the first 8)."""
+    with the recipe's scores and attention (with a linear path: the raw logits and each token's share
+    of the spam logit), and its feature ids (n-gram ids for the first 8)."""
     want = {"spam": SAMPLE_SIZE * 2 // 5, "easy_ham": SAMPLE_SIZE * 2 // 5, "hard_ham": SAMPLE_SIZE // 5}
     out = []
     for i, m in enumerate(test):
@@ -551,6 +568,13 @@ def pick_sample(test, probs, atts, ftest):
         row = {"id": m["id"], "group": m["group"], "label": m["label"], "text": m["text"],
                "scores": {LABELS[k]: round(p, 6) for k, p in enumerate(probs[i])},
                "attention": [round(a, 6) for a in atts[i]], "word_ids": w, "shape_ids": s}
+        if model.bag is not None:  # each token's share of the spam logit (the linear path's), and the rest of it
+            with torch.no_grad():
+                W, G, S = batchify([ftest[i]])
+                logits, _ = model(W, G, S)
+                _, per_token = model.bag.parts(W, G)
+            row["token_spam_logits"] = [round(v, 6) for v in per_token[0].tolist()]
+            row["logits"] = [round(v, 6) for v in logits[0].tolist()]
         if len(out) < 8:
             row["ngram_ids"] = g
         out.append(row)
@@ -559,15 +583,17 @@ def pick_sample(test, probs, atts, ftest):
 
 def export(model, vocab, out):
     model.eval()
+    model.token_logits = model.bag is not None
     W = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]], dtype=torch.long)
     G = torch.ones(2, 5, MAX_NGRAMS, dtype=torch.long)
     S = torch.ones(2, 5, dtype=torch.long)
     torch.onnx.export(
         model, (W, G, S), os.path.join(out, "classifier.onnx"), opset_version=17,
-        input_names=["word_ids", "ngram_ids", "shape_ids"], output_names=["logits", "attention"],
+        input_names=["word_ids", "ngram_ids", "shape_ids"], output_names=["logits", "attention"] + (["token_logits"] if model.token_logits else []),
         dynamic_axes={"word_ids": {0: "batch", 1: "tokens"}, "ngram_ids": {0: "batch", 1: "tokens"},
                       "shape_ids": {0: "batch", 1: "tokens"}, "logits": {0: "batch"},
-                      "attention": {0: "batch", 1: "tokens"}})
+                      "attention": {0: "batch", 1: "tokens"}, **({"token_logits": {0: "batch", 1: "tokens"}} if model.token_logits else {})})
+    model.token_logits = False
     with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
     write_manifest(out, {
@@ -584,7 +610,8 @@ def export(model, vocab, out):
             "charNgrams": {"n": NGRAM_N, "buckets": NGRAM_BUCKETS, "max": MAX_NGRAMS},
             "maxTokens": MAX_TOKENS,
         },
-        "classification": {"labels": LABELS, "logits": "logits", "attention": "attention"},
+        "classification": {"labels": LABELS, "logits": "logits", "attention": "attention",
+                           **({"tokenLogits": "token_logits"} if model.bag is not None else {})},
     })
 
 

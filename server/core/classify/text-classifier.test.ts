@@ -9,24 +9,33 @@ import { softmax, TextClassifier } from './text-classifier.ts';
 const text = TextSpec.parse({ tokenizer: 'word', vocabulary: 'vocab.json', features: { words: 'word_ids', shapes: 'shape_ids' }, maxTokens: 4 });
 const vocabulary = new Vocabulary(['<pad>', '<unk>', 'free', 'money', 'meeting']);
 
-/** A fake classifier: spam logit = count of "free"/"money" tokens, attention uniform over the row's tokens. */
+/**
+ * A fake classifier: spam logit = count of "free"/"money" tokens, attention uniform over the row's
+ * tokens, and per-token logits giving each such token 0.75 of its 1 (the other 0.25 is the rest).
+ */
 function fakeRunner(runs: TensorMap[]): GraphRunner {
   return {
     inputNames: ['word_ids', 'shape_ids'],
-    outputNames: ['logits', 'attention'],
+    outputNames: ['logits', 'attention', 'token_logits'],
     run: (feeds) => {
       runs.push(feeds);
       const [B, T] = feeds.word_ids.dims;
       const ids = Array.from(feeds.word_ids.data as BigInt64Array, Number);
       const logits = new Float32Array(B * 2);
       const attention = new Float32Array(B * T);
+      const tokenLogits = new Float32Array(B * T * 2);
       for (let b = 0; b < B; b++) {
         const row = ids.slice(b * T, (b + 1) * T);
         const n = row.filter((x) => x !== 0).length;
         logits[b * 2 + 1] = row.filter((x) => x === 2 || x === 3).length;
         for (let t = 0; t < n; t++) attention[b * T + t] = 1 / n;
+        row.forEach((x, t) => (tokenLogits[(b * T + t) * 2 + 1] = x === 2 || x === 3 ? 0.75 : 0));
       }
-      return Promise.resolve({ logits: new Tensor('float32', logits, [B, 2]), attention: new Tensor('float32', attention, [B, T]) });
+      return Promise.resolve({
+        logits: new Tensor('float32', logits, [B, 2]),
+        attention: new Tensor('float32', attention, [B, T]),
+        token_logits: new Tensor('float32', tokenLogits, [B, T, 2]),
+      });
     },
   };
 }
@@ -70,6 +79,26 @@ describe('TextClassifier', () => {
     expect(t.truncated).toBe(true);
     expect(t.tokenCount).toBe(4);
     expect(t.attention?.map((x) => x.text)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it("splits the logits into each token's share and a rest when asked, for a model with per-token logits", async () => {
+    const withShares = new TextClassifier(fakeRunner([]), text, vocabulary, { labels: ['ham', 'spam'], logits: 'logits', tokenLogits: 'token_logits' });
+    const [a, b] = await withShares.classify(['FREE money!', 'meeting'], { contributions: true, rawScores: true });
+    expect(a.contributions).toEqual({
+      tokens: [
+        { text: 'FREE', start: 0, end: 4, logits: [0, 0.75] },
+        { text: 'money', start: 5, end: 10, logits: [0, 0.75] },
+        { text: '!', start: 10, end: 11, logits: [0, 0] },
+      ],
+      rest: [0, 0.5],
+    });
+    expect(b.contributions).toEqual({ tokens: [{ text: 'meeting', start: 0, end: 7, logits: [0, 0] }], rest: [0, 0] });
+    expect((await withShares.classify(['free']))[0].contributions).toBeUndefined();
+    // a model without the output refuses the request, naming the field
+    const err = (await classifier.classify(['free'], { contributions: true }).catch((e: unknown) => e)) as SeqserveError;
+    expect(err.code).toBe('invalid_argument');
+    expect(err.field).toBe('return_contributions');
+    expect(() => classifier.validate(['free'], { contributions: true })).toThrow(/no per-token logits output/);
   });
 
   it('softmax is stable for large scores', () => {

@@ -1,7 +1,9 @@
 /**
  * Many-to-one text classification: tokenize each text → word features → one run of the classifier
- * graph for the whole batch (padded) → softmax over the label scores, and the attention pooling's
- * weight of each token with its character offsets (the words that decided the label).
+ * graph for the whole batch (padded) → softmax over the label scores; with the token's character
+ * offsets, the attention pooling's weight of each token (the words a recurrent path weighed most)
+ * and, for a graph with a `tokenLogits` output, each token's additive share of each label's logit
+ * (the words that moved the decision, and which way).
  */
 import { invalidArgument } from '../errors.ts';
 import type { GraphRunner } from '../graph-runner.ts';
@@ -20,6 +22,18 @@ export interface TokenAttention extends Token {
   weight: number;
 }
 
+/** A token and its additive share of each label's logit (index = label, as `labels`). */
+export interface TokenLogits extends Token {
+  logits: number[];
+}
+
+/** The logits split into a sum over tokens and a rest: `Σ tokens[i].logits[j] + rest[j]` is label j's raw score. */
+export interface LogitContributions {
+  tokens: TokenLogits[];
+  /** What the tokens' shares leave of each label's raw score (paths that read the text as a whole, biases). */
+  rest: number[];
+}
+
 export interface ClassificationResult {
   /** Every label, best first: softmax probabilities, or the graph's raw scores with `rawScores`. */
   scores: LabelScore[];
@@ -28,6 +42,8 @@ export interface ClassificationResult {
   truncated: boolean;
   /** Each token's attention weight (they sum to 1), when asked for and the model has it. */
   attention?: TokenAttention[];
+  /** Each token's share of the logits, when asked for and the model has it. */
+  contributions?: LogitContributions;
 }
 
 export interface ClassifyOptions {
@@ -35,6 +51,8 @@ export interface ClassifyOptions {
   truncate?: boolean;
   rawScores?: boolean;
   attention?: boolean;
+  /** Each token's share of the logits (`classification.tokenLogits`). */
+  contributions?: boolean;
   /** The request field of text i, for errors (default `inputs[i]`). */
   field?: (i: number) => string;
 }
@@ -63,6 +81,10 @@ export class TextClassifier {
     return this.classification.attention !== undefined;
   }
 
+  get hasContributions(): boolean {
+    return this.classification.tokenLogits !== undefined;
+  }
+
   /** The tokens the model reads of a text; refuses an empty text, and one too long unless `truncate`. */
   tokens(text: string, field: string, truncate = false): { tokens: Token[]; truncated: boolean } {
     const tokens = tokenizeWords(text);
@@ -81,6 +103,8 @@ export class TextClassifier {
   private read(texts: readonly string[], options: ClassifyOptions): { tokens: Token[]; truncated: boolean }[] {
     const field = options.field ?? ((i: number) => `inputs[${i}]`);
     if (options.attention && !this.hasAttention) throw invalidArgument('return_attention', 'this model has no attention output (manifest classification.attention)');
+    if (options.contributions && !this.hasContributions)
+      throw invalidArgument('return_contributions', 'this model has no per-token logits output (manifest classification.tokenLogits)');
     return texts.map((t, i) => this.tokens(t, field(i), options.truncate));
   }
 
@@ -98,6 +122,12 @@ export class TextClassifier {
     const attention = options.attention && attentionName !== undefined ? out[attentionName] : undefined;
     const T = attention?.dims[1] ?? 0;
     const weights = attention?.data as Float32Array | undefined;
+    const tokenLogitsName = this.classification.tokenLogits;
+    const tokenLogits = options.contributions && tokenLogitsName !== undefined ? out[tokenLogitsName] : undefined;
+    if (tokenLogits && (tokenLogits.dims.length !== 3 || tokenLogits.dims[0] !== texts.length || tokenLogits.dims[2] !== L))
+      throw new Error(`classifier output ${tokenLogitsName} has shape [${tokenLogits.dims.join(', ')}], expected [${texts.length}, tokens, ${L}]`);
+    const shares = tokenLogits?.data as Float32Array | undefined;
+    const TL = tokenLogits?.dims[1] ?? 0;
     return read.map(({ tokens, truncated }, b) => {
       const row = scores.subarray(b * L, (b + 1) * L);
       const values = options.rawScores ? Array.from(row) : softmax(row);
@@ -107,6 +137,15 @@ export class TextClassifier {
         truncated,
       };
       if (weights) result.attention = tokens.map((t, i) => ({ ...t, weight: weights[b * T + i] }));
+      if (shares) {
+        const rest = Array.from(row);
+        const perToken = tokens.map((t, i) => {
+          const logits = Array.from(shares.subarray((b * TL + i) * L, (b * TL + i + 1) * L));
+          logits.forEach((v, j) => (rest[j] -= v));
+          return { ...t, logits };
+        });
+        result.contributions = { tokens: perToken, rest };
+      }
       return result;
     });
   }

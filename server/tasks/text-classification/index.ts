@@ -1,4 +1,4 @@
-/** Text classification: a whole text in, one label out (many-to-one), with attention over its words. */
+/** Text classification: a whole text in, one label out (many-to-one), with attention over its words and each word's share of the logits. */
 import { loadTextClassifier } from '../../core/classify/load-text-classifier.ts';
 import type { ClassificationResult, TextClassifier } from '../../core/classify/text-classifier.ts';
 import { requireRoles, requireSection, type TaskModule } from '../task-module.ts';
@@ -12,6 +12,8 @@ export interface TextClassificationRequest {
   rawScores?: boolean;
   /** Each token's attention weight with its character offsets. */
   attention?: boolean;
+  /** Each token's share of each label's logit (models with `classification.tokenLogits`). */
+  contributions?: boolean;
   /** The request field of each text, for errors (default `inputs[i]`). */
   fields?: string[];
 }
@@ -38,9 +40,10 @@ export const textClassification: TaskModule<'text-classification', TextClassifie
     if (text.features.charNgrams && text.charNgrams) add(text.features.charNgrams, 2, text.charNgrams.max, `text.charNgrams.max of model ${model}`);
   },
   runsInExecutor: true,
-  validate: (classifier, { texts, truncate, attention, fields }) => classifier.validate(texts, { truncate, attention, field: fields ? (i) => fields[i] : undefined }),
+  validate: (classifier, { texts, truncate, attention, contributions, fields }) =>
+    classifier.validate(texts, { truncate, attention, contributions, field: fields ? (i) => fields[i] : undefined }),
   load: ({ manifest, read, runners }) => loadTextClassifier(manifest, read, runners),
-  async *run(classifier, { texts, truncate, rawScores, attention, fields }) {
-    yield await classifier.classify(texts, { truncate, rawScores, attention, field: fields ? (i) => fields[i] : undefined });
+  async *run(classifier, { texts, truncate, rawScores, attention, contributions, fields }) {
+    yield await classifier.classify(texts, { truncate, rawScores, attention, contributions, field: fields ? (i) => fields[i] : undefined });
   },
 };

@@ -7,21 +7,40 @@ import { predictRoutes, PredictRequest } from './http.ts';
 
 const prediction = obj({ label: str, score: { ...num, description: 'softmax probability, or the raw score with raw_scores' } });
 const predictions = { ...arrayOf(prediction), description: 'every label, best first' };
-const withAttention = obj({
-  predictions,
-  attention: {
+const perLabel = { type: 'object', additionalProperties: num } as const;
+const contributions = obj({
+  tokens: {
     ...arrayOf(
       obj({
         text: str,
         start: { ...int, description: 'character offset (UTF-16 code units) into the text' },
         end: int,
-        weight: { ...num, description: 'attention weight; the weights of a text sum to 1' },
+        logits: { ...perLabel, description: "label -> this token's additive share of the label's raw score" },
       }),
     ),
-    description: 'the tokens the model read, in order, with their attention weights',
+    description: 'the tokens the model read, in order',
   },
-  truncated: { ...bool, description: 'the text was longer than the model reads and was cut (truncate: true)' },
+  rest: { ...perLabel, description: "label -> what the tokens' shares leave of its raw score: the shares plus the rest are the raw scores (raw_scores: true)" },
 });
+const withAttention = obj(
+  {
+    predictions,
+    attention: {
+      ...arrayOf(
+        obj({
+          text: str,
+          start: { ...int, description: 'character offset (UTF-16 code units) into the text' },
+          end: int,
+          weight: { ...num, description: 'attention weight; the weights of a text sum to 1' },
+        }),
+      ),
+      description: 'with return_attention: the tokens the model read, in order, with their attention weights',
+    },
+    contributions: { ...contributions, description: "with return_contributions: each token's share of each label's raw score, and the rest" },
+    truncated: { ...bool, description: 'the text was longer than the model reads and was cut (truncate: true)' },
+  },
+  ['predictions', 'truncated'],
+);
 
 export const endpoints: TaskEndpoints = {
   kserve: textClassificationKServe,
@@ -34,8 +53,7 @@ export const endpoints: TaskEndpoints = {
         operationId: 'predict',
         tag: 'Tasks',
         summary: 'Classify texts (Hugging Face text-embeddings-inference compatible)',
-        description:
-          'One text (`"text"` or `["text"]`) answers with its predictions; a batch (`[["text"], ["text"]]`) with one list per text, classified together in one model run. TEI text pairs are refused. With `return_attention` (seqserve extension) each text answers with `{predictions, attention, truncated}`.',
+        description: `One text (\`"text"\` or \`["text"]\`) answers with its predictions; a batch (\`[["text"], ["text"]]\`) with one list per text, classified together in one model run. TEI text pairs are refused. With \`return_attention\` or \`return_contributions\` (seqserve extensions) each text answers with \`{predictions, attention?, contributions?, truncated}\`: the attention weight of each token, and (models with per-token logits) each token's share of each label's raw score with the rest of it.`,
         body: { required: true, content: json(ref('PredictRequest')) },
         responses: {
           200: ok(
@@ -56,6 +74,8 @@ export const endpoints: TaskEndpoints = {
           truncate: "cut texts longer than the model's text.maxTokens instead of refusing them",
           raw_scores: 'scores before the softmax',
           return_attention: "seqserve extension: each token's attention weight with character offsets",
+          return_contributions:
+            "seqserve extension (models whose manifest has classification.tokenLogits): each token's additive share of each label's raw score with character offsets, and the rest of each score",
           model: 'a text-classification model (default: the first ready one)',
         },
       },

@@ -7,7 +7,10 @@
  *
  * seqserve extensions: `model` picks a text-classification model (default: the first ready one);
  * `return_attention: true` answers each text with `{predictions, attention, truncated}`, where
- * `attention` lists the tokens the model read with their character offsets and attention weights.
+ * `attention` lists the tokens the model read with their character offsets and attention weights;
+ * `return_contributions: true` (models with per-token logits) adds `contributions: {tokens, rest}`,
+ * each token with its share of each label's raw score (`logits: {label: share}`) and `rest` what the
+ * shares leave of each raw score (so shares + rest = the `raw_scores` of the text).
  * Refusals come as TEI's `{error, error_type}`, the message naming the field, with seqserve's statuses.
  */
 import { Hono, type Context } from 'hono';
@@ -33,6 +36,7 @@ export function PredictRequest(maxTextChars: number) {
     truncate: z.boolean({ error: 'must be a boolean' }).default(false),
     raw_scores: z.boolean({ error: 'must be a boolean' }).default(false),
     return_attention: z.boolean({ error: 'must be a boolean' }).default(false),
+    return_contributions: z.boolean({ error: 'must be a boolean' }).default(false),
     model: z.string().min(1).optional(),
   });
 }
@@ -59,12 +63,22 @@ export function predictTexts(inputs: PredictBody['inputs']): { texts: string[]; 
   return { texts, fields, batch: true };
 }
 
-function format(result: ClassificationResult, withAttention: boolean) {
+/** Label → value, in the model's label order. */
+function byLabel(labels: readonly string[], values: readonly number[]): Record<string, number> {
+  return Object.fromEntries(labels.map((label, j) => [label, values[j]]));
+}
+
+function format(result: ClassificationResult, labels: readonly string[], withAttention: boolean, withContributions: boolean) {
   const predictions = result.scores.map(({ label, score }) => ({ label, score }));
-  if (!withAttention) return predictions;
+  if (!withAttention && !withContributions) return predictions;
+  const contributions = result.contributions && {
+    tokens: result.contributions.tokens.map(({ text, start, end, logits }) => ({ text, start, end, logits: byLabel(labels, logits) })),
+    rest: byLabel(labels, result.contributions.rest),
+  };
   return {
     predictions,
-    attention: (result.attention ?? []).map(({ text, start, end, weight }) => ({ text, start, end, weight })),
+    ...(withAttention ? { attention: (result.attention ?? []).map(({ text, start, end, weight }) => ({ text, start, end, weight })) } : {}),
+    ...(contributions ? { contributions } : {}),
     truncated: result.truncated,
   };
 }
@@ -97,9 +111,10 @@ export function predictRoutes(ctx: ServerContext): Hono {
     const body = await readJson(c, Body, ctx.config.limits.maxBodyBytes);
     const { texts, fields, batch } = predictTexts(body.inputs);
     const model = resolveTaskModel(ctx.repository, 'text-classification', body.model);
-    const request = { texts, fields, truncate: body.truncate, rawScores: body.raw_scores, attention: body.return_attention };
+    const request = { texts, fields, truncate: body.truncate, rawScores: body.raw_scores, attention: body.return_attention, contributions: body.return_contributions };
     const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, request, signal));
-    const results = (await collectCall(call, onlyEvent)).map((r) => format(r, body.return_attention));
+    const labels = model.taskModel.labels;
+    const results = (await collectCall(call, onlyEvent)).map((r) => format(r, labels, body.return_attention, body.return_contributions));
     return c.json(batch ? results : results[0]);
   };
   app.post('/predict', (c) => predict(c).catch((err: unknown) => teiError(c, err)));
