@@ -311,27 +311,33 @@ export function checkFeeds(graph: GraphSignature, feeds: Readonly<Record<string,
 interface Axis {
   input: string;
   axis: number;
-  length: number;
   symbol: string | undefined;
   state: boolean;
 }
 
-/**
- * Inputs whose dimensions have the same symbol must agree on its length; so must every state
- * input's batch axis (manifest `states[].batchAxis`) and every dimension sharing a symbol with one.
- */
-function checkSharedDimensions(graph: GraphSignature, feeds: Readonly<Record<string, FeedTensor>>, fail: (input: string | undefined, message: string) => never): void {
+/** Input axes that must agree on their length: all of one symbol, or all state batch axes (and what shares a symbol with them). */
+interface SharedAxes {
+  axes: readonly Axis[];
+  /** For messages: the group's symbol, if any axis has one. */
+  symbol: string | undefined;
+  isBatch: boolean;
+}
+
+/** The groups depend only on the graph: found once per signature object. */
+const sharedAxesOf = new WeakMap<GraphSignature, readonly SharedAxes[]>();
+
+function sharedAxes(graph: GraphSignature): readonly SharedAxes[] {
+  const known = sharedAxesOf.get(graph);
+  if (known) return known;
   const axes: Axis[] = [];
   const stateAxis = new Map((graph.states ?? []).map((s) => [s.input, s.batchAxis]));
   for (const input of graph.inputs) {
-    const dims = feeds[input.name].dims;
-    dims.forEach((length, axis) => {
+    input.shape.forEach((_, axis) => {
       const symbol = input.dimNames?.[axis];
       const state = stateAxis.get(input.name) === axis;
-      if (symbol !== undefined || state) axes.push({ input: input.name, axis, length, symbol, state });
+      if (symbol !== undefined || state) axes.push({ input: input.name, axis, symbol, state });
     });
   }
-  if (axes.length < 2) return;
   // union-find over the axes: same symbol, or both a state's batch axis
   const parent = axes.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
@@ -357,15 +363,25 @@ function checkSharedDimensions(graph: GraphSignature, feeds: Readonly<Record<str
     const root = find(i);
     groups.set(root, [...(groups.get(root) ?? []), a]);
   });
-  for (const group of groups.values()) {
-    const first = group[0];
-    const other = group.find((a) => a.length !== first.length);
+  const shared = [...groups.values()].filter((g) => g.length > 1).map((g) => ({ axes: g, symbol: g.find((a) => a.symbol !== undefined)?.symbol, isBatch: g.some((a) => a.state) }));
+  sharedAxesOf.set(graph, shared);
+  return shared;
+}
+
+/**
+ * Inputs whose dimensions have the same symbol must agree on its length; so must every state
+ * input's batch axis (manifest `states[].batchAxis`) and every dimension sharing a symbol with one.
+ * (Called after every input's rank was checked.)
+ */
+function checkSharedDimensions(graph: GraphSignature, feeds: Readonly<Record<string, FeedTensor>>, fail: (input: string | undefined, message: string) => never): void {
+  for (const { axes, symbol, isBatch } of sharedAxes(graph)) {
+    const first = axes[0];
+    const length = (a: Axis) => feeds[a.input].dims[a.axis];
+    const other = axes.find((a) => length(a) !== length(first));
     if (!other) continue;
-    const symbol = first.symbol ?? group.find((a) => a.symbol !== undefined)?.symbol;
-    const isBatch = group.some((a) => a.state);
     const dimension = isBatch ? `the batch dimension${symbol ? ` "${symbol}"` : ' of the states (manifest states[].batchAxis)'}` : `the dimension "${symbol}"`;
-    const where = (a: Axis) => `"${a.input}" (axis ${a.axis} = ${a.length})`;
-    const pair = first.input === other.input ? `input ${where(first)} and its axis ${other.axis} (= ${other.length})` : `inputs ${where(first)} and ${where(other)}`;
+    const where = (a: Axis) => `"${a.input}" (axis ${a.axis} = ${length(a)})`;
+    const pair = first.input === other.input ? `input ${where(first)} and its axis ${other.axis} (= ${length(other)})` : `inputs ${where(first)} and ${where(other)}`;
     fail(other.input, `${pair} share ${dimension} but disagree`);
   }
 }
