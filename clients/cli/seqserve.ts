@@ -164,6 +164,7 @@ program
     const all = [...texts, ...(o.file ?? []).map((f) => readFileSync(f, 'utf8'))];
     if (all.length === 0) throw new Error('give a text or --file');
     const options = { ...(o.model ? { model: o.model } : {}), truncate: o.truncate ?? false };
+    if (o.words && o.attention) throw new Error('give --words or --attention, not both');
     if (o.words) {
       const top = o.words === true ? 10 : Number(o.words);
       const r = await http().predict(all, { ...options, contributions: true });

@@ -135,6 +135,7 @@ function draw(): void {
   const { text, result } = last;
   const shade = $<HTMLSelectElement>('classify-shade');
   shade.disabled = !result.contributions;
+  if (!result.contributions) shade.value = 'attention';
   if (result.contributions && shade.value === 'contributions') drawContributions(text, result, result.contributions);
   else drawAttention(text, result);
   if (result.truncated) $('classify-out').append(el('p', { className: 'partial' }, '(the rest was cut: the model reads the first tokens only)'));

@@ -572,7 +572,9 @@ def pick_sample(model, test, probs, atts, ftest):
             with torch.no_grad():
                 W, G, S = batchify([ftest[i]])
                 logits, _ = model(W, G, S)
-                _, per_token = model.bag.parts(W, G)
+                score, per_token = model.bag.parts(W, G)
+            # the shares are exact: summed over the tokens, with the bias, they are the path's score
+            assert abs(per_token.sum().item() + model.bag.bias.item() - score.item()) < 1e-4, "token shares do not sum to the linear path's score"
             row["token_spam_logits"] = [round(v, 6) for v in per_token[0].tolist()]
             row["logits"] = [round(v, 6) for v in logits[0].tolist()]
         if len(out) < 8:
@@ -587,13 +589,15 @@ def export(model, vocab, out):
     W = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]], dtype=torch.long)
     G = torch.ones(2, 5, MAX_NGRAMS, dtype=torch.long)
     S = torch.ones(2, 5, dtype=torch.long)
-    torch.onnx.export(
-        model, (W, G, S), os.path.join(out, "classifier.onnx"), opset_version=17,
-        input_names=["word_ids", "ngram_ids", "shape_ids"], output_names=["logits", "attention"] + (["token_logits"] if model.token_logits else []),
-        dynamic_axes={"word_ids": {0: "batch", 1: "tokens"}, "ngram_ids": {0: "batch", 1: "tokens"},
-                      "shape_ids": {0: "batch", 1: "tokens"}, "logits": {0: "batch"},
-                      "attention": {0: "batch", 1: "tokens"}, **({"token_logits": {0: "batch", 1: "tokens"}} if model.token_logits else {})})
-    model.token_logits = False
+    try:
+        torch.onnx.export(
+            model, (W, G, S), os.path.join(out, "classifier.onnx"), opset_version=17,
+            input_names=["word_ids", "ngram_ids", "shape_ids"], output_names=["logits", "attention"] + (["token_logits"] if model.token_logits else []),
+            dynamic_axes={"word_ids": {0: "batch", 1: "tokens"}, "ngram_ids": {0: "batch", 1: "tokens"},
+                          "shape_ids": {0: "batch", 1: "tokens"}, "logits": {0: "batch"},
+                          "attention": {0: "batch", 1: "tokens"}, **({"token_logits": {0: "batch", 1: "tokens"}} if model.token_logits else {})})
+    finally:
+        model.token_logits = False
     with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
     write_manifest(out, {

@@ -25,6 +25,7 @@ export async function loadTextClassifier(manifest: Manifest, read: ReadModelFile
   for (const [key, output] of [
     ['logits', classification.logits],
     ['attention', classification.attention],
+    ['tokenLogits', classification.tokenLogits],
   ] as const) {
     if (output !== undefined && !runner.outputNames.includes(output))
       throw new SeqserveError(

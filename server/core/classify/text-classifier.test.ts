@@ -99,6 +99,14 @@ describe('TextClassifier', () => {
     expect(err.code).toBe('invalid_argument');
     expect(err.field).toBe('return_contributions');
     expect(() => classifier.validate(['free'], { contributions: true })).toThrow(/no per-token logits output/);
+    // an output with fewer token rows than the text has tokens is a broken graph, not a short answer
+    const short = new TextClassifier(
+      { ...fakeRunner([]), run: async (feeds) => ({ ...(await fakeRunner([]).run(feeds)), token_logits: new Tensor('float32', new Float32Array(2), [1, 1, 2]) }) },
+      text,
+      vocabulary,
+      { labels: ['ham', 'spam'], logits: 'logits', tokenLogits: 'token_logits' },
+    );
+    await expect(short.classify(['free money'], { contributions: true })).rejects.toThrow(/output token_logits has shape \[1, 1, 2\], expected \[1, 2, 2\]/);
   });
 
   it('softmax is stable for large scores', () => {

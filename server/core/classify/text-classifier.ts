@@ -121,11 +121,14 @@ export class TextClassifier {
     const attentionName = this.classification.attention;
     const attention = options.attention && attentionName !== undefined ? out[attentionName] : undefined;
     const T = attention?.dims[1] ?? 0;
+    const longest = Math.max(...read.map((r) => r.tokens.length));
+    if (attention && (attention.dims.length !== 2 || attention.dims[0] !== texts.length || T < longest))
+      throw new Error(`classifier output ${attentionName} has shape [${attention.dims.join(', ')}], expected [${texts.length}, ${longest}]`);
     const weights = attention?.data as Float32Array | undefined;
     const tokenLogitsName = this.classification.tokenLogits;
     const tokenLogits = options.contributions && tokenLogitsName !== undefined ? out[tokenLogitsName] : undefined;
-    if (tokenLogits && (tokenLogits.dims.length !== 3 || tokenLogits.dims[0] !== texts.length || tokenLogits.dims[2] !== L))
-      throw new Error(`classifier output ${tokenLogitsName} has shape [${tokenLogits.dims.join(', ')}], expected [${texts.length}, tokens, ${L}]`);
+    if (tokenLogits && (tokenLogits.dims.length !== 3 || tokenLogits.dims[0] !== texts.length || tokenLogits.dims[1] < longest || tokenLogits.dims[2] !== L))
+      throw new Error(`classifier output ${tokenLogitsName} has shape [${tokenLogits.dims.join(', ')}], expected [${texts.length}, ${longest}, ${L}]`);
     const shares = tokenLogits?.data as Float32Array | undefined;
     const TL = tokenLogits?.dims[1] ?? 0;
     return read.map(({ tokens, truncated }, b) => {

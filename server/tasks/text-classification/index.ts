@@ -23,7 +23,7 @@ export const MAX_TEXTS_PER_REQUEST = 64;
 
 export const textClassification: TaskModule<'text-classification', TextClassifier, TextClassificationRequest, ClassificationResult[]> = {
   name: 'text-classification',
-  description: 'labels whole texts (many-to-one), with the attention weight of each word (POST /predict)',
+  description: "labels whole texts (many-to-one), with the attention weight of each word and, for models with per-token logits, each word's share of the scores (POST /predict)",
   roles: ['classifier'],
   checkManifest: (m) => [
     ...requireSection('text-classification', m, 'text'),

@@ -1,5 +1,5 @@
 /** The text-classification task's endpoints: TEI-compatible `POST /predict` and its OpenAPI description. */
-import { arrayOf, bool, int, json, num, obj, ok, ref, str, WORK_ERRORS } from '../../../http/openapi/operation.ts';
+import { arrayOf, bool, int, json, num, obj, ok, ref, str, WORK_ERRORS, type Schema } from '../../../http/openapi/operation.ts';
 import type { TaskEndpoints } from '../../../service/task-endpoints.ts';
 import { textClassificationKServe } from './kserve.ts';
 import { MAX_TEXTS_PER_REQUEST } from '../index.ts';
@@ -8,34 +8,22 @@ import { predictRoutes, PredictRequest } from './http.ts';
 const prediction = obj({ label: str, score: { ...num, description: 'softmax probability, or the raw score with raw_scores' } });
 const predictions = { ...arrayOf(prediction), description: 'every label, best first' };
 const perLabel = { type: 'object', additionalProperties: num } as const;
+/** The tokens the model read, in order, each with its offsets and `value`. */
+const tokens = (value: Record<string, Schema>, description: string) => ({
+  ...arrayOf(obj({ text: str, start: { ...int, description: 'character offset (UTF-16 code units) into the text' }, end: int, ...value })),
+  description,
+});
 const contributions = obj({
-  tokens: {
-    ...arrayOf(
-      obj({
-        text: str,
-        start: { ...int, description: 'character offset (UTF-16 code units) into the text' },
-        end: int,
-        logits: { ...perLabel, description: "label -> this token's additive share of the label's raw score" },
-      }),
-    ),
-    description: 'the tokens the model read, in order',
-  },
+  tokens: tokens({ logits: { ...perLabel, description: "label -> this token's additive share of the label's raw score" } }, 'the tokens the model read, in order'),
   rest: { ...perLabel, description: "label -> what the tokens' shares leave of its raw score: the shares plus the rest are the raw scores (raw_scores: true)" },
 });
 const withAttention = obj(
   {
     predictions,
-    attention: {
-      ...arrayOf(
-        obj({
-          text: str,
-          start: { ...int, description: 'character offset (UTF-16 code units) into the text' },
-          end: int,
-          weight: { ...num, description: 'attention weight; the weights of a text sum to 1' },
-        }),
-      ),
-      description: 'with return_attention: the tokens the model read, in order, with their attention weights',
-    },
+    attention: tokens(
+      { weight: { ...num, description: 'attention weight; the weights of a text sum to 1' } },
+      'with return_attention: the tokens the model read, in order, with their attention weights',
+    ),
     contributions: { ...contributions, description: "with return_contributions: each token's share of each label's raw score, and the rest" },
     truncated: { ...bool, description: 'the text was longer than the model reads and was cut (truncate: true)' },
   },
