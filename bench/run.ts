@@ -1,4 +1,4 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa|video picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa|video|text picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
@@ -11,6 +11,7 @@ import { benchEndpointing } from './endpointing.ts';
 import { benchAudioEmbed } from './audio-embed.ts';
 import { benchVqa } from './vqa.ts';
 import { benchVideo } from './video.ts';
+import { benchTextClassify } from './text-classify.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -29,4 +30,5 @@ if (!only || only === 'endpointing') sections.push(await benchEndpointing());
 if (!only || only === 'audio-embed') sections.push(await benchAudioEmbed());
 if (!only || only === 'vqa') sections.push(await benchVqa());
 if (!only || only === 'video') sections.push(await benchVideo());
+if (!only || only === 'text') sections.push(await benchTextClassify(seconds));
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

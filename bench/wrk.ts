@@ -11,11 +11,15 @@ function ms(value: string, unit: string): number {
   return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v;
 }
 
-/** `nice`: run wrk at that niceness (clients standing in for other machines, see bench/event-loop.ts). */
+/**
+ * `body`: one body for every request, or several sent in turn (each connection cycles through them:
+ * texts of different lengths). `nice`: run wrk at that niceness (clients standing in for other
+ * machines, see bench/event-loop.ts).
+ */
 export async function wrkLoad(
   label: string,
   url: string,
-  body: Uint8Array,
+  body: Uint8Array | readonly Uint8Array[],
   headers: Record<string, string>,
   concurrency: number,
   seconds: number,
@@ -23,13 +27,15 @@ export async function wrkLoad(
 ): Promise<LoadResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'wrk-'));
   try {
-    writeFileSync(path.join(dir, 'body'), body);
+    const bodies = body instanceof Uint8Array ? [body] : body;
+    bodies.forEach((b, i) => writeFileSync(path.join(dir, `body-${i}`), b));
     const script = [
       'wrk.method = "POST"',
       ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
-      `local f = io.open("${path.join(dir, 'body')}", "rb")`,
-      'wrk.body = f:read("*a")',
-      'f:close()',
+      'local bodies = {}',
+      `for i = 0, ${bodies.length - 1} do local f = io.open("${path.join(dir, 'body-')}" .. i, "rb"); bodies[#bodies + 1] = f:read("*a"); f:close() end`,
+      'wrk.body = bodies[1]',
+      ...(bodies.length > 1 ? ['local n = 0', 'request = function() n = n % #bodies + 1; return wrk.format(nil, nil, nil, bodies[n]) end'] : []),
     ].join('\n');
     writeFileSync(path.join(dir, 'post.lua'), script);
     const args = ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', path.join(dir, 'post.lua'), url];

@@ -135,6 +135,53 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
     expect(1 / (1 + Math.exp(b - a))).toBeCloseTo(spam.scores.spam, 4);
   });
 
+  it('concurrent one-text requests of different lengths share classifier runs (the manifest pad plan) and answer as alone', async () => {
+    const rows = sample.slice(0, 16);
+    const one = async (text: string) =>
+      (await predict({ inputs: text, return_attention: true, return_contributions: true, raw_scores: true })).json as WithAttention & {
+        contributions: { tokens: { logits: Record<string, number> }[] };
+      };
+    /** seqserve_batch_size's count and row sum for the classifier once they stop moving (executor threads report every ~50 ms). */
+    const sizes = async () => {
+      const read = async () => {
+        const text = await (await fetch(`${server.http}/metrics`)).text();
+        const value = (name: string) =>
+          Number(
+            text
+              .split('\n')
+              .find((l) => l.startsWith(`${name}{`) && l.includes('model="spam.classifier"'))
+              ?.split(' ')
+              .at(-1) ?? 0,
+          );
+        return { count: value('seqserve_batch_size_count'), sum: value('seqserve_batch_size_sum') };
+      };
+      let last = await read();
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        const now = await read();
+        if (now.count === last.count && now.sum === last.sum) return now;
+        last = now;
+      }
+      return last;
+    };
+    const start = await sizes();
+    const alone: Awaited<ReturnType<typeof one>>[] = [];
+    for (const r of rows) alone.push(await one(r.text));
+    const before = await sizes();
+    expect(before.count - start.count).toBe(rows.length); // one at a time: a run each
+    const together = await Promise.all(rows.map((r) => one(r.text)));
+    const after = await sizes();
+    together.forEach((r, i) => {
+      const id = rows[i].id;
+      r.predictions.forEach((p, j) => expect(p.score, id).toBeCloseTo(alone[i].predictions[j].score, 4));
+      expect(r.attention).toHaveLength(alone[i].attention.length); // cut back to the text's own tokens
+      r.attention.forEach((a, t) => expect(Math.abs(a.weight - alone[i].attention[t].weight), `${id} ${t}`).toBeLessThan(1e-5));
+      r.contributions.tokens.forEach((t, k) => expect(Math.abs(t.logits.spam - alone[i].contributions.tokens[k].logits.spam), `${id} ${k}`).toBeLessThan(1e-5));
+    });
+    expect(after.sum - before.sum).toBe(rows.length);
+    expect(after.count - before.count).toBeLessThan(rows.length); // some runs held more than one request
+  });
+
   it('truncates long texts only when asked', async () => {
     const long = 'win money now '.repeat(200);
     expect((await predict({ inputs: long })).status).toBe(400);

@@ -606,7 +606,10 @@ def export(model, vocab, out):
         "task": "text-classification",
         "description": "SpamAssassin spam / ham classifier: BiGRU over words + character trigrams, attention pooling"
                        + (", plus a linear path over words and word pairs." if model.bag is not None else "."),
-        "graphs": {"classifier": {"file": "classifier.onnx", "role": "classifier"}},
+        # rows are padded at the end and the graph masks them (word id 0), so concurrent requests of
+        # different lengths may share a run: the server pads them as the tokenizer's batches are padded
+        "graphs": {"classifier": {"file": "classifier.onnx", "role": "classifier",
+                                  "dynamicBatching": {"pad": {"values": {"word_ids": 0, "ngram_ids": 0, "shape_ids": 0}}}}},
         "text": {
             "tokenizer": "word",
             "vocabulary": "vocab.json",

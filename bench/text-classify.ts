@@ -1,0 +1,117 @@
+/**
+ * Text classification (`BENCH_ONLY=text npm run bench`): `POST /predict` of the bundled spam model,
+ * one held-out mail per request (the committed sample's 40 texts in turn, 9–512 tokens), driven by
+ * wrk at 1 and 16 connections, against the server with dynamic batching on (the manifest's pad plan:
+ * concurrent requests of different lengths share one run) and off; and the same texts classified in
+ * this process by the core's TextClassifier over onnxruntime-node (tokenizer and features included),
+ * one text per run and 16 per run. The rows per classifier run come from the server's /metrics.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Tensor } from 'onnxruntime-common';
+import * as ort from 'onnxruntime-node';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { TextClassifier } from '../server/core/classify/text-classifier.ts';
+import type { TensorMap } from '../server/core/graph-runner.ts';
+import { parseManifest } from '../server/core/manifest.ts';
+import { Vocabulary } from '../server/core/text/word-features.ts';
+import { spawnServer } from './spawn-server.ts';
+import { table, timeCallsFor, percentile, type LoadResult } from './stats.ts';
+import { wrkLoad } from './wrk.ts';
+
+const SPAM = path.join(BUNDLED_MODELS_DIR, 'spam');
+
+/** Classifier runs and their rows, from a server's /metrics. */
+async function batchCounts(http: string): Promise<{ runs: number; rows: number }> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const value = (name: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{`) && l.includes('model="spam.classifier"'))
+        ?.split(' ')
+        .at(-1) ?? 0,
+    );
+  return { runs: value('seqserve_batch_size_count'), rows: value('seqserve_batch_size_sum') };
+}
+
+export async function benchTextClassify(seconds: number): Promise<string> {
+  const texts = readFileSync(path.join(SPAM, 'heldout-sample.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const manifest = parseManifest(JSON.parse(readFileSync(path.join(SPAM, 'manifest.json'), 'utf8')));
+  const vocabulary = new Vocabulary(JSON.parse(readFileSync(path.join(SPAM, manifest.text!.vocabulary), 'utf8')) as string[]);
+  const session = await ort.InferenceSession.create(path.join(SPAM, manifest.graphs.classifier.file), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const classifier = new TextClassifier(
+    {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      run: async (feeds) => {
+        const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('int64', t.data as BigInt64Array, t.dims)])));
+        return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, new Tensor('float32', t.data as Float32Array, t.dims)])) as TensorMap;
+      },
+    },
+    manifest.text!,
+    vocabulary,
+    manifest.classification!,
+  );
+  const rows: LoadResult[] = [];
+  const notes: string[] = [];
+  try {
+    for (const t of texts) await classifier.classify([t], { truncate: true }); // warm-up
+    const inProcess = async (label: string, perRun: number) => {
+      let done = 0;
+      const { seconds: took, latency } = await timeCallsFor(1, seconds, async (i) => {
+        const batch = Array.from({ length: perRun }, (_, k) => texts[(i * perRun + k) % texts.length]);
+        await classifier.classify(batch, { truncate: true });
+        done += perRun;
+      });
+      rows.push({ label, concurrency: 1, requests: done, seconds: took, p50: percentile(latency, 50), p99: percentile(latency, 99), perSecond: done / took });
+    };
+    await inProcess('in-process TextClassifier + onnxruntime-node, 1 text per run (texts/s)', 1);
+    await inProcess('in-process TextClassifier + onnxruntime-node, 16 texts per run (texts/s; latency per run)', 16);
+    const bodies = texts.map((t) => new TextEncoder().encode(JSON.stringify({ inputs: t, truncate: true })));
+    const headers = { 'Content-Type': 'application/json' };
+    for (const [what, flags] of [
+      ['dynamic batching on (pad plan)', []],
+      ['--dynamic-batching off', ['--dynamic-batching', 'off']],
+    ] as [string, string[]][]) {
+      const server = await spawnServer(['--providers', 'cpu', '--models', SPAM, ...flags]);
+      try {
+        const http = `http://127.0.0.1:${server.httpPort}`;
+        await wrkLoad('warm-up', `${http}/predict`, bodies, headers, 16, 1);
+        for (const concurrency of [1, 16]) {
+          const before = await batchCounts(http);
+          const row = await wrkLoad(`HTTP POST /predict (wrk), ${what}`, `${http}/predict`, bodies, headers, concurrency, seconds);
+          const after = await batchCounts(http);
+          rows.push(row);
+          const runs = after.runs - before.runs;
+          notes.push(
+            `- ${row.label}, ${concurrency} connection(s): ${(row.perSecond / rows[0].perSecond).toFixed(2)}× the in-process one-text rate; ${
+              runs > 0 ? `${((after.rows - before.rows) / runs).toFixed(1)} texts per classifier run (${runs} runs)` : 'every request its own run'
+            }`,
+          );
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return [
+    '### Text classification: POST /predict of the spam model, one mail per request',
+    '',
+    `The committed held-out sample's 40 mails in turn (9–512 tokens), one per request; wrk ${seconds} s per row, the server of the spam model alone (CPU provider, 1 intra-op thread, executors on); in-process rows: the same texts through the core's TextClassifier for ${seconds} s. Servers run one after the other; wrk shares the cores.`,
+    '',
+    table(rows, () => undefined),
+    '',
+    ...notes,
+  ].join('\n');
+}
