@@ -2,9 +2,9 @@
  * Text classification (`BENCH_ONLY=text npm run bench`): `POST /predict` of the bundled spam model,
  * one held-out mail per request (the committed sample's 40 texts in turn, 9–512 tokens), driven by
  * wrk at 1 and 16 connections, against the server with dynamic batching on (the manifest's pad plan:
- * concurrent requests of different lengths share one run) and off; and the same texts classified in
- * this process by the core's TextClassifier over onnxruntime-node (tokenizer and features included),
- * one text per run and 16 per run. The rows per classifier run come from the server's /metrics.
+ * concurrent requests whose lengths fall in one power-of-two range share one run) and off; and the
+ * same texts classified in this process by the core's TextClassifier over onnxruntime-node (tokenizer
+ * and features included), one text per run and 16 per run (in sample order, and sorted by length). The rows per classifier run come from the server's /metrics.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -65,21 +65,23 @@ export async function benchTextClassify(seconds: number): Promise<string> {
   const notes: string[] = [];
   try {
     for (const t of texts) await classifier.classify([t], { truncate: true }); // warm-up
-    const inProcess = async (label: string, perRun: number) => {
+    const inProcess = async (label: string, perRun: number, order = texts) => {
       let done = 0;
       const { seconds: took, latency } = await timeCallsFor(1, seconds, async (i) => {
-        const batch = Array.from({ length: perRun }, (_, k) => texts[(i * perRun + k) % texts.length]);
+        const batch = Array.from({ length: perRun }, (_, k) => order[(i * perRun + k) % order.length]);
         await classifier.classify(batch, { truncate: true });
         done += perRun;
       });
       rows.push({ label, concurrency: 1, requests: done, seconds: took, p50: percentile(latency, 50), p99: percentile(latency, 99), perSecond: done / took });
     };
     await inProcess('in-process TextClassifier + onnxruntime-node, 1 text per run (texts/s)', 1);
-    await inProcess('in-process TextClassifier + onnxruntime-node, 16 texts per run (texts/s; latency per run)', 16);
+    await inProcess('in-process TextClassifier + onnxruntime-node, 16 texts per run in sample order (texts/s; latency per run)', 16);
+    const byLength = [...texts].sort((a, b) => a.length - b.length);
+    await inProcess('in-process TextClassifier + onnxruntime-node, 16 texts per run sorted by length (texts/s; latency per run)', 16, byLength);
     const bodies = texts.map((t) => new TextEncoder().encode(JSON.stringify({ inputs: t, truncate: true })));
     const headers = { 'Content-Type': 'application/json' };
     for (const [what, flags] of [
-      ['dynamic batching on (pad plan)', []],
+      ['dynamic batching on (pad plan, length buckets)', []],
       ['--dynamic-batching off', ['--dynamic-batching', 'off']],
     ] as [string, string[]][]) {
       const server = await spawnServer(['--providers', 'cpu', '--models', SPAM, ...flags]);

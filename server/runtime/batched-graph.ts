@@ -116,7 +116,7 @@ export function batchingDecision(
           );
       });
     }
-    pad = { values: spec.pad.values, trim };
+    pad = { values: spec.pad.values, trim, ...(spec.pad.lengthBuckets ? { lengthBuckets: true } : {}) };
   }
   if (problems.length) return { decision: { on: false, why: problems.join('; ') }, problems };
   return {

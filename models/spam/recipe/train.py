@@ -607,9 +607,11 @@ def export(model, vocab, out):
         "description": "SpamAssassin spam / ham classifier: BiGRU over words + character trigrams, attention pooling"
                        + (", plus a linear path over words and word pairs." if model.bag is not None else "."),
         # rows are padded at the end and the graph masks them (word id 0), so concurrent requests of
-        # different lengths may share a run: the server pads them as the tokenizer's batches are padded
+        # different lengths may share a run: the server pads them as the tokenizer's batches are padded,
+        # only within a power-of-two range of lengths (the GRU and the T x T counting grow with padding)
         "graphs": {"classifier": {"file": "classifier.onnx", "role": "classifier",
-                                  "dynamicBatching": {"pad": {"values": {"word_ids": 0, "ngram_ids": 0, "shape_ids": 0}}}}},
+                                  "dynamicBatching": {"pad": {"values": {"word_ids": 0, "ngram_ids": 0, "shape_ids": 0},
+                                                              "lengthBuckets": True}}}},
         "text": {
             "tokenizer": "word",
             "vocabulary": "vocab.json",

@@ -239,6 +239,16 @@ describe('DynamicBatcher', () => {
     expect(values(short.s)).toEqual([3]); // zeros added nothing to the sum
     expect(values(long.y)).toEqual([6, 8, 10]);
   });
+
+  it('with length buckets, batches only requests whose padded lengths fall in one power-of-two range', async () => {
+    const graph = new FakeGraph();
+    const b = make(graph, { pad: { values: { x: 0 }, trim: [{ output: 'y', axis: 1, input: 'x', inputAxis: 1 }], lengthBuckets: true } });
+    const lengths = [3, 4, 9, 16, 2, 5];
+    const out = await Promise.all(lengths.map((n) => b.submit(req([Array.from({ length: n }, (_, i) => i + 1)]))));
+    // 3 and 4 (3-4), 9 and 16 (9-16), 2 alone, 5 alone (5-8): four runs
+    expect(graph.runs.map((r) => r.rows).sort()).toEqual([1, 1, 2, 2]);
+    out.forEach((o, i) => expect(o.y.dims).toEqual([1, lengths[i]]));
+  });
 });
 
 describe('batchingRunner', () => {

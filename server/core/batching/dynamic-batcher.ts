@@ -25,6 +25,11 @@ export interface PadPlan {
   values: Readonly<Record<string, number>>;
   /** Output axes cut back after the run: to the request's length of axis `inputAxis` of `input`. */
   trim: readonly { output: string; axis: number; input: string; inputAxis: number }[];
+  /**
+   * Only requests whose padded axes fall in the same power-of-two range (1, 2, 3–4, 5–8, ...) share
+   * a batch: padding at most doubles a row, for graphs whose cost grows with the padded length.
+   */
+  lengthBuckets?: boolean;
 }
 
 export interface DynamicBatcherOptions {
@@ -127,15 +132,19 @@ export class DynamicBatcher<C = undefined> {
     });
   }
 
-  /** Requests with the same key may share a batch: the same inputs with the same shapes apart from axis 0 (padded inputs: only their rank). */
+  /**
+   * Requests with the same key may share a batch: the same inputs with the same shapes apart from
+   * axis 0 (padded inputs: only their rank, and with length buckets the power-of-two range of each axis).
+   */
   private keyOf(feeds: TensorMap): string {
-    const pad = this.options.pad?.values;
+    const pad = this.options.pad;
     return Object.keys(feeds)
       .sort()
       .map((name) => {
         const t = feeds[name];
         const dims = t.dims.slice(1);
-        return `${name}:${t.type}:${pad && Object.hasOwn(pad, name) ? `rank${dims.length}` : dims.join('x')}`;
+        if (!pad || !Object.hasOwn(pad.values, name)) return `${name}:${t.type}:${dims.join('x')}`;
+        return `${name}:${t.type}:rank${dims.length}${pad.lengthBuckets ? `:${dims.map((d) => Math.ceil(Math.log2(Math.max(1, d)))).join('x')}` : ''}`;
       })
       .join('|');
   }

@@ -21,6 +21,12 @@ export const PadSpec = z
       .min(1)
       .optional()
       .describe("the graph input [batch] (integer) holding each row's unpadded length: stacked as given, never padded; the graph uses it to ignore the padding"),
+    lengthBuckets: z
+      .boolean()
+      .optional()
+      .describe(
+        'true: only requests whose padded axes fall in the same power-of-two range (1, 2, 3-4, 5-8, ...) share a batch, so padding at most doubles a row (graphs whose cost grows with the padded length, e.g. a recurrent graph over texts of very different lengths)',
+      ),
   })
   .describe(
     "padding of variable lengths, only for graphs whose outputs do not change with it (a lengths input or a mask padded with 0). Outputs' axes that share a padded input axis's symbolic name are cut back to each request's own length. Never for a recurrent graph without lengths: padding changes a BiLSTM's outputs",
