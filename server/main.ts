@@ -31,9 +31,9 @@ export const SERVE_USAGE = `seqserve serve [options]
   --executor-nice N         niceness of executor threads, 0-19 (Linux): the main thread, which
                             serves HTTP, gRPC and streams, wins a contended core (default 5)
   --max-queue N             runs allowed to wait per graph before shedding load (default 256)
-  --dynamic-batching on|off concurrent requests to a stateless graph (KServe infer, /v1/slots)
-                            share one run, stacked along the batch axis (default on; a
-                            graph's manifest may set its own: graphs.<g>.dynamicBatching)
+  --dynamic-batching on|off concurrent requests to a stateless graph (KServe infer, /v1/slots,
+                            /predict) share one run, stacked along the batch axis (default on;
+                            a graph's manifest may set its own: graphs.<g>.dynamicBatching)
   --batch-delay N           microseconds a request may wait for others to join its batch,
                             for graphs whose manifest sets none (default 0: what waits while
                             the graph is busy forms the next batch)
