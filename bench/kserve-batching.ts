@@ -13,20 +13,7 @@ import { slotTaggerInputs } from '../test/helpers/slot-features.ts';
 import { spawnServer } from './spawn-server.ts';
 import { runLoad, table, type LoadResult } from './stats.ts';
 import { wrkLoad } from './wrk.ts';
-
-/** Runs and rows of seqserve_batch_size for the tagger, from a server's /metrics. */
-async function batchCounts(http: string): Promise<{ runs: number; rows: number }> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  const value = (name: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((l) => l.startsWith(`${name}{`) && l.includes('model="slots.tagger"'))
-        ?.split(' ')
-        .at(-1) ?? 0,
-    );
-  return { runs: value('seqserve_batch_size_count'), rows: value('seqserve_batch_size_sum') };
-}
+import { batchedWrkLoad } from './batched-load.ts';
 
 export async function benchKserveBatching(requests: number, seconds: number): Promise<string> {
   const inputs = slotTaggerInputs('I would like to arrive Taipei on November 2nd');
@@ -56,16 +43,9 @@ export async function benchKserveBatching(requests: number, seconds: number): Pr
         const url = `http://127.0.0.1:${server.httpPort}/v2/models/slots/infer`;
         const http = `http://127.0.0.1:${server.httpPort}`;
         await wrkLoad('warm-up', url, json, headers, 16, 1);
-        const before = await batchCounts(http);
-        const row = await wrkLoad(label, url, json, headers, 16, seconds);
-        const after = await batchCounts(http);
+        const { row, perRun } = await batchedWrkLoad(http, 'slots.tagger', label, url, json, headers, 16, seconds);
         rows.push(row);
-        const runs = after.runs - before.runs;
-        notes.push(
-          `- ${label}: ${(row.perSecond / raw.perSecond).toFixed(2)}× the in-process one-at-a-time rate; ${
-            runs > 0 ? `${((after.rows - before.rows) / runs).toFixed(1)} requests per tagger run on average (${runs} runs)` : 'every request its own run'
-          }`,
-        );
+        notes.push(`- ${label}: ${(row.perSecond / raw.perSecond).toFixed(2)}× the in-process one-at-a-time rate; ${perRun}`);
       } finally {
         await server.stop();
       }

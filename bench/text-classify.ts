@@ -18,22 +18,9 @@ import { Vocabulary } from '../server/core/text/word-features.ts';
 import { spawnServer } from './spawn-server.ts';
 import { table, timeCallsFor, percentile, type LoadResult } from './stats.ts';
 import { wrkLoad } from './wrk.ts';
+import { batchedWrkLoad } from './batched-load.ts';
 
 const SPAM = path.join(BUNDLED_MODELS_DIR, 'spam');
-
-/** Classifier runs and their rows, from a server's /metrics. */
-async function batchCounts(http: string): Promise<{ runs: number; rows: number }> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  const value = (name: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((l) => l.startsWith(`${name}{`) && l.includes('model="spam.classifier"'))
-        ?.split(' ')
-        .at(-1) ?? 0,
-    );
-  return { runs: value('seqserve_batch_size_count'), rows: value('seqserve_batch_size_sum') };
-}
 
 export async function benchTextClassify(seconds: number): Promise<string> {
   const texts = readFileSync(path.join(SPAM, 'heldout-sample.jsonl'), 'utf8')
@@ -89,16 +76,9 @@ export async function benchTextClassify(seconds: number): Promise<string> {
         const http = `http://127.0.0.1:${server.httpPort}`;
         await wrkLoad('warm-up', `${http}/predict`, bodies, headers, 16, 1);
         for (const concurrency of [1, 16]) {
-          const before = await batchCounts(http);
-          const row = await wrkLoad(`HTTP POST /predict (wrk), ${what}`, `${http}/predict`, bodies, headers, concurrency, seconds);
-          const after = await batchCounts(http);
+          const { row, perRun } = await batchedWrkLoad(http, 'spam.classifier', `HTTP POST /predict (wrk), ${what}`, `${http}/predict`, bodies, headers, concurrency, seconds);
           rows.push(row);
-          const runs = after.runs - before.runs;
-          notes.push(
-            `- ${row.label}, ${concurrency} connection(s): ${(row.perSecond / rows[0].perSecond).toFixed(2)}× the in-process one-text rate; ${
-              runs > 0 ? `${((after.rows - before.rows) / runs).toFixed(1)} texts per classifier run (${runs} runs)` : 'every request its own run'
-            }`,
-          );
+          notes.push(`- ${row.label}, ${concurrency} connection(s): ${(row.perSecond / rows[0].perSecond).toFixed(2)}× the in-process one-text rate; ${perRun}`);
         }
       } finally {
         await server.stop();

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { batchSizes } from './helpers/batch-metrics.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const SPAM_DIR = path.join(BUNDLED_MODELS_DIR, 'spam');
@@ -143,18 +144,7 @@ describe('POST /predict (text-classification, TEI-compatible)', () => {
       };
     /** seqserve_batch_size's count and row sum for the classifier once they stop moving (executor threads report every ~50 ms). */
     const sizes = async () => {
-      const read = async () => {
-        const text = await (await fetch(`${server.http}/metrics`)).text();
-        const value = (name: string) =>
-          Number(
-            text
-              .split('\n')
-              .find((l) => l.startsWith(`${name}{`) && l.includes('model="spam.classifier"'))
-              ?.split(' ')
-              .at(-1) ?? 0,
-          );
-        return { count: value('seqserve_batch_size_count'), sum: value('seqserve_batch_size_sum') };
-      };
+      const read = () => batchSizes(server.http, 'spam.classifier');
       let last = await read();
       for (let i = 0; i < 40; i++) {
         await new Promise((r) => setTimeout(r, 150));
