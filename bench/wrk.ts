@@ -12,8 +12,8 @@ function ms(value: string, unit: string): number {
 }
 
 /**
- * `body`: one body for every request, or several sent in turn (each connection cycles through them:
- * texts of different lengths). `nice`: run wrk at that niceness (clients standing in for other
+ * `body`: one body for every request, or several sent in turn (one rotation shared by all
+ * connections of wrk's one thread: texts of different lengths). `nice`: run wrk at that niceness (clients standing in for other
  * machines, see bench/event-loop.ts).
  */
 export async function wrkLoad(

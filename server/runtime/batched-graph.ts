@@ -206,7 +206,7 @@ export function batchingMetadata(graph: LoadedGraph): Record<string, unknown> | 
     max_batch_size: s.maxBatchSize,
     max_queue_delay_microseconds: Math.round(s.maxQueueDelayMs * 1000),
     preferred_batch_sizes: s.preferredBatchSizes ?? [],
-    ...(s.pad ? { pad: s.pad.values } : {}),
+    ...(s.pad ? { pad: s.pad.values, ...(s.pad.lengthBuckets ? { length_buckets: true } : {}) } : {}),
   };
 }
 
