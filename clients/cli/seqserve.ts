@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../../server/config.ts';
+import { pushToward } from '../../server/core/classify/text-classifier.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { ModelRepository } from '../../server/runtime/model-repository.ts';
@@ -173,9 +174,7 @@ program
         print(`${all.length > 1 ? `[${i}] ` : ''}${p.predictions.map((x) => `${x.label} ${x.score.toFixed(4)}`).join('  ')}${p.truncated ? '  (truncated)' : ''}`);
         const best = p.predictions[0].label;
         const others = p.predictions.slice(1).map((x) => x.label);
-        // a token's push toward the top label: its share of that label's logit minus its mean share of the others'
-        const push = (l: Record<string, number>) => l[best] - others.reduce((a, k) => a + l[k], 0) / Math.max(1, others.length);
-        const ranked = p.contributions.tokens.map((t) => ({ t, v: push(t.logits) })).sort((x, y) => Math.abs(y.v) - Math.abs(x.v));
+        const ranked = p.contributions.tokens.map((t) => ({ t, v: pushToward(t.logits, best, others) })).sort((x, y) => Math.abs(y.v) - Math.abs(x.v));
         for (const { t, v } of ranked.slice(0, top)) print(`  ${v >= 0 ? '+' : '-'}${Math.abs(v).toFixed(3)}  ${JSON.stringify(t.text).padEnd(20)} [${t.start}, ${t.end})`);
       });
       return;

@@ -5,6 +5,7 @@
  * when the model has both.
  */
 import type { ClassificationResult } from '../../clients/web/seqserve-web.ts';
+import { byLabel, pushToward } from '../../server/core/classify/text-classifier.ts';
 import { $, action, clear, el, inPage, mode } from '../lib/page.ts';
 import { postJson } from '../lib/server-api.ts';
 import { colourScale } from '../render/colour-scale.ts';
@@ -63,7 +64,7 @@ async function classify(text: string): Promise<Prediction> {
   return {
     predictions: r.scores,
     attention: r.attention ?? [],
-    contributions: r.contributions?.tokens.map(({ text: t, start, end, logits }) => ({ text: t, start, end, logits: Object.fromEntries(labels.map((l, j) => [l, logits[j]])) })),
+    contributions: r.contributions?.tokens.map(({ text: t, start, end, logits }) => ({ text: t, start, end, logits: byLabel(labels, logits) })),
     truncated: r.truncated,
   };
 }
@@ -95,11 +96,11 @@ function drawAttention(text: string, result: Prediction): void {
   $('classify-top').textContent = `most attention: ${top.map((a) => `${a.text} (${a.weight.toFixed(3)})`).join(', ')}`;
 }
 
-/** Each word's push toward the top label: its share of that label's score minus its mean share of the others'. */
+/** Each word shaded by its push toward the top label (pushToward). */
 function drawContributions(text: string, result: Prediction, words: NonNullable<Prediction['contributions']>): void {
   const top = result.predictions[0].label;
   const others = result.predictions.slice(1).map((p) => p.label);
-  const push = words.map((w) => w.logits[top] - others.reduce((a, l) => a + w.logits[l], 0) / Math.max(1, others.length));
+  const push = words.map((w) => pushToward(w.logits, top, others));
   const max = Math.max(1e-9, ...push.map(Math.abs));
   const against = others.length === 1 ? others[0] : `not ${top}`;
   $('classify-scale').replaceChildren(

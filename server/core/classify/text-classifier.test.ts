@@ -4,7 +4,7 @@ import { SeqserveError } from '../errors.ts';
 import type { GraphRunner, TensorMap } from '../graph-runner.ts';
 import { TextSpec } from '../manifest.ts';
 import { Vocabulary } from '../text/word-features.ts';
-import { softmax, TextClassifier } from './text-classifier.ts';
+import { byLabel, pushToward, softmax, TextClassifier } from './text-classifier.ts';
 
 const text = TextSpec.parse({ tokenizer: 'word', vocabulary: 'vocab.json', features: { words: 'word_ids', shapes: 'shape_ids' }, maxTokens: 4 });
 const vocabulary = new Vocabulary(['<pad>', '<unk>', 'free', 'money', 'meeting']);
@@ -107,6 +107,14 @@ describe('TextClassifier', () => {
       { labels: ['ham', 'spam'], logits: 'logits', tokenLogits: 'token_logits' },
     );
     await expect(short.classify(['free money'], { contributions: true })).rejects.toThrow(/output token_logits has shape \[1, 1, 2\], expected \[1, 2, 2\]/);
+  });
+
+  it("maps values to labels, and measures a token's push toward a label against the others' mean", () => {
+    expect(byLabel(['ham', 'spam'], [0, 0.75])).toEqual({ ham: 0, spam: 0.75 });
+    expect(pushToward({ ham: 0, spam: 0.75 }, 'spam', ['ham'])).toBe(0.75);
+    expect(pushToward({ ham: 0, spam: 0.75 }, 'ham', ['spam'])).toBe(-0.75);
+    expect(pushToward({ a: 1, b: 0.5, c: -0.5 }, 'a', ['b', 'c'])).toBe(1);
+    expect(pushToward({ a: 1 }, 'a', [])).toBe(1);
   });
 
   it('softmax is stable for large scores', () => {

@@ -57,6 +57,19 @@ export interface ClassifyOptions {
   field?: (i: number) => string;
 }
 
+/** Label → value, in the model's label order (`values[j]` is `labels[j]`'s). */
+export function byLabel(labels: readonly string[], values: readonly number[]): Record<string, number> {
+  return Object.fromEntries(labels.map((label, j) => [label, values[j]]));
+}
+
+/**
+ * A token's push toward label `top`: its share of that label's logit minus its mean share of the
+ * `others`' (positive toward `top`, negative against it); `logits` maps label → share.
+ */
+export function pushToward(logits: Readonly<Record<string, number>>, top: string, others: readonly string[]): number {
+  return logits[top] - others.reduce((a, l) => a + logits[l], 0) / Math.max(1, others.length);
+}
+
 export function softmax(logits: ArrayLike<number>): number[] {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);

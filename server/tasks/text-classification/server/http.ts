@@ -17,7 +17,7 @@ import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ServerContext } from '../../../context.ts';
-import type { ClassificationResult } from '../../../core/classify/text-classifier.ts';
+import { byLabel, type ClassificationResult } from '../../../core/classify/text-classifier.ts';
 import { asSeqserveError, HTTP_STATUS_OF_CODE, invalidArgument, type SeqserveError } from '../../../core/errors.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
@@ -61,11 +61,6 @@ export function predictTexts(inputs: PredictBody['inputs']): { texts: string[]; 
     return seq[0];
   });
   return { texts, fields, batch: true };
-}
-
-/** Label → value, in the model's label order. */
-function byLabel(labels: readonly string[], values: readonly number[]): Record<string, number> {
-  return Object.fromEntries(labels.map((label, j) => [label, values[j]]));
 }
 
 function format(result: ClassificationResult, labels: readonly string[], withAttention: boolean, withContributions: boolean) {
