@@ -4,8 +4,10 @@ through seqserve's own /v1/speech-qa.
 
 Stages (cached in --work):
   1. every sentence and question the story generator can write is spoken by 3 training voices
-     (espeak-ng, models/asr/recipe/synth.py) and transcribed by the bundled recognizer through
-     seqserve's /v1/audio/transcriptions: a table of real recognition errors per sentence;
+     (espeak-ng, models/asr/recipe/synth.py) and transcribed through seqserve's
+     /v1/audio/transcriptions by each recognizer of --recognizers (default: the bundled one; a
+     list of recognizer runs' folders gives errors that are no one recognizer's): a table of real
+     recognition errors per sentence;
   2. the network trains on generated stories (stories.py) in clean text, and with each sentence and
      question replaced by one of its recognised versions of stage 1 (`--noise recognizer`: the
      bundled recognizer's own errors), or heard through a recognition noise model that belongs to no
@@ -14,12 +16,14 @@ Stages (cached in --work):
   3. export memory.onnx: story [B, 16, 10, 12] int64 and question [B, 10, 12] int64 hashed word ids
      (memory_features.py) → answer log-probabilities [B, A] and the attention of each hop [B, 3, 16];
   4. held-out stories (another seed) are spoken whole by held-out voices, sentence after sentence
-     with pauses, questions as text or audio, and sent to /v1/speech-qa; accuracy per task.
+     with pauses, questions as text or audio, and sent to /v1/speech-qa served with --recognizer
+     (default: the bundled one); accuracy per task.
 
 Full run:  npm run recipe -- speech_qa          (writes models/speech_qa/)
 Smoke run: npm run recipe -- speech_qa --smoke --out /tmp/speech-qa-smoke
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -63,25 +67,34 @@ def through_seqserve(mode, models_dir, listing, out):
         return [json.loads(line) for line in f]
 
 
-def repository(work, extra=None):
-    """A model repository with the bundled recognizer (and the new model, for evaluation)."""
+BUNDLED_RECOGNIZER = os.path.join(ROOT, "models", "asr")
+
+
+def recognizer_id(folder):
+    """A recognizer folder's identity: its folder and the digest of its acoustic model and manifest."""
+    h = hashlib.sha256()
+    for name in ("acoustic.onnx", "manifest.json", "lm.arpa"):
+        with open(os.path.join(folder, name), "rb") as f:
+            h.update(f.read())
+    return {"folder": os.path.relpath(os.path.abspath(folder), ROOT) if os.path.abspath(folder).startswith(ROOT) else folder,
+            "sha256": h.hexdigest()[:16]}
+
+
+def repository(work, recognizer, extra=None):
+    """A model repository with the recognizer `recognizer` as `asr` (and the new model, for evaluation)."""
     repo = os.path.join(work, "repo")
     shutil.rmtree(repo, ignore_errors=True)
     os.makedirs(repo)
-    shutil.copytree(os.path.join(ROOT, "models", "asr"), os.path.join(repo, "asr"), ignore=shutil.ignore_patterns("heldout-sample", "recipe"))
+    shutil.copytree(recognizer, os.path.join(repo, "asr"), ignore=shutil.ignore_patterns("heldout-sample", "recipe"))
     if extra:
         shutil.copytree(extra, os.path.join(repo, "speech_qa"), ignore=shutil.ignore_patterns("recipe"))
     return repo
 
 
-def recognised_sentences(work, voices, seed, limit=None):
-    """{sentence text: [its transcripts by `voices` training voices]} (cached)."""
-    path = os.path.join(work, f"recognised-{voices}.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    clips = os.path.join(work, "clips")
-    os.makedirs(clips, exist_ok=True)
+def training_clips(work, voices, seed, limit=None):
+    """Every sentence text spoken by `voices` training voices: (jobs, listing of the WAVs) (cached)."""
+    clips = os.path.join(work, f"clips-{voices}-{limit or 'all'}")
+    listing = os.path.join(clips, "clips.jsonl")
     rng = random.Random(seed)
     pool = voice_pool("train")
     jobs = []
@@ -89,25 +102,43 @@ def recognised_sentences(work, voices, seed, limit=None):
         for v in range(voices):
             base, variant = rng.choice(pool)
             jobs.append((text, f"{base}+{variant}", rng.randint(130, 210), rng.randint(25, 75), seed * 1_000_003 + i * 10 + v))
+    if os.path.exists(listing):
+        return jobs, listing
+    os.makedirs(clips, exist_ok=True)
     from multiprocessing import Pool
     started = time.time()
     with Pool(2) as p:
         audio = p.map(synth_one, jobs, chunksize=32)
-    listing = os.path.join(clips, "clips.jsonl")
-    with open(listing, "w") as f:
-        for i, a in enumerate(audio):
-            write_wav(os.path.join(clips, f"{i:05d}.wav"), a)
-            f.write(json.dumps({"file": f"{i:05d}.wav"}) + "\n")
+    for i, a in enumerate(audio):
+        write_wav(os.path.join(clips, f"{i:05d}.wav"), a)
+    with open(listing + ".part", "w") as f:
+        f.writelines(json.dumps({"file": f"{i:05d}.wav"}) + "\n" for i in range(len(jobs)))
+    os.replace(listing + ".part", listing)
     print(f"synthesised {len(jobs)} sentence clips in {time.time() - started:.0f}s", flush=True)
-    results = through_seqserve("transcribe", repository(work), listing, os.path.join(clips, "transcripts.jsonl"))
-    table = {}
-    for job, r in zip(jobs, results):
-        table.setdefault(job[0], []).append(r["text"])
-    with open(path, "w") as f:
-        json.dump(table, f)
-    errors = sum(t != s for s, ts in table.items() for t in ts)
-    print(f"transcribed in {time.time() - started:.0f}s; {errors / len(jobs):.1%} of clips not word-perfect", flush=True)
-    return table
+    return jobs, listing
+
+
+def recognised_sentences(work, voices, seed, recognizers, limit=None):
+    """{sentence text: [its transcripts by `voices` training voices, by each recognizer]} and, per
+    recognizer, the share of clips it did not get word-perfect (each recognizer's table cached)."""
+    jobs, listing = training_clips(work, voices, seed, limit)
+    table, errors = {}, {}
+    for folder in recognizers:
+        rid = recognizer_id(folder)
+        path = os.path.join(work, f"recognised-{voices}-{limit or 'all'}-{rid['sha256']}.json")
+        if not os.path.exists(path):
+            started = time.time()
+            results = through_seqserve("transcribe", repository(work, folder), listing, os.path.join(os.path.dirname(listing), "transcripts.jsonl"))
+            with open(path, "w") as f:
+                json.dump([r["text"] for r in results], f)
+            print(f"transcribed by {rid['folder']} in {time.time() - started:.0f}s", flush=True)
+        with open(path) as f:
+            texts = json.load(f)
+        for job, text in zip(jobs, texts):
+            table.setdefault(job[0], []).append(text)
+        errors[rid["folder"]] = round(sum(t != job[0] for job, t in zip(jobs, texts)) / len(jobs), 4)
+        print(f"{rid['folder']}: {errors[rid['folder']]:.1%} of clips not word-perfect", flush=True)
+    return table, errors
 
 
 class MemN2N(nn.Module):
@@ -251,8 +282,12 @@ def main():
     ap.add_argument("--evaluate", action="store_true", help="only the spoken evaluation of the model in --out")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--noise", choices=("model", "recognizer", "both"), default="both",
-                    help="training noise: the recognition noise model (no recognizer's own errors), the bundled recognizer's transcripts, or both")
+                    help="training noise: the recognition noise model (no recognizer's own errors), the recognizers' transcripts, or both")
+    ap.add_argument("--recognizers", default=BUNDLED_RECOGNIZER,
+                    help="comma-separated recognizer folders (manifest, acoustic.onnx, lm.arpa) whose transcripts of the training clips the network trains on")
+    ap.add_argument("--recognizer", default=BUNDLED_RECOGNIZER, help="the recognizer folder the spoken evaluation is served with")
     args = ap.parse_args()
+    args.recognizers = [r for r in args.recognizers.split(",") if r]
     if args.smoke:
         args.per_task, args.test_per_task, args.spoken_per_task, args.voices, args.minutes = 200, 20, 2, 1, 0.3
         args.segmenter_minutes = 0.1
@@ -265,7 +300,7 @@ def main():
     rng = random.Random(args.seed)
     started = time.time()
 
-    table = recognised_sentences(args.work, args.voices, args.seed, limit=60 if args.smoke else None)
+    table, recognizer_errors = recognised_sentences(args.work, args.voices, args.seed, args.recognizers, limit=60 if args.smoke else None)
     train = stories(args.per_task, args.seed)
     test = stories(args.test_per_task, args.seed + 1000)
     print(f"{len(train)} training stories, {len(test)} held-out stories", flush=True)
@@ -318,14 +353,27 @@ def main():
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
                    "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "command": f"npm run recipe -- speech_qa --noise {args.noise}"}, f, indent=2)
+                   "training_recognizers": [{**recognizer_id(r), "clips_not_word_perfect": recognizer_errors[recognizer_id(r)["folder"]]} for r in args.recognizers],
+                   "evaluation_recognizer": recognizer_id(args.recognizer),
+                   "command": command(args)}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
+
+
+def command(args):
+    flags = f" --noise {args.noise}"
+    if args.recognizers != [BUNDLED_RECOGNIZER]:
+        flags += " --recognizers " + ",".join(recognizer_id(r)["folder"] for r in args.recognizers)
+    if args.recognizer != BUNDLED_RECOGNIZER:
+        flags += " --recognizer " + recognizer_id(args.recognizer)["folder"]
+    if args.minutes != 12:
+        flags += f" --minutes {args.minutes:g}"
+    return "npm run recipe -- speech_qa" + flags
 
 
 def spoken_evaluation(args):
     """The last stage: held-out stories spoken by held-out voices through /v1/speech-qa of the model in --out."""
     spoken_dir, items = spoken_test_set(args.work, stories(args.spoken_per_task, args.seed + 2000), args.seed + 7)
-    results = through_seqserve("ask", repository(args.work, args.out), os.path.join(spoken_dir, "stories.jsonl"), os.path.join(spoken_dir, "results.jsonl"))
+    results = through_seqserve("ask", repository(args.work, args.recognizer, args.out), os.path.join(spoken_dir, "stories.jsonl"), os.path.join(spoken_dir, "results.jsonl"))
     spoken = spoken_metrics(results)
     print(f"spoken held-out stories (held-out voices, through /v1/speech-qa): {spoken}", flush=True)
     return spoken, write_sample(args.out, results)
@@ -341,7 +389,9 @@ def evaluate_only(args):
     with open(path) as f:
         metrics = json.load(f)
     metrics.update({"heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
-                    "spoken_evaluation": {"command": "npm run recipe -- speech_qa --evaluate", "seconds": round(time.time() - started)}})
+                    "evaluation_recognizer": recognizer_id(args.recognizer),
+                    "spoken_evaluation": {"command": "npm run recipe -- speech_qa --evaluate" + (f" --recognizer {recognizer_id(args.recognizer)['folder']}" if args.recognizer != BUNDLED_RECOGNIZER else ""),
+                                          "seconds": round(time.time() - started)}})
     with open(path, "w") as f:
         json.dump(metrics, f, indent=2)
     print(f"evaluated {args.out} in {time.time() - started:.0f}s", flush=True)
