@@ -286,6 +286,7 @@ def main():
     ap.add_argument("--recognizers", default=BUNDLED_RECOGNIZER,
                     help="comma-separated recognizer folders (manifest, acoustic.onnx, lm.arpa) whose transcripts of the training clips the network trains on")
     ap.add_argument("--recognizer", default=BUNDLED_RECOGNIZER, help="the recognizer folder the spoken evaluation is served with")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 when another training shares a 2-core machine)")
     args = ap.parse_args()
     args.recognizers = [r for r in args.recognizers.split(",") if r]
     if args.smoke:
@@ -296,7 +297,7 @@ def main():
     if args.evaluate:
         return evaluate_only(args)
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     started = time.time()
 
@@ -367,6 +368,8 @@ def command(args):
         flags += " --recognizer " + recognizer_id(args.recognizer)["folder"]
     if args.minutes != 12:
         flags += f" --minutes {args.minutes:g}"
+    if args.threads != 2:
+        flags += f" --threads {args.threads}"
     return "npm run recipe -- speech_qa" + flags
 
 
