@@ -279,6 +279,9 @@ def main():
     ap.add_argument("--voices", type=int, default=3)
     ap.add_argument("--minutes", type=float, default=12)
     ap.add_argument("--segmenter-minutes", type=float, default=8)
+    ap.add_argument("--steps", type=int, default=0,
+                    help="train for this many steps (the learning-rate schedule over them) instead of --minutes: runs on a shared machine stay comparable")
+    ap.add_argument("--segmenter-from", help="a folder whose segmenter.onnx and segmenter-metrics.json are copied instead of training a segmenter")
     ap.add_argument("--evaluate", action="store_true", help="only the spoken evaluation of the model in --out")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--noise", choices=("model", "recognizer", "both"), default="both",
@@ -319,12 +322,16 @@ def main():
     budget = args.minutes * 60
     train_start = time.time()
     step, run, epoch = 0, None, 0
-    while (time.time() - train_start) < budget:
+
+    def progress():
+        return step / args.steps if args.steps else (time.time() - train_start) / budget
+
+    while progress() < 1:
         epoch += 1
         order = list(range(len(train)))
         rng.shuffle(order)
         for i in range(0, len(order) - bs + 1, bs):
-            p = (time.time() - train_start) / budget
+            p = progress()
             if p >= 1:
                 break
             for g in opt.param_groups:
@@ -344,10 +351,14 @@ def main():
     print(f"held-out clean text: {clean}; with recognised training-voice sentences: {recognised}; through the noise model: {modelled}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     export(model, args.out)
-    segmenter, segmenter_metrics = train_segmenter(args.segmenter_minutes, args.seed, smoke=args.smoke)
-    export_segmenter(segmenter, os.path.join(args.out, "segmenter.onnx"))
-    with open(os.path.join(args.out, "segmenter-metrics.json"), "w") as f:
-        json.dump({**segmenter_metrics, "minutes": args.segmenter_minutes, "seed": args.seed}, f, indent=1)
+    if args.segmenter_from:
+        for name in ("segmenter.onnx", "segmenter-metrics.json"):
+            shutil.copyfile(os.path.join(args.segmenter_from, name), os.path.join(args.out, name))
+    else:
+        segmenter, segmenter_metrics = train_segmenter(args.segmenter_minutes, args.seed, smoke=args.smoke)
+        export_segmenter(segmenter, os.path.join(args.out, "segmenter.onnx"))
+        with open(os.path.join(args.out, "segmenter-metrics.json"), "w") as f:
+            json.dump({**segmenter_metrics, "minutes": args.segmenter_minutes, "seed": args.seed}, f, indent=1)
 
     spoken, sample = spoken_evaluation(args)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
@@ -370,6 +381,10 @@ def command(args):
         flags += f" --minutes {args.minutes:g}"
     if args.threads != 2:
         flags += f" --threads {args.threads}"
+    if args.steps:
+        flags += f" --steps {args.steps}"
+    if args.segmenter_from:
+        flags += f" --segmenter-from {args.segmenter_from}"
     return "npm run recipe -- speech_qa" + flags
 
 
