@@ -10,7 +10,7 @@ Stages (cached in --work):
      recognition errors per sentence;
   2. the network trains on generated stories (stories.py) in clean text, and with each sentence and
      question replaced by one of its recognised versions of stage 1 (`--noise recognizer`: the
-     bundled recognizer's own errors), or heard through a recognition noise model that belongs to no
+     recognizers' own errors), or heard through a recognition noise model that belongs to no
      one recognizer (`--noise model`, recognition_noise.py; stage 1's table then only measures the
      network on a recognizer's real errors), or either, half the time each (`--noise both`, the default);
   3. export memory.onnx: story [B, 16, 10, 12] int64 and question [B, 10, 12] int64 hashed word ids
@@ -71,13 +71,13 @@ BUNDLED_RECOGNIZER = os.path.join(ROOT, "models", "asr")
 
 
 def recognizer_id(folder):
-    """A recognizer folder's identity: its folder and the digest of its acoustic model and manifest."""
+    """A recognizer folder's identity: its folder and the digest of the files its manifest serves."""
     h = hashlib.sha256()
-    for name in ("acoustic.onnx", "manifest.json", "lm.arpa"):
+    for name in ("acoustic.onnx", "manifest.json", "lm.arpa", "alphabet.json"):
         with open(os.path.join(folder, name), "rb") as f:
             h.update(f.read())
-    return {"folder": os.path.relpath(os.path.abspath(folder), ROOT) if os.path.abspath(folder).startswith(ROOT) else folder,
-            "sha256": h.hexdigest()[:16]}
+    full = os.path.abspath(folder)
+    return {"folder": os.path.relpath(full, ROOT) if full.startswith(ROOT + os.sep) else folder, "sha256": h.hexdigest()[:16]}
 
 
 def repository(work, recognizer, extra=None):
@@ -93,7 +93,7 @@ def repository(work, recognizer, extra=None):
 
 def training_clips(work, voices, seed, limit=None):
     """Every sentence text spoken by `voices` training voices: (jobs, listing of the WAVs) (cached)."""
-    clips = os.path.join(work, f"clips-{voices}-{limit or 'all'}")
+    clips = os.path.join(work, f"clips-{voices}-{limit or 'all'}-s{seed}")
     listing = os.path.join(clips, "clips.jsonl")
     rng = random.Random(seed)
     pool = voice_pool("train")
@@ -125,7 +125,7 @@ def recognised_sentences(work, voices, seed, recognizers, limit=None):
     table, errors = {}, {}
     for folder in recognizers:
         rid = recognizer_id(folder)
-        path = os.path.join(work, f"recognised-{voices}-{limit or 'all'}-{rid['sha256']}.json")
+        path = os.path.join(work, f"recognised-{voices}-{limit or 'all'}-s{seed}-{rid['sha256']}.json")
         if not os.path.exists(path):
             started = time.time()
             results = through_seqserve("transcribe", repository(work, folder), listing, os.path.join(os.path.dirname(listing), "transcripts.jsonl"))
@@ -291,7 +291,12 @@ def main():
     ap.add_argument("--recognizer", default=BUNDLED_RECOGNIZER, help="the recognizer folder the spoken evaluation is served with")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1 when another training shares a 2-core machine)")
     args = ap.parse_args()
-    args.recognizers = [r for r in args.recognizers.split(",") if r]
+    args.recognizers = [os.path.abspath(r) for r in args.recognizers.split(",") if r]
+    args.recognizer = os.path.abspath(args.recognizer)
+    if args.segmenter_from:
+        for name in ("segmenter.onnx", "segmenter-metrics.json"):
+            if not os.path.exists(os.path.join(args.segmenter_from, name)):
+                ap.error(f"--segmenter-from: {os.path.join(args.segmenter_from, name)} does not exist")
     if args.smoke:
         args.per_task, args.test_per_task, args.spoken_per_task, args.voices, args.minutes = 200, 20, 2, 1, 0.3
         args.segmenter_minutes = 0.1
@@ -353,7 +358,9 @@ def main():
     export(model, args.out)
     if args.segmenter_from:
         for name in ("segmenter.onnx", "segmenter-metrics.json"):
-            shutil.copyfile(os.path.join(args.segmenter_from, name), os.path.join(args.out, name))
+            source, target = os.path.join(args.segmenter_from, name), os.path.join(args.out, name)
+            if not (os.path.exists(target) and os.path.samefile(source, target)):
+                shutil.copyfile(source, target)
     else:
         segmenter, segmenter_metrics = train_segmenter(args.segmenter_minutes, args.seed, smoke=args.smoke)
         export_segmenter(segmenter, os.path.join(args.out, "segmenter.onnx"))
@@ -365,19 +372,22 @@ def main():
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
                    "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "training_recognizers": [{**recognizer_id(r), "clips_not_word_perfect": recognizer_errors[recognizer_id(r)["folder"]]} for r in args.recognizers],
+                   "training_recognizers": [{**rid, "clips_not_word_perfect": recognizer_errors[rid["folder"]]} for rid in map(recognizer_id, args.recognizers)],
                    "evaluation_recognizer": recognizer_id(args.recognizer),
                    "command": command(args)}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
 
 
 def command(args):
-    flags = f" --noise {args.noise}"
+    flags = " --smoke" if args.smoke else ""
+    flags += f" --noise {args.noise}"
     if args.recognizers != [BUNDLED_RECOGNIZER]:
         flags += " --recognizers " + ",".join(recognizer_id(r)["folder"] for r in args.recognizers)
     if args.recognizer != BUNDLED_RECOGNIZER:
         flags += " --recognizer " + recognizer_id(args.recognizer)["folder"]
-    if args.minutes != 12:
+    if args.seed != 3:
+        flags += f" --seed {args.seed}"
+    if args.minutes != 12 and not args.steps and not args.smoke:
         flags += f" --minutes {args.minutes:g}"
     if args.threads != 2:
         flags += f" --threads {args.threads}"
