@@ -70,14 +70,19 @@ def through_seqserve(mode, models_dir, listing, out):
 BUNDLED_RECOGNIZER = os.path.join(ROOT, "models", "asr")
 
 
+def shown(folder):
+    """A folder as commands and metrics name it: relative to the project when inside it."""
+    full = os.path.abspath(folder)
+    return os.path.relpath(full, ROOT) if full.startswith(ROOT + os.sep) else folder
+
+
 def recognizer_id(folder):
     """A recognizer folder's identity: its folder and the digest of the files its manifest serves."""
     h = hashlib.sha256()
     for name in ("acoustic.onnx", "manifest.json", "lm.arpa", "alphabet.json"):
         with open(os.path.join(folder, name), "rb") as f:
             h.update(f.read())
-    full = os.path.abspath(folder)
-    return {"folder": os.path.relpath(full, ROOT) if full.startswith(ROOT + os.sep) else folder, "sha256": h.hexdigest()[:16]}
+    return {"folder": shown(folder), "sha256": h.hexdigest()[:16]}
 
 
 def repository(work, recognizer, extra=None):
@@ -120,9 +125,10 @@ def training_clips(work, voices, seed, limit=None):
 
 def recognised_sentences(work, voices, seed, recognizers, limit=None):
     """{sentence text: [its transcripts by `voices` training voices, by each recognizer]} and, per
-    recognizer, the share of clips it did not get word-perfect (each recognizer's table cached)."""
+    recognizer, its identity and the share of clips it did not get word-perfect (each recognizer's
+    transcripts cached)."""
     jobs, listing = training_clips(work, voices, seed, limit)
-    table, errors = {}, {}
+    table, used = {}, []
     for folder in recognizers:
         rid = recognizer_id(folder)
         path = os.path.join(work, f"recognised-{voices}-{limit or 'all'}-s{seed}-{rid['sha256']}.json")
@@ -136,9 +142,9 @@ def recognised_sentences(work, voices, seed, recognizers, limit=None):
             texts = json.load(f)
         for job, text in zip(jobs, texts):
             table.setdefault(job[0], []).append(text)
-        errors[rid["folder"]] = round(sum(t != job[0] for job, t in zip(jobs, texts)) / len(jobs), 4)
-        print(f"{rid['folder']}: {errors[rid['folder']]:.1%} of clips not word-perfect", flush=True)
-    return table, errors
+        used.append({**rid, "clips_not_word_perfect": round(sum(t != job[0] for job, t in zip(jobs, texts)) / len(jobs), 4)})
+        print(f"{rid['folder']}: {used[-1]['clips_not_word_perfect']:.1%} of clips not word-perfect", flush=True)
+    return table, used
 
 
 class MemN2N(nn.Module):
@@ -309,7 +315,7 @@ def main():
     rng = random.Random(args.seed)
     started = time.time()
 
-    table, recognizer_errors = recognised_sentences(args.work, args.voices, args.seed, args.recognizers, limit=60 if args.smoke else None)
+    table, training_recognizers = recognised_sentences(args.work, args.voices, args.seed, args.recognizers, limit=60 if args.smoke else None)
     train = stories(args.per_task, args.seed)
     test = stories(args.test_per_task, args.seed + 1000)
     print(f"{len(train)} training stories, {len(test)} held-out stories", flush=True)
@@ -372,7 +378,7 @@ def main():
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
                    "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
-                   "training_recognizers": [{**rid, "clips_not_word_perfect": recognizer_errors[rid["folder"]]} for rid in map(recognizer_id, args.recognizers)],
+                   "training_recognizers": training_recognizers,
                    "evaluation_recognizer": recognizer_id(args.recognizer),
                    "command": command(args)}, f, indent=2)
     print(f"wrote {args.out} in {time.time() - started:.0f}s", flush=True)
@@ -382,9 +388,9 @@ def command(args):
     flags = " --smoke" if args.smoke else ""
     flags += f" --noise {args.noise}"
     if args.recognizers != [BUNDLED_RECOGNIZER]:
-        flags += " --recognizers " + ",".join(recognizer_id(r)["folder"] for r in args.recognizers)
+        flags += " --recognizers " + ",".join(map(shown, args.recognizers))
     if args.recognizer != BUNDLED_RECOGNIZER:
-        flags += " --recognizer " + recognizer_id(args.recognizer)["folder"]
+        flags += " --recognizer " + shown(args.recognizer)
     if args.seed != 3:
         flags += f" --seed {args.seed}"
     if args.minutes != 12 and not args.steps and not args.smoke:
@@ -418,7 +424,7 @@ def evaluate_only(args):
         metrics = json.load(f)
     metrics.update({"heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                     "evaluation_recognizer": recognizer_id(args.recognizer),
-                    "spoken_evaluation": {"command": "npm run recipe -- speech_qa --evaluate" + (f" --recognizer {recognizer_id(args.recognizer)['folder']}" if args.recognizer != BUNDLED_RECOGNIZER else ""),
+                    "spoken_evaluation": {"command": "npm run recipe -- speech_qa --evaluate" + (f" --recognizer {shown(args.recognizer)}" if args.recognizer != BUNDLED_RECOGNIZER else ""),
                                           "seconds": round(time.time() - started)}})
     with open(path, "w") as f:
         json.dump(metrics, f, indent=2)
