@@ -295,10 +295,14 @@ def main():
     ap.add_argument("--recognizers", default=BUNDLED_RECOGNIZER,
                     help="comma-separated recognizer folders (manifest, acoustic.onnx, lm.arpa) whose transcripts of the training clips the network trains on")
     ap.add_argument("--recognizer", default=BUNDLED_RECOGNIZER, help="the recognizer folder the spoken evaluation is served with")
+    ap.add_argument("--noisy-share", type=float, default=0.7,
+                    help="share of training stories heard with recognition errors (--noise); the rest are clean text")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1 when another training shares a 2-core machine)")
     args = ap.parse_args()
     args.recognizers = [os.path.abspath(r) for r in args.recognizers.split(",") if r]
     args.recognizer = os.path.abspath(args.recognizer)
+    if not 0 <= args.noisy_share <= 1:
+        ap.error("--noisy-share: a share between 0 and 1")
     if args.segmenter_from:
         for name in ("segmenter.onnx", "segmenter-metrics.json"):
             if not os.path.exists(os.path.join(args.segmenter_from, name)):
@@ -347,7 +351,7 @@ def main():
                 break
             for g in opt.param_groups:
                 g["lr"] = max_lr * min(1.0, p / 0.05) * 0.5 * (1 + math.cos(math.pi * p))
-            batch = [heard(train[j]) if rng.random() < 0.7 else train[j] for j in order[i:i + bs]]
+            batch = [heard(train[j]) if rng.random() < args.noisy_share else train[j] for j in order[i:i + bs]]
             story, question, answer = tensors(batch)
             loss = nn.functional.nll_loss(model(story, question)[0], answer)
             run = smoothed(run, optimizer_step(model, opt, loss, 40.0), 0.98)
@@ -376,7 +380,7 @@ def main():
     spoken, sample = spoken_evaluation(args)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"heldout_clean_text": clean, "heldout_recognised_text": recognised, "heldout_noise_model_text": modelled, "noise": args.noise,
-                   "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
+                   "noisy_share": args.noisy_share, "heldout_spoken": spoken, "heldout_spoken_sample": spoken_metrics(sample),
                    "train_stories": len(train), "steps": step, "seed": args.seed, "train_seconds": round(time.time() - started),
                    "training_recognizers": training_recognizers,
                    "evaluation_recognizer": recognizer_id(args.recognizer),
@@ -399,6 +403,8 @@ def command(args):
         flags += f" --threads {args.threads}"
     if args.steps:
         flags += f" --steps {args.steps}"
+    if args.noisy_share != 0.7:
+        flags += f" --noisy-share {args.noisy_share:g}"
     if args.segmenter_from:
         flags += f" --segmenter-from {args.segmenter_from}"
     return "npm run recipe -- speech_qa" + flags
