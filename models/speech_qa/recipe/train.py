@@ -68,6 +68,7 @@ def through_seqserve(mode, models_dir, listing, out):
 
 
 BUNDLED_RECOGNIZER = os.path.join(ROOT, "models", "asr")
+SEGMENTER_FILES = ("segmenter.onnx", "segmenter-metrics.json")  # what --segmenter-from copies
 
 
 def shown(folder):
@@ -304,7 +305,7 @@ def main():
     if not 0 <= args.noisy_share <= 1:
         ap.error("--noisy-share: a share between 0 and 1")
     if args.segmenter_from:
-        for name in ("segmenter.onnx", "segmenter-metrics.json"):
+        for name in SEGMENTER_FILES:
             if not os.path.exists(os.path.join(args.segmenter_from, name)):
                 ap.error(f"--segmenter-from: {os.path.join(args.segmenter_from, name)} does not exist")
     if args.smoke:
@@ -367,7 +368,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     export(model, args.out)
     if args.segmenter_from:
-        for name in ("segmenter.onnx", "segmenter-metrics.json"):
+        for name in SEGMENTER_FILES:
             source, target = os.path.join(args.segmenter_from, name), os.path.join(args.out, name)
             if not (os.path.exists(target) and os.path.samefile(source, target)):
                 shutil.copyfile(source, target)
@@ -406,7 +407,7 @@ def command(args):
     if args.noisy_share != 0.7:
         flags += f" --noisy-share {args.noisy_share:g}"
     if args.segmenter_from:
-        flags += f" --segmenter-from {args.segmenter_from}"
+        flags += f" --segmenter-from {shown(args.segmenter_from)}"
     return "npm run recipe -- speech_qa" + flags
 
 
