@@ -235,7 +235,10 @@ export const CtcDecoding = z.strictObject({
     .strictObject({
       width: z.number().int().min(1).max(256).default(8),
       default: z.boolean().default(false),
-      lm: z.strictObject({ file: fileName, alpha: z.number().nonnegative(), beta: z.number() }).optional(),
+      /** Shallow fusion weights; `lookahead` and `oovPenalty` make it a soft lexicon constraint (see WordLmScorer). */
+      lm: z
+        .strictObject({ file: fileName, alpha: z.number().nonnegative(), beta: z.number(), lookahead: z.boolean().default(false), oovPenalty: z.number().nonnegative().default(0) })
+        .optional(),
       /** Bonus per character of a hotword phrase (natural-log units) at boost 0; Google's `boost` adds to it. */
       hotwordBonus: z.number().nonnegative().default(1.5),
     })

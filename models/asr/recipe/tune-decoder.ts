@@ -1,6 +1,7 @@
 /**
  * Runs seqserve's CTC decoders on the exported recognizer: greedy, prefix beam, and beam with
- * word n-gram LM fusion, whose weights (alpha, beta) are chosen on the dev split. Reports WER/CER on
+ * word n-gram LM fusion (with unigram lookahead and an out-of-vocabulary penalty: a soft lexicon
+ * constraint), whose weights (alpha, beta, penalty) are chosen on the dev split. Reports WER/CER on
  * every held-out test set (DIR/sets.json names them; `test` alone without it) into metrics.json and the chosen beam settings into DIR/beam.json, which
  * decoder_eval.py puts into manifest.json (decoding.beam) through models/_recipe_common/manifest.py.
  *
@@ -15,11 +16,11 @@ import * as ort from 'onnxruntime-node';
 import { decodeWav } from '../../../server/core/audio/decode-wav.ts';
 import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.ts';
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
-import { WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
+import { type LmFusionOptions, WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
 import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
 import { characterErrors, wordErrors } from '../../../server/core/text/edit-distance.ts';
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '8' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string', default: '32' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
 const modelDir = values.model!;
 const evalDir = values.eval!;
 const width = Number(values.width);
@@ -74,26 +75,26 @@ function score(utts: Utterance[], decode: (u: Utterance) => number[]) {
 
 const lm = NgramLm.fromArpa(readFileSync(path.join(modelDir, 'lm.arpa'), 'utf8'), 'lm.arpa');
 const greedy = (u: Utterance) => ctcGreedy(u.logProbs, u.frames, V, 0).tokens;
-const beam = (alpha?: number, beta?: number) => (u: Utterance) =>
+const beam = (fusion?: LmFusionOptions, beamWidth = width) => (u: Utterance) =>
   ctcPrefixBeamSearch(u.logProbs, u.frames, V, {
-    beamWidth: width,
+    beamWidth,
     blank: 0,
     tokenLogProbFloor: Math.log(1e-4),
-    ...(alpha === undefined ? {} : { scorer: new WordLmScorer(lm, alphabet, SEP, { alpha, beta: beta! }) }),
+    ...(fusion ? { scorer: new WordLmScorer(lm, alphabet, SEP, fusion) } : {}),
   })[0].tokens;
 
 const metricsFile = path.join(modelDir, 'metrics.json');
 const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
 // The committed held-out sample (the first test utterances), which a test re-checks through the API.
-const sampleOf = async (alpha: number, beta: number) => {
+const sampleOf = async (fusion: LmFusionOptions) => {
   const sample = await logProbsOf(path.join(modelDir, 'heldout-sample'));
-  return { greedy: score(sample, greedy), beamLm: score(sample, beam(alpha, beta)) };
+  return { greedy: score(sample, greedy), beamLm: score(sample, beam(fusion)) };
 };
+const fusionOf = ({ alpha, beta, lookahead = false, oovPenalty = 0 }: LmFusionOptions): Required<LmFusionOptions> => ({ alpha, beta, lookahead, oovPenalty });
 
 if (values['sample-only']) {
   // Re-scores the committed sample with the weights already in the manifest.
-  const { alpha, beta } = manifest.decoding.beam.lm;
-  metrics.decoders = { ...metrics.decoders, sample: await sampleOf(alpha, beta) };
+  metrics.decoders = { ...metrics.decoders, sample: await sampleOf(fusionOf(manifest.decoding.beam.lm)) };
   console.log(JSON.stringify(metrics.decoders.sample, null, 2));
 } else {
   const dev = values.fixed ? [] : await logProbsOf(path.join(evalDir, 'dev'));
@@ -101,28 +102,38 @@ if (values['sample-only']) {
   const setNames: string[] = existsSync(path.join(evalDir, 'sets.json')) ? JSON.parse(readFileSync(path.join(evalDir, 'sets.json'), 'utf8')) : ['test'];
   const sets: Record<string, Utterance[]> = {};
   for (const name of setNames) sets[name] = await logProbsOf(path.join(evalDir, name));
-  const grid: { alpha: number; beta: number; wer: number }[] = [];
-  // --fixed: the manifest's LM weights, no tuning (to score another model, e.g. the one bundled before, on the same sets)
-  if (values.fixed) grid.push({ alpha: manifest.decoding.beam.lm.alpha, beta: manifest.decoding.beam.lm.beta, wer: NaN });
-  for (const alpha of values.fixed ? [] : values.quick ? [0.5] : [0.2, 0.4, 0.6, 0.8, 1.0, 1.3]) {
-    for (const beta of values.quick ? [1] : [0, 1, 2, 3, 4, 5]) {
-      grid.push({ alpha, beta, wer: score(dev, beam(alpha, beta)).wer });
+  // --fixed: the manifest's LM settings, no tuning (to score another model, e.g. the one bundled before, on the same sets)
+  let best: Required<LmFusionOptions> & { wer: number };
+  if (values.fixed) {
+    best = { ...fusionOf(manifest.decoding.beam.lm), wer: NaN };
+  } else {
+    // every weight triple at width 8 (a second each), then the six best again at the chosen width
+    const grid: (Required<LmFusionOptions> & { wer: number })[] = [];
+    for (const alpha of values.quick ? [0.5] : [0.3, 0.5, 0.7, 1.0]) {
+      for (const beta of values.quick ? [1] : [0, 1, 2]) {
+        for (const oovPenalty of values.quick ? [8] : [0, 8, 16]) {
+          const fusion = { alpha, beta, lookahead: true, oovPenalty };
+          grid.push({ ...fusion, wer: score(dev, beam(fusion, Math.min(8, width))).wer });
+        }
+      }
     }
+    grid.sort((a, b) => a.wer - b.wer);
+    const finalists = grid.slice(0, 6).map((g) => ({ ...g, wer: score(dev, beam(g)).wer }));
+    best = finalists.sort((a, b) => a.wer - b.wer)[0];
   }
-  grid.sort((a, b) => a.wer - b.wer);
-  const best = grid[0];
+  const { wer: devWer, ...fusion } = best;
   const devGreedy = score(dev, greedy);
   const results = {
     width,
-    dev: { greedy: devGreedy, beamLm: { alpha: best.alpha, beta: best.beta, wer: best.wer } },
+    dev: { greedy: devGreedy, beamLm: { ...fusion, wer: devWer } },
     ...Object.fromEntries(
-      Object.entries(sets).map(([name, utts]) => [name, { greedy: score(utts, greedy), beam: score(utts, beam()), beamLm: score(utts, beam(best.alpha, best.beta)) }]),
+      Object.entries(sets).map(([name, utts]) => [name, { greedy: score(utts, greedy), beam: score(utts, beam()), beamLm: score(utts, beam(fusion)) }]),
     ),
-    sample: await sampleOf(best.alpha, best.beta),
+    sample: await sampleOf(fusion),
   };
   console.log(JSON.stringify(results, null, 2));
   metrics.decoders = { ...results, command: 'node --import tsx models/asr/recipe/tune-decoder.ts (run by decoder_eval.py)' };
-  const beamSettings = { width, default: best.wer < devGreedy.wer, lm: { file: 'lm.arpa', alpha: best.alpha, beta: best.beta }, hotwordBonus: 1.5 };
+  const beamSettings = { width, default: values.fixed ? manifest.decoding.beam.default : devWer < devGreedy.wer, lm: { file: 'lm.arpa', ...fusion }, hotwordBonus: 1.5 };
   writeFileSync(path.join(evalDir, 'beam.json'), JSON.stringify(beamSettings) + '\n');
 }
 writeFileSync(metricsFile, JSON.stringify(metrics, null, 2) + '\n');

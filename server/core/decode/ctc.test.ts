@@ -106,12 +106,19 @@ describe('CTC decoding', () => {
 describe('CTC prefix beam search with a scorer (LM fusion, hotwords)', () => {
   it('ranks every labelling by exact acoustic log-probability plus the scorer total, like brute force', () => {
     const alphabet = ['<blank>', ' ', 'a', 'b'];
-    const scorer = new CombinedScorer([
-      new WordLmScorer(NgramLm.fromArpa(TINY_ARPA), alphabet, 1, { alpha: 0.8, beta: 1.5 }),
-      new HotwordScorer([{ phrase: 'ab', boost: 0.7 }], alphabet, 1),
-    ]);
     const rnd = seeded(21);
-    for (const T of [2, 3, 5]) {
+    // plain fusion, and with lookahead and an out-of-vocabulary penalty (scores while spelling that the word's end takes back)
+    for (const [T, lexicon] of [
+      [2, false],
+      [3, false],
+      [5, false],
+      [3, true],
+      [5, true],
+    ] as const) {
+      const scorer = new CombinedScorer([
+        new WordLmScorer(NgramLm.fromArpa(TINY_ARPA), alphabet, 1, { alpha: 0.8, beta: 1.5, ...(lexicon ? { lookahead: true, oovPenalty: 3 } : {}) }),
+        new HotwordScorer([{ phrase: 'ab', boost: 0.7 }], alphabet, 1),
+      ]);
       const V = alphabet.length;
       const lp = randomLogProbs(T, V, rnd);
       const exact = bruteForce(lp, T, V, 0);
@@ -142,5 +149,17 @@ describe('CTC prefix beam search with a scorer (LM fusion, hotwords)', () => {
     expect(text(plain[0].tokens)).toBe('a');
     expect(text(fused[0].tokens)).toBe('ab');
     expect(fused[0].frames).toEqual([0, 1]);
+  });
+
+  it('with lookahead and an out-of-vocabulary penalty a narrow beam keeps the known word the plain LM loses', () => {
+    const alphabet = ['<blank>', ' ', 'a', 'b', 'c'];
+    const lm = NgramLm.fromArpa(TINY_ARPA); // words "a" and "b"
+    // one frame: "c" (not a word) slightly ahead of "a"; a beam of one keeps a single spelling
+    const lp = [0.02, 0.01, 0.45, 0.02, 0.5].map(Math.log);
+    const decode = (options: object) =>
+      ctcPrefixBeamSearch(lp, 1, 5, { beamWidth: 1, blank: 0, scorer: new WordLmScorer(lm, alphabet, 1, { alpha: 0.5, beta: 0, ...options }) })[0];
+    const text = (t: number[]) => t.map((i) => alphabet[i]).join('');
+    expect(text(decode({}).tokens)).toBe('c'); // judged only at the word's end, after "a" has left the beam
+    expect(text(decode({ lookahead: true, oovPenalty: 4 }).tokens)).toBe('a');
   });
 });

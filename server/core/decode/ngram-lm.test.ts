@@ -26,6 +26,15 @@ describe('NgramLm (ARPA)', () => {
     expect(lm.has('b')).toBe(true);
   });
 
+  it('looks ahead: the best unigram of the words a prefix starts, none for special tokens', () => {
+    const two = NgramLm.fromArpa('\\data\\\n\\1-grams:\n-1 <unk>\n-2 ab\n-0.5 ac\n-3 b\n\\end\\\n');
+    expect(two.lookahead('a')).toBeCloseTo(ln(-0.5), 10);
+    expect(two.lookahead('ab')).toBeCloseTo(ln(-2), 10);
+    expect(two.lookahead('abc')).toBeUndefined();
+    expect(two.lookahead('<')).toBeUndefined();
+    expect(two.unk).toBeCloseTo(ln(-1), 10);
+  });
+
   it('rejects text that is not ARPA with the file name and line', () => {
     expect(() => NgramLm.fromArpa('hello world', 'lm.arpa')).toThrow(/lm\.arpa: line 1/);
     expect(() => NgramLm.fromArpa('\\data\\\n\\1-grams:\nx y\n', 'lm.arpa')).toThrow(/line 3: not a 1-gram/);

@@ -15,15 +15,20 @@ interface Entry {
 export class NgramLm {
   readonly order: number;
   private readonly entries: Map<string, Entry>;
-  private readonly prefixes = new Set<string>();
-  private readonly unk: number;
+  /** For every prefix of a vocabulary word: the best unigram ln P of the words it starts (the lookahead). */
+  private readonly prefixes = new Map<string, number>();
+  /** ln P of a word the LM does not know. */
+  readonly unk: number;
 
   private constructor(order: number, entries: Map<string, Entry>) {
     this.order = order;
     this.entries = entries;
-    for (const key of entries.keys()) {
-      if (key.includes(' ')) continue;
-      for (let i = 1; i <= key.length; i++) this.prefixes.add(key.slice(0, i));
+    for (const [key, { logProb }] of entries) {
+      if (key.includes(' ') || key.startsWith('<') || key === '</s>') continue;
+      for (let i = 1; i <= key.length; i++) {
+        const prefix = key.slice(0, i);
+        if (!(this.prefixes.get(prefix)! >= logProb)) this.prefixes.set(prefix, logProb);
+      }
     }
     this.unk = entries.get('<unk>')?.logProb ?? -10 * LN10;
   }
@@ -74,6 +79,11 @@ export class NgramLm {
   /** True when some vocabulary word starts with `prefix`. */
   hasPrefix(prefix: string): boolean {
     return this.prefixes.has(prefix);
+  }
+
+  /** The best unigram ln P among vocabulary words that start with `prefix`; undefined when none does. */
+  lookahead(prefix: string): number | undefined {
+    return this.prefixes.get(prefix);
   }
 
   has(word: string): boolean {

@@ -20,6 +20,34 @@ describe('WordLmScorer', () => {
     const r = scorer.extend(scorer.initial(), ids('a')[0]);
     expect(r.score).toBe(0);
   });
+
+  describe('with lookahead and an out-of-vocabulary penalty', () => {
+    const ALPHA = ['<blank>', ' ', 'a', 'b', 'c'];
+    const tokens = (text: string) => [...text].map((c) => ALPHA.indexOf(c));
+    const lexicon = new WordLmScorer(lm, ALPHA, 1, { alpha: 0.5, beta: 2, lookahead: true, oovPenalty: 4 });
+
+    it('scores a known prefix by its best unigram and an unknown one by <unk> minus the penalty', () => {
+      expect(lexicon.extend(lexicon.initial(), tokens('a')[0]).score).toBeCloseTo(0.5 * lm.lookahead('a')!, 10);
+      expect(lexicon.extend(lexicon.initial(), tokens('c')[0]).score).toBeCloseTo(0.5 * lm.unk - 4, 10);
+      // the letter that leaves the vocabulary pays the difference; later letters pay nothing more
+      const a = lexicon.extend(lexicon.initial(), tokens('a')[0]);
+      const ab = lexicon.extend(a.state, tokens('b')[0]);
+      expect(ab.score).toBeCloseTo(0.5 * lm.unk - 4 - 0.5 * lm.lookahead('a')!, 10);
+      expect(lexicon.extend(ab.state, tokens('c')[0]).score).toBeCloseTo(0, 10);
+    });
+
+    it('gives a whole sentence the plain fusion total: what it scored while spelling, the word end takes back', () => {
+      const plain = new WordLmScorer(lm, ALPHA, 1, { alpha: 0.5, beta: 2 });
+      for (const text of ['a b', 'ab c', 'c', 'b a ', 'cab']) expect(scoreAll(lexicon, tokens(text))).toBeCloseTo(scoreAll(plain, tokens(text)), 10);
+    });
+
+    it('counts extra words (hotwords) as vocabulary: no penalty while spelling them', () => {
+      const withHotword = new WordLmScorer(lm, ALPHA, 1, { alpha: 0.5, beta: 2, lookahead: true, oovPenalty: 4 }, ['cab']);
+      const c = withHotword.extend(withHotword.initial(), tokens('c')[0]);
+      expect(c.score).toBeCloseTo(0.5 * lm.unk, 10);
+      expect(withHotword.extend(c.state, tokens('b')[0]).score).toBeCloseTo(-4, 10); // "cb" is neither
+    });
+  });
 });
 
 describe('HotwordScorer', () => {

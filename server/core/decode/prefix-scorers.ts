@@ -17,6 +17,8 @@ export interface PrefixScorer<S = unknown> {
 interface LmState {
   history: readonly string[];
   word: string;
+  /** Score already given to the unfinished word (its lookahead and out-of-lexicon penalty), replaced when it ends. */
+  partial: number;
 }
 
 export interface LmFusionOptions {
@@ -24,35 +26,70 @@ export interface LmFusionOptions {
   alpha: number;
   /** Bonus per word (counters the LM's preference for short outputs). */
   beta: number;
+  /**
+   * Score unfinished words as they are spelled: each letter brings the prefix the best unigram ln P
+   * (times alpha) of the vocabulary words it starts, so the beam keeps spellings that lead to words
+   * the LM knows instead of judging them only at the space (wav2letter's "smearing").
+   */
+  lookahead?: boolean;
+  /**
+   * Penalty (natural-log units) on an unfinished word whose spelling has left the LM's vocabulary
+   * (and `extraWords`): such prefixes fall out of the beam unless the audio strongly favours them.
+   * When the word ends, its LM score (ln P of `<unk>`) replaces the penalty, as it replaces the lookahead.
+   */
+  oovPenalty?: number;
 }
 
-/** Shallow fusion of a word n-gram LM into a character CTC beam; words end at the separator token. */
+/**
+ * Shallow fusion of a word n-gram LM into a character CTC beam; words end at the separator token.
+ * With `lookahead` and `oovPenalty` it is a soft lexicon constraint: spellings outside the LM's
+ * vocabulary (and `extraWords`, e.g. hotwords) pay the penalty from the letter that leaves it.
+ */
 export class WordLmScorer implements PrefixScorer<LmState> {
+  private readonly extraPrefixes = new Set<string>();
+
   constructor(
     private readonly lm: NgramLm,
     private readonly alphabet: readonly string[],
     private readonly separator: number,
     private readonly options: LmFusionOptions,
-  ) {}
+    extraWords: readonly string[] = [],
+  ) {
+    for (const word of extraWords) for (let i = 1; i <= word.length; i++) this.extraPrefixes.add(word.slice(0, i));
+  }
 
   initial(): LmState {
-    return { history: ['<s>'], word: '' };
+    return { history: ['<s>'], word: '', partial: 0 };
   }
 
   extend(state: LmState, token: number): { state: LmState; score: number } {
-    if (token !== this.separator) return { state: { history: state.history, word: state.word + this.alphabet[token] }, score: 0 };
+    if (token !== this.separator) {
+      const word = state.word + this.alphabet[token];
+      const partial = this.partialScore(word);
+      return { state: { history: state.history, word, partial }, score: partial - state.partial };
+    }
     if (!state.word) return { state, score: 0 };
-    return { state: { history: this.keep([...state.history, state.word]), word: '' }, score: this.wordScore(state.history, state.word) };
+    return { state: { history: this.keep([...state.history, state.word]), word: '', partial: 0 }, score: this.wordScore(state.history, state.word) - state.partial };
   }
 
   finish(state: LmState): number {
     let score = 0;
     let history = state.history;
     if (state.word) {
-      score += this.wordScore(history, state.word);
+      score += this.wordScore(history, state.word) - state.partial;
       history = [...history, state.word];
     }
     return score + this.options.alpha * this.lm.score(history, '</s>');
+  }
+
+  /** What an unfinished word is worth so far: 0 without lookahead or penalty (the word is judged at its end). */
+  private partialScore(word: string): number {
+    const { lookahead, oovPenalty = 0 } = this.options;
+    if (!lookahead && oovPenalty === 0) return 0;
+    const best = this.lm.lookahead(word);
+    if (best !== undefined) return lookahead ? this.options.alpha * best : 0;
+    const known = this.extraPrefixes.has(word);
+    return (lookahead ? this.options.alpha * this.lm.unk : 0) - (known ? 0 : oovPenalty);
   }
 
   private wordScore(history: readonly string[], word: string): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NgramLm } from '../decode/ngram-lm.ts';
 import { CombinedScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
-import { TINY_ARPA } from '../decode/scorer-test-fixtures.ts';
+import { scoreAll, TINY_ARPA } from '../decode/scorer-test-fixtures.ts';
 import { decodingFor } from './decoding-choice.ts';
 import type { AcousticModel } from './recognizer-stream.ts';
 
@@ -25,5 +25,21 @@ describe('decodingFor', () => {
     expect(decodingFor(model, { live: true, hotwords: [{ phrase: '  ' }] })).toEqual({ beamWidth: 0 });
     expect(decodingFor(model, { decoder: 'greedy', alternatives: 3 })).toEqual({ beamWidth: 0 });
     expect(decodingFor(model, { live: true, decoder: 'beam' }).beamWidth).toBe(8);
+  });
+
+  it("spares a hotword the LM's out-of-vocabulary penalty while it is spelled", () => {
+    const lexicon = { ...model, lm: { ...model.lm!, lookahead: true, oovPenalty: 5 } } as AcousticModel;
+    const ab = [2, 3]; // "ab": not a word of the LM ("a" and "b" are)
+    const partial = (scorer: unknown) => {
+      const s = scorer as WordLmScorer | CombinedScorer;
+      const first = s.extend(s.initial(), ab[0]);
+      return first.score + s.extend(first.state, ab[1]).score;
+    };
+    const alone = partial(decodingFor(lexicon).scorer);
+    const hot = decodingFor(lexicon, { hotwords: [{ phrase: 'AB' }] }).scorer as CombinedScorer;
+    const hotwordOnly = decodingFor({ ...model, lm: undefined } as unknown as AcousticModel, { hotwords: [{ phrase: 'AB' }] }).scorer!;
+    expect(alone).toBeLessThan(-4); // the penalty
+    expect(partial(hot) - partial(hotwordOnly)).toBeCloseTo(alone + 5, 10); // the LM part of it without the penalty
+    expect(scoreAll(hot, ab)).toBeCloseTo(scoreAll(decodingFor(model, { hotwords: [{ phrase: 'AB' }] }).scorer!, ab), 10);
   });
 });

@@ -33,7 +33,9 @@ export function decodingFor(model: AcousticModel, request: DecodingRequest = {})
   if (!wantsBeam) return { beamWidth: 0 };
   const separator = model.alphabet.indexOf(' ');
   const scorers: PrefixScorer[] = [];
-  if (model.lm && separator >= 0) scorers.push(new WordLmScorer(model.lm.model, model.alphabet, separator, model.lm));
+  // hotwords count as vocabulary for the LM's lexicon constraint (a new name must not pay its out-of-vocabulary penalty)
+  const hotwordWords = hotwords.flatMap((h) => h.phrase.toLowerCase().split(/\s+/).filter(Boolean));
+  if (model.lm && separator >= 0) scorers.push(new WordLmScorer(model.lm.model, model.alphabet, separator, model.lm, hotwordWords));
   if (hotwords.length > 0 && separator >= 0) {
     scorers.push(
       new HotwordScorer(

@@ -40,7 +40,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
   let lm: AcousticModel['lm'];
   if (beam?.lm) {
     const text = new TextDecoder().decode(await read(beam.lm.file));
-    lm = { model: NgramLm.fromArpa(text, beam.lm.file), alpha: beam.lm.alpha, beta: beam.lm.beta };
+    lm = { model: NgramLm.fromArpa(text, beam.lm.file), alpha: beam.lm.alpha, beta: beam.lm.beta, lookahead: beam.lm.lookahead, oovPenalty: beam.lm.oovPenalty };
   }
   return {
     audio,

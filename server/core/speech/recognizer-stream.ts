@@ -11,7 +11,7 @@ import type { TensorMap } from '../graph-runner.ts';
 import type { AudioSpec } from '../manifest.ts';
 import { StreamingResampler } from '../audio/resampler.ts';
 import type { NgramLm } from '../decode/ngram-lm.ts';
-import type { PrefixScorer } from '../decode/prefix-scorers.ts';
+import type { LmFusionOptions, PrefixScorer } from '../decode/prefix-scorers.ts';
 import { SeededRandom } from '../random.ts';
 import { CtcStreamDecoder, type EndpointRules, type Transcript } from './ctc-stream-decoder.ts';
 import { VadEndpointer, type VadModel } from './vad-endpointer.ts';
@@ -29,7 +29,7 @@ export interface AcousticModel {
   /** Beam-search settings from the manifest (width, whether it is the default decoder, hotword bonus). */
   beam: { width: number; byDefault: boolean; hotwordBonus: number };
   /** Word n-gram LM for shallow fusion, if the model ships one. */
-  lm?: { model: NgramLm; alpha: number; beta: number };
+  lm?: { model: NgramLm } & LmFusionOptions;
   /**
    * The manifest's endpointing: the CTC-blank rules (default DEFAULT_ENDPOINT_RULES) or a VAD
    * graph, which then decides endpoints instead.
