@@ -1,4 +1,4 @@
-/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa|video|text picks one. */
+/** `npm run bench`: runs the benchmarks side by side on this machine and prints Markdown. BENCH_ONLY=kserve|batching|speech|chat|loop|caption|wasm|page|endpointing|audio-embed|vqa|video|text|decoders picks one. */
 import { benchWasmVsNative } from './wasm-vs-native.ts';
 import { benchInPage } from './in-page.ts';
 import { benchCaptionQa } from './caption-qa.ts';
@@ -12,6 +12,7 @@ import { benchAudioEmbed } from './audio-embed.ts';
 import { benchVqa } from './vqa.ts';
 import { benchVideo } from './video.ts';
 import { benchTextClassify } from './text-classify.ts';
+import { benchCtcDecoders } from './ctc-decoders.ts';
 import { machine } from './stats.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -31,4 +32,5 @@ if (!only || only === 'audio-embed') sections.push(await benchAudioEmbed());
 if (!only || only === 'vqa') sections.push(await benchVqa());
 if (!only || only === 'video') sections.push(await benchVideo());
 if (!only || only === 'text') sections.push(await benchTextClassify(seconds));
+if (!only || only === 'decoders') sections.push(await benchCtcDecoders());
 process.stdout.write(`## seqserve benchmark (${new Date().toISOString().slice(0, 10)})\n\nMachine: ${machine()}\n\n${sections.join('\n\n')}\n`);

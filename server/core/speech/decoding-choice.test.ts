@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NgramLm } from '../decode/ngram-lm.ts';
-import { CombinedScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
+import { CombinedScorer, type PrefixScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
 import { scoreAll, TINY_ARPA } from '../decode/scorer-test-fixtures.ts';
 import { decodingFor } from './decoding-choice.ts';
 import type { AcousticModel } from './recognizer-stream.ts';
@@ -30,14 +30,14 @@ describe('decodingFor', () => {
   it("spares a hotword the LM's out-of-vocabulary penalty while it is spelled", () => {
     const lexicon = { ...model, lm: { ...model.lm!, lookahead: true, oovPenalty: 5 } } as AcousticModel;
     const ab = [2, 3]; // "ab": not a word of the LM ("a" and "b" are)
-    const partial = (scorer: unknown) => {
-      const s = scorer as WordLmScorer | CombinedScorer;
+    const partial = (scorer: PrefixScorer | undefined) => {
+      const s = scorer!;
       const first = s.extend(s.initial(), ab[0]);
       return first.score + s.extend(first.state, ab[1]).score;
     };
     const alone = partial(decodingFor(lexicon).scorer);
-    const hot = decodingFor(lexicon, { hotwords: [{ phrase: 'AB' }] }).scorer as CombinedScorer;
-    const hotwordOnly = decodingFor({ ...model, lm: undefined } as unknown as AcousticModel, { hotwords: [{ phrase: 'AB' }] }).scorer!;
+    const hot = decodingFor(lexicon, { hotwords: [{ phrase: 'AB' }] }).scorer!;
+    const hotwordOnly = decodingFor({ ...model, lm: undefined } as unknown as AcousticModel, { hotwords: [{ phrase: 'AB' }] }).scorer;
     expect(alone).toBeLessThan(-4); // the penalty
     expect(partial(hot) - partial(hotwordOnly)).toBeCloseTo(alone + 5, 10); // the LM part of it without the penalty
     expect(scoreAll(hot, ab)).toBeCloseTo(scoreAll(decodingFor(model, { hotwords: [{ phrase: 'AB' }] }).scorer!, ab), 10);

@@ -1,0 +1,110 @@
+/**
+ * CTC decoders side by side (`BENCH_ONLY=decoders npm run bench`): the bundled recognizer's
+ * log-probabilities for its committed held-out sample (40 utterances, computed once), decoded in
+ * process by the code the server and the browser run: greedy; the prefix beam with the LM judged
+ * only at word ends (the settings bundled before session 23: width 8, alpha 0.2, beta 2); and the
+ * beam with unigram lookahead and the out-of-vocabulary penalty at widths 32 and 64 (the manifest's
+ * weights). Reports WER on the sample and CPU time per second of audio (one thread, the main one).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
+import { ctcGreedy, ctcPrefixBeamSearch } from '../server/core/decode/ctc.ts';
+import { NgramLm } from '../server/core/decode/ngram-lm.ts';
+import { type LmFusionOptions, WordLmScorer } from '../server/core/decode/prefix-scorers.ts';
+import { streamDither } from '../server/core/speech/recognizer-stream.ts';
+import { wordErrors } from '../server/core/text/edit-distance.ts';
+import { percentile } from './stats.ts';
+
+const DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
+
+interface Utterance {
+  text: string;
+  logProbs: Float32Array;
+  frames: number;
+  seconds: number;
+}
+
+async function sample(): Promise<Utterance[]> {
+  const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8'));
+  const { chunkSamples, contextSamples, frameSamples, sampleRate } = manifest.audio;
+  const session = await ort.InferenceSession.create(path.join(DIR, 'acoustic.onnx'), { intraOpNumThreads: 1 });
+  const items = readFileSync(path.join(DIR, 'heldout-sample', 'transcripts.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; text: string });
+  const out: Utterance[] = [];
+  for (const item of items) {
+    const audio = decodeWav(readFileSync(path.join(DIR, 'heldout-sample', item.file))).samples;
+    const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
+    whole.set(streamDither()(audio), contextSamples);
+    const res = await session.run({ samples: new ort.Tensor('float32', whole, [1, whole.length]), state_in: new ort.Tensor('float32', new Float32Array(2 * 256), [2, 1, 256]) });
+    out.push({ text: item.text, logProbs: res.log_probs.data as Float32Array, frames: Math.ceil(audio.length / frameSamples), seconds: audio.length / sampleRate });
+  }
+  await session.release();
+  return out;
+}
+
+export async function benchCtcDecoders(repeats = Number(process.env.BENCH_DECODER_REPEATS ?? 3)): Promise<string> {
+  const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8'));
+  const alphabet = JSON.parse(readFileSync(path.join(DIR, manifest.decoding.alphabet), 'utf8')) as string[];
+  const lm = NgramLm.fromArpa(readFileSync(path.join(DIR, manifest.decoding.beam.lm.file), 'utf8'));
+  const separator = alphabet.indexOf(' ');
+  const utts = await sample();
+  const audioSeconds = utts.reduce((a, u) => a + u.seconds, 0);
+  const bundled = manifest.decoding.beam.lm as LmFusionOptions;
+  const beam = (width: number, fusion: LmFusionOptions) => (u: Utterance) =>
+    ctcPrefixBeamSearch(u.logProbs, u.frames, alphabet.length, {
+      beamWidth: width,
+      blank: 0,
+      tokenLogProbFloor: Math.log(1e-4),
+      scorer: new WordLmScorer(lm, alphabet, separator, fusion),
+    })[0].tokens;
+  const rows: [string, (u: Utterance) => number[]][] = [
+    ['greedy', (u) => ctcGreedy(u.logProbs, u.frames, alphabet.length, 0).tokens],
+    ['beam 8, LM at word ends (alpha 0.2, beta 2; bundled before)', beam(8, { alpha: 0.2, beta: 2 })],
+    [`beam 32, lookahead + OOV penalty ${bundled.oovPenalty} (alpha ${bundled.alpha}, beta ${bundled.beta})`, beam(32, bundled)],
+    [`beam ${manifest.decoding.beam.width}, the same (bundled)`, beam(manifest.decoding.beam.width, bundled)],
+  ];
+  const text = (tokens: number[]) =>
+    tokens
+      .map((t) => alphabet[t])
+      .join('')
+      .split(' ')
+      .filter(Boolean)
+      .join(' ');
+  const lines = [
+    "### CTC decoders on the recognizer's committed sample (`BENCH_ONLY=decoders`)",
+    '',
+    `${utts.length} utterances, ${audioSeconds.toFixed(1)} s of audio; log-probabilities computed once, then each decoder run ${repeats} times in process on the main thread (the code the server and the page run). CPU ms per second of audio: p50 and p99 over utterances.`,
+    '',
+    '| decoder | sample WER | ms per audio second, all (best of runs) | p50 ms / s | p99 ms / s |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const [name, decode] of rows) {
+    let errors = 0;
+    let words = 0;
+    for (const u of utts) {
+      errors += wordErrors(u.text, text(decode(u)));
+      words += u.text.split(' ').length;
+    }
+    let best = Infinity;
+    const perUtterance: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      for (const u of utts) {
+        const t = performance.now();
+        decode(u);
+        if (r === repeats - 1) perUtterance.push((performance.now() - t) / u.seconds);
+      }
+      best = Math.min(best, performance.now() - t0);
+    }
+    perUtterance.sort((a, b) => a - b);
+    lines.push(
+      `| ${name} | ${((errors / words) * 100).toFixed(1)} % | ${(best / audioSeconds).toFixed(2)} | ${percentile(perUtterance, 50).toFixed(2)} | ${percentile(perUtterance, 99).toFixed(2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
