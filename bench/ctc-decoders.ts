@@ -19,6 +19,7 @@ import { wordErrors } from '../server/core/text/edit-distance.ts';
 import { percentile } from './stats.ts';
 
 const DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
+const ms = (x: number) => x.toFixed(x < 0.1 ? 4 : 2);
 
 interface Utterance {
   text: string;
@@ -102,9 +103,7 @@ export async function benchCtcDecoders(repeats = Number(process.env.BENCH_DECODE
       best = Math.min(best, performance.now() - t0);
     }
     perUtterance.sort((a, b) => a - b);
-    lines.push(
-      `| ${name} | ${((errors / words) * 100).toFixed(1)} % | ${(best / audioSeconds).toFixed(2)} | ${percentile(perUtterance, 50).toFixed(2)} | ${percentile(perUtterance, 99).toFixed(2)} |`,
-    );
+    lines.push(`| ${name} | ${((errors / words) * 100).toFixed(1)} % | ${ms(best / audioSeconds)} | ${ms(percentile(perUtterance, 50))} | ${ms(percentile(perUtterance, 99))} |`);
   }
   return lines.join('\n');
 }
