@@ -67,6 +67,10 @@ export async function benchCtcDecoders(repeats = Number(process.env.BENCH_DECODE
     ['greedy', (u) => ctcGreedy(u.logProbs, u.frames, alphabet.length, 0).tokens],
     ['beam 8, LM at word ends (alpha 0.2, beta 2; bundled before)', beam(8, { alpha: 0.2, beta: 2 })],
     [`beam 32, lookahead + OOV penalty ${bundled.oovPenalty} (alpha ${bundled.alpha}, beta ${bundled.beta})`, beam(32, bundled)],
+    [
+      `beam ${manifest.decoding.beam.liveWidth ?? 16}, the same (live streams that ask for hotwords or alternatives: liveWidth)`,
+      beam(manifest.decoding.beam.liveWidth ?? 16, bundled),
+    ],
     [`beam ${manifest.decoding.beam.width}, the same (bundled)`, beam(manifest.decoding.beam.width, bundled)],
   ];
   const text = (tokens: number[]) =>

@@ -234,6 +234,8 @@ export const CtcDecoding = z.strictObject({
   beam: z
     .strictObject({
       width: z.number().int().min(1).max(256).default(8),
+      /** Widest beam a live stream gets (hotwords, alternatives): its beam runs per frame as audio arrives, so it is kept cheaper than a file's. */
+      liveWidth: z.number().int().min(1).max(256).default(16),
       default: z.boolean().default(false),
       /** Shallow fusion weights; `lookahead` and `oovPenalty` make it a soft lexicon constraint (see WordLmScorer). */
       lm: z

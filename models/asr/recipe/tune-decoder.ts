@@ -133,7 +133,7 @@ if (values['sample-only']) {
   };
   console.log(JSON.stringify(results, null, 2));
   metrics.decoders = { ...results, command: 'node --import tsx models/asr/recipe/tune-decoder.ts (run by decoder_eval.py)' };
-  const beamSettings = { width, default: values.fixed ? manifest.decoding.beam.default : devWer < devGreedy.wer, lm: { file: 'lm.arpa', ...fusion }, hotwordBonus: 1.5 };
+  const beamSettings = { width, liveWidth: Math.min(16, width), default: values.fixed ? manifest.decoding.beam.default : devWer < devGreedy.wer, lm: { file: 'lm.arpa', ...fusion }, hotwordBonus: 1.5 };
   writeFileSync(path.join(evalDir, 'beam.json'), JSON.stringify(beamSettings) + '\n');
 }
 writeFileSync(metricsFile, JSON.stringify(metrics, null, 2) + '\n');

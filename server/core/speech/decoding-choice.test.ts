@@ -27,6 +27,13 @@ describe('decodingFor', () => {
     expect(decodingFor(model, { live: true, decoder: 'beam' }).beamWidth).toBe(8);
   });
 
+  it("caps a live stream's beam at liveWidth, not a file's", () => {
+    const wide = { ...model, beam: { ...model.beam, width: 64, liveWidth: 16 } } as AcousticModel;
+    expect(decodingFor(wide).beamWidth).toBe(64);
+    expect(decodingFor(wide, { live: true, hotwords: [{ phrase: 'ab' }] }).beamWidth).toBe(16);
+    expect(decodingFor(wide, { live: true, alternatives: 10 }).beamWidth).toBe(20); // alternatives still get twice their count
+  });
+
   it("spares a hotword the LM's out-of-vocabulary penalty while it is spelled", () => {
     const lexicon = { ...model, lm: { ...model.lm!, lookahead: true, oovPenalty: 5 } } as AcousticModel;
     const ab = [2, 3]; // "ab": not a word of the LM ("a" and "b" are)

@@ -45,7 +45,8 @@ export function decodingFor(model: AcousticModel, request: DecodingRequest = {})
       ),
     );
   }
-  const beamWidth = Math.max(model.beam.width, alternatives * 2);
+  const width = request.live ? Math.min(model.beam.width, model.beam.liveWidth ?? model.beam.width) : model.beam.width;
+  const beamWidth = Math.max(width, alternatives * 2);
   if (scorers.length === 0) return { beamWidth };
   return { beamWidth, scorer: scorers.length === 1 ? scorers[0] : new CombinedScorer(scorers) };
 }

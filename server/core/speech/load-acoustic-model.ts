@@ -49,7 +49,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     blank: decoding.blank,
     states,
     step: options.makeStep(graphName, runner, batchAxes),
-    beam: { width: beam?.width ?? 8, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
+    beam: { width: beam?.width ?? 8, liveWidth: beam?.liveWidth ?? 16, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
     ...(lm ? { lm } : {}),
     endpointing: await endpointingOf(manifest, runners, options),
   };
