@@ -8,54 +8,27 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
-import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { ctcGreedy, ctcPrefixBeamSearch } from '../server/core/decode/ctc.ts';
 import { NgramLm } from '../server/core/decode/ngram-lm.ts';
 import { type LmFusionOptions, WordLmScorer } from '../server/core/decode/prefix-scorers.ts';
-import { streamDither } from '../server/core/speech/recognizer-stream.ts';
 import { wordErrors } from '../server/core/text/edit-distance.ts';
+import { readRecognizerManifest, type Utterance, utteranceLogProbs } from '../models/asr/recipe/utterance-log-probs.ts';
 import { percentile } from './stats.ts';
 
 const DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
 const ms = (x: number) => x.toFixed(x < 0.1 ? 4 : 2);
 
-interface Utterance {
-  text: string;
-  logProbs: Float32Array;
-  frames: number;
-  seconds: number;
-}
-
-async function sample(): Promise<Utterance[]> {
-  const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8'));
-  const { chunkSamples, contextSamples, frameSamples, sampleRate } = manifest.audio;
-  const session = await ort.InferenceSession.create(path.join(DIR, 'acoustic.onnx'), { intraOpNumThreads: 1 });
-  const items = readFileSync(path.join(DIR, 'heldout-sample', 'transcripts.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { file: string; text: string });
-  const out: Utterance[] = [];
-  for (const item of items) {
-    const audio = decodeWav(readFileSync(path.join(DIR, 'heldout-sample', item.file))).samples;
-    const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
-    whole.set(streamDither()(audio), contextSamples);
-    const res = await session.run({ samples: new ort.Tensor('float32', whole, [1, whole.length]), state_in: new ort.Tensor('float32', new Float32Array(2 * 256), [2, 1, 256]) });
-    out.push({ text: item.text, logProbs: res.log_probs.data as Float32Array, frames: Math.ceil(audio.length / frameSamples), seconds: audio.length / sampleRate });
-  }
-  await session.release();
-  return out;
-}
-
 export async function benchCtcDecoders(repeats = Number(process.env.BENCH_DECODER_REPEATS ?? 3)): Promise<string> {
-  const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8'));
+  const manifest = readRecognizerManifest(DIR);
+  const settings = manifest.decoding.beam;
+  if (!settings?.lm) throw new Error(`${DIR}/manifest.json: no decoding.beam.lm to measure`);
   const alphabet = JSON.parse(readFileSync(path.join(DIR, manifest.decoding.alphabet), 'utf8')) as string[];
-  const lm = NgramLm.fromArpa(readFileSync(path.join(DIR, manifest.decoding.beam.lm.file), 'utf8'));
+  const lm = NgramLm.fromArpa(readFileSync(path.join(DIR, settings.lm.file), 'utf8'));
   const separator = alphabet.indexOf(' ');
-  const utts = await sample();
+  const utts = await utteranceLogProbs(DIR, manifest, path.join(DIR, 'heldout-sample'), 1);
   const audioSeconds = utts.reduce((a, u) => a + u.seconds, 0);
-  const bundled = manifest.decoding.beam.lm as LmFusionOptions;
+  const bundled: LmFusionOptions = settings.lm;
   const beam = (width: number, fusion: LmFusionOptions) => (u: Utterance) =>
     ctcPrefixBeamSearch(u.logProbs, u.frames, alphabet.length, {
       beamWidth: width,
@@ -67,11 +40,8 @@ export async function benchCtcDecoders(repeats = Number(process.env.BENCH_DECODE
     ['greedy', (u) => ctcGreedy(u.logProbs, u.frames, alphabet.length, 0).tokens],
     ['beam 8, LM at word ends (alpha 0.2, beta 2; bundled before)', beam(8, { alpha: 0.2, beta: 2 })],
     [`beam 32, lookahead + OOV penalty ${bundled.oovPenalty} (alpha ${bundled.alpha}, beta ${bundled.beta})`, beam(32, bundled)],
-    [
-      `beam ${manifest.decoding.beam.liveWidth ?? 16}, the same (live streams that ask for hotwords or alternatives: liveWidth)`,
-      beam(manifest.decoding.beam.liveWidth ?? 16, bundled),
-    ],
-    [`beam ${manifest.decoding.beam.width}, the same (bundled)`, beam(manifest.decoding.beam.width, bundled)],
+    [`beam ${settings.liveWidth}, the same (live streams that ask for hotwords or alternatives: liveWidth)`, beam(settings.liveWidth, bundled)],
+    [`beam ${settings.width}, the same (bundled)`, beam(settings.width, bundled)],
   ];
   const text = (tokens: number[]) =>
     tokens

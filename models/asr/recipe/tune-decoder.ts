@@ -12,54 +12,24 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import { decodeWav } from '../../../server/core/audio/decode-wav.ts';
 import { ctcGreedy, ctcPrefixBeamSearch } from '../../../server/core/decode/ctc.ts';
 import { NgramLm } from '../../../server/core/decode/ngram-lm.ts';
 import { type LmFusionOptions, WordLmScorer } from '../../../server/core/decode/prefix-scorers.ts';
-import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
 import { characterErrors, wordErrors } from '../../../server/core/text/edit-distance.ts';
+import { readRecognizerManifest, type Utterance, utteranceLogProbs } from './utterance-log-probs.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, eval: { type: 'string' }, width: { type: 'string' }, quick: { type: 'boolean', default: false }, 'sample-only': { type: 'boolean', default: false }, fixed: { type: 'boolean', default: false } } });
 const modelDir = values.model!;
 const evalDir = values.eval!;
-const manifest = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8'));
+const manifest = readRecognizerManifest(modelDir);
 // the beam's width: --width; else the manifest's for --sample-only and --fixed (they re-score its settings), else 64
 // (chosen over 32 on dev for the bundled recognizer in session 23: 18.5 against 18.9 % WER, at twice the CPU)
 const width = values.width ? Number(values.width) : values['sample-only'] || values.fixed ? (manifest.decoding.beam?.width ?? 8) : 64;
 const alphabet = JSON.parse(readFileSync(path.join(modelDir, 'alphabet.json'), 'utf8')) as string[];
-const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
 const V = alphabet.length;
 const SEP = alphabet.indexOf(' ');
 
-interface Utterance {
-  text: string;
-  logProbs: Float32Array;
-  frames: number;
-}
-
-async function logProbsOf(dir: string): Promise<Utterance[]> {
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'acoustic.onnx'), { intraOpNumThreads: 2 });
-  const states = Object.fromEntries(
-    manifest.graphs.acoustic.states.map((s: { input: string }) => {
-      const dims = session.inputMetadata.find((m) => m.name === s.input);
-      const shape = (dims && 'shape' in dims ? dims.shape : []).map((d) => (typeof d === 'number' ? d : 1));
-      return [s.input, new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape)];
-    }),
-  );
-  const items = readFileSync(path.join(dir, 'transcripts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; text: string });
-  const out: Utterance[] = [];
-  for (const item of items) {
-    const audio = decodeWav(readFileSync(path.join(dir, item.file))).samples;
-    const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
-    whole.set(streamDither()(audio), contextSamples); // as the server's recognizer streams do
-    const res = await session.run({ samples: new ort.Tensor('float32', whole, [1, whole.length]), ...states });
-    out.push({ text: item.text, logProbs: res.log_probs.data as Float32Array, frames: Math.ceil(audio.length / frameSamples) });
-  }
-  await session.release();
-  return out;
-}
-
+const logProbsOf = (dir: string) => utteranceLogProbs(modelDir, manifest, dir, 2);
 
 const textOf = (tokens: number[]) => tokens.map((t) => alphabet[t]).join('').split(' ').filter(Boolean).join(' ');
 
@@ -92,11 +62,16 @@ const sampleOf = async (fusion: LmFusionOptions) => {
   const sample = await logProbsOf(path.join(modelDir, 'heldout-sample'));
   return { greedy: score(sample, greedy), beamLm: score(sample, beam(fusion)) };
 };
-const fusionOf = ({ alpha, beta, lookahead = false, oovPenalty = 0 }: LmFusionOptions): Required<LmFusionOptions> => ({ alpha, beta, lookahead, oovPenalty });
+// the fusion weights of the manifest's LM (parsed: lookahead and oovPenalty have their schema defaults)
+const manifestFusion = (): Required<LmFusionOptions> => {
+  const lm = manifest.decoding.beam?.lm;
+  if (!lm) throw new Error(`${modelDir}/manifest.json: decoding.beam.lm is needed to re-score its settings`);
+  return { alpha: lm.alpha, beta: lm.beta, lookahead: lm.lookahead, oovPenalty: lm.oovPenalty };
+};
 
 if (values['sample-only']) {
   // Re-scores the committed sample with the weights already in the manifest.
-  metrics.decoders = { ...metrics.decoders, sample: await sampleOf(fusionOf(manifest.decoding.beam.lm)) };
+  metrics.decoders = { ...metrics.decoders, sample: await sampleOf(manifestFusion()) };
   console.log(JSON.stringify(metrics.decoders.sample, null, 2));
 } else {
   const dev = values.fixed ? [] : await logProbsOf(path.join(evalDir, 'dev'));
@@ -107,7 +82,7 @@ if (values['sample-only']) {
   // --fixed: the manifest's LM settings, no tuning (to score another model, e.g. the one bundled before, on the same sets)
   let best: Required<LmFusionOptions> & { wer: number };
   if (values.fixed) {
-    best = { ...fusionOf(manifest.decoding.beam.lm), wer: NaN };
+    best = { ...manifestFusion(), wer: NaN };
   } else {
     // every weight triple at width 8 (a second each), then the six best again at the chosen width
     const grid: (Required<LmFusionOptions> & { wer: number })[] = [];
@@ -135,12 +110,13 @@ if (values['sample-only']) {
   };
   console.log(JSON.stringify(results, null, 2));
   metrics.decoders = { ...results, command: 'node --import tsx models/asr/recipe/tune-decoder.ts (run by decoder_eval.py)' };
+  const kept = values.fixed ? manifest.decoding.beam : undefined; // --fixed keeps the manifest's other settings
   const beamSettings = {
     width,
-    liveWidth: values.fixed ? manifest.decoding.beam.liveWidth ?? Math.min(16, width) : Math.min(16, width),
-    default: values.fixed ? manifest.decoding.beam.default : devWer < devGreedy.wer,
+    liveWidth: kept?.liveWidth ?? Math.min(16, width),
+    default: kept ? kept.default : devWer < devGreedy.wer,
     lm: { file: 'lm.arpa', ...fusion },
-    hotwordBonus: values.fixed ? manifest.decoding.beam.hotwordBonus ?? 1.5 : 1.5,
+    hotwordBonus: kept?.hotwordBonus ?? 1.5,
   };
   writeFileSync(path.join(evalDir, 'beam.json'), JSON.stringify(beamSettings) + '\n');
 }

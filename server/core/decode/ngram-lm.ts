@@ -24,7 +24,7 @@ export class NgramLm {
     this.order = order;
     this.entries = entries;
     for (const [key, { logProb }] of entries) {
-      if (key.includes(' ') || key.startsWith('<') || key === '</s>') continue;
+      if (key.includes(' ') || key.startsWith('<')) continue; // n-grams, and <s>, </s>, <unk>
       for (let i = 1; i <= key.length; i++) {
         const prefix = key.slice(0, i);
         if (!(this.prefixes.get(prefix)! >= logProb)) this.prefixes.set(prefix, logProb);

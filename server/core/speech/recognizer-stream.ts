@@ -26,7 +26,7 @@ export interface AcousticModel {
   states: { input: string; output: string; shape: number[] }[];
   /** Runs one step of one stream (batch 1). */
   step: (feeds: TensorMap) => Promise<TensorMap>;
-  /** Beam-search settings from the manifest (width, the cap for live streams — the manifest's default is 16; width when a caller leaves it out —, whether it is the default decoder, hotword bonus). */
+  /** Beam-search settings from the manifest: width, the live streams' cap (no cap when absent), whether the beam is the default decoder, hotword bonus. */
   beam: { width: number; liveWidth?: number; byDefault: boolean; hotwordBonus: number };
   /** Word n-gram LM for shallow fusion, if the model ships one. */
   lm?: { model: NgramLm } & LmFusionOptions;
