@@ -120,6 +120,11 @@ interface HotwordState {
   atWordStart: boolean;
 }
 
+/** A hotword phrase's words as the decoders spell them: lower case, split at white space. */
+export function phraseWords(phrase: string): string[] {
+  return phrase.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
 /**
  * Phrase boosting: every character of a listed phrase earns a bonus as it is matched from a word
  * start; a match that breaks off gives its bonus back, so only whole phrases keep it.
@@ -134,7 +139,7 @@ export class HotwordScorer implements PrefixScorer<HotwordState> {
   ) {
     const index = new Map(alphabet.map((c, i) => [c, i]));
     for (const { phrase, boost } of hotwords) {
-      const text = phrase.toLowerCase().split(/\s+/).filter(Boolean).join(alphabet[separator]);
+      const text = phraseWords(phrase).join(alphabet[separator]);
       const tokens = [...text].map((c) => index.get(c));
       if (tokens.length === 0 || tokens.some((t) => t === undefined)) continue; // not spellable with this alphabet
       let node = this.root;

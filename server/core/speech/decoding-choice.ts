@@ -2,7 +2,7 @@
  * Which CTC decoder a recognition request gets: greedy (cheapest; partials and endpointing always
  * use it) or a prefix beam with the model's language model and the request's hotwords.
  */
-import { CombinedScorer, HotwordScorer, type PrefixScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
+import { CombinedScorer, HotwordScorer, phraseWords, type PrefixScorer, WordLmScorer } from '../decode/prefix-scorers.ts';
 import type { AcousticModel } from './recognizer-stream.ts';
 
 export interface DecodingRequest {
@@ -34,7 +34,7 @@ export function decodingFor(model: AcousticModel, request: DecodingRequest = {})
   const separator = model.alphabet.indexOf(' ');
   const scorers: PrefixScorer[] = [];
   // hotwords count as vocabulary for the LM's lexicon constraint (a new name must not pay its out-of-vocabulary penalty)
-  const hotwordWords = hotwords.flatMap((h) => h.phrase.toLowerCase().split(/\s+/).filter(Boolean));
+  const hotwordWords = hotwords.flatMap((h) => phraseWords(h.phrase));
   if (model.lm && separator >= 0) scorers.push(new WordLmScorer(model.lm.model, model.alphabet, separator, model.lm, hotwordWords));
   if (hotwords.length > 0 && separator >= 0) {
     scorers.push(
