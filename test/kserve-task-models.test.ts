@@ -110,6 +110,15 @@ describe('every listed model is addressable over KServe', () => {
     expect(spam.status, JSON.stringify(spam.body)).toBe(200);
     const predicted = (await post('/predict', { inputs: texts.map((t) => [t]) })).body;
     expect(outputOf(spam.body, 'json_output').map((j) => JSON.parse(j))).toEqual(predicted);
+    const extensions = { return_attention: true, return_contributions: true };
+    const explained = await post('/v2/models/spam/infer', { inputs: [bytes('text_input', texts)], parameters: extensions });
+    expect(explained.status, JSON.stringify(explained.body)).toBe(200);
+    const explainedByPredict = (await post('/predict', { inputs: texts.map((t) => [t]), ...extensions })).body;
+    expect(explainedByPredict[0].attention.length).toBeGreaterThan(3);
+    expect(outputOf(explained.body, 'json_output').map((j) => JSON.parse(j))).toEqual(explainedByPredict);
+    const notBoolean = await post('/v2/models/spam/infer', { inputs: [bytes('text_input', texts)], parameters: { return_attention: 'yes' } });
+    expect(notBoolean.status).toBe(400);
+    expect(notBoolean.body.error).toMatch(/parameters\.return_attention/);
 
     const wav = bundled('asr', 'heldout-sample', '000.wav');
     const form = new FormData();

@@ -17,13 +17,13 @@ import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ServerContext } from '../../../context.ts';
-import { byLabel, type ClassificationResult } from '../../../core/classify/text-classifier.ts';
 import { asSeqserveError, HTTP_STATUS_OF_CODE, invalidArgument, type SeqserveError } from '../../../core/errors.ts';
 import { readJson } from '../../../http/read-json.ts';
 import { requestSignal } from '../../../http/request-signal.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
 import { collectCall, onlyEvent, openCall } from '../../../service/task-call.ts';
 import { MAX_TEXTS_PER_REQUEST } from '../index.ts';
+import { predictionJson } from './prediction-json.ts';
 
 /** The `POST /predict` body; each text is bounded by the server's `maxTextChars` limit. */
 export function PredictRequest(maxTextChars: number) {
@@ -63,21 +63,6 @@ export function predictTexts(inputs: PredictBody['inputs']): { texts: string[]; 
   return { texts, fields, batch: true };
 }
 
-function format(result: ClassificationResult, labels: readonly string[], withAttention: boolean, withContributions: boolean) {
-  const predictions = result.scores.map(({ label, score }) => ({ label, score }));
-  if (!withAttention && !withContributions) return predictions;
-  const contributions = result.contributions && {
-    tokens: result.contributions.tokens.map(({ text, start, end, logits }) => ({ text, start, end, logits: byLabel(labels, logits) })),
-    rest: byLabel(labels, result.contributions.rest),
-  };
-  return {
-    predictions,
-    ...(withAttention ? { attention: (result.attention ?? []).map(({ text, start, end, weight }) => ({ text, start, end, weight })) } : {}),
-    ...(contributions ? { contributions } : {}),
-    truncated: result.truncated,
-  };
-}
-
 /** TEI's `error_type` for a refusal (its ErrorType names; the status stays seqserve's). */
 function teiErrorType(e: SeqserveError): string {
   if (e.code === 'resource_exhausted') return 'Overloaded';
@@ -109,7 +94,7 @@ export function predictRoutes(ctx: ServerContext): Hono {
     const request = { texts, fields, truncate: body.truncate, rawScores: body.raw_scores, attention: body.return_attention, contributions: body.return_contributions };
     const call = openCall(ctx, { model: model.name, endpoint: 'predict', kind: 'request', signal: requestSignal(c) }, (signal) => runTask(model, request, signal));
     const labels = model.taskModel.labels;
-    const results = (await collectCall(call, onlyEvent)).map((r) => format(r, labels, body.return_attention, body.return_contributions));
+    const results = (await collectCall(call, onlyEvent)).map((r) => predictionJson(r, labels, body.return_attention, body.return_contributions));
     return c.json(batch ? results : results[0]);
   };
   app.post('/predict', (c) => predict(c).catch((err: unknown) => teiError(c, err)));
