@@ -155,7 +155,7 @@ describe('checkFeeds', () => {
       { name: 'samples', isTensor: true, type: 'float32', shape: ['batch', 'samples'] },
       { name: 'state_in', isTensor: true, type: 'float32', shape: [2, 'batch', 256] },
     ]);
-    const audio = { sampleRate: 16000, input: 'samples', chunkSamples: 3840, contextSamples: 240, frameSamples: 480 };
+    const audio = { sampleRate: 16000, input: 'samples', chunkSamples: 3840, contextSamples: 240, frameSamples: 480, lookaheadFrames: 0 };
     const minimums = manifestMinimums({ audio }, inputs);
     expect(minimums).toEqual([{ input: 'samples', axis: 1, length: 720, why: 'audio.contextSamples + audio.frameSamples: one output frame' }]);
     expect(manifestMinimums({}, inputs)).toEqual([]);

@@ -116,6 +116,20 @@ export const AudioSpec = z.strictObject({
   contextSamples: z.number().int().nonnegative(),
   /** Samples per output frame. */
   frameSamples: z.number().int().positive(),
+  /**
+   * Output frames the graph reads ahead: each chunk's log-probabilities are those of the frames this
+   * many before it (the graph keeps the frames still waiting for their future in a state), so a
+   * stream's first lookaheadFrames output frames are dropped and its end is flushed with silence.
+   */
+  lookaheadFrames: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe(
+      "output frames the graph reads ahead: its log-probabilities are those of the frames this many before the chunk's (kept in a state), so a stream's first ones are dropped and its end is flushed with silence",
+    ),
 });
 
 /**

@@ -207,7 +207,7 @@ export function fakeAcousticModel(options: FakeAcousticOptions = {}): AcousticMo
   const words = options.words ?? ['mary', 'went', 'to', 'the', 'kitchen'];
   const V = ALPHABET.length;
   const model: AcousticModel & { steps: number } = {
-    audio: { sampleRate: 16000, input: 'audio', chunkSamples: 3200, contextSamples: 0, frameSamples: 160 },
+    audio: { sampleRate: 16000, input: 'audio', chunkSamples: 3200, contextSamples: 0, frameSamples: 160, lookaheadFrames: 0 },
     logProbs: 'log_probs',
     alphabet: ALPHABET,
     blank: 0,

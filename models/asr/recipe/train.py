@@ -42,6 +42,7 @@ KERNEL = 3                    # both convolutions: an output frame sees 1 + 2 * 
 CONTEXT = (1 + (KERNEL - 1) + (KERNEL - 1) * 2 - 1) * HOP + WIN - FRAME   # 720 samples of left context
 CHUNK_FRAMES = 6              # output frames per streaming chunk (240 ms)
 CHUNK = CHUNK_FRAMES * FRAME
+LOOK_BOTTLENECK = 64          # numbers per future frame the lookahead reads (--lookahead)
 
 
 def LogMel():  # noqa: N802 (the front end, as the model builds it)
@@ -49,27 +50,63 @@ def LogMel():  # noqa: N802 (the front end, as the model builds it)
 
 
 class Acoustic(nn.Module):
-    def __init__(self, hidden=256, layers=2, channels=256, vocab=len(ALPHABET) + 1):
+    def __init__(self, hidden=256, layers=2, channels=256, vocab=len(ALPHABET) + 1, lookahead=0, bottleneck=LOOK_BOTTLENECK):
         super().__init__()
-        self.layers, self.hidden = layers, hidden
+        self.layers, self.hidden, self.lookahead = layers, hidden, lookahead
         self.features = LogMel()
         self.norm = nn.LayerNorm(MELS)
         # Strided convolutions over time (no padding: each output frame sees only its own window).
         self.conv1 = nn.Conv1d(MELS, channels, KERNEL, stride=2)
         self.conv2 = nn.Conv1d(channels, channels, KERNEL, stride=2)
         self.gru = nn.GRU(channels, hidden, layers, batch_first=True, dropout=0.1)
+        if lookahead:
+            # Lookahead (session 24): frame t's output also reads the GRU outputs of frames t+1..t+K,
+            # each projected to `bottleneck` numbers, through a linear map added to its own. The map
+            # starts at zero, so a model grown from one without lookahead computes what it did.
+            self.look_proj = nn.Linear(hidden, bottleneck)
+            self.look_mix = nn.Linear(lookahead * bottleneck, hidden)
+            nn.init.zeros_(self.look_mix.weight)
+            nn.init.zeros_(self.look_mix.bias)
         self.out = nn.Linear(hidden, vocab)
 
-    def forward(self, samples, state, augment=None):
+    def encode(self, samples, state, augment=None):
+        """GRU outputs [batch, frames, hidden] of the samples (left context included) and the new state."""
         f = self.norm(self.features(samples))
         if augment is not None:
             f = freq_mask(f, augment)
         x = torch.relu(self.conv2(torch.relu(self.conv1(f.transpose(1, 2))))).transpose(1, 2)
-        y, state = self.gru(x, state)
-        return torch.log_softmax(self.out(y), -1), state
+        return self.gru(x, state)
+
+    def head(self, y, frames):
+        """Log-probabilities of the first `frames` frames of GRU outputs y (which holds `lookahead` more)."""
+        if self.lookahead:
+            p = self.look_proj(y)
+            future = torch.cat([p[:, k:k + frames] for k in range(1, self.lookahead + 1)], -1)
+            y = y[:, :frames] + self.look_mix(future)
+        return torch.log_softmax(self.out(y), -1)
+
+    def forward(self, samples, state, look=None, augment=None):
+        """Whole utterances (look None): log-probabilities of every frame; with lookahead the audio is
+        padded with K frames of silence so the last frames have their future. Streaming (look given,
+        the exported graph): `look` [batch, K, hidden] holds the GRU outputs of the K frames before the
+        chunk not yet answered; returns the log-probabilities of the chunk's frames delayed by K (the
+        first K of a stream answer the zero look state and are dropped: manifest audio.lookaheadFrames),
+        the GRU state and the new look state."""
+        if look is None:
+            if self.lookahead:
+                samples = torch.cat([samples, samples.new_zeros(samples.shape[0], self.lookahead * FRAME)], 1)
+            y, state = self.encode(samples, state, augment)
+            return self.head(y, y.shape[1] - self.lookahead), state
+        y, state = self.encode(samples, state)
+        frames = y.shape[1]
+        both = torch.cat([look, y], 1)
+        return self.head(both, frames), state, both[:, frames:]
 
     def zero_state(self, batch):
         return torch.zeros(self.layers, batch, self.hidden)
+
+    def zero_look(self, batch):
+        return torch.zeros(batch, self.lookahead, self.hidden)
 
 
 def load_onnx_weights(model, path):
@@ -91,11 +128,20 @@ def load_onnx_weights(model, path):
     grus = [n for n in graph.node if n.op_type == "GRU"]
     h = model.hidden
     old = "proj.bias" in inits
-    assert len(matmuls) == (2 if old else 1) and len(grus) == model.layers and (old or "conv1.weight" in inits), \
+    look = "look_mix.bias" in inits
+    assert len(matmuls) == (2 if old else 3 if look else 1) and len(grus) == model.layers and (old or "conv1.weight" in inits), \
         f"{path}: not an acoustic graph of this recipe"
     torch_order = lambda x: torch.cat([x[h:2 * h], x[:h], x[2 * h:]])  # noqa: E731  (z, r, h) -> (r, z, n)
     state = {"norm.weight": inits["norm.weight"], "norm.bias": inits["norm.bias"],
              "out.weight": inits[matmuls[-1]].t(), "out.bias": inits["out.bias"]}
+    if look:
+        # lookahead graphs: look_proj, look_mix, then out, in graph order; a model without lookahead
+        # given such a graph, or one with another K, is refused (the map's width is K x bottleneck)
+        mix = inits[matmuls[1]].t()
+        assert model.lookahead and tuple(mix.shape) == tuple(model.look_mix.weight.shape), \
+            f"{path}: a graph with lookahead {mix.shape[1] // LOOK_BOTTLENECK}; give --lookahead {mix.shape[1] // LOOK_BOTTLENECK}"
+        state.update({"look_proj.weight": inits[matmuls[0]].t(), "look_proj.bias": inits["look_proj.bias"],
+                      "look_mix.weight": mix, "look_mix.bias": inits["look_mix.bias"]})
     if old:
         proj = inits[matmuls[0]].t()  # [channels, 3 * MELS], frame-major
         channels = model.conv1.out_channels
@@ -114,7 +160,8 @@ def load_onnx_weights(model, path):
         state[f"gru.bias_ih_l{layer}"] = torch_order(b[:3 * h])
         state[f"gru.bias_hh_l{layer}"] = torch_order(b[3 * h:])
     missing, unexpected = model.load_state_dict(state, strict=False)
-    assert not unexpected and all(k.startswith("features.") for k in missing), (missing, unexpected)
+    # growing a model without lookahead into one with it: the new map keeps its zero start
+    assert not unexpected and all(k.startswith("features.") or (not look and k.startswith("look_")) for k in missing), (missing, unexpected)
 
 
 def encode(text):
@@ -238,7 +285,7 @@ def train_worker(rank, world, args, deadline, port):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed * 100 + rank)
     train_audio, train_texts = DATA["train_audio"], DATA["train_texts"]
-    model = Acoustic()
+    model = Acoustic(lookahead=args.lookahead)
     if args.init:
         load_onnx_weights(model, args.init)
     ddp = DistributedDataParallel(model) if world > 1 else model
@@ -268,7 +315,7 @@ def train_worker(rank, world, args, deadline, port):
                 g["lr"] = lr_at(frac.item(), args.lr)
             waves = train_batch([train_audio[i] for i in idx], [train_texts[i] for i in idx], rng)
             x = batch_audio(waves, rng, noise=True)
-            lp, _ = ddp(x, model.zero_state(len(idx)), rng)
+            lp, _ = ddp(x, model.zero_state(len(idx)), augment=rng)
             targets = [torch.tensor(encode(train_texts[i])) for i in idx]
             loss = ctc(lp.transpose(0, 1), torch.cat(targets), torch.tensor([frames_of(len(w)) for w in waves]),
                        torch.tensor([len(t) for t in targets]))
@@ -309,6 +356,9 @@ def main():
     ap.add_argument("--audio-seed", type=int, help="speak the same training sentences with other voices, speeds and "
                     "augmentation (default: --seed; the held-out sets do not change)")
     ap.add_argument("--init", help="continue training the weights of this acoustic.onnx (exported by this recipe)")
+    ap.add_argument("--lookahead", type=int, default=0,
+                    help="output frames read ahead (40 ms each; session 24): each frame's output also reads the next K frames' GRU "
+                         "outputs, answered K frames late when streaming; grows an --init graph without it")
     args = ap.parse_args()
     command = command_line(ap, args)
     if args.smoke:
@@ -345,7 +395,7 @@ def main():
         sys.exit("a training process failed")
     saved = torch.load(args.checkpoint)
     os.remove(args.checkpoint)
-    model = Acoustic()
+    model = Acoustic(lookahead=args.lookahead)
     model.load_state_dict(saved["model"])
     torch.set_num_threads(2)
 
@@ -457,24 +507,53 @@ def write_wav(path, pcm):
 def export(model, out):
     model.eval()
     samples = torch.zeros(1, CONTEXT + CHUNK)
-    torch.onnx.export(
-        model, (samples, model.zero_state(1)), os.path.join(out, "acoustic.onnx"), opset_version=17,
-        input_names=["samples", "state_in"], output_names=["log_probs", "state_out"],
-        dynamic_axes={"samples": {0: "batch", 1: "samples"}, "state_in": {1: "batch"},
-                      "log_probs": {0: "batch", 1: "frames"}, "state_out": {1: "batch"}})
+    k = model.lookahead
+    names = {"input_names": ["samples", "state_in"] + (["look_in"] if k else []),
+             "output_names": ["log_probs", "state_out"] + (["look_out"] if k else [])}
+    axes = {"samples": {0: "batch", 1: "samples"}, "state_in": {1: "batch"}, "log_probs": {0: "batch", 1: "frames"},
+            "state_out": {1: "batch"}}
+    if k:
+        axes.update(look_in={0: "batch"}, look_out={0: "batch"})
+    args = (samples, model.zero_state(1)) + ((model.zero_look(1),) if k else ())
+    torch.onnx.export(model, args, os.path.join(out, "acoustic.onnx"), opset_version=17, dynamic_axes=axes, **names)
     with open(os.path.join(out, "alphabet.json"), "w") as f:
         json.dump(["<blank>"] + list(ALPHABET), f)
+    states = [{"input": "state_in", "output": "state_out", "batchAxis": 1}]
+    audio = {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT, "frameSamples": FRAME}
+    if k:
+        states.append({"input": "look_in", "output": "look_out", "batchAxis": 0})
+        audio["lookaheadFrames"] = k
+        check_streaming(model)
     write_manifest(out, {
         "name": "asr",
         "version": "1",
         "task": "speech-recognition",
-        "description": "Streaming character CTC recognizer: log-mel in the graph, strided convolutions to 25 frames/s, 2-layer GRU.",
-        "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic",
-                                "states": [{"input": "state_in", "output": "state_out", "batchAxis": 1}]}},
-        "audio": {"sampleRate": SAMPLE_RATE, "input": "samples", "chunkSamples": CHUNK, "contextSamples": CONTEXT,
-                  "frameSamples": FRAME},
+        "description": "Streaming character CTC recognizer: log-mel in the graph, strided convolutions to 25 frames/s, 2-layer GRU"
+                       + (f", {k} frames of lookahead." if k else "."),
+        "graphs": {"acoustic": {"file": "acoustic.onnx", "role": "acoustic", "states": states}},
+        "audio": audio,
         "decoding": {"kind": "ctc", "logProbs": "log_probs", "alphabet": "alphabet.json", "blank": 0},
     })
+
+
+def check_streaming(model, seconds=2.3):
+    """A lookahead model chunk by chunk as the server runs it (look state in and out, the first K frames
+    dropped, the end flushed with silence) gives the whole utterance's log-probabilities."""
+    k = model.lookahead
+    audio = torch.randn(int(seconds * SAMPLE_RATE)) * 0.1
+    frames = frames_of(len(audio))
+    padded = torch.zeros(CONTEXT + (frames + k + CHUNK_FRAMES) // CHUNK_FRAMES * CHUNK)
+    padded[CONTEXT:CONTEXT + len(audio)] = audio
+    with torch.no_grad():
+        whole, _ = model(padded[:CONTEXT + frames * FRAME].unsqueeze(0), model.zero_state(1))
+        state, look, parts = model.zero_state(1), model.zero_look(1), []
+        for start in range(CONTEXT, len(padded), CHUNK):
+            lp, state, look = model(padded[start - CONTEXT:start + CHUNK].unsqueeze(0), state, look)
+            parts.append(lp)
+    streamed = torch.cat(parts, 1)[:, k:k + frames]
+    diff = (streamed - whole[:, :frames]).abs().max().item()
+    print(f"lookahead {k}: chunked vs whole log-probabilities, max difference {diff:.2e}", flush=True)
+    assert diff < 1e-3, diff
 
 
 if __name__ == "__main__":

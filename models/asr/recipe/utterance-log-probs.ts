@@ -27,7 +27,7 @@ export function readRecognizerManifest(modelDir: string): RecognizerManifest {
 }
 
 export async function utteranceLogProbs(modelDir: string, manifest: RecognizerManifest, dir: string, intraOpNumThreads: number): Promise<Utterance[]> {
-  const { chunkSamples, contextSamples, frameSamples, sampleRate } = manifest.audio;
+  const { chunkSamples, contextSamples, frameSamples, sampleRate, lookaheadFrames } = manifest.audio;
   const session = await ort.InferenceSession.create(path.join(modelDir, 'acoustic.onnx'), { intraOpNumThreads });
   const states = Object.fromEntries(
     manifest.graphs.acoustic.states.map((s) => {
@@ -43,10 +43,18 @@ export async function utteranceLogProbs(modelDir: string, manifest: RecognizerMa
   const out: Utterance[] = [];
   for (const item of items) {
     const audio = decodeWav(readFileSync(path.join(dir, item.file))).samples;
-    const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
-    whole.set(streamDither()(audio), contextSamples); // as the server's recognizer streams do
+    // as the server's recognizer streams do: dithered, padded to whole chunks with dithered silence, and
+    // a graph with lookahead fed that many frames more, its first output frames dropped
+    const frames = Math.ceil(audio.length / frameSamples);
+    const chunks = Math.ceil(Math.max(audio.length, (frames + lookaheadFrames) * frameSamples) / chunkSamples);
+    const whole = new Float32Array(contextSamples + chunks * chunkSamples);
+    const padded = new Float32Array(chunks * chunkSamples);
+    padded.set(audio);
+    whole.set(streamDither()(padded), contextSamples);
     const res = await session.run({ [manifest.audio.input]: new ort.Tensor('float32', whole, [1, whole.length]), ...states });
-    out.push({ text: item.text, logProbs: res[manifest.decoding.logProbs].data as Float32Array, frames: Math.ceil(audio.length / frameSamples), seconds: audio.length / sampleRate });
+    const logProbs = res[manifest.decoding.logProbs];
+    const V = logProbs.dims[2];
+    out.push({ text: item.text, logProbs: (logProbs.data as Float32Array).slice(lookaheadFrames * V), frames, seconds: audio.length / sampleRate });
   }
   await session.release();
   return out;

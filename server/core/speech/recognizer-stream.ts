@@ -4,7 +4,9 @@
  * scheduler on the server, a plain session in the browser) → CTC decoding with endpointing:
  * trailing CTC blanks by default, or a voice-activity graph run over the same audio (the manifest's
  * `endpointing`, vad-endpointer.ts). The recurrent state of the stream (and of its VAD) lives here
- * and is dropped with the stream.
+ * and is dropped with the stream. A graph with lookahead (`audio.lookaheadFrames` K) answers each
+ * chunk K frames late: the stream drops its first K output frames and ends with silence until its
+ * last audio frame is answered.
  */
 import { Tensor } from 'onnxruntime-common';
 import type { TensorMap } from '../graph-runner.ts';
@@ -79,6 +81,10 @@ export class RecognizerStream {
   private lastPartial = '';
   private readonly dither = streamDither();
   private readonly vad: VadEndpointer | undefined;
+  /** Output frames the graph has returned, and audio frames fed and decoded (they differ by the graph's lookahead). */
+  private framesOut = 0;
+  private framesIn = 0;
+  private framesDecoded = 0;
 
   constructor(
     private readonly model: AcousticModel,
@@ -131,10 +137,14 @@ export class RecognizerStream {
       // letters, so that a few samples (or one) of silence were transcribed as "a"
       if (available < chunkSamples) chunk.set(this.dither(new Float32Array(chunkSamples - available)), available);
       offset += available;
-      const frames = Math.ceil(available / frameSamples);
-      events.push(...(await this.step(chunk, frames, available)));
+      this.framesIn += Math.ceil(available / frameSamples);
+      events.push(...(await this.step(chunk, available)));
     }
     this.pending = merged.slice(offset);
+    // a graph with lookahead answers the last frames once it has heard that many frames after them: silence
+    // (bounded, so a graph that returns fewer frames than it was fed cannot keep a stream here)
+    const flushes = Math.ceil((this.model.audio.lookaheadFrames * frameSamples) / chunkSamples);
+    for (let i = 0; last && i < flushes && this.framesDecoded < this.framesIn; i++) events.push(...(await this.step(this.dither(new Float32Array(chunkSamples)), 0)));
     if (last) {
       const alternatives = this.decoder.alternatives(5);
       const t = this.decoder.finalize();
@@ -148,7 +158,7 @@ export class RecognizerStream {
     return this.vad ? 'vad' : 'ctc-blank';
   }
 
-  private async step(chunk: Float32Array, validFrames: number, validSamples: number): Promise<RecognitionEvent[]> {
+  private async step(chunk: Float32Array, validSamples: number): Promise<RecognitionEvent[]> {
     const { contextSamples, input } = this.model.audio;
     const samples = new Float32Array(contextSamples + chunk.length);
     samples.set(this.context);
@@ -162,8 +172,14 @@ export class RecognizerStream {
     this.state = Object.fromEntries(this.model.states.map((s) => [s.input, out[s.output]]));
     const lp = out[this.model.logProbs];
     const V = lp.dims[2];
-    const frames = Math.min(validFrames, lp.dims[1]);
-    const blankEndpoint = this.decoder.accept((lp.data as Float32Array).subarray(0, frames * V), frames);
+    // output frame g answers audio frame g - lookahead: decode those of audio frames fed and not yet decoded
+    const lookahead = this.model.audio.lookaheadFrames;
+    const from = Math.max(0, this.framesDecoded + lookahead - this.framesOut);
+    const to = Math.min(lp.dims[1], this.framesIn + lookahead - this.framesOut);
+    this.framesOut += lp.dims[1];
+    const frames = Math.max(0, to - from);
+    this.framesDecoded += frames;
+    const blankEndpoint = frames > 0 && this.decoder.accept((lp.data as Float32Array).subarray(from * V, to * V), frames);
     const endpoint = this.vad ? this.vad.endpoint(this.decoder.trailingSilence) : blankEndpoint;
     const events: RecognitionEvent[] = [];
     if (endpoint) {

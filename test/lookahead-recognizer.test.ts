@@ -1,0 +1,113 @@
+/**
+ * A recognizer whose acoustic graph reads ahead (manifest `audio.lookaheadFrames`): the server drops
+ * each stream's first output frames and flushes its end with silence, so a file, a Google
+ * streaming call in small messages and the graph run once over the whole utterance all give the same
+ * transcript. The model is a test fixture (test/fixtures/make_lookahead_recognizer.py: the bundled
+ * recognizer grown by the asr recipe with 3 frames of lookahead, the lookahead map random).
+ */
+import { credentials } from '@grpc/grpc-js';
+import speech from '@google-cloud/speech';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR } from '../server/config.ts';
+import { decodeWav } from '../server/core/audio/decode-wav.ts';
+import { ctcGreedy } from '../server/core/decode/ctc.ts';
+import { streamDither } from '../server/core/speech/recognizer-stream.ts';
+import { startTestServer } from './helpers/test-server.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const SAMPLE_DIR = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample');
+const sample = readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(0, 3)
+  .map((l) => JSON.parse(l) as { file: string; greedy: string });
+
+let dir: string;
+let model: string;
+let server: Awaited<ReturnType<typeof startTestServer>>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'seqserve-lookahead-'));
+  model = path.join(dir, 'asr'); // the recipe's manifest names it asr
+  execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'make_lookahead_recognizer.py'), model], {
+    stdio: 'ignore',
+    env: { ...process.env, PYTHONPATH: [path.join(ROOT, 'models'), path.join(ROOT, 'models', 'asr', 'recipe')].join(path.delimiter) },
+  });
+  server = await startTestServer({ modelsDir: dir });
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The graph run once over the whole utterance (dithered as streams are, lookahead frames of silence after it, the first ones dropped), greedy. */
+async function wholeUtterance(audio: Float32Array): Promise<string> {
+  const manifest = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8'));
+  const alphabet = JSON.parse(readFileSync(path.join(model, 'alphabet.json'), 'utf8')) as string[];
+  const { chunkSamples, contextSamples, frameSamples, lookaheadFrames } = manifest.audio as Record<string, number>;
+  expect(lookaheadFrames).toBe(3);
+  const frames = Math.ceil(audio.length / frameSamples);
+  const chunks = Math.ceil(Math.max(audio.length, (frames + lookaheadFrames) * frameSamples) / chunkSamples);
+  const padded = new Float32Array(chunks * chunkSamples);
+  padded.set(audio);
+  const whole = new Float32Array(contextSamples + padded.length);
+  whole.set(streamDither()(padded), contextSamples);
+  const session = await ort.InferenceSession.create(path.join(model, 'acoustic.onnx'));
+  try {
+    const out = await session.run({
+      samples: new ort.Tensor('float32', whole, [1, whole.length]),
+      state_in: new ort.Tensor('float32', new Float32Array(2 * 256), [2, 1, 256]),
+      look_in: new ort.Tensor('float32', new Float32Array(lookaheadFrames * 256), [1, lookaheadFrames, 256]),
+    });
+    const V = alphabet.length;
+    const lp = (out.log_probs.data as Float32Array).subarray(lookaheadFrames * V);
+    const text = ctcGreedy(lp, frames, V, 0)
+      .tokens.map((t) => alphabet[t])
+      .join('');
+    return text.split(' ').filter(Boolean).join(' ');
+  } finally {
+    await session.release();
+  }
+}
+
+describe('a recognizer with lookahead (audio.lookaheadFrames)', () => {
+  it('gives the whole-utterance transcript through /v1/audio/transcriptions and a Google stream of small messages', async () => {
+    const client = new speech.SpeechClient({ apiEndpoint: '127.0.0.1', port: server.grpcPort, sslCreds: credentials.createInsecure() } as never);
+    try {
+      for (const item of sample) {
+        const wav = readFileSync(path.join(SAMPLE_DIR, item.file));
+        const expected = await wholeUtterance(decodeWav(wav).samples);
+        // the fixture still recognises speech: most of the bundled recognizer's letters survive the random map
+        expect(expected.length).toBeGreaterThan(item.greedy.length / 2);
+
+        const form = new FormData();
+        form.append('file', new Blob([wav], { type: 'audio/wav' }), item.file);
+        form.append('model', 'asr');
+        const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as { text: string }).text).toBe(expected);
+
+        const pcm = wav.subarray(44);
+        const responses: any[] = await new Promise((resolve, reject) => {
+          const got: unknown[] = [];
+          const stream = client
+            .streamingRecognize({ config: { encoding: 'LINEAR16', sampleRateHertz: 16000, languageCode: 'en-US', model: 'asr' } } as never)
+            .on('data', (r: unknown) => got.push(r))
+            .on('error', reject)
+            .on('end', () => resolve(got));
+          for (let i = 0; i < pcm.length; i += 1000) stream.write(pcm.subarray(i, i + 1000));
+          stream.end();
+        });
+        const finals = responses.flatMap((r) => r.results).filter((r) => r.isFinal);
+        expect(finals.map((r) => r.alternatives[0].transcript).join(' ')).toBe(expected);
+      }
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
