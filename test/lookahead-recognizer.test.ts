@@ -17,6 +17,7 @@ import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
 import { streamDither } from '../server/core/speech/recognizer-stream.ts';
+import { wav } from './helpers/contract-http.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
@@ -75,28 +76,47 @@ async function wholeUtterance(audio: Float32Array): Promise<string> {
   }
 }
 
+/**
+ * The utterance from its first loud sample, cut to whole chunks (3,840 samples) before its trailing
+ * silence: a stream's first frames carry speech, and its last chunk has no padding, so the last
+ * frames are answered only by the flush after the audio.
+ */
+function speechOnly(samples: Float32Array): Float32Array {
+  const loud = (x: number) => Math.abs(x) > 0.02;
+  const first = samples.findIndex(loud);
+  const last = samples.findLastIndex(loud);
+  return samples.slice(first, first + Math.floor((last + 1 - first) / 3840) * 3840);
+}
+
+/** A time in ms, from Google's {seconds, nanos} or seconds. */
+const ms = (t: { seconds?: string | number; nanos?: number } | number | undefined) =>
+  Math.round(typeof t === 'number' ? t * 1000 : (Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9) * 1000);
+
 describe('a recognizer with lookahead (audio.lookaheadFrames)', () => {
-  it('gives the whole-utterance transcript through /v1/audio/transcriptions and a Google stream of small messages', async () => {
+  it('gives the whole-utterance transcript, with the same word times, through /v1/audio/transcriptions and a Google stream of small messages', async () => {
     const client = new speech.SpeechClient({ apiEndpoint: '127.0.0.1', port: server.grpcPort, sslCreds: credentials.createInsecure() } as never);
     try {
       for (const item of sample) {
-        const wav = readFileSync(path.join(SAMPLE_DIR, item.file));
-        const expected = await wholeUtterance(decodeWav(wav).samples);
+        const bytes = wav(speechOnly(decodeWav(readFileSync(path.join(SAMPLE_DIR, item.file))).samples));
+        const expected = await wholeUtterance(decodeWav(bytes).samples);
         // the fixture still recognises speech: most of the bundled recognizer's letters survive the random map
         expect(expected.length).toBeGreaterThan(item.greedy.length / 2);
 
         const form = new FormData();
-        form.append('file', new Blob([wav], { type: 'audio/wav' }), item.file);
+        form.append('file', new Blob([bytes], { type: 'audio/wav' }), item.file);
         form.append('model', 'asr');
+        form.append('response_format', 'verbose_json');
         const res = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', body: form });
         expect(res.status).toBe(200);
-        expect(((await res.json()) as { text: string }).text).toBe(expected);
+        const file = (await res.json()) as { text: string; words: { word: string; start: number; end: number }[] };
+        expect(file.text).toBe(expected);
 
-        const pcm = wav.subarray(44);
+        const pcm = bytes.subarray(44);
         const responses: any[] = await new Promise((resolve, reject) => {
           const got: unknown[] = [];
+          const config = { encoding: 'LINEAR16', sampleRateHertz: 16000, languageCode: 'en-US', model: 'asr', enableWordTimeOffsets: true };
           const stream = client
-            .streamingRecognize({ config: { encoding: 'LINEAR16', sampleRateHertz: 16000, languageCode: 'en-US', model: 'asr' } } as never)
+            .streamingRecognize({ config } as never)
             .on('data', (r: unknown) => got.push(r))
             .on('error', reject)
             .on('end', () => resolve(got));
@@ -105,6 +125,8 @@ describe('a recognizer with lookahead (audio.lookaheadFrames)', () => {
         });
         const finals = responses.flatMap((r) => r.results).filter((r) => r.isFinal);
         expect(finals.map((r) => r.alternatives[0].transcript).join(' ')).toBe(expected);
+        const streamed = finals.flatMap((r) => r.alternatives[0].words as { word: string; startTime: object; endTime: object }[]);
+        expect(streamed.map((w) => [w.word, ms(w.startTime), ms(w.endTime)])).toEqual(file.words.map((w) => [w.word, ms(w.start), ms(w.end)]));
       }
     } finally {
       await client.close();

@@ -356,7 +356,7 @@ def main():
     ap.add_argument("--audio-seed", type=int, help="speak the same training sentences with other voices, speeds and "
                     "augmentation (default: --seed; the held-out sets do not change)")
     ap.add_argument("--init", help="continue training the weights of this acoustic.onnx (exported by this recipe)")
-    ap.add_argument("--lookahead", type=int, default=0,
+    ap.add_argument("--lookahead", type=int, default=0, choices=range(0, 65), metavar="K",
                     help="output frames read ahead (40 ms each; session 24): each frame's output also reads the next K frames' GRU "
                          "outputs, answered K frames late when streaming; grows an --init graph without it")
     args = ap.parse_args()
@@ -537,8 +537,10 @@ def export(model, out):
 
 
 def check_streaming(model, seconds=2.3):
-    """A lookahead model chunk by chunk as the server runs it (look state in and out, the first K frames
-    dropped, the end flushed with silence) gives the whole utterance's log-probabilities."""
+    """The PyTorch model chunk by chunk as the server runs the exported graph (look state in and out, the
+    first K frames dropped, the end flushed with silence; exact zeros here, dithered silence there) gives
+    the whole utterance's log-probabilities. The exported graph itself is checked through the server by
+    test/lookahead-recognizer.test.ts."""
     k = model.lookahead
     audio = torch.randn(int(seconds * SAMPLE_RATE)) * 0.1
     frames = frames_of(len(audio))

@@ -172,11 +172,13 @@ export class RecognizerStream {
     this.state = Object.fromEntries(this.model.states.map((s) => [s.input, out[s.output]]));
     const lp = out[this.model.logProbs];
     const V = lp.dims[2];
-    // output frame g answers audio frame g - lookahead: decode those of audio frames fed and not yet decoded
-    const lookahead = this.model.audio.lookaheadFrames;
+    // output frame g answers audio frame g - lookahead: decode those of audio frames fed and not yet
+    // decoded. A chunk counts as the manifest's frames per chunk whatever the graph returned (a graph
+    // returning more or fewer gets the chunk's own frames decoded, as before lookahead existed).
+    const { lookaheadFrames: lookahead, chunkSamples, frameSamples } = this.model.audio;
     const from = Math.max(0, this.framesDecoded + lookahead - this.framesOut);
     const to = Math.min(lp.dims[1], this.framesIn + lookahead - this.framesOut);
-    this.framesOut += lp.dims[1];
+    this.framesOut += chunkSamples / frameSamples;
     const frames = Math.max(0, to - from);
     this.framesDecoded += frames;
     const blankEndpoint = frames > 0 && this.decoder.accept((lp.data as Float32Array).subarray(from * V, to * V), frames);

@@ -61,4 +61,13 @@ describe('manifest endpointing', () => {
     const { constants: _, ...noConstants } = asr.graphs.vad;
     expect(parseManifest(withEndpointing(asr.endpointing, { ...asr.graphs, vad: noConstants })).endpointing).toMatchObject({ mode: 'vad' });
   });
+
+  it('refuses lookahead as long as the VAD silence that ends an utterance (the endpoint would cut frames not yet answered)', () => {
+    const look = (lookaheadFrames: number, minSilenceMs?: number) => ({ ...withEndpointing({ ...asr.endpointing, minSilenceMs }), audio: { ...asr.audio, lookaheadFrames } });
+    expect(parseManifest(look(4)).audio?.lookaheadFrames).toBe(4); // 120 ms < 500 ms
+    expect(() => parseManifest(look(20))).toThrow(/audio\.lookaheadFrames: 20 frames \(600 ms\) must be shorter than endpointing\.minSilenceMs \(500 ms\)/);
+    expect(() => parseManifest(look(4, 100))).toThrow(/audio\.lookaheadFrames: 4 frames \(120 ms\)/);
+    const { vad: _, ...acousticOnly } = asr.graphs;
+    expect(parseManifest({ ...withEndpointing({ mode: 'ctc-blank' }, acousticOnly), audio: { ...asr.audio, lookaheadFrames: 20 } }).audio?.lookaheadFrames).toBe(20);
+  });
 });

@@ -60,6 +60,7 @@ export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, 
     ...requireSection('speech-recognition', m, 'audio'),
     ...(m.decoding?.kind === 'ctc' ? [] : [{ path: ['decoding'], message: 'speech-recognition models need ctc decoding' }]),
     ...(m.audio && m.audio.chunkSamples % m.audio.frameSamples !== 0 ? [{ path: ['audio', 'chunkSamples'], message: 'must be a whole number of frames (frameSamples)' }] : []),
+    ...lookaheadIssues(m),
     ...requireRoles('speech-recognition', m, ['acoustic']),
   ],
   axisBounds: ({ model, spec, manifest: { audio, endpointing }, inputs, options, add }) => {
@@ -88,3 +89,21 @@ export const speechRecognition: TaskModule<'speech-recognition', AcousticModel, 
   },
   run: (model, { audio, decoding }, signal) => transcribeAudio(model, audio.samples, audio.sampleRate, signal, decoding),
 };
+
+/**
+ * A VAD endpoint is taken on audio the decoder of a graph with lookahead has not answered yet: the
+ * utterance is cut that many frames early, harmless while those frames are part of the silence that
+ * ended it, so the lookahead must be shorter than the VAD's minSilenceMs.
+ */
+function lookaheadIssues(m: ManifestBody): ManifestIssue[] {
+  const { audio, endpointing } = m;
+  if (!audio || !audio.lookaheadFrames || endpointing?.mode !== 'vad') return [];
+  const ms = (audio.lookaheadFrames * audio.frameSamples * 1000) / audio.sampleRate;
+  if (ms < endpointing.minSilenceMs) return [];
+  return [
+    {
+      path: ['audio', 'lookaheadFrames'],
+      message: `${audio.lookaheadFrames} frames (${ms} ms) must be shorter than endpointing.minSilenceMs (${endpointing.minSilenceMs} ms): a VAD endpoint would cut the frames the recognizer has not answered yet`,
+    },
+  ];
+}
