@@ -169,7 +169,9 @@ describe('README: what mistakes look like', () => {
 
   it('a graph that cannot warm up on 1s points to warmupShapes, and loads with them', async () => {
     mkdirSync(path.join(models, 'frontend'));
-    execFileSync(PYTHON, [path.join(ROOT, 'test', 'fixtures', 'make_conv_frontend.py'), path.join(models, 'frontend', 'frontend.onnx')], { stdio: 'ignore' });
+    // not execFileSync: the server runs in this process, and a blocked event loop lets a keep-alive
+    // connection time out under the client's next request (ECONNRESET on a loaded machine)
+    await run(PYTHON, [path.join(ROOT, 'test', 'fixtures', 'make_conv_frontend.py'), path.join(models, 'frontend', 'frontend.onnx')]);
     const manifest = { name: 'frontend', task: 'generic', graphs: { frontend: { file: 'frontend.onnx', role: 'model' } } };
     writeFileSync(path.join(models, 'frontend', 'manifest.json'), JSON.stringify(manifest));
     const failed = await post('/v2/repository/models/frontend/load');
