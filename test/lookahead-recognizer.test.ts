@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
-import { streamDither } from '../server/core/speech/recognizer-stream.ts';
+import { parseManifest } from '../server/core/manifest.ts';
+import { wholeUtterance } from '../server/core/speech/recognizer-stream.ts';
 import { wav } from './helpers/contract-http.ts';
 import { startTestServer } from './helpers/test-server.ts';
 
@@ -46,28 +47,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The graph run once over the whole utterance (dithered as streams are, lookahead frames of silence after it, the first ones dropped), greedy. */
-async function wholeUtterance(audio: Float32Array): Promise<string> {
-  const manifest = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8'));
+/** The graph run once over the whole utterance (laid out as a stream sees it: wholeUtterance), greedy. */
+async function wholeUtteranceText(audio: Float32Array): Promise<string> {
+  const manifest = parseManifest(JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8')));
   const alphabet = JSON.parse(readFileSync(path.join(model, 'alphabet.json'), 'utf8')) as string[];
-  const { chunkSamples, contextSamples, frameSamples, lookaheadFrames } = manifest.audio as Record<string, number>;
-  expect(lookaheadFrames).toBe(3);
-  const frames = Math.ceil(audio.length / frameSamples);
-  const chunks = Math.ceil(Math.max(audio.length, (frames + lookaheadFrames) * frameSamples) / chunkSamples);
-  const padded = new Float32Array(chunks * chunkSamples);
-  padded.set(audio);
-  const whole = new Float32Array(contextSamples + padded.length);
-  whole.set(streamDither()(padded), contextSamples);
+  expect(manifest.audio?.lookaheadFrames).toBe(3);
+  const { samples, frames, skipFrames } = wholeUtterance(audio, manifest.audio!);
   const session = await ort.InferenceSession.create(path.join(model, 'acoustic.onnx'));
   try {
     const out = await session.run({
-      samples: new ort.Tensor('float32', whole, [1, whole.length]),
+      samples: new ort.Tensor('float32', samples, [1, samples.length]),
       state_in: new ort.Tensor('float32', new Float32Array(2 * 256), [2, 1, 256]),
-      look_in: new ort.Tensor('float32', new Float32Array(lookaheadFrames * 256), [1, lookaheadFrames, 256]),
+      look_in: new ort.Tensor('float32', new Float32Array(skipFrames * 256), [1, skipFrames, 256]),
     });
     const V = alphabet.length;
-    const lp = (out.log_probs.data as Float32Array).subarray(lookaheadFrames * V);
-    const text = ctcGreedy(lp, frames, V, 0)
+    const text = ctcGreedy((out.log_probs.data as Float32Array).subarray(skipFrames * V), frames, V, 0)
       .tokens.map((t) => alphabet[t])
       .join('');
     return text.split(' ').filter(Boolean).join(' ');
@@ -98,7 +92,7 @@ describe('a recognizer with lookahead (audio.lookaheadFrames)', () => {
     try {
       for (const item of sample) {
         const bytes = wav(speechOnly(decodeWav(readFileSync(path.join(SAMPLE_DIR, item.file))).samples));
-        const expected = await wholeUtterance(decodeWav(bytes).samples);
+        const expected = await wholeUtteranceText(decodeWav(bytes).samples);
         // the fixture still recognises speech: most of the bundled recognizer's letters survive the random map
         expect(expected.length).toBeGreaterThan(item.greedy.length / 2);
 

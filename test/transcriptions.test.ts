@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { ctcGreedy } from '../server/core/decode/ctc.ts';
 import { characterErrors, wordErrors } from '../server/core/text/edit-distance.ts';
-import { RecognizerStream, streamDither } from '../server/core/speech/recognizer-stream.ts';
+import { RecognizerStream, wholeUtterance } from '../server/core/speech/recognizer-stream.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { startTestServer } from './helpers/test-server.ts';
 import { asTaskModel } from '../server/runtime/task-models.ts';
@@ -113,18 +113,14 @@ describe('speech recognition model and /v1/audio/transcriptions', () => {
   });
 
   it('decodes the same text chunk by chunk as in one call over the whole utterance', async () => {
-    const manifest = JSON.parse(readFileSync(path.join(ASR_DIR, 'manifest.json'), 'utf8'));
     const alphabet = JSON.parse(readFileSync(path.join(ASR_DIR, 'alphabet.json'), 'utf8')) as string[];
-    const { chunkSamples, contextSamples, frameSamples } = manifest.audio;
     const session = await ort.InferenceSession.create(path.join(ASR_DIR, 'acoustic.onnx'));
     const model = asTaskModel(server.context.repository.model('asr'), 'speech-recognition').taskModel;
     const zeroStates = Object.fromEntries(model.states.map((s) => [s.input, new ort.Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape)]));
     try {
       for (const item of sample.slice(0, 4)) {
         const audio = decodeWav(wav(item.file)).samples;
-        const frames = Math.ceil(audio.length / frameSamples);
-        const whole = new Float32Array(contextSamples + Math.ceil(audio.length / chunkSamples) * chunkSamples);
-        whole.set(streamDither()(audio), contextSamples);
+        const { samples: whole, frames } = wholeUtterance(audio, model.audio);
         const out = await session.run({
           samples: new ort.Tensor('float32', whole, [1, whole.length]),
           ...zeroStates,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeWav } from '../../../server/core/audio/decode-wav.ts';
 import { type Manifest, parseManifest } from '../../../server/core/manifest.ts';
-import { streamDither } from '../../../server/core/speech/recognizer-stream.ts';
+import { wholeUtterance } from '../../../server/core/speech/recognizer-stream.ts';
 
 export interface Utterance {
   text: string;
@@ -27,7 +27,6 @@ export function readRecognizerManifest(modelDir: string): RecognizerManifest {
 }
 
 export async function utteranceLogProbs(modelDir: string, manifest: RecognizerManifest, dir: string, intraOpNumThreads: number): Promise<Utterance[]> {
-  const { chunkSamples, contextSamples, frameSamples, sampleRate, lookaheadFrames } = manifest.audio;
   const session = await ort.InferenceSession.create(path.join(modelDir, 'acoustic.onnx'), { intraOpNumThreads });
   const states = Object.fromEntries(
     manifest.graphs.acoustic.states.map((s) => {
@@ -43,18 +42,10 @@ export async function utteranceLogProbs(modelDir: string, manifest: RecognizerMa
   const out: Utterance[] = [];
   for (const item of items) {
     const audio = decodeWav(readFileSync(path.join(dir, item.file))).samples;
-    // as the server's recognizer streams do: dithered, padded to whole chunks with dithered silence, and
-    // a graph with lookahead fed that many frames more, its first output frames dropped
-    const frames = Math.ceil(audio.length / frameSamples);
-    const chunks = Math.ceil(Math.max(audio.length, (frames + lookaheadFrames) * frameSamples) / chunkSamples);
-    const whole = new Float32Array(contextSamples + chunks * chunkSamples);
-    const padded = new Float32Array(chunks * chunkSamples);
-    padded.set(audio);
-    whole.set(streamDither()(padded), contextSamples);
-    const res = await session.run({ [manifest.audio.input]: new ort.Tensor('float32', whole, [1, whole.length]), ...states });
+    const { samples, frames, skipFrames } = wholeUtterance(audio, manifest.audio); // as the server's streams see it
+    const res = await session.run({ [manifest.audio.input]: new ort.Tensor('float32', samples, [1, samples.length]), ...states });
     const logProbs = res[manifest.decoding.logProbs];
-    const V = logProbs.dims[2];
-    out.push({ text: item.text, logProbs: (logProbs.data as Float32Array).slice(lookaheadFrames * V), frames, seconds: audio.length / sampleRate });
+    out.push({ text: item.text, logProbs: (logProbs.data as Float32Array).slice(skipFrames * logProbs.dims[2]), frames, seconds: audio.length / manifest.audio.sampleRate });
   }
   await session.release();
   return out;

@@ -72,6 +72,23 @@ export interface RecognizerOptions {
 
 export type RecognitionEvent = { type: 'partial'; transcript: Transcript } | { type: 'final'; transcript: Transcript; alternatives: { text: string; logProb: number }[] };
 
+/**
+ * One utterance laid out as a single run of the acoustic graph must see it to answer as a stream of it
+ * does: zeros of left context, the audio dithered as a stream's, dithered silence to whole chunks —
+ * for a graph with lookahead at least `lookaheadFrames` frames of it, whose first that many output
+ * frames (`skipFrames`) answer nothing. `frames`: the utterance's own output frames after those.
+ */
+export function wholeUtterance(audio: Float32Array, spec: AudioSpec): { samples: Float32Array; frames: number; skipFrames: number } {
+  const { chunkSamples, contextSamples, frameSamples, lookaheadFrames } = spec;
+  const frames = Math.ceil(audio.length / frameSamples);
+  const chunks = Math.ceil(Math.max(audio.length, (frames + lookaheadFrames) * frameSamples) / chunkSamples);
+  const padded = new Float32Array(chunks * chunkSamples);
+  padded.set(audio);
+  const samples = new Float32Array(contextSamples + padded.length);
+  samples.set(streamDither()(padded), contextSamples);
+  return { samples, frames, skipFrames: lookaheadFrames };
+}
+
 export class RecognizerStream {
   private readonly resampler: StreamingResampler;
   private readonly decoder: CtcStreamDecoder;
