@@ -29,7 +29,9 @@ import { percentile } from './stats.ts';
 const RATE = 16000;
 /** The recognizer decides endpoints once per acoustic chunk (the bundled asr: 3840 samples). */
 const CHUNK_SECONDS = 0.24;
-const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
+/** The recognizer measured: the bundled one, or BENCH_MODELS's `asr` (its heldout-sample sentences are the bundled ones). */
+const ASR_DIR = path.join(process.env.BENCH_MODELS ?? BUNDLED_MODELS_DIR, 'asr');
+const SENTENCES = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample', 'transcripts.jsonl');
 /** Silence after each utterance: longer than every rule's threshold, so each should end there. */
 const GAP_SECONDS = 3;
 /** The pause inside an utterance, between its two sentences (uniform in this range). */
@@ -139,8 +141,11 @@ export interface Rule {
 }
 
 export interface Outcome {
-  /** Endpoint delay after the true speech end, per detected endpoint (seconds). */
+  /** Endpoint delay after the true speech end, per detected endpoint (seconds): where the final says it ends. */
   delays: number[];
+  /** The same endpoints, timed by how much audio the client had sent when the final arrived (the
+   * end of the message that produced it): what a live client waits, a lookahead graph's frames included. */
+  heardDelays: number[];
   /** Finals that end in the pause inside an utterance, and those that end in its speech. */
   pauseCuts: number;
   speechCuts: number;
@@ -153,21 +158,26 @@ export interface Outcome {
 /** Runs one rule over one file (pushed in 100 ms messages, as a live client would) and scores its finals. */
 export async function score(model: AcousticModel, file: TestFile): Promise<Outcome> {
   const stream = new RecognizerStream(model, { sampleRate: RATE });
-  const finals: { end: number; text: string; atEnd: boolean }[] = [];
+  const finals: { end: number; heard: number; text: string; atEnd: boolean }[] = [];
   for (let i = 0; i < file.audio.length; i += RATE / 10) {
-    for (const e of await stream.push(file.audio.subarray(i, i + RATE / 10))) if (e.type === 'final') finals.push({ end: e.transcript.end, text: e.transcript.text, atEnd: false });
+    const heard = Math.min(i + RATE / 10, file.audio.length) / RATE;
+    for (const e of await stream.push(file.audio.subarray(i, i + RATE / 10)))
+      if (e.type === 'final') finals.push({ end: e.transcript.end, heard, text: e.transcript.text, atEnd: false });
   }
-  for (const e of await stream.end()) if (e.type === 'final') finals.push({ end: e.transcript.end, text: e.transcript.text, atEnd: true });
-  const out: Outcome = { delays: [], pauseCuts: 0, speechCuts: 0, missed: 0, utterances: file.utterances.length, wordErrors: 0, words: 0 };
-  const endpoints = finals.filter((f) => !f.atEnd).map((f) => f.end);
+  for (const e of await stream.end()) if (e.type === 'final') finals.push({ end: e.transcript.end, heard: file.audio.length / RATE, text: e.transcript.text, atEnd: true });
+  const out: Outcome = { delays: [], heardDelays: [], pauseCuts: 0, speechCuts: 0, missed: 0, utterances: file.utterances.length, wordErrors: 0, words: 0 };
+  const endpoints = finals.filter((f) => !f.atEnd);
   file.utterances.forEach((u, i) => {
     const next = file.utterances[i + 1]?.start ?? Infinity;
-    const hit = endpoints.find((t) => t >= u.end && t < next);
+    const hit = endpoints.find((f) => f.end >= u.end && f.end < next);
     if (hit === undefined) out.missed++;
-    else out.delays.push(hit - u.end);
+    else {
+      out.delays.push(hit.end - u.end);
+      out.heardDelays.push(hit.heard - u.end);
+    }
     // a final decided at the end of the chunk that holds the pause's end still cut at the pause
     const inPause = (t: number) => t >= u.pause[0] && t < u.pause[1] + CHUNK_SECONDS;
-    for (const t of endpoints.filter((t) => t > u.start && t < u.end)) {
+    for (const t of endpoints.map((f) => f.end).filter((t) => t > u.start && t < u.end)) {
       if (inPause(t)) out.pauseCuts++;
       else out.speechCuts++;
     }
@@ -224,11 +234,13 @@ function rules(model: AcousticModel): Rule[] {
     model: { ...model, endpointing: { rules: { ...DEFAULT_ENDPOINT_RULES, silenceAfterSpeech: s } } },
   });
   const withVad = (ms: number): Rule => ({ name: `Silero VAD ${ms} ms`, model: { ...model, endpointing: { vad: { ...vad, minSilenceMs: ms } } } });
-  return [blank(1.2), blank(0.8), blank(0.5), withVad(800), withVad(500), withVad(300)];
+  // a VAD silence no longer than the graph's lookahead would cut frames not yet answered (the server refuses such a manifest)
+  const lookaheadMs = ((model.audio.lookaheadFrames ?? 0) * model.audio.frameSamples * 1000) / model.audio.sampleRate;
+  return [blank(1.2), blank(0.8), blank(0.5), ...[800, 500, 300].filter((ms) => ms > lookaheadMs).map(withVad)];
 }
 
 function sentences(): string[] {
-  return readFileSync(path.join(ASR_DIR, 'heldout-sample', 'transcripts.jsonl'), 'utf8')
+  return readFileSync(SENTENCES, 'utf8')
     .trim()
     .split('\n')
     .map((l) => (JSON.parse(l) as { text: string }).text)
@@ -251,10 +263,11 @@ export async function benchEndpointing(): Promise<string> {
       for (const engine of ['espeak-ng', 'flite', 'all']) {
         const mine = outcomes.filter((_, i) => engine === 'all' || files[i].engine === engine);
         const delays = mine.flatMap((o) => o.delays).sort((a, b) => a - b);
+        const heard = mine.flatMap((o) => o.heardDelays).sort((a, b) => a - b);
         const sum = (k: 'pauseCuts' | 'speechCuts' | 'missed' | 'utterances' | 'wordErrors' | 'words') => mine.reduce((a, o) => a + o[k], 0);
         const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
         rows.push(
-          `| ${rule.name} | ${engine} | ${sum('utterances')} | ${fmt(mean)} | ${fmt(percentile(delays, 50))} | ${fmt(percentile(delays, 90))} | ${sum('pauseCuts')} | ${sum('speechCuts')} | ${sum('missed')} | ${((100 * sum('wordErrors')) / sum('words')).toFixed(1)} % | ${engine === 'all' ? rtf.toFixed(3) : ''} |`,
+          `| ${rule.name} | ${engine} | ${sum('utterances')} | ${fmt(mean)} | ${fmt(percentile(delays, 50))} | ${fmt(percentile(delays, 90))} | ${fmt(percentile(heard, 50))} | ${fmt(percentile(heard, 90))} | ${sum('pauseCuts')} | ${sum('speechCuts')} | ${sum('missed')} | ${((100 * sum('wordErrors')) / sum('words')).toFixed(1)} % | ${engine === 'all' ? rtf.toFixed(3) : ''} |`,
         );
       }
     }
@@ -268,10 +281,10 @@ export async function benchEndpointing(): Promise<string> {
   return [
     '### Endpointing: CTC-blank rule vs Silero VAD (`BENCH_ONLY=endpointing`)',
     '',
-    `${files.reduce((n, f) => n + f.utterances.length, 0)} utterances (${files[0].utterances.length} per voice; espeak-ng ${voices('espeak-ng')}; flite ${voices('flite')}), each two held-out sentences with a ${PAUSE_RANGE[0]}–${PAUSE_RANGE[1]} s pause between them, trimmed of the synthesizer's silence and followed by ${GAP_SECONDS} s of silence; white noise at ${NOISE_RMS} RMS throughout (BENCH_NOISE_RMS). The bundled \`asr\` recognizer, greedy, 100 ms messages, one stream at a time. Delay: end of the final after the true end of speech (endpoints are decided once per 240 ms chunk); false endpoints: a final ending in the pause inside an utterance (a rule whose silence is shorter than the pause should cut there), or in its speech; missed: no final in the silence after an utterance; WER of all finals against the sentences; RTF: wall time per audio second of the rule's whole run (acoustic graph, decoding and, for the VAD, its graph).`,
+    `${files.reduce((n, f) => n + f.utterances.length, 0)} utterances (${files[0].utterances.length} per voice; espeak-ng ${voices('espeak-ng')}; flite ${voices('flite')}), each two held-out sentences with a ${PAUSE_RANGE[0]}–${PAUSE_RANGE[1]} s pause between them, trimmed of the synthesizer's silence and followed by ${GAP_SECONDS} s of silence; white noise at ${NOISE_RMS} RMS throughout (BENCH_NOISE_RMS). ${process.env.BENCH_MODELS ? `The \`asr\` recognizer of ${process.env.BENCH_MODELS}` : 'The bundled `asr` recognizer'}, greedy, 100 ms messages, one stream at a time. Delay: end of the final after the true end of speech (endpoints are decided once per 240 ms chunk); heard: the audio the client had sent when the final arrived (the end of the 100 ms message that produced it) after the true end of speech — what a live client waits, a lookahead graph's frames included; false endpoints: a final ending in the pause inside an utterance (a rule whose silence is shorter than the pause should cut there), or in its speech; missed: no final in the silence after an utterance; WER of all finals against the sentences; RTF: wall time per audio second of the rule's whole run (acoustic graph, decoding and, for the VAD, its graph).`,
     '',
-    '| rule | voices | utterances | mean delay (s) | median (s) | p90 (s) | false: at the pause | false: in speech | missed | WER | RTF |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| rule | voices | utterances | mean delay (s) | median (s) | p90 (s) | heard median (s) | heard p90 (s) | false: at the pause | false: in speech | missed | WER | RTF |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

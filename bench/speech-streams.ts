@@ -21,7 +21,22 @@ import { SessionFactory } from '../server/runtime/session-factory.ts';
 import { spawnServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
 
+/** The models folder whose `asr` is measured (BENCH_MODELS: e.g. a candidate recognizer beside the bundled one). */
+const MODELS = process.env.BENCH_MODELS ?? BUNDLED_MODELS_DIR;
 const SAMPLE_DIR = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample');
+
+/** Batch axes of the acoustic graph's audio input, log-probabilities and states, as the manifest declares them. */
+function batchAxes(): Record<string, number> {
+  const manifest = JSON.parse(readFileSync(path.join(MODELS, 'asr', 'manifest.json'), 'utf8')) as {
+    audio: { input: string };
+    decoding: { logProbs: string };
+    graphs: Record<string, { role?: string; states?: { input: string; output: string; batchAxis: number }[] }>;
+  };
+  const acoustic = Object.values(manifest.graphs).find((g) => g.role === 'acoustic');
+  const axes: Record<string, number> = { [manifest.audio.input]: 0, [manifest.decoding.logProbs]: 0 };
+  for (const s of acoustic?.states ?? []) axes[s.input] = axes[s.output] = s.batchAxis;
+  return axes;
+}
 
 function sampleAudio(): Float32Array[] {
   return readdirSync(SAMPLE_DIR)
@@ -33,7 +48,7 @@ function sampleAudio(): Float32Array[] {
 async function loadModel(): Promise<{ repo: ModelRepository; model: AcousticModel }> {
   const log = pino({ level: 'warn' });
   const repo = new ModelRepository({
-    root: BUNDLED_MODELS_DIR,
+    root: MODELS,
     sessions: new SessionFactory({ ...DEFAULT_CONFIG.runtime, providers: ['cpu'] }, log),
     log,
     metrics: new Metrics(),
@@ -110,7 +125,7 @@ async function grpcLoad(port: number, clips: Float32Array[], streams: number, se
 
 export async function benchSpeechStreams(): Promise<string> {
   const clips = sampleAudio();
-  const lines: string[] = ['### Streaming speech recognition (model `asr`)', ''];
+  const lines: string[] = [`### Streaming speech recognition (model \`asr\`${process.env.BENCH_MODELS ? ` of ${process.env.BENCH_MODELS}` : ''})`, ''];
   const { repo, model } = await loadModel();
   const graph = repo.graph('asr');
   try {
@@ -131,7 +146,7 @@ export async function benchSpeechStreams(): Promise<string> {
       step: (
         (s) => (f: TensorMap) =>
           s.submit(f)
-      )(new BatchScheduler(graph, { batchAxes: { samples: 0, log_probs: 0, state_in: 1, state_out: 1 }, maxBatch: 64 })),
+      )(new BatchScheduler(graph, { batchAxes: batchAxes(), maxBatch: 64 })),
     };
     const batched = await throughput(batchedModel, clips, 64);
     lines.push(
@@ -145,7 +160,7 @@ export async function benchSpeechStreams(): Promise<string> {
   } finally {
     await repo.close();
   }
-  const server = await spawnServer(['--providers', 'cpu']);
+  const server = await spawnServer(['--providers', 'cpu', ...(process.env.BENCH_MODELS ? ['--models', MODELS] : [])]);
   try {
     lines.push('| concurrent real-time gRPC streams (10 s each) | interim p50 ms | interim p95 ms | responses | errors |', '|---:|---:|---:|---:|---:|');
     for (const streams of [25, 50, 100, 150, 200, 300]) {
