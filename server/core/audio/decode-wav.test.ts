@@ -51,6 +51,172 @@ describe('decodeWav', () => {
   });
 });
 
+/** A WAV file assembled from chunks: RIFF (or big-endian RIFX) and the given chunks in order. */
+function riff(chunks: [string, Uint8Array][], container: 'RIFF' | 'RIFX' = 'RIFF'): Uint8Array {
+  const le = container === 'RIFF';
+  const parts: Uint8Array[] = [];
+  for (const [id, body] of chunks) {
+    const head = new Uint8Array(8);
+    head.set(new TextEncoder().encode(id));
+    new DataView(head.buffer).setUint32(4, body.byteLength, le);
+    parts.push(head, body, new Uint8Array(body.byteLength & 1));
+  }
+  const size = parts.reduce((n, p) => n + p.byteLength, 4);
+  const out = new Uint8Array(8 + size);
+  out.set(new TextEncoder().encode(`${container}    WAVE`));
+  new DataView(out.buffer).setUint32(4, size, le);
+  let at = 12;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+function fmtChunk(format: number, channels: number, rate: number, bits: number, le = true): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  const block = channels * Math.ceil(bits / 8);
+  v.setUint16(0, format, le);
+  v.setUint16(2, channels, le);
+  v.setUint32(4, rate, le);
+  v.setUint32(8, rate * block, le);
+  v.setUint16(12, block, le);
+  v.setUint16(14, bits, le);
+  return b;
+}
+
+const int16 = (values: number[], le = true) => {
+  const b = new Uint8Array(values.length * 2);
+  values.forEach((x, i) => new DataView(b.buffer).setInt16(i * 2, x, le));
+  return b;
+};
+
+describe('decodeWav: the file is read by its chunk headers', () => {
+  it('gives what wavefile writes for 24- and 32-bit PCM and 64-bit float; reads extensible files', () => {
+    const values = [0, 0.5, -0.5, 0.25, -1];
+    for (const [depth, scale] of [
+      ['24', 2 ** 23],
+      ['32', 2 ** 31],
+      ['64', 1],
+    ] as const) {
+      const w = new wavefile.WaveFile();
+      const ints = values.map((x) => Math.max(-scale, Math.min(scale - 1, Math.round(x * scale))));
+      w.fromScratch(1, 16000, depth, depth === '64' ? values : ints);
+      expect(
+        [...decodeWav(w.toBuffer()).samples].map((x) => +x.toFixed(6)),
+        depth,
+      ).toEqual(values);
+    }
+    // WAVE_FORMAT_EXTENSIBLE (0xFFFE): the format is the sub-format GUID's first two bytes (PCM)
+    const ext = new Uint8Array(40);
+    ext.set(fmtChunk(0xfffe, 3, 16000, 16));
+    new DataView(ext.buffer).setUint16(16, 22, true);
+    new DataView(ext.buffer).setUint16(24, 1, true);
+    expect([
+      ...decodeWav(
+        riff([
+          ['fmt ', ext],
+          ['data', int16([3000, 0, -6000])],
+        ]),
+      ).samples,
+    ]).toEqual([-3000 / 3 / 32768]);
+  });
+
+  it('skips chunks it does not need unread, however large their counts (a cue chunk claiming 268 million points)', () => {
+    const cue = new Uint8Array(4);
+    new DataView(cue.buffer).setUint32(0, 0x0fffffff, true);
+    const smpl = new Uint8Array(60);
+    new DataView(smpl.buffer).setUint32(28, 0x0fffffff, true);
+    const odd = new Uint8Array(3); // padded to 4 bytes in the file
+    const bytes = riff([
+      ['fmt ', fmtChunk(1, 1, 16000, 16)],
+      ['cue ', cue],
+      ['smpl', smpl],
+      ['LIST', odd],
+      ['data', int16([16384, -16384])],
+    ]);
+    expect([...decodeWav(bytes).samples]).toEqual([0.5, -0.5]);
+  });
+
+  it('reads big-endian RIFX, a data chunk before fmt, and a streaming data size (0xFFFFFFFF) to the end of the file', () => {
+    expect([
+      ...decodeWav(
+        riff(
+          [
+            ['fmt ', fmtChunk(1, 1, 8000, 16, false)],
+            ['data', int16([8192], false)],
+          ],
+          'RIFX',
+        ),
+      ).samples,
+    ]).toEqual([0.25]);
+    expect([
+      ...decodeWav(
+        riff([
+          ['data', int16([8192])],
+          ['fmt ', fmtChunk(1, 1, 8000, 16)],
+        ]),
+      ).samples,
+    ]).toEqual([0.25]);
+    const streaming = riff([
+      ['fmt ', fmtChunk(1, 1, 8000, 16)],
+      ['data', int16([8192, 8192, 8192])],
+    ]);
+    new DataView(streaming.buffer).setUint32(streaming.byteLength - 6 - 4, 0xffffffff, true);
+    expect(decodeWav(streaming).samples).toHaveLength(3);
+  });
+
+  it('refuses what it cannot read, naming the field', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [riff([['data', int16([1])]]), /no complete fmt chunk/],
+      [riff([['fmt ', fmtChunk(1, 1, 8000, 16)]]), /no data chunk/],
+      [
+        riff([
+          ['fmt ', fmtChunk(6, 1, 8000, 8)],
+          ['data', new Uint8Array(4)],
+        ]),
+        /encoding 6 is not supported/,
+      ],
+      [
+        riff([
+          ['fmt ', fmtChunk(3, 1, 8000, 16)],
+          ['data', new Uint8Array(4)],
+        ]),
+        /16-bit float/,
+      ],
+      [
+        riff([
+          ['fmt ', fmtChunk(1, 1, 8000, 40)],
+          ['data', new Uint8Array(10)],
+        ]),
+        /40-bit PCM/,
+      ],
+      [
+        riff([
+          ['fmt ', fmtChunk(1, 0, 8000, 16)],
+          ['data', new Uint8Array(4)],
+        ]),
+        /no channels/,
+      ],
+      [new TextEncoder().encode('RF64\xff\xff\xff\xffWAVE'), /RF64 is not supported/],
+    ];
+    for (const [bytes, message] of cases) expect(() => decodeWav(bytes, 'audio')).toThrow(expect.objectContaining({ field: 'audio', message: expect.stringMatching(message) }));
+  });
+
+  it("holds audio to the caller's limit from the header, with the caller's error", () => {
+    const tenSeconds = riff([
+      ['fmt ', fmtChunk(1, 2, 8000, 16)],
+      ['data', new Uint8Array(8000 * 4 * 10)],
+    ]);
+    expect(decodeWav(tenSeconds, 'file', { maxSeconds: 10 }).samples).toHaveLength(80000);
+    expect(() => decodeWav(tenSeconds, 'file', { maxSeconds: 9.5 })).toThrow('file: is 10.0 s long; the limit is 9.5 s');
+    expect(() => decodeWav(tenSeconds, 'file', { maxSeconds: 1, tooLong: (s) => new SeqserveError('out_of_range', `${s} s`) })).toThrow(
+      expect.objectContaining({ code: 'out_of_range', message: '10 s' }),
+    );
+  });
+});
+
 describe('decodeAudioWithin', () => {
   const twoSeconds = () => wavBytes(1, 8000, '16', [new Array(16000).fill(0)]);
 

@@ -15,7 +15,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { ServerContext } from '../../../context.ts';
-import { audioWithin, decodeAudioWithin, decodeWav, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
+import { decodeAudioWithin, decodeWav, type DecodedAudio } from '../../../core/audio/decode-wav.ts';
 import type { AudioEncoder, EmbeddedAudio } from '../../../core/audio-embedding/audio-encoder.ts';
 import { CollectionStore, DEFAULT_STORE_LIMITS, MAX_TOP_K } from '../../../core/audio-embedding/spoken-index.ts';
 import { invalidArgument } from '../../../core/errors.ts';
@@ -55,8 +55,7 @@ async function wavPart(part: FormDataEntryValue | null, field: string, maxSecond
  */
 export function decodeWord(bytes: Uint8Array, field: string, encoder: AudioEncoder, maxAudioSeconds: number): DecodedAudio {
   const max = encoder.spec.maxSeconds;
-  const audio = decodeWav(bytes, field);
-  return maxAudioSeconds < max ? audioWithin(audio, field, maxAudioSeconds) : audioWithin(audio, field, max, (seconds) => encoder.wordTooLong(seconds, field));
+  return decodeWav(bytes, field, maxAudioSeconds < max ? { maxSeconds: maxAudioSeconds } : { maxSeconds: max, tooLong: (seconds) => encoder.wordTooLong(seconds, field) });
 }
 
 async function wordPart(part: FormDataEntryValue | null, field: string, encoder: AudioEncoder, maxAudioSeconds: number): Promise<DecodedAudio> {
