@@ -141,11 +141,29 @@ describe('Google Cloud Speech v1 API', () => {
         [[cfg({ model: 'nope' })], status.NOT_FOUND, /unknown model "nope"/],
         [[cfg({}), cfg({})], status.INVALID_ARGUMENT, /streaming_config: may only be sent in the first request/],
         [[cfg({ speech_contexts: [{ phrases: ['x'.repeat(101)] }] })], status.INVALID_ARGUMENT, /speech_contexts: phrase 0 is over 100 characters/],
+        // each alternative widens the beam: Google's bound (0-30), not a width of billions
+        [[cfg({ max_alternatives: 2147483647 }), { audio_content: Buffer.alloc(3200) }], status.INVALID_ARGUMENT, /config.max_alternatives: must be between 0 and 30/],
       ];
       for (const [writes, code, message] of cases) {
         const err = await stream(writes);
         expect({ code: err?.code, details: err?.details }).toMatchObject({ code, details: expect.stringMatching(message) });
       }
+    });
+
+    it('Recognize with a WAV body: the rest of its config is checked as for raw audio', async () => {
+      const client = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
+      const content = readFileSync(path.join(SAMPLE_DIR, sample[0].file));
+      const recognize = (c: object) =>
+        new Promise<ServiceError | null>((resolve) =>
+          client.Recognize({ config: { encoding: 'ENCODING_UNSPECIFIED', ...c }, audio: { content } }, (err: ServiceError | null) => resolve(err)),
+        );
+      const cases: [object, RegExp][] = [
+        [{ speech_contexts: [{ phrases: ['x'.repeat(5000)] }] }, /config.speech_contexts: phrase 0 is over 100 characters/],
+        [{ max_alternatives: 31 }, /config.max_alternatives: must be between 0 and 30, not 31/],
+      ];
+      for (const [c, message] of cases) expect(await recognize(c)).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+      expect(await recognize({ max_alternatives: 3, audio_channel_count: 2 })).toBeNull(); // the file's own channels and rate
+      client.close();
     });
 
     it('a client that vanishes mid-stream frees its stream', async () => {

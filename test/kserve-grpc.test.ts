@@ -89,6 +89,11 @@ describe('KServe v2 gRPC', () => {
     expect(shortRaw.code).toBe(status.INVALID_ARGUMENT);
     expect(shortRaw.details).toMatch(/inputs\[0\]\.data: has 3 bytes/);
     expect((await grpcErrorOf(client.modelMetadata({ name: 'slots', version: '7' }))).code).toBe(status.NOT_FOUND);
+    // a message that echoes a 100,000-character name is cut to fit the status trailer (uncut, the client saw DEADLINE_EXCEEDED)
+    const long = await grpcErrorOf(client.modelReady({ name: 'x'.repeat(100_000), version: '' }));
+    expect(long.code).toBe(status.NOT_FOUND);
+    expect(long.details).toMatch(/^unknown model "xxx.*…$/);
+    expect(long.details.length).toBeLessThanOrEqual(1024);
     expect(await client.serverLive({})).toEqual({ live: true });
   });
 

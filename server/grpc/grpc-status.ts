@@ -23,5 +23,12 @@ export function grpcError(err: unknown, log: Logger): Partial<ServiceError> {
   if (e.code === 'internal') log.error({ err }, 'internal error');
   const metadata = new Metadata();
   if (e.retryAfterSeconds !== undefined) metadata.set('retry-after', String(e.retryAfterSeconds));
-  return { code: GRPC_STATUS[e.code], details: e.message, metadata };
+  return { code: GRPC_STATUS[e.code], details: shortened(e.message), metadata };
+}
+
+/** Longest status message sent: the message travels in an HTTP/2 trailer, and one that echoes a huge input (a 100,000-character model name) never reached the client. */
+const MAX_DETAILS = 1024;
+
+function shortened(message: string): string {
+  return message.length <= MAX_DETAILS ? message : `${message.slice(0, MAX_DETAILS - 1)}…`;
 }

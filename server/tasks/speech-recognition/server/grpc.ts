@@ -61,6 +61,8 @@ function checkConfig(config: RecognitionConfig | null | undefined, field: string
   if (!(config.sample_rate_hertz >= 8000 && config.sample_rate_hertz <= 48000))
     throw invalidArgument(`${field}.sample_rate_hertz`, `must be between 8000 and 48000, not ${config.sample_rate_hertz}`);
   if (config.audio_channel_count > 1) throw invalidArgument(`${field}.audio_channel_count`, 'only mono audio is supported in a stream');
+  if (!(config.max_alternatives >= 0 && config.max_alternatives <= MAX_ALTERNATIVES))
+    throw invalidArgument(`${field}.max_alternatives`, `must be between 0 and ${MAX_ALTERNATIVES}, not ${config.max_alternatives}`);
   const phrases = (config.speech_contexts ?? []).flatMap((c) => c.phrases ?? []);
   if (phrases.length > MAX_PHRASES) throw invalidArgument(`${field}.speech_contexts`, `${phrases.length} phrases is over the limit of ${MAX_PHRASES}`);
   const long = phrases.findIndex((p) => p.length > MAX_PHRASE_CHARS);
@@ -69,6 +71,8 @@ function checkConfig(config: RecognitionConfig | null | undefined, field: string
 }
 
 const MAX_PHRASES = 5000;
+/** Google's own limit on alternatives (each one widens the beam). */
+const MAX_ALTERNATIVES = 30;
 const MAX_PHRASE_CHARS = 100;
 
 /** The decoder a config asks for: alternatives from the beam, speech_contexts phrases as hotwords. */
@@ -203,15 +207,14 @@ export async function recognize(ctx: ServerContext, req: RecognizeRequest, signa
   if (!content || content.byteLength === 0) throw invalidArgument('audio.content', 'is required (inline audio; uri is not supported)');
   const isWav = content.byteLength > 12 && new TextDecoder().decode(content.subarray(0, 4)) === 'RIFF';
   if (!req.config) throw invalidArgument('config', 'is required');
-  const config = isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: req.config.sample_rate_hertz || 16000 } : checkConfig(req.config, 'config');
+  // a WAV file says its own encoding, rate and channels; the rest of the config is checked as for raw audio
+  const config = checkConfig(isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: 16000, audio_channel_count: 1 } : req.config, 'config');
   if (!isWav && content.byteLength % 2 !== 0) throw invalidArgument('audio.content', 'LINEAR16 audio must have an even number of bytes');
   const maxSeconds = ctx.config.limits.maxAudioSeconds;
-  const audio = audioWithin(
-    isWav ? decodeWav(content, 'audio.content') : { samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz },
-    'audio.content',
-    maxSeconds,
-    (seconds) => new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${maxSeconds} s`),
-  );
+  const tooLong = (seconds: number) => new SeqserveError('out_of_range', `audio.content: ${seconds.toFixed(1)} s is over the limit of ${maxSeconds} s`);
+  const audio = isWav
+    ? decodeWav(content, 'audio.content', { maxSeconds, tooLong })
+    : audioWithin({ samples: pcm16ToFloat(content), sampleRate: config.sample_rate_hertz }, 'audio.content', maxSeconds, tooLong);
   const seconds = audio.samples.length / audio.sampleRate;
   const model = resolveTaskModel(ctx.repository, 'speech-recognition', config.model || undefined);
   return runCall(ctx, { model: model.name, endpoint: 'speech_recognize', kind: 'request', signal }, async (work) => {
