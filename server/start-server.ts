@@ -9,6 +9,7 @@ import type { ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
 import { startGrpcServer, type GrpcHandle } from './grpc/grpc-server.ts';
 import { createApp } from './http/app.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Admission } from './runtime/admission.ts';
@@ -58,6 +59,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
   });
+  answerClientErrors(http as Server);
   // HTTP exchanges in flight (SSE streams included: a response counts until it is closed)
   let httpInFlight = 0;
   let httpIdle: (() => void) | undefined;
