@@ -88,6 +88,13 @@ describe('KServe v2 REST', () => {
       ['/v2/models/nope/infer', JSON.stringify({ inputs }), 404, /unknown model "nope"/],
       ['/v2/models/slots.decoder/infer', JSON.stringify({ inputs }), 404, /no graph "decoder"/],
       ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], name: 'words' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.name: "words" is not an input/],
+      ['/v2/models/slots/infer', JSON.stringify({ inputs: [{ ...inputs[0], name: '__proto__' }, inputs[1], inputs[2]] }), 400, /inputs\[0\]\.name: "__proto__" is not an input/],
+      [
+        '/v2/models/slots/infer',
+        JSON.stringify({ inputs: [{ ...inputs[0], name: 'constructor' }, inputs[1], inputs[2]] }),
+        400,
+        /inputs\[0\]\.name: "constructor" is not an input/,
+      ],
       [
         '/v2/models/slots/infer',
         JSON.stringify({ inputs: [{ ...inputs[0], datatype: 'FP32' }, inputs[1], inputs[2]] }),

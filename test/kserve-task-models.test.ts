@@ -82,6 +82,8 @@ describe('every listed model is addressable over KServe', () => {
     const wrong = await post('/v2/models/chat/infer', { inputs: [{ name: 'src_tokens', datatype: 'INT64', shape: [1, 1], data: [4] }] });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toMatch(/inputs\[0\]\.name: "src_tokens" is not an input of chat \(inputs: text_input\)/);
+    const inherited = await post('/v2/models/chat/infer', { inputs: [{ name: '__proto__', datatype: 'BYTES', shape: [1], data: [PROMPT] }] });
+    expect(inherited.body.error).toMatch(/inputs\[0\]\.name: "__proto__" is not an input of chat/);
   });
 
   it('caption as one model: the caption /v1/captions gives for the same image', async () => {

@@ -146,7 +146,8 @@ export function sequenceParameters(parameters: Record<string, unknown> | undefin
  */
 export async function infer(graph: LoadedGraph, modelVersion: string, request: InferRequest, limits: InferLimits, signal?: AbortSignal): Promise<InferResult> {
   if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw invalidArgument('inputs', 'must be a non-empty array');
-  const feeds: Record<string, Tensor> = {};
+  // no prototype: an input named "__proto__" or "constructor" is an unknown name, not an inherited one
+  const feeds = Object.create(null) as Record<string, Tensor>;
   request.inputs.forEach((input, i) => {
     if (feeds[input?.name] !== undefined) throw invalidArgument(`inputs[${i}].name`, `"${input.name}" is given twice`);
     if (graph.isConstant(input?.name))

@@ -59,6 +59,12 @@ describe('KServe REST codec', () => {
     expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": ['), undefined)).field).toBe('body');
     expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": [{"name": "x", "datatype": "FP32"}]}'), undefined)).field).toBe('inputs[0].shape');
     expect(errorOf(() => decodeRestInfer(enc.encode('{}'), '99')).field).toBe('Inference-Header-Content-Length');
+    for (const odd of ['', '0x2', '2e0', '-0', '2.0', ' '])
+      expect(
+        errorOf(() => decodeRestInfer(enc.encode('{}'), odd)),
+        `"${odd}"`,
+      ).toMatchObject({ field: 'Inference-Header-Content-Length' });
+    expect(errorOf(() => decodeRestInfer(enc.encode('{"inputs": []}xx'), '14')).field).toBe('inputs'); // the header read: its JSON is checked
   });
 
   it('refuses a JSON body or header that is not UTF-8 instead of decoding it into U+FFFD', () => {

@@ -43,8 +43,9 @@ export function decodeRestInfer(body: Uint8Array, headerLength: string | undefin
   let jsonBytes: Uint8Array = body;
   let binary: Uint8Array = new Uint8Array(0);
   if (headerLength !== undefined) {
-    const n = Number(headerLength);
-    if (!Number.isSafeInteger(n) || n < 0 || n > body.byteLength)
+    // decimal digits only: Number() would also read "", "0x10" and "1e1"
+    const n = /^\s*\d{1,15}\s*$/.test(headerLength) ? Number(headerLength) : NaN;
+    if (!Number.isSafeInteger(n) || n > body.byteLength)
       throw invalidArgument('Inference-Header-Content-Length', `must be an integer between 0 and the body size (${body.byteLength}), not "${headerLength}"`);
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);

@@ -148,7 +148,7 @@ export async function inferTaskModel(
     );
   const names = kserve.inputs.map((t) => t.name);
   const signature = { qualifiedName: model.name, inputNames: names };
-  const inputs: Record<string, string[]> = {};
+  const inputs = Object.create(null) as Record<string, string[]>; // "__proto__" is a name like any other
   let items: number | undefined;
   const files = new Set(kserve.inputs.filter((t) => t.file).map((t) => t.name));
   request.inputs.forEach((given, i) => {
