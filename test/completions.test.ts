@@ -210,6 +210,7 @@ describe('POST /v1/completions (text2text, g2p)', () => {
     expect((await bad({})).param).toBe('prompt');
     expect((await bad({ prompt: [1, 2] })).param).toMatch(/^prompt/);
     expect((await bad({ prompt: [] })).param).toBe('prompt');
+    expect(await bad({ prompt: Array(65).fill('a') })).toMatchObject({ param: 'prompt', message: 'prompt: must hold at most 64 prompts' });
     expect((await bad({ prompt: 'a', max_tokens: 1000 })).param).toBe('max_tokens');
     expect((await bad({ prompt: 'a', n: 3, best_of: 2 })).param).toBe('best_of');
     expect((await bad({ prompt: 'a', logprobs: 9 })).param).toBe('logprobs');

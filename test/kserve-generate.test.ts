@@ -57,6 +57,9 @@ describe("Triton's generate extension", () => {
     await refused('/v2/models/chat/generate', { text_input: PROMPT, parameters: { temperature: 5 } }, 400, /parameters\.temperature: must be between 0 and 2/);
     await refused('/v2/models/chat/generate', { text_input: PROMPT, parameters: { best_of: 2 } }, 400, /parameters\.best_of: is not a parameter of chat generation/);
     await refused('/v2/models/chat/generate', { text_input: '  ' }, 400, /text_input: must not be empty/);
+    // refused by the model's own limits (its vocabulary, its longest reply), still under the generate request's names
+    await refused('/v2/models/chat/generate', { text_input: '😀' }, 400, /^text_input: /);
+    await refused('/v2/models/chat/generate', { text_input: PROMPT, parameters: { max_tokens: 1_000_000 } }, 400, /^parameters\.max_tokens: must be at most/);
     await refused('/v2/models/chat/generate', { prompt: PROMPT }, 400, /text_input|prompt/);
     await refused('/v2/models/slots/generate', { text_input: PROMPT }, 404, /slot-filling model; the generate extension serves [a-z0-9, -]*\bchat\b/);
     await refused('/v2/models/nope/generate_stream', { text_input: PROMPT }, 404, /nope/);

@@ -110,6 +110,10 @@ describe('POST /v1/speech-qa', () => {
     ).toMatchObject({ status: 400, error: { param: 'question' } });
     expect(await post([['story', new Blob(['not audio'])], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story' } });
     expect(await post([q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({ status: 400, error: { param: 'story' } });
+    expect(await post([['story', story], q, ['choices[]', 'a'], ['choices[]', 'b'], ['recognizer', 'zz']])).toMatchObject({
+      status: 404,
+      error: { param: 'recognizer', message: 'unknown model "zz"' },
+    });
     const silence = new Blob([wav(new Int16Array(16000)) as Uint8Array<ArrayBuffer>]);
     expect(await post([['story', silence], q, ['choices[]', 'a'], ['choices[]', 'b']])).toMatchObject({
       status: 400,

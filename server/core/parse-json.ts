@@ -6,6 +6,11 @@ export function fieldName(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || 'body';
 }
 
+/** The field a zod issue is about: its path, and for an unknown key the key itself (not the object holding it). */
+export function issueField(issue: z.core.$ZodIssue): string {
+  return fieldName(issue.code === 'unrecognized_keys' && issue.keys.length ? [...issue.path, issue.keys[0]] : issue.path);
+}
+
 /** Parses JSON text against a schema; a bad body or field becomes invalid_argument naming it. */
 export function parseJson<T>(text: string, schema: z.ZodType<T>): T {
   let json: unknown;
@@ -17,5 +22,5 @@ export function parseJson<T>(text: string, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw invalidArgument(fieldName(issue.path), issue.message);
+  throw invalidArgument(issueField(issue), issue.message);
 }

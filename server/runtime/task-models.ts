@@ -1,4 +1,4 @@
-import { invalidArgument, notFound } from '../core/errors.ts';
+import { invalidArgument, notFound, SeqserveError } from '../core/errors.ts';
 import { taskModule, type TaskEventOf, type TaskName, type TaskRequestOf } from '../tasks/registry.ts';
 import type { TaskModule, TaskStream } from '../tasks/task-module.ts';
 import type { LoadedModel, ModelRepository, TaskLoadedModel } from './model-repository.ts';
@@ -9,12 +9,23 @@ export function asTaskModel<T extends TaskName>(model: LoadedModel, task: T, fie
   return model as TaskLoadedModel<T>;
 }
 
+/** The repository's model `name`; its refusal (unknown, loading, failed) names the request's `field`. */
+function modelNamedBy(repository: ModelRepository, name: string, field: string): LoadedModel {
+  try {
+    return repository.model(name);
+  } catch (err) {
+    if (err instanceof SeqserveError && err.field === 'model' && field !== 'model')
+      throw new SeqserveError(err.code, err.message, { field, ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds }) });
+    throw err;
+  }
+}
+
 /**
  * The model a task endpoint should use: the one named in the request, or else the ready model of
  * that task whose name sorts first.
  */
 export function resolveTaskModel<T extends TaskName>(repository: ModelRepository, task: T, requested: string | undefined, field = 'model'): TaskLoadedModel<T> {
-  if (requested !== undefined) return asTaskModel(repository.model(requested), task, field);
+  if (requested !== undefined) return asTaskModel(modelNamedBy(repository, requested, field), task, field);
   const candidates = repository.readyModels().filter((m): m is TaskLoadedModel<T> => m.task === task);
   if (candidates.length === 0) throw notFound(`no ready ${task} model is loaded`, field);
   return candidates.sort((a, b) => a.name.localeCompare(b.name))[0];

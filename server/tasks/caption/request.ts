@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { invalidArgument } from '../../core/errors.ts';
 import type { GenerateRequest, GenerationEvent, ImageSource, TokenEvent } from '../../core/generation/generation-engine.ts';
 import type { Seq2SeqModel } from '../../core/generation/seq2seq-model.ts';
-import { fieldName } from '../../core/parse-json.ts';
+import { issueField } from '../../core/parse-json.ts';
 import { DecodingParams, decodingRequest } from '../decoding-params.ts';
 
 export const CaptionOptions = DecodingParams.extend({
@@ -64,7 +64,7 @@ export function validateCaptionOptions(raw: unknown): CaptionOptions {
   const parsed = CaptionOptions.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw invalidArgument(fieldName(issue.path), issue.message);
+  throw invalidArgument(issueField(issue), issue.message);
 }
 
 export function captionRequest(model: Seq2SeqModel, o: CaptionOptions, image: ImageSource): GenerateRequest {

@@ -17,18 +17,11 @@ export const MAX_BEAMS = 16;
 
 export const CompletionRequest = DecodingParams.omit({ top_logprobs: true }).extend({
   model: z.string().min(1).optional(),
-  prompt: z.union(
-    [
-      z.string(),
-      z
-        .array(z.string(), { error: 'must be a string or an array of strings' })
-        .min(1, 'must hold at least one prompt')
-        .max(MAX_PROMPTS, `must hold at most ${MAX_PROMPTS} prompts`),
-    ],
-    {
-      error: 'must be a string or an array of strings',
-    },
-  ),
+  // the count is checked outside the union, whose own error would hide it
+  prompt: z
+    .union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
+    .refine((p) => typeof p === 'string' || p.length >= 1, 'must hold at least one prompt')
+    .refine((p) => typeof p === 'string' || p.length <= MAX_PROMPTS, `must hold at most ${MAX_PROMPTS} prompts`),
   n: z.number().int().min(1).max(MAX_BEAMS, `must be at most ${MAX_BEAMS}`).nullish(),
   best_of: z.number().int().min(1).max(MAX_BEAMS, `must be at most ${MAX_BEAMS}`).nullish(),
   logprobs: z.number().int().min(0, 'must be between 0 and 5').max(5, 'must be between 0 and 5').nullish(),

@@ -4,8 +4,8 @@
  * under their OpenAI names (one choice). The text comes back as deltas (and, through it, chat as one
  * KServe model: `text_input` → `text_output`, server/kserve/task-model.ts).
  */
-import { invalidArgument } from '../../../core/errors.ts';
-import { fieldName } from '../../../core/parse-json.ts';
+import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
+import { issueField } from '../../../core/parse-json.ts';
 import type { TaskLoadedModel } from '../../../runtime/model-repository.ts';
 import { runTask } from '../../../runtime/task-models.ts';
 import type { TaskGenerate } from '../../../service/task-endpoints.ts';
@@ -22,11 +22,23 @@ export const chatGenerate: TaskGenerate = async (ctx, model, textInput, paramete
   const parsed = ChatCompletionRequest.safeParse({ model: model.name, messages: [{ role: 'user', content: textInput }], ...parameters });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = fieldName(issue.path);
+    const field = issueField(issue);
     throw invalidArgument(field.startsWith('messages') ? 'text_input' : `parameters.${field}`, issue.message);
   }
-  const { loaded, request } = await chatGeneration(ctx, parsed.data);
+  const { loaded, request } = await chatGeneration(ctx, parsed.data).catch(renamed);
   return async function* (signal) {
-    for await (const e of runTask(loaded as TaskLoadedModel<'chat'>, request, signal)) if (e.delta) yield e.delta;
+    try {
+      for await (const e of runTask(loaded as TaskLoadedModel<'chat'>, request, signal)) if (e.delta) yield e.delta;
+    } catch (err) {
+      renamed(err);
+    }
   };
 };
+
+/** A refusal of the chat request it became, renamed to the generate request's fields: the message is `text_input`, the rest `parameters.<name>`. */
+function renamed(err: unknown): never {
+  if (!(err instanceof SeqserveError) || err.code !== 'invalid_argument' || !err.field) throw err;
+  const field = err.field.startsWith('messages') ? 'text_input' : (PARAMETERS as readonly string[]).includes(err.field) ? `parameters.${err.field}` : undefined;
+  if (!field) throw err;
+  throw invalidArgument(field, err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message);
+}

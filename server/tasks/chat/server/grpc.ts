@@ -6,7 +6,7 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ChatCompletionRequest, generateRequest, promptTokens } from '../request.ts';
 import { invalidArgument } from '../../../core/errors.ts';
-import { fieldName } from '../../../core/parse-json.ts';
+import { issueField } from '../../../core/parse-json.ts';
 import type { ServerContext } from '../../../context.ts';
 import { openCall } from '../../../service/task-call.ts';
 import { chat } from '../index.ts';
@@ -34,7 +34,7 @@ function toChatRequest(req: GenerateRequestMessage): ChatCompletionRequest {
   const parsed = ChatCompletionRequest.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw invalidArgument(fieldName(issue.path), issue.message);
+    throw invalidArgument(issueField(issue), issue.message);
   }
   return parsed.data;
 }

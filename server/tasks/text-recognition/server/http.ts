@@ -8,7 +8,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { invalidArgument } from '../../../core/errors.ts';
-import { fieldName, parseJson } from '../../../core/parse-json.ts';
+import { issueField, parseJson } from '../../../core/parse-json.ts';
 import type { ServerContext } from '../../../context.ts';
 import { readText } from '../../../http/read-body.ts';
 import { readForm } from '../../../http/read-form.ts';
@@ -38,7 +38,7 @@ export const OcrLinesJsonBody = OcrLinesOptions.extend({ image: z.union([lineIma
 function imageList(image: unknown): string[] {
   if (image === undefined) throw invalidArgument('image', IMAGE_REQUIRED);
   const parsed = z.object({ image: Array.isArray(image) ? lineImages : lineImage }).safeParse({ image });
-  if (!parsed.success) throw invalidArgument(fieldName(parsed.error.issues[0].path), parsed.error.issues[0].message);
+  if (!parsed.success) throw invalidArgument(issueField(parsed.error.issues[0]), parsed.error.issues[0].message);
   return [parsed.data.image].flat();
 }
 

@@ -5,7 +5,7 @@
  * it, the model as one KServe model: `text_input` → `text_output`, server/kserve/task-model.ts).
  */
 import { invalidArgument, SeqserveError } from '../../../core/errors.ts';
-import { fieldName } from '../../../core/parse-json.ts';
+import { issueField } from '../../../core/parse-json.ts';
 import { asTaskModel, runTask } from '../../../runtime/task-models.ts';
 import type { TaskGenerate } from '../../../service/task-endpoints.ts';
 import { encodePrompts } from '../index.ts';
@@ -31,7 +31,7 @@ export const text2textGenerate: TaskGenerate = async (_ctx, model, textInput, pa
   const parsed = CompletionRequest.safeParse({ ...parameters, model: model.name, prompt: textInput });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = fieldName(issue.path);
+    const field = issueField(issue);
     throw invalidArgument(field.startsWith('prompt') ? 'text_input' : `parameters.${field}`, issue.message);
   }
   const loaded = asTaskModel(model, 'text2text');

@@ -7,7 +7,7 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerContext } from '../../../context.ts';
 import { invalidArgument } from '../../../core/errors.ts';
-import { fieldName } from '../../../core/parse-json.ts';
+import { issueField } from '../../../core/parse-json.ts';
 import { serveStream } from '../../../grpc/server-stream.ts';
 import { tokenMessage } from '../../../grpc/token-message.ts';
 import { resolveTaskModel, runTask } from '../../../runtime/task-models.ts';
@@ -32,7 +32,7 @@ export function toCompletionRequest(req: CompleteRequestMessage): CompletionRequ
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = fieldName(issue.path)
+    const field = issueField(issue)
       .replace(/^prompt\b/, 'prompts')
       .replace(/^logprobs$/, 'top_logprobs');
     throw invalidArgument(field, issue.message);
