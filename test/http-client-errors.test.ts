@@ -52,6 +52,32 @@ describe('requests the HTTP parser refuses', () => {
     expect((await fetch(`${server.http}/v2/health/live`)).status).toBe(200);
   });
 
+  it('on a keep-alive connection after a good request too; then the server closes its socket though the client keeps its side open', async () => {
+    const socket = connect({ port: server.httpPort, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined); // the write after the answer is refused: the server's socket is gone
+    let out = '';
+    socket.on('data', (d) => (out += d.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    for (let i = 0; i < 100 && !out.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    out = '';
+    socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n');
+    await ended;
+    const r = parsed(out);
+    expect({ status: r.status, type: r.type }).toEqual({ status: 400, type: 'application/json' });
+    expect((r.body as { error: string }).error).toMatch(/^request: malformed HTTP request/);
+    // a half-open server socket would read these silently and stay open; a closed one resets the
+    // connection (the first write draws the reset, the second fails on it)
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      socket.write('more');
+    }
+    await closed;
+  });
+
   it('a multipart type written in capitals is multipart (media types are case-insensitive)', async () => {
     const body = '--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nasr\r\n--b--\r\n';
     const r = await fetch(`${server.http}/v1/audio/transcriptions`, { method: 'POST', headers: { 'content-type': 'Multipart/Form-Data; boundary=b' }, body });

@@ -94,6 +94,9 @@ describe('KServe v2 gRPC', () => {
     expect(long.code).toBe(status.NOT_FOUND);
     expect(long.details).toMatch(/^unknown model "xxx.*…$/);
     expect(long.details.length).toBeLessThanOrEqual(1024);
+    // cut at an odd place of a name of emoji (surrogate pairs): half a pair made grpc-js's encodeURI throw and the process exit
+    const odd = await grpcErrorOf(client.modelReady({ name: 'a' + '😀'.repeat(50_000), version: '' }));
+    expect(odd).toMatchObject({ code: status.NOT_FOUND, details: expect.stringMatching(/^unknown model "a😀😀.*😀…$/) });
     expect(await client.serverLive({})).toEqual({ live: true });
   });
 

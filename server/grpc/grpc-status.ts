@@ -29,6 +29,11 @@ export function grpcError(err: unknown, log: Logger): Partial<ServiceError> {
 /** Longest status message sent: the message travels in an HTTP/2 trailer, and one that echoes a huge input (a 100,000-character model name) never reached the client. */
 const MAX_DETAILS = 1024;
 
+/** Lone UTF-16 surrogates: grpc-js percent-encodes the message with encodeURI, which throws on them (an uncaught exception that ended the process). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 function shortened(message: string): string {
-  return message.length <= MAX_DETAILS ? message : `${message.slice(0, MAX_DETAILS - 1)}…`;
+  // cut by characters, never inside a surrogate pair, then replace any lone surrogate the client sent
+  const cut = message.length <= MAX_DETAILS ? message : `${Array.from(message.slice(0, MAX_DETAILS)).slice(0, -1).join('')}…`;
+  return cut.replace(LONE_SURROGATE, '\uFFFD');
 }

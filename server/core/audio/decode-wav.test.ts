@@ -167,6 +167,48 @@ describe('decodeWav: the file is read by its chunk headers', () => {
     expect(decodeWav(streaming).samples).toHaveLength(3);
   });
 
+  it('reads RF64, RIFX extensible, big-endian 24-bit negatives, left-justified 12-bit samples, and bytes inside a larger buffer', () => {
+    const rf64 = riff([
+      ['ds64', new Uint8Array(28)],
+      ['fmt ', fmtChunk(1, 1, 16000, 16)],
+      ['data', int16([16384, -8192])],
+    ]);
+    rf64.set(new TextEncoder().encode('RF64'));
+    new DataView(rf64.buffer).setUint32(rf64.byteLength - 8, 0xffffffff, true); // the data chunk's size, as RF64 writes it
+    expect([...decodeWav(rf64).samples]).toEqual([0.5, -0.25]);
+    const ext = new Uint8Array(40);
+    ext.set(fmtChunk(0xfffe, 1, 8000, 24, false));
+    new DataView(ext.buffer).setUint32(24, 1, false); // KSDATAFORMAT_SUBTYPE_PCM, big-endian
+    const be24 = new Uint8Array([0xc0, 0x00, 0x00, 0x20, 0x00, 0x00]); // -0.5, 0.25
+    expect([
+      ...decodeWav(
+        riff(
+          [
+            ['fmt ', ext],
+            ['data', be24],
+          ],
+          'RIFX',
+        ),
+      ).samples,
+    ]).toEqual([-0.5, 0.25]);
+    // 12 bits in 16, left-justified as WAVE stores them: -2048 << 4 is -1
+    expect([
+      ...decodeWav(
+        riff([
+          ['fmt ', fmtChunk(1, 1, 8000, 12)],
+          ['data', int16([-2048 << 4, 1024 << 4])],
+        ]),
+      ).samples,
+    ]).toEqual([-1, 0.5]);
+    const file = riff([
+      ['fmt ', fmtChunk(1, 1, 8000, 16)],
+      ['data', int16([8192, -8192])],
+    ]);
+    const inside = new Uint8Array(file.byteLength + 7);
+    inside.set(file, 7);
+    expect([...decodeWav(inside.subarray(7)).samples]).toEqual([0.25, -0.25]);
+  });
+
   it('refuses what it cannot read, naming the field', () => {
     const cases: [Uint8Array, RegExp][] = [
       [riff([['data', int16([1])]]), /no complete fmt chunk/],
@@ -199,7 +241,7 @@ describe('decodeWav: the file is read by its chunk headers', () => {
         ]),
         /no channels/,
       ],
-      [new TextEncoder().encode('RF64\xff\xff\xff\xffWAVE'), /RF64 is not supported/],
+      [new TextEncoder().encode('RIFF\xff\xff\xff\xffWAVX'), /no RIFF WAVE header/],
     ];
     for (const [bytes, message] of cases) expect(() => decodeWav(bytes, 'audio')).toThrow(expect.objectContaining({ field: 'audio', message: expect.stringMatching(message) }));
   });

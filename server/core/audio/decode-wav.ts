@@ -1,6 +1,6 @@
 /**
- * WAV files (PCM 8/16/24/32-bit or IEEE float 32/64, any rate and channel count; RIFF or big-endian
- * RIFX) to mono float samples.
+ * WAV files (PCM 8/16/24/32-bit or IEEE float 32/64, any rate and channel count; RIFF, big-endian
+ * RIFX or RF64) to mono float samples.
  *
  * The file is read here rather than by a WAV library: the one used before (wavefile) parsed every
  * chunk it knew, trusting their counts — a 3 KB file whose `cue ` chunk claimed 268 million cue
@@ -38,11 +38,9 @@ interface WavFormat {
 function wavChunks(bytes: Uint8Array, field: string): { fmt: DataView; data: Uint8Array; littleEndian: boolean } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (at: number) => String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
-  if (bytes.byteLength < 12 || tag(8) !== 'WAVE' || (tag(0) !== 'RIFF' && tag(0) !== 'RIFX')) {
-    const what = bytes.byteLength >= 4 && tag(0) === 'RF64' ? ' (RF64 is not supported: send a RIFF WAV file)' : ' (no RIFF WAVE header)';
-    throw invalidArgument(field, `not a readable WAV file${what}`);
-  }
-  const littleEndian = tag(0) === 'RIFF';
+  if (bytes.byteLength < 12 || tag(8) !== 'WAVE' || !['RIFF', 'RIFX', 'RF64'].includes(tag(0))) throw invalidArgument(field, 'not a readable WAV file (no RIFF WAVE header)');
+  // RF64 (files over 4 GB) is RIFF with 64-bit sizes in a ds64 chunk: its data chunk's own size says 0xFFFFFFFF and runs to the end
+  const littleEndian = tag(0) !== 'RIFX';
   let fmt: DataView | undefined;
   let data: Uint8Array | undefined;
   for (let at = 12; at + 8 <= bytes.byteLength && !(fmt && data);) {
@@ -62,8 +60,8 @@ function wavChunks(bytes: Uint8Array, field: string): { fmt: DataView; data: Uin
 
 function formatOf(fmt: DataView, littleEndian: boolean): WavFormat {
   const tag = fmt.getUint16(0, littleEndian);
-  // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID
-  const format = tag === EXTENSIBLE && fmt.byteLength >= 26 ? fmt.getUint16(24, littleEndian) : tag;
+  // WAVE_FORMAT_EXTENSIBLE: the real format is the first field of the sub-format GUID (KSDATAFORMAT_SUBTYPE_PCM: 00000001-0000-0010-...)
+  const format = tag === EXTENSIBLE && fmt.byteLength >= 28 ? fmt.getUint32(24, littleEndian) : tag;
   return { format, channels: fmt.getUint16(2, littleEndian), sampleRate: fmt.getUint32(4, littleEndian), bitsPerSample: fmt.getUint16(14, littleEndian) };
 }
 
