@@ -52,6 +52,7 @@ describe('KServe v2 gRPC', () => {
     expect(await client.healthCheck({ service: '' })).toEqual({ status: 'SERVING' });
     expect(await client.healthCheck({ service: 'inference.GRPCInferenceService' })).toEqual({ status: 'SERVING' });
     expect((await grpcErrorOf(client.healthCheck({ service: 'nope' }))).code).toBe(status.NOT_FOUND);
+    expect(await grpcErrorOf(client.healthCheck({ service: 'b' + '😀'.repeat(50_000) }))).toMatchObject({ code: status.NOT_FOUND, details: expect.stringMatching(/…$/) });
   });
 
   it('infers with typed contents and with raw_input_contents', async () => {

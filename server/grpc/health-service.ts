@@ -1,7 +1,8 @@
 /** `grpc.health.v1.Health`: SERVING while the server is ready; per-service names are known services. */
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
 import type { ServerContext } from '../context.ts';
+import { notFound } from '../core/errors.ts';
+import { grpcError } from './grpc-status.ts';
 
 export const KNOWN_SERVICES = new Set(['', 'inference.GRPCInferenceService', 'grpc.health.v1.Health', 'google.cloud.speech.v1.Speech']);
 
@@ -14,7 +15,7 @@ export function healthService(ctx: ServerContext): UntypedServiceImplementation 
   return {
     Check: (call: ServerUnaryCall<{ service: string }, unknown>, callback: sendUnaryData<unknown>) => {
       const service = call.request.service ?? '';
-      if (!KNOWN_SERVICES.has(service)) return callback({ code: status.NOT_FOUND, details: `unknown service "${service}"` });
+      if (!KNOWN_SERVICES.has(service)) return callback(grpcError(notFound(`unknown service "${service}"`), ctx.log));
       return callback(null, { status: statusOf(ctx, service) });
     },
     Watch: (call: ServerWritableStream<{ service: string }, unknown>) => {
