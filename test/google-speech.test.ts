@@ -163,6 +163,27 @@ describe('Google Cloud Speech v1 API', () => {
       ];
       for (const [c, message] of cases) expect(await recognize(c)).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
       expect(await recognize({ max_alternatives: 3, audio_channel_count: 2 })).toBeNull(); // the file's own channels and rate
+      // a big-endian RIFX file of the same audio is a WAV file too (it was read as raw PCM)
+      const transcript = (content: Uint8Array) =>
+        new Promise<string>((resolve, reject) =>
+          client.Recognize({ config: {}, audio: { content } }, (err: ServiceError | null, r: { results: { alternatives: { transcript: string }[] }[] }) =>
+            err ? reject(err) : resolve(r.results.map((x) => x.alternatives[0].transcript).join(' ')),
+          ),
+        );
+      const pcm = pcm16(sample[0].file);
+      const rifx = Buffer.alloc(44 + pcm.length);
+      rifx.write('RIFX', 0);
+      rifx.writeUInt32BE(36 + pcm.length, 4);
+      rifx.write('WAVEfmt ', 8);
+      [16, 1, 1, 16000, 32000, 2, 16].forEach((v, i) =>
+        i === 0 || i === 3 || i === 4 ? rifx.writeUInt32BE(v, [16, 20, 22, 24, 28, 32, 34][i]) : rifx.writeUInt16BE(v, [16, 20, 22, 24, 28, 32, 34][i]),
+      );
+      rifx.write('data', 36);
+      rifx.writeUInt32BE(pcm.length, 40);
+      for (let i = 0; i < pcm.length; i += 2) rifx.writeInt16BE(pcm.readInt16LE(i), 44 + i);
+      const plain = await transcript(content);
+      expect(plain.length).toBeGreaterThan(0);
+      expect(await transcript(rifx)).toBe(plain);
       client.close();
     });
 

@@ -22,13 +22,19 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      incoming.resume(); // drain the rest so the connection stays usable
-      throw tooLarge(limit);
+  try {
+    for await (const chunk of incoming as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > limit) {
+        incoming.resume(); // drain the rest so the connection stays usable
+        throw tooLarge(limit);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof SeqserveError) throw err;
+    // the connection ended before the body did (the client went, or sent framing the parser refused): no one is left to answer
+    throw new SeqserveError('cancelled', `body: the request ended before its body (${(err as Error).message})`, { field: 'body', cause: err });
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }

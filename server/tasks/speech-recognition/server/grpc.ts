@@ -205,7 +205,7 @@ async function recognizeAudioStream(
 export async function recognize(ctx: ServerContext, req: RecognizeRequest, signal: AbortSignal): Promise<object> {
   const content = req.audio?.content;
   if (!content || content.byteLength === 0) throw invalidArgument('audio.content', 'is required (inline audio; uri is not supported)');
-  const isWav = content.byteLength > 12 && new TextDecoder().decode(content.subarray(0, 4)) === 'RIFF';
+  const isWav = content.byteLength > 12 && ['RIFF', 'RIFX', 'RF64'].includes(new TextDecoder().decode(content.subarray(0, 4)));
   if (!req.config) throw invalidArgument('config', 'is required');
   // a WAV file says its own encoding, rate and channels; the rest of the config is checked as for raw audio
   const config = checkConfig(isWav ? { ...req.config, encoding: 'LINEAR16', sample_rate_hertz: 16000, audio_channel_count: 1 } : req.config, 'config');
