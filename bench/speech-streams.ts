@@ -12,6 +12,7 @@ import { BUNDLED_MODELS_DIR, DEFAULT_CONFIG } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
 import { BatchScheduler } from '../server/core/batching/batch-scheduler.ts';
 import type { TensorMap } from '../server/core/graph-runner.ts';
+import { stepBatchAxes } from '../server/core/speech/load-acoustic-model.ts';
 import { RecognizerStream, type AcousticModel } from '../server/core/speech/recognizer-stream.ts';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { Metrics } from '../server/observability/metrics.ts';
@@ -25,17 +26,12 @@ import { percentile } from './stats.ts';
 const MODELS = process.env.BENCH_MODELS ?? BUNDLED_MODELS_DIR;
 const SAMPLE_DIR = path.join(BUNDLED_MODELS_DIR, 'asr', 'heldout-sample');
 
-/** Batch axes of the acoustic graph's audio input, log-probabilities and states, as the manifest declares them. */
-function batchAxes(): Record<string, number> {
-  const manifest = JSON.parse(readFileSync(path.join(MODELS, 'asr', 'manifest.json'), 'utf8')) as {
-    audio: { input: string };
-    decoding: { logProbs: string };
-    graphs: Record<string, { role?: string; states?: { input: string; output: string; batchAxis: number }[] }>;
-  };
-  const acoustic = Object.values(manifest.graphs).find((g) => g.role === 'acoustic');
-  const axes: Record<string, number> = { [manifest.audio.input]: 0, [manifest.decoding.logProbs]: 0 };
-  for (const s of acoustic?.states ?? []) axes[s.input] = axes[s.output] = s.batchAxis;
-  return axes;
+/** The batch axes the server batches the recognizer's steps on (its manifest's). */
+function batchAxesOf(repo: ModelRepository): Record<string, number> {
+  const { audio, decoding, graphs } = repo.model('asr').manifest;
+  const acoustic = Object.values(graphs).find((g) => g.role === 'acoustic');
+  if (!audio || decoding?.kind !== 'ctc' || !acoustic) throw new Error('asr: not a CTC recognizer');
+  return stepBatchAxes(audio.input, decoding.logProbs, acoustic);
 }
 
 function sampleAudio(): Float32Array[] {
@@ -146,7 +142,7 @@ export async function benchSpeechStreams(): Promise<string> {
       step: (
         (s) => (f: TensorMap) =>
           s.submit(f)
-      )(new BatchScheduler(graph, { batchAxes: batchAxes(), maxBatch: 64 })),
+      )(new BatchScheduler(graph, { batchAxes: batchAxesOf(repo), maxBatch: 64 })),
     };
     const batched = await throughput(batchedModel, clips, 64);
     lines.push(

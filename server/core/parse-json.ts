@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { invalidArgument } from './errors.ts';
 
 /** `inputs[0].shape` style name of a zod issue path ("body" for the root). */
-export function fieldName(path: readonly PropertyKey[]): string {
+function fieldName(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || 'body';
 }
 

@@ -34,8 +34,7 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     .min(2)
     .safeParse(await readJsonFile(read, decoding.alphabet));
   if (!alphabet.success) throw new SeqserveError('failed_precondition', `${decoding.alphabet}: must be a JSON array of at least two strings`);
-  const batchAxes: Record<string, number> = { [audio.input]: 0, [decoding.logProbs]: 0 };
-  const states = stateShapes(graphName, spec, options.inputShapes[graphName] ?? {}, batchAxes);
+  const states = stateShapes(graphName, spec, options.inputShapes[graphName] ?? {});
   const beam = decoding.beam;
   let lm: AcousticModel['lm'];
   if (beam?.lm) {
@@ -48,20 +47,25 @@ export async function loadAcousticModel(manifest: Manifest, read: ReadModelFile,
     alphabet: alphabet.data,
     blank: decoding.blank,
     states,
-    step: options.makeStep(graphName, runner, batchAxes),
+    step: options.makeStep(graphName, runner, stepBatchAxes(audio.input, decoding.logProbs, spec)),
     beam: { width: beam?.width ?? 8, liveWidth: beam?.liveWidth ?? 16, byDefault: beam?.default ?? false, hotwordBonus: beam?.hotwordBonus ?? 1.5 },
     ...(lm ? { lm } : {}),
     endpointing: await endpointingOf(manifest, runners, options),
   };
 }
 
-/** Each state's zero shape for one stream (1 on the batch axis and every symbolic dimension); records the batch axes. */
-function stateShapes(graphName: string, spec: Manifest['graphs'][string], inputShapes: Record<string, number[]>, batchAxes: Record<string, number>): AcousticModel['states'] {
+/** The batch axes of a streaming step graph (the server batches all streams' steps on them): its audio input and its output on 0, states as the manifest declares. */
+export function stepBatchAxes(input: string, output: string, spec: Manifest['graphs'][string]): Record<string, number> {
+  const axes: Record<string, number> = { [input]: 0, [output]: 0 };
+  for (const s of spec.states) axes[s.input] = axes[s.output] = s.batchAxis;
+  return axes;
+}
+
+/** Each state's zero shape for one stream (1 on the batch axis and every symbolic dimension). */
+function stateShapes(graphName: string, spec: Manifest['graphs'][string], inputShapes: Record<string, number[]>): AcousticModel['states'] {
   return spec.states.map((s) => {
     const shape = inputShapes[s.input];
     if (!shape) throw new SeqserveError('failed_precondition', `manifest.json: graphs.${graphName}.states: no input "${s.input}"`);
-    batchAxes[s.input] = s.batchAxis;
-    batchAxes[s.output] = s.batchAxis;
     return { input: s.input, output: s.output, shape: shape.map((d, i) => (i === s.batchAxis ? 1 : Math.max(d, 1))) };
   });
 }
@@ -90,9 +94,8 @@ async function endpointingOf(manifest: Manifest, runners: Record<string, GraphRu
       'failed_precondition',
       `manifest.json: graphs.${e.graph}: input${unfed.length > 1 ? 's' : ''} ${unfed.map((n) => `"${n}"`).join(', ')} of the endpointing graph ${unfed.length > 1 ? 'are' : 'is'} fed by nothing: declare ${unfed.length > 1 ? 'them' : 'it'} under states or constants`,
     );
-  const batchAxes: Record<string, number> = { [e.input]: 0, [e.output]: 0 };
-  const states = stateShapes(e.graph, spec, options.inputShapes[e.graph] ?? {}, batchAxes);
-  const step = options.makeStep(e.graph, runner, batchAxes);
+  const states = stateShapes(e.graph, spec, options.inputShapes[e.graph] ?? {});
+  const step = options.makeStep(e.graph, runner, stepBatchAxes(e.input, e.output, spec));
   await checkVadFrame(e, states, step);
   const vad: VadModel = {
     input: e.input,
