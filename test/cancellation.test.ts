@@ -8,7 +8,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { SeededRandom } from '../server/core/random.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const STREAMS = Number(process.env.CANCEL_STREAMS ?? 10_000);
@@ -22,11 +22,11 @@ const HEAP_BOUND_MB = 16;
 const RSS_BOUND_MB = 200;
 
 const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 let speech: any;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['chat', 'asr']);
   speech = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
 });
 afterAll(async () => {

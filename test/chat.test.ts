@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const CHAT_DIR = path.join(BUNDLED_MODELS_DIR, 'chat');
@@ -20,11 +20,11 @@ const sample = readFileSync(path.join(CHAT_DIR, 'heldout-sample.jsonl'), 'utf8')
   .split('\n')
   .map((l) => JSON.parse(l) as { messages: { role: 'user' | 'assistant'; content: string }[]; reply: string; greedy: string });
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 let client: OpenAI;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['chat', 'slots']);
   client = new OpenAI({ baseURL: `${server.http}/v1`, apiKey: 'not-needed', maxRetries: 0 });
 });
 afterAll(async () => {

@@ -15,7 +15,7 @@ import { SeqserveHttpClient } from '../clients/lib/http-client.ts';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { editDistance } from '../server/core/text/edit-distance.ts';
 import { seqserveStub, serverStream } from './helpers/grpc-stream.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 
 interface SampleRow {
   word: string;
@@ -42,10 +42,10 @@ function score(hyps: string[], refs: string[][]): { per: number; wer: number } {
   return { per: Math.round((10000 * errors) / length) / 100, wer: Math.round((10000 * wrong) / hyps.length) / 100 };
 }
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 let client: OpenAI;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['g2p', 'chat']);
   client = new OpenAI({ baseURL: `${server.http}/v1`, apiKey: 'not-needed', maxRetries: 0 });
 });
 afterAll(async () => {
@@ -303,7 +303,7 @@ describe('gRPC seqserve.v1.Generation/Complete', () => {
 
 describe('text2text with --executors off', () => {
   it('answers the same on the main thread', async () => {
-    const off = await startTestServer({ runtime: { ...server.context.config.runtime, executors: false } });
+    const off = await startBundledServer(['g2p'], { runtime: { ...server.context.config.runtime, executors: false } });
     try {
       expect(off.context.repository.model('g2p').executor).toBeUndefined();
       const body = { model: 'g2p', prompt: ['taipei', 'phoneme', 'zelmorina'], best_of: 5, logprobs: 1 };

@@ -2,13 +2,13 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kserveGrpcClient } from './helpers/kserve-grpc-client.ts';
 import { directEmissions, slotTaggerInputs } from './helpers/slot-features.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 let client: ReturnType<typeof kserveGrpcClient>;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['slots']);
   client = kserveGrpcClient(server.grpc);
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { batchSizes } from './helpers/batch-metrics.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 
 const SPAM_DIR = path.join(BUNDLED_MODELS_DIR, 'spam');
 
@@ -38,9 +38,9 @@ const sample = readFileSync(path.join(SPAM_DIR, 'heldout-sample.jsonl'), 'utf8')
   .split('\n')
   .map((l) => JSON.parse(l) as SampleRow);
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['spam', 'slots']);
 });
 afterAll(async () => {
   await server.close();

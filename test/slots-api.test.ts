@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOTS_DIR } from './helpers/slot-features.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['slots']);
 });
 afterAll(async () => {
   await server.close();

@@ -10,7 +10,7 @@ import { ctcGreedy } from '../server/core/decode/ctc.ts';
 import { characterErrors, wordErrors } from '../server/core/text/edit-distance.ts';
 import { RecognizerStream, wholeUtterance } from '../server/core/speech/recognizer-stream.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
-import { startTestServer } from './helpers/test-server.ts';
+import { startBundledServer } from './helpers/test-server.ts';
 import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const ASR_DIR = path.join(BUNDLED_MODELS_DIR, 'asr');
@@ -20,11 +20,11 @@ const sample = readFileSync(path.join(SAMPLE_DIR, 'transcripts.jsonl'), 'utf8')
   .split('\n')
   .map((l) => JSON.parse(l) as { file: string; text: string; voice: string; greedy: string });
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let server: Awaited<ReturnType<typeof startBundledServer>>;
 let client: OpenAI;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startBundledServer(['asr']);
   client = new OpenAI({ baseURL: `${server.http}/v1`, apiKey: 'not-needed' });
 });
 afterAll(async () => {
