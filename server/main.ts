@@ -37,7 +37,7 @@ export const SERVE_USAGE = `seqserve serve [options]
   --batch-delay N           microseconds a request may wait for others to join its batch,
                             for graphs whose manifest sets none (default 0: what waits while
                             the graph is busy forms the next batch)
-  --max-body-bytes N        largest request body / gRPC message (default 16 MiB)
+  --max-body-bytes N        largest request body / gRPC message / KServe response (default 16 MiB)
   --max-image-pixels N      largest image accepted, width x height (default 16777216)
   --max-audio-seconds N     longest audio in one request (default 600)
   --max-stream-seconds N    longest audio in one recognition stream (default 300)

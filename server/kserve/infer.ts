@@ -64,6 +64,28 @@ export interface InferResult {
 export interface InferLimits {
   /** Largest number of elements accepted in one input tensor. */
   maxElements: number;
+  /**
+   * Largest response: the requested outputs' tensor bytes (as raw tensors; JSON text is larger).
+   * The same limit as a request body and a gRPC message, so a response is never cut by the transport.
+   */
+  maxResponseBytes?: number;
+}
+
+/** Refuses outputs over the response limit, before any of them is encoded. */
+export function checkResponseSize(outputs: readonly { tensor: Tensor }[], limits: InferLimits): void {
+  if (limits.maxResponseBytes === undefined) return;
+  let bytes = 0;
+  let elements = 0;
+  for (const { tensor } of outputs) {
+    elements += tensor.size;
+    bytes += tensor.type === 'string' ? (tensor.data as string[]).reduce((n, s) => n + s.length, 0) : (tensor.data as ArrayBufferView).byteLength;
+  }
+  if (bytes > limits.maxResponseBytes)
+    throw new SeqserveError(
+      'payload_too_large',
+      `outputs: the requested outputs hold ${bytes} bytes (${elements} elements), over the response limit of ${limits.maxResponseBytes} bytes (--max-body-bytes); send a smaller batch or ask for fewer outputs`,
+      { field: 'outputs' },
+    );
 }
 
 export function tensorMetadata(t: TensorInfo): { name: string; datatype: string; shape: number[] } {
@@ -191,13 +213,10 @@ export async function infer(graph: LoadedGraph, modelVersion: string, request: I
       field: 'inputs',
     });
   });
-  return {
-    modelName: graph.qualifiedName,
-    modelVersion,
-    ...(request.id ? { id: request.id } : {}),
-    outputs: requested.map((o) => {
-      const tensor = results[o.name];
-      return { name: o.name, datatype: kserveDatatype(tensor.type), shape: [...tensor.dims], tensor, binary: o.binary ?? request.binaryOutputs ?? false };
-    }),
-  };
+  const outputs = requested.map((o) => {
+    const tensor = results[o.name];
+    return { name: o.name, datatype: kserveDatatype(tensor.type), shape: [...tensor.dims], tensor, binary: o.binary ?? request.binaryOutputs ?? false };
+  });
+  checkResponseSize(outputs, limits);
+  return { modelName: graph.qualifiedName, modelVersion, ...(request.id ? { id: request.id } : {}), outputs };
 }

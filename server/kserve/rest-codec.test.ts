@@ -73,8 +73,8 @@ describe('KServe REST codec', () => {
     expect(errorOf(() => decodeRestInfer(latin1, String(latin1.byteLength)))).toMatchObject({ code: 'invalid_argument', field: 'header' });
   });
 
-  it('notes on a JSON output that its NaN and Infinity values are null, and only there', () => {
-    const out = encodeRestInfer({
+  it('notes on a JSON output that its NaN and Infinity values are null, and only there', async () => {
+    const out = await encodeRestInfer({
       modelName: 'm',
       modelVersion: '1',
       outputs: [
@@ -87,12 +87,37 @@ describe('KServe REST codec', () => {
     expect(json.outputs[1]).toEqual({ name: 'z', datatype: 'FP32', shape: [1], data: [1] });
   });
 
-  it('encodes binary outputs after the JSON header', () => {
+  it('encodes binary outputs after the JSON header', async () => {
     const tensor = new Tensor('float32', new Float32Array([1.5, 2.5]), [1, 2]);
-    const out = encodeRestInfer({ modelName: 'm', modelVersion: '1', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], tensor, binary: true }] });
+    const out = await encodeRestInfer({ modelName: 'm', modelVersion: '1', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], tensor, binary: true }] });
     const body = out.body as Uint8Array;
     const header = JSON.parse(new TextDecoder().decode(body.subarray(0, out.headerLength)));
     expect(header.outputs[0].parameters.binary_data_size).toBe(8);
     expect([...new Float32Array(body.slice(out.headerLength).buffer)]).toEqual([1.5, 2.5]);
+  });
+
+  it('writes a large output as JSON a slice at a time, letting other work run between slices, with the same text', async () => {
+    const n = 200_000;
+    const f32 = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3);
+    const i64 = BigInt64Array.from({ length: n }, (_, i) => BigInt(i - 7) * 3_000_000_000n);
+    const result = {
+      modelName: 'm',
+      modelVersion: '1',
+      outputs: [
+        { name: 'f', datatype: 'FP32', shape: [n], tensor: new Tensor('float32', f32, [n]), binary: false },
+        { name: 'i', datatype: 'INT64', shape: [n], tensor: new Tensor('int64', i64, [n]), binary: false },
+      ],
+    };
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    const out = await encodeRestInfer(result);
+    clearInterval(ticking);
+    expect(turns).toBeGreaterThan(0); // the loop ran during the encoding
+    const json = JSON.parse(out.body as string);
+    expect(json.outputs[0].data).toEqual([...f32]);
+    expect(json.outputs[1].data).toEqual([...i64].map(Number));
+    expect(out.body).toBe(
+      `{"model_name":"m","model_version":"1","outputs":[{"name":"f","datatype":"FP32","shape":[${n}],"data":[${[...f32].join(',')}]},{"name":"i","datatype":"INT64","shape":[${n}],"data":[${[...i64].join(',')}]}]}`,
+    );
   });
 });

@@ -14,7 +14,7 @@ import { TASK_ENDPOINTS } from '../service/task-endpoint-list.ts';
 import type { TaskKServe, TaskTensor } from '../service/task-endpoints.ts';
 import type { ServerContext } from '../context.ts';
 import { runCall } from '../service/task-call.ts';
-import { checkInput, infer, type InferInput, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
+import { checkInput, checkResponseSize, infer, type InferInput, type InferLimits, type InferRequest, type InferResult } from './infer.ts';
 import { bytesElementsFromRaw } from './tensor-codec.ts';
 import { modelMetadata, type ModelMetadata } from './model-metadata.ts';
 
@@ -173,22 +173,19 @@ export async function inferTaskModel(
     if (requested.findIndex((other) => other?.name === o.name) < i) throw invalidArgument(`outputs[${i}].name`, `"${o.name}" is asked for twice`);
   });
   const results = await kserve.infer(ctx, model, inputs, request.parameters ?? {}, signal);
-  return {
-    modelName: model.name,
-    modelVersion: model.version,
-    ...(request.id ? { id: request.id } : {}),
-    outputs: requested.map((o) => {
-      const data = results[o.name];
-      const binary = o.binary ?? request.binaryOutputs ?? false;
-      if (data.every((d): d is string => typeof d === 'string'))
-        return { name: o.name, datatype: 'BYTES', shape: [data.length], tensor: new Tensor('string', data, [data.length]), binary };
-      const vectors = data as Float32Array[];
-      const width = vectors[0]?.length ?? 0;
-      const stacked = new Float32Array(vectors.length * width);
-      vectors.forEach((v, i) => stacked.set(v, i * width));
-      return { name: o.name, datatype: 'FP32', shape: [vectors.length, width], tensor: new Tensor('float32', stacked, [vectors.length, width]), binary };
-    }),
-  };
+  const outputs = requested.map((o) => {
+    const data = results[o.name];
+    const binary = o.binary ?? request.binaryOutputs ?? false;
+    if (data.every((d): d is string => typeof d === 'string'))
+      return { name: o.name, datatype: 'BYTES', shape: [data.length], tensor: new Tensor('string', data, [data.length]), binary };
+    const vectors = data as Float32Array[];
+    const width = vectors[0]?.length ?? 0;
+    const stacked = new Float32Array(vectors.length * width);
+    vectors.forEach((v, i) => stacked.set(v, i * width));
+    return { name: o.name, datatype: 'FP32', shape: [vectors.length, width], tensor: new Tensor('float32', stacked, [vectors.length, width]), binary };
+  });
+  checkResponseSize(outputs, limits);
+  return { modelName: model.name, modelVersion: model.version, ...(request.id ? { id: request.id } : {}), outputs };
 }
 
 /**
@@ -217,7 +214,7 @@ export function kserveMetadata(repository: ModelRepository, name: string, versio
  * gRPC alike): a task model's interface, or a graph.
  */
 export function runKServeInfer(ctx: ServerContext, target: KServeTarget, request: InferRequest, signal?: AbortSignal): Promise<InferResult> {
-  const limits = { maxElements: ctx.config.limits.maxTensorElements };
+  const limits = { maxElements: ctx.config.limits.maxTensorElements, maxResponseBytes: ctx.config.limits.maxBodyBytes };
   if (target.kind === 'graphs') {
     const graphs = [...target.model.graphs.values()].map((g) => g.qualifiedName);
     throw notFound(`model "${target.model.name}" has several graphs and no model-level interface; infer one of: ${graphs.join(', ')}`, 'model');
