@@ -43,11 +43,14 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
       pull: async (controller) => {
         try {
           const r = await iterator.next();
+          // the client left (cancel) while this event was on its way: nothing more to write
+          if (closed) return;
           if (r.done) {
             controller.close();
             await close();
           } else controller.enqueue(encoder.encode(`data: ${r.value}\n\n`));
         } catch (err) {
+          if (closed) return; // ended by cancel: the client is gone and the error is that
           const e = asSeqserveError(err);
           if (e.code === 'internal') options.log.error({ err, reqId: requestId }, 'stream failed');
           controller.enqueue(encoder.encode(`data: ${streamErrorData(e)}\n\n`));

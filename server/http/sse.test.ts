@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { sseResponse } from './sse.ts';
+
+/** Events whose next one arrives when the test says (`send`), as a model's next token would. */
+function controlledEvents() {
+  const pending: ((r: IteratorResult<string>) => void)[] = [];
+  const events: AsyncIterableIterator<string> = {
+    [Symbol.asyncIterator]: () => events,
+    next: () => new Promise((resolve) => pending.push(resolve)),
+    return: () => Promise.resolve({ value: undefined, done: true }),
+  };
+  const waiting = async () => {
+    while (pending.length === 0) await new Promise((r) => setTimeout(r, 1));
+  };
+  return { events, waiting, send: (value: string) => pending.shift()!({ value, done: false }) };
+}
+
+describe('sseResponse', () => {
+  it('a client that leaves while an event is on its way ends the stream quietly: no error logged, closed once', async () => {
+    const errors: unknown[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+    const { events, waiting, send } = controlledEvents();
+    let closes = 0;
+    const app = new Hono().get('/s', (c) => sseResponse(c, events, { log, close: () => closes++ }));
+    const res = await app.request('/s');
+    const reader = res.body!.getReader();
+    const first = reader.read();
+    await waiting();
+    send('one');
+    expect(new TextDecoder().decode((await first).value)).toBe('data: one\n\n');
+    const second = reader.read(); // the stream asks for the next event
+    await waiting();
+    await reader.cancel(); // the client goes away while it is on its way
+    send('two'); // ... and it arrives after
+    await second.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toEqual([]);
+    expect(closes).toBe(1);
+  });
+});
