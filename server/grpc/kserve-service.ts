@@ -40,6 +40,16 @@ function unary<Req>(ctx: ServerContext, method: string, handler: (req: Req, call
 
 /** Most requests a ModelStreamInfer stream may have in flight before reading pauses. */
 const STREAM_WINDOW = 32;
+/**
+ * Most response bytes a stream may have written that its client has not taken, in messages of
+ * --max-body-bytes: past it, reading pauses until the client reads (32 unread responses of up to
+ * 16 MiB each were half a gigabyte per stream).
+ */
+const STREAM_UNREAD_MESSAGES = 2;
+
+/** The bytes of a ModelStreamInfer response message: its raw output tensors. */
+const responseBytes = (msg: { infer_response: object }) =>
+  ((msg.infer_response as { raw_output_contents?: Uint8Array[] }).raw_output_contents ?? []).reduce((n, b) => n + b.byteLength, 0);
 
 export function kserveService(ctx: ServerContext): UntypedServiceImplementation {
   const { repository } = ctx;
@@ -88,13 +98,16 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
       // each request in flight listens to it (withinLimits): up to STREAM_WINDOW, more than Node's default of 10
       setMaxListeners(STREAM_WINDOW + 4, streamSignal);
       let inflight = 0;
+      let unreadBytes = 0;
+      const maxUnreadBytes = STREAM_UNREAD_MESSAGES * ctx.config.limits.maxBodyBytes;
       let ended = false;
       const finishIfDone = () => {
         if (ended && inflight === 0) call.end();
       };
+      const full = () => inflight >= STREAM_WINDOW || unreadBytes >= maxUnreadBytes;
       call.on('data', (req: GrpcInferRequest) => {
         inflight++;
-        if (inflight >= STREAM_WINDOW) call.pause();
+        if (full()) call.pause();
         withinLimits(streamSignal, (signal) => runInfer(req, signal))
           .then(
             (res) => ({ error_message: '', infer_response: res }),
@@ -103,9 +116,13 @@ export function kserveService(ctx: ServerContext): UntypedServiceImplementation 
           .then((msg) => {
             if (call.cancelled || call.destroyed) return;
             // Resume reading only when the client has taken the response (backpressure).
+            const bytes = responseBytes(msg);
+            unreadBytes += bytes;
+            if (full()) call.pause();
             call.write(msg, () => {
               inflight--;
-              if (inflight < STREAM_WINDOW) call.resume();
+              unreadBytes -= bytes;
+              if (!full()) call.resume();
               finishIfDone();
             });
           })
