@@ -8,7 +8,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { SeededRandom } from '../server/core/random.ts';
-import { startBundledServer } from './helpers/test-server.ts';
+import { startTestServer } from './helpers/test-server.ts';
 import { asTaskModel } from '../server/runtime/task-models.ts';
 
 const STREAMS = Number(process.env.CANCEL_STREAMS ?? 10_000);
@@ -22,11 +22,11 @@ const HEAP_BOUND_MB = 16;
 const RSS_BOUND_MB = 200;
 
 const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
-let server: Awaited<ReturnType<typeof startBundledServer>>;
+let server: Awaited<ReturnType<typeof startTestServer>>;
 let speech: any;
 
 beforeAll(async () => {
-  server = await startBundledServer(['chat', 'asr']);
+  server = await startTestServer();
   speech = new pkg.google.cloud.speech.v1.Speech(server.grpc, credentials.createInsecure());
 });
 afterAll(async () => {
@@ -99,14 +99,14 @@ async function settled(): Promise<{ sequences: number; waiting: number; open: nu
 
 describe('cancellation', () => {
   it(`frees everything of ${STREAMS} abandoned streams (chat SSE and speech gRPC)`, async () => {
-    await run(500, 0); // warm-up: allocators, JIT and pools reach their working size
+    await run(2000, 0); // warm-up: allocators, JIT, pools and the runtimes' arenas reach their working size
     expect(await settled()).toEqual({ sequences: 0, waiting: 0, open: 0, streams: 0 });
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     const rssBefore = process.memoryUsage().rss;
     const t0 = Date.now();
-    await run(STREAMS, 500);
+    await run(STREAMS, 2000);
     const seconds = (Date.now() - t0) / 1000;
     expect(await settled()).toEqual({ sequences: 0, waiting: 0, open: 0, streams: 0 });
     const grownMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;

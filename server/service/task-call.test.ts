@@ -23,6 +23,24 @@ async function* count(n: number, signal: AbortSignal, seen: AbortSignal[] = []) 
 }
 
 describe('openCall', () => {
+  it('started() waits for the first event and keeps it for the first read, or throws what the work threw first, with the place given back', async () => {
+    const ctx = context(1);
+    const call = openCall(ctx, { model: 'm', endpoint: 'e', kind: 'stream' }, (s) => count(3, s));
+    await call.started();
+    await call.started(); // once
+    const seen: number[] = [];
+    for await (const i of call) seen.push(i);
+    expect(seen).toEqual([0, 1, 2]);
+    const refused = openCall(ctx, { model: 'm', endpoint: 'e', kind: 'stream' }, async function* () {
+      await new Promise((r) => setTimeout(r, 1));
+      yield* [] as number[];
+      throw new SeqserveError('resource_exhausted', 'the waiting list is full');
+    });
+    await expect(refused.started()).rejects.toThrow(/waiting list is full/);
+    expect(ctx.admission.count('m', 'stream')).toBe(0);
+    expect(await outcomes(ctx.metrics)).toEqual({ ok: 1, resource_exhausted: 1 });
+  });
+
   it('takes the place when opened, refuses past the limit before any work, and gives it back at the end', async () => {
     const ctx = context(1);
     const call = openCall(ctx, { model: 'm', endpoint: 'e', kind: 'stream' }, (s) => count(3, s));

@@ -31,7 +31,16 @@ export interface CallOptions {
 const CALL_ENDED = new SeqserveError('cancelled', 'the call ended');
 
 /** A call's events: iterate them, or `return()` to stop the work and give the place back. */
-export type TaskCall<E> = AsyncIterableIterator<E> & { return(): Promise<IteratorResult<E>> };
+export type TaskCall<E> = AsyncIterableIterator<E> & {
+  return(): Promise<IteratorResult<E>>;
+  /**
+   * Waits for the first event (kept for the first `next()`), or throws what the work threw before
+   * it. A stream's transport awaits it before its response starts, so a refusal that only comes once
+   * the work has started (a generation engine's full waiting list, in its executor thread) is an
+   * HTTP status with `Retry-After`, not an error event after a 200.
+   */
+  started(): Promise<void>;
+};
 
 /**
  * Opens one call of a task (see the file's comment). `run` is called at once, so a request it
@@ -61,9 +70,18 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
     end(err);
     throw err;
   }
+  let first: IteratorResult<E> | undefined;
   const call: TaskCall<E> = {
     [Symbol.asyncIterator]: () => call,
+    async started() {
+      first ??= await call.next();
+    },
     async next() {
+      if (first) {
+        const r = first;
+        first = undefined;
+        return r;
+      }
       if (ended) return { done: true, value: undefined };
       try {
         const r = await inner.next();
@@ -78,6 +96,7 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
       }
     },
     async return() {
+      first = undefined;
       if (!ended) {
         const reason = options.signal?.reason ?? new SeqserveError('cancelled', 'the consumer stopped reading');
         abort.abort(reason);

@@ -91,6 +91,7 @@ export function chatRoutes(ctx: ServerContext): Hono {
         }
         yield '[DONE]';
       }
+      await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
       return sseResponse(c, chunks(), {
         log: ctx.log,
         close: async () => {

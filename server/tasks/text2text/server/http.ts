@@ -80,6 +80,7 @@ export function completionRoutes(ctx: ServerContext): Hono {
         if (body.stream_options?.include_usage) yield chunk('', `],"usage":${JSON.stringify(usage(completion))}}`);
         yield '[DONE]';
       }
+      await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
       return sseResponse(c, chunks(), {
         log: ctx.log,
         close: async () => {
