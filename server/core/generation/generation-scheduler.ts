@@ -72,7 +72,9 @@ export class GenerationScheduler<J extends Schedulable> {
   /** Queues a new request, or refuses it when the waiting list is full. */
   enqueue(job: J): void {
     if (this.waiting.length >= this.options.maxWaiting)
-      throw new SeqserveError('resource_exhausted', `the model's waiting list is full: ${this.waiting.length} prompts wait (each prompt of a request waits on its own)`, { retryAfterSeconds: 1 });
+      throw new SeqserveError('resource_exhausted', `the model's waiting list is full: ${this.waiting.length} prompts wait (each prompt of a request waits on its own)`, {
+        retryAfterSeconds: 1,
+      });
     job.queuedAt = this.iterations;
     this.waiting.push(job);
   }
