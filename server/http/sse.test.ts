@@ -6,15 +6,19 @@ import { sseResponse } from './sse.ts';
 /** Events whose next one arrives when the test says (`send`), as a model's next token would. */
 function controlledEvents() {
   const pending: ((r: IteratorResult<string>) => void)[] = [];
+  let returned = 0;
   const events: AsyncIterableIterator<string> = {
     [Symbol.asyncIterator]: () => events,
     next: () => new Promise((resolve) => pending.push(resolve)),
-    return: () => Promise.resolve({ value: undefined, done: true }),
+    return: () => {
+      returned++;
+      return Promise.resolve({ value: undefined, done: true });
+    },
   };
   const waiting = async () => {
     while (pending.length === 0) await new Promise((r) => setTimeout(r, 1));
   };
-  return { events, waiting, send: (value: string) => pending.shift()!({ value, done: false }) };
+  return { events, waiting, send: (value: string) => pending.shift()!({ value, done: false }), returned: () => returned };
 }
 
 describe('sseResponse', () => {
@@ -38,5 +42,28 @@ describe('sseResponse', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(errors).toEqual([]);
     expect(closes).toBe(1);
+  });
+
+  it('ends a stream whose client takes no event for stallMs, stopping its work; a client that reads in time is not cut', async () => {
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const { events, waiting, send, returned } = controlledEvents();
+    let closes = 0;
+    const app = new Hono().get('/s', (c) => sseResponse(c, events, { log, close: () => closes++, stallMs: 100 }));
+    const reader = (await app.request('/s')).body!.getReader();
+    for (const word of ['one', 'two']) {
+      const read = reader.read();
+      await waiting();
+      send(word);
+      expect(new TextDecoder().decode((await read).value)).toBe(`data: ${word}\n\n`);
+      await new Promise((r) => setTimeout(r, 60)); // reads again within 100 ms: not stalled
+    }
+    expect(closes).toBe(0);
+    // the client stops reading; the stream has asked for no more, and ends after 100 ms
+    await new Promise((r) => setTimeout(r, 250));
+    expect(closes).toBe(1);
+    expect(returned()).toBe(1);
+    expect(lines.map((l) => l.msg)).toContain('stream ended: the client took no event for too long');
+    await expect(reader.read()).rejects.toThrow(/stopped reading/);
   });
 });

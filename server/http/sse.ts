@@ -20,7 +20,16 @@ export interface SseOptions {
   log: Logger;
   /** Runs once when the stream ends, however it ends (the call's `return`: stops the work, gives its place back). */
   close?: () => unknown;
+  /**
+   * A client that takes no event for this long (its socket full: it stopped reading) ends the stream
+   * and its work, so a stalled reader does not hold its model's place and its buffered output for
+   * ever (default 60 s). A stream waiting for its next event is not stalled.
+   */
+  stallMs?: number;
 }
+
+/** How long a stream may wait for its client to take the last event before it is ended. */
+export const SSE_STALL_MS = 60_000;
 
 /** The data of the error event for `err`, in seqserve's one in-stream error shape. */
 export function streamErrorData(err: unknown): string {
@@ -38,9 +47,18 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
     closed = true;
     await options.close?.();
   };
+  let stall: ReturnType<typeof setTimeout> | undefined;
+  const stalled = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    options.log.info({ reqId: requestId }, 'stream ended: the client took no event for too long');
+    controller.error(new Error('the client stopped reading'));
+    void close()
+      .then(() => iterator.return?.())
+      .catch((err: unknown) => options.log.warn({ err, reqId: requestId }, 'stream close failed'));
+  };
   const body = new ReadableStream<Uint8Array>(
     {
       pull: async (controller) => {
+        clearTimeout(stall); // the client took the last event
         try {
           const r = await iterator.next();
           // the client left (cancel) while this event was on its way: nothing more to write
@@ -48,7 +66,11 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
           if (r.done) {
             controller.close();
             await close();
-          } else controller.enqueue(encoder.encode(`data: ${r.value}\n\n`));
+          } else {
+            controller.enqueue(encoder.encode(`data: ${r.value}\n\n`));
+            stall = setTimeout(stalled, options.stallMs ?? SSE_STALL_MS, controller);
+            stall.unref?.();
+          }
         } catch (err) {
           if (closed) return; // ended by cancel: the client is gone and the error is that
           const e = asSeqserveError(err);
@@ -59,6 +81,7 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
         }
       },
       cancel: async () => {
+        clearTimeout(stall);
         // stop the call first: the events' generator may be waiting for its next event
         const closing = close();
         try {
