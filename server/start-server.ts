@@ -41,6 +41,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     queue: config.queue,
     maxAxisLength: config.limits.maxAxisLength,
     dynamicBatching: config.dynamicBatching,
+    retireSeconds: config.shutdownGraceSeconds,
   });
   // runs waiting for the graph, and requests waiting to join a dynamic batch of it
   metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth + batchDepth(g)]));

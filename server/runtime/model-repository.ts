@@ -86,10 +86,14 @@ export interface RepositoryOptions {
   queue: RunQueueOptions;
   /** Dynamic batching of stateless graphs (server/runtime/batched-graph.ts); default DEFAULT_DYNAMIC_BATCHING. */
   dynamicBatching?: DynamicBatchingDefaults;
+  /** How long a reloaded model's previous version may finish the work it holds before it is released (default 30 s). */
+  retireSeconds?: number;
 }
 
 export class ModelRepository {
   private readonly entries = new Map<string, Entry>();
+  /** Previous versions of reloaded models, finishing their work in flight before they are released. */
+  private readonly retiring = new Set<LoadedModel>();
 
   constructor(private readonly options: RepositoryOptions) {}
 
@@ -242,7 +246,7 @@ export class ModelRepository {
       Object.assign(entry, { model, state: 'ready', reason: undefined });
       this.options.metrics.modelReady.set({ model: name }, 1);
       this.options.log.info({ model: name, version: model.version, provider: model.provider, graphs: [...model.graphs.keys()] }, 'model ready');
-      if (previous) await releaseModel(previous);
+      if (previous) this.retire(previous);
       return model;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -269,8 +273,24 @@ export class ModelRepository {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.readyModels().map(releaseModel));
+    await Promise.all([...this.readyModels(), ...this.retiring].map(releaseModel));
+    this.retiring.clear();
     this.entries.clear();
+  }
+
+  /**
+   * Releases a reloaded model's previous version once the work it holds has finished (new work goes
+   * to the new version already), or after `retireSeconds`: a reload does not fail the requests in
+   * flight (it did: "the model's executor stopped during this request").
+   */
+  private retire(model: LoadedModel): void {
+    this.retiring.add(model);
+    const seconds = this.options.retireSeconds ?? 30;
+    void (async () => {
+      await model.executor?.drain(seconds * 1000);
+      if (!this.retiring.delete(model)) return; // released by close()
+      await releaseModel(model);
+    })().catch((err: unknown) => this.options.log.warn({ err, model: model.name }, 'releasing the previous version failed'));
   }
 
   /** How the server runs task graphs: concurrent streams' steps batched, generation rows and waiting requests bounded, metrics. */
