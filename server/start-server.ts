@@ -6,7 +6,8 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ServerConfig } from './config.ts';
-import type { ServerContext } from './context.ts';
+import type { ServerContext, StreamEnder } from './context.ts';
+import { SeqserveError } from './core/errors.ts';
 import { startGrpcServer, type GrpcHandle } from './grpc/grpc-server.ts';
 import { createApp } from './http/app.ts';
 import { answerClientErrors } from './http/client-errors.ts';
@@ -16,6 +17,9 @@ import { Admission } from './runtime/admission.ts';
 import { ModelRepository } from './runtime/model-repository.ts';
 import { batchDepth } from './runtime/batched-graph.ts';
 import { SessionFactory } from './runtime/session-factory.ts';
+
+/** How long streams ended at shutdown have to write their last event or status before the connections close. */
+const STREAM_END_FLUSH_MS = 250;
 
 export interface RunningServer {
   httpPort: number;
@@ -52,7 +56,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     (model, kind, open) => metrics.openWork.set({ model, kind }, open),
     (model, kind) => metrics.rejected.inc({ model, reason: `too_many_${kind}s` }),
   );
-  const context: ServerContext = { config, repository, sessions, metrics, admission, log, ready: () => ready };
+  const openStreams = new Set<StreamEnder>();
+  const context: ServerContext = { config, repository, sessions, metrics, admission, log, ready: () => ready, openStreams };
   log.info({ modelsDir: config.modelsDir, providers: config.runtime.providers }, 'loading models');
   await repository.loadAll();
   const app = createApp(context);
@@ -94,10 +99,18 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       });
       let timer: NodeJS.Timeout | undefined;
       const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), deadline)));
-      const drained = Promise.all([httpDrained, grpc.close(deadline)]);
+      // gRPC's own force shutdown comes later than the cut below, which ends the streams first
+      const drained = Promise.all([httpDrained, grpc.close(deadline + STREAM_END_FLUSH_MS + 1000)]);
       if ((await Promise.race([drained, cut])) === 'cut') {
-        log.warn({ httpInFlight, graceSeconds }, 'shutdown grace period over: cutting the requests still running');
+        log.warn({ httpInFlight, openStreams: openStreams.size, graceSeconds }, 'shutdown grace period over: cutting the requests still running');
+        // streams end with UNAVAILABLE (an error event; a gRPC status), which clients retry elsewhere,
+        // and have a moment to be written before the connections close
+        const reason = new SeqserveError('unavailable', 'the server is shutting down; retry on another instance');
+        for (const end of [...openStreams]) end(reason);
+        openStreams.clear();
+        await new Promise((r) => setTimeout(r, STREAM_END_FLUSH_MS));
         (http as Server).closeAllConnections();
+        grpc.forceShutdown();
         await drained;
       }
       clearTimeout(timer);

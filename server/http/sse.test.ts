@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { SeqserveError } from '../core/errors.ts';
 import { sseResponse } from './sse.ts';
 
 /** Events whose next one arrives when the test says (`send`), as a model's next token would. */
@@ -65,5 +66,28 @@ describe('sseResponse', () => {
     expect(returned()).toBe(1);
     expect(lines.map((l) => l.msg)).toContain('stream ended: the client took no event for too long');
     await expect(reader.read()).rejects.toThrow(/stopped reading/);
+  });
+
+  it('registers while open; ending it (shutdown) writes the error event last and stops the work', async () => {
+    const { events, waiting, send, returned } = controlledEvents();
+    const streams = new Set<(err: SeqserveError) => void>();
+    let closes = 0;
+    const app = new Hono().get('/s', (c) => sseResponse(c, events, { log: pino({ level: 'silent' }), close: () => closes++, streams }));
+    const reader = (await app.request('/s')).body!.getReader();
+    const first = reader.read();
+    await waiting();
+    send('one');
+    await first;
+    expect(streams.size).toBe(1);
+    const pending = reader.read(); // waiting for the next event when the server shuts down
+    await waiting();
+    for (const end of streams) end(new SeqserveError('unavailable', 'the server is shutting down'));
+    const last = new TextDecoder().decode((await pending).value);
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ type: 'error', error: { code: 'unavailable', message: 'the server is shutting down' } });
+    expect((await reader.read()).done).toBe(true);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(streams.size).toBe(0);
+    expect(closes).toBe(1);
+    expect(returned()).toBe(1);
   });
 });

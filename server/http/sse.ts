@@ -11,7 +11,8 @@
  * `type: "error"`. The events only throw; this adapter sends the event.
  */
 import type { Context } from 'hono';
-import { asSeqserveError } from '../core/errors.ts';
+import type { StreamEnder } from '../context.ts';
+import { asSeqserveError, type SeqserveError } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { openAiError } from './error-response.ts';
 
@@ -26,6 +27,8 @@ export interface SseOptions {
    * ever (default 60 s). A stream waiting for its next event is not stalled.
    */
   stallMs?: number;
+  /** Where the stream registers while open, so shutdown can end it with an error event (ServerContext.openStreams). */
+  streams?: Set<StreamEnder>;
 }
 
 /** How long a stream may wait for its client to take the last event before it is ended. */
@@ -42,9 +45,11 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
   const iterator = events[Symbol.asyncIterator]();
   const requestId = c.get('requestId') as string | undefined;
   let closed = false;
+  let ender: StreamEnder | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
+    if (ender) options.streams?.delete(ender);
     await options.close?.();
   };
   let stall: ReturnType<typeof setTimeout> | undefined;
@@ -57,6 +62,20 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
   };
   const body = new ReadableStream<Uint8Array>(
     {
+      start: (controller) => {
+        if (!options.streams) return;
+        // shutdown: the error event is the stream's last (the work is stopped by close)
+        ender = (err: SeqserveError) => {
+          if (closed) return;
+          clearTimeout(stall);
+          controller.enqueue(encoder.encode(`data: ${streamErrorData(err)}\n\n`));
+          controller.close();
+          void close()
+            .then(() => iterator.return?.())
+            .catch((e: unknown) => options.log.warn({ err: e, reqId: requestId }, 'stream close failed'));
+        };
+        options.streams.add(ender);
+      },
       pull: async (controller) => {
         clearTimeout(stall); // the client took the last event
         try {

@@ -41,7 +41,7 @@ export function kserveGenerateRoutes(ctx: ServerContext): Hono {
         for await (const delta of call) yield JSON.stringify({ ...head, text_output: delta });
       }
       await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
-      return sseResponse(c, events(), { log: ctx.log, close: () => call.return() });
+      return sseResponse(c, events(), { log: ctx.log, streams: ctx.openStreams, close: () => call.return() });
     }
     let text = '';
     try {

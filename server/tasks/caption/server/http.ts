@@ -91,6 +91,7 @@ export function captionRoutes(ctx: ServerContext): Hono {
       }
       await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
       return sseResponse(c, events(), {
+        streams: ctx.openStreams,
         log: ctx.log,
         close: async () => {
           countTokens(tokens);

@@ -58,7 +58,7 @@ export function speechQaRoutes(ctx: ServerContext): Hono {
       async function* events(): AsyncGenerator<string> {
         for await (const e of call) yield JSON.stringify(e.type === 'result' ? { type: 'result', model: loaded.name, ...e.result } : e);
       }
-      return sseResponse(c, events(), { log: ctx.log, close: () => call.return() });
+      return sseResponse(c, events(), { log: ctx.log, streams: ctx.openStreams, close: () => call.return() });
     }
     const result = await collectCall(call, async (events) => {
       let out: SpeechQaResult | undefined;

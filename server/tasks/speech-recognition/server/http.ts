@@ -90,7 +90,7 @@ export function transcriptionRoutes(ctx: ServerContext): Hono {
         }
         yield JSON.stringify({ type: 'transcript.text.done', text: finals.join(' ') });
       }
-      return sseResponse(c, events(), { log: ctx.log, close: () => call.return() });
+      return sseResponse(c, events(), { log: ctx.log, streams: ctx.openStreams, close: () => call.return() });
     }
 
     const finals = await collectCall(call, async (events) => {

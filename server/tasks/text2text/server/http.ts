@@ -82,6 +82,7 @@ export function completionRoutes(ctx: ServerContext): Hono {
       }
       await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
       return sseResponse(c, chunks(), {
+        streams: ctx.openStreams,
         log: ctx.log,
         close: async () => {
           countTokens(completion);

@@ -72,7 +72,7 @@ export async function vqaChatCompletion(ctx: ServerContext, c: Context, body: Ch
       yield '[DONE]';
     }
     await call.started(); // refused once the work starts (a full waiting list): a status, not an error event after a 200
-    return sseResponse(c, chunks(), { log: ctx.log, close: async () => void (await call.return()) });
+    return sseResponse(c, chunks(), { log: ctx.log, streams: ctx.openStreams, close: async () => void (await call.return()) });
   }
   const [r] = await collectCall(call, onlyEvent);
   return c.json({
