@@ -46,6 +46,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     maxAxisLength: config.limits.maxAxisLength,
     dynamicBatching: config.dynamicBatching,
     retireSeconds: config.shutdownGraceSeconds,
+    inUse: (model) => admission.count(model, 'request') + admission.count(model, 'stream') > 0,
   });
   // runs waiting for the graph, and requests waiting to join a dynamic batch of it
   metrics.queueDepths = () => repository.readyModels().flatMap((m) => [...m.graphs.values()].map((g): [string, number] => [g.qualifiedName, g.queueDepth + batchDepth(g)]));
@@ -106,7 +107,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         // streams end with UNAVAILABLE (an error event; a gRPC status), which clients retry elsewhere,
         // and have a moment to be written before the connections close
         const reason = new SeqserveError('unavailable', 'the server is shutting down; retry on another instance');
-        for (const end of [...openStreams]) end(reason);
+        for (const end of [...openStreams]) {
+          try {
+            end(reason);
+          } catch (err) {
+            log.warn({ err }, 'ending a stream at shutdown failed');
+          }
+        }
         openStreams.clear();
         await new Promise((r) => setTimeout(r, STREAM_END_FLUSH_MS));
         (http as Server).closeAllConnections();

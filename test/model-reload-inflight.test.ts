@@ -2,7 +2,8 @@
  * A reload (`POST /v2/repository/models/NAME/load` on a ready model, `--model-control explicit`) does
  * not fail the work in flight: new work goes to the new version at once, and the previous version is
  * released once what it holds has finished (or after --shutdown-grace). Here a live recognition
- * stream, open on the old version across the reload, gets its results to the end.
+ * stream (its work in the model's executor) and a spoken-QA request (its task on the main thread),
+ * open on the old version across the reload, get their results to the end.
  */
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUNDLED_MODELS_DIR } from '../server/config.ts';
 import { decodeWav } from '../server/core/audio/decode-wav.ts';
+import wavefile from 'wavefile';
 import { loadProto } from '../server/grpc/load-proto.ts';
 import { startBundledServer } from './helpers/test-server.ts';
 
@@ -17,7 +19,7 @@ const pkg = loadProto('google/cloud/speech/v1/cloud_speech.proto') as any;
 let server: Awaited<ReturnType<typeof startBundledServer>>;
 
 beforeAll(async () => {
-  server = await startBundledServer(['asr'], { modelControl: 'explicit' });
+  server = await startBundledServer(['asr', 'speech_qa'], { modelControl: 'explicit' });
 }, 60_000);
 afterAll(async () => {
   await server?.close();
@@ -59,5 +61,31 @@ describe('reloading a model', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('lets a spoken-QA request, whose task runs on the main thread, finish across a reload of its model', async () => {
+    const demo = path.join(BUNDLED_MODELS_DIR, 'speech_qa', 'demo-sample');
+    // the demo story five times over: a request long enough to be in flight when the reload ends
+    const { samples, sampleRate } = decodeWav(readFileSync(path.join(demo, 'story.wav')));
+    const long = new wavefile.WaveFile();
+    long.fromScratch(
+      1,
+      sampleRate,
+      '32f',
+      Float32Array.from({ length: samples.length * 5 }, (_, i) => samples[i % samples.length]),
+    );
+    const form = new FormData();
+    form.set('model', 'speech_qa');
+    form.set('story', new Blob([new Uint8Array(long.toBuffer())]), 'story.wav');
+    form.set('question', new Blob([readFileSync(path.join(demo, 'question.wav'))]), 'question.wav');
+    form.append('choices[]', 'no');
+    form.append('choices[]', 'yes');
+    const asked = fetch(`${server.http}/v1/speech-qa`, { method: 'POST', body: form });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await fetch(`${server.http}/v2/repository/models/speech_qa/load`, { method: 'POST' })).status).toBe(200);
+    const res = await asked;
+    const body = (await res.json()) as { choice_index?: number; error?: unknown };
+    expect(res.status, JSON.stringify(body)).toBe(200); // not 503 "model speech_qa was unloaded"
+    expect(typeof body.choice_index).toBe('number');
   });
 });

@@ -55,7 +55,11 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
   let stall: ReturnType<typeof setTimeout> | undefined;
   const stalled = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     options.log.info({ reqId: requestId }, 'stream ended: the client took no event for too long');
-    controller.error(new Error('the client stopped reading'));
+    // on a Node server, the response goes with what its socket buffered (the server then cancels the
+    // body); elsewhere (app.request) the body fails
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    if (outgoing) outgoing.destroy();
+    else controller.error(new Error('the client stopped reading'));
     void close()
       .then(() => iterator.return?.())
       .catch((err: unknown) => options.log.warn({ err, reqId: requestId }, 'stream close failed'));

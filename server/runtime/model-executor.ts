@@ -277,12 +277,6 @@ export class ModelExecutor {
     return this.instances.reduce((n, i) => n + (i?.load ?? 0), 0);
   }
 
-  /** Waits until no work is in flight, or `ms` have passed (a retired version finishing what it holds). */
-  async drain(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (this.inFlight > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  }
-
   async release(): Promise<void> {
     this.released = true;
     const live = this.instances.filter((i): i is Instance => i !== undefined);

@@ -88,6 +88,12 @@ export interface RepositoryOptions {
   dynamicBatching?: DynamicBatchingDefaults;
   /** How long a reloaded model's previous version may finish the work it holds before it is released (default 30 s). */
   retireSeconds?: number;
+  /**
+   * Whether requests or streams of the model are open (admission's count): a reloaded model's
+   * previous version waits for them too, since a task that runs on the main thread (spoken QA) or a
+   * request still reading its body holds the version without work in its executor.
+   */
+  inUse?: (model: string) => boolean;
 }
 
 export class ModelRepository {
@@ -154,13 +160,14 @@ export class ModelRepository {
 
   /** Loads every folder; failures are recorded per folder (with the reason), logged, never thrown. */
   async loadAll(): Promise<void> {
-    // a few at a time (one more than the cores): a load mostly waits on files and on its executor
-    // thread starting up, so loads overlap well (12 bundled models: 14.6 → 9.6 s on 2 cores)
+    // a few at a time (one more than the cores, at most 4: the cores seen may be more than a
+    // container may use, and each load holds its files' bytes): a load mostly waits on files and on
+    // its executor thread starting up, so loads overlap well (12 bundled models: 14.6 → 9.6 s on 2 cores)
     const names = await this.scan();
     const next = async (): Promise<void> => {
       for (let name = names.shift(); name !== undefined; name = names.shift()) await this.load(name).catch(() => undefined);
     };
-    await Promise.all(Array.from({ length: availableParallelism() + 1 }, next));
+    await Promise.all(Array.from({ length: Math.min(4, availableParallelism() + 1) }, next));
     const index = this.index();
     const notServing = index.filter((m) => m.state !== 'ready');
     const summary = `model repository ${this.root}: ${index.length - notServing.length} ready, ${notServing.length} not serving`;
@@ -273,8 +280,9 @@ export class ModelRepository {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.readyModels(), ...this.retiring].map(releaseModel));
-    this.retiring.clear();
+    const retiring = [...this.retiring];
+    this.retiring.clear(); // before the await: a retirement that ends meanwhile does not release again
+    await Promise.all([...this.readyModels(), ...retiring].map(releaseModel));
     this.entries.clear();
   }
 
@@ -286,8 +294,11 @@ export class ModelRepository {
   private retire(model: LoadedModel): void {
     this.retiring.add(model);
     const seconds = this.options.retireSeconds ?? 30;
+    const inUse = this.options.inUse ?? (() => false);
+    const end = Date.now() + seconds * 1000;
     void (async () => {
-      await model.executor?.drain(seconds * 1000);
+      // open calls of the model may be the new version's too: then it waits for the time limit
+      while (((model.executor?.inFlight ?? 0) > 0 || inUse(model.name)) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       if (!this.retiring.delete(model)) return; // released by close()
       await releaseModel(model);
     })().catch((err: unknown) => this.options.log.warn({ err, model: model.name }, 'releasing the previous version failed'));

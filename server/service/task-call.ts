@@ -71,10 +71,20 @@ export function openCall<E>(ctx: Pick<ServerContext, 'admission' | 'metrics'>, o
     throw err;
   }
   let first: IteratorResult<E> | undefined;
+  let starting: Promise<void> | undefined;
   const call: TaskCall<E> = {
     [Symbol.asyncIterator]: () => call,
-    async started() {
-      first ??= await call.next();
+    started() {
+      starting ??= (async () => {
+        first = await call.next();
+        // the transport's signal fired as the first event came (a deadline answered meanwhile): no
+        // response will read this call, so it ends here
+        if (options.signal?.aborted) {
+          await call.return();
+          throw options.signal.reason;
+        }
+      })();
+      return starting;
     },
     async next() {
       if (first) {
