@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG } from '../server/config.ts';
 import { loadProtoDefinition } from '../server/grpc/load-proto.ts';
 import { startBundledServer } from './helpers/test-server.ts';
 
-const MAX_BODY = 4 * 1024 * 1024;
+const MAX_BODY = 2 * 1024 * 1024;
 let server: Awaited<ReturnType<typeof startBundledServer>>;
 
 beforeAll(async () => {
@@ -31,7 +31,7 @@ async function answered(): Promise<number> {
 describe('ModelStreamInfer with a client that does not read', () => {
   it("stops reading requests once two messages' worth of replies wait unread", async () => {
     const def = loadProtoDefinition('kserve/grpc_service.proto')['inference.GRPCInferenceService'] as Record<string, { requestSerialize: (m: object) => Buffer }>;
-    const width = 640; // 3 × 48 × 640 FP32 in (368 KB), 80 × 6625 FP32 out (2.1 MB) per request
+    const width = 320; // 3 × 48 × 320 FP32 in (184 KB), 40 × 6625 FP32 out (1.06 MB) per request
     const message = def.ModelStreamInfer.requestSerialize({
       model_name: 'ppocr_rec.recognizer',
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width] }],
@@ -52,7 +52,7 @@ describe('ModelStreamInfer with a client that does not read', () => {
         while ((await answered()) < sent + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         if ((await answered()) < sent + 1) break; // not read: the stream has stopped reading
       }
-      // 4 MiB messages: 2 × 4 MiB of unread replies is 4 replies of 2.1 MB (the fourth crosses it)
+      // 2 MiB messages: 2 × 2 MiB of unread replies is 4 replies of 1.06 MB (the fourth crosses it)
       expect(await answered()).toBe(4);
       expect(sent).toBe(4);
       stream.close(http2.constants.NGHTTP2_CANCEL);

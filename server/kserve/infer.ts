@@ -78,7 +78,7 @@ export function checkResponseSize(outputs: readonly { tensor: Tensor }[], limits
   let elements = 0;
   for (const { tensor } of outputs) {
     elements += tensor.size;
-    bytes += tensor.type === 'string' ? (tensor.data as string[]).reduce((n, s) => n + s.length, 0) : (tensor.data as ArrayBufferView).byteLength;
+    bytes += tensor.type === 'string' ? (tensor.data as string[]).reduce((n, s) => n + 4 + s.length, 0) : (tensor.data as ArrayBufferView).byteLength; // a BYTES element: a 4-byte length, then its bytes
   }
   if (bytes > limits.maxResponseBytes)
     throw new SeqserveError(
