@@ -116,7 +116,7 @@ describe('headers on every response', () => {
 
   it('a 429 carries Retry-After and the CORS headers that let a page read it', async () => {
     const { app, chat } = setup({ corsOrigins: [ORIGIN], limits: { maxStreamsPerModel: 1 } });
-    chat.script = { tokens: ['hello'], holdAt: 0 };
+    chat.script = { tokens: ['hello', 'world'], holdAt: 1 }; // open: its first token sent (a stream's response starts with it), the next held
     const first = await app.request('/v1/chat/completions', jsonInit({ ...hello, stream: true }));
     expect(first.status).toBe(200);
     const refused = await app.request('/v1/chat/completions', jsonInit({ ...hello, stream: true }, { origin: ORIGIN }));

@@ -55,7 +55,7 @@ describe('GET /metrics', () => {
 
   it('counts a refused stream in seqserve_rejected_total and shows the open one', async () => {
     const { app, chat } = setup({ limits: { maxStreamsPerModel: 1 } });
-    chat.script = { tokens: ['hello'], holdAt: 0 };
+    chat.script = { tokens: ['hello', 'world'], holdAt: 1 }; // open: its first token sent (a stream's response starts with it), the next held
     const open = await app.request('/v1/chat/completions', jsonInit({ ...hello, stream: true }));
     expect((await app.request('/v1/chat/completions', jsonInit({ ...hello, stream: true }))).status).toBe(429);
     const text = await metricsText(app);
