@@ -3,7 +3,8 @@
  * (`--max-body-bytes`): a graph whose outputs are much larger than its inputs (the OCR recognizer's
  * per-column logits: ~6× its input) is refused with 413 / RESOURCE_EXHAUSTED naming `outputs`, before
  * any output is encoded, instead of a JSON text of hundreds of MB built on the main thread (or, over
- * gRPC, grpc-js's own "message larger than max" after the work).
+ * gRPC, grpc-js's own "message larger than max" after the work); JSON text is held to it as it is
+ * written.
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,11 +46,16 @@ async function restInfer(width: number, binaryOutputs = false): Promise<{ status
 }
 
 describe('KServe response limit', () => {
-  it('answers outputs under the limit, and refuses larger ones with 413 naming outputs, JSON or binary', async () => {
-    // width 160: 20 columns × 6625 classes × 4 bytes = 530 KB of logits; width 640: 2.1 MB
-    const small = await restInfer(160);
+  it('answers outputs under the limit, and refuses larger ones with 413 naming outputs: raw tensor bytes, and JSON text', async () => {
+    // width 40: 5 columns × 6625 classes of logits, ~0.4 MB as JSON; width 160: 530 KB raw, over 1 MB
+    // as JSON text; width 640: 2.1 MB raw
+    const small = await restInfer(40);
     expect(small.status).toBe(200);
-    expect(small.body.outputs[0].shape).toEqual([1, 20, 6625]);
+    expect(small.body.outputs[0].shape).toEqual([1, 5, 6625]);
+    expect((await restInfer(160, true)).status).toBe(200);
+    const text = await restInfer(160);
+    expect(text.status).toBe(413);
+    expect(text.body.error).toMatch(/^outputs: the JSON response would be over the response limit of 1048576 bytes .*binary_data_output/);
     for (const binary of [false, true]) {
       const big = await restInfer(640, binary);
       expect(big.status).toBe(413);

@@ -4,7 +4,7 @@
  */
 import { Tensor } from 'onnxruntime-common';
 import { z } from 'zod';
-import { invalidArgument } from '../core/errors.ts';
+import { invalidArgument, SeqserveError } from '../core/errors.ts';
 import { concatBytes } from '../core/kserve-binary.ts';
 import { parseJson } from '../core/parse-json.ts';
 import { sequenceParameters, taskParameters, type InferRequest, type InferResult } from './infer.ts';
@@ -97,28 +97,42 @@ const JSON_ELEMENTS_PER_TURN = 1 << 15;
 
 /**
  * A tensor's JSON `data` text; a large numeric one is written a slice at a time, letting the event
- * loop run between slices (a 2.6M-element output took 3 s in one piece: every other request waited).
+ * loop run between slices (a 2.6M-element output took 3 s in one piece: every other request waited),
+ * and refused once the response's text passes `budget.left` characters (JSON text of numbers: one
+ * byte each).
  */
-async function tensorJson(t: Tensor): Promise<string> {
-  if (t.size <= JSON_ELEMENTS_PER_TURN || t.type === 'string' || t.type === 'bool' || hasNonFinite(t)) return tensorJsonText(t);
+async function tensorJson(t: Tensor, budget: { left: number; limit: number }): Promise<string> {
+  const spend = (text: string) => {
+    budget.left -= text.length;
+    if (budget.left < 0)
+      throw new SeqserveError(
+        'payload_too_large',
+        `outputs: the JSON response would be over the response limit of ${budget.limit} bytes (--max-body-bytes); ask for binary outputs (parameters.binary_data_output), a smaller batch or fewer outputs`,
+        { field: 'outputs' },
+      );
+    return text;
+  };
+  if (t.size <= JSON_ELEMENTS_PER_TURN || t.type === 'string' || t.type === 'bool' || hasNonFinite(t)) return spend(tensorJsonText(t));
   const data = t.data as Float32Array; // any numeric typed array: only subarray is used
   const parts: string[] = [];
   for (let from = 0; from < data.length; from += JSON_ELEMENTS_PER_TURN) {
     if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const to = Math.min(data.length, from + JSON_ELEMENTS_PER_TURN);
-    parts.push(tensorJsonText(new Tensor(t.type, data.subarray(from, to), [to - from])).slice(1, -1)); // without its brackets
+    parts.push(spend(tensorJsonText(new Tensor(t.type, data.subarray(from, to), [to - from])).slice(1, -1))); // without its brackets
   }
   return `[${parts.join(',')}]`;
 }
 
-export async function encodeRestInfer(result: InferResult): Promise<EncodedResponse> {
+/** A KServe REST response; its JSON text is held to `maxBytes` (the binary extension's raw tensors are not: `infer` checks those). */
+export async function encodeRestInfer(result: InferResult, maxBytes = Infinity): Promise<EncodedResponse> {
   const blobs: Uint8Array[] = [];
+  const budget = { left: maxBytes, limit: maxBytes };
   // Built as text so tensor data can be joined without an intermediate array (see tensorJsonText).
   const outputs: string[] = [];
   for (const o of result.outputs) {
     const base = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1);
     if (!o.binary) {
-      outputs.push(`${base}${hasNonFinite(o.tensor) ? `,"parameters":${JSON.stringify({ non_finite: NON_FINITE_NOTE })}` : ''},"data":${await tensorJson(o.tensor)}}`);
+      outputs.push(`${base}${hasNonFinite(o.tensor) ? `,"parameters":${JSON.stringify({ non_finite: NON_FINITE_NOTE })}` : ''},"data":${await tensorJson(o.tensor, budget)}}`);
       continue;
     }
     const raw = tensorToRaw(o.tensor);

@@ -48,7 +48,7 @@ export function kserveRoutes(ctx: ServerContext): Hono {
     const body = await readBody(c, ctx.config.limits.maxBodyBytes);
     const request = decodeRestInfer(body, c.req.header('inference-header-content-length'));
     const result = await runKServeInfer(ctx, target, request, requestSignal(c));
-    const encoded = await encodeRestInfer(result);
+    const encoded = await encodeRestInfer(result, ctx.config.limits.maxBodyBytes);
     if (encoded.headerLength === undefined) return c.body(encoded.body as string, 200, { 'Content-Type': 'application/json' });
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
