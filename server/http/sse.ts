@@ -52,6 +52,11 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
     if (ender) options.streams?.delete(ender);
     await options.close?.();
   };
+  /** Ends the work from outside a pull (a stalled client, shutdown): the place is given back, the events stop. */
+  const stop = () =>
+    void close()
+      .then(() => iterator.return?.())
+      .catch((err: unknown) => options.log.warn({ err, reqId: requestId }, 'stream close failed'));
   let stall: ReturnType<typeof setTimeout> | undefined;
   const stalled = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     options.log.info({ reqId: requestId }, 'stream ended: the client took no event for too long');
@@ -60,9 +65,7 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     if (outgoing) outgoing.destroy();
     else controller.error(new Error('the client stopped reading'));
-    void close()
-      .then(() => iterator.return?.())
-      .catch((err: unknown) => options.log.warn({ err, reqId: requestId }, 'stream close failed'));
+    stop();
   };
   const body = new ReadableStream<Uint8Array>(
     {
@@ -74,9 +77,7 @@ export function sseResponse(c: Context, events: AsyncIterable<string>, options: 
           clearTimeout(stall);
           controller.enqueue(encoder.encode(`data: ${streamErrorData(err)}\n\n`));
           controller.close();
-          void close()
-            .then(() => iterator.return?.())
-            .catch((e: unknown) => options.log.warn({ err: e, reqId: requestId }, 'stream close failed'));
+          stop();
         };
         options.streams.add(ender);
       },

@@ -101,7 +101,7 @@ const JSON_ELEMENTS_PER_TURN = 1 << 15;
  * and refused once the response's text passes `budget.left` characters (JSON text of numbers: one
  * byte each).
  */
-async function tensorJson(t: Tensor, budget: { left: number; limit: number }): Promise<string> {
+async function tensorJson(t: Tensor, nonFinite: boolean, budget: { left: number; limit: number }): Promise<string> {
   const spend = (text: string) => {
     budget.left -= text.length;
     if (budget.left < 0)
@@ -112,7 +112,7 @@ async function tensorJson(t: Tensor, budget: { left: number; limit: number }): P
       );
     return text;
   };
-  if (t.size <= JSON_ELEMENTS_PER_TURN || t.type === 'string' || t.type === 'bool' || hasNonFinite(t)) return spend(tensorJsonText(t));
+  if (t.size <= JSON_ELEMENTS_PER_TURN || t.type === 'string' || t.type === 'bool' || nonFinite) return spend(tensorJsonText(t));
   const data = t.data as Float32Array; // any numeric typed array: only subarray is used
   const parts: string[] = [];
   for (let from = 0; from < data.length; from += JSON_ELEMENTS_PER_TURN) {
@@ -132,7 +132,8 @@ export async function encodeRestInfer(result: InferResult, maxBytes = Infinity):
   for (const o of result.outputs) {
     const base = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1);
     if (!o.binary) {
-      outputs.push(`${base}${hasNonFinite(o.tensor) ? `,"parameters":${JSON.stringify({ non_finite: NON_FINITE_NOTE })}` : ''},"data":${await tensorJson(o.tensor, budget)}}`);
+      const nonFinite = hasNonFinite(o.tensor);
+      outputs.push(`${base}${nonFinite ? `,"parameters":${JSON.stringify({ non_finite: NON_FINITE_NOTE })}` : ''},"data":${await tensorJson(o.tensor, nonFinite, budget)}}`);
       continue;
     }
     const raw = tensorToRaw(o.tensor);
